@@ -1,0 +1,85 @@
+//! The entry point: one HTTP request in, an [`Outcome`] out.
+
+use crate::effect::Outcome;
+use crate::error::Refusal;
+use crate::facts::FactAnswer;
+use crate::response::refuse;
+use crate::settings::Settings;
+use std::collections::BTreeMap;
+
+/// The path, below `/plugins/<id>`, that a button's `integration.url` points at.
+pub const ACTION_PATH: &str = "/api/v1/handler";
+
+/// The largest request body the plugin reads; the shim stops reading one byte past it.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// An HTTP request as Mattermost handed it to the plugin.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// `POST`, `GET`, …
+    pub method: &'a str,
+    /// The path below `/plugins/<id>`, without the query.
+    pub path: &'a str,
+    /// The `Mattermost-User-Id` header: set by Mattermost for an authenticated session only.
+    pub user_id: Option<&'a str>,
+    /// The body, or the fact that it was over [`MAX_BODY_BYTES`].
+    pub body: Body<'a>,
+}
+
+/// A request body as the shim read it.
+#[derive(Debug, Clone, Copy)]
+pub enum Body<'a> {
+    /// The whole body.
+    Complete(&'a [u8]),
+    /// The body went past [`MAX_BODY_BYTES`]; the shim stopped reading.
+    TooLarge,
+}
+
+/// What the caller knows that the core does not: the time, fresh randomness and the settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Context {
+    /// Milliseconds since the Unix epoch.
+    pub now_ms: u64,
+    /// 16 random bytes, fresh for every request (the event id is minted from them).
+    pub entropy: [u8; 16],
+    /// The settings in force.
+    pub settings: Settings,
+}
+
+/// The endpoints the plugin serves.
+enum Endpoint {
+    Action,
+}
+
+fn route(path: &str) -> Option<Endpoint> {
+    match path {
+        ACTION_PATH => Some(Endpoint::Action),
+        _ => None,
+    }
+}
+
+/// Handles one request. Call it first with `facts: None`; if it answers
+/// [`Outcome::NeedFacts`], gather them and call again with the answers in the same order.
+pub fn handle(request: &Request<'_>, ctx: &Context, facts: Option<&[FactAnswer]>) -> Outcome {
+    let Some(endpoint) = route(request.path) else {
+        return Outcome::Decided(refuse(Refusal::NoRoute { path: request.path.to_owned() }, fields(request)));
+    };
+    match endpoint {
+        Endpoint::Action if request.method != "POST" => Outcome::Decided(refuse(
+            Refusal::MethodNotAllowed { method: request.method.to_owned(), allowed: "POST" },
+            fields(request),
+        )),
+        Endpoint::Action => crate::action::handle(request, ctx, facts),
+    }
+}
+
+/// The log fields every refusal of `request` carries.
+pub(crate) fn fields(request: &Request<'_>) -> BTreeMap<&'static str, String> {
+    let mut f = BTreeMap::new();
+    f.insert("method", request.method.to_owned());
+    f.insert("path", request.path.to_owned());
+    if let Some(user) = request.user_id {
+        f.insert("caller_user_id", user.to_owned());
+    }
+    f
+}

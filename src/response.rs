@@ -1,0 +1,170 @@
+//! Turns a [`Refusal`] into what the clicking user sees, what the log says and the HTTP status.
+
+use crate::effect::{Decision, Effect, LogLevel, Response};
+use crate::error::Refusal;
+use crate::http::ACTION_PATH;
+use crate::manifest::PLUGIN_ID;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// How one refusal is presented.
+struct Presentation {
+    status: u16,
+    code: &'static str,
+    level: LogLevel,
+    /// Shown to the clicking user by Mattermost as an ephemeral post.
+    ephemeral_text: String,
+}
+
+/// The one place that maps a refusal to its status, stable error code, log level and words.
+fn present(refusal: &Refusal) -> Presentation {
+    use LogLevel::{Error, Info, Warn};
+    let fix_context = "The bot's developer must set `integration.context.user_id` to the user id of the bot that posts the message.";
+    let p = |status, code, level, text: String| Presentation { status, code, level, ephemeral_text: text };
+    match refusal {
+        Refusal::NoRoute { path } => p(404, "no_route", Info, format!(
+            "This button points at a plugin address that does not exist (`{path}`). The bot's developer must set the button's integration URL to `/plugins/{PLUGIN_ID}{ACTION_PATH}`.")),
+        Refusal::MethodNotAllowed { method, allowed } => p(405, "method_not_allowed", Info, format!(
+            "This plugin address takes {allowed} requests, not {method}.")),
+        Refusal::NotAuthenticated => p(401, "not_authenticated", Info,
+            "Your click was not delivered because Mattermost did not say who you are. Sign in again and retry.".into()),
+        Refusal::BodyTooLarge { limit } => p(413, "body_too_large", Info, format!(
+            "Your click was not delivered: the button carries more data than the plugin accepts ({} KiB). The bot's developer must make the button's context smaller.", limit / 1024)),
+        Refusal::InvalidUtf8 { .. } | Refusal::InvalidJson { .. } | Refusal::TooDeep | Refusal::BadField { .. } => {
+            let code = match refusal {
+                Refusal::InvalidUtf8 { .. } => "invalid_utf8",
+                Refusal::InvalidJson { .. } => "invalid_json",
+                Refusal::TooDeep => "too_deep",
+                _ => "bad_field",
+            };
+            p(400, code, Info, format!("Your click was not delivered because the request was malformed: {refusal}."))
+        }
+        Refusal::UserMismatch { .. } => p(403, "user_mismatch", Warn,
+            "This request was refused: it claims to come from a different user than the one signed in.".into()),
+        Refusal::InvalidRecipient => p(400, "invalid_recipient", Warn, format!(
+            "Nobody received your click: this button does not say which bot should receive it. {fix_context}")),
+        Refusal::UnverifiablePost { .. } => p(403, "unverifiable_post", Info,
+            "Your click was not delivered: this message is not stored (it is an ephemeral message), so the plugin cannot verify where the button came from. The bot's developer can post a regular message instead, or an administrator can allow clicks on ephemeral messages in the plugin's settings.".into()),
+        Refusal::ChannelMismatch { .. } => p(403, "channel_mismatch", Warn,
+            "This click was refused: the message is not in the channel the click names.".into()),
+        Refusal::ChannelNotReadable { .. } => p(403, "channel_not_readable", Warn,
+            "This click was refused: you cannot read the channel this message is in.".into()),
+        Refusal::RecipientNotAuthor { .. } => p(403, "recipient_not_author", Warn, format!(
+            "This click was refused: the button sends to a bot that did not post this message, and only the bot that posted a message receives its clicks. {fix_context}")),
+        Refusal::ActionNotFound { .. } => p(403, "action_not_found", Warn,
+            "This click was refused: it does not match any button on the message that points at this plugin. If the message was just changed, reload it and try again.".into()),
+        Refusal::OptionNotOffered { option } => p(403, "option_not_offered", Warn, format!(
+            "This choice was refused: \"{option}\" is not one of the menu's options.")),
+        Refusal::RecipientNotFound { .. } => p(404, "recipient_not_found", Warn, format!(
+            "Nobody received your click: the bot this button sends to does not exist. {fix_context}")),
+        Refusal::RecipientDeactivated { .. } => p(410, "recipient_deactivated", Info,
+            "Nobody received your click: the bot this button sends to has been deactivated. Ask an administrator to reactivate it.".into()),
+        Refusal::Unavailable { what, .. } => p(503, "mattermost_unavailable", Error, format!(
+            "Your click was not delivered because Mattermost could not look up the {what} just now. Please try again.")),
+        Refusal::Internal { .. } => p(500, "internal_error", Error,
+            "Your click was not delivered because the plugin ran into an internal error. Please try again; if it keeps happening, tell your administrator.".into()),
+    }
+}
+
+impl Refusal {
+    /// The HTTP status this refusal is answered with.
+    pub fn status(&self) -> u16 {
+        present(self).status
+    }
+
+    /// The stable, machine-readable code in the body's `error.code`.
+    pub fn code(&self) -> &'static str {
+        present(self).code
+    }
+}
+
+/// The decision for a refused request: a log line with `fields`, then the JSON error body.
+pub(crate) fn refuse(refusal: Refusal, mut fields: BTreeMap<&'static str, String>) -> Decision {
+    let p = present(&refusal);
+    let reason = refusal.to_string();
+    // An internal failure's detail is for the log, not for whoever made the request.
+    let message = if matches!(refusal, Refusal::Internal { .. }) { "internal error".to_owned() } else { reason.clone() };
+    fields.insert("error_code", p.code.to_owned());
+    fields.insert("reason", reason);
+    let body = json!({
+        "ephemeral_text": p.ephemeral_text,
+        "error": { "code": p.code, "message": message },
+    });
+    Decision {
+        effects: vec![Effect::Log { level: p.level, message: "request refused".into(), fields }],
+        response: Response { status: p.status, body: body.to_string() },
+    }
+}
+
+/// The decision for a failure outside the core (a trapped instance, a panic in the shim), so
+/// the user still gets a proper answer. `detail` goes to the log, not to the user.
+pub fn fault_decision(detail: &str) -> Decision {
+    refuse(Refusal::Internal { detail: detail.to_owned() }, BTreeMap::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn all_refusals() -> Vec<Refusal> {
+        let s = || "x".to_owned();
+        vec![
+            Refusal::NoRoute { path: s() },
+            Refusal::MethodNotAllowed { method: s(), allowed: "POST" },
+            Refusal::NotAuthenticated,
+            Refusal::BodyTooLarge { limit: 1 << 20 },
+            Refusal::InvalidUtf8 { offset: 1 },
+            Refusal::TooDeep,
+            Refusal::InvalidJson { detail: s() },
+            Refusal::BadField { field: "post_id", expected: "a string" },
+            Refusal::UserMismatch { claimed: s(), caller: s() },
+            Refusal::InvalidRecipient,
+            Refusal::UnverifiablePost { post_id: s() },
+            Refusal::ChannelMismatch { post_id: s(), channel_id: s() },
+            Refusal::ChannelNotReadable { channel_id: s() },
+            Refusal::RecipientNotAuthor { recipient: s(), post_id: s() },
+            Refusal::ActionNotFound { post_id: s() },
+            Refusal::OptionNotOffered { option: s() },
+            Refusal::RecipientNotFound { recipient: s() },
+            Refusal::RecipientDeactivated { recipient: s() },
+            Refusal::Unavailable { what: "post", detail: s() },
+            Refusal::Internal { detail: s() },
+        ]
+    }
+
+    #[test]
+    fn every_refusal_answers_an_error_status_with_ephemeral_text_and_a_unique_code() {
+        let mut codes = std::collections::HashSet::new();
+        for r in all_refusals() {
+            let d = refuse(r.clone(), BTreeMap::new());
+            assert!(d.response.status >= 400, "{r:?}");
+            let body: Value = serde_json::from_str(&d.response.body).unwrap();
+            let text = body["ephemeral_text"].as_str().unwrap();
+            assert!(text.len() > 20 && text.ends_with('.'), "{r:?}: {text}");
+            assert_eq!(body["error"]["code"], r.code());
+            assert!(r.code().bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'));
+            codes.insert(r.code());
+        }
+        assert_eq!(codes.len(), all_refusals().len(), "every refusal has its own code");
+    }
+
+    #[test]
+    fn configuration_errors_tell_the_developer_what_to_fix() {
+        for r in [Refusal::InvalidRecipient, Refusal::RecipientNotAuthor { recipient: "a".into(), post_id: "b".into() }] {
+            let body: Value = serde_json::from_str(&refuse(r, BTreeMap::new()).response.body).unwrap();
+            assert!(body["ephemeral_text"].as_str().unwrap().contains("integration.context.user_id"));
+        }
+        let body: Value = serde_json::from_str(&refuse(Refusal::NoRoute { path: "/api/v1/x".into() }, BTreeMap::new()).response.body).unwrap();
+        assert!(body["ephemeral_text"].as_str().unwrap().contains(&format!("/plugins/{PLUGIN_ID}/api/v1/handler")));
+    }
+
+    #[test]
+    fn a_fault_is_a_500_that_does_not_leak_its_detail_to_the_user() {
+        let d = fault_decision("wasm trap: unreachable");
+        assert_eq!(d.response.status, 500);
+        let body: Value = serde_json::from_str(&d.response.body).unwrap();
+        assert!(!body["ephemeral_text"].as_str().unwrap().contains("unreachable"));
+        assert!(matches!(&d.effects[0], Effect::Log { level: LogLevel::Error, fields, .. } if fields["reason"].contains("unreachable")));
+    }
+}

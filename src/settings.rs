@@ -1,0 +1,107 @@
+//! The System Console settings, checked once when they are saved and passed in with every call.
+
+use crate::json::type_name;
+use crate::manifest::SETTINGS;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The plugin's settings, in the normalized form the shim passes back in with every request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Deliver a click only when the post, channel, button and recipient all check out.
+    pub verify_provenance: bool,
+    /// Deliver clicks on posts that are not stored (ephemeral posts), marked unverified.
+    pub allow_unverified_ephemeral: bool,
+}
+
+/// A setting that cannot be saved, named the way System Console shows it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct SettingsError {
+    /// The setting's key in `plugin.json`.
+    pub setting: String,
+    /// What is wrong, in words for an administrator; it names the setting.
+    pub message: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self::from_plugin_config(&Map::new()).expect("the defaults in plugin.json are valid")
+    }
+}
+
+impl Settings {
+    /// Reads the plugin's section of Mattermost's configuration (keys in any case, as
+    /// Mattermost lowercases them), filling in `plugin.json`'s defaults for missing keys.
+    pub fn from_plugin_config(config: &Map<String, Value>) -> Result<Self, SettingsError> {
+        Ok(Self {
+            verify_provenance: boolean(config, "VerifyProvenance")?,
+            allow_unverified_ephemeral: boolean(config, "AllowUnverifiedEphemeral")?,
+        })
+    }
+}
+
+/// The value of setting `key` from `config`, or its default.
+fn lookup(config: &Map<String, Value>, key: &str) -> (Value, &'static str) {
+    let (_, name, default) = SETTINGS
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .unwrap_or_else(|| panic!("setting {key} is missing from plugin.json"));
+    let given = config.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.clone());
+    let value = given
+        .filter(|v| !v.is_null())
+        .unwrap_or_else(|| serde_json::from_str(default).expect("build.rs wrote valid JSON"));
+    (value, name)
+}
+
+fn boolean(config: &Map<String, Value>, key: &str) -> Result<bool, SettingsError> {
+    let (value, name) = lookup(config, key);
+    match value {
+        Value::Bool(b) => Ok(b),
+        // config.json edited by hand, or an environment variable, gives text.
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(false),
+        other => Err(SettingsError {
+            setting: key.to_owned(),
+            message: format!("\"{name}\" ({key}) must be true or false, not {} {other}", type_name(&other)),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn config(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn defaults_come_from_plugin_json_verification_on_ephemeral_off() {
+        assert_eq!(
+            Settings::default(),
+            Settings { verify_provenance: true, allow_unverified_ephemeral: false }
+        );
+    }
+
+    #[test]
+    fn keys_are_read_in_any_case_as_mattermost_lowercases_them() {
+        let s = Settings::from_plugin_config(&config(json!({"verifyprovenance": false, "ALLOWUNVERIFIEDEPHEMERAL": "true"}))).unwrap();
+        assert_eq!(s, Settings { verify_provenance: false, allow_unverified_ephemeral: true });
+    }
+
+    #[test]
+    fn a_setting_of_the_wrong_type_is_refused_with_its_name() {
+        let err = Settings::from_plugin_config(&config(json!({"verifyprovenance": "yes"}))).unwrap_err();
+        assert_eq!(err.setting, "VerifyProvenance");
+        assert!(err.message.contains("Verify that clicks come from the bot's own messages"), "{}", err.message);
+        assert!(err.message.contains("true or false"), "{}", err.message);
+    }
+
+    #[test]
+    fn unknown_keys_and_nulls_are_ignored() {
+        let s = Settings::from_plugin_config(&config(json!({"oldsetting": 3, "verifyprovenance": null}))).unwrap();
+        assert_eq!(s, Settings::default());
+    }
+}

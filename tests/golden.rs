@@ -1,0 +1,143 @@
+//! Runs the shared golden fixtures (`tests/fixtures/actions/*.json`) through the wire form.
+//!
+//! `go test` in `server/` runs the same files through the real wasm and the shim, so the two
+//! sides cannot drift. After a deliberate change, `BLESS=1 cargo test --test golden` rewrites
+//! every `expect` block; review the diff before committing it.
+
+use serde_json::{json, Map, Value};
+use socket_mode_core::envelope::handle_envelope;
+use std::path::{Path, PathBuf};
+
+fn fixtures() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/actions");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 30, "the fixtures are missing from {}", dir.display());
+    files
+}
+
+/// The request body a fixture describes: `body` (JSON), `body_text` or `body_base64`.
+fn body_bytes(request: &Value) -> Vec<u8> {
+    if let Some(body) = request.get("body") {
+        serde_json::to_vec(body).unwrap()
+    } else if let Some(text) = request.get("body_text") {
+        text.as_str().unwrap().as_bytes().to_vec()
+    } else if let Some(b64) = request.get("body_base64") {
+        base64_decode(b64.as_str().unwrap())
+    } else {
+        Vec::new()
+    }
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in s.bytes().filter(|&c| c != b'=') {
+        acc = (acc << 6) | A.iter().position(|&a| a == c).unwrap() as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
+}
+
+fn call(input: &Value, body: &[u8]) -> Value {
+    serde_json::from_slice(&handle_envelope(input.to_string().as_bytes(), body)).unwrap()
+}
+
+/// Runs one fixture and returns what actually happened, in the fixture's `expect` form.
+fn run(fixture: &Value) -> Value {
+    let request = &fixture["request"];
+    let settings = fixture.get("settings").cloned().unwrap_or_else(|| {
+        call(&json!({"configure": {"config": {}}}), b"")["settings"].clone()
+    });
+    let mut http = json!({
+        "method": request["method"],
+        "path": request["path"],
+        "user_id": request["user_id"],
+        "body_too_large": request.get("body_too_large").cloned().unwrap_or(json!(false)),
+        "now_ms": fixture["now_ms"],
+        "entropy": fixture["entropy"],
+        "settings": settings,
+    });
+    let body = body_bytes(request);
+    let mut actual = Map::new();
+    let mut reply = call(&json!({ "http": http }), &body);
+    if reply["kind"] == "need_facts" {
+        actual.insert("queries".into(), reply["queries"].clone());
+        let facts = fixture.get("facts").unwrap_or_else(|| panic!("the core asked for facts: {reply}"));
+        http["facts"] = facts.clone();
+        reply = call(&json!({ "http": http }), &body);
+    } else {
+        assert!(fixture.get("facts").is_none(), "the fixture gives facts the core never asked for: {reply}");
+    }
+    assert_eq!(reply["kind"], "decision", "{reply}");
+    actual.insert("effects".into(), reply["effects"].clone());
+    let response_body: Value = serde_json::from_str(reply["response"]["body"].as_str().unwrap())
+        .expect("every response body is JSON");
+    actual.insert("response".into(), json!({"status": reply["response"]["status"], "body": response_body}));
+    Value::Object(actual)
+}
+
+#[test]
+fn golden_fixtures_match_the_core() {
+    let bless = std::env::var_os("BLESS").is_some();
+    let mut failures = Vec::new();
+    for path in fixtures() {
+        let mut fixture: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let actual = run(&fixture);
+        if bless {
+            fixture["expect"] = actual;
+            std::fs::write(&path, serde_json::to_string_pretty(&fixture).unwrap() + "\n").unwrap();
+        } else if fixture["expect"] != actual {
+            failures.push(format!(
+                "{}:\n  expected {}\n  actual   {}",
+                path.display(),
+                fixture["expect"],
+                actual
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{} fixtures differ:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn every_delivered_event_keeps_the_body_and_adds_only_proxy() {
+    for path in fixtures() {
+        let fixture: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let Some(body) = fixture["request"].get("body") else { continue };
+        for effect in run(&fixture)["effects"].as_array().unwrap() {
+            if effect["type"] != "publish" {
+                continue;
+            }
+            let mut data = effect["data"].as_object().unwrap().clone();
+            let proxy = data.remove("proxy").expect("every event has a proxy block");
+            assert_eq!(&Value::Object(data), body, "{}", path.display());
+            assert_eq!(proxy["event_id"].as_str().unwrap().len(), 26);
+            assert_eq!(effect["user_id"], body["context"]["user_id"], "only the named bot receives it");
+        }
+    }
+}
+
+#[test]
+fn every_refusal_tells_the_user_and_publishes_nothing() {
+    for path in fixtures() {
+        let fixture: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let actual = run(&fixture);
+        if actual["response"]["status"] == 200 {
+            continue;
+        }
+        let effects = actual["effects"].as_array().unwrap();
+        assert!(effects.iter().all(|e| e["type"] != "publish"), "{}", path.display());
+        let body = &actual["response"]["body"];
+        assert!(body["ephemeral_text"].as_str().is_some_and(|t| !t.is_empty()), "{}", path.display());
+        assert!(body["error"]["code"].as_str().is_some(), "{}", path.display());
+    }
+}
