@@ -2,6 +2,8 @@ package e2e_test
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"testing"
 	"time"
@@ -112,4 +114,17 @@ func TestSmokeUploadPlugin(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("plugin %s %s running", m.Id, m.Version)
+	if m.Id == "com.example.e2e-hello" { // scripts/make-hello-bundle.sh
+		req, _ := http.NewRequest(http.MethodGet, env.SiteURL+"/plugins/"+m.Id+"/hello", nil)
+		req.Header.Set("Authorization", "Bearer "+env.Users[0].Token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("plugin HTTP: %v", err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if string(body) != "hello" {
+			t.Fatalf("plugin answered %q", body)
+		}
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
@@ -103,7 +104,9 @@ func StartEnvironment(ctx context.Context) (*Env, error) {
 		return nil, err
 	}
 	if err := e.Bootstrap(ctx); err != nil {
-		e.Logf("bootstrap failed; server log tail:\n%s", e.ServerLogTail(40))
+		if ctx.Err() == nil {
+			e.Logf("bootstrap failed; server log tail:\n%s", e.ServerLogTail(40))
+		}
 		e.Stop()
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
@@ -121,15 +124,31 @@ func (e *Env) Stop() error {
 	return e.stopErr
 }
 
+// scriptMu serializes the scripts: a teardown never races a start-up.
+var scriptMu sync.Mutex
+
 // script runs scripts/<name>; its stderr (progress) goes to ours, its stdout
 // is returned.
 func (e *Env) script(ctx context.Context, name string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, "bash", append([]string{filepath.Join(e.ScriptsDir, name)}, args...)...)
+	return runScript(ctx, e.RunDir, filepath.Join(e.ScriptsDir, name), args...)
+}
+
+// runScript runs a script in its own process group. Cancelling ctx sends
+// SIGTERM to the whole group (the scripts trap it and stop what they
+// started) and waits for it; if this process dies, the script gets SIGTERM.
+func runScript(ctx context.Context, runDir, path string, args ...string) (string, error) {
+	scriptMu.Lock()
+	defer scriptMu.Unlock()
+	cmd := exec.CommandContext(ctx, "bash", append([]string{path}, args...)...)
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
 	cmd.Stderr = os.Stderr
-	cmd.Env = append(os.Environ(), "E2E_RUN_DIR="+e.RunDir)
-	cmd.WaitDelay = 5 * time.Second
+	if runDir != "" {
+		cmd.Env = append(os.Environ(), "E2E_RUN_DIR="+runDir)
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
+	cmd.WaitDelay = 90 * time.Second // then SIGKILL
 	err := cmd.Run()
 	return stdout.String(), err
 }

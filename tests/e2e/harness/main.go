@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"sync"
@@ -86,8 +85,5 @@ func RequireEnv(t testing.TB, env *Env) {
 func Down() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", filepath.Join(E2EDir(), "scripts", "down.sh"), "--quiet")
-	cmd.Stdout = os.Stderr
-	cmd.Stderr = os.Stderr
-	_ = cmd.Run()
+	_, _ = runScript(ctx, os.Getenv("E2E_RUN_DIR"), filepath.Join(E2EDir(), "scripts", "down.sh"), "--quiet")
 }

@@ -39,7 +39,9 @@ MMVER="$(sed -n '/versions = \[\]string{/{n;s/[^0-9.]//g;p;q}' "$PUBDIR/model/ve
 STAGE="$INSTALL.tmp.$$"
 rm -rf "$STAGE"
 mkdir -p "$STAGE/bin"
-trap 'rm -rf "$STAGE"; kill "$hb" 2>/dev/null || true' EXIT
+hb=""
+trap 'rm -rf "$STAGE"; [ -z "$hb" ] || kill "$hb" 2>/dev/null || true' EXIT
+trap 'exit 130' INT TERM HUP
 
 e2e_log "building Mattermost $MMVER ($VERSION, commit ${COMMIT:-?}) from source, first time takes several minutes…"
 start=$(date +%s)

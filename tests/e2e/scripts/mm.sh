@@ -64,6 +64,7 @@ write_config() {
     "EnableRemoteMarketplace": false,
     "RequirePluginSignature": false
   },
+  "JobSettings": { "RunJobs": false, "RunScheduler": false },
   "AnnouncementSettings": { "AdminNoticesEnabled": false, "UserNoticesEnabled": false },
   "LogSettings": {
     "EnableConsole": true,

@@ -4,6 +4,7 @@
 # E2E_KEEP_STATE=1. On failure everything started is stopped again.
 #   up.sh [--watch PID]   with --watch, a detached reaper runs down.sh as soon
 #                         as process PID is gone (test binary killed, timeout…)
+# SIGINT/SIGTERM/SIGHUP during start-up stop whatever was started.
 # Bootstrapping users/bots is done by the Go harness (or cmd/e2eenv).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -27,12 +28,16 @@ fi
 mkdir -p "$E2E_RUN_DIR"
 touch "$E2E_RUN_DIR/.mmpx-e2e-run"
 
-trap '"$E2E_SCRIPTS/down.sh"' ERR INT TERM
+cleanup() { "$E2E_SCRIPTS/down.sh" --quiet; }
+trap 'cleanup; exit 1' ERR
+trap 'cleanup; exit 130' INT TERM HUP
 if [ -n "$watch" ]; then
-	setsid "$E2E_SCRIPTS/reaper.sh" "$watch" </dev/null >>"$E2E_RUN_DIR/reaper.log" 2>&1 &
+	# The reaper also waits for this script to finish before tearing down,
+	# so that nothing it starts can outlive the teardown.
+	setsid "$E2E_SCRIPTS/reaper.sh" "$watch" $$ </dev/null >>"$E2E_RUN_DIR/reaper.log" 2>&1 &
 	echo $! >"$E2E_REAPER_PIDFILE"
 fi
 "$E2E_SCRIPTS/pg.sh" start
 "$E2E_SCRIPTS/mm.sh" start
-trap - ERR INT TERM
+trap - ERR INT TERM HUP
 echo "$E2E_SITE_URL"

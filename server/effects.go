@@ -1,0 +1,95 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/mattermost/mattermost/server/public/model"
+)
+
+// carryOut performs the core's effects in order.
+func (p *Plugin) carryOut(effects []effect) {
+	for _, e := range effects {
+		switch e.Type {
+		case "publish":
+			// The payload crosses a gob-encoded RPC to the server; see gobSafe.
+			p.API.PublishWebSocketEvent(e.Event, gobSafe(e.Data).(map[string]any), &model.WebsocketBroadcast{
+				UserId:              e.UserID,
+				ReliableClusterSend: true,
+			})
+		case "log":
+			p.log(e.Level, e.Message, e.Fields)
+		default:
+			p.API.LogError("the core asked for an unknown effect", "type", e.Type)
+		}
+	}
+}
+
+func (p *Plugin) log(level, message string, fields map[string]string) {
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	pairs := make([]any, 0, 2*len(keys))
+	for _, k := range keys {
+		pairs = append(pairs, k, fields[k])
+	}
+	switch level {
+	case "debug":
+		p.API.LogDebug(message, pairs...)
+	case "info":
+		p.API.LogInfo(message, pairs...)
+	case "warn":
+		p.API.LogWarn(message, pairs...)
+	default:
+		p.API.LogError(message, pairs...)
+	}
+}
+
+// gobSafe converts decoded JSON into values that survive PublishWebSocketEvent's gob-encoded
+// RPC and come out of the server's JSON encoder as the same JSON: gob carries only registered
+// types (map[string]any, []any and the basic types), so json.Number becomes int64, uint64 or
+// float64. Maps, slices, strings, booleans and nil pass as they are.
+//
+// One loss cannot be avoided on this path: gob decodes an empty slice as a nil slice, which
+// the server encodes as null, so an empty array reaches the bot as null (see README).
+func gobSafe(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, item := range v {
+			v[k] = gobSafe(item)
+		}
+		return v
+	case []any:
+		for i, item := range v {
+			v[i] = gobSafe(item)
+		}
+		return v
+	case json.Number:
+		s := string(v)
+		if !strings.ContainsAny(s, ".eE") {
+			if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+				return i
+			}
+			if u, err := strconv.ParseUint(s, 10, 64); err == nil {
+				return u
+			}
+		}
+		f, _ := v.Float64() // the core only emits numbers that fit a float64
+		return f
+	default:
+		return v
+	}
+}
+
+// writeResponse writes the core's response in one Write: Mattermost's in-process response
+// writer keeps only the last Write of an action request.
+func writeResponse(w http.ResponseWriter, r *response) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(r.Status)
+	_, _ = w.Write([]byte(r.Body))
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"github.com/mattermost/mattermost/server/public/plugin"
+)
+
+// Plugin is the shim: it owns the core's instance pool, gathers the facts the core asks for
+// and carries out the effects it decides. It makes no product decision of its own.
+type Plugin struct {
+	plugin.MattermostPlugin
+
+	core *core
+	// info holds the constants the core was built with (from plugin.json).
+	info reply
+	// configuration is replaced whole on every change; read without a lock on the hot path.
+	configuration atomic.Pointer[configuration]
+
+	// clock and random feed the core its time and entropy; nil means the real ones. Tests set
+	// them so that fixtures can name the exact event id and timestamp.
+	clock  func() time.Time
+	random func([]byte)
+}
+
+// fallbackFaultBody answers when even the core cannot: same shape as every other error body.
+const fallbackFaultBody = `{"ephemeral_text":"Your click was not delivered because the plugin ran into an internal error. Please try again; if it keeps happening, tell your administrator.","error":{"code":"internal_error","message":"internal error"}}`
+
+// poolSize bounds the instance pool: instances are held only while the core computes, so one
+// per available CPU keeps every core busy without holding memory nobody can use.
+func poolSize() int {
+	return min(max(runtime.GOMAXPROCS(0), 2), 16)
+}
+
+// OnActivate compiles the core once, fills the pool and applies the settings.
+func (p *Plugin) OnActivate() error {
+	ctx := context.Background()
+	start := time.Now()
+	c, err := newCore(ctx, poolSize(), maxMemoryPages)
+	if err != nil {
+		return fmt.Errorf("starting the core: %w", err)
+	}
+	p.core = c
+	info, err := p.callCore(ctx, "info", nil)
+	if err != nil {
+		return fmt.Errorf("asking the core for its constants: %w", err)
+	}
+	p.info = *info
+	if err := p.applyConfiguration(); err != nil {
+		p.API.LogError("the saved settings are invalid; using the defaults until they are fixed", "error", err.Error())
+		if err := p.applyConfig(nil); err != nil {
+			return err
+		}
+	}
+	p.API.LogInfo("plugin activated", "version", p.info.Version, "instances", poolSize(), "startup_ms", time.Since(start).Milliseconds())
+	return nil
+}
+
+// OnDeactivate releases the pool and the compiled module.
+func (p *Plugin) OnDeactivate() error {
+	if p.core == nil {
+		return nil
+	}
+	return p.core.Close(context.Background())
+}
+
+// ServeHTTP hands every request under /plugins/<id> to the core, which routes it.
+func (p *Plugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if x := recover(); x != nil {
+			p.respondFault(w, fmt.Sprintf("panic in the shim: %v", x))
+		}
+	}()
+	body, tooLarge, err := readBody(r.Body, p.info.MaxBodyBytes)
+	if err != nil {
+		p.respondFault(w, "reading the request body: "+err.Error())
+		return
+	}
+	in := httpInput{
+		Method:       r.Method,
+		Path:         r.URL.Path,
+		UserID:       r.Header.Get("Mattermost-User-Id"),
+		BodyTooLarge: tooLarge,
+		NowMs:        p.now().UnixMilli(),
+		Entropy:      p.entropy(),
+		Settings:     p.getConfiguration().settings,
+	}
+	ctx := r.Context()
+	rep, err := p.callCore(ctx, map[string]*httpInput{"http": &in}, body)
+	if err == nil && rep.Kind == "need_facts" {
+		in.Facts = p.gatherFacts(rep.Queries)
+		rep, err = p.callCore(ctx, map[string]*httpInput{"http": &in}, body)
+	}
+	if err == nil && (rep.Kind != "decision" || rep.Response == nil) {
+		err = fmt.Errorf("the core answered %q where a decision was due", rep.Kind)
+	}
+	if err != nil {
+		p.respondFault(w, err.Error())
+		return
+	}
+	p.carryOut(rep.Effects)
+	writeResponse(w, rep.Response)
+}
+
+// respondFault asks the core how to answer a failure outside it (a trap, a shim panic).
+func (p *Plugin) respondFault(w http.ResponseWriter, detail string) {
+	rep, err := p.callCore(context.Background(), map[string]map[string]string{"fault": {"detail": detail}}, nil)
+	if err != nil || rep.Response == nil {
+		p.API.LogError("the core could not answer a fault", "detail", detail, "error", fmt.Sprint(err))
+		writeResponse(w, &response{Status: http.StatusInternalServerError, Body: fallbackFaultBody})
+		return
+	}
+	p.carryOut(rep.Effects)
+	writeResponse(w, rep.Response)
+}
+
+// readBody reads at most limit bytes; past that it stops and reports the body too large.
+func readBody(body io.Reader, limit int) ([]byte, bool, error) {
+	if body == nil {
+		return nil, false, nil
+	}
+	data, err := io.ReadAll(io.LimitReader(body, int64(limit)+1))
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, false, err
+	}
+	if len(data) > limit {
+		return nil, true, nil
+	}
+	return data, false, nil
+}
+
+func (p *Plugin) now() time.Time {
+	if p.clock != nil {
+		return p.clock()
+	}
+	return time.Now()
+}
+
+// entropy is 16 fresh random bytes in hex; the core mints the event id from them.
+func (p *Plugin) entropy() string {
+	var b [16]byte
+	if p.random != nil {
+		p.random(b[:])
+	} else {
+		_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	}
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,389 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/gob"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mattermost/mattermost/server/public/model"
+	"github.com/mattermost/mattermost/server/public/plugin/plugintest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+)
+
+// fixture is one file of ../tests/fixtures/actions, shared with `cargo test`.
+type fixture struct {
+	Description string          `json:"description"`
+	NowMs       int64           `json:"now_ms"`
+	Entropy     string          `json:"entropy"`
+	Settings    json.RawMessage `json:"settings"`
+	Request     struct {
+		Method       string          `json:"method"`
+		Path         string          `json:"path"`
+		UserID       *string         `json:"user_id"`
+		Body         json.RawMessage `json:"body"`
+		BodyText     *string         `json:"body_text"`
+		BodyBase64   *string         `json:"body_base64"`
+		BodyTooLarge bool            `json:"body_too_large"`
+	} `json:"request"`
+	Facts  []map[string]json.RawMessage `json:"facts"`
+	Expect struct {
+		Queries []factQuery `json:"queries"`
+		Effects []struct {
+			Type    string            `json:"type"`
+			Event   string            `json:"event"`
+			UserID  string            `json:"user_id"`
+			Data    json.RawMessage   `json:"data"`
+			Level   string            `json:"level"`
+			Message string            `json:"message"`
+			Fields  map[string]string `json:"fields"`
+		} `json:"effects"`
+		Response struct {
+			Status int             `json:"status"`
+			Body   json.RawMessage `json:"body"`
+		} `json:"response"`
+	} `json:"expect"`
+}
+
+func loadFixtures(t testing.TB) map[string]*fixture {
+	files, err := filepath.Glob("../tests/fixtures/actions/*.json")
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(files), 30, "the shared fixtures are missing")
+	out := map[string]*fixture{}
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		require.NoError(t, err)
+		var f fixture
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
+		require.NoError(t, dec.Decode(&f), file)
+		out[strings.TrimSuffix(filepath.Base(file), ".json")] = &f
+	}
+	return out
+}
+
+// newTestPlugin activates a plugin on a mock API with the default settings.
+func newTestPlugin(t testing.TB) (*Plugin, *plugintest.API) {
+	api := &plugintest.API{}
+	api.On("GetPluginConfig").Return(map[string]any{}).Maybe()
+	api.On("LogInfo", "plugin activated", mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Maybe()
+	p := &Plugin{}
+	p.SetAPI(api)
+	require.NoError(t, p.OnActivate())
+	t.Cleanup(func() { _ = p.OnDeactivate() })
+	return p, api
+}
+
+func (f *fixture) httpRequest(t testing.TB) *http.Request {
+	var body []byte
+	switch {
+	case f.Request.BodyTooLarge:
+		body = bytes.Repeat([]byte("x"), 1<<20+1)
+	case f.Request.Body != nil:
+		body = f.Request.Body
+	case f.Request.BodyText != nil:
+		body = []byte(*f.Request.BodyText)
+	case f.Request.BodyBase64 != nil:
+		var err error
+		body, err = base64.StdEncoding.DecodeString(*f.Request.BodyBase64)
+		require.NoError(t, err)
+	}
+	r := httptest.NewRequest(f.Request.Method, f.Request.Path, bytes.NewReader(body))
+	if f.Request.UserID != nil {
+		r.Header.Set("Mattermost-User-Id", *f.Request.UserID)
+	}
+	return r
+}
+
+// expectFacts makes the mock API answer the fixture's facts the way Mattermost would.
+func (f *fixture) expectFacts(t *testing.T, api *plugintest.API) {
+	for i, q := range f.Expect.Queries {
+		answer := f.Facts[i]
+		found, isFound := answer["found"]
+		failed := appErrorFor(answer)
+		switch q.Fact {
+		case "post":
+			var post *model.Post
+			if isFound {
+				require.NoError(t, json.Unmarshal(found, &post))
+			}
+			api.On("GetPost", q.PostID).Return(post, failed).Once()
+		case "user":
+			var user *model.User
+			if isFound {
+				require.NoError(t, json.Unmarshal(found, &user))
+			}
+			api.On("GetUser", q.UserID).Return(user, failed).Once()
+		case "channel_permission":
+			require.Equal(t, "read_channel", q.Permission)
+			api.On("HasPermissionToChannel", q.UserID, q.ChannelID, model.PermissionReadChannel).Return(string(found) == "true").Once()
+		default:
+			t.Fatalf("unknown fact %q", q.Fact)
+		}
+	}
+}
+
+// appErrorFor is the AppError Mattermost returns for a fixture's not_found or failed answer.
+func appErrorFor(answer map[string]json.RawMessage) *model.AppError {
+	if failed, ok := answer["failed"]; ok {
+		var text string
+		_ = json.Unmarshal(failed, &text)
+		// Rendered by Error() as just the detail, so the fixture can name it.
+		return &model.AppError{Message: model.NoTranslation, DetailedError: text, StatusCode: http.StatusInternalServerError}
+	}
+	if _, ok := answer[""]; ok {
+		return model.NewAppError("Get", "app.not_found", nil, "", http.StatusNotFound)
+	}
+	return nil
+}
+
+// UnmarshalJSON accepts a fact answer in any of its three forms.
+func (f *fixture) UnmarshalJSON(data []byte) error {
+	type plain fixture
+	var raw struct {
+		plain
+		Facts []json.RawMessage `json:"facts"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&raw); err != nil {
+		return err
+	}
+	*f = fixture(raw.plain)
+	f.Facts = nil
+	for _, a := range raw.Facts {
+		if string(a) == `"not_found"` {
+			f.Facts = append(f.Facts, map[string]json.RawMessage{"": nil})
+			continue
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(a, &m); err != nil {
+			return err
+		}
+		f.Facts = append(f.Facts, m)
+	}
+	return nil
+}
+
+func logArgs(message string, fields map[string]string) []any {
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	args := []any{message}
+	for _, k := range keys {
+		args = append(args, k, fields[k])
+	}
+	return args
+}
+
+var logMethods = map[string]string{"debug": "LogDebug", "info": "LogInfo", "warn": "LogWarn", "error": "LogError"}
+
+// TestGoldenFixturesThroughServeHTTP runs every shared fixture through ServeHTTP, the real
+// wasm core and a mock plugin API, and checks the exact API calls and the exact response.
+func TestGoldenFixturesThroughServeHTTP(t *testing.T) {
+	for name, f := range loadFixtures(t) {
+		t.Run(name, func(t *testing.T) {
+			p, api := newTestPlugin(t)
+			if f.Settings != nil {
+				p.setConfiguration(&configuration{settings: f.Settings})
+			}
+			p.clock = func() time.Time { return time.UnixMilli(f.NowMs) }
+			p.random = func(b []byte) { _, _ = hex.Decode(b, []byte(f.Entropy)) }
+			f.expectFacts(t, api)
+
+			var published []map[string]any
+			for _, e := range f.Expect.Effects {
+				switch e.Type {
+				case "publish":
+					api.On("PublishWebSocketEvent", e.Event, mock.Anything, &model.WebsocketBroadcast{UserId: e.UserID, ReliableClusterSend: true}).
+						Run(func(args mock.Arguments) { published = append(published, args.Get(1).(map[string]any)) }).Once()
+				case "log":
+					api.On(logMethods[e.Level], logArgs(e.Message, e.Fields)...).Once()
+				}
+			}
+
+			w := httptest.NewRecorder()
+			p.ServeHTTP(nil, w, f.httpRequest(t))
+
+			assert.Equal(t, f.Expect.Response.Status, w.Code)
+			assert.Equal(t, "application/json", w.Header().Get("Content-Type"))
+			assert.JSONEq(t, string(f.Expect.Response.Body), w.Body.String())
+			i := 0
+			for _, e := range f.Expect.Effects {
+				if e.Type == "publish" {
+					require.Less(t, i, len(published))
+					got, err := json.Marshal(published[i])
+					require.NoError(t, err)
+					assert.JSONEq(t, string(e.Data), string(got), "the event data")
+					i++
+				}
+			}
+			api.AssertExpectations(t)
+		})
+	}
+}
+
+// TestPublishedDataSurvivesTheGobRPC sends the event data of the richest fixture through gob,
+// exactly as the plugin RPC does, and checks the JSON the server would send the bot.
+func TestPublishedDataSurvivesTheGobRPC(t *testing.T) {
+	f := loadFixtures(t)["nested_context"]
+	var data map[string]any
+	dec := json.NewDecoder(bytes.NewReader(f.Expect.Effects[0].Data))
+	dec.UseNumber()
+	require.NoError(t, dec.Decode(&data))
+	payload := gobSafe(data).(map[string]any)
+
+	// The RPC argument struct for PublishWebSocketEvent, as server/public/plugin declares it.
+	type publishArgs struct {
+		A string
+		B map[string]any
+		C *model.WebsocketBroadcast
+	}
+	var buf bytes.Buffer
+	require.NoError(t, gob.NewEncoder(&buf).Encode(&publishArgs{A: "action", B: payload, C: &model.WebsocketBroadcast{UserId: "u"}}))
+	var received publishArgs
+	require.NoError(t, gob.NewDecoder(&buf).Decode(&received))
+	got, err := json.Marshal(received.B)
+	require.NoError(t, err)
+
+	// gob turns an empty slice into nil, so the one empty array arrives as null.
+	want := strings.Replace(string(f.Expect.Effects[0].Data), `"empty_list": []`, `"empty_list": null`, 1)
+	require.NotEqual(t, want, string(f.Expect.Effects[0].Data), "the fixture has an empty list")
+	assert.JSONEq(t, want, string(got))
+	assert.Contains(t, string(got), `"big":9007199254740992`, "integers keep every digit")
+	assert.Contains(t, string(got), `"nothing":null`, "nulls pass")
+}
+
+func TestCoreImportsNothing(t *testing.T) {
+	c, err := newCore(context.Background(), 1, maxMemoryPages)
+	require.NoError(t, err)
+	defer c.Close(context.Background())
+	assert.Empty(t, c.compiled.ImportedFunctions())
+	assert.Empty(t, c.compiled.ImportedMemories())
+}
+
+func TestInstanceMemoryStaysSmall(t *testing.T) {
+	p, api := newTestPlugin(t)
+	f := loadFixtures(t)["button"]
+	f.expectFacts(t, api)
+	api.On("PublishWebSocketEvent", mock.Anything, mock.Anything, mock.Anything)
+	w := httptest.NewRecorder()
+	p.ServeHTTP(nil, w, f.httpRequest(t))
+	require.Equal(t, 200, w.Code)
+	for range cap(p.core.pool) {
+		inst := <-p.core.pool
+		assert.LessOrEqual(t, inst.memory.Size(), uint32(keepMemoryBytes))
+		defer func() { p.core.pool <- inst }()
+	}
+}
+
+// memoryHog is a body the core cannot parse within 2 MiB of memory: every `[]` costs far more
+// as a value than as text. With the production cap it is an ordinary (refused) request.
+func memoryHog() []byte {
+	return []byte(`{"user_id":"alicealicealicealicealice1","context":[` + strings.Repeat("[],", 150_000) + `[]]}`)
+}
+
+// TestTrappedInstanceIsClosedAndReplaced runs the core out of memory, a real trap, and checks
+// the trapped instance is closed, never handed out again, and the next call is served.
+func TestTrappedInstanceIsClosedAndReplaced(t *testing.T) {
+	ctx := context.Background()
+	c, err := newCore(ctx, 1, 32)
+	require.NoError(t, err)
+	defer c.Close(ctx)
+	trapped := <-c.pool
+	c.pool <- trapped
+
+	_, err = c.call(ctx, []byte(`{"http":{"method":"POST","path":"/api/v1/handler","user_id":"alicealicealicealicealice1","now_ms":1,"entropy":"00000000000000000000000000000000","settings":{"verify_provenance":true,"allow_unverified_ephemeral":false}}}`), memoryHog())
+	require.ErrorIs(t, err, errCoreTrapped)
+	assert.True(t, trapped.module.IsClosed(), "a trapped instance is closed")
+
+	for range 3 {
+		out, err := c.call(ctx, []byte(`"info"`), nil)
+		require.NoError(t, err)
+		assert.Contains(t, string(out), `"kind":"info"`)
+	}
+	next := <-c.pool
+	assert.NotSame(t, trapped, next, "the trapped instance is never reused")
+	c.pool <- next
+}
+
+// TestTrapDuringARequestAnswersTheUser checks what the clicker sees when the core traps: the
+// core's own internal-error body from a fresh instance, a log line, and service goes on.
+func TestTrapDuringARequestAnswersTheUser(t *testing.T) {
+	p, api := newTestPlugin(t)
+	small, err := newCore(context.Background(), 1, 32)
+	require.NoError(t, err)
+	_ = p.core.Close(context.Background())
+	p.core = small
+
+	api.On("LogError", "request refused", "error_code", "internal_error", "reason", mock.MatchedBy(func(s string) bool {
+		return strings.Contains(s, "the core trapped")
+	})).Once()
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest("POST", "/api/v1/handler", bytes.NewReader(memoryHog()))
+	r.Header.Set("Mattermost-User-Id", "alicealicealicealicealice1")
+	p.ServeHTTP(nil, w, r)
+	assert.Equal(t, http.StatusInternalServerError, w.Code)
+	assert.Contains(t, w.Body.String(), `"code":"internal_error"`)
+	assert.Contains(t, w.Body.String(), `"ephemeral_text":"Your click was not delivered because the plugin ran into an internal error.`)
+
+	f := loadFixtures(t)["button"]
+	f.expectFacts(t, api)
+	api.On("PublishWebSocketEvent", "action", mock.Anything, mock.Anything).Once()
+	w = httptest.NewRecorder()
+	p.ServeHTTP(nil, w, f.httpRequest(t))
+	assert.Equal(t, 200, w.Code, "the next click is served")
+	api.AssertExpectations(t)
+}
+
+func TestConcurrentRequestsAllSucceed(t *testing.T) {
+	p, api := newTestPlugin(t)
+	f := loadFixtures(t)["button"]
+	var post *model.Post
+	require.NoError(t, json.Unmarshal(f.Facts[0]["found"], &post))
+	var user *model.User
+	require.NoError(t, json.Unmarshal(f.Facts[2]["found"], &user))
+	api.On("GetPost", mock.Anything).Return(post, nil)
+	api.On("GetUser", mock.Anything).Return(user, nil)
+	api.On("HasPermissionToChannel", mock.Anything, mock.Anything, mock.Anything).Return(true)
+	var mu sync.Mutex
+	ids := map[string]bool{}
+	api.On("PublishWebSocketEvent", "action", mock.Anything, mock.Anything).Run(func(args mock.Arguments) {
+		mu.Lock()
+		defer mu.Unlock()
+		ids[args.Get(1).(map[string]any)["proxy"].(map[string]any)["event_id"].(string)] = true
+	})
+
+	const n = 200
+	var wg sync.WaitGroup
+	codes := make([]int, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := httptest.NewRecorder()
+			p.ServeHTTP(nil, w, f.httpRequest(t))
+			codes[i] = w.Code
+		}()
+	}
+	wg.Wait()
+	for i, code := range codes {
+		assert.Equal(t, 200, code, "request %d", i)
+	}
+	assert.Len(t, ids, n, "every click is published once, each with its own event id")
+}
