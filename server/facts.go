@@ -9,51 +9,69 @@ import (
 	"github.com/mattermost/mattermost/server/public/model"
 )
 
-// gatherFacts answers the core's questions through the plugin API, concurrently (each is an
-// RPC round trip to the server), returning the answers in the order asked.
+// gatherFacts answers the core's questions through the plugin API, returning the answers in
+// the order asked. The API calls run concurrently (each is an RPC round trip to the server);
+// encoding the answers happens afterwards on the calling goroutine, whose stack is grown
+// already (a fresh goroutine would grow its own for encoding/json on every request).
 func (p *Plugin) gatherFacts(queries []factQuery) []json.RawMessage {
-	answers := make([]json.RawMessage, len(queries))
+	results := make([]result, len(queries))
 	var wg sync.WaitGroup
-	for i, q := range queries {
+	for i, q := range queries[:max(len(queries)-1, 0)] {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			answers[i] = p.answer(q)
+			results[i] = p.ask(q)
 		}()
 	}
+	if n := len(queries); n > 0 {
+		results[n-1] = p.ask(queries[n-1])
+	}
 	wg.Wait()
+	answers := make([]json.RawMessage, len(results))
+	for i, r := range results {
+		answers[i] = r.answer()
+	}
 	return answers
 }
 
-func (p *Plugin) answer(q factQuery) json.RawMessage {
+// result is what the plugin API said, before it is encoded for the core.
+type result struct {
+	value  any
+	appErr *model.AppError
+	err    error
+}
+
+func (p *Plugin) ask(q factQuery) result {
 	switch q.Fact {
 	case "post":
 		post, appErr := p.API.GetPost(q.PostID)
-		return answerFrom(post, appErr)
+		return result{value: post, appErr: appErr}
 	case "user":
 		user, appErr := p.API.GetUser(q.UserID)
-		return answerFrom(user, appErr)
+		return result{value: user, appErr: appErr}
 	case "channel_permission":
 		permission := permissionByID(q.Permission)
 		if permission == nil {
-			return answerFailed(fmt.Errorf("unknown permission %q", q.Permission))
+			return result{err: fmt.Errorf("unknown permission %q", q.Permission)}
 		}
-		return answerFound(p.API.HasPermissionToChannel(q.UserID, q.ChannelID, permission))
+		return result{value: p.API.HasPermissionToChannel(q.UserID, q.ChannelID, permission)}
 	default:
-		return answerFailed(fmt.Errorf("unknown fact %q", q.Fact))
+		return result{err: fmt.Errorf("unknown fact %q", q.Fact)}
 	}
 }
 
-// answerFrom turns a plugin API result into an answer: Mattermost's 404 is "not found",
-// any other error is a failure the core reports as "try again".
-func answerFrom(value any, appErr *model.AppError) json.RawMessage {
+// answer encodes a result: Mattermost's 404 is "not found", any other error is a failure the
+// core reports as "try again".
+func (r result) answer() json.RawMessage {
 	switch {
-	case appErr == nil:
-		return answerFound(value)
-	case appErr.StatusCode == http.StatusNotFound:
+	case r.err != nil:
+		return answerFailed(r.err)
+	case r.appErr == nil:
+		return answerFound(r.value)
+	case r.appErr.StatusCode == http.StatusNotFound:
 		return answerNotFound
 	default:
-		return answerFailed(appErr)
+		return answerFailed(r.appErr)
 	}
 }
 

@@ -95,10 +95,10 @@ func (p *Plugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Req
 		Settings:     p.getConfiguration().settings,
 	}
 	ctx := r.Context()
-	rep, err := p.callCore(ctx, map[string]*httpInput{"http": &in}, body)
+	rep, err := p.callCore(ctx, &in, body)
 	if err == nil && rep.Kind == "need_facts" {
 		in.Facts = p.gatherFacts(rep.Queries)
-		rep, err = p.callCore(ctx, map[string]*httpInput{"http": &in}, body)
+		rep, err = p.callCore(ctx, &in, body)
 	}
 	if err == nil && (rep.Kind != "decision" || rep.Response == nil) {
 		err = fmt.Errorf("the core answered %q where a decision was due", rep.Kind)

@@ -11,14 +11,40 @@ import (
 
 // httpInput describes one HTTP request to the core; the body travels beside it.
 type httpInput struct {
-	Method       string            `json:"method"`
-	Path         string            `json:"path"`
-	UserID       string            `json:"user_id,omitempty"`
-	BodyTooLarge bool              `json:"body_too_large,omitempty"`
-	NowMs        int64             `json:"now_ms"`
-	Entropy      string            `json:"entropy"`
-	Settings     json.RawMessage   `json:"settings"`
-	Facts        []json.RawMessage `json:"facts,omitempty"`
+	Method       string `json:"method"`
+	Path         string `json:"path"`
+	UserID       string `json:"user_id,omitempty"`
+	BodyTooLarge bool   `json:"body_too_large,omitempty"`
+	NowMs        int64  `json:"now_ms"`
+	Entropy      string `json:"entropy"`
+	// Settings and Facts are JSON already (the core's own output, and answerFound's): they
+	// are spliced in by encode rather than re-validated by encoding/json on every request.
+	Settings json.RawMessage   `json:"-"`
+	Facts    []json.RawMessage `json:"-"`
+}
+
+// encode writes {"http":{...}} with the settings and facts spliced in as they are.
+func (in *httpInput) encode() ([]byte, error) {
+	head, err := json.Marshal(in)
+	if err != nil {
+		return nil, err
+	}
+	doc := make([]byte, 0, len(head)+len(in.Settings)+64+256*len(in.Facts))
+	doc = append(doc, `{"http":`...)
+	doc = append(doc, head[:len(head)-1]...) // without its closing brace
+	doc = append(doc, `,"settings":`...)
+	doc = append(doc, in.Settings...)
+	if in.Facts != nil {
+		doc = append(doc, `,"facts":[`...)
+		for i, fact := range in.Facts {
+			if i > 0 {
+				doc = append(doc, ',')
+			}
+			doc = append(doc, fact...)
+		}
+		doc = append(doc, ']')
+	}
+	return append(doc, `}}`...), nil
 }
 
 // reply is any answer of the core; Kind says which fields are set.
@@ -87,7 +113,13 @@ func answerFailed(err error) json.RawMessage {
 // callCore sends one input document (and body) to the core and decodes its reply. Numbers
 // stay json.Number so that event data keeps every digit (see gobSafe).
 func (p *Plugin) callCore(ctx context.Context, input any, body []byte) (*reply, error) {
-	doc, err := json.Marshal(input)
+	var doc []byte
+	var err error
+	if in, ok := input.(*httpInput); ok {
+		doc, err = in.encode()
+	} else {
+		doc, err = json.Marshal(input)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("encoding the core's input: %w", err)
 	}

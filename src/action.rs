@@ -6,71 +6,90 @@ use crate::event::action_event;
 use crate::facts::FactAnswer;
 use crate::http::{fields, Body, Context, Request, MAX_BODY_BYTES};
 use crate::ids::{is_mattermost_id, UserId};
+use crate::json::Checked;
 use crate::provenance;
 use crate::response::refuse;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 /// A click request that passed every check that needs no fact.
+///
+/// The body is kept as raw JSON per top-level key: the event passes every key through
+/// unchanged, so only the few fields the rules read are ever parsed.
 #[derive(Debug)]
-pub(crate) struct ActionRequest {
-    /// The body exactly as Mattermost sent it; it becomes the event's `data`.
-    pub(crate) body: Map<String, Value>,
+pub(crate) struct ActionRequest<'a> {
+    /// Every top-level key of the body, with its value's exact text.
+    pub(crate) fields: BTreeMap<String, &'a RawValue>,
     /// The authenticated user who clicked.
     pub(crate) caller: UserId,
     /// `context.user_id`: the bot that receives the event.
     pub(crate) recipient: UserId,
-    /// Present whenever provenance is verified.
+    /// Empty unless provenance is verified.
     pub(crate) post_id: String,
-    /// Present whenever provenance is verified.
+    /// Empty unless provenance is verified.
     pub(crate) channel_id: String,
 }
 
-impl ActionRequest {
-    /// The request's `context`, which [`parse`] checked is an object.
-    pub(crate) fn context(&self) -> &Map<String, Value> {
-        self.body["context"].as_object().expect("parse checked the context")
+/// What the first look at `context` needs: the recipient, nothing else.
+#[derive(Deserialize)]
+struct ContextHead {
+    user_id: Option<Value>,
+}
+
+impl ActionRequest<'_> {
+    /// The whole `context`, parsed (it is compared with the post's actions).
+    pub(crate) fn context(&self) -> Map<String, Value> {
+        self.fields
+            .get("context")
+            .and_then(|raw| serde_json::from_str(raw.get()).ok())
+            .expect("parse checked the context is an object no deeper than the limit")
     }
 
     /// `type`: `button`, `select`, or missing.
-    pub(crate) fn kind(&self) -> Option<&str> {
-        self.body.get("type").and_then(Value::as_str)
+    pub(crate) fn kind(&self) -> Option<String> {
+        self.string("type")
     }
 
-    /// The menu option chosen, which Mattermost adds to the context.
-    pub(crate) fn selected_option(&self) -> Option<&Value> {
-        self.context().get("selected_option")
+    fn string(&self, key: &str) -> Option<String> {
+        self.fields.get(key).and_then(|raw| serde_json::from_str(raw.get()).ok())
     }
 }
 
 pub(crate) fn handle(request: &Request<'_>, ctx: &Context, facts: Option<&[FactAnswer]>) -> Outcome {
-    let mut log = fields(request);
     let req = match parse(request, ctx.settings.verify_provenance) {
         Ok(req) => req,
-        Err(refusal) => return Outcome::Decided(refuse(refusal, log)),
+        Err(refusal) => return Outcome::Decided(refuse(refusal, fields(request))),
     };
-    log.insert("recipient_user_id", req.recipient.to_string());
-    if !req.post_id.is_empty() {
-        log.insert("post_id", req.post_id.clone());
-        log.insert("channel_id", req.channel_id.clone());
-    }
-
     let queries = provenance::queries(&req, &ctx.settings);
     let Some(answers) = facts else {
         return Outcome::NeedFacts(queries);
     };
-    if answers.len() != queries.len() {
+    let verdict = if answers.len() == queries.len() {
+        provenance::decide(&req, &ctx.settings, answers)
+    } else {
         let detail = format!("{} facts were answered for {} questions", answers.len(), queries.len());
-        return Outcome::Decided(refuse(Refusal::Internal { detail }, log));
-    }
-    match provenance::decide(&req, &ctx.settings, answers) {
+        Err(Refusal::Internal { detail })
+    };
+    match verdict {
         Ok(verified) => Outcome::Decided(deliver(req, verified, ctx)),
-        Err(refusal) => Outcome::Decided(refuse(refusal, log)),
+        Err(refusal) => {
+            // Log fields are built only for a refusal: the accepted path stays lean.
+            let mut log = fields(request);
+            log.insert("recipient_user_id", req.recipient.to_string());
+            if !req.post_id.is_empty() {
+                log.insert("post_id", req.post_id.clone());
+                log.insert("channel_id", req.channel_id.clone());
+            }
+            Outcome::Decided(refuse(refusal, log))
+        }
     }
 }
 
 /// The effects of an accepted click: publish to the recipient alone, answer `{}`.
-fn deliver(req: ActionRequest, verified: bool, ctx: &Context) -> Decision {
-    let data = action_event(req.body, verified, ctx);
+fn deliver(req: ActionRequest<'_>, verified: bool, ctx: &Context) -> Decision {
+    let data = action_event(&req.fields, verified, ctx);
     Decision {
         effects: vec![Effect::Publish { event: "action", user_id: req.recipient, data }],
         response: Response { status: 200, body: "{}".to_owned() },
@@ -79,44 +98,40 @@ fn deliver(req: ActionRequest, verified: bool, ctx: &Context) -> Decision {
 
 /// Checks everything that needs no fact from Mattermost. `need_post` asks for the post and
 /// channel ids, which only provenance verification uses.
-pub(crate) fn parse(request: &Request<'_>, need_post: bool) -> Result<ActionRequest, Refusal> {
+pub(crate) fn parse<'a>(request: &Request<'a>, need_post: bool) -> Result<ActionRequest<'a>, Refusal> {
     let caller = request.user_id.and_then(UserId::parse).ok_or(Refusal::NotAuthenticated)?;
     let bytes = match request.body {
         Body::Complete(bytes) if bytes.len() <= MAX_BODY_BYTES => bytes,
         _ => return Err(Refusal::BodyTooLarge { limit: MAX_BODY_BYTES }),
     };
     let text = std::str::from_utf8(bytes).map_err(|e| Refusal::InvalidUtf8 { offset: e.valid_up_to() })?;
-    let body = match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(map)) => map,
-        Ok(_) => return Err(Refusal::BadField { field: "body", expected: "a JSON object" }),
+    // Check every value once; after that the body is handled as raw text per top-level key.
+    match serde_json::from_str::<Checked>(text) {
+        Ok(Checked) => {}
         Err(e) if e.to_string().starts_with("recursion limit exceeded") => return Err(Refusal::TooDeep),
         Err(e) => return Err(Refusal::InvalidJson { detail: e.to_string() }),
-    };
+    }
+    let fields: BTreeMap<String, &RawValue> = serde_json::from_str(text)
+        .map_err(|_| Refusal::BadField { field: "body", expected: "a JSON object" })?;
+    let string = |key: &str| fields.get(key).and_then(|raw| serde_json::from_str::<String>(raw.get()).ok());
 
-    let claimed = body
-        .get("user_id")
-        .and_then(Value::as_str)
-        .ok_or(Refusal::BadField { field: "user_id", expected: "the clicking user's id" })?;
+    let claimed = string("user_id").ok_or(Refusal::BadField { field: "user_id", expected: "the clicking user's id" })?;
     if claimed != caller.as_str() {
-        return Err(Refusal::UserMismatch { claimed: claimed.to_owned(), caller: caller.to_string() });
+        return Err(Refusal::UserMismatch { claimed, caller: caller.to_string() });
     }
 
-    let recipient = body
+    let recipient = fields
         .get("context")
-        .and_then(Value::as_object)
-        .and_then(|c| c.get("user_id"))
-        .and_then(Value::as_str)
-        .and_then(UserId::parse)
+        .and_then(|raw| serde_json::from_str::<ContextHead>(raw.get()).ok())
+        .and_then(|head| head.user_id)
+        .and_then(|id| id.as_str().and_then(UserId::parse))
         .ok_or(Refusal::InvalidRecipient)?;
 
     let id_field = |field: &'static str| -> Result<String, Refusal> {
-        match body.get(field).and_then(Value::as_str) {
-            Some(id) if is_mattermost_id(id) => Ok(id.to_owned()),
-            _ => Err(Refusal::BadField { field, expected: "a Mattermost id" }),
-        }
+        string(field).filter(|id| is_mattermost_id(id)).ok_or(Refusal::BadField { field, expected: "a Mattermost id" })
     };
     let (post_id, channel_id) =
         if need_post { (id_field("post_id")?, id_field("channel_id")?) } else { (String::new(), String::new()) };
 
-    Ok(ActionRequest { body, caller, recipient, post_id, channel_id })
+    Ok(ActionRequest { fields, caller, recipient, post_id, channel_id })
 }

@@ -3,12 +3,12 @@
 use crate::facts::FactQuery;
 use crate::ids::UserId;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 
 /// The answer to one call of [`crate::handle`].
 #[must_use = "an outcome is either facts to gather or a decision to carry out"]
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Outcome {
     /// Gather these facts, in this order, and call again with the answers in the same order.
     NeedFacts(Vec<FactQuery>),
@@ -18,7 +18,7 @@ pub enum Outcome {
 
 /// Everything a request leads to: effects to carry out in order, then exactly one response.
 #[must_use = "a decision does nothing until its effects are carried out and its response written"]
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Decision {
     /// Carried out in order, before the response is written.
     pub effects: Vec<Effect>,
@@ -27,7 +27,7 @@ pub struct Decision {
 }
 
 /// One thing for the shim to do.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Effect {
     /// Publish websocket event `event` to `user_id` alone; Mattermost names it
@@ -37,8 +37,8 @@ pub enum Effect {
         event: &'static str,
         /// The only user who receives it.
         user_id: UserId,
-        /// The event's `data`.
-        data: Map<String, Value>,
+        /// The event's `data`: a JSON object.
+        data: Box<RawValue>,
     },
     /// Write one line to the server log.
     Log {

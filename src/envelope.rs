@@ -17,7 +17,7 @@ use std::borrow::Cow;
 
 /// One call into the core.
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[serde(rename_all = "snake_case")]
 pub enum Input<'a> {
     /// An HTTP request to the plugin (the body travels beside the document).
     Http(#[serde(borrow)] HttpInput<'a>),
@@ -37,7 +37,6 @@ pub enum Input<'a> {
 
 /// An HTTP request with everything the core needs besides its body.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct HttpInput<'a> {
     #[serde(borrow)]
     method: Cow<'a, str>,

@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 
 
 /// The facts a click needs, in the order [`decide`] reads their answers.
-pub(crate) fn queries(req: &ActionRequest, settings: &Settings) -> Vec<FactQuery> {
+pub(crate) fn queries(req: &ActionRequest<'_>, settings: &Settings) -> Vec<FactQuery> {
     let recipient = FactQuery::User { user_id: req.recipient.to_string() };
     if !settings.verify_provenance {
         return vec![recipient];
@@ -32,7 +32,7 @@ pub(crate) fn queries(req: &ActionRequest, settings: &Settings) -> Vec<FactQuery
 
 /// Decides from the answers to [`queries`]; `Ok(verified)` means deliver, with
 /// `proxy.verified = verified`.
-pub(crate) fn decide(req: &ActionRequest, settings: &Settings, answers: &[FactAnswer]) -> Result<bool, Refusal> {
+pub(crate) fn decide(req: &ActionRequest<'_>, settings: &Settings, answers: &[FactAnswer]) -> Result<bool, Refusal> {
     let verified = if settings.verify_provenance {
         let [post, permission, _] = answers else {
             return Err(Refusal::Internal { detail: "wrong number of facts".into() });
@@ -46,7 +46,7 @@ pub(crate) fn decide(req: &ActionRequest, settings: &Settings, answers: &[FactAn
 }
 
 /// The provenance rules; `Ok(false)` for an unstored post the settings let through.
-fn verify(req: &ActionRequest, settings: &Settings, post: &FactAnswer, permission: &FactAnswer) -> Result<bool, Refusal> {
+fn verify(req: &ActionRequest<'_>, settings: &Settings, post: &FactAnswer, permission: &FactAnswer) -> Result<bool, Refusal> {
     let post: Post = match post {
         FactAnswer::Found(raw) => read(raw, "post")?,
         FactAnswer::NotFound if settings.allow_unverified_ephemeral => return Ok(false),
@@ -74,22 +74,23 @@ fn verify(req: &ActionRequest, settings: &Settings, post: &FactAnswer, permissio
 
 /// Some action on the post must point at this handler with exactly this context and type, and
 /// a static menu must offer the selected option.
-fn check_action(req: &ActionRequest, post: &Post) -> Result<(), Refusal> {
-    let kind = req.kind().unwrap_or("button");
+fn check_action(req: &ActionRequest<'_>, post: &Post) -> Result<(), Refusal> {
+    let kind = req.kind().unwrap_or_else(|| "button".to_owned());
+    let context = req.context();
     let matching: Vec<&PostAction> = post
         .actions()
-        .filter(|a| a.kind.as_deref().filter(|k| !k.is_empty()).unwrap_or("button") == kind)
+        .filter(|a| a.kind.as_deref().filter(|k| !k.is_empty()).unwrap_or("button") == kind.as_str())
         .filter(|a| {
             a.integration.as_ref().is_some_and(|i| {
                 i.url.as_deref().is_some_and(targets_action_handler)
-                    && i.context.as_ref().is_some_and(|c| same_object_except(c, req.context(), Some("selected_option")))
+                    && i.context.as_ref().is_some_and(|c| same_object_except(c, &context, Some("selected_option")))
             })
         })
         .collect();
     if matching.is_empty() {
         return Err(Refusal::ActionNotFound { post_id: req.post_id.clone() });
     }
-    let Some(selected) = req.selected_option().filter(|_| kind == "select") else {
+    let Some(selected) = context.get("selected_option").filter(|_| kind == "select") else {
         return Ok(());
     };
     let offered = |a: &&PostAction| {
@@ -106,7 +107,7 @@ fn check_action(req: &ActionRequest, post: &Post) -> Result<(), Refusal> {
 }
 
 /// The recipient must be an existing, active user.
-fn check_recipient(req: &ActionRequest, answer: &FactAnswer) -> Result<(), Refusal> {
+fn check_recipient(req: &ActionRequest<'_>, answer: &FactAnswer) -> Result<(), Refusal> {
     let recipient = req.recipient.to_string();
     match answer {
         FactAnswer::Found(raw) if read::<User>(raw, "user")?.delete_at == 0 => Ok(()),

@@ -2,8 +2,10 @@ module mmpx-e2e/mmserver
 
 go 1.24.11
 
-// Mattermost 11.4 line: the commit tagged server/public/v0.1.22
-// (3321db82c3e71486f17014e077677e6bb9fc1a91, 2026-01-30).
+// Mattermost 11.4.0 (model.CurrentVersion at this commit): the commit
+// 3321db82c3e71486f17014e077677e6bb9fc1a91 (2026-01-30), which is also the
+// commit tagged server/public/v0.1.22, so server/public below is the very
+// same source. scripts/build-mattermost.sh reads the version from here.
 require github.com/mattermost/mattermost/server/v8 v8.0.0-20260130160320-3321db82c3e7
 
 require (
@@ -99,7 +101,6 @@ require (
 	github.com/mattermost/ldap v0.0.0-20231116144001-0f480c025956 // indirect
 	github.com/mattermost/logr/v2 v2.0.22 // indirect
 	github.com/mattermost/mattermost-plugin-ai v1.5.0 // indirect
-	// server/public at the very same commit.
 	github.com/mattermost/mattermost/server/public v0.1.22 // indirect
 	github.com/mattermost/morph v1.1.0 // indirect
 	github.com/mattermost/rsc v0.0.0-20160330161541-bbaefb05eaa0 // indirect
