@@ -8,7 +8,8 @@ fn main() {
     let path = manifest_dir.join("plugin.json");
     println!("cargo:rerun-if-changed={}", path.display());
 
-    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let text =
+        fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     let manifest: serde_json::Value =
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()));
 
@@ -23,10 +24,17 @@ fn main() {
 
     // Setting defaults, as JSON literals, so the core fills in exactly what System Console shows.
     let mut defaults = String::new();
-    for setting in manifest["settings_schema"]["settings"].as_array().into_iter().flatten() {
+    for setting in manifest["settings_schema"]["settings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
         let key = setting["key"].as_str().expect("every setting has a key");
         let default = serde_json::to_string(&setting["default"]).expect("a JSON value serializes");
-        let name = setting["display_name"].as_str().unwrap_or(key).trim_end_matches(':');
+        let name = setting["display_name"]
+            .as_str()
+            .unwrap_or(key)
+            .trim_end_matches(':');
         defaults.push_str(&format!("    ({key:?}, {name:?}, {default:?}),\n"));
     }
 

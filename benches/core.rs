@@ -34,10 +34,24 @@ fn click() -> (String, Vec<String>) {
 
 fn bench(c: &mut Criterion) {
     let (body, facts) = click();
-    let answers: Vec<FactAnswer> = facts.iter().map(|f| serde_json::from_str(f).unwrap()).collect();
-    let ctx = Context { now_ms: 1_700_000_000_000, entropy: [7; 16], settings: Settings::default() };
-    let request = Request { method: "POST", path: "/api/v1/handler", user_id: Some(USER), body: Body::Complete(body.as_bytes()) };
-    assert!(matches!(handle(&request, &ctx, Some(&answers)), Outcome::Decided(d) if d.response.status == 200));
+    let answers: Vec<FactAnswer> = facts
+        .iter()
+        .map(|f| serde_json::from_str(f).unwrap())
+        .collect();
+    let ctx = Context {
+        now_ms: 1_700_000_000_000,
+        entropy: [7; 16],
+        settings: Settings::default(),
+    };
+    let request = Request {
+        method: "POST",
+        path: "/api/v1/handler",
+        user_id: Some(USER),
+        body: Body::Complete(body.as_bytes()),
+    };
+    assert!(
+        matches!(handle(&request, &ctx, Some(&answers)), Outcome::Decided(d) if d.response.status == 200)
+    );
 
     c.bench_function("click: plan + decide (typed)", |b| {
         b.iter(|| {
@@ -55,13 +69,16 @@ fn bench(c: &mut Criterion) {
         r#"{{"http":{{"method":"POST","path":"/api/v1/handler","user_id":"{USER}","now_ms":1700000000000,"entropy":"000102030405060708090a0b0c0d0e0f","settings":{settings},"facts":[{}]}}}}"#,
         facts.join(",")
     );
-    c.bench_function("click: plan + decide (wire form, as the shim calls it)", |b| {
-        b.iter(|| {
-            let plan = handle_envelope(black_box(plan_input.as_bytes()), body.as_bytes());
-            let decision = handle_envelope(black_box(decide_input.as_bytes()), body.as_bytes());
-            (plan, decision)
-        })
-    });
+    c.bench_function(
+        "click: plan + decide (wire form, as the shim calls it)",
+        |b| {
+            b.iter(|| {
+                let plan = handle_envelope(black_box(plan_input.as_bytes()), body.as_bytes());
+                let decision = handle_envelope(black_box(decide_input.as_bytes()), body.as_bytes());
+                (plan, decision)
+            })
+        },
+    );
 }
 
 criterion_group!(benches, bench);

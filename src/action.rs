@@ -53,11 +53,17 @@ impl ActionRequest<'_> {
     }
 
     fn string(&self, key: &str) -> Option<String> {
-        self.fields.get(key).and_then(|raw| serde_json::from_str(raw.get()).ok())
+        self.fields
+            .get(key)
+            .and_then(|raw| serde_json::from_str(raw.get()).ok())
     }
 }
 
-pub(crate) fn handle(request: &Request<'_>, ctx: &Context, facts: Option<&[FactAnswer]>) -> Outcome {
+pub(crate) fn handle(
+    request: &Request<'_>,
+    ctx: &Context,
+    facts: Option<&[FactAnswer]>,
+) -> Outcome {
     let req = match parse(request, ctx.settings.verify_provenance) {
         Ok(req) => req,
         Err(refusal) => return Outcome::Decided(refuse(refusal, fields(request))),
@@ -69,7 +75,11 @@ pub(crate) fn handle(request: &Request<'_>, ctx: &Context, facts: Option<&[FactA
     let verdict = if answers.len() == queries.len() {
         provenance::decide(&req, &ctx.settings, answers)
     } else {
-        let detail = format!("{} facts were answered for {} questions", answers.len(), queries.len());
+        let detail = format!(
+            "{} facts were answered for {} questions",
+            answers.len(),
+            queries.len()
+        );
         Err(Refusal::Internal { detail })
     };
     match verdict {
@@ -91,33 +101,71 @@ pub(crate) fn handle(request: &Request<'_>, ctx: &Context, facts: Option<&[FactA
 fn deliver(req: ActionRequest<'_>, verified: bool, ctx: &Context) -> Decision {
     let data = action_event(&req.fields, verified, ctx);
     Decision {
-        effects: vec![Effect::Publish { event: "action", user_id: req.recipient, data }],
-        response: Response { status: 200, body: "{}".to_owned() },
+        effects: vec![Effect::Publish {
+            event: "action",
+            user_id: req.recipient,
+            data,
+        }],
+        response: Response {
+            status: 200,
+            body: "{}".to_owned(),
+        },
     }
 }
 
 /// Checks everything that needs no fact from Mattermost. `need_post` asks for the post and
 /// channel ids, which only provenance verification uses.
-pub(crate) fn parse<'a>(request: &Request<'a>, need_post: bool) -> Result<ActionRequest<'a>, Refusal> {
-    let caller = request.user_id.and_then(UserId::parse).ok_or(Refusal::NotAuthenticated)?;
+pub(crate) fn parse<'a>(
+    request: &Request<'a>,
+    need_post: bool,
+) -> Result<ActionRequest<'a>, Refusal> {
+    let caller = request
+        .user_id
+        .and_then(UserId::parse)
+        .ok_or(Refusal::NotAuthenticated)?;
     let bytes = match request.body {
         Body::Complete(bytes) if bytes.len() <= MAX_BODY_BYTES => bytes,
-        _ => return Err(Refusal::BodyTooLarge { limit: MAX_BODY_BYTES }),
+        _ => {
+            return Err(Refusal::BodyTooLarge {
+                limit: MAX_BODY_BYTES,
+            })
+        }
     };
-    let text = std::str::from_utf8(bytes).map_err(|e| Refusal::InvalidUtf8 { offset: e.valid_up_to() })?;
+    let text = std::str::from_utf8(bytes).map_err(|e| Refusal::InvalidUtf8 {
+        offset: e.valid_up_to(),
+    })?;
     // Check every value once; after that the body is handled as raw text per top-level key.
     match serde_json::from_str::<Checked>(text) {
         Ok(Checked) => {}
-        Err(e) if e.to_string().starts_with("recursion limit exceeded") => return Err(Refusal::TooDeep),
-        Err(e) => return Err(Refusal::InvalidJson { detail: e.to_string() }),
+        Err(e) if e.to_string().starts_with("recursion limit exceeded") => {
+            return Err(Refusal::TooDeep)
+        }
+        Err(e) => {
+            return Err(Refusal::InvalidJson {
+                detail: e.to_string(),
+            })
+        }
     }
-    let fields: BTreeMap<String, &RawValue> = serde_json::from_str(text)
-        .map_err(|_| Refusal::BadField { field: "body", expected: "a JSON object" })?;
-    let string = |key: &str| fields.get(key).and_then(|raw| serde_json::from_str::<String>(raw.get()).ok());
+    let fields: BTreeMap<String, &RawValue> =
+        serde_json::from_str(text).map_err(|_| Refusal::BadField {
+            field: "body",
+            expected: "a JSON object",
+        })?;
+    let string = |key: &str| {
+        fields
+            .get(key)
+            .and_then(|raw| serde_json::from_str::<String>(raw.get()).ok())
+    };
 
-    let claimed = string("user_id").ok_or(Refusal::BadField { field: "user_id", expected: "the clicking user's id" })?;
+    let claimed = string("user_id").ok_or(Refusal::BadField {
+        field: "user_id",
+        expected: "the clicking user's id",
+    })?;
     if claimed != caller.as_str() {
-        return Err(Refusal::UserMismatch { claimed, caller: caller.to_string() });
+        return Err(Refusal::UserMismatch {
+            claimed,
+            caller: caller.to_string(),
+        });
     }
 
     let recipient = fields
@@ -128,10 +176,24 @@ pub(crate) fn parse<'a>(request: &Request<'a>, need_post: bool) -> Result<Action
         .ok_or(Refusal::InvalidRecipient)?;
 
     let id_field = |field: &'static str| -> Result<String, Refusal> {
-        string(field).filter(|id| is_mattermost_id(id)).ok_or(Refusal::BadField { field, expected: "a Mattermost id" })
+        string(field)
+            .filter(|id| is_mattermost_id(id))
+            .ok_or(Refusal::BadField {
+                field,
+                expected: "a Mattermost id",
+            })
     };
-    let (post_id, channel_id) =
-        if need_post { (id_field("post_id")?, id_field("channel_id")?) } else { (String::new(), String::new()) };
+    let (post_id, channel_id) = if need_post {
+        (id_field("post_id")?, id_field("channel_id")?)
+    } else {
+        (String::new(), String::new())
+    };
 
-    Ok(ActionRequest { fields, caller, recipient, post_id, channel_id })
+    Ok(ActionRequest {
+        fields,
+        caller,
+        recipient,
+        post_id,
+        channel_id,
+    })
 }

@@ -61,13 +61,26 @@ pub struct HttpInput<'a> {
 #[derive(Debug, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 enum Reply {
-    NeedFacts { queries: Vec<FactQuery> },
+    NeedFacts {
+        queries: Vec<FactQuery>,
+    },
     Decision(Decision),
-    Settings { settings: Settings },
-    InvalidSettings { setting: String, message: String },
-    Info { plugin_id: &'static str, version: &'static str, max_body_bytes: usize },
+    Settings {
+        settings: Settings,
+    },
+    InvalidSettings {
+        setting: String,
+        message: String,
+    },
+    Info {
+        plugin_id: &'static str,
+        version: &'static str,
+        max_body_bytes: usize,
+    },
     /// The input document itself was unreadable: a bug in the shim, never in a request.
-    Error { message: String },
+    Error {
+        message: String,
+    },
 }
 
 /// Handles one call: `input` is an [`Input`] document, `body` the HTTP body (empty otherwise).
@@ -78,7 +91,9 @@ pub fn handle_envelope(input: &[u8], body: &[u8]) -> Vec<u8> {
         .and_then(|text| serde_json::from_str::<Input<'_>>(text).map_err(|e| e.to_string()));
     let reply = match parsed {
         Ok(input) => answer(input, body),
-        Err(e) => Reply::Error { message: format!("unreadable input: {e}") },
+        Err(e) => Reply::Error {
+            message: format!("unreadable input: {e}"),
+        },
     };
     serde_json::to_vec(&reply).expect("replies always serialize")
 }
@@ -87,14 +102,24 @@ fn answer(input: Input<'_>, body: &[u8]) -> Reply {
     match input {
         Input::Http(http) => {
             let Some(entropy) = parse_entropy(&http.entropy) else {
-                return Reply::Error { message: "entropy must be 32 hex digits".into() };
+                return Reply::Error {
+                    message: "entropy must be 32 hex digits".into(),
+                };
             };
-            let ctx = Context { now_ms: http.now_ms, entropy, settings: http.settings };
+            let ctx = Context {
+                now_ms: http.now_ms,
+                entropy,
+                settings: http.settings,
+            };
             let request = Request {
                 method: &http.method,
                 path: &http.path,
                 user_id: http.user_id.as_deref().filter(|u| !u.is_empty()),
-                body: if http.body_too_large { Body::TooLarge } else { Body::Complete(body) },
+                body: if http.body_too_large {
+                    Body::TooLarge
+                } else {
+                    Body::Complete(body)
+                },
             };
             match handle(&request, &ctx, http.facts.as_deref()) {
                 Outcome::NeedFacts(queries) => Reply::NeedFacts { queries },
@@ -103,10 +128,17 @@ fn answer(input: Input<'_>, body: &[u8]) -> Reply {
         }
         Input::Configure { config } => match Settings::from_plugin_config(&config) {
             Ok(settings) => Reply::Settings { settings },
-            Err(e) => Reply::InvalidSettings { setting: e.setting, message: e.message },
+            Err(e) => Reply::InvalidSettings {
+                setting: e.setting,
+                message: e.message,
+            },
         },
         Input::Fault { detail } => Reply::Decision(fault_decision(&detail)),
-        Input::Info => Reply::Info { plugin_id: PLUGIN_ID, version: PLUGIN_VERSION, max_body_bytes: MAX_BODY_BYTES },
+        Input::Info => Reply::Info {
+            plugin_id: PLUGIN_ID,
+            version: PLUGIN_VERSION,
+            max_body_bytes: MAX_BODY_BYTES,
+        },
     }
 }
 
@@ -157,7 +189,10 @@ mod tests {
 
     #[test]
     fn entropy_must_be_32_hex_digits() {
-        assert_eq!(parse_entropy("000102030405060708090a0b0c0d0e0f").unwrap()[15], 15);
+        assert_eq!(
+            parse_entropy("000102030405060708090a0b0c0d0e0f").unwrap()[15],
+            15
+        );
         assert!(parse_entropy("00").is_none());
         assert!(parse_entropy("zz0102030405060708090a0b0c0d0e0f").is_none());
         assert!(parse_entropy("é00102030405060708090a0b0c0d0e0").is_none());

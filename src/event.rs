@@ -14,9 +14,14 @@ pub(crate) const PROXY_KEY: &str = "proxy";
 
 /// The `data` of an `action` event: every top-level key Mattermost sent, its value's text
 /// unchanged, plus `proxy` (which replaces a `proxy` key in the body, should one ever come).
-pub(crate) fn action_event(fields: &BTreeMap<String, &RawValue>, verified: bool, ctx: &Context) -> Box<RawValue> {
+pub(crate) fn action_event(
+    fields: &BTreeMap<String, &RawValue>,
+    verified: bool,
+    ctx: &Context,
+) -> Box<RawValue> {
     let proxy = proxy_block(verified, ctx);
-    let mut data: BTreeMap<&str, &RawValue> = fields.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    let mut data: BTreeMap<&str, &RawValue> =
+        fields.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     data.insert(PROXY_KEY, &proxy);
     serde_json::value::to_raw_value(&data).expect("raw JSON values serialize")
 }

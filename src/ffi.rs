@@ -43,7 +43,12 @@ pub unsafe extern "C" fn dealloc(ptr: u32, len: u32) {
 /// # Safety
 /// Each buffer must come from [`alloc`] with exactly that length, and be filled by the host.
 #[no_mangle]
-pub unsafe extern "C" fn handle(input_ptr: u32, input_len: u32, body_ptr: u32, body_len: u32) -> u64 {
+pub unsafe extern "C" fn handle(
+    input_ptr: u32,
+    input_len: u32,
+    body_ptr: u32,
+    body_len: u32,
+) -> u64 {
     static HOOK: Once = Once::new();
     HOOK.call_once(|| std::panic::set_hook(Box::new(record_panic)));
 

@@ -62,11 +62,19 @@ fn route(path: &str) -> Option<Endpoint> {
 /// [`Outcome::NeedFacts`], gather them and call again with the answers in the same order.
 pub fn handle(request: &Request<'_>, ctx: &Context, facts: Option<&[FactAnswer]>) -> Outcome {
     let Some(endpoint) = route(request.path) else {
-        return Outcome::Decided(refuse(Refusal::NoRoute { path: request.path.to_owned() }, fields(request)));
+        return Outcome::Decided(refuse(
+            Refusal::NoRoute {
+                path: request.path.to_owned(),
+            },
+            fields(request),
+        ));
     };
     match endpoint {
         Endpoint::Action if request.method != "POST" => Outcome::Decided(refuse(
-            Refusal::MethodNotAllowed { method: request.method.to_owned(), allowed: "POST" },
+            Refusal::MethodNotAllowed {
+                method: request.method.to_owned(),
+                allowed: "POST",
+            },
             fields(request),
         )),
         Endpoint::Action => crate::action::handle(request, ctx, facts),

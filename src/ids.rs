@@ -23,7 +23,10 @@ impl UserId {
 
 /// Whether `value` has the shape of a Mattermost id (26 characters of `[a-z0-9]`).
 pub(crate) fn is_mattermost_id(value: &str) -> bool {
-    value.len() == 26 && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    value.len() == 26
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
 impl fmt::Debug for UserId {

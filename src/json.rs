@@ -26,8 +26,13 @@ pub(crate) fn same_value(a: &Value, b: &Value) -> bool {
 }
 
 /// Whether two objects are equal (see [`same_value`]) once the key `skip` is set aside in both.
-pub(crate) fn same_object_except(a: &Map<String, Value>, b: &Map<String, Value>, skip: Option<&str>) -> bool {
-    let counts = |m: &Map<String, Value>| m.len() - usize::from(skip.is_some_and(|k| m.contains_key(k)));
+pub(crate) fn same_object_except(
+    a: &Map<String, Value>,
+    b: &Map<String, Value>,
+    skip: Option<&str>,
+) -> bool {
+    let counts =
+        |m: &Map<String, Value>| m.len() - usize::from(skip.is_some_and(|k| m.contains_key(k)));
     counts(a) == counts(b)
         && a.iter()
             .filter(|(k, _)| Some(k.as_str()) != skip)
@@ -100,10 +105,20 @@ mod tests {
 
     #[test]
     fn checked_accepts_any_json_and_refuses_what_a_double_cannot_hold() {
-        for ok in ["1", "null", r#"{"a":[1,{"b":[]},"é\u00e9",-2.5e10,true]}"#, "18446744073709551615"] {
+        for ok in [
+            "1",
+            "null",
+            r#"{"a":[1,{"b":[]},"é\u00e9",-2.5e10,true]}"#,
+            "18446744073709551615",
+        ] {
             assert!(serde_json::from_str::<Checked>(ok).is_ok(), "{ok}");
         }
-        for bad in ["1e400", "[1,", r#""\ud800""#, &("[".repeat(200) + &"]".repeat(200))] {
+        for bad in [
+            "1e400",
+            "[1,",
+            r#""\ud800""#,
+            &("[".repeat(200) + &"]".repeat(200)),
+        ] {
             assert!(serde_json::from_str::<Checked>(bad).is_err(), "{bad}");
         }
     }
@@ -111,7 +126,10 @@ mod tests {
     #[test]
     fn numbers_compare_by_value() {
         assert!(same_value(&json!(1), &json!(1.0)));
-        assert!(same_value(&json!({"a": [1, 2.5]}), &json!({"a": [1.0, 2.5]})));
+        assert!(same_value(
+            &json!({"a": [1, 2.5]}),
+            &json!({"a": [1.0, 2.5]})
+        ));
         assert!(!same_value(&json!(1), &json!(2)));
         assert!(!same_value(&json!(u64::MAX), &json!(-1)));
     }
@@ -125,6 +143,10 @@ mod tests {
         assert!(same_object_except(a, b, Some("selected_option")));
         assert!(same_object_except(b, a, Some("selected_option")));
         let c = json!({"x": {"y": [null, false, "é"]}});
-        assert!(!same_object_except(a, c.as_object().unwrap(), Some("selected_option")));
+        assert!(!same_object_except(
+            a,
+            c.as_object().unwrap(),
+            Some("selected_option")
+        ));
     }
 }

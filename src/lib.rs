@@ -26,7 +26,8 @@ mod response;
 mod settings;
 
 #[cfg(all(target_arch = "wasm32", not(feature = "web")))]
-#[allow(unreachable_pub)] // `#[no_mangle]` exports are reached through the module, not through Rust paths.
+#[allow(unreachable_pub)]
+// `#[no_mangle]` exports are reached through the module, not through Rust paths.
 mod ffi;
 
 pub use effect::{Decision, Effect, LogLevel, Outcome, Response};

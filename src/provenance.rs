@@ -12,15 +12,18 @@ use crate::manifest::PLUGIN_ID;
 use crate::settings::Settings;
 use serde::de::DeserializeOwned;
 
-
 /// The facts a click needs, in the order [`decide`] reads their answers.
 pub(crate) fn queries(req: &ActionRequest<'_>, settings: &Settings) -> Vec<FactQuery> {
-    let recipient = FactQuery::User { user_id: req.recipient.to_string() };
+    let recipient = FactQuery::User {
+        user_id: req.recipient.to_string(),
+    };
     if !settings.verify_provenance {
         return vec![recipient];
     }
     vec![
-        FactQuery::Post { post_id: req.post_id.clone() },
+        FactQuery::Post {
+            post_id: req.post_id.clone(),
+        },
         FactQuery::ChannelPermission {
             user_id: req.caller.to_string(),
             channel_id: req.channel_id.clone(),
@@ -32,41 +35,77 @@ pub(crate) fn queries(req: &ActionRequest<'_>, settings: &Settings) -> Vec<FactQ
 
 /// Decides from the answers to [`queries`]; `Ok(verified)` means deliver, with
 /// `proxy.verified = verified`.
-pub(crate) fn decide(req: &ActionRequest<'_>, settings: &Settings, answers: &[FactAnswer]) -> Result<bool, Refusal> {
+pub(crate) fn decide(
+    req: &ActionRequest<'_>,
+    settings: &Settings,
+    answers: &[FactAnswer],
+) -> Result<bool, Refusal> {
     let verified = if settings.verify_provenance {
         let [post, permission, _] = answers else {
-            return Err(Refusal::Internal { detail: "wrong number of facts".into() });
+            return Err(Refusal::Internal {
+                detail: "wrong number of facts".into(),
+            });
         };
         verify(req, settings, post, permission)?
     } else {
         false
     };
-    check_recipient(req, answers.last().expect("every query list ends with the recipient"))?;
+    check_recipient(
+        req,
+        answers
+            .last()
+            .expect("every query list ends with the recipient"),
+    )?;
     Ok(verified)
 }
 
 /// The provenance rules; `Ok(false)` for an unstored post the settings let through.
-fn verify(req: &ActionRequest<'_>, settings: &Settings, post: &FactAnswer, permission: &FactAnswer) -> Result<bool, Refusal> {
+fn verify(
+    req: &ActionRequest<'_>,
+    settings: &Settings,
+    post: &FactAnswer,
+    permission: &FactAnswer,
+) -> Result<bool, Refusal> {
     let post: Post = match post {
         FactAnswer::Found(raw) => read(raw, "post")?,
         FactAnswer::NotFound if settings.allow_unverified_ephemeral => return Ok(false),
-        FactAnswer::NotFound => return Err(Refusal::UnverifiablePost { post_id: req.post_id.clone() }),
-        FactAnswer::Failed(detail) => return Err(Refusal::Unavailable { what: "message", detail: detail.clone() }),
+        FactAnswer::NotFound => {
+            return Err(Refusal::UnverifiablePost {
+                post_id: req.post_id.clone(),
+            })
+        }
+        FactAnswer::Failed(detail) => {
+            return Err(Refusal::Unavailable {
+                what: "message",
+                detail: detail.clone(),
+            })
+        }
     };
     if post.channel_id != req.channel_id {
-        return Err(Refusal::ChannelMismatch { post_id: req.post_id.clone(), channel_id: req.channel_id.clone() });
+        return Err(Refusal::ChannelMismatch {
+            post_id: req.post_id.clone(),
+            channel_id: req.channel_id.clone(),
+        });
     }
     match permission {
         FactAnswer::Found(raw) if read::<bool>(raw, "permission")? => {}
         FactAnswer::Found(_) | FactAnswer::NotFound => {
-            return Err(Refusal::ChannelNotReadable { channel_id: req.channel_id.clone() })
+            return Err(Refusal::ChannelNotReadable {
+                channel_id: req.channel_id.clone(),
+            })
         }
         FactAnswer::Failed(detail) => {
-            return Err(Refusal::Unavailable { what: "channel permissions", detail: detail.clone() })
+            return Err(Refusal::Unavailable {
+                what: "channel permissions",
+                detail: detail.clone(),
+            })
         }
     }
     if post.user_id != req.recipient.as_str() {
-        return Err(Refusal::RecipientNotAuthor { recipient: req.recipient.to_string(), post_id: req.post_id.clone() });
+        return Err(Refusal::RecipientNotAuthor {
+            recipient: req.recipient.to_string(),
+            post_id: req.post_id.clone(),
+        });
     }
     check_action(req, &post)?;
     Ok(true)
@@ -79,16 +118,26 @@ fn check_action(req: &ActionRequest<'_>, post: &Post) -> Result<(), Refusal> {
     let context = req.context();
     let matching: Vec<&PostAction> = post
         .actions()
-        .filter(|a| a.kind.as_deref().filter(|k| !k.is_empty()).unwrap_or("button") == kind.as_str())
+        .filter(|a| {
+            a.kind
+                .as_deref()
+                .filter(|k| !k.is_empty())
+                .unwrap_or("button")
+                == kind.as_str()
+        })
         .filter(|a| {
             a.integration.as_ref().is_some_and(|i| {
                 i.url.as_deref().is_some_and(targets_action_handler)
-                    && i.context.as_ref().is_some_and(|c| same_object_except(c, &context, Some("selected_option")))
+                    && i.context
+                        .as_ref()
+                        .is_some_and(|c| same_object_except(c, &context, Some("selected_option")))
             })
         })
         .collect();
     if matching.is_empty() {
-        return Err(Refusal::ActionNotFound { post_id: req.post_id.clone() });
+        return Err(Refusal::ActionNotFound {
+            post_id: req.post_id.clone(),
+        });
     }
     let Some(selected) = context.get("selected_option").filter(|_| kind == "select") else {
         return Ok(());
@@ -96,12 +145,18 @@ fn check_action(req: &ActionRequest<'_>, post: &Post) -> Result<(), Refusal> {
     let offered = |a: &&PostAction| {
         // Users and channels menus list whatever the server offers; only static menus are checked.
         a.data_source.as_deref().is_some_and(|s| !s.is_empty())
-            || a.options.iter().flatten().flatten().any(|o| o.value.as_ref().is_some_and(|v| same_value(v, selected)))
+            || a.options
+                .iter()
+                .flatten()
+                .flatten()
+                .any(|o| o.value.as_ref().is_some_and(|v| same_value(v, selected)))
     };
     if matching.iter().any(offered) {
         Ok(())
     } else {
-        let option = selected.as_str().map_or_else(|| selected.to_string(), str::to_owned);
+        let option = selected
+            .as_str()
+            .map_or_else(|| selected.to_string(), str::to_owned);
         Err(Refusal::OptionNotOffered { option })
     }
 }
@@ -113,12 +168,17 @@ fn check_recipient(req: &ActionRequest<'_>, answer: &FactAnswer) -> Result<(), R
         FactAnswer::Found(raw) if read::<User>(raw, "user")?.delete_at == 0 => Ok(()),
         FactAnswer::Found(_) => Err(Refusal::RecipientDeactivated { recipient }),
         FactAnswer::NotFound => Err(Refusal::RecipientNotFound { recipient }),
-        FactAnswer::Failed(detail) => Err(Refusal::Unavailable { what: "bot's account", detail: detail.clone() }),
+        FactAnswer::Failed(detail) => Err(Refusal::Unavailable {
+            what: "bot's account",
+            detail: detail.clone(),
+        }),
     }
 }
 
 fn read<T: DeserializeOwned>(raw: &serde_json::value::RawValue, what: &str) -> Result<T, Refusal> {
-    serde_json::from_str(raw.get()).map_err(|e| Refusal::Internal { detail: format!("reading the {what} fact: {e}") })
+    serde_json::from_str(raw.get()).map_err(|e| Refusal::Internal {
+        detail: format!("reading the {what} fact: {e}"),
+    })
 }
 
 /// Whether an `integration.url` makes Mattermost call this plugin's action handler.
@@ -129,7 +189,10 @@ fn read<T: DeserializeOwned>(raw: &serde_json::value::RawValue, what: &str) -> R
 pub(crate) fn targets_action_handler(url: &str) -> bool {
     let handler = format!("/plugins/{PLUGIN_ID}{ACTION_PATH}");
     let url = url.split(['?', '#']).next().unwrap_or_default();
-    if let Some(rest) = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")) {
+    if let Some(rest) = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+    {
         let path = rest.find('/').map_or("/", |i| &rest[i..]);
         return clean_path(path).ends_with(&handler);
     }
@@ -152,7 +215,6 @@ fn clean_path(path: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,18 +225,32 @@ mod tests {
         assert!(targets_action_handler(&h));
         assert!(targets_action_handler(&h[1..]));
         assert!(targets_action_handler(&format!("{h}?x=1")));
-        assert!(targets_action_handler(&format!("/plugins/{PLUGIN_ID}/api/v1/./handler")));
-        assert!(targets_action_handler(&format!("https://chat.example.com{h}")));
-        assert!(targets_action_handler(&format!("http://chat.example.com:8065/mm{h}")));
+        assert!(targets_action_handler(&format!(
+            "/plugins/{PLUGIN_ID}/api/v1/./handler"
+        )));
+        assert!(targets_action_handler(&format!(
+            "https://chat.example.com{h}"
+        )));
+        assert!(targets_action_handler(&format!(
+            "http://chat.example.com:8065/mm{h}"
+        )));
     }
 
     #[test]
     fn handler_url_must_name_this_plugin_and_this_endpoint() {
         assert!(!targets_action_handler("/plugins/other/api/v1/handler"));
-        assert!(!targets_action_handler(&format!("/plugins/{PLUGIN_ID}/api/v1/handlers")));
-        assert!(!targets_action_handler(&format!("/plugins/{PLUGIN_ID}/api/v1/handler/../lint")));
-        assert!(!targets_action_handler(&format!("x/plugins/{PLUGIN_ID}/api/v1/handler")));
-        assert!(!targets_action_handler(&format!("https://example.com/plugins/{PLUGIN_ID}/api/v1/handler/x")));
+        assert!(!targets_action_handler(&format!(
+            "/plugins/{PLUGIN_ID}/api/v1/handlers"
+        )));
+        assert!(!targets_action_handler(&format!(
+            "/plugins/{PLUGIN_ID}/api/v1/handler/../lint"
+        )));
+        assert!(!targets_action_handler(&format!(
+            "x/plugins/{PLUGIN_ID}/api/v1/handler"
+        )));
+        assert!(!targets_action_handler(&format!(
+            "https://example.com/plugins/{PLUGIN_ID}/api/v1/handler/x"
+        )));
         assert!(!targets_action_handler(""));
     }
 }

@@ -20,7 +20,12 @@ struct Presentation {
 fn present(refusal: &Refusal) -> Presentation {
     use LogLevel::{Error, Info, Warn};
     let fix_context = "The bot's developer must set `integration.context.user_id` to the user id of the bot that posts the message.";
-    let p = |status, code, level, text: String| Presentation { status, code, level, ephemeral_text: text };
+    let p = |status, code, level, text: String| Presentation {
+        status,
+        code,
+        level,
+        ephemeral_text: text,
+    };
     match refusal {
         Refusal::NoRoute { path } => p(404, "no_route", Info, format!(
             "This button points at a plugin address that does not exist (`{path}`). The bot's developer must set the button's integration URL to `/plugins/{PLUGIN_ID}{ACTION_PATH}`.")),
@@ -83,7 +88,11 @@ pub(crate) fn refuse(refusal: Refusal, mut fields: BTreeMap<&'static str, String
     let p = present(&refusal);
     let reason = refusal.to_string();
     // An internal failure's detail is for the log, not for whoever made the request.
-    let message = if matches!(refusal, Refusal::Internal { .. }) { "internal error".to_owned() } else { reason.clone() };
+    let message = if matches!(refusal, Refusal::Internal { .. }) {
+        "internal error".to_owned()
+    } else {
+        reason.clone()
+    };
     fields.insert("error_code", p.code.to_owned());
     fields.insert("reason", reason);
     let body = json!({
@@ -91,15 +100,27 @@ pub(crate) fn refuse(refusal: Refusal, mut fields: BTreeMap<&'static str, String
         "error": { "code": p.code, "message": message },
     });
     Decision {
-        effects: vec![Effect::Log { level: p.level, message: "request refused".into(), fields }],
-        response: Response { status: p.status, body: body.to_string() },
+        effects: vec![Effect::Log {
+            level: p.level,
+            message: "request refused".into(),
+            fields,
+        }],
+        response: Response {
+            status: p.status,
+            body: body.to_string(),
+        },
     }
 }
 
 /// The decision for a failure outside the core (a trapped instance, a panic in the shim), so
 /// the user still gets a proper answer. `detail` goes to the log, not to the user.
 pub fn fault_decision(detail: &str) -> Decision {
-    refuse(Refusal::Internal { detail: detail.to_owned() }, BTreeMap::new())
+    refuse(
+        Refusal::Internal {
+            detail: detail.to_owned(),
+        },
+        BTreeMap::new(),
+    )
 }
 
 #[cfg(test)]
@@ -111,24 +132,42 @@ mod tests {
         let s = || "x".to_owned();
         vec![
             Refusal::NoRoute { path: s() },
-            Refusal::MethodNotAllowed { method: s(), allowed: "POST" },
+            Refusal::MethodNotAllowed {
+                method: s(),
+                allowed: "POST",
+            },
             Refusal::NotAuthenticated,
             Refusal::BodyTooLarge { limit: 1 << 20 },
             Refusal::InvalidUtf8 { offset: 1 },
             Refusal::TooDeep,
             Refusal::InvalidJson { detail: s() },
-            Refusal::BadField { field: "post_id", expected: "a string" },
-            Refusal::UserMismatch { claimed: s(), caller: s() },
+            Refusal::BadField {
+                field: "post_id",
+                expected: "a string",
+            },
+            Refusal::UserMismatch {
+                claimed: s(),
+                caller: s(),
+            },
             Refusal::InvalidRecipient,
             Refusal::UnverifiablePost { post_id: s() },
-            Refusal::ChannelMismatch { post_id: s(), channel_id: s() },
+            Refusal::ChannelMismatch {
+                post_id: s(),
+                channel_id: s(),
+            },
             Refusal::ChannelNotReadable { channel_id: s() },
-            Refusal::RecipientNotAuthor { recipient: s(), post_id: s() },
+            Refusal::RecipientNotAuthor {
+                recipient: s(),
+                post_id: s(),
+            },
             Refusal::ActionNotFound { post_id: s() },
             Refusal::OptionNotOffered { option: s() },
             Refusal::RecipientNotFound { recipient: s() },
             Refusal::RecipientDeactivated { recipient: s() },
-            Refusal::Unavailable { what: "post", detail: s() },
+            Refusal::Unavailable {
+                what: "post",
+                detail: s(),
+            },
             Refusal::Internal { detail: s() },
         ]
     }
@@ -143,20 +182,50 @@ mod tests {
             let text = body["ephemeral_text"].as_str().unwrap();
             assert!(text.len() > 20 && text.ends_with('.'), "{r:?}: {text}");
             assert_eq!(body["error"]["code"], r.code());
-            assert!(r.code().bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'));
+            assert!(r
+                .code()
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'));
             codes.insert(r.code());
         }
-        assert_eq!(codes.len(), all_refusals().len(), "every refusal has its own code");
+        assert_eq!(
+            codes.len(),
+            all_refusals().len(),
+            "every refusal has its own code"
+        );
     }
 
     #[test]
     fn configuration_errors_tell_the_developer_what_to_fix() {
-        for r in [Refusal::InvalidRecipient, Refusal::RecipientNotAuthor { recipient: "a".into(), post_id: "b".into() }] {
-            let body: Value = serde_json::from_str(&refuse(r, BTreeMap::new()).response.body).unwrap();
-            assert!(body["ephemeral_text"].as_str().unwrap().contains("integration.context.user_id"));
+        for r in [
+            Refusal::InvalidRecipient,
+            Refusal::RecipientNotAuthor {
+                recipient: "a".into(),
+                post_id: "b".into(),
+            },
+        ] {
+            let body: Value =
+                serde_json::from_str(&refuse(r, BTreeMap::new()).response.body).unwrap();
+            assert!(body["ephemeral_text"]
+                .as_str()
+                .unwrap()
+                .contains("integration.context.user_id"));
         }
-        let body: Value = serde_json::from_str(&refuse(Refusal::NoRoute { path: "/api/v1/x".into() }, BTreeMap::new()).response.body).unwrap();
-        assert!(body["ephemeral_text"].as_str().unwrap().contains(&format!("/plugins/{PLUGIN_ID}/api/v1/handler")));
+        let body: Value = serde_json::from_str(
+            &refuse(
+                Refusal::NoRoute {
+                    path: "/api/v1/x".into(),
+                },
+                BTreeMap::new(),
+            )
+            .response
+            .body,
+        )
+        .unwrap();
+        assert!(body["ephemeral_text"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("/plugins/{PLUGIN_ID}/api/v1/handler")));
     }
 
     #[test]
@@ -164,7 +233,12 @@ mod tests {
         let d = fault_decision("wasm trap: unreachable");
         assert_eq!(d.response.status, 500);
         let body: Value = serde_json::from_str(&d.response.body).unwrap();
-        assert!(!body["ephemeral_text"].as_str().unwrap().contains("unreachable"));
-        assert!(matches!(&d.effects[0], Effect::Log { level: LogLevel::Error, fields, .. } if fields["reason"].contains("unreachable")));
+        assert!(!body["ephemeral_text"]
+            .as_str()
+            .unwrap()
+            .contains("unreachable"));
+        assert!(
+            matches!(&d.effects[0], Effect::Log { level: LogLevel::Error, fields, .. } if fields["reason"].contains("unreachable"))
+        );
     }
 }

@@ -47,7 +47,10 @@ fn lookup(config: &Map<String, Value>, key: &str) -> (Value, &'static str) {
         .iter()
         .find(|(k, _, _)| *k == key)
         .unwrap_or_else(|| panic!("setting {key} is missing from plugin.json"));
-    let given = config.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.clone());
+    let given = config
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| v.clone());
     let value = given
         .filter(|v| !v.is_null())
         .unwrap_or_else(|| serde_json::from_str(default).expect("build.rs wrote valid JSON"));
@@ -63,7 +66,10 @@ fn boolean(config: &Map<String, Value>, key: &str) -> Result<bool, SettingsError
         Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(false),
         other => Err(SettingsError {
             setting: key.to_owned(),
-            message: format!("\"{name}\" ({key}) must be true or false, not {} {other}", type_name(&other)),
+            message: format!(
+                "\"{name}\" ({key}) must be true or false, not {} {other}",
+                type_name(&other)
+            ),
         }),
     }
 }
@@ -81,27 +87,48 @@ mod tests {
     fn defaults_come_from_plugin_json_verification_on_ephemeral_off() {
         assert_eq!(
             Settings::default(),
-            Settings { verify_provenance: true, allow_unverified_ephemeral: false }
+            Settings {
+                verify_provenance: true,
+                allow_unverified_ephemeral: false
+            }
         );
     }
 
     #[test]
     fn keys_are_read_in_any_case_as_mattermost_lowercases_them() {
-        let s = Settings::from_plugin_config(&config(json!({"verifyprovenance": false, "ALLOWUNVERIFIEDEPHEMERAL": "true"}))).unwrap();
-        assert_eq!(s, Settings { verify_provenance: false, allow_unverified_ephemeral: true });
+        let s = Settings::from_plugin_config(&config(
+            json!({"verifyprovenance": false, "ALLOWUNVERIFIEDEPHEMERAL": "true"}),
+        ))
+        .unwrap();
+        assert_eq!(
+            s,
+            Settings {
+                verify_provenance: false,
+                allow_unverified_ephemeral: true
+            }
+        );
     }
 
     #[test]
     fn a_setting_of_the_wrong_type_is_refused_with_its_name() {
-        let err = Settings::from_plugin_config(&config(json!({"verifyprovenance": "yes"}))).unwrap_err();
+        let err =
+            Settings::from_plugin_config(&config(json!({"verifyprovenance": "yes"}))).unwrap_err();
         assert_eq!(err.setting, "VerifyProvenance");
-        assert!(err.message.contains("Verify that clicks come from the bot's own messages"), "{}", err.message);
+        assert!(
+            err.message
+                .contains("Verify that clicks come from the bot's own messages"),
+            "{}",
+            err.message
+        );
         assert!(err.message.contains("true or false"), "{}", err.message);
     }
 
     #[test]
     fn unknown_keys_and_nulls_are_ignored() {
-        let s = Settings::from_plugin_config(&config(json!({"oldsetting": 3, "verifyprovenance": null}))).unwrap();
+        let s = Settings::from_plugin_config(&config(
+            json!({"oldsetting": 3, "verifyprovenance": null}),
+        ))
+        .unwrap();
         assert_eq!(s, Settings::default());
     }
 }

@@ -16,7 +16,11 @@ fn fixtures() -> Vec<PathBuf> {
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     files.sort();
-    assert!(files.len() >= 30, "the fixtures are missing from {}", dir.display());
+    assert!(
+        files.len() >= 30,
+        "the fixtures are missing from {}",
+        dir.display()
+    );
     files
 }
 
@@ -55,9 +59,10 @@ fn call(input: &Value, body: &[u8]) -> Value {
 /// Runs one fixture and returns what actually happened, in the fixture's `expect` form.
 fn run(fixture: &Value) -> Value {
     let request = &fixture["request"];
-    let settings = fixture.get("settings").cloned().unwrap_or_else(|| {
-        call(&json!({"configure": {"config": {}}}), b"")["settings"].clone()
-    });
+    let settings = fixture
+        .get("settings")
+        .cloned()
+        .unwrap_or_else(|| call(&json!({"configure": {"config": {}}}), b"")["settings"].clone());
     let mut http = json!({
         "method": request["method"],
         "path": request["path"],
@@ -72,17 +77,25 @@ fn run(fixture: &Value) -> Value {
     let mut reply = call(&json!({ "http": http }), &body);
     if reply["kind"] == "need_facts" {
         actual.insert("queries".into(), reply["queries"].clone());
-        let facts = fixture.get("facts").unwrap_or_else(|| panic!("the core asked for facts: {reply}"));
+        let facts = fixture
+            .get("facts")
+            .unwrap_or_else(|| panic!("the core asked for facts: {reply}"));
         http["facts"] = facts.clone();
         reply = call(&json!({ "http": http }), &body);
     } else {
-        assert!(fixture.get("facts").is_none(), "the fixture gives facts the core never asked for: {reply}");
+        assert!(
+            fixture.get("facts").is_none(),
+            "the fixture gives facts the core never asked for: {reply}"
+        );
     }
     assert_eq!(reply["kind"], "decision", "{reply}");
     actual.insert("effects".into(), reply["effects"].clone());
     let response_body: Value = serde_json::from_str(reply["response"]["body"].as_str().unwrap())
         .expect("every response body is JSON");
-    actual.insert("response".into(), json!({"status": reply["response"]["status"], "body": response_body}));
+    actual.insert(
+        "response".into(),
+        json!({"status": reply["response"]["status"], "body": response_body}),
+    );
     Value::Object(actual)
 }
 
@@ -91,11 +104,16 @@ fn golden_fixtures_match_the_core() {
     let bless = std::env::var_os("BLESS").is_some();
     let mut failures = Vec::new();
     for path in fixtures() {
-        let mut fixture: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let mut fixture: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         let actual = run(&fixture);
         if bless {
             fixture["expect"] = actual;
-            std::fs::write(&path, serde_json::to_string_pretty(&fixture).unwrap() + "\n").unwrap();
+            std::fs::write(
+                &path,
+                serde_json::to_string_pretty(&fixture).unwrap() + "\n",
+            )
+            .unwrap();
         } else if fixture["expect"] != actual {
             failures.push(format!(
                 "{}:\n  expected {}\n  actual   {}",
@@ -105,14 +123,22 @@ fn golden_fixtures_match_the_core() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} fixtures differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} fixtures differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn every_delivered_event_keeps_the_body_and_adds_only_proxy() {
     for path in fixtures() {
-        let fixture: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let Some(body) = fixture["request"].get("body") else { continue };
+        let fixture: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let Some(body) = fixture["request"].get("body") else {
+            continue;
+        };
         for effect in run(&fixture)["effects"].as_array().unwrap() {
             if effect["type"] != "publish" {
                 continue;
@@ -121,7 +147,10 @@ fn every_delivered_event_keeps_the_body_and_adds_only_proxy() {
             let proxy = data.remove("proxy").expect("every event has a proxy block");
             assert_eq!(&Value::Object(data), body, "{}", path.display());
             assert_eq!(proxy["event_id"].as_str().unwrap().len(), 26);
-            assert_eq!(effect["user_id"], body["context"]["user_id"], "only the named bot receives it");
+            assert_eq!(
+                effect["user_id"], body["context"]["user_id"],
+                "only the named bot receives it"
+            );
         }
     }
 }
@@ -129,15 +158,30 @@ fn every_delivered_event_keeps_the_body_and_adds_only_proxy() {
 #[test]
 fn every_refusal_tells_the_user_and_publishes_nothing() {
     for path in fixtures() {
-        let fixture: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let fixture: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         let actual = run(&fixture);
         if actual["response"]["status"] == 200 {
             continue;
         }
         let effects = actual["effects"].as_array().unwrap();
-        assert!(effects.iter().all(|e| e["type"] != "publish"), "{}", path.display());
+        assert!(
+            effects.iter().all(|e| e["type"] != "publish"),
+            "{}",
+            path.display()
+        );
         let body = &actual["response"]["body"];
-        assert!(body["ephemeral_text"].as_str().is_some_and(|t| !t.is_empty()), "{}", path.display());
-        assert!(body["error"]["code"].as_str().is_some(), "{}", path.display());
+        assert!(
+            body["ephemeral_text"]
+                .as_str()
+                .is_some_and(|t| !t.is_empty()),
+            "{}",
+            path.display()
+        );
+        assert!(
+            body["error"]["code"].as_str().is_some(),
+            "{}",
+            path.display()
+        );
     }
 }

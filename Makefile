@@ -1,0 +1,144 @@
+# Socket Mode for Mattermost — build, test and package the plugin.
+# plugin.json is the single source of truth for the id and version.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+
+PLUGIN_ID      := $(shell python3 -c 'import json;print(json.load(open("plugin.json"))["id"])')
+PLUGIN_VERSION := $(shell python3 -c 'import json;print(json.load(open("plugin.json"))["version"])')
+BUNDLE         := dist/$(PLUGIN_ID)-$(PLUGIN_VERSION).tar.gz
+PLATFORMS      := linux-amd64 linux-arm64 darwin-amd64 darwin-arm64 windows-amd64
+
+WASM_TARGET := wasm32-unknown-unknown
+WASM_RAW    := target/$(WASM_TARGET)/wasm/socket_mode_core.wasm
+WASM        := server/core.wasm
+# Features the Rust wasm target emits by default; wasm-opt must be told it may keep them.
+WASM_OPT_FEATURES := --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int \
+                     --enable-mutable-globals --enable-multivalue --enable-reference-types
+CORE_SOURCES := Cargo.toml Cargo.lock build.rs plugin.json .cargo/config.toml $(wildcard src/*.rs)
+GO_SOURCES   := $(wildcard server/*.go) server/go.mod server/go.sum
+
+GO_BUILD_FLAGS := -trimpath -ldflags="-s -w"
+E2E_DIR := tests/e2e
+
+## all: check, test and build the bundle
+.PHONY: all
+all: check test dist
+
+## setup: install the toolchain pieces the build needs (wasm target, rustfmt, clippy, wasm-opt)
+.PHONY: setup
+setup:
+	@echo "==> Rust: wasm32 target, rustfmt, clippy"
+	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+	@command -v wasm-opt >/dev/null || { \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    echo "==> installing binaryen (wasm-opt) from Debian"; \
+	    apt-get install -y -q binaryen >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q binaryen >/dev/null; }; \
+	  else echo "!! wasm-opt not found: install binaryen, or the server wasm will be larger than its 200 KiB budget"; fi; }
+
+## wasm: build the Rust core for the server (no imports, size-optimized)
+.PHONY: wasm
+wasm: $(WASM)
+$(WASM): $(CORE_SOURCES) | setup
+	@echo "==> building the core (Rust → $(WASM_TARGET))"
+	cargo build --locked --profile wasm --target $(WASM_TARGET)
+	@if command -v wasm-opt >/dev/null; then \
+	  wasm-opt -Oz $(WASM_OPT_FEATURES) $(WASM_RAW) -o $@; \
+	else cp $(WASM_RAW) $@; fi
+	@echo "    $@: $$(stat -c %s $@ 2>/dev/null || stat -f %z $@) bytes"
+
+## server: build the Go shim for every platform Mattermost runs on
+.PHONY: server
+server: $(foreach p,$(PLATFORMS),server/dist/plugin-$(p)$(if $(findstring windows,$(p)),.exe))
+server/dist/plugin-%: $(WASM) $(GO_SOURCES)
+	@echo "==> building the server for $*"
+	cd server && CGO_ENABLED=0 GOOS=$(word 1,$(subst -, ,$*)) GOARCH=$(word 2,$(subst -, ,$(basename $*))) \
+	  go build $(GO_BUILD_FLAGS) -o dist/plugin-$* .
+
+## dist: build the bundle System Console accepts (dist/<id>-<version>.tar.gz)
+.PHONY: dist
+dist: $(BUNDLE)
+$(BUNDLE): server plugin.json
+	@echo "==> packaging $@"
+	rm -rf dist/$(PLUGIN_ID) && mkdir -p dist/$(PLUGIN_ID)/server/dist
+	cp plugin.json dist/$(PLUGIN_ID)/
+	cp server/dist/plugin-* dist/$(PLUGIN_ID)/server/dist/
+	if [ -f webapp/dist/main.js ]; then mkdir -p dist/$(PLUGIN_ID)/webapp/dist && cp webapp/dist/main.js dist/$(PLUGIN_ID)/webapp/dist/; fi
+	tar -C dist -czf $@ $(PLUGIN_ID)
+	@echo "    $@: $$(du -h $@ | cut -f1)"
+
+## test: every test — Rust, Go (race detector), and the real-server end-to-end suite
+.PHONY: test
+test: test-core test-server e2e
+
+## test-core: the Rust core's unit and golden tests
+.PHONY: test-core
+test-core:
+	@echo "==> cargo test"
+	cargo test --locked
+
+## test-server: the Go shim's tests through the real wasm, with the race detector
+.PHONY: test-server
+test-server: $(WASM)
+	@echo "==> go test -race (server)"
+	cd server && go test -race -count=1 ./...
+
+## e2e: the end-to-end suite against a real Mattermost and PostgreSQL (builds Mattermost once)
+.PHONY: e2e
+e2e: $(BUNDLE)
+	@echo "==> end-to-end suite (real Mattermost; the first run builds it from source, several minutes)"
+	$(E2E_DIR)/scripts/install-deps.sh
+	$(E2E_DIR)/scripts/build-mattermost.sh
+	cd $(E2E_DIR) && E2E_BUNDLE=$(CURDIR)/$(BUNDLE) go test -count=1 -timeout 30m -v ./... 2>&1 | tee $(CURDIR)/dist/e2e.log; exit $${PIPESTATUS[0]}
+
+## e2e-bench: clicks through the real server under load; prints latency, throughput, memory
+.PHONY: e2e-bench
+e2e-bench: $(BUNDLE)
+	$(E2E_DIR)/scripts/install-deps.sh
+	$(E2E_DIR)/scripts/build-mattermost.sh
+	cd $(E2E_DIR) && E2E_BUNDLE=$(CURDIR)/$(BUNDLE) E2E_BENCH=1 go test -count=1 -timeout 30m -run TestLoad -v ./...
+
+## demo: run the product for real — Mattermost + this plugin, a bot, a click; Ctrl-C stops
+.PHONY: demo
+demo: $(BUNDLE)
+	$(E2E_DIR)/scripts/demo.sh $(BUNDLE)
+
+## deploy: upload and enable the bundle on a running server (MM_SERVICESETTINGS_SITEURL, MM_ADMIN_TOKEN)
+.PHONY: deploy
+deploy: $(BUNDLE)
+	@test -n "$$MM_SERVICESETTINGS_SITEURL" -a -n "$$MM_ADMIN_TOKEN" || { echo "set MM_SERVICESETTINGS_SITEURL and MM_ADMIN_TOKEN"; exit 1; }
+	curl -fsS -H "Authorization: Bearer $$MM_ADMIN_TOKEN" -F force=true -F plugin=@$(BUNDLE) "$$MM_SERVICESETTINGS_SITEURL/api/v4/plugins" >/dev/null
+	curl -fsS -X POST -H "Authorization: Bearer $$MM_ADMIN_TOKEN" "$$MM_SERVICESETTINGS_SITEURL/api/v4/plugins/$(PLUGIN_ID)/enable" >/dev/null
+	@echo "deployed $(PLUGIN_ID) $(PLUGIN_VERSION)"
+
+## check: formatting and lints — rustfmt, clippy -D warnings, gofmt, go vet
+.PHONY: check
+check: $(WASM)
+	@echo "==> rustfmt, clippy"
+	cargo fmt --check
+	cargo clippy --locked --all-targets -- -D warnings
+	cargo clippy --locked --profile wasm --target $(WASM_TARGET) -- -D warnings
+	@echo "==> gofmt, go vet"
+	@test -z "$$(gofmt -l server $(E2E_DIR))" || { gofmt -l server $(E2E_DIR); echo "gofmt: files above need formatting"; exit 1; }
+	cd server && go vet ./...
+	cd $(E2E_DIR) && go vet ./...
+
+## bench: the benchmarks — criterion for the core, go test -bench for the shim path
+.PHONY: bench
+bench: $(WASM)
+	@echo "==> cargo bench (native core)"
+	cargo bench --locked --bench core
+	@echo "==> go test -bench (shim + wasm pool)"
+	cd server && go test -run '^$$' -bench . -benchtime 2s -count 3 .
+
+## clean: remove build outputs
+.PHONY: clean
+clean:
+	rm -rf dist server/dist $(WASM) target
+
+## help: this list
+.PHONY: help
+help:
+	@grep -E '^## ' $(MAKEFILE_LIST) | sed 's/^## /  /'
