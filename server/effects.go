@@ -20,6 +20,11 @@ func (p *Plugin) carryOut(effects []effect) {
 				UserId:              e.UserID,
 				ReliableClusterSend: true,
 			})
+		case "store":
+			_, appErr := p.API.KVSetWithOptions(e.Key, e.Value, model.PluginKVSetOptions{ExpireInSeconds: e.ExpireInSeconds})
+			if appErr != nil {
+				p.API.LogError("storing failed", "key", e.Key, "error", appErr.Error())
+			}
 		case "log":
 			p.log(e.Level, e.Message, e.Fields)
 		default:

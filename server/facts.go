@@ -49,6 +49,30 @@ func (p *Plugin) ask(q factQuery) result {
 	case "user":
 		user, appErr := p.API.GetUser(q.UserID)
 		return result{value: user, appErr: appErr}
+	case "kv_get":
+		value, appErr := p.API.KVGet(q.Key)
+		switch {
+		case appErr != nil:
+			return result{appErr: appErr}
+		case value == nil:
+			return result{appErr: model.NewAppError("KVGet", "not_found", nil, "", http.StatusNotFound)}
+		case !json.Valid(value):
+			return result{err: fmt.Errorf("the value stored under %q is not JSON", q.Key)}
+		}
+		return result{value: json.RawMessage(value)}
+	case "kv_consume":
+		deleted, appErr := p.API.KVCompareAndDelete(q.Key, []byte(q.Expected))
+		return result{value: deleted, appErr: appErr}
+	case "open_dialog":
+		var request model.OpenDialogRequest
+		if err := json.Unmarshal(q.Request, &request); err != nil {
+			return result{err: fmt.Errorf("reading the dialog request: %w", err)}
+		}
+		if appErr := p.API.OpenInteractiveDialog(request); appErr != nil {
+			// The id says why (interactive_message.decode_trigger_id.expired, …).
+			return result{err: fmt.Errorf("%s: %s", appErr.Id, appErr.Error())}
+		}
+		return result{value: true}
 	case "channel_permission":
 		permission := permissionByID(q.Permission)
 		if permission == nil {

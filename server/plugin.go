@@ -32,6 +32,9 @@ type Plugin struct {
 	random func([]byte)
 }
 
+// maxFactRounds bounds the question-and-answer rounds of one request.
+const maxFactRounds = 4
+
 // fallbackFaultBody answers when even the core cannot: same shape as every other error body.
 const fallbackFaultBody = `{"ephemeral_text":"Your click was not delivered because the plugin ran into an internal error. Please try again; if it keeps happening, tell your administrator.","error":{"code":"internal_error","message":"internal error"}}`
 
@@ -96,8 +99,14 @@ func (p *Plugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Req
 	}
 	ctx := r.Context()
 	rep, err := p.callCore(ctx, &in, body)
-	if err == nil && rep.Kind == "need_facts" {
-		in.Facts = p.gatherFacts(rep.Queries)
+	// The core may ask again after seeing answers (a dialog submission asks three times);
+	// each round it lists every question so far, and only the new ones are asked.
+	for round := 0; err == nil && rep.Kind == "need_facts" && round < maxFactRounds; round++ {
+		if len(rep.Queries) <= len(in.Facts) {
+			err = fmt.Errorf("the core asked no new question in round %d", round+1)
+			break
+		}
+		in.Facts = append(in.Facts, p.gatherFacts(rep.Queries[len(in.Facts):])...)
 		rep, err = p.callCore(ctx, &in, body)
 	}
 	if err == nil && (rep.Kind != "decision" || rep.Response == nil) {

@@ -68,11 +68,14 @@ type reply struct {
 
 // factQuery is one question the core asks about Mattermost.
 type factQuery struct {
-	Fact       string `json:"fact"`
-	PostID     string `json:"post_id"`
-	UserID     string `json:"user_id"`
-	ChannelID  string `json:"channel_id"`
-	Permission string `json:"permission"`
+	Fact       string          `json:"fact"`
+	PostID     string          `json:"post_id"`
+	UserID     string          `json:"user_id"`
+	ChannelID  string          `json:"channel_id"`
+	Permission string          `json:"permission"`
+	Key        string          `json:"key"`
+	Expected   string          `json:"expected"`
+	Request    json.RawMessage `json:"request"`
 }
 
 // effect is one thing the core asks the shim to do.
@@ -82,6 +85,10 @@ type effect struct {
 	Event  string         `json:"event"`
 	UserID string         `json:"user_id"`
 	Data   map[string]any `json:"data"`
+	// store
+	Key             string          `json:"key"`
+	Value           json.RawMessage `json:"value"`
+	ExpireInSeconds int64           `json:"expire_in_seconds"`
 	// log
 	Level   string            `json:"level"`
 	Message string            `json:"message"`
@@ -98,10 +105,15 @@ type response struct {
 var answerNotFound = json.RawMessage(`"not_found"`)
 
 func answerFound(value any) json.RawMessage {
-	b, err := json.Marshal(value)
-	if err != nil {
-		return answerFailed(fmt.Errorf("encoding the answer: %w", err))
+	b, ok := value.(json.RawMessage)
+	if !ok {
+		var err error
+		if b, err = json.Marshal(value); err != nil {
+			return answerFailed(fmt.Errorf("encoding the answer: %w", err))
+		}
 	}
+	// Raw JSON goes in byte for byte: the core may hand it back (compare-and-delete), and
+	// encoding/json would rewrite it (compacting, escaping <, > and &).
 	return append(append([]byte(`{"found":`), b...), '}')
 }
 

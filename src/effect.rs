@@ -40,6 +40,15 @@ pub enum Effect {
         /// The event's `data`: a JSON object.
         data: Box<RawValue>,
     },
+    /// Keep `value` in the plugin's KV store under `key` for `expire_in_seconds`.
+    Store {
+        /// The plugin's KV key.
+        key: String,
+        /// A JSON document.
+        value: Box<RawValue>,
+        /// When Mattermost drops the entry.
+        expire_in_seconds: u64,
+    },
     /// Write one line to the server log.
     Log {
         /// How loud.

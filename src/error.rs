@@ -113,6 +113,33 @@ pub enum Refusal {
         /// `context.user_id`.
         recipient: String,
     },
+    /// A dialog definition Mattermost would refuse or only warn about.
+    #[error("the dialog is not valid: {}", problems.join("; "))]
+    InvalidDialog {
+        /// Every problem found, each naming its field.
+        problems: Vec<String>,
+    },
+    /// The trigger id is not one Mattermost issued.
+    #[error("`trigger_id` is not a trigger id issued by Mattermost")]
+    InvalidTrigger,
+    /// Mattermost says the trigger id has expired.
+    #[error("the trigger id has expired")]
+    TriggerExpired,
+    /// Mattermost refused to open the dialog.
+    #[error("mattermost refused to open the dialog: {detail}")]
+    DialogRefused {
+        /// Mattermost's error.
+        detail: String,
+    },
+    /// The dialog session does not exist (expired, or already used and gone).
+    #[error("the dialog session does not exist or has expired")]
+    DialogNotFound,
+    /// Someone other than the person the dialog was opened for submitted it.
+    #[error("the dialog was opened for another user")]
+    WrongSubmitter,
+    /// The session was used by another submission a moment ago.
+    #[error("the dialog was already submitted")]
+    DialogUsed,
     /// Mattermost could not answer a question the decision needs.
     #[error("mattermost could not provide the {what}: {detail}")]
     Unavailable {

@@ -5,7 +5,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// One question for Mattermost, answered by the shim through the plugin API.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(tag = "fact", rename_all = "snake_case")]
 pub enum FactQuery {
     /// `GetPost(post_id)`, answered with the post as Mattermost's JSON.
@@ -26,6 +26,24 @@ pub enum FactQuery {
     User {
         /// The user to load.
         user_id: String,
+    },
+    /// `KVGet(key)`, answered with the stored JSON, or not found.
+    KvGet {
+        /// The plugin's KV key.
+        key: String,
+    },
+    /// `KVCompareAndDelete(key, expected)`, answered with whether this call deleted it.
+    KvConsume {
+        /// The plugin's KV key.
+        key: String,
+        /// The exact stored text the key must still hold.
+        expected: String,
+    },
+    /// `OpenInteractiveDialog(request)`, answered with `true` or Mattermost's refusal. It is the
+    /// one question that is also an act: only trying tells whether the trigger is still valid.
+    OpenDialog {
+        /// Mattermost's `OpenDialogRequest`.
+        request: Box<RawValue>,
     },
 }
 

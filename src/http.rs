@@ -3,6 +3,7 @@
 use crate::effect::Outcome;
 use crate::error::Refusal;
 use crate::facts::FactAnswer;
+use crate::ids::is_mattermost_id;
 use crate::response::refuse;
 use crate::settings::Settings;
 use std::collections::BTreeMap;
@@ -46,38 +47,49 @@ pub struct Context {
     pub settings: Settings,
 }
 
-/// The endpoints the plugin serves.
-enum Endpoint {
+/// Where a bot opens a dialog through the plugin, below `/plugins/<id>`.
+pub const DIALOG_OPEN_PATH: &str = "/api/v1/dialogs/open";
+
+/// The endpoints the plugin serves; every one takes `POST`.
+enum Endpoint<'a> {
     Action,
+    DialogOpen,
+    DialogSubmit(&'a str),
 }
 
-fn route(path: &str) -> Option<Endpoint> {
+fn route(path: &str) -> Option<Endpoint<'_>> {
     match path {
         ACTION_PATH => Some(Endpoint::Action),
-        _ => None,
+        DIALOG_OPEN_PATH => Some(Endpoint::DialogOpen),
+        _ => path
+            .strip_prefix("/api/v1/dialogs/")
+            .and_then(|rest| rest.strip_suffix("/submit"))
+            .filter(|id| is_mattermost_id(id))
+            .map(Endpoint::DialogSubmit),
     }
 }
 
-/// Handles one request. Call it first with `facts: None`; if it answers
-/// [`Outcome::NeedFacts`], gather them and call again with the answers in the same order.
+/// Handles one request. Call it first with `facts: None`; while it answers
+/// [`Outcome::NeedFacts`], gather the questions not answered yet and call again with every
+/// answer so far, in the order asked.
 pub fn handle(request: &Request<'_>, ctx: &Context, facts: Option<&[FactAnswer]>) -> Outcome {
     let Some(endpoint) = route(request.path) else {
-        return Outcome::Decided(refuse(
-            Refusal::NoRoute {
-                path: request.path.to_owned(),
-            },
-            fields(request),
-        ));
+        let refusal = Refusal::NoRoute {
+            path: request.path.to_owned(),
+        };
+        return Outcome::Decided(refuse(refusal, fields(request)));
     };
+    if request.method != "POST" {
+        let refusal = Refusal::MethodNotAllowed {
+            method: request.method.to_owned(),
+            allowed: "POST",
+        };
+        return Outcome::Decided(refuse(refusal, fields(request)));
+    }
     match endpoint {
-        Endpoint::Action if request.method != "POST" => Outcome::Decided(refuse(
-            Refusal::MethodNotAllowed {
-                method: request.method.to_owned(),
-                allowed: "POST",
-            },
-            fields(request),
-        )),
         Endpoint::Action => crate::action::handle(request, ctx, facts),
+        Endpoint::DialogOpen => crate::dialog::open(request, ctx, facts),
+        Endpoint::DialogSubmit(session) => crate::dialog::submit(request, session, ctx, facts),
     }
 }
 

@@ -12,6 +12,8 @@
 #![warn(missing_docs, unreachable_pub)]
 
 mod action;
+mod dialog;
+mod dialog_form;
 mod effect;
 pub mod envelope;
 mod error;
@@ -33,7 +35,7 @@ mod ffi;
 pub use effect::{Decision, Effect, LogLevel, Outcome, Response};
 pub use error::Refusal;
 pub use facts::{FactAnswer, FactQuery};
-pub use http::{handle, Body, Context, Request, ACTION_PATH, MAX_BODY_BYTES};
+pub use http::{handle, Body, Context, Request, ACTION_PATH, DIALOG_OPEN_PATH, MAX_BODY_BYTES};
 pub use ids::{EventId, UserId};
 pub use manifest::{PLUGIN_ID, PLUGIN_VERSION};
 pub use response::fault_decision;

@@ -64,6 +64,18 @@ fn present(refusal: &Refusal) -> Presentation {
             "Nobody received your click: the bot this button sends to does not exist. {fix_context}")),
         Refusal::RecipientDeactivated { .. } => p(410, "recipient_deactivated", Info,
             "Nobody received your click: the bot this button sends to has been deactivated. Ask an administrator to reactivate it.".into()),
+        Refusal::InvalidDialog { .. } => p(400, "invalid_dialog", Warn, format!("The dialog was not opened: {refusal}.")),
+        Refusal::InvalidTrigger => p(400, "invalid_trigger", Warn,
+            "The dialog was not opened: `trigger_id` must be the trigger id of a click or slash command, as Mattermost sent it.".into()),
+        Refusal::TriggerExpired => p(410, "trigger_expired", Info,
+            "The dialog was not opened: its trigger id has expired. Open the dialog within a few seconds of the click that issued it.".into()),
+        Refusal::DialogRefused { .. } => p(502, "dialog_refused", Warn, format!("The dialog was not opened: {refusal}.")),
+        Refusal::DialogNotFound => p(410, "dialog_expired", Info,
+            "This form has expired or was already submitted. Close it and start again.".into()),
+        Refusal::WrongSubmitter => p(403, "wrong_submitter", Warn,
+            "This form was opened for someone else, so you cannot submit it.".into()),
+        Refusal::DialogUsed => p(409, "dialog_used", Info,
+            "This form was already submitted.".into()),
         Refusal::Unavailable { what, .. } => p(503, "mattermost_unavailable", Error, format!(
             "Your click was not delivered because Mattermost could not look up the {what} just now. Please try again.")),
         Refusal::Internal { .. } => p(500, "internal_error", Error,
@@ -110,6 +122,21 @@ pub(crate) fn refuse(refusal: Refusal, mut fields: BTreeMap<&'static str, String
             body: body.to_string(),
         },
     }
+}
+
+/// The decision for a refused dialog submission. Mattermost reads a submission's answer as
+/// `SubmitDialogResponse`, whose `error` is a string it shows in the open dialog, so this body
+/// carries the words there and the code beside them.
+pub(crate) fn refuse_form(refusal: Refusal, fields: BTreeMap<&'static str, String>) -> Decision {
+    let mut decision = refuse(refusal, fields);
+    let body: serde_json::Value =
+        serde_json::from_str(&decision.response.body).expect("refuse writes JSON");
+    decision.response.body = json!({
+        "error": body["ephemeral_text"],
+        "error_code": body["error"]["code"],
+    })
+    .to_string();
+    decision
 }
 
 /// The decision for a failure outside the core (a trapped instance, a panic in the shim), so
@@ -169,6 +196,13 @@ mod tests {
                 detail: s(),
             },
             Refusal::Internal { detail: s() },
+            Refusal::InvalidDialog { problems: vec![s()] },
+            Refusal::InvalidTrigger,
+            Refusal::TriggerExpired,
+            Refusal::DialogRefused { detail: s() },
+            Refusal::DialogNotFound,
+            Refusal::WrongSubmitter,
+            Refusal::DialogUsed,
         ]
     }
 

@@ -12,6 +12,13 @@ pub struct Settings {
     pub verify_provenance: bool,
     /// Deliver clicks on posts that are not stored (ephemeral posts), marked unverified.
     pub allow_unverified_ephemeral: bool,
+    /// How long a dialog opened through the plugin accepts its submission, in minutes.
+    #[serde(default = "default_dialog_minutes")]
+    pub dialog_session_minutes: u32,
+}
+
+fn default_dialog_minutes() -> u32 {
+    Settings::default().dialog_session_minutes
 }
 
 /// A setting that cannot be saved, named the way System Console shows it.
@@ -37,6 +44,7 @@ impl Settings {
         Ok(Self {
             verify_provenance: boolean(config, "VerifyProvenance")?,
             allow_unverified_ephemeral: boolean(config, "AllowUnverifiedEphemeral")?,
+            dialog_session_minutes: whole_number(config, "DialogSessionMinutes", 1..=1440)?,
         })
     }
 }
@@ -74,6 +82,30 @@ fn boolean(config: &Map<String, Value>, key: &str) -> Result<bool, SettingsError
     }
 }
 
+fn whole_number(
+    config: &Map<String, Value>,
+    key: &str,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<u32, SettingsError> {
+    let (value, name) = lookup(config, key);
+    let number = match &value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    match number {
+        Some(n) if n.fract() == 0.0 && range.contains(&(n as u32)) && n >= 0.0 => Ok(n as u32),
+        _ => Err(SettingsError {
+            setting: key.to_owned(),
+            message: format!(
+                "\"{name}\" ({key}) must be a whole number from {} to {}, not {value}",
+                range.start(),
+                range.end()
+            ),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,7 +121,8 @@ mod tests {
             Settings::default(),
             Settings {
                 verify_provenance: true,
-                allow_unverified_ephemeral: false
+                allow_unverified_ephemeral: false,
+                dialog_session_minutes: 30
             }
         );
     }
@@ -104,7 +137,8 @@ mod tests {
             s,
             Settings {
                 verify_provenance: false,
-                allow_unverified_ephemeral: true
+                allow_unverified_ephemeral: true,
+                dialog_session_minutes: 30
             }
         );
     }
@@ -121,6 +155,36 @@ mod tests {
             err.message
         );
         assert!(err.message.contains("true or false"), "{}", err.message);
+    }
+
+    #[test]
+    fn dialog_lifetime_is_a_whole_number_of_minutes_up_to_a_day() {
+        for (given, want) in [
+            (json!(5), Some(5)),
+            (json!("90"), Some(90)),
+            (json!(1440), Some(1440)),
+            (json!(0), None),
+            (json!(1441), None),
+            (json!(2.5), None),
+            (json!(-3), None),
+            (json!(true), None),
+        ] {
+            let got = Settings::from_plugin_config(&config(
+                json!({"dialogsessionminutes": given.clone()}),
+            ));
+            match want {
+                Some(n) => assert_eq!(got.unwrap().dialog_session_minutes, n, "{given}"),
+                None => {
+                    let err = got.unwrap_err();
+                    assert_eq!(err.setting, "DialogSessionMinutes");
+                    assert!(
+                        err.message.contains("Dialog session lifetime (minutes)"),
+                        "{}",
+                        err.message
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Runs the shared golden fixtures (`tests/fixtures/actions/*.json`) through the wire form.
+//! Runs the shared golden fixtures (`tests/fixtures/{actions,dialogs}/*.json`) through the wire
+//! form.
 //!
 //! `go test` in `server/` runs the same files through the real wasm and the shim, so the two
 //! sides cannot drift. After a deliberate change, `BLESS=1 cargo test --test golden` rewrites
@@ -9,18 +10,20 @@ use socket_mode_core::envelope::handle_envelope;
 use std::path::{Path, PathBuf};
 
 fn fixtures() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/actions");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
+    let mut files = Vec::new();
+    for dir in ["actions", "dialogs"] {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(dir);
+        files.extend(
+            std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == "json")),
+        );
+    }
     files.sort();
-    assert!(
-        files.len() >= 30,
-        "the fixtures are missing from {}",
-        dir.display()
-    );
+    assert!(files.len() >= 40, "the fixtures are missing");
     files
 }
 
@@ -75,19 +78,31 @@ fn run(fixture: &Value) -> Value {
     let body = body_bytes(request);
     let mut actual = Map::new();
     let mut reply = call(&json!({ "http": http }), &body);
-    if reply["kind"] == "need_facts" {
-        actual.insert("queries".into(), reply["queries"].clone());
-        let facts = fixture
-            .get("facts")
-            .unwrap_or_else(|| panic!("the core asked for facts: {reply}"));
-        http["facts"] = facts.clone();
-        reply = call(&json!({ "http": http }), &body);
-    } else {
+    // The core may ask several rounds; each lists every question so far.
+    let facts = fixture
+        .get("facts")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    while reply["kind"] == "need_facts" {
+        let queries = reply["queries"].as_array().unwrap();
         assert!(
-            fixture.get("facts").is_none(),
-            "the fixture gives facts the core never asked for: {reply}"
+            queries.len() <= facts.len(),
+            "the core asked more than the fixture answers: {reply}"
         );
+        actual.insert("queries".into(), reply["queries"].clone());
+        http["facts"] = Value::Array(facts[..queries.len()].to_vec());
+        reply = call(&json!({ "http": http }), &body);
     }
+    let asked = actual
+        .get("queries")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    assert_eq!(
+        asked,
+        facts.len(),
+        "the fixture answers questions the core never asked"
+    );
     assert_eq!(reply["kind"], "decision", "{reply}");
     actual.insert("effects".into(), reply["effects"].clone());
     let response_body: Value = serde_json::from_str(reply["response"]["body"].as_str().unwrap())
@@ -140,7 +155,7 @@ fn every_delivered_event_keeps_the_body_and_adds_only_proxy() {
             continue;
         };
         for effect in run(&fixture)["effects"].as_array().unwrap() {
-            if effect["type"] != "publish" {
+            if effect["type"] != "publish" || effect["event"] != "action" {
                 continue;
             }
             let mut data = effect["data"].as_object().unwrap().clone();
@@ -171,17 +186,15 @@ fn every_refusal_tells_the_user_and_publishes_nothing() {
             path.display()
         );
         let body = &actual["response"]["body"];
-        assert!(
-            body["ephemeral_text"]
-                .as_str()
-                .is_some_and(|t| !t.is_empty()),
-            "{}",
-            path.display()
-        );
-        assert!(
-            body["error"]["code"].as_str().is_some(),
-            "{}",
-            path.display()
-        );
+        // A click's refusal is shown as an ephemeral post; a dialog's inside the open dialog.
+        let (text, code) = match body["error"].as_str() {
+            Some(text) => (Some(text), body["error_code"].as_str()),
+            None => (
+                body["ephemeral_text"].as_str(),
+                body["error"]["code"].as_str(),
+            ),
+        };
+        assert!(text.is_some_and(|t| !t.is_empty()), "{}", path.display());
+        assert!(code.is_some(), "{}", path.display());
     }
 }
