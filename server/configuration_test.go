@@ -20,11 +20,11 @@ func TestConfiguration(t *testing.T) {
 	}{
 		"defaults when nothing is saved": {
 			section: nil,
-			want:    `{"verify_provenance":true,"allow_unverified_ephemeral":false}`,
+			want:    `{"verify_provenance":true,"allow_unverified_ephemeral":false,"dialog_session_minutes":30}`,
 		},
 		"saved values, keys lowercased by Mattermost": {
 			section: map[string]any{"verifyprovenance": false, "allowunverifiedephemeral": true},
-			want:    `{"verify_provenance":false,"allow_unverified_ephemeral":true}`,
+			want:    `{"verify_provenance":false,"allow_unverified_ephemeral":true,"dialog_session_minutes":30}`,
 		},
 		"a value of the wrong type is refused, naming the setting": {
 			section:  map[string]any{"allowunverifiedephemeral": "sometimes"},

@@ -43,13 +43,16 @@ type fixture struct {
 	Expect struct {
 		Queries []factQuery `json:"queries"`
 		Effects []struct {
-			Type    string            `json:"type"`
-			Event   string            `json:"event"`
-			UserID  string            `json:"user_id"`
-			Data    json.RawMessage   `json:"data"`
-			Level   string            `json:"level"`
-			Message string            `json:"message"`
-			Fields  map[string]string `json:"fields"`
+			Type            string            `json:"type"`
+			Key             string            `json:"key"`
+			Value           json.RawMessage   `json:"value"`
+			ExpireInSeconds int64             `json:"expire_in_seconds"`
+			Event           string            `json:"event"`
+			UserID          string            `json:"user_id"`
+			Data            json.RawMessage   `json:"data"`
+			Level           string            `json:"level"`
+			Message         string            `json:"message"`
+			Fields          map[string]string `json:"fields"`
 		} `json:"effects"`
 		Response struct {
 			Status int             `json:"status"`
@@ -62,6 +65,10 @@ func loadFixtures(t testing.TB) map[string]*fixture {
 	files, err := filepath.Glob("../tests/fixtures/actions/*.json")
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, len(files), 30, "the shared fixtures are missing")
+	dialogs, err := filepath.Glob("../tests/fixtures/dialogs/*.json")
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(dialogs), 10, "the shared dialog fixtures are missing")
+	files = append(files, dialogs...)
 	out := map[string]*fixture{}
 	for _, file := range files {
 		data, err := os.ReadFile(file)
@@ -70,7 +77,11 @@ func loadFixtures(t testing.TB) map[string]*fixture {
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.UseNumber()
 		require.NoError(t, dec.Decode(&f), file)
-		out[strings.TrimSuffix(filepath.Base(file), ".json")] = &f
+		name := strings.TrimSuffix(filepath.Base(file), ".json")
+		if strings.Contains(file, "/dialogs/") {
+			name = "dialog_" + name
+		}
+		out[name] = &f
 	}
 	return out
 }
@@ -127,6 +138,27 @@ func (f *fixture) expectFacts(t *testing.T, api *plugintest.API) {
 				require.NoError(t, json.Unmarshal(found, &user))
 			}
 			api.On("GetUser", q.UserID).Return(user, failed).Once()
+		case "kv_get":
+			var value []byte
+			if isFound {
+				var buf bytes.Buffer
+				require.NoError(t, json.Compact(&buf, found))
+				value = buf.Bytes()
+			}
+			api.On("KVGet", q.Key).Return(value, failed).Once()
+		case "kv_consume":
+			api.On("KVCompareAndDelete", q.Key, []byte(q.Expected)).Return(string(found) == "true", failed).Once()
+		case "open_dialog":
+			var request model.OpenDialogRequest
+			require.NoError(t, json.Unmarshal(q.Request, &request))
+			var refusal *model.AppError
+			if text, ok := answer["failed"]; ok {
+				var detail string
+				require.NoError(t, json.Unmarshal(text, &detail))
+				id, _, _ := strings.Cut(detail, ":")
+				refusal = &model.AppError{Id: id, Message: model.NoTranslation, DetailedError: detail[len(id)+2:], StatusCode: http.StatusBadRequest}
+			}
+			api.On("OpenInteractiveDialog", request).Return(refusal).Once()
 		case "channel_permission":
 			require.Equal(t, "read_channel", q.Permission)
 			api.On("HasPermissionToChannel", q.UserID, q.ChannelID, model.PermissionReadChannel).Return(string(found) == "true").Once()
@@ -212,6 +244,13 @@ func TestGoldenFixturesThroughServeHTTP(t *testing.T) {
 				case "publish":
 					api.On("PublishWebSocketEvent", e.Event, mock.Anything, &model.WebsocketBroadcast{UserId: e.UserID, ReliableClusterSend: true}).
 						Run(func(args mock.Arguments) { published = append(published, args.Get(1).(map[string]any)) }).Once()
+				case "store":
+					var want bytes.Buffer
+					require.NoError(t, json.Compact(&want, e.Value))
+					api.On("KVSetWithOptions", e.Key, mock.MatchedBy(func(got []byte) bool {
+						var g, w any
+						return json.Unmarshal(got, &g) == nil && json.Unmarshal(want.Bytes(), &w) == nil && assert.ObjectsAreEqual(w, g)
+					}), model.PluginKVSetOptions{ExpireInSeconds: e.ExpireInSeconds}).Return(true, nil).Once()
 				case "log":
 					api.On(logMethods[e.Level], logArgs(e.Message, e.Fields)...).Once()
 				}
@@ -292,17 +331,21 @@ func TestInstanceMemoryStaysSmall(t *testing.T) {
 	}
 }
 
-// memoryHog is a body the core cannot parse within 2 MiB of memory: every `[]` costs far more
-// as a value than as text. With the production cap it is an ordinary (refused) request.
+// memoryHog is a body (under the 1 MiB limit) that an instance capped at hogPages cannot even
+// take in: copying it into the instance's memory runs it out, a real trap. With the production
+// cap it is an ordinary (refused) request.
 func memoryHog() []byte {
-	return []byte(`{"user_id":"alicealicealicealicealice1","context":[` + strings.Repeat("[],", 150_000) + `[]]}`)
+	return []byte(`{"user_id":"alicealicealicealicealice1","context":"` + strings.Repeat("x", 600_000) + `"}`)
 }
+
+// hogPages caps a test core at 512 KiB: room for the module at rest (256 KiB), not for memoryHog.
+const hogPages = 8
 
 // TestTrappedInstanceIsClosedAndReplaced runs the core out of memory, a real trap, and checks
 // the trapped instance is closed, never handed out again, and the next call is served.
 func TestTrappedInstanceIsClosedAndReplaced(t *testing.T) {
 	ctx := context.Background()
-	c, err := newCore(ctx, 1, 32)
+	c, err := newCore(ctx, 1, hogPages)
 	require.NoError(t, err)
 	defer c.Close(ctx)
 	trapped := <-c.pool
@@ -326,7 +369,7 @@ func TestTrappedInstanceIsClosedAndReplaced(t *testing.T) {
 // core's own internal-error body from a fresh instance, a log line, and service goes on.
 func TestTrapDuringARequestAnswersTheUser(t *testing.T) {
 	p, api := newTestPlugin(t)
-	small, err := newCore(context.Background(), 1, 32)
+	small, err := newCore(context.Background(), 1, hogPages)
 	require.NoError(t, err)
 	_ = p.core.Close(context.Background())
 	p.core = small

@@ -55,12 +55,14 @@ enum Endpoint<'a> {
     Action,
     DialogOpen,
     DialogSubmit(&'a str),
+    Lint,
 }
 
 fn route(path: &str) -> Option<Endpoint<'_>> {
     match path {
         ACTION_PATH => Some(Endpoint::Action),
         DIALOG_OPEN_PATH => Some(Endpoint::DialogOpen),
+        crate::lint::LINT_PATH => Some(Endpoint::Lint),
         _ => path
             .strip_prefix("/api/v1/dialogs/")
             .and_then(|rest| rest.strip_suffix("/submit"))
@@ -90,6 +92,7 @@ pub fn handle(request: &Request<'_>, ctx: &Context, facts: Option<&[FactAnswer]>
         Endpoint::Action => crate::action::handle(request, ctx, facts),
         Endpoint::DialogOpen => crate::dialog::open(request, ctx, facts),
         Endpoint::DialogSubmit(session) => crate::dialog::submit(request, session, ctx, facts),
+        Endpoint::Lint => Outcome::Decided(crate::lint::handle(request)),
     }
 }
 

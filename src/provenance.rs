@@ -114,7 +114,12 @@ fn verify(
 /// Some action on the post must point at this handler with exactly this context and type, and
 /// a static menu must offer the selected option.
 fn check_action(req: &ActionRequest<'_>, post: &Post) -> Result<(), Refusal> {
-    let kind = req.kind().unwrap_or_else(|| "button".to_owned());
+    // Mattermost sends the action's `type` as posted: `""` for an action posted without one,
+    // which it shows as a button.
+    let kind = req
+        .kind()
+        .filter(|k| !k.is_empty())
+        .unwrap_or_else(|| "button".to_owned());
     let context = req.context();
     let matching: Vec<&PostAction> = post
         .actions()

@@ -196,7 +196,9 @@ mod tests {
                 detail: s(),
             },
             Refusal::Internal { detail: s() },
-            Refusal::InvalidDialog { problems: vec![s()] },
+            Refusal::InvalidDialog {
+                problems: vec![s()],
+            },
             Refusal::InvalidTrigger,
             Refusal::TriggerExpired,
             Refusal::DialogRefused { detail: s() },
