@@ -25,6 +25,11 @@ const (
 	keepMemoryBytes = 2 << 20
 )
 
+// compilationCache keeps compiled code for the life of the process: the plugin process
+// activates once, so this costs nothing there, while anything that activates the plugin again
+// in the same process (a re-enable handled in-process, the test suite) skips recompiling.
+var compilationCache = wazero.NewCompilationCache()
+
 // errCoreTrapped marks a call that trapped (a panic in the core, or a bug at the boundary).
 var errCoreTrapped = errors.New("the core trapped")
 
@@ -56,7 +61,8 @@ type instance struct {
 // newCore compiles the embedded module once and fills a pool of `size` instances, each capped
 // at memoryPages pages of 64 KiB (maxMemoryPages in production).
 func newCore(ctx context.Context, size int, memoryPages uint32) (*core, error) {
-	runtime := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithMemoryLimitPages(memoryPages))
+	config := wazero.NewRuntimeConfig().WithMemoryLimitPages(memoryPages).WithCompilationCache(compilationCache)
+	runtime := wazero.NewRuntimeWithConfig(ctx, config)
 	compiled, err := runtime.CompileModule(ctx, coreWasm)
 	if err != nil {
 		_ = runtime.Close(ctx)
