@@ -4,9 +4,8 @@ use crate::effect::{Decision, Effect, Outcome, Response};
 use crate::error::Refusal;
 use crate::event::action_event;
 use crate::facts::FactAnswer;
-use crate::http::{fields, Body, Context, Request, MAX_BODY_BYTES};
+use crate::http::{fields, Context, Request};
 use crate::ids::{is_mattermost_id, UserId};
-use crate::json::Checked;
 use crate::provenance;
 use crate::response::refuse;
 use serde::Deserialize;
@@ -119,33 +118,9 @@ pub(crate) fn parse<'a>(
     request: &Request<'a>,
     need_post: bool,
 ) -> Result<ActionRequest<'a>, Refusal> {
-    let caller = request
-        .user_id
-        .and_then(UserId::parse)
-        .ok_or(Refusal::NotAuthenticated)?;
-    let bytes = match request.body {
-        Body::Complete(bytes) if bytes.len() <= MAX_BODY_BYTES => bytes,
-        _ => {
-            return Err(Refusal::BodyTooLarge {
-                limit: MAX_BODY_BYTES,
-            })
-        }
-    };
-    let text = std::str::from_utf8(bytes).map_err(|e| Refusal::InvalidUtf8 {
-        offset: e.valid_up_to(),
-    })?;
-    // Check every value once; after that the body is handled as raw text per top-level key.
-    match serde_json::from_str::<Checked>(text) {
-        Ok(Checked) => {}
-        Err(e) if e.to_string().starts_with("recursion limit exceeded") => {
-            return Err(Refusal::TooDeep)
-        }
-        Err(e) => {
-            return Err(Refusal::InvalidJson {
-                detail: e.to_string(),
-            })
-        }
-    }
+    let caller = request.caller()?;
+    let text = request.json_text()?;
+    // From here the body is handled as raw text per top-level key.
     let fields: BTreeMap<String, &RawValue> =
         serde_json::from_str(text).map_err(|_| Refusal::BadField {
             field: "body",

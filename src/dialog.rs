@@ -11,9 +11,8 @@ use crate::effect::{Decision, Effect, Outcome, Response};
 use crate::error::Refusal;
 use crate::event::proxy_block;
 use crate::facts::{FactAnswer, FactQuery};
-use crate::http::{fields, Body, Context, Request, MAX_BODY_BYTES};
+use crate::http::{fields, Context, Request};
 use crate::ids::{is_mattermost_id, EventId, UserId};
-use crate::json::Checked;
 use crate::manifest::PLUGIN_ID;
 use crate::response::{refuse, refuse_form};
 use serde::{Deserialize, Serialize};
@@ -46,29 +45,7 @@ pub(crate) fn submit_path(session_id: &str) -> String {
 
 /// Reads a body as JSON of type `T`, with the same limits and errors as every endpoint.
 fn read_body<'a, T: Deserialize<'a>>(request: &Request<'a>) -> Result<T, Refusal> {
-    let bytes = match request.body {
-        Body::Complete(bytes) if bytes.len() <= MAX_BODY_BYTES => bytes,
-        _ => {
-            return Err(Refusal::BodyTooLarge {
-                limit: MAX_BODY_BYTES,
-            })
-        }
-    };
-    let text = std::str::from_utf8(bytes).map_err(|e| Refusal::InvalidUtf8 {
-        offset: e.valid_up_to(),
-    })?;
-    match serde_json::from_str::<Checked>(text) {
-        Ok(Checked) => {}
-        Err(e) if e.to_string().starts_with("recursion limit exceeded") => {
-            return Err(Refusal::TooDeep)
-        }
-        Err(e) => {
-            return Err(Refusal::InvalidJson {
-                detail: e.to_string(),
-            })
-        }
-    }
-    serde_json::from_str(text).map_err(|e| Refusal::InvalidJson {
+    serde_json::from_str(request.json_text()?).map_err(|e| Refusal::InvalidJson {
         detail: e.to_string(),
     })
 }
@@ -85,8 +62,9 @@ struct OpenBody<'a> {
 /// `POST /api/v1/dialogs/open`, called by a bot with its own token.
 pub(crate) fn open(request: &Request<'_>, ctx: &Context, facts: Option<&[FactAnswer]>) -> Outcome {
     let refused = |r: Refusal| Outcome::Decided(refuse(r, fields(request)));
-    let Some(bot) = request.user_id.and_then(UserId::parse) else {
-        return refused(Refusal::NotAuthenticated);
+    let bot = match request.caller() {
+        Ok(bot) => bot,
+        Err(r) => return refused(r),
     };
     let body: OpenBody<'_> = match read_body(request) {
         Ok(body) => body,
@@ -223,8 +201,9 @@ pub(crate) fn submit(
     facts: Option<&[FactAnswer]>,
 ) -> Outcome {
     let refused = |r: Refusal| Outcome::Decided(refuse_form(r, fields(request)));
-    let Some(caller) = request.user_id.and_then(UserId::parse) else {
-        return refused(Refusal::NotAuthenticated);
+    let caller = match request.caller() {
+        Ok(caller) => caller,
+        Err(r) => return refused(r),
     };
     let body: SubmitBody = match read_body(request) {
         Ok(body) => body,

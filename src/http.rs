@@ -3,7 +3,8 @@
 use crate::effect::Outcome;
 use crate::error::Refusal;
 use crate::facts::FactAnswer;
-use crate::ids::is_mattermost_id;
+use crate::ids::{is_mattermost_id, UserId};
+use crate::json::Checked;
 use crate::response::refuse;
 use crate::settings::Settings;
 use std::collections::BTreeMap;
@@ -25,6 +26,40 @@ pub struct Request<'a> {
     pub user_id: Option<&'a str>,
     /// The body, or the fact that it was over [`MAX_BODY_BYTES`].
     pub body: Body<'a>,
+}
+
+impl<'a> Request<'a> {
+    /// The signed-in user Mattermost names in `Mattermost-User-Id`.
+    pub(crate) fn caller(&self) -> Result<UserId, Refusal> {
+        self.user_id
+            .and_then(UserId::parse)
+            .ok_or(Refusal::NotAuthenticated)
+    }
+
+    /// The body as JSON text: within the size limit, UTF-8, and every value checked once (see
+    /// [`Checked`]), so that what is only passed through is still known to be sound.
+    pub(crate) fn json_text(&self) -> Result<&'a str, Refusal> {
+        let bytes = match self.body {
+            Body::Complete(bytes) if bytes.len() <= MAX_BODY_BYTES => bytes,
+            _ => {
+                return Err(Refusal::BodyTooLarge {
+                    limit: MAX_BODY_BYTES,
+                })
+            }
+        };
+        let text = std::str::from_utf8(bytes).map_err(|e| Refusal::InvalidUtf8 {
+            offset: e.valid_up_to(),
+        })?;
+        match serde_json::from_str::<Checked>(text) {
+            Ok(Checked) => Ok(text),
+            Err(e) if e.to_string().starts_with("recursion limit exceeded") => {
+                Err(Refusal::TooDeep)
+            }
+            Err(e) => Err(Refusal::InvalidJson {
+                detail: e.to_string(),
+            }),
+        }
+    }
 }
 
 /// A request body as the shim read it.
