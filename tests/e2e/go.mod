@@ -2,7 +2,10 @@ module e2e
 
 go 1.24.11
 
-require github.com/mattermost/mattermost/server/public v0.1.21
+require (
+	github.com/gorilla/websocket v1.5.3
+	github.com/mattermost/mattermost/server/public v0.1.21
+)
 
 require (
 	github.com/beevik/etree v1.6.0 // indirect
@@ -13,7 +16,6 @@ require (
 	github.com/go-asn1-ber/asn1-ber v1.5.7 // indirect
 	github.com/golang/protobuf v1.5.4 // indirect
 	github.com/google/uuid v1.6.0 // indirect
-	github.com/gorilla/websocket v1.5.3 // indirect
 	github.com/hashicorp/errwrap v1.1.0 // indirect
 	github.com/hashicorp/go-hclog v1.6.3 // indirect
 	github.com/hashicorp/go-multierror v1.1.1 // indirect

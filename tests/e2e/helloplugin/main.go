@@ -1,6 +1,9 @@
 // Command helloplugin is a minimal Mattermost server plugin used only to
 // check the e2e harness's plugin upload path (scripts/make-hello-bundle.sh);
-// it answers GET /plugins/com.example.e2e-hello/hello with "hello".
+// it answers GET /plugins/com.example.e2e-hello/hello with "hello", and
+// POST /plugins/com.example.e2e-hello/noop with "{}": an interactive-message
+// action handler that does nothing, the baseline TestLoad compares the real
+// plugin's click latency with.
 package main
 
 import (
@@ -14,11 +17,15 @@ type helloPlugin struct {
 }
 
 func (p *helloPlugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/hello" {
+	switch r.URL.Path {
+	case "/hello":
+		_, _ = w.Write([]byte("hello"))
+	case "/noop":
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte("{}"))
+	default:
 		http.NotFound(w, r)
-		return
 	}
-	_, _ = w.Write([]byte("hello"))
 }
 
 func main() {
