@@ -76,7 +76,7 @@ func gobSafe(v any) any {
 		return v
 	case json.Number:
 		s := string(v)
-		if !strings.ContainsAny(s, ".eE") && s != "-0" { // -0 has no integer form
+		if !strings.ContainsAny(s, ".eE") {
 			if i, err := strconv.ParseInt(s, 10, 64); err == nil {
 				return i
 			}
