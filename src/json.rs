@@ -140,7 +140,10 @@ mod tests {
 
     #[test]
     fn an_empty_array_equals_the_null_gob_makes_of_it() {
-        assert!(same_value(&json!({"v": [], "w": [1, []]}), &json!({"v": null, "w": [1, null]})));
+        assert!(same_value(
+            &json!({"v": [], "w": [1, []]}),
+            &json!({"v": null, "w": [1, null]})
+        ));
         assert!(!same_value(&json!([1]), &json!(null)));
         assert!(!same_value(&json!({}), &json!(null)));
     }

@@ -1,0 +1,389 @@
+package e2e_test
+
+// The example bots in examples/ (Python, Go, JavaScript) against the real
+// server: each runs as a subprocess with a fresh bot's token, posts its
+// message, and the test clicks as alice and reads what the bot prints (one
+// line per thing it did) and what it did to the post. Skips without
+// E2E_BUNDLE, like the other plugin tests.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"e2e/harness"
+)
+
+const exampleOpenDialogEvent = string(model.WebsocketEventOpenDialog)
+
+// examplesDir is the repository's examples/ directory.
+func examplesDir() string {
+	return filepath.Join(harness.E2EDir(), "..", "..", "examples")
+}
+
+// exampleCommand prepares an example (venv, build, npm ci) and returns its
+// command line and working directory.
+type exampleCommand func(t *testing.T, ctx context.Context) (argv []string, dir string)
+
+func pythonExample(t *testing.T, ctx context.Context) ([]string, string) {
+	dir := filepath.Join(examplesDir(), "python")
+	py, err := env.PythonPath(ctx) // the harness venv: mattermostdriver 7.3.2 + websockets
+	if err != nil {
+		t.Fatal(err)
+	}
+	examplePythonPins(t, py, filepath.Join(dir, "requirements.txt"))
+	return []string{py, "bot.py"}, dir
+}
+
+// examplePythonPins logs where the venv differs from requirements.txt (the
+// venv is shared with the other tests; requests is only pinned there).
+func examplePythonPins(t *testing.T, py, reqs string) {
+	b, err := os.ReadFile(reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		name, want, ok := strings.Cut(strings.TrimSpace(line), "==")
+		if !ok || strings.HasPrefix(name, "#") {
+			continue
+		}
+		out, err := exec.Command(py, "-c", "import importlib.metadata as m, sys; print(m.version(sys.argv[1]))", name).Output()
+		if got := strings.TrimSpace(string(out)); err != nil || got != want {
+			t.Logf("note: requirements.txt pins %s==%s, the test venv has %q (%v)", name, want, got, err)
+		}
+	}
+}
+
+func goExample(t *testing.T, ctx context.Context) ([]string, string) {
+	dir := filepath.Join(examplesDir(), "go")
+	bin := filepath.Join(t.TempDir(), "gobot")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+	build.Dir = dir
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build in %s: %v\n%s", dir, err, out)
+	}
+	return []string{bin}, dir
+}
+
+func jsExample(t *testing.T, ctx context.Context) ([]string, string) {
+	dir := filepath.Join(examplesDir(), "js")
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@mattermost", "client")); err != nil {
+		npm := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund")
+		npm.Dir = dir
+		if out, err := npm.CombinedOutput(); err != nil {
+			t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
+		}
+	}
+	return []string{node, "bot.mjs"}, dir
+}
+
+// exampleBot is a running example: its stdout lines on lines, its stderr
+// kept for the failure report.
+type exampleBot struct {
+	name   string
+	cmd    *exec.Cmd
+	lines  chan string
+	stderr exampleStderr
+	done   chan struct{}
+}
+
+type exampleStderr struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *exampleStderr) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *exampleStderr) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startExample runs argv in dir with the bot's token and the e2e channel in
+// its environment, and stops it when the test ends.
+func startExample(t *testing.T, name string, argv []string, dir string, bot *harness.Account) *exampleBot {
+	t.Helper()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(),
+		"MM_URL="+env.SiteURL,
+		"MM_BOT_TOKEN="+bot.Token,
+		"MM_CHANNEL_ID="+env.Channel.Id,
+	)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	x := &exampleBot{name: name, cmd: cmd, lines: make(chan string, 256), done: make(chan struct{})}
+	cmd.Stderr = &x.stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting the %s example: %v", name, err)
+	}
+	go func() {
+		defer close(x.lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			x.lines <- sc.Text()
+		}
+	}()
+	go func() { _ = cmd.Wait(); close(x.done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-x.done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-x.done
+		}
+		if t.Failed() {
+			t.Logf("%s example stderr:\n%s", name, x.stderr.String())
+		}
+	})
+	return x
+}
+
+// exampleResultLine matches the lines the examples print for what they do; other
+// stdout lines (a library's own logging) are skipped.
+var exampleResultLine = regexp.MustCompile(`^(posted|click|dialog|submitted|cancelled) `)
+
+// next returns the next result line, or "" after timeout.
+func (x *exampleBot) next(t *testing.T, timeout time.Duration) string {
+	t.Helper()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for {
+		select {
+		case line, ok := <-x.lines:
+			if !ok {
+				select {
+				case <-x.done:
+				case <-time.After(time.Second):
+				}
+				t.Fatalf("the %s example exited (%v); stderr:\n%s", x.name, x.cmd.ProcessState, x.stderr.String())
+			}
+			if exampleResultLine.MatchString(line) {
+				return line
+			}
+			t.Logf("%s example (other output): %s", x.name, line)
+		case <-timer.C:
+			return ""
+		}
+	}
+}
+
+// expect fails unless the next result line is want.
+func (x *exampleBot) expect(t *testing.T, want string, timeout time.Duration) {
+	t.Helper()
+	if got := x.next(t, timeout); got != want {
+		t.Fatalf("%s example printed %q, want %q", x.name, got, want)
+	}
+}
+
+// expectPrefix fails unless the next result line starts with prefix, and
+// returns the rest.
+func (x *exampleBot) expectPrefix(t *testing.T, prefix string, timeout time.Duration) string {
+	t.Helper()
+	got := x.next(t, timeout)
+	rest, ok := strings.CutPrefix(got, prefix)
+	if !ok || rest == "" {
+		t.Fatalf("%s example printed %q, want %q<...>", x.name, got, prefix)
+	}
+	return rest
+}
+
+// expectQuiet fails if a result line comes within d.
+func (x *exampleBot) expectQuiet(t *testing.T, d time.Duration) {
+	t.Helper()
+	if got := x.next(t, d); got != "" {
+		t.Fatalf("%s example printed %q, want nothing", x.name, got)
+	}
+}
+
+// exampleWaitMessage polls the post (as alice) until its message is want, and checks
+// that its three actions survived the bot's edit.
+func exampleWaitMessage(t *testing.T, acc *harness.Account, postID, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	var p model.Post
+	for {
+		status, out, err := call(http.MethodGet, "/api/v4/posts/"+postID, acc.Token, nil)
+		if err != nil || status != http.StatusOK {
+			t.Fatalf("get post %s: HTTP %d %v: %s", postID, status, err, out)
+		}
+		p = model.Post{}
+		if err := json.Unmarshal(out, &p); err != nil {
+			t.Fatal(err)
+		}
+		if p.Message == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("post %s message is %q, want %q", postID, p.Message, want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var ids []string
+	for _, a := range p.Attachments() {
+		for _, act := range a.Actions {
+			ids = append(ids, act.Id)
+		}
+	}
+	if strings.Join(ids, ",") != "approve,reject,region" {
+		t.Errorf("post %s actions after the edit: %v, want approve, reject, region", postID, ids)
+	}
+}
+
+// exampleOpenedDialog reads the open_dialog event alice's webapp would get and
+// checks that the plugin pointed it at the session the bot printed.
+func exampleOpenedDialog(t *testing.T, alice *socket, sessionID, postID string) string {
+	t.Helper()
+	ev := alice.mustNext(t, exampleOpenDialogEvent, 10*time.Second)
+	raw, _ := ev.GetData()["dialog"].(string)
+	var req model.OpenDialogRequest
+	if err := json.Unmarshal([]byte(raw), &req); err != nil {
+		t.Fatalf("open_dialog event: dialog %q: %v", raw, err)
+	}
+	if want := "/plugins/" + pluginID + "/api/v1/dialogs/" + sessionID + "/submit"; req.URL != want {
+		t.Errorf("open_dialog url = %q, want %q", req.URL, want)
+	}
+	d := req.Dialog
+	if d.CallbackId != "approve" || d.Title != "Approve release" || d.State != postID || !d.NotifyOnCancel ||
+		len(d.Elements) != 1 || d.Elements[0].Name != "reason" || d.Elements[0].MinLength != 3 {
+		t.Errorf("open_dialog dialog = %s, want the example's approval dialog with state %s", raw, postID)
+	}
+	return req.URL
+}
+
+// exampleSubmitDialog submits the dialog at url as acc, as the webapp does
+// (POST /api/v4/actions/dialogs/submit), and returns Mattermost's answer.
+func exampleSubmitDialog(t *testing.T, acc *harness.Account, url, postID string, submission map[string]any, cancelled bool) map[string]any {
+	t.Helper()
+	body := map[string]any{
+		"url": url, "callback_id": "approve", "state": postID,
+		"user_id": acc.ID(), "channel_id": env.Channel.Id, "team_id": env.Team.Id,
+		"submission": submission, "cancelled": cancelled,
+	}
+	status, out, err := call(http.MethodPost, "/api/v4/actions/dialogs/submit", acc.Token, body)
+	if err != nil || status != http.StatusOK {
+		t.Fatalf("submit dialog as %s: HTTP %d %v: %s", acc.User.Username, status, err, out)
+	}
+	answer := jsonObject(out)
+	if answer == nil {
+		t.Fatalf("submit dialog: answer %q is not a JSON object", out)
+	}
+	return answer
+}
+
+// TestExamples runs each example bot through the scenario of examples/README.md.
+func TestExamples(t *testing.T) {
+	requirePlugin(t)
+	for _, ex := range []struct {
+		name    string
+		command exampleCommand
+	}{
+		{"python", pythonExample},
+		{"go", goExample},
+		{"js", jsExample},
+	} {
+		t.Run(ex.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			argv, dir := ex.command(t, ctx)
+
+			// A bot of its own, so that no other test's bot sees its events.
+			bot, err := env.CreateBot(ctx, "ex-"+ex.name+"-"+model.NewId()[:6])
+			if err != nil {
+				t.Fatal(err)
+			}
+			ac := env.Admin.Client
+			if _, _, err := ac.AddTeamMember(ctx, env.Team.Id, bot.ID()); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := ac.AddChannelMember(ctx, env.Channel.Id, bot.ID()); err != nil {
+				t.Fatal(err)
+			}
+			alice := env.Users[0]
+			aliceWS := openSocket(t, alice)
+
+			x := startExample(t, ex.name, argv, dir, bot)
+			postID := x.expectPrefix(t, "posted ", 60*time.Second)
+			var post model.Post
+			if status, out, err := call(http.MethodGet, "/api/v4/posts/"+postID, alice.Token, nil); err != nil || status != http.StatusOK {
+				t.Fatalf("the example's post %s: HTTP %d %v: %s", postID, status, err, out)
+			} else if err := json.Unmarshal(out, &post); err != nil || post.UserId != bot.ID() || post.ChannelId != env.Channel.Id {
+				t.Fatalf("the example's post is %s, want one by %s in %s", out, bot.ID(), env.Channel.Id)
+			}
+
+			// Reject: the bot edits the message, keeping its buttons.
+			mustClick(t, alice, postID, "reject", "")
+			x.expect(t, "click reject alice -", 10*time.Second)
+			exampleWaitMessage(t, alice, postID, "Rejected by @alice")
+
+			// A menu choice, on the edited post (its buttons still verify).
+			mustClick(t, alice, postID, "region", "eu")
+			x.expect(t, "click region alice eu", 10*time.Second)
+			exampleWaitMessage(t, alice, postID, "Region: eu")
+
+			// Approve: the bot opens a dialog through the plugin; alice's
+			// webapp is told to show it, pointed at the plugin's session.
+			mustClick(t, alice, postID, "approve", "")
+			x.expect(t, "click approve alice -", 10*time.Second)
+			session := x.expectPrefix(t, "dialog opened ", 10*time.Second)
+			url := exampleOpenedDialog(t, aliceWS, session, postID)
+
+			// Too short a reason: the plugin answers the error inside the
+			// dialog; the bot hears nothing.
+			answer := exampleSubmitDialog(t, alice, url, postID, map[string]any{"reason": "x"}, false)
+			if errs, _ := answer["errors"].(map[string]any); errs["reason"] == nil || errs["reason"] == "" {
+				t.Fatalf("submitting reason %q: answer %s, want errors.reason", "x", mustJSON(answer))
+			} else {
+				t.Logf("reason %q: %s", "x", errs["reason"])
+			}
+			x.expectQuiet(t, 1500*time.Millisecond)
+
+			answer = exampleSubmitDialog(t, alice, url, postID, map[string]any{"reason": "looks good"}, false)
+			if len(answer) != 0 {
+				t.Errorf("submitting a valid reason: answer %s, want {}", mustJSON(answer))
+			}
+			x.expect(t, "submitted alice looks good", 10*time.Second)
+			exampleWaitMessage(t, alice, postID, "Approved by @alice: looks good")
+
+			// Approve again, then cancel: notify_on_cancel delivers it.
+			mustClick(t, alice, postID, "approve", "")
+			x.expect(t, "click approve alice -", 10*time.Second)
+			session2 := x.expectPrefix(t, "dialog opened ", 10*time.Second)
+			if session2 == session {
+				t.Errorf("the second dialog has the first one's session %s", session)
+			}
+			url2 := exampleOpenedDialog(t, aliceWS, session2, postID)
+			exampleSubmitDialog(t, alice, url2, postID, map[string]any{}, true)
+			x.expect(t, "cancelled alice", 10*time.Second)
+
+			// Nothing more: every event was handled once.
+			x.expectQuiet(t, time.Second)
+		})
+	}
+}
