@@ -205,6 +205,11 @@ pub(crate) fn submit(
         Ok(caller) => caller,
         Err(r) => return refused(r),
     };
+    // Mattermost reads any answer here as a dialog response: even a made-up session path gets
+    // the form's own refusal, never the generic error body it cannot read.
+    if !is_mattermost_id(session_id) {
+        return refused(Refusal::DialogNotFound);
+    }
     let body: SubmitBody = match read_body(request) {
         Ok(body) => body,
         Err(r) => return refused(r),

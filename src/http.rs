@@ -3,7 +3,7 @@
 use crate::effect::Outcome;
 use crate::error::Refusal;
 use crate::facts::FactAnswer;
-use crate::ids::{is_mattermost_id, UserId};
+use crate::ids::UserId;
 use crate::json::Checked;
 use crate::response::refuse;
 use crate::settings::Settings;
@@ -101,7 +101,6 @@ fn route(path: &str) -> Option<Endpoint<'_>> {
         _ => path
             .strip_prefix("/api/v1/dialogs/")
             .and_then(|rest| rest.strip_suffix("/submit"))
-            .filter(|id| is_mattermost_id(id))
             .map(Endpoint::DialogSubmit),
     }
 }

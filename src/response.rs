@@ -42,7 +42,7 @@ fn present(refusal: &Refusal) -> Presentation {
                 Refusal::TooDeep => "too_deep",
                 _ => "bad_field",
             };
-            p(400, code, Info, format!("Your click was not delivered because the request was malformed: {refusal}."))
+            p(400, code, Info, format!("Your click was not delivered because the request was malformed: {}", sentence(refusal)))
         }
         Refusal::UserMismatch { .. } => p(403, "user_mismatch", Warn,
             "This request was refused: it claims to come from a different user than the one signed in.".into()),
@@ -64,12 +64,12 @@ fn present(refusal: &Refusal) -> Presentation {
             "Nobody received your click: the bot this button sends to does not exist. {fix_context}")),
         Refusal::RecipientDeactivated { .. } => p(410, "recipient_deactivated", Info,
             "Nobody received your click: the bot this button sends to has been deactivated. Ask an administrator to reactivate it.".into()),
-        Refusal::InvalidDialog { .. } => p(400, "invalid_dialog", Warn, format!("The dialog was not opened: {refusal}.")),
+        Refusal::InvalidDialog { .. } => p(400, "invalid_dialog", Warn, format!("The dialog was not opened: {}", sentence(refusal))),
         Refusal::InvalidTrigger => p(400, "invalid_trigger", Warn,
             "The dialog was not opened: `trigger_id` must be the trigger id of a click or slash command, as Mattermost sent it.".into()),
         Refusal::TriggerExpired => p(410, "trigger_expired", Info,
             "The dialog was not opened: its trigger id has expired. Open the dialog within a few seconds of the click that issued it.".into()),
-        Refusal::DialogRefused { .. } => p(502, "dialog_refused", Warn, format!("The dialog was not opened: {refusal}.")),
+        Refusal::DialogRefused { .. } => p(502, "dialog_refused", Warn, format!("The dialog was not opened: {}", sentence(refusal))),
         Refusal::DialogNotFound => p(410, "dialog_expired", Info,
             "This form has expired or was already submitted. Close it and start again.".into()),
         Refusal::WrongSubmitter => p(403, "wrong_submitter", Warn,
@@ -81,6 +81,12 @@ fn present(refusal: &Refusal) -> Presentation {
         Refusal::Internal { .. } => p(500, "internal_error", Error,
             "Your click was not delivered because the plugin ran into an internal error. Please try again; if it keeps happening, tell your administrator.".into()),
     }
+}
+
+/// `text` as the end of a sentence: one full stop, whether or not a quoted message had its own.
+fn sentence(text: impl std::fmt::Display) -> String {
+    let text = text.to_string();
+    format!("{}.", text.trim_end_matches('.'))
 }
 
 impl Refusal {
@@ -262,6 +268,28 @@ mod tests {
             .as_str()
             .unwrap()
             .contains(&format!("/plugins/{PLUGIN_ID}/api/v1/handler")));
+    }
+
+    #[test]
+    fn a_quoted_message_ending_in_a_full_stop_gets_no_second_one() {
+        let body: Value = serde_json::from_str(
+            &refuse(
+                Refusal::DialogRefused {
+                    detail: "Unable to open dialog.".into(),
+                },
+                BTreeMap::new(),
+            )
+            .response
+            .body,
+        )
+        .unwrap();
+        assert!(
+            body["ephemeral_text"]
+                .as_str()
+                .unwrap()
+                .ends_with("dialog: Unable to open dialog."),
+            "{body}"
+        );
     }
 
     #[test]
