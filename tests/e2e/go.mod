@@ -5,6 +5,7 @@ go 1.24.11
 require (
 	github.com/gorilla/websocket v1.5.3
 	github.com/mattermost/mattermost/server/public v0.1.21
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 )
 
 require (

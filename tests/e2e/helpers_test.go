@@ -185,6 +185,10 @@ func (s *socket) next(typ string, timeout time.Duration) (*model.WebSocketEvent,
 				return nil, fmt.Errorf("%s: websocket closed (%v)", s.name, s.ws.ListenError)
 			}
 			if string(ev.EventType()) == typ {
+				// Every plugin event a test receives is also held to docs/schemas.
+				if err := checkSchema(ev); err != nil {
+					return nil, fmt.Errorf("%s: %w", s.name, err)
+				}
 				return ev, nil
 			}
 		case <-timer.C:
