@@ -21,6 +21,13 @@ GO_SOURCES   := $(wildcard server/*.go) server/go.mod server/go.sum
 GO_BUILD_FLAGS := -trimpath -ldflags="-s -w"
 E2E_DIR := tests/e2e
 
+# The webapp: the core's browser build (webapp/pkg, generated) bundled by Vite into webapp/dist/main.js.
+WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1/p' Cargo.toml)
+WEB_CORE       := webapp/pkg/socket_mode_core.js
+WEBAPP_BUNDLE  := webapp/dist/main.js
+WEBAPP_MODULES := webapp/node_modules/.package-lock.json
+WEBAPP_SOURCES := webapp/package.json webapp/vite.config.js $(wildcard webapp/src/*)
+
 ## all: check, test and build the bundle
 .PHONY: all
 all: check test dist
@@ -60,7 +67,7 @@ server/dist/plugin-%: $(WASM) $(GO_SOURCES)
 ## dist: build the bundle System Console accepts (dist/<id>-<version>.tar.gz)
 .PHONY: dist
 dist: $(BUNDLE)
-$(BUNDLE): server plugin.json
+$(BUNDLE): server plugin.json $(if $(wildcard webapp/package.json),$(WEBAPP_BUNDLE))
 	@echo "==> packaging $@"
 	rm -rf dist/$(PLUGIN_ID) && mkdir -p dist/$(PLUGIN_ID)/server/dist
 	cp plugin.json dist/$(PLUGIN_ID)/
@@ -69,15 +76,49 @@ $(BUNDLE): server plugin.json
 	tar -C dist -czf $@ $(PLUGIN_ID)
 	@echo "    $@: $$(du -h $@ | cut -f1)"
 
-## test: every test — Rust, Go (race detector), and the real-server end-to-end suite
+## test: every test — Rust (native and web build), the playground in a browser, Go (race detector), end-to-end
 .PHONY: test
-test: test-core test-server e2e
+test: test-core test-web test-browser test-server e2e
 
 ## test-core: the Rust core's unit and golden tests
 .PHONY: test-core
 test-core:
 	@echo "==> cargo test"
 	cargo test --locked
+
+## wasm-bindgen-cli: install the wasm-bindgen CLI of the exact version Cargo.toml pins
+.PHONY: wasm-bindgen-cli
+wasm-bindgen-cli:
+	@wasm-bindgen --version 2>/dev/null | grep -qx 'wasm-bindgen $(WASM_BINDGEN_VERSION)' || { \
+	  echo "==> installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (several minutes, once)"; \
+	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --locked; }
+
+## webapp: the System Console playground bundle (webapp/dist/main.js), with the core's browser build
+.PHONY: webapp
+webapp: $(WEBAPP_BUNDLE)
+$(WEBAPP_MODULES): webapp/package.json webapp/package-lock.json
+	@echo "==> npm ci (webapp)"
+	cd webapp && npm ci --no-audit --no-fund
+$(WEB_CORE): $(CORE_SOURCES) webapp/scripts/build-core.sh webapp/scripts/patch-glue.mjs $(WEBAPP_MODULES) | setup wasm-bindgen-cli
+	webapp/scripts/build-core.sh
+$(WEBAPP_BUNDLE): $(WEB_CORE) $(WEBAPP_SOURCES) $(WEBAPP_MODULES)
+	@echo "==> vite build (webapp)"
+	cd webapp && npm run --silent build
+	@echo "    $@: $$(stat -c %s $@ 2>/dev/null || stat -f %z $@) bytes"
+
+## test-web: the web build's API (wasm-bindgen-test on Node)
+.PHONY: test-web
+test-web: | setup wasm-bindgen-cli
+	@echo "==> wasm-bindgen-test on Node (web build)"
+	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+	  cargo test --locked --target $(WASM_TARGET) --features web --target-dir target/web --test web
+
+## test-browser: the playground in headless Chromium (Playwright); screenshot in webapp/test-artifacts/
+.PHONY: test-browser
+test-browser: $(WEBAPP_BUNDLE)
+	@echo "==> playground in headless Chromium"
+	webapp/scripts/install-chromium.sh
+	cd webapp && npm run --silent test:browser
 
 ## test-server: the Go shim's tests through the real wasm, with the race detector
 .PHONY: test-server
@@ -120,6 +161,7 @@ check: $(WASM)
 	cargo fmt --check
 	cargo clippy --locked --all-targets -- -D warnings
 	cargo clippy --locked --profile wasm --target $(WASM_TARGET) -- -D warnings
+	cargo clippy --locked --target $(WASM_TARGET) --features web --target-dir target/web --all-targets -- -D warnings
 	@echo "==> gofmt, go vet"
 	@test -z "$$(gofmt -l server $(E2E_DIR))" || { gofmt -l server $(E2E_DIR); echo "gofmt: files above need formatting"; exit 1; }
 	cd server && go vet ./...
@@ -136,7 +178,7 @@ bench: $(WASM)
 ## clean: remove build outputs
 .PHONY: clean
 clean:
-	rm -rf dist server/dist $(WASM) target
+	rm -rf dist server/dist $(WASM) target webapp/pkg webapp/dist webapp/test-artifacts
 
 ## help: this list
 .PHONY: help

@@ -28,6 +28,9 @@ mod provenance;
 mod response;
 mod settings;
 
+#[cfg(feature = "web")]
+pub mod web;
+
 #[cfg(all(target_arch = "wasm32", not(feature = "web")))]
 #[allow(unreachable_pub)]
 // `#[no_mangle]` exports are reached through the module, not through Rust paths.

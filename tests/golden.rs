@@ -1,5 +1,5 @@
-//! Runs the shared golden fixtures (`tests/fixtures/{actions,dialogs}/*.json`) through the wire
-//! form.
+//! Runs the shared golden fixtures (`tests/fixtures/{actions,dialogs,lint}/*.json`) through the
+//! wire form.
 //!
 //! `go test` in `server/` runs the same files through the real wasm and the shim, so the two
 //! sides cannot drift. After a deliberate change, `BLESS=1 cargo test --test golden` rewrites
@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 fn fixtures() -> Vec<PathBuf> {
     let mut files = Vec::new();
-    for dir in ["actions", "dialogs"] {
+    for dir in ["actions", "dialogs", "lint"] {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures")
             .join(dir);

@@ -1,0 +1,62 @@
+//! The browser build's API (cargo feature `web`): the payload lint and the click preview, for
+//! the webapp's playground. Every function takes the props as JSON text (numbers stay exact) or
+//! as a JavaScript object, and answers plain JavaScript objects and arrays.
+
+use crate::lint::{self, Finding, Preview};
+use crate::manifest::PLUGIN_ID;
+use serde::Serialize;
+use serde_json::Value;
+use wasm_bindgen::prelude::*;
+
+/// Every problem in `props` (a post, its `props`, or an `attachments` array) that would make a
+/// click fail, for a post by `bot_user_id`: `[{path, severity, code, message, fix}]`.
+#[wasm_bindgen]
+pub fn lint(props: JsValue, bot_user_id: &str) -> Result<JsValue, JsError> {
+    output(&lint::lint(&input(props)?, bot_user_id))
+}
+
+/// For each action of `props`, the event a click delivers: `[{path, action_id, delivered, event}]`.
+#[wasm_bindgen]
+pub fn preview(props: JsValue, bot_user_id: &str) -> Result<JsValue, JsError> {
+    output(&lint::preview(&input(props)?, bot_user_id))
+}
+
+/// Both at once: `{findings, previews}`.
+#[wasm_bindgen]
+pub fn check(props: JsValue, bot_user_id: &str) -> Result<JsValue, JsError> {
+    #[derive(Serialize)]
+    struct Both {
+        findings: Vec<Finding>,
+        previews: Vec<Preview>,
+    }
+    let (findings, previews) = lint::check(&input(props)?, bot_user_id);
+    output(&Both { findings, previews })
+}
+
+/// The `integration.url` a button must have.
+#[wasm_bindgen(js_name = handlerUrl)]
+pub fn handler_url() -> String {
+    format!("/plugins/{PLUGIN_ID}{}", crate::http::ACTION_PATH)
+}
+
+/// The full name of the websocket event a bot listens for.
+#[wasm_bindgen(js_name = eventName)]
+pub fn event_name() -> String {
+    format!("custom_{PLUGIN_ID}_action")
+}
+
+fn input(props: JsValue) -> Result<Value, JsError> {
+    match props.as_string() {
+        Some(text) => serde_json::from_str(&text)
+            .map_err(|e| JsError::new(&format!("the props are not valid JSON: {e}"))),
+        None => serde_wasm_bindgen::from_value(props)
+            .map_err(|e| JsError::new(&format!("the props cannot be read: {e}"))),
+    }
+}
+
+fn output<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+    // Through JSON text: plain objects and arrays, and integers beyond 2^53 become the nearest
+    // double, as a JavaScript bot parsing the event would see them.
+    let text = serde_json::to_string(value).map_err(|e| JsError::new(&e.to_string()))?;
+    js_sys::JSON::parse(&text).map_err(|_| JsError::new("the answer is not JSON"))
+}
