@@ -9,8 +9,8 @@
 use crate::effect::{Decision, Response};
 use crate::error::Refusal;
 use crate::event::action_event;
-use crate::http::{fields, Body, Context, Request, ACTION_PATH, MAX_BODY_BYTES};
-use crate::ids::{is_mattermost_id, UserId};
+use crate::http::{fields, Context, Request, ACTION_PATH, MAX_BODY_BYTES};
+use crate::ids::is_mattermost_id;
 use crate::manifest::PLUGIN_ID;
 use crate::provenance::targets_action_handler;
 use crate::response::refuse;
@@ -615,29 +615,10 @@ pub(crate) fn handle(request: &Request<'_>) -> Decision {
 }
 
 fn answer(request: &Request<'_>) -> Result<String, Refusal> {
-    request
-        .user_id
-        .and_then(UserId::parse)
-        .ok_or(Refusal::NotAuthenticated)?;
-    let bytes = match request.body {
-        Body::Complete(bytes) if bytes.len() <= MAX_BODY_BYTES => bytes,
-        _ => {
-            return Err(Refusal::BodyTooLarge {
-                limit: MAX_BODY_BYTES,
-            })
-        }
-    };
-    let text = std::str::from_utf8(bytes).map_err(|e| Refusal::InvalidUtf8 {
-        offset: e.valid_up_to(),
-    })?;
-    let body: Value = serde_json::from_str(text).map_err(|e| {
-        if e.to_string().starts_with("recursion limit exceeded") {
-            Refusal::TooDeep
-        } else {
-            Refusal::InvalidJson {
-                detail: e.to_string(),
-            }
-        }
+    request.caller()?;
+    let text = request.json_text()?;
+    let body: Value = serde_json::from_str(text).map_err(|e| Refusal::InvalidJson {
+        detail: e.to_string(),
     })?;
     let (props, bot) = match (body.get("props"), body.get("post")) {
         (Some(props), _) => (props, body.get("bot_user_id")),
@@ -674,6 +655,7 @@ fn answer(request: &Request<'_>) -> Result<String, Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::Body;
     use serde_json::json;
 
     const BOT: &str = "bot1bot1bot1bot1bot1bot1b1";
