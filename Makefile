@@ -12,10 +12,11 @@ PLATFORMS      := linux-amd64 linux-arm64 darwin-amd64 darwin-arm64 windows-amd6
 WASM_TARGET := wasm32-unknown-unknown
 WASM_RAW    := target/$(WASM_TARGET)/wasm/socket_mode_core.wasm
 WASM        := server/core.wasm
-# Features the Rust wasm target emits by default; wasm-opt must be told it may keep them.
-WASM_OPT_FEATURES := --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int \
+# Features the Rust wasm target emits by default; wasm-opt must be told it may keep them. The
+# one list, for the server build here and the browser build (webapp/scripts/build-core.sh).
+export WASM_OPT_FEATURES := --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int \
                      --enable-mutable-globals --enable-multivalue --enable-reference-types
-CORE_SOURCES := Cargo.toml Cargo.lock build.rs plugin.json .cargo/config.toml $(wildcard src/*.rs)
+CORE_SOURCES := Cargo.toml Cargo.lock build.rs plugin.json .cargo/config.toml $(shell find src -name '*.rs')
 GO_SOURCES   := $(wildcard server/*.go) server/go.mod server/go.sum
 
 GO_BUILD_FLAGS := -trimpath -ldflags="-s -w"

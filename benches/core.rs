@@ -1,8 +1,8 @@
 //! The core's own cost per click, natively (the wasm path is measured by `go test -bench`).
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use socket_mode_core::envelope::handle_envelope;
-use socket_mode_core::{handle, Body, Context, FactAnswer, Outcome, Request, Settings};
+use socket_mode_core::wire::envelope::handle_call;
+use socket_mode_core::{handle, Body, Context, Facts, Input, Outcome, Request, Settings};
 
 const BOT: &str = "botbotbotbotbotbotbotbot01";
 const USER: &str = "useruseruseruseruseruser01";
@@ -10,7 +10,7 @@ const POST: &str = "postpostpostpostpostpost01";
 const CHANNEL: &str = "chanchanchanchanchanchan01";
 
 /// A realistic click of about 1 KiB and the facts that verify it.
-fn click() -> (String, Vec<String>) {
+fn click() -> (String, String) {
     let context = format!(
         r#"{{"user_id":"{BOT}","action":"approve","ticket":{{"id":12345,"title":"Rotate the signing keys — quarterly","tags":["security","ops","ünïcödé"],"due":null,"urgent":true,"score":0.75}},"requested_by":"alice","notes":"{}"}}"#,
         "x".repeat(420)
@@ -24,57 +24,50 @@ fn click() -> (String, Vec<String>) {
         socket_mode_core::PLUGIN_ID,
         socket_mode_core::PLUGIN_ID
     );
-    let facts = vec![
-        format!(r#"{{"found":{post}}}"#),
-        r#"{"found":true}"#.to_owned(),
-        format!(r#"{{"found":{{"id":"{BOT}","username":"bot","delete_at":0,"is_bot":true}}}}"#),
-    ];
+    let facts = format!(
+        r#"{{"post":{{"found":{post}}},"can_read":{{"found":true}},"recipient":{{"found":{{"id":"{BOT}","username":"bot","delete_at":0,"is_bot":true}}}}}}"#
+    );
     (body, facts)
 }
 
 fn bench(c: &mut Criterion) {
     let (body, facts) = click();
-    let answers: Vec<FactAnswer> = facts
-        .iter()
-        .map(|f| serde_json::from_str(f).unwrap())
-        .collect();
     let ctx = Context {
         now_ms: 1_700_000_000_000,
         entropy: [7; 16],
         settings: Settings::default(),
     };
-    let request = Request {
+    let input = Input::Http(Request {
         method: "POST",
         path: "/api/v1/handler",
         user_id: Some(USER),
         body: Body::Complete(body.as_bytes()),
-    };
+    });
+    let answers = Facts::json(&facts);
     assert!(
-        matches!(handle(&request, &ctx, Some(&answers)), Outcome::Decided(d) if d.response.status == 200)
+        matches!(handle(&input, &ctx, answers), Outcome::Decided(d) if d.response().status == 200)
     );
 
     c.bench_function("click: plan + decide (typed)", |b| {
         b.iter(|| {
-            let plan = handle(black_box(&request), &ctx, None);
-            let decision = handle(black_box(&request), &ctx, Some(&answers));
+            let plan = handle(black_box(&input), &ctx, Facts::none());
+            let decision = handle(black_box(&input), &ctx, answers);
             (plan, decision)
         })
     });
 
     let settings = r#"{"verify_provenance":true,"allow_unverified_ephemeral":false}"#;
-    let plan_input = format!(
-        r#"{{"http":{{"method":"POST","path":"/api/v1/handler","user_id":"{USER}","now_ms":1700000000000,"entropy":"000102030405060708090a0b0c0d0e0f","settings":{settings}}}}}"#
+    let head = format!(
+        r#"{{"handle":{{"input":{{"http":{{"method":"POST","path":"/api/v1/handler","user_id":"{USER}"}}}},"now_ms":1700000000000,"entropy":"000102030405060708090a0b0c0d0e0f","settings":{settings}"#
     );
-    let decide_input = format!(
-        r#"{{"http":{{"method":"POST","path":"/api/v1/handler","user_id":"{USER}","now_ms":1700000000000,"entropy":"000102030405060708090a0b0c0d0e0f","settings":{settings},"facts":[{}]}}}}"#,
-        facts.join(",")
-    );
+    let plan_input = format!("{head}}}}}");
+    let decide_input = format!(r#"{head},"facts":{facts}}}}}"#);
     c.bench_function(
         "click: plan + decide (wire form, as the shim calls it)",
         |b| {
             b.iter(|| {
-                let plan = handle_envelope(black_box(plan_input.as_bytes()), body.as_bytes());
-                let decision = handle_envelope(black_box(decide_input.as_bytes()), body.as_bytes());
+                let plan = handle_call(black_box(plan_input.as_bytes()), body.as_bytes());
+                let decision = handle_call(black_box(decide_input.as_bytes()), body.as_bytes());
                 (plan, decision)
             })
         },

@@ -35,10 +35,10 @@ func (a *noopAPI) LogDebug(string, ...any)                                      
 func benchPlugin(b *testing.B) (*Plugin, []byte, string) {
 	f := loadFixtures(b)["button"]
 	api := &noopAPI{}
-	if err := json.Unmarshal(f.Facts[0]["found"], &api.post); err != nil {
+	if err := json.Unmarshal(f.Facts["post"].Found, &api.post); err != nil {
 		b.Fatal(err)
 	}
-	if err := json.Unmarshal(f.Facts[2]["found"], &api.user); err != nil {
+	if err := json.Unmarshal(f.Facts["recipient"].Found, &api.user); err != nil {
 		b.Fatal(err)
 	}
 	p := &Plugin{}
@@ -90,17 +90,22 @@ func BenchmarkServeHTTPClickParallel(b *testing.B) {
 func BenchmarkCorePath(b *testing.B) {
 	p, body, user := benchPlugin(b)
 	ctx := context.Background()
-	in := httpInput{Method: "POST", Path: "/api/v1/handler", UserID: user, NowMs: 1700000000000, Entropy: p.entropy(), Settings: p.getConfiguration().settings}
-	plan, err := in.encode()
+	call := handleCall{
+		Input:    input{HTTP: &httpInput{Method: "POST", Path: "/api/v1/handler", UserID: user}},
+		NowMs:    1700000000000,
+		Entropy:  p.entropy(),
+		Settings: p.getConfiguration().settings,
+	}
+	plan, err := call.encode()
 	if err != nil {
 		b.Fatal(err)
 	}
-	rep, err := p.callCore(ctx, &in, body)
+	rep, err := p.callCore(ctx, &call, body)
 	if err != nil || rep.Kind != "need_facts" {
 		b.Fatal(err, rep)
 	}
-	in.Facts = p.gatherFacts(rep.Queries)
-	decide, err := in.encode()
+	call.Facts = p.gatherFacts(rep.Queries)
+	decide, err := call.encode()
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -11,15 +11,10 @@ import (
 // configuration is the plugin's settings in the form the core normalized and checked.
 //
 // As in the starter template it is replaced whole, never changed in place; the core, not Go,
-// knows what a valid setting is (src/settings.rs), so normalize asks it.
+// knows what a valid setting is and what to run with when one is wrong (src/configure.rs).
 type configuration struct {
-	// settings is passed back to the core with every request.
+	// settings is passed back to the core with every call.
 	settings json.RawMessage
-}
-
-// Clone returns a copy that shares nothing with c.
-func (c *configuration) Clone() *configuration {
-	return &configuration{settings: append(json.RawMessage(nil), c.settings...)}
 }
 
 // getConfiguration returns the settings in force. Lock-free: it is read on every request.
@@ -40,11 +35,7 @@ func (p *Plugin) OnConfigurationChange() error {
 	if p.core == nil {
 		return nil
 	}
-	if err := p.applyConfiguration(); err != nil {
-		p.API.LogError("the new settings are invalid; keeping the previous ones", "error", err.Error())
-		return err
-	}
-	return nil
+	return p.configure("change")
 }
 
 // ConfigurationWillBeSaved refuses invalid settings before they are saved, so System Console
@@ -53,34 +44,29 @@ func (p *Plugin) ConfigurationWillBeSaved(newCfg *model.Config) (*model.Config, 
 	if p.core == nil || newCfg == nil {
 		return nil, nil
 	}
-	_, err := p.normalize(newCfg.PluginSettings.Plugins[p.info.PluginID])
-	return nil, err
-}
-
-func (p *Plugin) applyConfiguration() error {
-	return p.applyConfig(p.API.GetPluginConfig())
-}
-
-func (p *Plugin) applyConfig(section map[string]any) error {
-	settings, err := p.normalize(section)
-	if err != nil {
-		return err
-	}
-	p.setConfiguration(&configuration{settings: settings})
-	return nil
-}
-
-// normalize has the core check the plugin's section of the configuration.
-func (p *Plugin) normalize(section map[string]any) (json.RawMessage, error) {
-	if section == nil {
-		section = map[string]any{}
-	}
-	rep, err := p.callCore(context.Background(), map[string]map[string]any{"configure": {"config": section}}, nil)
+	rep, err := p.callCore(context.Background(), newConfigureCall(newCfg.PluginSettings.Plugins[p.info.PluginID], nil, "save"), nil)
 	if err != nil {
 		return nil, err
 	}
-	if rep.Kind == "invalid_settings" {
-		return nil, errors.New(rep.Message)
+	p.carryOut(rep.Effects)
+	if rep.Error != nil {
+		return nil, errors.New(*rep.Error)
 	}
-	return rep.Settings, nil
+	return nil, nil
+}
+
+// configure has the core read the saved settings for a hook ("activate" or "change"), keeps
+// the settings it says to run with, and returns the error it says the hook returns.
+func (p *Plugin) configure(event string) error {
+	previous := p.getConfiguration().settings
+	rep, err := p.callCore(context.Background(), newConfigureCall(p.API.GetPluginConfig(), previous, event), nil)
+	if err != nil {
+		return err
+	}
+	p.setConfiguration(&configuration{settings: rep.Settings})
+	p.carryOut(rep.Effects)
+	if rep.Error != nil {
+		return errors.New(*rep.Error)
+	}
+	return nil
 }

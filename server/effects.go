@@ -18,12 +18,12 @@ func (p *Plugin) carryOut(effects []effect) {
 			// The payload crosses a gob-encoded RPC to the server; see gobSafe.
 			p.API.PublishWebSocketEvent(e.Event, gobSafe(e.Data).(map[string]any), &model.WebsocketBroadcast{
 				UserId:              e.UserID,
-				ReliableClusterSend: true,
+				ReliableClusterSend: e.Reliable,
 			})
-		case "store":
-			_, appErr := p.API.KVSetWithOptions(e.Key, e.Value, model.PluginKVSetOptions{ExpireInSeconds: e.ExpireInSeconds})
-			if appErr != nil {
-				p.API.LogError("storing failed", "key", e.Key, "error", appErr.Error())
+		case "delete":
+			// Best effort, as the core asked: the entry expires anyway.
+			if appErr := p.API.KVDelete(e.Key); appErr != nil {
+				p.API.LogWarn("deleting a KV entry failed", "key", e.Key, "error", appErr.Error())
 			}
 		case "log":
 			p.log(e.Level, e.Message, e.Fields)

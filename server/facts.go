@@ -3,17 +3,16 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"sync"
 
 	"github.com/mattermost/mattermost/server/public/model"
 )
 
-// gatherFacts answers the core's questions through the plugin API, returning the answers in
-// the order asked. The API calls run concurrently (each is an RPC round trip to the server);
-// encoding the answers happens afterwards on the calling goroutine, whose stack is grown
-// already (a fresh goroutine would grow its own for encoding/json on every request).
-func (p *Plugin) gatherFacts(queries []factQuery) []json.RawMessage {
+// gatherFacts answers the core's questions through the plugin API, each under the name the
+// core asked it under. The API calls run concurrently (each is an RPC round trip to the
+// server); encoding the answers happens afterwards on the calling goroutine, whose stack is
+// grown already (a fresh goroutine would grow its own for encoding/json on every request).
+func (p *Plugin) gatherFacts(queries []query) map[string]json.RawMessage {
 	results := make([]result, len(queries))
 	var wg sync.WaitGroup
 	for i, q := range queries[:max(len(queries)-1, 0)] {
@@ -27,9 +26,9 @@ func (p *Plugin) gatherFacts(queries []factQuery) []json.RawMessage {
 		results[n-1] = p.ask(queries[n-1])
 	}
 	wg.Wait()
-	answers := make([]json.RawMessage, len(results))
+	answers := make(map[string]json.RawMessage, len(results))
 	for i, r := range results {
-		answers[i] = r.answer()
+		answers[queries[i].Name] = r.answer()
 	}
 	return answers
 }
@@ -41,7 +40,9 @@ type result struct {
 	err    error
 }
 
-func (p *Plugin) ask(q factQuery) result {
+// ask carries out one query. It reports what Mattermost said and nothing more: whether a 404
+// means "not stored" or "try again" is the core's to decide.
+func (p *Plugin) ask(q query) result {
 	switch q.Fact {
 	case "post":
 		post, appErr := p.API.GetPost(q.PostID)
@@ -49,17 +50,26 @@ func (p *Plugin) ask(q factQuery) result {
 	case "user":
 		user, appErr := p.API.GetUser(q.UserID)
 		return result{value: user, appErr: appErr}
+	case "channel_permission":
+		permission := permissionByID(q.Permission)
+		if permission == nil {
+			return result{err: fmt.Errorf("unknown permission %q", q.Permission)}
+		}
+		return result{value: p.API.HasPermissionToChannel(q.UserID, q.ChannelID, permission)}
 	case "kv_get":
 		value, appErr := p.API.KVGet(q.Key)
 		switch {
 		case appErr != nil:
 			return result{appErr: appErr}
 		case value == nil:
-			return result{appErr: model.NewAppError("KVGet", "not_found", nil, "", http.StatusNotFound)}
+			return result{value: json.RawMessage("null")}
 		case !json.Valid(value):
 			return result{err: fmt.Errorf("the value stored under %q is not JSON", q.Key)}
 		}
 		return result{value: json.RawMessage(value)}
+	case "kv_set":
+		_, appErr := p.API.KVSetWithOptions(q.Key, []byte(q.Value), model.PluginKVSetOptions{ExpireInSeconds: q.ExpireInSeconds})
+		return result{value: true, appErr: appErr}
 	case "kv_consume":
 		deleted, appErr := p.API.KVCompareAndDelete(q.Key, []byte(q.Expected))
 		return result{value: deleted, appErr: appErr}
@@ -68,34 +78,21 @@ func (p *Plugin) ask(q factQuery) result {
 		if err := json.Unmarshal(q.Request, &request); err != nil {
 			return result{err: fmt.Errorf("reading the dialog request: %w", err)}
 		}
-		if appErr := p.API.OpenInteractiveDialog(request); appErr != nil {
-			// The id says why (interactive_message.decode_trigger_id.expired, …).
-			return result{err: fmt.Errorf("%s: %s", appErr.Id, appErr.Error())}
-		}
-		return result{value: true}
-	case "channel_permission":
-		permission := permissionByID(q.Permission)
-		if permission == nil {
-			return result{err: fmt.Errorf("unknown permission %q", q.Permission)}
-		}
-		return result{value: p.API.HasPermissionToChannel(q.UserID, q.ChannelID, permission)}
+		return result{value: true, appErr: p.API.OpenInteractiveDialog(request)}
 	default:
 		return result{err: fmt.Errorf("unknown fact %q", q.Fact)}
 	}
 }
 
-// answer encodes a result: Mattermost's 404 is "not found", any other error is a failure the
-// core reports as "try again".
+// answer encodes a result in the form the core reads.
 func (r result) answer() json.RawMessage {
 	switch {
 	case r.err != nil:
-		return answerFailed(r.err)
-	case r.appErr == nil:
-		return answerFound(r.value)
-	case r.appErr.StatusCode == http.StatusNotFound:
-		return answerNotFound
+		return answerError(r.err)
+	case r.appErr != nil:
+		return answerAppError(r.appErr)
 	default:
-		return answerFailed(r.appErr)
+		return answerFound(r.value)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -32,11 +33,8 @@ type Plugin struct {
 	random func([]byte)
 }
 
-// maxFactRounds bounds the question-and-answer rounds of one request.
+// maxFactRounds bounds the question-and-answer rounds of one input.
 const maxFactRounds = 4
-
-// fallbackFaultBody answers when even the core cannot: same shape as every other error body.
-const fallbackFaultBody = `{"ephemeral_text":"Your click was not delivered because the plugin ran into an internal error. Please try again; if it keeps happening, tell your administrator.","error":{"code":"internal_error","message":"internal error"}}`
 
 // poolSize bounds the instance pool: instances are held only while the core computes, so one
 // per available CPU keeps every core busy without holding memory nobody can use.
@@ -53,16 +51,13 @@ func (p *Plugin) OnActivate() error {
 		return fmt.Errorf("starting the core: %w", err)
 	}
 	p.core = c
-	info, err := p.callCore(ctx, "info", nil)
+	info, err := p.callCore(ctx, infoCall{}, nil)
 	if err != nil {
 		return fmt.Errorf("asking the core for its constants: %w", err)
 	}
 	p.info = *info
-	if err := p.applyConfiguration(); err != nil {
-		p.API.LogError("the saved settings are invalid; using the defaults until they are fixed", "error", err.Error())
-		if err := p.applyConfig(nil); err != nil {
-			return err
-		}
+	if err := p.configure("activate"); err != nil {
+		return err
 	}
 	p.API.LogInfo("plugin activated", "version", p.info.Version, "instances", poolSize(), "startup_ms", time.Since(start).Milliseconds())
 	return nil
@@ -88,48 +83,66 @@ func (p *Plugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Req
 		p.respondFault(w, "reading the request body: "+err.Error())
 		return
 	}
-	in := httpInput{
-		Method:       r.Method,
-		Path:         r.URL.Path,
-		UserID:       r.Header.Get("Mattermost-User-Id"),
-		BodyTooLarge: tooLarge,
-		NowMs:        p.now().UnixMilli(),
-		Entropy:      p.entropy(),
-		Settings:     p.getConfiguration().settings,
+	call := handleCall{
+		Input: input{HTTP: &httpInput{
+			Method:       r.Method,
+			Path:         r.URL.Path,
+			UserID:       r.Header.Get("Mattermost-User-Id"),
+			BodyTooLarge: tooLarge,
+		}},
+		NowMs:    p.now().UnixMilli(),
+		Entropy:  p.entropy(),
+		Settings: p.getConfiguration().settings,
 	}
-	ctx := r.Context()
-	rep, err := p.callCore(ctx, &in, body)
-	// The core may ask again after seeing answers (a dialog submission asks three times);
-	// each round it lists every question so far, and only the new ones are asked.
-	for round := 0; err == nil && rep.Kind == "need_facts" && round < maxFactRounds; round++ {
-		if len(rep.Queries) <= len(in.Facts) {
-			err = fmt.Errorf("the core asked no new question in round %d", round+1)
-			break
-		}
-		in.Facts = append(in.Facts, p.gatherFacts(rep.Queries[len(in.Facts):])...)
-		rep, err = p.callCore(ctx, &in, body)
-	}
-	if err == nil && (rep.Kind != "decision" || rep.Response == nil) {
-		err = fmt.Errorf("the core answered %q where a decision was due", rep.Kind)
+	rep, err := p.decide(r.Context(), &call, body)
+	if err == nil && (rep.Reply == nil || rep.Reply.HTTP == nil) {
+		err = fmt.Errorf("the core answered %q without an HTTP response", rep.Kind)
 	}
 	if err != nil {
 		p.respondFault(w, err.Error())
 		return
 	}
 	p.carryOut(rep.Effects)
-	writeResponse(w, rep.Response)
+	writeResponse(w, rep.Reply.HTTP)
+}
+
+// decide runs one input through the core: while the core asks for facts, gather them and call
+// again with every answer so far. The same call (clock, entropy, settings) serves every round.
+func (p *Plugin) decide(ctx context.Context, call *handleCall, body []byte) (*reply, error) {
+	rep, err := p.callCore(ctx, call, body)
+	for round := 0; err == nil && rep.Kind == "need_facts"; round++ {
+		if round == maxFactRounds {
+			return nil, fmt.Errorf("the core still asked for facts after %d rounds", round)
+		}
+		if call.Facts == nil {
+			call.Facts = make(map[string]json.RawMessage, len(rep.Queries))
+		}
+		for _, q := range rep.Queries {
+			if _, again := call.Facts[q.Name]; again || q.Name == "" {
+				return nil, fmt.Errorf("the core asked for %q again", q.Name)
+			}
+		}
+		for name, answer := range p.gatherFacts(rep.Queries) {
+			call.Facts[name] = answer
+		}
+		rep, err = p.callCore(ctx, call, body)
+	}
+	if err == nil && rep.Kind != "decision" {
+		err = fmt.Errorf("the core answered %q where a decision was due", rep.Kind)
+	}
+	return rep, err
 }
 
 // respondFault asks the core how to answer a failure outside it (a trap, a shim panic).
 func (p *Plugin) respondFault(w http.ResponseWriter, detail string) {
-	rep, err := p.callCore(context.Background(), map[string]map[string]string{"fault": {"detail": detail}}, nil)
-	if err != nil || rep.Response == nil {
+	rep, err := p.callCore(context.Background(), newFaultCall(detail), nil)
+	if err != nil || rep.Reply == nil || rep.Reply.HTTP == nil {
 		p.API.LogError("the core could not answer a fault", "detail", detail, "error", fmt.Sprint(err))
-		writeResponse(w, &response{Status: http.StatusInternalServerError, Body: fallbackFaultBody})
+		writeResponse(w, p.info.FaultResponse)
 		return
 	}
 	p.carryOut(rep.Effects)
-	writeResponse(w, rep.Response)
+	writeResponse(w, rep.Reply.HTTP)
 }
 
 // readBody reads at most limit bytes; past that it stops and reports the body too large.

@@ -24,7 +24,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// fixture is one file of ../tests/fixtures/actions, shared with `cargo test`.
+// fixture is one file of ../tests/fixtures/{actions,dialogs,lint}, shared with `cargo test`.
 type fixture struct {
 	Description string          `json:"description"`
 	NowMs       int64           `json:"now_ms"`
@@ -39,20 +39,20 @@ type fixture struct {
 		BodyBase64   *string         `json:"body_base64"`
 		BodyTooLarge bool            `json:"body_too_large"`
 	} `json:"request"`
-	Facts  []map[string]json.RawMessage `json:"facts"`
+	// Facts are keyed by the name the core asks them under.
+	Facts  map[string]fixtureAnswer `json:"facts"`
 	Expect struct {
-		Queries []factQuery `json:"queries"`
+		Queries []query `json:"queries"`
 		Effects []struct {
-			Type            string            `json:"type"`
-			Key             string            `json:"key"`
-			Value           json.RawMessage   `json:"value"`
-			ExpireInSeconds int64             `json:"expire_in_seconds"`
-			Event           string            `json:"event"`
-			UserID          string            `json:"user_id"`
-			Data            json.RawMessage   `json:"data"`
-			Level           string            `json:"level"`
-			Message         string            `json:"message"`
-			Fields          map[string]string `json:"fields"`
+			Type     string            `json:"type"`
+			Key      string            `json:"key"`
+			Event    string            `json:"event"`
+			UserID   string            `json:"user_id"`
+			Data     json.RawMessage   `json:"data"`
+			Reliable bool              `json:"reliable"`
+			Level    string            `json:"level"`
+			Message  string            `json:"message"`
+			Fields   map[string]string `json:"fields"`
 		} `json:"effects"`
 		Response struct {
 			Status int             `json:"status"`
@@ -61,27 +61,40 @@ type fixture struct {
 	} `json:"expect"`
 }
 
+// fixtureAnswer is Mattermost's answer to one query: found, or an error.
+type fixtureAnswer struct {
+	Found  json.RawMessage `json:"found"`
+	Failed *factError      `json:"failed"`
+}
+
+// appError is the error the plugin API returns for a failed answer; nil when found. Its
+// Error() renders just the fixture's message, as the fixture names it.
+func (a fixtureAnswer) appError() *model.AppError {
+	if a.Failed == nil {
+		return nil
+	}
+	return &model.AppError{Id: a.Failed.ID, Message: model.NoTranslation, DetailedError: a.Failed.Message, StatusCode: a.Failed.Status}
+}
+
 func loadFixtures(t testing.TB) map[string]*fixture {
-	files, err := filepath.Glob("../tests/fixtures/actions/*.json")
-	require.NoError(t, err)
-	require.GreaterOrEqual(t, len(files), 30, "the shared fixtures are missing")
-	dialogs, err := filepath.Glob("../tests/fixtures/dialogs/*.json")
-	require.NoError(t, err)
-	require.GreaterOrEqual(t, len(dialogs), 10, "the shared dialog fixtures are missing")
-	files = append(files, dialogs...)
 	out := map[string]*fixture{}
-	for _, file := range files {
-		data, err := os.ReadFile(file)
+	for dir, least := range map[string]int{"actions": 30, "dialogs": 10, "lint": 5} {
+		files, err := filepath.Glob("../tests/fixtures/" + dir + "/*.json")
 		require.NoError(t, err)
-		var f fixture
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.UseNumber()
-		require.NoError(t, dec.Decode(&f), file)
-		name := strings.TrimSuffix(filepath.Base(file), ".json")
-		if strings.Contains(file, "/dialogs/") {
-			name = "dialog_" + name
+		require.GreaterOrEqual(t, len(files), least, "the shared %s fixtures are missing", dir)
+		for _, file := range files {
+			data, err := os.ReadFile(file)
+			require.NoError(t, err)
+			var f fixture
+			dec := json.NewDecoder(bytes.NewReader(data))
+			dec.UseNumber()
+			require.NoError(t, dec.Decode(&f), file)
+			name := strings.TrimSuffix(filepath.Base(file), ".json")
+			if dir != "actions" {
+				name = strings.TrimSuffix(dir, "s") + "_" + name
+			}
+			out[name] = &f
 		}
-		out[name] = &f
 	}
 	return out
 }
@@ -119,95 +132,56 @@ func (f *fixture) httpRequest(t testing.TB) *http.Request {
 	return r
 }
 
+// jsonEqual matches a []byte argument holding the same JSON document as want.
+func jsonEqual(want json.RawMessage) any {
+	return mock.MatchedBy(func(got []byte) bool {
+		var g, w any
+		return json.Unmarshal(got, &g) == nil && json.Unmarshal(want, &w) == nil && assert.ObjectsAreEqual(w, g)
+	})
+}
+
 // expectFacts makes the mock API answer the fixture's facts the way Mattermost would.
-func (f *fixture) expectFacts(t *testing.T, api *plugintest.API) {
-	for i, q := range f.Expect.Queries {
-		answer := f.Facts[i]
-		found, isFound := answer["found"]
-		failed := appErrorFor(answer)
+func (f *fixture) expectFacts(t testing.TB, api *plugintest.API) {
+	for _, q := range f.Expect.Queries {
+		answer, ok := f.Facts[q.Name]
+		require.True(t, ok, "the fixture does not answer %q", q.Name)
+		failed := answer.appError()
 		switch q.Fact {
 		case "post":
 			var post *model.Post
-			if isFound {
-				require.NoError(t, json.Unmarshal(found, &post))
+			if failed == nil {
+				require.NoError(t, json.Unmarshal(answer.Found, &post))
 			}
 			api.On("GetPost", q.PostID).Return(post, failed).Once()
 		case "user":
 			var user *model.User
-			if isFound {
-				require.NoError(t, json.Unmarshal(found, &user))
+			if failed == nil {
+				require.NoError(t, json.Unmarshal(answer.Found, &user))
 			}
 			api.On("GetUser", q.UserID).Return(user, failed).Once()
 		case "kv_get":
 			var value []byte
-			if isFound {
+			if failed == nil && string(answer.Found) != "null" {
 				var buf bytes.Buffer
-				require.NoError(t, json.Compact(&buf, found))
+				require.NoError(t, json.Compact(&buf, answer.Found))
 				value = buf.Bytes()
 			}
 			api.On("KVGet", q.Key).Return(value, failed).Once()
+		case "kv_set":
+			api.On("KVSetWithOptions", q.Key, jsonEqual(q.Value), model.PluginKVSetOptions{ExpireInSeconds: q.ExpireInSeconds}).Return(failed == nil, failed).Once()
 		case "kv_consume":
-			api.On("KVCompareAndDelete", q.Key, []byte(q.Expected)).Return(string(found) == "true", failed).Once()
+			api.On("KVCompareAndDelete", q.Key, []byte(q.Expected)).Return(string(answer.Found) == "true", failed).Once()
 		case "open_dialog":
 			var request model.OpenDialogRequest
 			require.NoError(t, json.Unmarshal(q.Request, &request))
-			var refusal *model.AppError
-			if text, ok := answer["failed"]; ok {
-				var detail string
-				require.NoError(t, json.Unmarshal(text, &detail))
-				id, _, _ := strings.Cut(detail, ":")
-				refusal = &model.AppError{Id: id, Message: model.NoTranslation, DetailedError: detail[len(id)+2:], StatusCode: http.StatusBadRequest}
-			}
-			api.On("OpenInteractiveDialog", request).Return(refusal).Once()
+			api.On("OpenInteractiveDialog", request).Return(failed).Once()
 		case "channel_permission":
 			require.Equal(t, "read_channel", q.Permission)
-			api.On("HasPermissionToChannel", q.UserID, q.ChannelID, model.PermissionReadChannel).Return(string(found) == "true").Once()
+			api.On("HasPermissionToChannel", q.UserID, q.ChannelID, model.PermissionReadChannel).Return(string(answer.Found) == "true").Once()
 		default:
 			t.Fatalf("unknown fact %q", q.Fact)
 		}
 	}
-}
-
-// appErrorFor is the AppError Mattermost returns for a fixture's not_found or failed answer.
-func appErrorFor(answer map[string]json.RawMessage) *model.AppError {
-	if failed, ok := answer["failed"]; ok {
-		var text string
-		_ = json.Unmarshal(failed, &text)
-		// Rendered by Error() as just the detail, so the fixture can name it.
-		return &model.AppError{Message: model.NoTranslation, DetailedError: text, StatusCode: http.StatusInternalServerError}
-	}
-	if _, ok := answer[""]; ok {
-		return model.NewAppError("Get", "app.not_found", nil, "", http.StatusNotFound)
-	}
-	return nil
-}
-
-// UnmarshalJSON accepts a fact answer in any of its three forms.
-func (f *fixture) UnmarshalJSON(data []byte) error {
-	type plain fixture
-	var raw struct {
-		plain
-		Facts []json.RawMessage `json:"facts"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(&raw); err != nil {
-		return err
-	}
-	*f = fixture(raw.plain)
-	f.Facts = nil
-	for _, a := range raw.Facts {
-		if string(a) == `"not_found"` {
-			f.Facts = append(f.Facts, map[string]json.RawMessage{"": nil})
-			continue
-		}
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(a, &m); err != nil {
-			return err
-		}
-		f.Facts = append(f.Facts, m)
-	}
-	return nil
 }
 
 func logArgs(message string, fields map[string]string) []any {
@@ -242,15 +216,10 @@ func TestGoldenFixturesThroughServeHTTP(t *testing.T) {
 			for _, e := range f.Expect.Effects {
 				switch e.Type {
 				case "publish":
-					api.On("PublishWebSocketEvent", e.Event, mock.Anything, &model.WebsocketBroadcast{UserId: e.UserID, ReliableClusterSend: true}).
+					api.On("PublishWebSocketEvent", e.Event, mock.Anything, &model.WebsocketBroadcast{UserId: e.UserID, ReliableClusterSend: e.Reliable}).
 						Run(func(args mock.Arguments) { published = append(published, args.Get(1).(map[string]any)) }).Once()
-				case "store":
-					var want bytes.Buffer
-					require.NoError(t, json.Compact(&want, e.Value))
-					api.On("KVSetWithOptions", e.Key, mock.MatchedBy(func(got []byte) bool {
-						var g, w any
-						return json.Unmarshal(got, &g) == nil && json.Unmarshal(want.Bytes(), &w) == nil && assert.ObjectsAreEqual(w, g)
-					}), model.PluginKVSetOptions{ExpireInSeconds: e.ExpireInSeconds}).Return(true, nil).Once()
+				case "delete":
+					api.On("KVDelete", e.Key).Return(nil).Once()
 				case "log":
 					api.On(logMethods[e.Level], logArgs(e.Message, e.Fields)...).Once()
 				}
@@ -351,7 +320,7 @@ func TestTrappedInstanceIsClosedAndReplaced(t *testing.T) {
 	trapped := <-c.pool
 	c.pool <- trapped
 
-	_, err = c.call(ctx, []byte(`{"http":{"method":"POST","path":"/api/v1/handler","user_id":"alicealicealicealicealice1","now_ms":1,"entropy":"00000000000000000000000000000000","settings":{"verify_provenance":true,"allow_unverified_ephemeral":false}}}`), memoryHog())
+	_, err = c.call(ctx, []byte(`{"handle":{"input":{"http":{"method":"POST","path":"/api/v1/handler","user_id":"alicealicealicealicealice1"}},"now_ms":1,"entropy":"00000000000000000000000000000000","settings":{"verify_provenance":true,"allow_unverified_ephemeral":false}}}`), memoryHog())
 	require.ErrorIs(t, err, errCoreTrapped)
 	assert.True(t, trapped.module.IsClosed(), "a trapped instance is closed")
 
@@ -398,9 +367,9 @@ func TestConcurrentRequestsAllSucceed(t *testing.T) {
 	p, api := newTestPlugin(t)
 	f := loadFixtures(t)["button"]
 	var post *model.Post
-	require.NoError(t, json.Unmarshal(f.Facts[0]["found"], &post))
+	require.NoError(t, json.Unmarshal(f.Facts["post"].Found, &post))
 	var user *model.User
-	require.NoError(t, json.Unmarshal(f.Facts[2]["found"], &user))
+	require.NoError(t, json.Unmarshal(f.Facts["recipient"].Found, &user))
 	api.On("GetPost", mock.Anything).Return(post, nil)
 	api.On("GetUser", mock.Anything).Return(user, nil)
 	api.On("HasPermissionToChannel", mock.Anything, mock.Anything, mock.Anything).Return(true)

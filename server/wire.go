@@ -5,90 +5,158 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+
+	"github.com/mattermost/mattermost/server/public/model"
 )
 
-// The Go mirror of src/envelope.rs: the documents that cross the wasm boundary.
+// The Go mirror of src/wire/envelope.rs: every document that crosses the wasm boundary is
+// built and read here, from typed structs.
 
-// httpInput describes one HTTP request to the core; the body travels beside it.
+// handleCall is one input, with the clock, entropy, settings and the facts gathered so far.
+type handleCall struct {
+	Input   input  `json:"input"`
+	NowMs   int64  `json:"now_ms"`
+	Entropy string `json:"entropy"`
+	// Settings and Facts are JSON already (the core's own output, and the answers built
+	// below): encode splices them in rather than re-validating them on every call.
+	Settings json.RawMessage            `json:"-"`
+	Facts    map[string]json.RawMessage `json:"-"`
+}
+
+// input is what happened; exactly one field is set.
+type input struct {
+	HTTP *httpInput `json:"http,omitempty"`
+}
+
+// httpInput describes one HTTP request; its body travels beside the document.
 type httpInput struct {
 	Method       string `json:"method"`
 	Path         string `json:"path"`
 	UserID       string `json:"user_id,omitempty"`
 	BodyTooLarge bool   `json:"body_too_large,omitempty"`
-	NowMs        int64  `json:"now_ms"`
-	Entropy      string `json:"entropy"`
-	// Settings and Facts are JSON already (the core's own output, and answerFound's): they
-	// are spliced in by encode rather than re-validated by encoding/json on every request.
-	Settings json.RawMessage   `json:"-"`
-	Facts    []json.RawMessage `json:"-"`
 }
 
-// encode writes {"http":{...}} with the settings and facts spliced in as they are.
-func (in *httpInput) encode() ([]byte, error) {
-	head, err := json.Marshal(in)
+// encode writes {"handle":{...}} with the settings and facts spliced in as they are.
+func (c *handleCall) encode() ([]byte, error) {
+	head, err := json.Marshal(c)
 	if err != nil {
 		return nil, err
 	}
-	doc := make([]byte, 0, len(head)+len(in.Settings)+64+256*len(in.Facts))
-	doc = append(doc, `{"http":`...)
+	size := len(head) + len(c.Settings) + 64
+	for name, answer := range c.Facts {
+		size += len(name) + len(answer) + 4
+	}
+	doc := make([]byte, 0, size)
+	doc = append(doc, `{"handle":`...)
 	doc = append(doc, head[:len(head)-1]...) // without its closing brace
 	doc = append(doc, `,"settings":`...)
-	doc = append(doc, in.Settings...)
-	if in.Facts != nil {
-		doc = append(doc, `,"facts":[`...)
-		for i, fact := range in.Facts {
-			if i > 0 {
+	doc = append(doc, c.Settings...)
+	if len(c.Facts) > 0 {
+		doc = append(doc, `,"facts":{`...)
+		first := true
+		for name, answer := range c.Facts {
+			if !first {
 				doc = append(doc, ',')
 			}
-			doc = append(doc, fact...)
+			first = false
+			key, _ := json.Marshal(name)
+			doc = append(doc, key...)
+			doc = append(doc, ':')
+			doc = append(doc, answer...)
 		}
-		doc = append(doc, ']')
+		doc = append(doc, '}')
 	}
 	return append(doc, `}}`...), nil
 }
+
+// configureCall asks the core which settings to run with when a settings hook fires.
+type configureCall struct {
+	Configure struct {
+		Config   map[string]any  `json:"config"`
+		Previous json.RawMessage `json:"previous,omitempty"`
+		Event    string          `json:"event"`
+	} `json:"configure"`
+}
+
+func newConfigureCall(config map[string]any, previous json.RawMessage, event string) *configureCall {
+	if config == nil {
+		config = map[string]any{}
+	}
+	c := &configureCall{}
+	c.Configure.Config, c.Configure.Previous, c.Configure.Event = config, previous, event
+	return c
+}
+
+// faultCall asks the core how to answer a failure outside it.
+type faultCall struct {
+	Fault struct {
+		Detail string `json:"detail"`
+	} `json:"fault"`
+}
+
+func newFaultCall(detail string) *faultCall {
+	c := &faultCall{}
+	c.Fault.Detail = detail
+	return c
+}
+
+// infoCall asks for the constants the core was built with.
+type infoCall struct{}
+
+func (infoCall) MarshalJSON() ([]byte, error) { return []byte(`"info"`), nil }
 
 // reply is any answer of the core; Kind says which fields are set.
 type reply struct {
 	Kind string `json:"kind"`
 	// need_facts
-	Queries []factQuery `json:"queries"`
+	Queries []query `json:"queries"`
+	// decision, configured
+	Effects []effect `json:"effects"`
 	// decision
-	Effects  []effect  `json:"effects"`
-	Response *response `json:"response"`
-	// settings / invalid_settings
+	Reply *decisionReply `json:"reply"`
+	// configured
 	Settings json.RawMessage `json:"settings"`
-	Setting  string          `json:"setting"`
-	// invalid_settings / error
+	Error    *string         `json:"error"`
+	// error
 	Message string `json:"message"`
 	// info
-	PluginID     string `json:"plugin_id"`
-	Version      string `json:"version"`
-	MaxBodyBytes int    `json:"max_body_bytes"`
+	PluginID      string    `json:"plugin_id"`
+	Version       string    `json:"version"`
+	MaxBodyBytes  int       `json:"max_body_bytes"`
+	FaultResponse *response `json:"fault_response"`
 }
 
-// factQuery is one question the core asks about Mattermost.
-type factQuery struct {
-	Fact       string          `json:"fact"`
-	PostID     string          `json:"post_id"`
-	UserID     string          `json:"user_id"`
-	ChannelID  string          `json:"channel_id"`
-	Permission string          `json:"permission"`
-	Key        string          `json:"key"`
-	Expected   string          `json:"expected"`
-	Request    json.RawMessage `json:"request"`
+// decisionReply is what the plugin answers whoever gave it the input.
+type decisionReply struct {
+	HTTP *response `json:"http"`
+}
+
+// query is one question the core asks about Mattermost, answered under its Name.
+type query struct {
+	Name            string          `json:"name"`
+	Fact            string          `json:"fact"`
+	PostID          string          `json:"post_id"`
+	UserID          string          `json:"user_id"`
+	ChannelID       string          `json:"channel_id"`
+	Permission      string          `json:"permission"`
+	Key             string          `json:"key"`
+	Value           json.RawMessage `json:"value"`
+	ExpireInSeconds int64           `json:"expire_in_seconds"`
+	Expected        string          `json:"expected"`
+	Request         json.RawMessage `json:"request"`
 }
 
 // effect is one thing the core asks the shim to do.
 type effect struct {
 	Type string `json:"type"`
 	// publish
-	Event  string         `json:"event"`
-	UserID string         `json:"user_id"`
-	Data   map[string]any `json:"data"`
-	// store
-	Key             string          `json:"key"`
-	Value           json.RawMessage `json:"value"`
-	ExpireInSeconds int64           `json:"expire_in_seconds"`
+	Event    string         `json:"event"`
+	UserID   string         `json:"user_id"`
+	Data     map[string]any `json:"data"`
+	Reliable bool           `json:"reliable"`
+	// delete
+	Key string `json:"key"`
 	// log
 	Level   string            `json:"level"`
 	Message string            `json:"message"`
@@ -101,15 +169,13 @@ type response struct {
 	Body   string `json:"body"`
 }
 
-// Fact answers, in the externally tagged form the core reads.
-var answerNotFound = json.RawMessage(`"not_found"`)
-
+// answerFound is a fact answer: what Mattermost answered.
 func answerFound(value any) json.RawMessage {
 	b, ok := value.(json.RawMessage)
 	if !ok {
 		var err error
 		if b, err = json.Marshal(value); err != nil {
-			return answerFailed(fmt.Errorf("encoding the answer: %w", err))
+			return answerError(fmt.Errorf("encoding the answer: %w", err))
 		}
 	}
 	// Raw JSON goes in byte for byte: the core may hand it back (compare-and-delete), and
@@ -117,23 +183,40 @@ func answerFound(value any) json.RawMessage {
 	return append(append([]byte(`{"found":`), b...), '}')
 }
 
-func answerFailed(err error) json.RawMessage {
-	b, _ := json.Marshal(map[string]string{"failed": err.Error()})
+// factError is an error as the core reads it: Mattermost's status and id as data.
+type factError struct {
+	Status  int    `json:"status"`
+	ID      string `json:"id"`
+	Message string `json:"message"`
+}
+
+// answerAppError is a fact answer for an error of the plugin API.
+func answerAppError(appErr *model.AppError) json.RawMessage {
+	return answerFailed(factError{Status: appErr.StatusCode, ID: appErr.Id, Message: appErr.Error()})
+}
+
+// answerError is a fact answer for a failure in the shim itself.
+func answerError(err error) json.RawMessage {
+	return answerFailed(factError{Status: http.StatusInternalServerError, Message: err.Error()})
+}
+
+func answerFailed(e factError) json.RawMessage {
+	b, _ := json.Marshal(map[string]factError{"failed": e})
 	return b
 }
 
-// callCore sends one input document (and body) to the core and decodes its reply. Numbers
+// callCore sends one call document (and body) to the core and decodes its reply. Numbers
 // stay json.Number so that event data keeps every digit (see gobSafe).
-func (p *Plugin) callCore(ctx context.Context, input any, body []byte) (*reply, error) {
+func (p *Plugin) callCore(ctx context.Context, call any, body []byte) (*reply, error) {
 	var doc []byte
 	var err error
-	if in, ok := input.(*httpInput); ok {
-		doc, err = in.encode()
+	if c, ok := call.(*handleCall); ok {
+		doc, err = c.encode()
 	} else {
-		doc, err = json.Marshal(input)
+		doc, err = json.Marshal(call)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("encoding the core's input: %w", err)
+		return nil, fmt.Errorf("encoding the core's call: %w", err)
 	}
 	out, err := p.core.call(ctx, doc, body)
 	if err != nil {
@@ -146,7 +229,7 @@ func (p *Plugin) callCore(ctx context.Context, input any, body []byte) (*reply, 
 		return nil, fmt.Errorf("decoding the core's reply: %w", err)
 	}
 	if r.Kind == "error" {
-		return nil, fmt.Errorf("the core could not read its input: %s", r.Message)
+		return nil, fmt.Errorf("the core could not read its call: %s", r.Message)
 	}
 	return &r, nil
 }

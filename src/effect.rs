@@ -1,29 +1,47 @@
-//! What the core asks its caller to do: the values that cross back over the boundary.
+//! What the core answers: facts it still needs, or a decision made of effects and a reply.
 
-use crate::facts::FactQuery;
+use crate::facts::{Ask, Query};
 use crate::ids::UserId;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 
+/// Key-value pairs for one log line; never a token.
+pub(crate) type LogFields = BTreeMap<&'static str, String>;
+
 /// The answer to one call of [`crate::handle`].
 #[must_use = "an outcome is either facts to gather or a decision to carry out"]
 #[derive(Debug, Clone)]
 pub enum Outcome {
-    /// Gather these facts, in this order, and call again with the answers in the same order.
-    NeedFacts(Vec<FactQuery>),
+    /// Gather the answers to these queries (concurrently; each is named) and call again with
+    /// every answer so far.
+    NeedFacts(Vec<Query>),
     /// Nothing more is needed: carry this out.
     Decided(Decision),
 }
 
-/// Everything a request leads to: effects to carry out in order, then exactly one response.
-#[must_use = "a decision does nothing until its effects are carried out and its response written"]
+impl From<Ask> for Outcome {
+    fn from(ask: Ask) -> Self {
+        Outcome::NeedFacts(ask.into_queries())
+    }
+}
+
+/// Everything an input leads to: effects to carry out in order, then the reply.
+#[must_use = "a decision does nothing until its effects are carried out and its reply given"]
 #[derive(Debug, Clone, Serialize)]
 pub struct Decision {
-    /// Carried out in order, before the response is written.
+    /// Carried out in order, before the reply.
     pub effects: Vec<Effect>,
-    /// Written last, in one `Write`.
-    pub response: Response,
+    /// What the caller of the plugin gets back.
+    pub reply: Reply,
+}
+
+/// What the plugin answers whoever gave it the input.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reply {
+    /// The HTTP response to an [`crate::Input::Http`] request.
+    Http(Response),
 }
 
 /// One thing for the shim to do.
@@ -39,15 +57,14 @@ pub enum Effect {
         user_id: UserId,
         /// The event's `data`: a JSON object.
         data: Box<RawValue>,
+        /// Ask Mattermost to deliver it through every node of a cluster reliably
+        /// (`WebsocketBroadcast.ReliableClusterSend`).
+        reliable: bool,
     },
-    /// Keep `value` in the plugin's KV store under `key` for `expire_in_seconds`.
-    Store {
+    /// Remove `key` from the plugin's KV store; best effort (the entry expires anyway).
+    Delete {
         /// The plugin's KV key.
         key: String,
-        /// A JSON document.
-        value: Box<RawValue>,
-        /// When Mattermost drops the entry.
-        expire_in_seconds: u64,
     },
     /// Write one line to the server log.
     Log {
@@ -56,7 +73,7 @@ pub enum Effect {
         /// A short lowercase sentence.
         message: String,
         /// Key-value pairs; never a token.
-        fields: BTreeMap<&'static str, String>,
+        fields: LogFields,
     },
 }
 
@@ -81,4 +98,33 @@ pub struct Response {
     pub status: u16,
     /// A JSON document, always (Mattermost turns anything else into a generic error).
     pub body: String,
+}
+
+impl Decision {
+    /// An HTTP response and the effects before it.
+    pub(crate) fn http(effects: Vec<Effect>, status: u16, body: String) -> Self {
+        Self {
+            effects,
+            reply: Reply::Http(Response { status, body }),
+        }
+    }
+
+    /// The HTTP response, for an HTTP input.
+    pub fn response(&self) -> &Response {
+        match &self.reply {
+            Reply::Http(response) => response,
+        }
+    }
+}
+
+impl Effect {
+    /// Publish `data` as `event` to `user_id` alone, reliably across a cluster.
+    pub(crate) fn publish(event: &'static str, user_id: UserId, data: Box<RawValue>) -> Self {
+        Self::Publish {
+            event,
+            user_id,
+            data,
+            reliable: true,
+        }
+    }
 }

@@ -1,13 +1,29 @@
-//! Facts the core asks the shim to gather from Mattermost, and the shapes it reads them in.
+//! Facts: what the core asks the shim to find out from Mattermost, and the answers it reads.
+//!
+//! Each endpoint names its facts in a struct of its own (`ClickFacts`, `SubmitFacts`, …) whose
+//! fields are [`Answer`]s. The core asks for the fields still missing, each [`Query`] under the
+//! field's name; the shim gathers them (concurrently), adds each answer to one JSON object under
+//! that name and calls again with every answer so far. A failure is data: Mattermost's status
+//! and error id, never text to search.
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
+use std::fmt;
 
-/// One question for Mattermost, answered by the shim through the plugin API.
+/// One question for Mattermost, and the name its answer comes back under.
+#[derive(Debug, Clone, Serialize)]
+pub struct Query {
+    /// The field of the endpoint's facts struct that the answer fills.
+    pub name: &'static str,
+    /// What to ask.
+    #[serde(flatten)]
+    pub fact: Fact,
+}
+
+/// A question the shim answers through the plugin API.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "fact", rename_all = "snake_case")]
-pub enum FactQuery {
+pub enum Fact {
     /// `GetPost(post_id)`, answered with the post as Mattermost's JSON.
     Post {
         /// The post to load.
@@ -27,10 +43,20 @@ pub enum FactQuery {
         /// The user to load.
         user_id: String,
     },
-    /// `KVGet(key)`, answered with the stored JSON, or not found.
+    /// `KVGet(key)`, answered with the stored JSON, or `null` when nothing is stored.
     KvGet {
         /// The plugin's KV key.
         key: String,
+    },
+    /// `KVSetWithOptions(key, value, {ExpireInSeconds})`, answered with `true` once stored. An
+    /// act asked as a fact, because what comes next depends on whether it succeeded.
+    KvSet {
+        /// The plugin's KV key.
+        key: String,
+        /// A JSON document.
+        value: Box<RawValue>,
+        /// When Mattermost drops the entry.
+        expire_in_seconds: u64,
     },
     /// `KVCompareAndDelete(key, expected)`, answered with whether this call deleted it.
     KvConsume {
@@ -39,91 +65,103 @@ pub enum FactQuery {
         /// The exact stored text the key must still hold.
         expected: String,
     },
-    /// `OpenInteractiveDialog(request)`, answered with `true` or Mattermost's refusal. It is the
-    /// one question that is also an act: only trying tells whether the trigger is still valid.
+    /// `OpenInteractiveDialog(request)`, answered with `true` or Mattermost's refusal. Only
+    /// trying tells whether the trigger is still valid.
     OpenDialog {
         /// Mattermost's `OpenDialogRequest`.
         request: Box<RawValue>,
     },
 }
 
-/// The shim's answer to one [`FactQuery`].
+/// The shim's answer to one [`Query`].
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum FactAnswer {
-    /// The answer, as JSON.
-    Found(Box<RawValue>),
-    /// Mattermost answered that it does not exist.
-    NotFound,
-    /// Mattermost could not answer; the text is its error.
-    Failed(String),
+pub enum Answer<T> {
+    /// What Mattermost answered.
+    Found(T),
+    /// Mattermost answered with an error.
+    Failed(FactError),
 }
 
-/// The parts of a Mattermost post the rules read.
-#[derive(Debug, Deserialize)]
-pub(crate) struct Post {
-    pub(crate) user_id: String,
-    pub(crate) channel_id: String,
+/// An error from the plugin API, as data.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct FactError {
+    /// The HTTP status Mattermost gives the error (`AppError.StatusCode`); 500 when it gave none.
+    pub status: u16,
+    /// Mattermost's error id (`AppError.Id`), such as `app.post.get.app_error`.
     #[serde(default)]
-    pub(crate) props: Option<PostProps>,
+    pub id: String,
+    /// The error as Mattermost renders it, for the log.
+    #[serde(default)]
+    pub message: String,
 }
 
-/// The parts of a post's props the rules read.
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct PostProps {
-    #[serde(default)]
-    pub(crate) attachments: Option<Vec<Option<Attachment>>>,
+impl FactError {
+    /// Whether Mattermost says the thing asked about does not exist.
+    pub(crate) fn is_not_found(&self) -> bool {
+        self.status == 404
+    }
 }
 
-/// A message attachment.
-#[derive(Debug, Deserialize)]
-pub(crate) struct Attachment {
-    #[serde(default)]
-    pub(crate) actions: Option<Vec<Option<PostAction>>>,
+impl fmt::Display for FactError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
 }
 
-/// An interactive action (button or menu), as stored with the post.
-#[derive(Debug, Deserialize)]
-pub(crate) struct PostAction {
-    #[serde(default, rename = "type")]
-    pub(crate) kind: Option<String>,
-    #[serde(default)]
-    pub(crate) data_source: Option<String>,
-    #[serde(default)]
-    pub(crate) options: Option<Vec<Option<ActionOption>>>,
-    #[serde(default)]
-    pub(crate) integration: Option<Integration>,
+/// The answers gathered so far, as the shim sends them: one JSON object keyed by query name.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Facts<'a>(Option<&'a str>);
+
+impl<'a> Facts<'a> {
+    /// No answers yet (the first call for an input).
+    pub fn none() -> Self {
+        Self(None)
+    }
+
+    /// The answers as the JSON text of one object, `{"<name>": {"found": …}, …}`.
+    pub fn json(text: &'a str) -> Self {
+        Self(Some(text))
+    }
+
+    /// Reads the answers into an endpoint's facts struct.
+    pub(crate) fn read<T: Deserialize<'a> + Default>(&self) -> Result<T, UnreadableFacts> {
+        match self.0 {
+            None => Ok(T::default()),
+            Some(text) => serde_json::from_str(text).map_err(|e| UnreadableFacts(e.to_string())),
+        }
+    }
 }
 
-/// One option of a static menu.
-#[derive(Debug, Deserialize)]
-pub(crate) struct ActionOption {
-    #[serde(default)]
-    pub(crate) value: Option<Value>,
-}
+/// The answers are not what the endpoint asked for: a shim bug, answered as an internal error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UnreadableFacts(pub(crate) String);
 
-/// Where a click goes and what it carries.
-#[derive(Debug, Deserialize)]
-pub(crate) struct Integration {
-    #[serde(default)]
-    pub(crate) url: Option<String>,
-    #[serde(default)]
-    pub(crate) context: Option<Map<String, Value>>,
-}
+/// The queries for the facts still missing.
+#[derive(Debug, Default)]
+pub(crate) struct Ask(Vec<Query>);
 
-/// The parts of a Mattermost user the rules read.
-#[derive(Debug, Deserialize)]
-pub(crate) struct User {
-    #[serde(default)]
-    pub(crate) delete_at: i64,
-}
+impl Ask {
+    /// Asks just `fact`, under `name`.
+    pub(crate) fn one(name: &'static str, fact: Fact) -> Self {
+        Self(vec![Query { name, fact }])
+    }
 
-impl Post {
-    /// Every action of every attachment, skipping `null`s.
-    pub(crate) fn actions(&self) -> impl Iterator<Item = &PostAction> {
-        self.props
-            .iter()
-            .flat_map(|p| p.attachments.iter().flatten().flatten())
-            .flat_map(|a| a.actions.iter().flatten().flatten())
+    /// Asks `fact` under `name` unless `answer` is in already.
+    pub(crate) fn unless<T>(
+        &mut self,
+        answer: &Option<T>,
+        name: &'static str,
+        fact: impl FnOnce() -> Fact,
+    ) -> &mut Self {
+        if answer.is_none() {
+            self.0.push(Query { name, fact: fact() });
+        }
+        self
+    }
+
+    /// The queries, in the order asked.
+    pub(crate) fn into_queries(self) -> Vec<Query> {
+        self.0
     }
 }

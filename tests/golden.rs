@@ -1,12 +1,15 @@
 //! Runs the shared golden fixtures (`tests/fixtures/{actions,dialogs,lint}/*.json`) through the
 //! wire form.
 //!
-//! `go test` in `server/` runs the same files through the real wasm and the shim, so the two
-//! sides cannot drift. After a deliberate change, `BLESS=1 cargo test --test golden` rewrites
-//! every `expect` block; review the diff before committing it.
+//! A fixture reads in the order things happen: the `request`, the `facts` Mattermost answers
+//! (keyed by the name the core asks them under), and what is `expect`ed: the queries the core
+//! asks, the effects it orders and the response. `go test` in `server/` runs the same files
+//! through the real wasm and the shim, so the two sides cannot drift. After a deliberate
+//! change, `BLESS=1 cargo test --test golden` rewrites every `expect` block; review the diff
+//! before committing it.
 
 use serde_json::{json, Map, Value};
-use socket_mode_core::envelope::handle_envelope;
+use socket_mode_core::wire::envelope::handle_call;
 use std::path::{Path, PathBuf};
 
 fn fixtures() -> Vec<PathBuf> {
@@ -23,7 +26,7 @@ fn fixtures() -> Vec<PathBuf> {
         );
     }
     files.sort();
-    assert!(files.len() >= 40, "the fixtures are missing");
+    assert!(files.len() >= 50, "the fixtures are missing");
     files
 }
 
@@ -55,63 +58,99 @@ fn base64_decode(s: &str) -> Vec<u8> {
     out
 }
 
-fn call(input: &Value, body: &[u8]) -> Value {
-    serde_json::from_slice(&handle_envelope(input.to_string().as_bytes(), body)).unwrap()
+fn call(doc: &Value, body: &[u8]) -> Value {
+    serde_json::from_slice(&handle_call(doc.to_string().as_bytes(), body)).unwrap()
 }
 
 /// Runs one fixture and returns what actually happened, in the fixture's `expect` form.
 fn run(fixture: &Value) -> Value {
     let request = &fixture["request"];
-    let settings = fixture
-        .get("settings")
-        .cloned()
-        .unwrap_or_else(|| call(&json!({"configure": {"config": {}}}), b"")["settings"].clone());
-    let mut http = json!({
-        "method": request["method"],
-        "path": request["path"],
-        "user_id": request["user_id"],
-        "body_too_large": request.get("body_too_large").cloned().unwrap_or(json!(false)),
+    let settings = fixture.get("settings").cloned().unwrap_or_else(|| {
+        call(
+            &json!({"configure": {"config": {}, "event": "activate"}}),
+            b"",
+        )["settings"]
+            .clone()
+    });
+    let mut handle = json!({
+        "input": {"http": {
+            "method": request["method"],
+            "path": request["path"],
+            "user_id": request["user_id"],
+            "body_too_large": request.get("body_too_large").cloned().unwrap_or(json!(false)),
+        }},
         "now_ms": fixture["now_ms"],
         "entropy": fixture["entropy"],
         "settings": settings,
     });
     let body = body_bytes(request);
-    let mut actual = Map::new();
-    let mut reply = call(&json!({ "http": http }), &body);
-    // The core may ask several rounds; each lists every question so far.
     let facts = fixture
         .get("facts")
-        .and_then(Value::as_array)
+        .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
+    let mut answered = Map::new();
+    let mut asked = Vec::new();
+    let mut reply = call(&json!({ "handle": handle }), &body);
+    // The core may ask several rounds; each lists only what it still needs.
     while reply["kind"] == "need_facts" {
-        let queries = reply["queries"].as_array().unwrap();
-        assert!(
-            queries.len() <= facts.len(),
-            "the core asked more than the fixture answers: {reply}"
-        );
-        actual.insert("queries".into(), reply["queries"].clone());
-        http["facts"] = Value::Array(facts[..queries.len()].to_vec());
-        reply = call(&json!({ "http": http }), &body);
+        for query in reply["queries"].as_array().unwrap() {
+            let name = query["name"].as_str().unwrap();
+            let answer = facts
+                .get(name)
+                .unwrap_or_else(|| panic!("the fixture does not answer {query}"));
+            assert!(
+                answered.insert(name.to_owned(), answer.clone()).is_none(),
+                "the core asked for {name} twice"
+            );
+            asked.push(query.clone());
+        }
+        handle["facts"] = Value::Object(answered.clone());
+        reply = call(&json!({ "handle": handle }), &body);
     }
-    let asked = actual
-        .get("queries")
-        .and_then(Value::as_array)
-        .map_or(0, Vec::len);
     assert_eq!(
-        asked,
+        answered.len(),
         facts.len(),
         "the fixture answers questions the core never asked"
     );
     assert_eq!(reply["kind"], "decision", "{reply}");
+    let mut actual = Map::new();
+    if !asked.is_empty() {
+        actual.insert("queries".into(), Value::Array(asked));
+    }
     actual.insert("effects".into(), reply["effects"].clone());
-    let response_body: Value = serde_json::from_str(reply["response"]["body"].as_str().unwrap())
+    let response = &reply["reply"]["http"];
+    let response_body: Value = serde_json::from_str(response["body"].as_str().unwrap())
         .expect("every response body is JSON");
     actual.insert(
         "response".into(),
-        json!({"status": reply["response"]["status"], "body": response_body}),
+        json!({"status": response["status"], "body": response_body}),
     );
     Value::Object(actual)
+}
+
+/// A fixture as text, its top-level keys in the order things happen.
+fn write(fixture: &Value) -> String {
+    const ORDER: [&str; 7] = [
+        "description",
+        "now_ms",
+        "entropy",
+        "settings",
+        "request",
+        "facts",
+        "expect",
+    ];
+    let parts: Vec<String> = ORDER
+        .iter()
+        .filter_map(|k| fixture.get(*k).map(|v| (k, v)))
+        .map(|(k, v)| {
+            let value = serde_json::to_string_pretty(v)
+                .unwrap()
+                .replace('\n', "\n  ");
+            format!("  {}: {value}", json!(k))
+        })
+        .collect();
+    format!("{{\n{}\n}}\n", parts.join(",\n"))
 }
 
 #[test]
@@ -119,23 +158,27 @@ fn golden_fixtures_match_the_core() {
     let bless = std::env::var_os("BLESS").is_some();
     let mut failures = Vec::new();
     for path in fixtures() {
-        let mut fixture: Value =
-            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut fixture: Value = serde_json::from_str(&text).unwrap();
         let actual = run(&fixture);
         if bless {
             fixture["expect"] = actual;
-            std::fs::write(
-                &path,
-                serde_json::to_string_pretty(&fixture).unwrap() + "\n",
-            )
-            .unwrap();
-        } else if fixture["expect"] != actual {
-            failures.push(format!(
-                "{}:\n  expected {}\n  actual   {}",
-                path.display(),
-                fixture["expect"],
-                actual
-            ));
+            std::fs::write(&path, write(&fixture)).unwrap();
+        } else {
+            if fixture["expect"] != actual {
+                failures.push(format!(
+                    "{}:\n  expected {}\n  actual   {}",
+                    path.display(),
+                    fixture["expect"],
+                    actual
+                ));
+            }
+            assert_eq!(
+                write(&fixture),
+                text,
+                "{} is not in fixture order",
+                path.display()
+            );
         }
     }
     assert!(
@@ -165,6 +208,10 @@ fn every_delivered_event_keeps_the_body_and_adds_only_proxy() {
             assert_eq!(
                 effect["user_id"], body["context"]["user_id"],
                 "only the named bot receives it"
+            );
+            assert_eq!(
+                effect["reliable"], true,
+                "every node of a cluster delivers it"
             );
         }
     }

@@ -3,7 +3,7 @@
 //! is a well-formed reply; every refusal must be a JSON body.
 
 use serde_json::{json, Value};
-use socket_mode_core::envelope::handle_envelope;
+use socket_mode_core::wire::envelope::handle_call;
 use std::path::Path;
 
 /// A small deterministic generator (xorshift64*), so a failure replays exactly.
@@ -74,8 +74,8 @@ fn check_reply(reply: &[u8], context: &str) {
     match reply["kind"].as_str() {
         Some("need_facts") => assert!(reply["queries"].is_array(), "{context}"),
         Some("decision") => {
-            let body = reply["response"]["body"].as_str().unwrap();
-            let status = reply["response"]["status"].as_u64().unwrap();
+            let body = reply["reply"]["http"]["body"].as_str().unwrap();
+            let status = reply["reply"]["http"]["status"].as_u64().unwrap();
             assert!((200..600).contains(&status), "{context}");
             serde_json::from_str::<Value>(body)
                 .unwrap_or_else(|e| panic!("{context}: body is not JSON: {e}"));
@@ -92,7 +92,7 @@ fn mutated_requests_and_facts_never_crash_the_core() {
     for round in 0..4000 {
         let f = &fixtures[rng.below(fixtures.len())];
         let mut body = f["request"].get("body").cloned().unwrap_or(json!({}));
-        let mut facts = f.get("facts").cloned().unwrap_or(json!([]));
+        let mut facts = f.get("facts").cloned().unwrap_or(json!({}));
         match rng.below(3) {
             0 => mutate(&mut body, &mut rng),
             1 => mutate(&mut facts, &mut rng),
@@ -101,7 +101,7 @@ fn mutated_requests_and_facts_never_crash_the_core() {
                 mutate(&mut facts, &mut rng);
             }
         }
-        let facts = facts.as_array().cloned().unwrap_or_default();
+        let facts = facts.as_object().cloned().unwrap_or_default();
         let mut bytes = serde_json::to_vec(&body).unwrap();
         if rng.below(10) == 0 && !bytes.is_empty() {
             // Raw damage too: a cut, or a byte that is not UTF-8.
@@ -112,29 +112,35 @@ fn mutated_requests_and_facts_never_crash_the_core() {
                 bytes[at] = 0xff
             }
         }
-        let mut http = json!({
-            "method": "POST",
-            "path": f["request"]["path"],
-            "user_id": f["request"]["user_id"],
+        let mut handle = json!({
+            "input": {"http": {
+                "method": "POST",
+                "path": f["request"]["path"],
+                "user_id": f["request"]["user_id"],
+            }},
             "now_ms": 1_700_000_000_123u64,
             "entropy": "00112233445566778899aabbccddeeff",
             "settings": {"verify_provenance": rng.below(2) == 0, "allow_unverified_ephemeral": rng.below(2) == 0, "dialog_session_minutes": 30},
         });
-        // Answer however many questions the core asks, from the (mutated) facts.
-        for step in 0..4 {
-            let reply = handle_envelope(json!({ "http": http }).to_string().as_bytes(), &bytes);
+        // Answer however many questions the core asks, from the (mutated) facts; a question
+        // they do not answer gets Mattermost's 404.
+        let mut answered = serde_json::Map::new();
+        for step in 0..6 {
+            let reply = handle_call(json!({ "handle": handle }).to_string().as_bytes(), &bytes);
             let context = format!("round {round}, step {step}, fixture {}", f["description"]);
             check_reply(&reply, &context);
             let reply: Value = serde_json::from_slice(&reply).unwrap();
             if reply["kind"] != "need_facts" {
                 break;
             }
-            let asked = reply["queries"].as_array().unwrap().len();
-            http["facts"] = Value::Array(
-                (0..asked)
-                    .map(|i| facts.get(i).cloned().unwrap_or(json!("not_found")))
-                    .collect(),
-            );
+            for query in reply["queries"].as_array().unwrap() {
+                let name = query["name"].as_str().unwrap();
+                let answer = facts.get(name).cloned().unwrap_or(
+                    json!({"failed": {"status": 404, "id": "not_found", "message": "not found"}}),
+                );
+                answered.insert(name.to_owned(), answer);
+            }
+            handle["facts"] = Value::Object(answered.clone());
         }
     }
 }
@@ -146,12 +152,12 @@ fn random_bytes_never_crash_the_core() {
         let len = rng.below(300);
         let body: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
         let input: Vec<u8> = (0..rng.below(200)).map(|_| rng.next() as u8).collect();
-        check_reply(&handle_envelope(&input, &body), "random input document");
-        let http = json!({"http": {"method": "POST", "path": "/api/v1/handler", "user_id": "alicealicealicealicealice1",
+        check_reply(&handle_call(&input, &body), "random call document");
+        let call = json!({"handle": {"input": {"http": {"method": "POST", "path": "/api/v1/handler", "user_id": "alicealicealicealicealice1"}},
             "now_ms": 1, "entropy": "00112233445566778899aabbccddeeff",
             "settings": {"verify_provenance": true, "allow_unverified_ephemeral": false}}});
         check_reply(
-            &handle_envelope(http.to_string().as_bytes(), &body),
+            &handle_call(call.to_string().as_bytes(), &body),
             "random body",
         );
     }

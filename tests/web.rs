@@ -2,7 +2,7 @@
 #![cfg(all(target_arch = "wasm32", feature = "web"))]
 
 use serde_json::{json, Value};
-use socket_mode_core::web;
+use socket_mode_core::wire::web;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -22,7 +22,7 @@ fn back(value: JsValue) -> Value {
 #[wasm_bindgen_test]
 fn lint_reads_json_text_and_keeps_numbers_exact() {
     let text = props("approve_1").to_string();
-    let findings = back(web::lint(JsValue::from_str(&text), BOT).unwrap());
+    let findings = back(web::check(JsValue::from_str(&text), BOT).unwrap())["findings"].clone();
     let codes: Vec<&str> = findings
         .as_array()
         .unwrap()
@@ -38,14 +38,15 @@ fn lint_reads_json_text_and_keeps_numbers_exact() {
 #[wasm_bindgen_test]
 fn lint_reads_a_javascript_object() {
     let object = js_sys::JSON::parse(&props("approve").to_string()).unwrap();
-    let findings = back(web::lint(object, BOT).unwrap());
+    let findings = back(web::check(object, BOT).unwrap())["findings"].clone();
     assert_eq!(findings, json!([]));
 }
 
 #[wasm_bindgen_test]
 fn preview_is_the_event_as_the_bot_receives_it() {
-    let previews =
-        back(web::preview(JsValue::from_str(&props("approve").to_string()), BOT).unwrap());
+    let previews = back(web::check(JsValue::from_str(&props("approve").to_string()), BOT).unwrap())
+        ["previews"]
+        .clone();
     let event = &previews[0]["event"];
     assert_eq!(previews[0]["delivered"], true);
     assert_eq!(event["type"], "button");
@@ -70,8 +71,8 @@ fn check_answers_plain_objects_and_arrays() {
 
 #[wasm_bindgen_test]
 fn invalid_json_text_is_a_javascript_error() {
-    assert!(web::lint(JsValue::from_str("{\"attachments\": ["), BOT).is_err());
-    assert!(web::preview(JsValue::from_str("nope"), BOT).is_err());
+    assert!(web::check(JsValue::from_str("{\"attachments\": ["), BOT).is_err());
+    assert!(web::check(JsValue::from_str("nope"), BOT).is_err());
 }
 
 #[wasm_bindgen_test]

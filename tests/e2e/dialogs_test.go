@@ -31,14 +31,17 @@ import (
 	"e2e/harness"
 )
 
-const (
+var (
 	dialogEvent      = "custom_" + pluginID + "_dialog_submission"
-	openDialogEv     = string(model.WebsocketEventOpenDialog)
 	dialogOpenPath   = "/plugins/" + pluginID + "/api/v1/dialogs/open"
-	dialogSubmitAPI  = "/api/v4/actions/dialogs/submit"
 	dialogPathPrefix = "/plugins/" + pluginID + "/api/v1/dialogs/"
+)
 
-	// The words the plugin answers a refused submission with (src/response.rs).
+const (
+	openDialogEv    = string(model.WebsocketEventOpenDialog)
+	dialogSubmitAPI = "/api/v4/actions/dialogs/submit"
+
+	// The words the plugin answers a refused submission with (src/refusal.rs).
 	expiredText        = "This form has expired or was already submitted. Close it and start again."
 	usedText           = "This form was already submitted."
 	wrongSubmitterText = "This form was opened for someone else, so you cannot submit it."

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"os"
 	"os/exec"
@@ -172,26 +173,21 @@ var exampleResultLine = regexp.MustCompile(`^(posted|click|dialog|submitted|canc
 // next returns the next result line, or "" after timeout.
 func (x *exampleBot) next(t *testing.T, timeout time.Duration) string {
 	t.Helper()
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	for {
-		select {
-		case line, ok := <-x.lines:
-			if !ok {
-				select {
-				case <-x.done:
-				case <-time.After(time.Second):
-				}
-				t.Fatalf("the %s example exited (%v); stderr:\n%s", x.name, x.cmd.ProcessState, x.stderr.String())
-			}
-			if exampleResultLine.MatchString(line) {
-				return line
-			}
-			t.Logf("%s example (other output): %s", x.name, line)
-		case <-timer.C:
-			return ""
+	line, err := harness.Await(x.lines, timeout, func(line string) bool {
+		if exampleResultLine.MatchString(line) {
+			return true
 		}
+		t.Logf("%s example (other output): %s", x.name, line)
+		return false
+	})
+	if errors.Is(err, harness.ErrClosed) {
+		select {
+		case <-x.done:
+		case <-time.After(time.Second):
+		}
+		t.Fatalf("the %s example exited (%v); stderr:\n%s", x.name, x.cmd.ProcessState, x.stderr.String())
 	}
+	return line
 }
 
 // expect fails unless the next result line is want.

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -25,13 +26,16 @@ import (
 	"e2e/harness"
 )
 
-const (
-	pluginID      = "mattermost-plugin-interactive-message-actions-to-websocket-proxy"
-	pluginVersion = "1.0.0"
+// The plugin under test, named by plugin.json.
+var (
+	manifest      = harness.PluginManifest()
+	pluginID      = manifest.Id
+	pluginVersion = manifest.Version
 	actionEvent   = "custom_" + pluginID + "_action"
 	handlerPath   = "/plugins/" + pluginID + "/api/v1/handler"
-	ephemeralEv   = string(model.WebsocketEventEphemeralMessage)
 )
+
+const ephemeralEv = string(model.WebsocketEventEphemeralMessage)
 
 var (
 	pluginOnce sync.Once
@@ -176,25 +180,18 @@ func openSocket(t testing.TB, acc *harness.Account) *socket {
 
 // next returns the next event of type typ, skipping others.
 func (s *socket) next(typ string, timeout time.Duration) (*model.WebSocketEvent, error) {
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	for {
-		select {
-		case ev, ok := <-s.events:
-			if !ok {
-				return nil, fmt.Errorf("%s: websocket closed (%v)", s.name, s.ws.ListenError)
-			}
-			if string(ev.EventType()) == typ {
-				// Every plugin event a test receives is also held to docs/schemas.
-				if err := checkSchema(ev); err != nil {
-					return nil, fmt.Errorf("%s: %w", s.name, err)
-				}
-				return ev, nil
-			}
-		case <-timer.C:
-			return nil, fmt.Errorf("%s: no %q event within %s", s.name, typ, timeout)
-		}
+	ev, err := harness.Await(s.events, timeout, func(ev *model.WebSocketEvent) bool { return string(ev.EventType()) == typ })
+	switch {
+	case errors.Is(err, harness.ErrClosed):
+		return nil, fmt.Errorf("%s: websocket closed (%v)", s.name, s.ws.ListenError)
+	case err != nil:
+		return nil, fmt.Errorf("%s: no %q event: %w", s.name, typ, err)
 	}
+	// Every plugin event a test receives is also held to docs/schemas.
+	if err := checkSchema(ev); err != nil {
+		return nil, fmt.Errorf("%s: %w", s.name, err)
+	}
+	return ev, nil
 }
 
 // mustNext is next that fails the test.

@@ -536,21 +536,14 @@ func rawSocket(t testing.TB, token string) <-chan []byte {
 // rawEvent waits for an event named name on a raw socket.
 func rawEvent(t testing.TB, ch <-chan []byte, name string, timeout time.Duration) []byte {
 	t.Helper()
-	deadline := time.After(timeout)
-	for {
-		select {
-		case msg, ok := <-ch:
-			if !ok {
-				t.Fatal("raw websocket closed")
-			}
-			var head struct{ Event string }
-			if json.Unmarshal(msg, &head) == nil && head.Event == name {
-				return msg
-			}
-		case <-deadline:
-			t.Fatalf("no %s event within %s", name, timeout)
-		}
+	msg, err := harness.Await(ch, timeout, func(msg []byte) bool {
+		var head struct{ Event string }
+		return json.Unmarshal(msg, &head) == nil && head.Event == name
+	})
+	if err != nil {
+		t.Fatalf("no %s event on the raw websocket: %v", name, err)
 	}
+	return msg
 }
 
 // Contexts the platform rewrites (see FINDINGS.md). Each value is posted on

@@ -11,8 +11,8 @@ cd "$(dirname "$0")/../.."
 RAW=target/web/wasm32-unknown-unknown/wasm/socket_mode_core.wasm
 OUT=webapp/pkg
 BIN=webapp/node_modules/.bin
-# The features rustc's wasm target emits by default.
-FEATURES="--enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int --enable-mutable-globals --enable-multivalue --enable-reference-types"
+# The features rustc's wasm target emits by default: the Makefile's one list (`make webapp`).
+FEATURES="${WASM_OPT_FEATURES:?run this through make (make webapp), which sets WASM_OPT_FEATURES}"
 
 echo "==> building the core for the browser (Rust → wasm → JavaScript)"
 cargo build --locked --profile wasm --target wasm32-unknown-unknown --features web --target-dir target/web

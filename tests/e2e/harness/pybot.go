@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -95,21 +96,14 @@ func (e *Env) StartPyListener(ctx context.Context, token, prefix string) (*PyLis
 // Next returns the next event whose name is event (any event when empty),
 // skipping others, or an error after timeout.
 func (l *PyListener) Next(event string, timeout time.Duration) (map[string]any, error) {
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	for {
-		select {
-		case m, ok := <-l.Events:
-			if !ok {
-				return nil, fmt.Errorf("listen.py exited")
-			}
-			if event == "" || m["event"] == event {
-				return m, nil
-			}
-		case <-timer.C:
-			return nil, fmt.Errorf("no %q event within %s", event, timeout)
-		}
+	m, err := Await(l.Events, timeout, func(m map[string]any) bool { return event == "" || m["event"] == event })
+	switch {
+	case errors.Is(err, ErrClosed):
+		return nil, fmt.Errorf("listen.py exited")
+	case err != nil:
+		return nil, fmt.Errorf("no %q event: %w", event, err)
 	}
+	return m, nil
 }
 
 // Stop ends the listener process.

@@ -11,7 +11,7 @@
 //!
 //! The module imports nothing: no WASI, no host functions.
 
-use crate::envelope::handle_envelope;
+use crate::wire::envelope::handle_call;
 use std::sync::Once;
 
 /// Allocates `len` bytes for the host to fill; 0 when `len` is 0.
@@ -37,7 +37,7 @@ pub unsafe extern "C" fn dealloc(ptr: u32, len: u32) {
     }
 }
 
-/// Runs one call: `input` is an `Input` document, `body` the HTTP body (length 0 for none).
+/// Runs one call: `input` is a `Call` document, `body` the HTTP body (length 0 for none).
 /// Takes ownership of both buffers; returns the reply as `(ptr << 32) | len`.
 ///
 /// # Safety
@@ -54,7 +54,7 @@ pub unsafe extern "C" fn handle(
 
     let input = owned(input_ptr, input_len);
     let body = owned(body_ptr, body_len);
-    let reply = handle_envelope(&input, &body).into_boxed_slice();
+    let reply = handle_call(&input, &body).into_boxed_slice();
     let len = reply.len() as u64;
     let ptr = Box::into_raw(reply) as *mut u8 as u64;
     (ptr << 32) | len

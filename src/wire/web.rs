@@ -1,27 +1,18 @@
-//! The browser build's API (cargo feature `web`): the payload lint and the click preview, for
-//! the webapp's playground. Every function takes the props as JSON text (numbers stay exact) or
-//! as a JavaScript object, and answers plain JavaScript objects and arrays.
+//! The browser build's API (cargo feature `web`), for the webapp's playground: the payload lint
+//! and the click preview of [`crate::check`], and the names a bot developer copies. `check`
+//! takes the props as JSON text (numbers stay exact) or as a JavaScript object, and answers
+//! plain JavaScript objects and arrays.
 
 use crate::lint::{self, Finding, Preview};
 use crate::manifest::PLUGIN_ID;
+use crate::paths;
 use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
-/// Every problem in `props` (a post, its `props`, or an `attachments` array) that would make a
-/// click fail, for a post by `bot_user_id`: `[{path, severity, code, message, fix}]`.
-#[wasm_bindgen]
-pub fn lint(props: JsValue, bot_user_id: &str) -> Result<JsValue, JsError> {
-    output(&lint::lint(&input(props)?, bot_user_id))
-}
-
-/// For each action of `props`, the event a click delivers: `[{path, action_id, delivered, event}]`.
-#[wasm_bindgen]
-pub fn preview(props: JsValue, bot_user_id: &str) -> Result<JsValue, JsError> {
-    output(&lint::preview(&input(props)?, bot_user_id))
-}
-
-/// Both at once: `{findings, previews}`.
+/// The lint and the preview of `props` (a post, its `props`, or an `attachments` array) for a
+/// post by `bot_user_id`: `{findings: [{path, severity, code, message, fix}], previews:
+/// [{path, action_id, delivered, event}]}`.
 #[wasm_bindgen]
 pub fn check(props: JsValue, bot_user_id: &str) -> Result<JsValue, JsError> {
     #[derive(Serialize)]
@@ -36,13 +27,13 @@ pub fn check(props: JsValue, bot_user_id: &str) -> Result<JsValue, JsError> {
 /// The `integration.url` a button must have.
 #[wasm_bindgen(js_name = handlerUrl)]
 pub fn handler_url() -> String {
-    format!("/plugins/{PLUGIN_ID}{}", crate::http::ACTION_PATH)
+    paths::handler_url()
 }
 
 /// The full name of the websocket event a bot listens for.
 #[wasm_bindgen(js_name = eventName)]
 pub fn event_name() -> String {
-    format!("custom_{PLUGIN_ID}_action")
+    format!("custom_{PLUGIN_ID}_{}", crate::event::ACTION)
 }
 
 fn input(props: JsValue) -> Result<Value, JsError> {

@@ -1,11 +1,182 @@
-//! Turns a [`Refusal`] into what the clicking user sees, what the log says and the HTTP status.
+//! Every reason a request is refused, and the one table that says how each is answered: the
+//! HTTP status, the stable error code, the log level and the words the person reads.
 
-use crate::effect::{Decision, Effect, LogLevel, Response};
-use crate::error::Refusal;
-use crate::http::ACTION_PATH;
-use crate::manifest::PLUGIN_ID;
+use crate::effect::{Decision, Effect, LogFields, LogLevel};
+use crate::facts::UnreadableFacts;
+use crate::paths::handler_url;
 use serde_json::json;
-use std::collections::BTreeMap;
+
+/// Why a request is refused. [`present`] maps each to its status, stable code and the
+/// words the clicking user sees.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The path is not one the plugin serves.
+    #[error("no endpoint at {path}")]
+    NoRoute {
+        /// The path asked for, below the plugin's prefix.
+        path: String,
+    },
+    /// The path exists but not for this method.
+    #[error("{method} is not allowed here; use {allowed}")]
+    MethodNotAllowed {
+        /// The method used.
+        method: String,
+        /// The method the endpoint takes.
+        allowed: &'static str,
+    },
+    /// Mattermost did not name an authenticated user (no `Mattermost-User-Id`).
+    #[error("the request has no authenticated Mattermost user")]
+    NotAuthenticated,
+    /// The body is over the limit.
+    #[error("the request body is larger than {limit} bytes")]
+    BodyTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The body is not UTF-8.
+    #[error("the request body is not valid UTF-8 (at byte {offset})")]
+    InvalidUtf8 {
+        /// Where the first bad byte is.
+        offset: usize,
+    },
+    /// The body is nested deeper than the parser follows.
+    #[error("the request body is nested too deeply")]
+    TooDeep,
+    /// The body is not JSON.
+    #[error("the request body is not valid JSON: {detail}")]
+    InvalidJson {
+        /// The parser's message.
+        detail: String,
+    },
+    /// A field has the wrong type or is missing.
+    #[error("`{field}` must be {expected}")]
+    BadField {
+        /// The field, as a JSON path.
+        field: &'static str,
+        /// What it must be.
+        expected: &'static str,
+    },
+    /// The body's `user_id` is not the authenticated user: a hand-made request.
+    #[error("the body names user {claimed} but the request comes from {caller}")]
+    UserMismatch {
+        /// The body's `user_id`.
+        claimed: String,
+        /// The authenticated user.
+        caller: String,
+    },
+    /// `context.user_id` is missing or not a Mattermost id: the bot's message is built wrong.
+    #[error("`context.user_id` must be the receiving bot's user id")]
+    InvalidRecipient,
+    /// The post is not stored (an ephemeral post, or deleted) and unverified clicks are off.
+    #[error("post {post_id} is not stored, so the click cannot be verified")]
+    UnverifiablePost {
+        /// The post named in the request.
+        post_id: String,
+    },
+    /// The post is in another channel than the request says.
+    #[error("post {post_id} is not in channel {channel_id}")]
+    ChannelMismatch {
+        /// The post.
+        post_id: String,
+        /// The channel the request named.
+        channel_id: String,
+    },
+    /// The clicking user cannot read the post's channel.
+    #[error("the user cannot read channel {channel_id}")]
+    ChannelNotReadable {
+        /// The channel.
+        channel_id: String,
+    },
+    /// The recipient did not write the post.
+    #[error("the recipient {recipient} did not post {post_id}")]
+    RecipientNotAuthor {
+        /// `context.user_id`.
+        recipient: String,
+        /// The post.
+        post_id: String,
+    },
+    /// No action on the post points at this plugin with this exact context.
+    #[error("no action on post {post_id} targets this plugin with this context")]
+    ActionNotFound {
+        /// The post.
+        post_id: String,
+    },
+    /// The selected option is not one the menu offers.
+    #[error("option {option:?} is not offered by the menu")]
+    OptionNotOffered {
+        /// The option received.
+        option: String,
+    },
+    /// The recipient does not exist.
+    #[error("user {recipient} does not exist")]
+    RecipientNotFound {
+        /// `context.user_id`.
+        recipient: String,
+    },
+    /// The recipient is deactivated.
+    #[error("user {recipient} is deactivated")]
+    RecipientDeactivated {
+        /// `context.user_id`.
+        recipient: String,
+    },
+    /// A dialog definition Mattermost would refuse or only warn about.
+    #[error("the dialog is not valid: {}", problems.join("; "))]
+    InvalidDialog {
+        /// Every problem found, each naming its field.
+        problems: Vec<String>,
+    },
+    /// The trigger id is not one Mattermost issued.
+    #[error("`trigger_id` is not a trigger id issued by Mattermost")]
+    InvalidTrigger,
+    /// Mattermost says the trigger id has expired.
+    #[error("the trigger id has expired")]
+    TriggerExpired,
+    /// Mattermost refused to open the dialog.
+    #[error("mattermost refused to open the dialog: {detail}")]
+    DialogRefused {
+        /// Mattermost's error.
+        detail: String,
+    },
+    /// The dialog session does not exist (expired, or already used and gone).
+    #[error("the dialog session does not exist or has expired")]
+    DialogNotFound,
+    /// Someone other than the person the dialog was opened for submitted it.
+    #[error("the dialog was opened for another user")]
+    WrongSubmitter,
+    /// The session was used by another submission a moment ago.
+    #[error("the dialog was already submitted")]
+    DialogUsed,
+    /// A store the decision depends on failed, so nothing was done.
+    #[error("the plugin could not store the {what}: {detail}")]
+    NotStored {
+        /// What was being stored.
+        what: &'static str,
+        /// Mattermost's error.
+        detail: String,
+    },
+    /// Mattermost could not answer a question the decision needs.
+    #[error("mattermost could not provide the {what}: {detail}")]
+    Unavailable {
+        /// What was asked for.
+        what: &'static str,
+        /// Mattermost's error.
+        detail: String,
+    },
+    /// The plugin failed inside: a trapped instance, a shim bug.
+    #[error("internal error: {detail}")]
+    Internal {
+        /// What failed.
+        detail: String,
+    },
+}
+
+impl From<UnreadableFacts> for Refusal {
+    fn from(UnreadableFacts(detail): UnreadableFacts) -> Self {
+        Refusal::Internal {
+            detail: format!("reading the facts: {detail}"),
+        }
+    }
+}
 
 /// How one refusal is presented.
 struct Presentation {
@@ -28,7 +199,7 @@ fn present(refusal: &Refusal) -> Presentation {
     };
     match refusal {
         Refusal::NoRoute { path } => p(404, "no_route", Info, format!(
-            "This button points at a plugin address that does not exist (`{path}`). The bot's developer must set the button's integration URL to `/plugins/{PLUGIN_ID}{ACTION_PATH}`.")),
+            "This button points at a plugin address that does not exist (`{path}`). The bot's developer must set the button's integration URL to `{}`.", handler_url())),
         Refusal::MethodNotAllowed { method, allowed } => p(405, "method_not_allowed", Info, format!(
             "This plugin address takes {allowed} requests, not {method}.")),
         Refusal::NotAuthenticated => p(401, "not_authenticated", Info,
@@ -76,6 +247,8 @@ fn present(refusal: &Refusal) -> Presentation {
             "This form was opened for someone else, so you cannot submit it.".into()),
         Refusal::DialogUsed => p(409, "dialog_used", Info,
             "This form was already submitted.".into()),
+        Refusal::NotStored { what, .. } => p(503, "store_failed", Error, format!(
+            "Nothing was done: the plugin could not save the {what} just now. Please try again.")),
         Refusal::Unavailable { what, .. } => p(503, "mattermost_unavailable", Error, format!(
             "Your click was not delivered because Mattermost could not look up the {what} just now. Please try again.")),
         Refusal::Internal { .. } => p(500, "internal_error", Error,
@@ -89,20 +262,8 @@ fn sentence(text: impl std::fmt::Display) -> String {
     format!("{}.", text.trim_end_matches('.'))
 }
 
-impl Refusal {
-    /// The HTTP status this refusal is answered with.
-    pub fn status(&self) -> u16 {
-        present(self).status
-    }
-
-    /// The stable, machine-readable code in the body's `error.code`.
-    pub fn code(&self) -> &'static str {
-        present(self).code
-    }
-}
-
 /// The decision for a refused request: a log line with `fields`, then the JSON error body.
-pub(crate) fn refuse(refusal: Refusal, mut fields: BTreeMap<&'static str, String>) -> Decision {
+pub(crate) fn refuse(refusal: Refusal, mut fields: LogFields) -> Decision {
     let p = present(&refusal);
     let reason = refusal.to_string();
     // An internal failure's detail is for the log, not for whoever made the request.
@@ -117,49 +278,44 @@ pub(crate) fn refuse(refusal: Refusal, mut fields: BTreeMap<&'static str, String
         "ephemeral_text": p.ephemeral_text,
         "error": { "code": p.code, "message": message },
     });
-    Decision {
-        effects: vec![Effect::Log {
-            level: p.level,
-            message: "request refused".into(),
-            fields,
-        }],
-        response: Response {
-            status: p.status,
-            body: body.to_string(),
-        },
-    }
+    let log = Effect::Log {
+        level: p.level,
+        message: "request refused".into(),
+        fields,
+    };
+    Decision::http(vec![log], p.status, body.to_string())
 }
 
 /// The decision for a refused dialog submission. Mattermost reads a submission's answer as
 /// `SubmitDialogResponse`, whose `error` is a string it shows in the open dialog, so this body
 /// carries the words there and the code beside them.
-pub(crate) fn refuse_form(refusal: Refusal, fields: BTreeMap<&'static str, String>) -> Decision {
-    let mut decision = refuse(refusal, fields);
-    let body: serde_json::Value =
-        serde_json::from_str(&decision.response.body).expect("refuse writes JSON");
-    decision.response.body = json!({
-        "error": body["ephemeral_text"],
-        "error_code": body["error"]["code"],
-    })
-    .to_string();
-    decision
+pub(crate) fn refuse_form(refusal: Refusal, fields: LogFields) -> Decision {
+    let p = present(&refusal);
+    let body = json!({ "error": p.ephemeral_text, "error_code": p.code }).to_string();
+    let Decision { effects, .. } = refuse(refusal, fields);
+    Decision::http(effects, p.status, body)
 }
 
 /// The decision for a failure outside the core (a trapped instance, a panic in the shim), so
 /// the user still gets a proper answer. `detail` goes to the log, not to the user.
-pub fn fault_decision(detail: &str) -> Decision {
+pub(crate) fn fault_decision(detail: &str) -> Decision {
     refuse(
         Refusal::Internal {
             detail: detail.to_owned(),
         },
-        BTreeMap::new(),
+        LogFields::new(),
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::manifest::PLUGIN_ID;
     use serde_json::Value;
+
+    fn body(d: &Decision) -> Value {
+        serde_json::from_str(&d.response().body).unwrap()
+    }
 
     fn all_refusals() -> Vec<Refusal> {
         let s = || "x".to_owned();
@@ -202,6 +358,10 @@ mod tests {
                 detail: s(),
             },
             Refusal::Internal { detail: s() },
+            Refusal::NotStored {
+                what: "dialog session",
+                detail: s(),
+            },
             Refusal::InvalidDialog {
                 problems: vec![s()],
             },
@@ -218,17 +378,17 @@ mod tests {
     fn every_refusal_answers_an_error_status_with_ephemeral_text_and_a_unique_code() {
         let mut codes = std::collections::HashSet::new();
         for r in all_refusals() {
-            let d = refuse(r.clone(), BTreeMap::new());
-            assert!(d.response.status >= 400, "{r:?}");
-            let body: Value = serde_json::from_str(&d.response.body).unwrap();
+            let d = refuse(r.clone(), LogFields::new());
+            assert!(d.response().status >= 400, "{r:?}");
+            let body = body(&d);
             let text = body["ephemeral_text"].as_str().unwrap();
             assert!(text.len() > 20 && text.ends_with('.'), "{r:?}: {text}");
-            assert_eq!(body["error"]["code"], r.code());
-            assert!(r
-                .code()
+            let code = present(&r).code;
+            assert_eq!(body["error"]["code"], code);
+            assert!(code
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'));
-            codes.insert(r.code());
+            codes.insert(code);
         }
         assert_eq!(
             codes.len(),
@@ -246,24 +406,18 @@ mod tests {
                 post_id: "b".into(),
             },
         ] {
-            let body: Value =
-                serde_json::from_str(&refuse(r, BTreeMap::new()).response.body).unwrap();
+            let body = body(&refuse(r, LogFields::new()));
             assert!(body["ephemeral_text"]
                 .as_str()
                 .unwrap()
                 .contains("integration.context.user_id"));
         }
-        let body: Value = serde_json::from_str(
-            &refuse(
-                Refusal::NoRoute {
-                    path: "/api/v1/x".into(),
-                },
-                BTreeMap::new(),
-            )
-            .response
-            .body,
-        )
-        .unwrap();
+        let body = body(&refuse(
+            Refusal::NoRoute {
+                path: "/api/v1/x".into(),
+            },
+            LogFields::new(),
+        ));
         assert!(body["ephemeral_text"]
             .as_str()
             .unwrap()
@@ -272,17 +426,12 @@ mod tests {
 
     #[test]
     fn a_quoted_message_ending_in_a_full_stop_gets_no_second_one() {
-        let body: Value = serde_json::from_str(
-            &refuse(
-                Refusal::DialogRefused {
-                    detail: "Unable to open dialog.".into(),
-                },
-                BTreeMap::new(),
-            )
-            .response
-            .body,
-        )
-        .unwrap();
+        let body = body(&refuse(
+            Refusal::DialogRefused {
+                detail: "Unable to open dialog.".into(),
+            },
+            LogFields::new(),
+        ));
         assert!(
             body["ephemeral_text"]
                 .as_str()
@@ -295,8 +444,8 @@ mod tests {
     #[test]
     fn a_fault_is_a_500_that_does_not_leak_its_detail_to_the_user() {
         let d = fault_decision("wasm trap: unreachable");
-        assert_eq!(d.response.status, 500);
-        let body: Value = serde_json::from_str(&d.response.body).unwrap();
+        assert_eq!(d.response().status, 500);
+        let body = body(&d);
         assert!(!body["ephemeral_text"]
             .as_str()
             .unwrap()

@@ -1,0 +1,274 @@
+//! Submitted values, checked against the dialog's definition before the bot sees them, so the
+//! person fixes a mistake in the open dialog without a round trip to the bot.
+
+use super::definition::{Dialog, Element};
+use super::formats::{is_email, is_http_url, is_phone, parse_date, parse_datetime};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+impl Element {
+    /// The error for one submitted value, in words for the person filling the form.
+    fn check(&self, value: Option<&Value>) -> Option<String> {
+        let empty = match value {
+            None | Some(Value::Null) => true,
+            Some(Value::String(s)) => s.is_empty(),
+            Some(Value::Array(a)) => a.is_empty(),
+            _ => false,
+        };
+        if empty {
+            return (!self.optional && self.kind != "bool")
+                .then(|| "This field is required.".to_owned());
+        }
+        let value = value.expect("not empty");
+        match self.kind.as_str() {
+            "text" | "textarea" => self.check_text(value),
+            "select" => self.check_select(value),
+            "radio" => match value.as_str() {
+                Some(v) if self.option_values().contains(&v) => None,
+                _ => Some("Choose one of the options.".to_owned()),
+            },
+            "bool" => match value {
+                Value::Bool(_) => None,
+                Value::String(s) if s == "true" || s == "false" => None,
+                _ => Some("Must be true or false.".to_owned()),
+            },
+            "date" => match value.as_str().and_then(parse_date) {
+                None => Some("Enter a date as YYYY-MM-DD.".to_owned()),
+                Some(date) => self.check_date_range(date),
+            },
+            "datetime" => match value.as_str().and_then(parse_datetime) {
+                None => Some("Enter a date and time.".to_owned()),
+                Some(date) => self.check_date_range(date),
+            },
+            _ => None,
+        }
+    }
+
+    fn check_text(&self, value: &Value) -> Option<String> {
+        let text = match value {
+            Value::String(s) => s.clone(),
+            // The webapp sends a number field's value as a number.
+            Value::Number(n) if self.subtype == "number" => n.to_string(),
+            _ => return Some("Enter text.".to_owned()),
+        };
+        let chars = text.chars().count() as i64;
+        if self.min_length > 0 && chars < self.min_length {
+            return Some(format!("Must be at least {} characters.", self.min_length));
+        }
+        if self.max_length > 0 && chars > self.max_length {
+            return Some(format!("Must be at most {} characters.", self.max_length));
+        }
+        match self.subtype.as_str() {
+            "email" if !is_email(&text) => {
+                Some("Enter an email address, like name@example.com.".to_owned())
+            }
+            "number" if text.trim().parse::<f64>().map_or(true, |n| !n.is_finite()) => {
+                Some("Enter a number.".to_owned())
+            }
+            "url" if !is_http_url(&text) => {
+                Some("Enter a URL starting with http:// or https://.".to_owned())
+            }
+            "tel" if !is_phone(&text) => Some("Enter a phone number.".to_owned()),
+            _ => None,
+        }
+    }
+
+    fn check_select(&self, value: &Value) -> Option<String> {
+        let chosen: Vec<&str> = match value {
+            Value::String(s) if self.multiselect => s
+                .split(',')
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .collect(),
+            Value::String(s) => vec![s.as_str()],
+            Value::Array(items) if self.multiselect => {
+                match items.iter().map(Value::as_str).collect::<Option<Vec<_>>>() {
+                    Some(v) => v,
+                    None => return Some("Choose from the list.".to_owned()),
+                }
+            }
+            _ => return Some("Choose from the list.".to_owned()),
+        };
+        let ok = match self.data_source.as_str() {
+            "" => {
+                let values = self.option_values();
+                chosen.iter().all(|c| values.contains(c))
+            }
+            "users" | "channels" => chosen.iter().all(|c| crate::ids::is_mattermost_id(c)),
+            _ => true,
+        };
+        (!ok).then(|| "Choose from the list.".to_owned())
+    }
+
+    fn check_date_range(&self, date: (i32, u32, u32)) -> Option<String> {
+        if let Some(min) = parse_date(&self.min_date) {
+            if date < min {
+                return Some(format!("Must be on or after {}.", self.min_date));
+            }
+        }
+        if let Some(max) = parse_date(&self.max_date) {
+            if date > max {
+                return Some(format!("Must be on or before {}.", self.max_date));
+            }
+        }
+        None
+    }
+}
+
+/// Checks a submission against the definition: the errors to show by field name (empty when
+/// valid), and the submission restricted to the dialog's own fields.
+pub(crate) fn check_submission(
+    dialog: &Dialog,
+    submission: &Map<String, Value>,
+) -> (BTreeMap<String, String>, Map<String, Value>) {
+    let mut errors = BTreeMap::new();
+    let mut kept = Map::new();
+    for e in &dialog.elements {
+        let value = submission.get(&e.name);
+        if let Some(problem) = e.check(value) {
+            errors.insert(e.name.clone(), problem);
+        }
+        if let Some(v) = value {
+            kept.insert(e.name.clone(), v.clone());
+        }
+    }
+    (errors, kept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn dialog(elements: Value) -> Dialog {
+        serde_json::from_value(
+            json!({"title": "Deploy", "callback_id": "cb", "elements": elements}),
+        )
+        .unwrap()
+    }
+
+    fn submit(element: Value, value: Value) -> Option<String> {
+        let d = dialog(json!([element]));
+        let mut sub = Map::new();
+        if !value.is_null() {
+            sub.insert("f".into(), value);
+        }
+        check_submission(&d, &sub).0.remove("f")
+    }
+
+    #[test]
+    fn required_fields_must_be_filled_optional_ones_may_be_empty() {
+        let text = json!({"display_name": "A", "name": "f", "type": "text"});
+        assert_eq!(
+            submit(text.clone(), Value::Null).as_deref(),
+            Some("This field is required.")
+        );
+        assert_eq!(
+            submit(text, json!("")).as_deref(),
+            Some("This field is required.")
+        );
+        assert_eq!(
+            submit(
+                json!({"display_name": "A", "name": "f", "type": "text", "optional": true}),
+                Value::Null
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn text_length_counts_characters() {
+        let e = json!({"display_name": "A", "name": "f", "type": "text", "min_length": 2, "max_length": 4});
+        assert_eq!(
+            submit(e.clone(), json!("a")).as_deref(),
+            Some("Must be at least 2 characters.")
+        );
+        assert_eq!(submit(e.clone(), json!("ééé")), None);
+        assert_eq!(
+            submit(e, json!("abcde")).as_deref(),
+            Some("Must be at most 4 characters.")
+        );
+    }
+
+    #[test]
+    fn text_subtypes_check_email_number_url_and_tel() {
+        let with = |sub: &str, v: Value| {
+            submit(
+                json!({"display_name": "A", "name": "f", "type": "text", "subtype": sub}),
+                v,
+            )
+        };
+        assert_eq!(with("email", json!("ann@example.com")), None);
+        assert!(with("email", json!("ann@example")).is_some());
+        assert!(with("email", json!("ann example.com")).is_some());
+        assert_eq!(with("number", json!("-2.5")), None);
+        assert_eq!(with("number", json!(42)), None);
+        assert!(with("number", json!("forty")).is_some());
+        assert_eq!(with("url", json!("https://example.com/x")), None);
+        assert!(with("url", json!("example.com")).is_some());
+        assert_eq!(with("tel", json!("+1 (555) 010-0199")), None);
+        assert!(with("tel", json!("call me")).is_some());
+    }
+
+    #[test]
+    fn static_options_multiselect_and_radio_values_must_be_offered() {
+        let opts = json!([{"text": "Small", "value": "s"}, {"text": "Large", "value": "l"}]);
+        let select = json!({"display_name": "A", "name": "f", "type": "select", "options": opts});
+        assert_eq!(submit(select.clone(), json!("l")), None);
+        assert!(submit(select, json!("xl")).is_some());
+        let multi = json!({"display_name": "A", "name": "f", "type": "select", "multiselect": true, "options": opts});
+        assert_eq!(submit(multi.clone(), json!("s,l")), None);
+        assert_eq!(submit(multi.clone(), json!(["s", "l"])), None);
+        assert!(submit(multi, json!(["s", "xl"])).is_some());
+        let radio = json!({"display_name": "A", "name": "f", "type": "radio", "options": opts});
+        assert_eq!(submit(radio.clone(), json!("s")), None);
+        assert!(submit(radio, json!("m")).is_some());
+        let users =
+            json!({"display_name": "A", "name": "f", "type": "select", "data_source": "users"});
+        assert_eq!(
+            submit(users.clone(), json!("abcdefghijklmnopqrstuvwxyz")),
+            None
+        );
+        assert!(submit(users, json!("not an id")).is_some());
+    }
+
+    #[test]
+    fn bools_take_true_or_false_and_are_never_required() {
+        let b = json!({"display_name": "A", "name": "f", "type": "bool"});
+        assert_eq!(submit(b.clone(), json!(true)), None);
+        assert_eq!(submit(b.clone(), json!("false")), None);
+        assert_eq!(submit(b.clone(), Value::Null), None);
+        assert!(submit(b, json!("maybe")).is_some());
+    }
+
+    #[test]
+    fn dates_must_exist_and_stay_within_min_and_max() {
+        let d = json!({"display_name": "A", "name": "f", "type": "date", "min_date": "2026-01-01", "max_date": "2026-12-31"});
+        assert_eq!(submit(d.clone(), json!("2026-02-28")), None);
+        assert!(
+            submit(d.clone(), json!("2026-02-29")).is_some(),
+            "not a leap year"
+        );
+        assert_eq!(
+            submit(d.clone(), json!("2025-12-31")).as_deref(),
+            Some("Must be on or after 2026-01-01.")
+        );
+        assert!(submit(d, json!("2027-01-01")).is_some());
+        let dt = json!({"display_name": "A", "name": "f", "type": "datetime", "time_interval": 30});
+        assert_eq!(submit(dt.clone(), json!("2026-03-01T09:30:00Z")), None);
+        assert_eq!(submit(dt.clone(), json!("2026-03-01T09:30:00+02:00")), None);
+        assert!(submit(dt, json!("2026-03-01 09:30")).is_some());
+    }
+
+    #[test]
+    fn submitted_keys_outside_the_dialog_are_dropped() {
+        let d = dialog(json!([{"display_name": "A", "name": "f", "type": "text"}]));
+        let sub = json!({"f": "x", "injected": "y"})
+            .as_object()
+            .unwrap()
+            .clone();
+        let (errors, kept) = check_submission(&d, &sub);
+        assert!(errors.is_empty());
+        assert_eq!(Value::Object(kept), json!({"f": "x"}));
+    }
+}

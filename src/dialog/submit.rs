@@ -1,0 +1,187 @@
+//! `POST /api/v1/dialogs/<session>/submit`, called by Mattermost for the person submitting.
+
+use super::definition::Dialog;
+use super::session::{session_key, Session};
+use super::submission::check_submission;
+use crate::body;
+use crate::effect::{Decision, Effect, Outcome};
+use crate::event::{dialog_submission_event, DialogSubmission, DIALOG_SUBMISSION};
+use crate::facts::{Answer, Ask, Fact, Facts};
+use crate::ids::{is_mattermost_id, UserId};
+use crate::input::{Context, Request};
+use crate::refusal::{refuse_form, Refusal};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{json, Map, Value};
+
+/// What a submission needs to know from Mattermost.
+#[derive(Debug, Default, Deserialize)]
+struct SubmitFacts<'a> {
+    /// The stored session (`null` when there is none).
+    #[serde(borrow)]
+    session: Option<Answer<Option<&'a RawValue>>>,
+    /// The person submitting.
+    submitter: Option<Answer<Submitter>>,
+    /// Whether this submission consumed the session (asked once the form is valid).
+    consumed: Option<Answer<bool>>,
+}
+
+/// The parts of a user the submission event needs.
+#[derive(Debug, Deserialize)]
+struct Submitter {
+    #[serde(default)]
+    username: String,
+}
+
+pub(crate) fn submit(
+    request: &Request<'_>,
+    session_id: &str,
+    ctx: &Context,
+    facts: Facts<'_>,
+) -> Outcome {
+    match decide(request, session_id, ctx, facts) {
+        Ok(Step::Ask(ask)) => ask.into(),
+        Ok(Step::Done(decision)) => Outcome::Decided(decision),
+        Err(refusal) => Outcome::Decided(refuse_form(refusal, request.log_fields())),
+    }
+}
+
+/// Where one call leaves the submission.
+enum Step {
+    Ask(Ask),
+    Done(Decision),
+}
+
+fn decide(
+    request: &Request<'_>,
+    session_id: &str,
+    ctx: &Context,
+    facts: Facts<'_>,
+) -> Result<Step, Refusal> {
+    let caller = request.caller()?;
+    // Mattermost reads any answer here as a dialog response: even a made-up session path gets
+    // the form's own refusal, never the generic error body it cannot read.
+    if !is_mattermost_id(session_id) {
+        return Err(Refusal::DialogNotFound);
+    }
+    let fields = body::fields(request)?;
+    let text = |field| -> Result<String, Refusal> {
+        Ok(fields.get(field, "a string")?.unwrap_or_default())
+    };
+    let claimed = text("user_id")?;
+    if claimed != caller.as_str() {
+        return Err(Refusal::UserMismatch {
+            claimed,
+            caller: caller.to_string(),
+        });
+    }
+    let channel_id = text("channel_id")?;
+    let team_id = text("team_id")?;
+    let submitted: Map<String, Value> = fields.get("submission", "an object")?.unwrap_or_default();
+    let cancelled: bool = fields
+        .get("cancelled", "true or false")?
+        .unwrap_or_default();
+
+    let facts: SubmitFacts<'_> = facts.read()?;
+    let key = session_key(session_id);
+    let (Some(session), Some(submitter)) = (&facts.session, &facts.submitter) else {
+        let mut ask = Ask::default();
+        ask.unless(&facts.session, "session", || Fact::KvGet {
+            key: key.clone(),
+        })
+        .unless(&facts.submitter, "submitter", || Fact::User {
+            user_id: caller.to_string(),
+        });
+        return Ok(Step::Ask(ask));
+    };
+    let raw_session = match session {
+        Answer::Found(Some(raw)) => *raw,
+        Answer::Found(None) => return Err(Refusal::DialogNotFound),
+        Answer::Failed(e) => {
+            return Err(Refusal::Unavailable {
+                what: "form",
+                detail: e.to_string(),
+            })
+        }
+    };
+    let (session, dialog) = serde_json::from_str::<Session<'_>>(raw_session.get())
+        .and_then(|s| serde_json::from_str::<Dialog>(s.dialog.get()).map(|d| (s, d)))
+        .map_err(|e| Refusal::Internal {
+            detail: format!("reading the session: {e}"),
+        })?;
+    if session.expires_at < ctx.now_ms {
+        return Err(Refusal::DialogNotFound);
+    }
+    if session.user_id != caller.as_str() {
+        return Err(Refusal::WrongSubmitter);
+    }
+    let user_name = match submitter {
+        Answer::Found(user) => user.username.as_str(),
+        Answer::Failed(e) => {
+            return Err(Refusal::Unavailable {
+                what: "your account",
+                detail: if e.is_not_found() {
+                    "not found".to_owned()
+                } else {
+                    e.to_string()
+                },
+            })
+        }
+    };
+
+    let submission = if cancelled {
+        Map::new()
+    } else {
+        let (errors, kept) = check_submission(&dialog, &submitted);
+        if !errors.is_empty() {
+            // 200 with `errors` keeps the dialog open with each message under its field.
+            let body = json!({ "errors": errors }).to_string();
+            return Ok(Step::Done(Decision::http(Vec::new(), 200, body)));
+        }
+        kept
+    };
+
+    // A session is used once: consuming it is a compare-and-delete, so two submissions racing
+    // each other cannot both get through.
+    let Some(consumed) = &facts.consumed else {
+        return Ok(Step::Ask(Ask::one(
+            "consumed",
+            Fact::KvConsume {
+                key,
+                expected: raw_session.get().to_owned(),
+            },
+        )));
+    };
+    match consumed {
+        Answer::Found(true) => {}
+        Answer::Found(false) => return Err(Refusal::DialogUsed),
+        Answer::Failed(e) => {
+            return Err(Refusal::Unavailable {
+                what: "form",
+                detail: e.to_string(),
+            })
+        }
+    }
+
+    let ok = |effects| Ok(Step::Done(Decision::http(effects, 200, "{}".to_owned())));
+    if cancelled && !dialog.notify_on_cancel {
+        return ok(Vec::new());
+    }
+    let data = dialog_submission_event(
+        &DialogSubmission {
+            callback_id: &dialog.callback_id,
+            state: &dialog.state,
+            submission: &submission,
+            user_id: caller.as_str(),
+            user_name,
+            channel_id: &channel_id,
+            team_id: &team_id,
+            cancelled,
+        },
+        ctx,
+    );
+    let recipient = UserId::parse(&session.recipient).ok_or_else(|| Refusal::Internal {
+        detail: "the session names no valid recipient".into(),
+    })?;
+    ok(vec![Effect::publish(DIALOG_SUBMISSION, recipient, data)])
+}

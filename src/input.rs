@@ -1,0 +1,70 @@
+//! What happened, as the core is told it: every incoming thing is an [`Input`], handled with the
+//! [`Context`] the caller passes in. The router and every endpoint import this module.
+
+use crate::effect::LogFields;
+use crate::ids::UserId;
+use crate::refusal::Refusal;
+use crate::settings::Settings;
+
+/// Something that happened and that the core must decide about.
+///
+/// Today the plugin receives HTTP requests only; hooks, websocket messages, timers and cluster
+/// messages become variants here, each routed by [`crate::handle`] to the module that owns it.
+#[derive(Debug, Clone, Copy)]
+pub enum Input<'a> {
+    /// An HTTP request to `/plugins/<id>/…`, as Mattermost hands it to `ServeHTTP`.
+    Http(Request<'a>),
+}
+
+/// An HTTP request as Mattermost handed it to the plugin.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// `POST`, `GET`, …
+    pub method: &'a str,
+    /// The path below `/plugins/<id>`, without the query.
+    pub path: &'a str,
+    /// The `Mattermost-User-Id` header: set by Mattermost for an authenticated session only.
+    pub user_id: Option<&'a str>,
+    /// The body, or the fact that it was over [`crate::MAX_BODY_BYTES`].
+    pub body: Body<'a>,
+}
+
+/// A request body as the shim read it.
+#[derive(Debug, Clone, Copy)]
+pub enum Body<'a> {
+    /// The whole body.
+    Complete(&'a [u8]),
+    /// The body went past [`crate::MAX_BODY_BYTES`]; the shim stopped reading.
+    TooLarge,
+}
+
+/// What the caller knows that the core does not: the time, fresh randomness and the settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Context {
+    /// Milliseconds since the Unix epoch.
+    pub now_ms: u64,
+    /// 16 random bytes, fresh for every call (event and session ids are minted from them).
+    pub entropy: [u8; 16],
+    /// The settings in force.
+    pub settings: Settings,
+}
+
+impl Request<'_> {
+    /// The signed-in user Mattermost names in `Mattermost-User-Id`.
+    pub(crate) fn caller(&self) -> Result<UserId, Refusal> {
+        self.user_id
+            .and_then(UserId::parse)
+            .ok_or(Refusal::NotAuthenticated)
+    }
+
+    /// The log fields every refusal of this request carries.
+    pub(crate) fn log_fields(&self) -> LogFields {
+        let mut f = LogFields::new();
+        f.insert("method", self.method.to_owned());
+        f.insert("path", self.path.to_owned());
+        if let Some(user) = self.user_id {
+            f.insert("caller_user_id", user.to_owned());
+        }
+        f
+    }
+}

@@ -1,0 +1,74 @@
+//! The parts of Mattermost's objects the rules read, as the plugin API returns them. Unknown
+//! fields are ignored; what is missing takes Go's zero value, as Mattermost's own decoder would.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+/// The parts of a Mattermost post the rules read.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Post {
+    pub(crate) user_id: String,
+    pub(crate) channel_id: String,
+    #[serde(default)]
+    pub(crate) props: Option<PostProps>,
+}
+
+/// The parts of a post's props the rules read.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct PostProps {
+    #[serde(default)]
+    pub(crate) attachments: Option<Vec<Option<Attachment>>>,
+}
+
+/// A message attachment.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Attachment {
+    #[serde(default)]
+    pub(crate) actions: Option<Vec<Option<PostAction>>>,
+}
+
+/// An interactive action (button or menu), as stored with the post.
+#[derive(Debug, Deserialize)]
+pub(crate) struct PostAction {
+    #[serde(default, rename = "type")]
+    pub(crate) kind: Option<String>,
+    #[serde(default)]
+    pub(crate) data_source: Option<String>,
+    #[serde(default)]
+    pub(crate) options: Option<Vec<Option<ActionOption>>>,
+    #[serde(default)]
+    pub(crate) integration: Option<Integration>,
+}
+
+/// One option of a static menu.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ActionOption {
+    #[serde(default)]
+    pub(crate) value: Option<Value>,
+}
+
+/// Where a click goes and what it carries.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Integration {
+    #[serde(default)]
+    pub(crate) url: Option<String>,
+    #[serde(default)]
+    pub(crate) context: Option<Map<String, Value>>,
+}
+
+/// The parts of a Mattermost user the rules read.
+#[derive(Debug, Deserialize)]
+pub(crate) struct User {
+    #[serde(default)]
+    pub(crate) delete_at: i64,
+}
+
+impl Post {
+    /// Every action of every attachment, skipping `null`s.
+    pub(crate) fn actions(&self) -> impl Iterator<Item = &PostAction> {
+        self.props
+            .iter()
+            .flat_map(|p| p.attachments.iter().flatten().flatten())
+            .flat_map(|a| a.actions.iter().flatten().flatten())
+    }
+}

@@ -1,0 +1,228 @@
+//! The JSON wire form of the core: what the shim sends across the wasm boundary and reads back.
+//!
+//! One call carries one [`Call`] document plus, for HTTP requests, the raw body bytes beside it
+//! (they may be anything, invalid UTF-8 included, so they never travel inside JSON). The answer
+//! is one reply document, tagged by `kind`. The shared golden fixtures under `tests/fixtures/`
+//! drive the core through this form, so `cargo test` and `go test` check the same bytes.
+
+use crate::configure::{configure, ConfigEvent, Configured};
+use crate::effect::{Decision, Outcome, Response};
+use crate::facts::{Facts, Query};
+use crate::input::{Body, Context, Input, Request};
+use crate::manifest::{PLUGIN_ID, PLUGIN_VERSION};
+use crate::refusal::fault_decision;
+use crate::router::handle;
+use crate::settings::Settings;
+use crate::MAX_BODY_BYTES;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+use std::borrow::Cow;
+
+/// One call into the core.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Call<'a> {
+    /// Something happened: decide, or ask for facts first.
+    Handle(#[serde(borrow)] HandleCall<'a>),
+    /// Read the plugin's section of Mattermost's configuration.
+    Configure {
+        /// `PluginSettings.Plugins[<id>]`, as Mattermost stores it.
+        config: Map<String, Value>,
+        /// The settings in force until now, if any.
+        #[serde(default)]
+        previous: Option<Settings>,
+        /// Which hook reads them.
+        event: ConfigEvent,
+    },
+    /// Something failed outside the core while serving a request; answer the user properly.
+    Fault {
+        /// What failed, for the log.
+        detail: String,
+    },
+    /// The constants the shim needs: id, version, body limit, the last-resort fault answer.
+    Info,
+}
+
+/// An input with what the core needs besides it.
+#[derive(Debug, Deserialize)]
+pub struct HandleCall<'a> {
+    #[serde(borrow)]
+    input: InputDoc<'a>,
+    now_ms: u64,
+    /// 32 hex digits: 16 fresh random bytes.
+    entropy: Cow<'a, str>,
+    settings: Settings,
+    /// The answers so far, keyed by query name; absent on the first call.
+    #[serde(default, borrow)]
+    facts: Option<&'a RawValue>,
+}
+
+/// [`Input`] as the shim writes it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum InputDoc<'a> {
+    Http(#[serde(borrow)] HttpDoc<'a>),
+}
+
+/// An HTTP request without its body.
+#[derive(Debug, Deserialize)]
+struct HttpDoc<'a> {
+    #[serde(borrow)]
+    method: Cow<'a, str>,
+    #[serde(borrow)]
+    path: Cow<'a, str>,
+    /// The `Mattermost-User-Id` header; empty or missing when Mattermost set none.
+    #[serde(default, borrow)]
+    user_id: Option<Cow<'a, str>>,
+    /// The shim stopped reading the body past [`MAX_BODY_BYTES`].
+    #[serde(default)]
+    body_too_large: bool,
+}
+
+/// The core's answer.
+#[derive(Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Reply {
+    NeedFacts {
+        queries: Vec<Query>,
+    },
+    Decision(Decision),
+    Configured(Configured),
+    Info {
+        plugin_id: &'static str,
+        version: &'static str,
+        max_body_bytes: usize,
+        /// What to answer when even the core cannot be called.
+        fault_response: Response,
+    },
+    /// The call document itself was unreadable: a bug in the shim, never in a request.
+    Error {
+        message: String,
+    },
+}
+
+/// Handles one call: `call` is a [`Call`] document, `body` the HTTP body (empty otherwise).
+pub fn handle_call(call: &[u8], body: &[u8]) -> Vec<u8> {
+    let parsed = std::str::from_utf8(call)
+        .map_err(|e| e.to_string())
+        .and_then(|text| serde_json::from_str::<Call<'_>>(text).map_err(|e| e.to_string()));
+    let reply = match parsed {
+        Ok(call) => answer(call, body),
+        Err(e) => Reply::Error {
+            message: format!("unreadable call: {e}"),
+        },
+    };
+    serde_json::to_vec(&reply).expect("replies always serialize")
+}
+
+fn answer(call: Call<'_>, body: &[u8]) -> Reply {
+    match call {
+        Call::Handle(h) => {
+            let Some(entropy) = parse_entropy(&h.entropy) else {
+                return Reply::Error {
+                    message: "entropy must be 32 hex digits".into(),
+                };
+            };
+            let ctx = Context {
+                now_ms: h.now_ms,
+                entropy,
+                settings: h.settings,
+            };
+            let input = match &h.input {
+                InputDoc::Http(http) => Input::Http(Request {
+                    method: &http.method,
+                    path: &http.path,
+                    user_id: http.user_id.as_deref().filter(|u| !u.is_empty()),
+                    body: if http.body_too_large {
+                        Body::TooLarge
+                    } else {
+                        Body::Complete(body)
+                    },
+                }),
+            };
+            let facts = h.facts.map_or(Facts::none(), |raw| Facts::json(raw.get()));
+            match handle(&input, &ctx, facts) {
+                Outcome::NeedFacts(queries) => Reply::NeedFacts { queries },
+                Outcome::Decided(decision) => Reply::Decision(decision),
+            }
+        }
+        Call::Configure {
+            config,
+            previous,
+            event,
+        } => Reply::Configured(configure(&config, previous, event)),
+        Call::Fault { detail } => Reply::Decision(fault_decision(&detail)),
+        Call::Info => Reply::Info {
+            plugin_id: PLUGIN_ID,
+            version: PLUGIN_VERSION,
+            max_body_bytes: MAX_BODY_BYTES,
+            fault_response: fault_decision("").response().clone(),
+        },
+    }
+}
+
+fn parse_entropy(hex: &str) -> Option<[u8; 16]> {
+    let bytes = hex.as_bytes();
+    if bytes.len() != 32 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, pair) in bytes.chunks(2).enumerate() {
+        let text = std::str::from_utf8(pair).ok()?;
+        out[i] = u8::from_str_radix(text, 16).ok()?;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(call: &str) -> Value {
+        serde_json::from_slice(&handle_call(call.as_bytes(), b"")).unwrap()
+    }
+
+    #[test]
+    fn info_reports_the_manifest_constants_and_the_last_resort_answer() {
+        let r = reply(r#""info""#);
+        assert_eq!(r["plugin_id"], PLUGIN_ID);
+        assert_eq!(r["version"], PLUGIN_VERSION);
+        assert_eq!(r["max_body_bytes"], MAX_BODY_BYTES);
+        assert_eq!(r["fault_response"]["status"], 500);
+        let body: Value =
+            serde_json::from_str(r["fault_response"]["body"].as_str().unwrap()).unwrap();
+        assert_eq!(body["error"]["code"], "internal_error");
+    }
+
+    #[test]
+    fn configure_normalizes_or_names_the_bad_setting() {
+        let r = reply(r#"{"configure":{"config":{"verifyprovenance":false},"event":"save"}}"#);
+        assert_eq!(r["kind"], "configured");
+        assert_eq!(r["settings"]["verify_provenance"], false);
+        assert!(r["error"].is_null());
+        let r = reply(r#"{"configure":{"config":{"allowunverifiedephemeral":7},"event":"save"}}"#);
+        assert!(r["error"]
+            .as_str()
+            .unwrap()
+            .contains("AllowUnverifiedEphemeral"));
+    }
+
+    #[test]
+    fn an_unreadable_call_is_an_error_reply_not_a_panic() {
+        for bad in ["", "{", "[]", r#"{"handle":{}}"#, r#"{"nope":1}"#] {
+            assert_eq!(reply(bad)["kind"], "error", "{bad}");
+        }
+    }
+
+    #[test]
+    fn entropy_must_be_32_hex_digits() {
+        assert_eq!(
+            parse_entropy("000102030405060708090a0b0c0d0e0f").unwrap()[15],
+            15
+        );
+        assert!(parse_entropy("00").is_none());
+        assert!(parse_entropy("zz0102030405060708090a0b0c0d0e0f").is_none());
+        assert!(parse_entropy("é00102030405060708090a0b0c0d0e0").is_none());
+    }
+}
