@@ -104,7 +104,8 @@ func BenchmarkCorePath(b *testing.B) {
 	if err != nil || rep.Kind != "need_facts" {
 		b.Fatal(err, rep)
 	}
-	call.Facts = p.gatherFacts(rep.Queries)
+	call.Facts = map[string]json.RawMessage{}
+	p.gatherFacts(rep.Queries, call.Facts)
 	decide, err := call.encode()
 	if err != nil {
 		b.Fatal(err)

@@ -8,11 +8,11 @@ import (
 	"github.com/mattermost/mattermost/server/public/model"
 )
 
-// gatherFacts answers the core's questions through the plugin API, each under the name the
-// core asked it under. The API calls run concurrently (each is an RPC round trip to the
+// gatherFacts answers the core's questions through the plugin API, each into answers under
+// the name the core asked it under. The API calls run concurrently (each is an RPC round trip to the
 // server); encoding the answers happens afterwards on the calling goroutine, whose stack is
 // grown already (a fresh goroutine would grow its own for encoding/json on every request).
-func (p *Plugin) gatherFacts(queries []query) map[string]json.RawMessage {
+func (p *Plugin) gatherFacts(queries []query, answers map[string]json.RawMessage) {
 	results := make([]result, len(queries))
 	var wg sync.WaitGroup
 	for i, q := range queries[:max(len(queries)-1, 0)] {
@@ -26,11 +26,9 @@ func (p *Plugin) gatherFacts(queries []query) map[string]json.RawMessage {
 		results[n-1] = p.ask(queries[n-1])
 	}
 	wg.Wait()
-	answers := make(map[string]json.RawMessage, len(results))
 	for i, r := range results {
 		answers[queries[i].Name] = r.answer()
 	}
-	return answers
 }
 
 // result is what the plugin API said, before it is encoded for the core.

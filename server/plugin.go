@@ -115,16 +115,14 @@ func (p *Plugin) decide(ctx context.Context, call *handleCall, body []byte) (*re
 			return nil, fmt.Errorf("the core still asked for facts after %d rounds", round)
 		}
 		if call.Facts == nil {
-			call.Facts = make(map[string]json.RawMessage, len(rep.Queries))
+			call.Facts = make(map[string]json.RawMessage, 4)
 		}
 		for _, q := range rep.Queries {
 			if _, again := call.Facts[q.Name]; again || q.Name == "" {
 				return nil, fmt.Errorf("the core asked for %q again", q.Name)
 			}
 		}
-		for name, answer := range p.gatherFacts(rep.Queries) {
-			call.Facts[name] = answer
-		}
+		p.gatherFacts(rep.Queries, call.Facts)
 		rep, err = p.callCore(ctx, call, body)
 	}
 	if err == nil && rep.Kind != "decision" {

@@ -60,14 +60,27 @@ func (c *handleCall) encode() ([]byte, error) {
 				doc = append(doc, ',')
 			}
 			first = false
-			key, _ := json.Marshal(name)
-			doc = append(doc, key...)
+			doc = appendName(doc, name)
 			doc = append(doc, ':')
 			doc = append(doc, answer...)
 		}
 		doc = append(doc, '}')
 	}
 	return append(doc, `}}`...), nil
+}
+
+// appendName writes a fact's name as a JSON string. The core names facts like Rust fields
+// (a-z, 0-9, _), which need no escaping; anything else goes through encoding/json.
+func appendName(doc []byte, name string) []byte {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
+			quoted, _ := json.Marshal(name)
+			return append(doc, quoted...)
+		}
+	}
+	doc = append(doc, '"')
+	doc = append(doc, name...)
+	return append(doc, '"')
 }
 
 // configureCall asks the core which settings to run with when a settings hook fires.
