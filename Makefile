@@ -46,14 +46,14 @@ setup:
 	    apt-get install -y -q binaryen >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q binaryen >/dev/null; }; \
 	  else echo "!! wasm-opt not found: install binaryen, or the server wasm will be larger than its 200 KiB budget"; fi; }
 
-## wasm: build the Rust core for the server (no imports, size-optimized)
+## wasm: build the Rust core for the server (no imports, optimized for speed)
 .PHONY: wasm
 wasm: $(WASM)
 $(WASM): $(CORE_SOURCES) | setup
 	@echo "==> building the core (Rust → $(WASM_TARGET))"
 	cargo build --locked --profile wasm --target $(WASM_TARGET)
 	@if command -v wasm-opt >/dev/null; then \
-	  wasm-opt -Oz $(WASM_OPT_FEATURES) $(WASM_RAW) -o $@; \
+	  wasm-opt -O3 $(WASM_OPT_FEATURES) $(WASM_RAW) -o $@; \
 	else cp $(WASM_RAW) $@; fi
 	@echo "    $@: $$(stat -c %s $@ 2>/dev/null || stat -f %z $@) bytes"
 

@@ -8,14 +8,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-RAW=target/web/wasm32-unknown-unknown/wasm/socket_mode_core.wasm
+RAW=target/web/wasm32-unknown-unknown/web/socket_mode_core.wasm
 OUT=webapp/pkg
 BIN=webapp/node_modules/.bin
 # The features rustc's wasm target emits by default: the Makefile's one list (`make webapp`).
 FEATURES="${WASM_OPT_FEATURES:?run this through make (make webapp), which sets WASM_OPT_FEATURES}"
 
 echo "==> building the core for the browser (Rust → wasm → JavaScript)"
-cargo build --locked --profile wasm --target wasm32-unknown-unknown --features web --target-dir target/web
+cargo build --locked --profile web --target wasm32-unknown-unknown --features web --target-dir target/web
 rm -rf "$OUT" && mkdir -p "$OUT"
 wasm-bindgen --target bundler --no-typescript --out-dir "$OUT" --out-name socket_mode_core "$RAW"
 # shellcheck disable=SC2086
