@@ -77,9 +77,9 @@ $(BUNDLE): server plugin.json $(if $(wildcard webapp/package.json),$(WEBAPP_BUND
 	tar -C dist -czf $@ $(PLUGIN_ID)
 	@echo "    $@: $$(du -h $@ | cut -f1)"
 
-## test: every test — Rust (native and web build), the playground in a browser, Go (race detector), end-to-end
+## test: every test — Rust (native, a short fuzzing run, the web build), the playground in a browser, Go (race detector), end-to-end
 .PHONY: test
-test: test-core test-web test-browser test-server e2e
+test: test-core test-fuzz test-web test-browser test-server e2e
 
 ## test-core: the Rust core's unit and golden tests
 .PHONY: test-core
@@ -155,12 +155,27 @@ deploy: $(BUNDLE)
 	curl -fsS -X POST -H "Authorization: Bearer $$MM_ADMIN_TOKEN" "$$MM_SERVICESETTINGS_SITEURL/api/v4/plugins/$(PLUGIN_ID)/enable" >/dev/null
 	@echo "deployed $(PLUGIN_ID) $(PLUGIN_VERSION)"
 
+## fuzz: ten million mutated inputs through every endpoint of the core (FUZZ_INPUTS to change)
+FUZZ_INPUTS ?= 10000000
+.PHONY: fuzz
+fuzz:
+	@echo "==> fuzzing the core ($(FUZZ_INPUTS) inputs)"
+	cargo run --release --locked --manifest-path fuzz/Cargo.toml -- --inputs $(FUZZ_INPUTS)
+
+## test-fuzz: a short fuzzing run, part of make test (every run starts from another seed)
+.PHONY: test-fuzz
+test-fuzz:
+	@echo "==> fuzzing the core briefly (200,000 inputs)"
+	cargo run --release --locked --manifest-path fuzz/Cargo.toml -- --inputs 200000 --seed $$(date +%s)
+
 ## check: formatting and lints — rustfmt, clippy -D warnings, gofmt, go vet
 .PHONY: check
 check: $(WASM)
 	@echo "==> rustfmt, clippy"
 	cargo fmt --check
+	cargo fmt --check --manifest-path fuzz/Cargo.toml
 	cargo clippy --locked --all-targets -- -D warnings
+	cargo clippy --locked --release --manifest-path fuzz/Cargo.toml -- -D warnings
 	cargo clippy --locked --profile wasm --target $(WASM_TARGET) -- -D warnings
 	cargo clippy --locked --target $(WASM_TARGET) --features web --target-dir target/web --all-targets -- -D warnings
 	@echo "==> gofmt, go vet"
@@ -179,7 +194,7 @@ bench: $(WASM)
 ## clean: remove build outputs
 .PHONY: clean
 clean:
-	rm -rf dist server/dist $(WASM) target webapp/pkg webapp/dist webapp/test-artifacts
+	rm -rf dist server/dist $(WASM) target fuzz/target fuzz/findings webapp/pkg webapp/dist webapp/test-artifacts
 
 ## help: this list
 .PHONY: help

@@ -16,12 +16,25 @@ import (
 // benchmarks measure the plugin alone: no RPC, no mock bookkeeping.
 type noopAPI struct {
 	plugin.API
-	post *model.Post
-	user *model.User
+	post    *model.Post
+	user    *model.User
+	clicker *model.User
+	channel *model.Channel
+	team    *model.Team
 }
 
 func (a *noopAPI) GetPost(string) (*model.Post, *model.AppError) { return a.post, nil }
-func (a *noopAPI) GetUser(string) (*model.User, *model.AppError) { return a.user, nil }
+func (a *noopAPI) GetUser(id string) (*model.User, *model.AppError) {
+	if id == a.clicker.Id {
+		return a.clicker, nil
+	}
+	return a.user, nil
+}
+func (a *noopAPI) GetChannel(string) (*model.Channel, *model.AppError) { return a.channel, nil }
+func (a *noopAPI) GetTeam(string) (*model.Team, *model.AppError)       { return a.team, nil }
+func (a *noopAPI) KVSetWithOptions(string, []byte, model.PluginKVSetOptions) (bool, *model.AppError) {
+	return true, nil
+}
 func (a *noopAPI) HasPermissionToChannel(string, string, *model.Permission) bool {
 	return true
 }
@@ -39,6 +52,15 @@ func benchPlugin(b *testing.B) (*Plugin, []byte, string) {
 		b.Fatal(err)
 	}
 	if err := json.Unmarshal(f.Facts["recipient"].Found, &api.user); err != nil {
+		b.Fatal(err)
+	}
+	if err := json.Unmarshal(f.Facts["clicker"].Found, &api.clicker); err != nil {
+		b.Fatal(err)
+	}
+	if err := json.Unmarshal(f.Facts["channel"].Found, &api.channel); err != nil {
+		b.Fatal(err)
+	}
+	if err := json.Unmarshal(f.Facts["team"].Found, &api.team); err != nil {
 		b.Fatal(err)
 	}
 	p := &Plugin{}
@@ -100,7 +122,7 @@ func BenchmarkCorePath(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rep, err := p.callCore(ctx, &call, body)
+	rep, err := p.callCore(ctx, laneInteractive, &call, body)
 	if err != nil || rep.Kind != "need_facts" {
 		b.Fatal(err, rep)
 	}
@@ -114,7 +136,7 @@ func BenchmarkCorePath(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		for _, doc := range [][]byte{plan, decide} {
-			out, err := p.core.call(ctx, doc, body)
+			out, err := p.core.call(ctx, laneInteractive, p.info.deadline(laneInteractive), doc, body)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -153,7 +175,7 @@ func BenchmarkActivate(b *testing.B) {
 		_ = p.OnDeactivate()
 		b.StartTimer()
 	}
-	b.ReportMetric(float64(poolSize()), "instances")
+	b.ReportMetric(float64(poolSizes()[laneInteractive]), "instances")
 }
 
 // BenchmarkInstanceMemory reports one instance's linear memory after serving clicks.
@@ -163,10 +185,12 @@ func BenchmarkInstanceMemory(b *testing.B) {
 		serveClick(b, p, body, user)
 	}
 	var largest uint32
-	for range cap(p.core.pool) {
-		inst := <-p.core.pool
-		largest = max(largest, inst.memory.Size())
-		defer func() { p.core.pool <- inst }()
+	for _, pool := range p.core.pools {
+		for range cap(pool) {
+			inst := <-pool
+			largest = max(largest, inst.memory.Size())
+			defer func() { pool <- inst }()
+		}
 	}
 	b.ReportMetric(float64(largest)/1024, "instance-KiB")
 }

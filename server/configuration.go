@@ -44,7 +44,7 @@ func (p *Plugin) ConfigurationWillBeSaved(newCfg *model.Config) (*model.Config, 
 	if p.core == nil || newCfg == nil {
 		return nil, nil
 	}
-	rep, err := p.callCore(context.Background(), newConfigureCall(newCfg.PluginSettings.Plugins[p.info.PluginID], nil, "save"), nil)
+	rep, err := p.callCore(context.Background(), laneInteractive, newConfigureCall(newCfg.PluginSettings.Plugins[p.info.PluginID], nil, "save"), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +59,7 @@ func (p *Plugin) ConfigurationWillBeSaved(newCfg *model.Config) (*model.Config, 
 // the settings it says to run with, and returns the error it says the hook returns.
 func (p *Plugin) configure(event string) error {
 	previous := p.getConfiguration().settings
-	rep, err := p.callCore(context.Background(), newConfigureCall(p.API.GetPluginConfig(), previous, event), nil)
+	rep, err := p.callCore(context.Background(), laneInteractive, newConfigureCall(p.API.GetPluginConfig(), previous, event), nil)
 	if err != nil {
 		return err
 	}

@@ -76,6 +76,7 @@ func TestSettingsChangeTakesEffectOnTheNextClick(t *testing.T) {
 
 	f := loadFixtures(t)["verification_off"]
 	f.expectFacts(t, api)
+	allowStores(api)
 	var data map[string]any
 	api.On("PublishWebSocketEvent", "action", mock.Anything, mock.Anything).Run(func(args mock.Arguments) {
 		data = args.Get(1).(map[string]any)

@@ -20,6 +20,17 @@ func (p *Plugin) carryOut(effects []effect) {
 				UserId:              e.UserID,
 				ReliableClusterSend: e.Reliable,
 			})
+		case "store":
+			key, value, ttl := e.Key, e.Value, e.ExpireInSeconds
+			p.pending.start(key, func() {
+				if _, appErr := p.API.KVSetWithOptions(key, value, model.PluginKVSetOptions{ExpireInSeconds: ttl}); appErr != nil {
+					p.API.LogWarn("storing a KV entry failed", "key", key, "error", appErr.Error())
+				}
+			})
+		case "forget":
+			if e.Fact != nil {
+				p.cache.forget(*e.Fact)
+			}
 		case "delete":
 			// Best effort, as the core asked: the entry expires anyway.
 			if appErr := p.API.KVDelete(e.Key); appErr != nil {

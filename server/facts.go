@@ -13,21 +13,32 @@ import (
 // server); encoding the answers happens afterwards on the calling goroutine, whose stack is
 // grown already (a fresh goroutine would grow its own for encoding/json on every request).
 func (p *Plugin) gatherFacts(queries []query, answers map[string]json.RawMessage) {
-	results := make([]result, len(queries))
+	now := p.now()
+	var asked []query
+	for _, q := range queries {
+		if answer, ok := p.cache.get(q, now); ok {
+			answers[q.Name] = answer
+		} else {
+			asked = append(asked, q)
+		}
+	}
+	results := make([]result, len(asked))
 	var wg sync.WaitGroup
-	for i, q := range queries[:max(len(queries)-1, 0)] {
+	for i, q := range asked[:max(len(asked)-1, 0)] {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			results[i] = p.ask(q)
 		}()
 	}
-	if n := len(queries); n > 0 {
-		results[n-1] = p.ask(queries[n-1])
+	if n := len(asked); n > 0 {
+		results[n-1] = p.ask(asked[n-1])
 	}
 	wg.Wait()
 	for i, r := range results {
-		answers[queries[i].Name] = r.answer()
+		answer := r.answer()
+		p.cache.put(asked[i], answer, now)
+		answers[asked[i].Name] = answer
 	}
 }
 
@@ -48,6 +59,12 @@ func (p *Plugin) ask(q query) result {
 	case "user":
 		user, appErr := p.API.GetUser(q.UserID)
 		return result{value: user, appErr: appErr}
+	case "channel":
+		channel, appErr := p.API.GetChannel(q.ChannelID)
+		return result{value: channel, appErr: appErr}
+	case "team":
+		team, appErr := p.API.GetTeam(q.TeamID)
+		return result{value: team, appErr: appErr}
 	case "channel_permission":
 		permission := permissionByID(q.Permission)
 		if permission == nil {
@@ -55,6 +72,7 @@ func (p *Plugin) ask(q query) result {
 		}
 		return result{value: p.API.HasPermissionToChannel(q.UserID, q.ChannelID, permission)}
 	case "kv_get":
+		p.pending.wait(q.Key)
 		value, appErr := p.API.KVGet(q.Key)
 		switch {
 		case appErr != nil:

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/mattermost/mattermost/server/public/plugin"
 )
 
@@ -26,6 +27,10 @@ type Plugin struct {
 	info reply
 	// configuration is replaced whole on every change; read without a lock on the hot path.
 	configuration atomic.Pointer[configuration]
+	// cache keeps the answers the core says may be reused for a while.
+	cache factCache
+	// pending tracks the KV stores carried out off the request's path.
+	pending pendingStores
 
 	// clock and random feed the core its time and entropy; nil means the real ones. Tests set
 	// them so that fixtures can name the exact event id and timestamp.
@@ -34,24 +39,27 @@ type Plugin struct {
 }
 
 // maxFactRounds bounds the question-and-answer rounds of one input.
-const maxFactRounds = 4
+const maxFactRounds = 6
 
-// poolSize bounds the instance pool: instances are held only while the core computes, so one
-// per available CPU keeps every core busy without holding memory nobody can use.
-func poolSize() int {
-	return min(max(runtime.GOMAXPROCS(0), 2), 16)
+// poolSizes bounds the instance pools: instances are held only while the core computes, so one
+// per available CPU for the interactive lane keeps every core busy without holding memory
+// nobody can use; the bulk lane gets a quarter of that, at least one, so heavy work can never
+// take more than its share of the machine.
+func poolSizes() [lanes]int {
+	cpus := runtime.GOMAXPROCS(0)
+	return [lanes]int{laneInteractive: min(max(cpus, 2), 16), laneBulk: min(max(cpus/4, 1), 4)}
 }
 
 // OnActivate compiles the core once, fills the pool and applies the settings.
 func (p *Plugin) OnActivate() error {
 	ctx := context.Background()
 	start := time.Now()
-	c, err := newCore(ctx, poolSize(), maxMemoryPages)
+	c, err := newCore(ctx, poolSizes(), maxMemoryPages, true)
 	if err != nil {
 		return fmt.Errorf("starting the core: %w", err)
 	}
 	p.core = c
-	info, err := p.callCore(ctx, infoCall{}, nil)
+	info, err := p.callCore(ctx, laneInteractive, infoCall{}, nil)
 	if err != nil {
 		return fmt.Errorf("asking the core for its constants: %w", err)
 	}
@@ -59,12 +67,14 @@ func (p *Plugin) OnActivate() error {
 	if err := p.configure("activate"); err != nil {
 		return err
 	}
-	p.API.LogInfo("plugin activated", "version", p.info.Version, "instances", poolSize(), "startup_ms", time.Since(start).Milliseconds())
+	sizes := poolSizes()
+	p.API.LogInfo("plugin activated", "version", p.info.Version, "instances", sizes[laneInteractive], "bulk_instances", sizes[laneBulk], "startup_ms", time.Since(start).Milliseconds())
 	return nil
 }
 
-// OnDeactivate releases the pool and the compiled module.
+// OnDeactivate finishes the stores under way, then releases the pools and the compiled module.
 func (p *Plugin) OnDeactivate() error {
+	p.pending.wg.Wait()
 	if p.core == nil {
 		return nil
 	}
@@ -94,7 +104,7 @@ func (p *Plugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Req
 		Entropy:  p.entropy(),
 		Settings: p.getConfiguration().settings,
 	}
-	rep, err := p.decide(r.Context(), &call, body)
+	rep, err := p.decide(r.Context(), p.info.lane(r.URL.Path), &call, body)
 	if err == nil && (rep.Reply == nil || rep.Reply.HTTP == nil) {
 		err = fmt.Errorf("the core answered %q without an HTTP response", rep.Kind)
 	}
@@ -108,8 +118,8 @@ func (p *Plugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Req
 
 // decide runs one input through the core: while the core asks for facts, gather them and call
 // again with every answer so far. The same call (clock, entropy, settings) serves every round.
-func (p *Plugin) decide(ctx context.Context, call *handleCall, body []byte) (*reply, error) {
-	rep, err := p.callCore(ctx, call, body)
+func (p *Plugin) decide(ctx context.Context, lane int, call *handleCall, body []byte) (*reply, error) {
+	rep, err := p.callCore(ctx, lane, call, body)
 	for round := 0; err == nil && rep.Kind == "need_facts"; round++ {
 		if round == maxFactRounds {
 			return nil, fmt.Errorf("the core still asked for facts after %d rounds", round)
@@ -123,7 +133,7 @@ func (p *Plugin) decide(ctx context.Context, call *handleCall, body []byte) (*re
 			}
 		}
 		p.gatherFacts(rep.Queries, call.Facts)
-		rep, err = p.callCore(ctx, call, body)
+		rep, err = p.callCore(ctx, lane, call, body)
 	}
 	if err == nil && rep.Kind != "decision" {
 		err = fmt.Errorf("the core answered %q where a decision was due", rep.Kind)
@@ -133,7 +143,7 @@ func (p *Plugin) decide(ctx context.Context, call *handleCall, body []byte) (*re
 
 // respondFault asks the core how to answer a failure outside it (a trap, a shim panic).
 func (p *Plugin) respondFault(w http.ResponseWriter, detail string) {
-	rep, err := p.callCore(context.Background(), newFaultCall(detail), nil)
+	rep, err := p.callCore(context.Background(), laneInteractive, newFaultCall(detail), nil)
 	if err != nil || rep.Reply == nil || rep.Reply.HTTP == nil {
 		p.API.LogError("the core could not answer a fault", "detail", detail, "error", fmt.Sprint(err))
 		writeResponse(w, p.info.FaultResponse)
@@ -174,4 +184,28 @@ func (p *Plugin) entropy() string {
 		_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
 	}
 	return hex.EncodeToString(b[:])
+}
+
+// UserHasBeenDeactivated tells the core, which says what no longer holds (a cached account).
+func (p *Plugin) UserHasBeenDeactivated(_ *plugin.Context, user *model.User) {
+	if p.core == nil || user == nil {
+		return
+	}
+	p.hook(input{UserDeactivated: &userEvent{UserID: user.Id}})
+}
+
+// hook runs an input that answers nobody (a hook with no reply) and carries out its effects.
+func (p *Plugin) hook(in input) {
+	call := handleCall{
+		Input:    in,
+		NowMs:    p.now().UnixMilli(),
+		Entropy:  p.entropy(),
+		Settings: p.getConfiguration().settings,
+	}
+	rep, err := p.decide(context.Background(), laneInteractive, &call, nil)
+	if err != nil {
+		p.API.LogError("the core could not decide a hook", "error", err.Error())
+		return
+	}
+	p.carryOut(rep.Effects)
 }

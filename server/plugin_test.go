@@ -44,15 +44,17 @@ type fixture struct {
 	Expect struct {
 		Queries []query `json:"queries"`
 		Effects []struct {
-			Type     string            `json:"type"`
-			Key      string            `json:"key"`
-			Event    string            `json:"event"`
-			UserID   string            `json:"user_id"`
-			Data     json.RawMessage   `json:"data"`
-			Reliable bool              `json:"reliable"`
-			Level    string            `json:"level"`
-			Message  string            `json:"message"`
-			Fields   map[string]string `json:"fields"`
+			Type            string            `json:"type"`
+			Key             string            `json:"key"`
+			Value           json.RawMessage   `json:"value"`
+			ExpireInSeconds int64             `json:"expire_in_seconds"`
+			Event           string            `json:"event"`
+			UserID          string            `json:"user_id"`
+			Data            json.RawMessage   `json:"data"`
+			Reliable        bool              `json:"reliable"`
+			Level           string            `json:"level"`
+			Message         string            `json:"message"`
+			Fields          map[string]string `json:"fields"`
 		} `json:"effects"`
 		Response struct {
 			Status int             `json:"status"`
@@ -103,7 +105,7 @@ func loadFixtures(t testing.TB) map[string]*fixture {
 func newTestPlugin(t testing.TB) (*Plugin, *plugintest.API) {
 	api := &plugintest.API{}
 	api.On("GetPluginConfig").Return(map[string]any{}).Maybe()
-	api.On("LogInfo", "plugin activated", mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Maybe()
+	api.On("LogInfo", "plugin activated", mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Maybe()
 	p := &Plugin{}
 	p.SetAPI(api)
 	require.NoError(t, p.OnActivate())
@@ -130,6 +132,12 @@ func (f *fixture) httpRequest(t testing.TB) *http.Request {
 		r.Header.Set("Mattermost-User-Id", *f.Request.UserID)
 	}
 	return r
+}
+
+// allowStores lets the plugin keep what it keeps off the request's path (a trigger's place),
+// for tests about something else.
+func allowStores(api *plugintest.API) {
+	api.On("KVSetWithOptions", mock.Anything, mock.Anything, mock.Anything).Return(true, nil).Maybe()
 }
 
 // jsonEqual matches a []byte argument holding the same JSON document as want.
@@ -159,6 +167,18 @@ func (f *fixture) expectFacts(t testing.TB, api *plugintest.API) {
 				require.NoError(t, json.Unmarshal(answer.Found, &user))
 			}
 			api.On("GetUser", q.UserID).Return(user, failed).Once()
+		case "channel":
+			var channel *model.Channel
+			if failed == nil {
+				require.NoError(t, json.Unmarshal(answer.Found, &channel))
+			}
+			api.On("GetChannel", q.ChannelID).Return(channel, failed).Once()
+		case "team":
+			var team *model.Team
+			if failed == nil {
+				require.NoError(t, json.Unmarshal(answer.Found, &team))
+			}
+			api.On("GetTeam", q.TeamID).Return(team, failed).Once()
 		case "kv_get":
 			var value []byte
 			if failed == nil && string(answer.Found) != "null" {
@@ -218,6 +238,8 @@ func TestGoldenFixturesThroughServeHTTP(t *testing.T) {
 				case "publish":
 					api.On("PublishWebSocketEvent", e.Event, mock.Anything, &model.WebsocketBroadcast{UserId: e.UserID, ReliableClusterSend: e.Reliable}).
 						Run(func(args mock.Arguments) { published = append(published, args.Get(1).(map[string]any)) }).Once()
+				case "store":
+					api.On("KVSetWithOptions", e.Key, jsonEqual(e.Value), model.PluginKVSetOptions{ExpireInSeconds: e.ExpireInSeconds}).Return(true, nil).Once()
 				case "delete":
 					api.On("KVDelete", e.Key).Return(nil).Once()
 				case "log":
@@ -227,6 +249,7 @@ func TestGoldenFixturesThroughServeHTTP(t *testing.T) {
 
 			w := httptest.NewRecorder()
 			p.ServeHTTP(nil, w, f.httpRequest(t))
+			p.pending.wg.Wait() // stores off the request's path
 
 			assert.Equal(t, f.Expect.Response.Status, w.Code)
 			assert.Equal(t, "application/json", w.Header().Get("Content-Type"))
@@ -250,8 +273,10 @@ func TestGoldenFixturesThroughServeHTTP(t *testing.T) {
 // exactly as the plugin RPC does, and checks the JSON the server would send the bot.
 func TestPublishedDataSurvivesTheGobRPC(t *testing.T) {
 	f := loadFixtures(t)["nested_context"]
+	published := f.Expect.Effects[len(f.Expect.Effects)-1]
+	require.Equal(t, "publish", published.Type)
 	var data map[string]any
-	dec := json.NewDecoder(bytes.NewReader(f.Expect.Effects[0].Data))
+	dec := json.NewDecoder(bytes.NewReader(published.Data))
 	dec.UseNumber()
 	require.NoError(t, dec.Decode(&data))
 	payload := gobSafe(data).(map[string]any)
@@ -270,15 +295,15 @@ func TestPublishedDataSurvivesTheGobRPC(t *testing.T) {
 	require.NoError(t, err)
 
 	// gob turns an empty slice into nil, so the one empty array arrives as null.
-	want := strings.Replace(string(f.Expect.Effects[0].Data), `"empty_list": []`, `"empty_list": null`, 1)
-	require.NotEqual(t, want, string(f.Expect.Effects[0].Data), "the fixture has an empty list")
+	want := strings.Replace(string(published.Data), `"empty_list": []`, `"empty_list": null`, 1)
+	require.NotEqual(t, want, string(published.Data), "the fixture has an empty list")
 	assert.JSONEq(t, want, string(got))
 	assert.Contains(t, string(got), `"big":9007199254740992`, "integers keep every digit")
 	assert.Contains(t, string(got), `"nothing":null`, "nulls pass")
 }
 
 func TestCoreImportsNothing(t *testing.T) {
-	c, err := newCore(context.Background(), 1, maxMemoryPages)
+	c, err := newCore(context.Background(), [lanes]int{1, 1}, maxMemoryPages, true)
 	require.NoError(t, err)
 	defer c.Close(context.Background())
 	assert.Empty(t, c.compiled.ImportedFunctions())
@@ -289,14 +314,17 @@ func TestInstanceMemoryStaysSmall(t *testing.T) {
 	p, api := newTestPlugin(t)
 	f := loadFixtures(t)["button"]
 	f.expectFacts(t, api)
+	allowStores(api)
 	api.On("PublishWebSocketEvent", mock.Anything, mock.Anything, mock.Anything)
 	w := httptest.NewRecorder()
 	p.ServeHTTP(nil, w, f.httpRequest(t))
 	require.Equal(t, 200, w.Code)
-	for range cap(p.core.pool) {
-		inst := <-p.core.pool
-		assert.LessOrEqual(t, inst.memory.Size(), uint32(keepMemoryBytes))
-		defer func() { p.core.pool <- inst }()
+	for _, pool := range p.core.pools {
+		for range cap(pool) {
+			inst := <-pool
+			assert.LessOrEqual(t, inst.memory.Size(), uint32(keepMemoryBytes))
+			defer func() { pool <- inst }()
+		}
 	}
 }
 
@@ -314,31 +342,32 @@ const hogPages = 8
 // the trapped instance is closed, never handed out again, and the next call is served.
 func TestTrappedInstanceIsClosedAndReplaced(t *testing.T) {
 	ctx := context.Background()
-	c, err := newCore(ctx, 1, hogPages)
+	c, err := newCore(ctx, [lanes]int{1, 1}, hogPages, true)
 	require.NoError(t, err)
 	defer c.Close(ctx)
-	trapped := <-c.pool
-	c.pool <- trapped
+	pool := c.pools[laneInteractive]
+	trapped := <-pool
+	pool <- trapped
 
-	_, err = c.call(ctx, []byte(`{"handle":{"input":{"http":{"method":"POST","path":"/api/v1/handler","user_id":"alicealicealicealicealice1"}},"now_ms":1,"entropy":"00000000000000000000000000000000","settings":{"verify_provenance":true,"allow_unverified_ephemeral":false}}}`), memoryHog())
+	_, err = c.call(ctx, laneInteractive, time.Second, []byte(`{"handle":{"input":{"http":{"method":"POST","path":"/api/v1/handler","user_id":"alicealicealicealicealice1"}},"now_ms":1,"entropy":"00000000000000000000000000000000","settings":{"verify_provenance":true,"allow_unverified_ephemeral":false}}}`), memoryHog())
 	require.ErrorIs(t, err, errCoreTrapped)
 	assert.True(t, trapped.module.IsClosed(), "a trapped instance is closed")
 
 	for range 3 {
-		out, err := c.call(ctx, []byte(`"info"`), nil)
+		out, err := c.call(ctx, laneInteractive, time.Second, []byte(`"info"`), nil)
 		require.NoError(t, err)
 		assert.Contains(t, string(out), `"kind":"info"`)
 	}
-	next := <-c.pool
+	next := <-pool
 	assert.NotSame(t, trapped, next, "the trapped instance is never reused")
-	c.pool <- next
+	pool <- next
 }
 
 // TestTrapDuringARequestAnswersTheUser checks what the clicker sees when the core traps: the
 // core's own internal-error body from a fresh instance, a log line, and service goes on.
 func TestTrapDuringARequestAnswersTheUser(t *testing.T) {
 	p, api := newTestPlugin(t)
-	small, err := newCore(context.Background(), 1, hogPages)
+	small, err := newCore(context.Background(), [lanes]int{1, 1}, hogPages, true)
 	require.NoError(t, err)
 	_ = p.core.Close(context.Background())
 	p.core = small
@@ -356,6 +385,7 @@ func TestTrapDuringARequestAnswersTheUser(t *testing.T) {
 
 	f := loadFixtures(t)["button"]
 	f.expectFacts(t, api)
+	allowStores(api)
 	api.On("PublishWebSocketEvent", "action", mock.Anything, mock.Anything).Once()
 	w = httptest.NewRecorder()
 	p.ServeHTTP(nil, w, f.httpRequest(t))
@@ -368,11 +398,20 @@ func TestConcurrentRequestsAllSucceed(t *testing.T) {
 	f := loadFixtures(t)["button"]
 	var post *model.Post
 	require.NoError(t, json.Unmarshal(f.Facts["post"].Found, &post))
-	var user *model.User
-	require.NoError(t, json.Unmarshal(f.Facts["recipient"].Found, &user))
+	var recipient, clicker *model.User
+	require.NoError(t, json.Unmarshal(f.Facts["recipient"].Found, &recipient))
+	require.NoError(t, json.Unmarshal(f.Facts["clicker"].Found, &clicker))
 	api.On("GetPost", mock.Anything).Return(post, nil)
-	api.On("GetUser", mock.Anything).Return(user, nil)
+	api.On("GetUser", recipient.Id).Return(recipient, nil)
+	api.On("GetUser", clicker.Id).Return(clicker, nil)
 	api.On("HasPermissionToChannel", mock.Anything, mock.Anything, mock.Anything).Return(true)
+	var channel *model.Channel
+	require.NoError(t, json.Unmarshal(f.Facts["channel"].Found, &channel))
+	var team *model.Team
+	require.NoError(t, json.Unmarshal(f.Facts["team"].Found, &team))
+	api.On("GetChannel", mock.Anything).Return(channel, nil)
+	api.On("GetTeam", mock.Anything).Return(team, nil)
+	allowStores(api)
 	var mu sync.Mutex
 	ids := map[string]bool{}
 	api.On("PublishWebSocketEvent", "action", mock.Anything, mock.Anything).Run(func(args mock.Arguments) {

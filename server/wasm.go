@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -33,19 +34,35 @@ var compilationCache = wazero.NewCompilationCache()
 // errCoreTrapped marks a call that trapped (a panic in the core, or a bug at the boundary).
 var errCoreTrapped = errors.New("the core trapped")
 
-// core is the compiled module and a bounded pool of instances. A wasm instance serves one call
-// at a time (wazero: "Call is not goroutine-safe"), so each call takes an instance from the
-// pool and gives it back; callers beyond the pool's size wait. A slot holds nil when its
-// instance was discarded and the replacement failed; the next taker instantiates one.
+// core is the compiled module and two bounded pools of instances, one per lane. A wasm
+// instance serves one call at a time (wazero: "Call is not goroutine-safe"), so each call takes
+// an instance from its lane's pool and gives it back; callers beyond the pool's size wait. A
+// slot holds nil when its instance was discarded and the replacement failed; the next taker
+// instantiates one.
 //
-// No timeout guard (wazero's WithCloseOnContextDone) is used: the core's work is linear in
-// its input, which is capped at 1 MiB, so a call cannot run away, and the guard would add a
-// check to every loop iteration of every call.
+// Lanes keep clicks from queueing behind heavy work: the core names the inputs that may be
+// heavy (lint, opening a dialog), and those get a small pool of their own, so a flood of them
+// can occupy at most that pool, never the instances clicks and submissions use.
+//
+// Every call runs under a deadline the core sets per lane. wazero's WithCloseOnContextDone
+// makes a call past it stop and close its instance (which is then replaced like a trapped
+// one); its cost is a check in every loop of the compiled code, measured in
+// docs/BENCHMARKS.md.
 type core struct {
 	runtime  wazero.Runtime
 	compiled wazero.CompiledModule
-	pool     chan *instance
+	pools    [lanes]chan *instance
 }
+
+// The lanes: which pool serves a call.
+const (
+	laneInteractive = iota // clicks, submissions, hooks: everything a person waits on
+	laneBulk               // what the core says may be heavy (lint, opening a dialog)
+	lanes
+)
+
+// errCoreDeadline marks a call stopped at its deadline.
+var errCoreDeadline = errors.New("the core ran past its deadline")
 
 // instance is one instantiated module and its exports, looked up once.
 type instance struct {
@@ -58,10 +75,12 @@ type instance struct {
 	stack       []uint64
 }
 
-// newCore compiles the embedded module once and fills a pool of `size` instances, each capped
-// at memoryPages pages of 64 KiB (maxMemoryPages in production).
-func newCore(ctx context.Context, size int, memoryPages uint32) (*core, error) {
-	config := wazero.NewRuntimeConfig().WithMemoryLimitPages(memoryPages).WithCompilationCache(compilationCache)
+// newCore compiles the embedded module once and fills each lane's pool (sizes[lane]
+// instances), each instance capped at memoryPages pages of 64 KiB (maxMemoryPages in
+// production). With guard, a call stops at its context's deadline.
+func newCore(ctx context.Context, sizes [lanes]int, memoryPages uint32, guard bool) (*core, error) {
+	config := wazero.NewRuntimeConfig().WithMemoryLimitPages(memoryPages).
+		WithCompilationCache(compilationCache).WithCloseOnContextDone(guard)
 	runtime := wazero.NewRuntimeWithConfig(ctx, config)
 	compiled, err := runtime.CompileModule(ctx, coreWasm)
 	if err != nil {
@@ -72,14 +91,17 @@ func newCore(ctx context.Context, size int, memoryPages uint32) (*core, error) {
 		_ = runtime.Close(ctx)
 		return nil, fmt.Errorf("the core must import nothing, but imports %d items", n)
 	}
-	c := &core{runtime: runtime, compiled: compiled, pool: make(chan *instance, size)}
-	for range size {
-		inst, err := c.instantiate(ctx)
-		if err != nil {
-			_ = c.Close(ctx)
-			return nil, err
+	c := &core{runtime: runtime, compiled: compiled}
+	for lane, size := range sizes {
+		c.pools[lane] = make(chan *instance, size)
+		for range size {
+			inst, err := c.instantiate(ctx)
+			if err != nil {
+				_ = c.Close(ctx)
+				return nil, err
+			}
+			c.pools[lane] <- inst
 		}
-		c.pool <- inst
 	}
 	return c, nil
 }
@@ -113,38 +135,49 @@ func (c *core) instantiate(ctx context.Context) (*instance, error) {
 	return inst, nil
 }
 
-// call runs one `handle` call on a pooled instance. A trapped instance is closed and replaced,
-// never reused; so is one whose memory grew past keepMemoryBytes.
-func (c *core) call(ctx context.Context, input, body []byte) ([]byte, error) {
+// call runs one `handle` call on an instance of lane's pool, stopped after deadline (none when
+// 0). A trapped or stopped instance is closed and replaced, never reused; so is one whose
+// memory grew past keepMemoryBytes.
+func (c *core) call(ctx context.Context, lane int, deadline time.Duration, input, body []byte) ([]byte, error) {
+	pool := c.pools[lane]
 	var inst *instance
 	select {
-	case inst = <-c.pool:
+	case inst = <-pool:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
 	if inst == nil {
 		var err error
-		if inst, err = c.instantiate(ctx); err != nil {
-			c.pool <- nil
+		if inst, err = c.instantiate(context.Background()); err != nil {
+			pool <- nil
 			return nil, err
 		}
 	}
-	out, err := inst.call(ctx, input, body)
+	callCtx := ctx
+	if deadline > 0 {
+		var cancel context.CancelFunc
+		callCtx, cancel = context.WithTimeout(ctx, deadline)
+		defer cancel()
+	}
+	out, err := inst.call(callCtx, input, body)
 	if err != nil {
-		trap := fmt.Errorf("%w: %v%s", errCoreTrapped, err, inst.panicMessage())
-		c.replace(inst)
-		return nil, trap
+		failure := fmt.Errorf("%w: %v%s", errCoreTrapped, err, inst.panicMessage())
+		if errors.Is(callCtx.Err(), context.DeadlineExceeded) {
+			failure = fmt.Errorf("%w (%s)", errCoreDeadline, deadline)
+		}
+		c.replace(pool, inst)
+		return nil, failure
 	}
 	if inst.memory.Size() > keepMemoryBytes {
-		c.replace(inst)
+		c.replace(pool, inst)
 	} else {
-		c.pool <- inst
+		pool <- inst
 	}
 	return out, nil
 }
 
-// replace closes inst and puts a fresh instance in its slot, off the caller's path.
-func (c *core) replace(inst *instance) {
+// replace closes inst and puts a fresh instance in its slot of pool, off the caller's path.
+func (c *core) replace(pool chan *instance, inst *instance) {
 	ctx := context.Background()
 	_ = inst.module.Close(ctx)
 	go func() {
@@ -152,7 +185,7 @@ func (c *core) replace(inst *instance) {
 		if err != nil {
 			fresh = nil // the next taker tries again
 		}
-		c.pool <- fresh
+		pool <- fresh
 	}()
 }
 

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
+	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
 )
@@ -26,7 +28,13 @@ type handleCall struct {
 
 // input is what happened; exactly one field is set.
 type input struct {
-	HTTP *httpInput `json:"http,omitempty"`
+	HTTP            *httpInput `json:"http,omitempty"`
+	UserDeactivated *userEvent `json:"user_deactivated,omitempty"`
+}
+
+// userEvent names the user a hook is about.
+type userEvent struct {
+	UserID string `json:"user_id"`
 }
 
 // httpInput describes one HTTP request; its body travels beside the document.
@@ -134,10 +142,34 @@ type reply struct {
 	// error
 	Message string `json:"message"`
 	// info
-	PluginID      string    `json:"plugin_id"`
-	Version       string    `json:"version"`
-	MaxBodyBytes  int       `json:"max_body_bytes"`
-	FaultResponse *response `json:"fault_response"`
+	PluginID      string              `json:"plugin_id"`
+	Version       string              `json:"version"`
+	MaxBodyBytes  int                 `json:"max_body_bytes"`
+	FaultResponse *response           `json:"fault_response"`
+	Lanes         map[string]laneInfo `json:"lanes"`
+}
+
+// laneInfo is what the core says of a lane: the deadline of its calls, and the paths it serves
+// (the interactive lane serves every other input).
+type laneInfo struct {
+	DeadlineMs int      `json:"deadline_ms"`
+	Paths      []string `json:"paths"`
+}
+
+// laneNames are the lanes' names in the core's info.
+var laneNames = [lanes]string{laneInteractive: "interactive", laneBulk: "bulk"}
+
+// lane is the lane the core assigns to path.
+func (r *reply) lane(path string) int {
+	if slices.Contains(r.Lanes[laneNames[laneBulk]].Paths, path) {
+		return laneBulk
+	}
+	return laneInteractive
+}
+
+// deadline is the core's deadline for a call on lane; none before the core said.
+func (r *reply) deadline(lane int) time.Duration {
+	return time.Duration(r.Lanes[laneNames[lane]].DeadlineMs) * time.Millisecond
 }
 
 // decisionReply is what the plugin answers whoever gave it the input.
@@ -149,9 +181,11 @@ type decisionReply struct {
 type query struct {
 	Name            string          `json:"name"`
 	Fact            string          `json:"fact"`
+	CacheMs         int             `json:"cache_ms"`
 	PostID          string          `json:"post_id"`
 	UserID          string          `json:"user_id"`
 	ChannelID       string          `json:"channel_id"`
+	TeamID          string          `json:"team_id"`
 	Permission      string          `json:"permission"`
 	Key             string          `json:"key"`
 	Value           json.RawMessage `json:"value"`
@@ -168,8 +202,13 @@ type effect struct {
 	UserID   string         `json:"user_id"`
 	Data     map[string]any `json:"data"`
 	Reliable bool           `json:"reliable"`
-	// delete
+	// store, delete
 	Key string `json:"key"`
+	// store
+	Value           json.RawMessage `json:"value"`
+	ExpireInSeconds int64           `json:"expire_in_seconds"`
+	// forget
+	Fact *query `json:"fact"`
 	// log
 	Level   string            `json:"level"`
 	Message string            `json:"message"`
@@ -220,7 +259,7 @@ func answerFailed(e factError) json.RawMessage {
 
 // callCore sends one call document (and body) to the core and decodes its reply. Numbers
 // stay json.Number so that event data keeps every digit (see gobSafe).
-func (p *Plugin) callCore(ctx context.Context, call any, body []byte) (*reply, error) {
+func (p *Plugin) callCore(ctx context.Context, lane int, call any, body []byte) (*reply, error) {
 	var doc []byte
 	var err error
 	if c, ok := call.(*handleCall); ok {
@@ -231,7 +270,7 @@ func (p *Plugin) callCore(ctx context.Context, call any, body []byte) (*reply, e
 	if err != nil {
 		return nil, fmt.Errorf("encoding the core's call: %w", err)
 	}
-	out, err := p.core.call(ctx, doc, body)
+	out, err := p.core.call(ctx, lane, p.info.deadline(lane), doc, body)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,6 @@
 //! What the core answers: facts it still needs, or a decision made of effects and a reply.
 
-use crate::facts::{Ask, Query};
+use crate::facts::{Ask, Fact, Query};
 use crate::ids::UserId;
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -42,6 +42,8 @@ pub struct Decision {
 pub enum Reply {
     /// The HTTP response to an [`crate::Input::Http`] request.
     Http(Response),
+    /// Nothing: the input was a hook that answers nobody (`{"none": {}}` on the wire).
+    None {},
 }
 
 /// One thing for the shim to do.
@@ -61,10 +63,26 @@ pub enum Effect {
         /// (`WebsocketBroadcast.ReliableClusterSend`).
         reliable: bool,
     },
+    /// Keep `value` under `key` for `expire_in_seconds`, off the request's path: the shim does
+    /// not wait for it, and a `kv_get` of the same key on the same node waits until it is
+    /// stored. For what helps later requests and may be lost (a trigger's place).
+    Store {
+        /// The plugin's KV key.
+        key: String,
+        /// A JSON document.
+        value: Box<RawValue>,
+        /// When Mattermost drops the entry.
+        expire_in_seconds: u64,
+    },
     /// Remove `key` from the plugin's KV store; best effort (the entry expires anyway).
     Delete {
         /// The plugin's KV key.
         key: String,
+    },
+    /// Drop any cached answer to `fact`: it no longer holds.
+    Forget {
+        /// The fact, as it was asked.
+        fact: Fact,
     },
     /// Write one line to the server log.
     Log {
@@ -109,10 +127,22 @@ impl Decision {
         }
     }
 
+    /// Effects alone, for an input that answers nobody.
+    pub(crate) fn quiet(effects: Vec<Effect>) -> Self {
+        Self {
+            effects,
+            reply: Reply::None {},
+        }
+    }
+
     /// The HTTP response, for an HTTP input.
+    ///
+    /// # Panics
+    /// When the decision is not for an HTTP request.
     pub fn response(&self) -> &Response {
         match &self.reply {
             Reply::Http(response) => response,
+            Reply::None {} => panic!("a decision for a hook has no HTTP response"),
         }
     }
 }

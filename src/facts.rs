@@ -18,7 +18,17 @@ pub struct Query {
     /// What to ask.
     #[serde(flatten)]
     pub fact: Fact,
+    /// How old an answer to the same fact may be, when the shim has one: a fact that rarely
+    /// changes (an account, a channel's name) need not cost a round trip on every click.
+    /// Only answers that were found are kept; `None` asks Mattermost every time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_ms: Option<u32>,
 }
+
+/// How long the facts that rarely change may be served from the shim's cache. A cache may
+/// delay a refusal by this much (a rename, an archived channel), never widen access: a
+/// permission is never cached.
+pub(crate) const RARELY_CHANGES_MS: u32 = 5_000;
 
 /// A question the shim answers through the plugin API.
 #[derive(Debug, Clone, Serialize)]
@@ -42,6 +52,16 @@ pub enum Fact {
     User {
         /// The user to load.
         user_id: String,
+    },
+    /// `GetChannel(channel_id)`, answered with the channel as Mattermost's JSON.
+    Channel {
+        /// The channel to load.
+        channel_id: String,
+    },
+    /// `GetTeam(team_id)`, answered with the team as Mattermost's JSON.
+    Team {
+        /// The team to load.
+        team_id: String,
     },
     /// `KVGet(key)`, answered with the stored JSON, or `null` when nothing is stored.
     KvGet {
@@ -81,6 +101,17 @@ pub enum Answer<T> {
     Found(T),
     /// Mattermost answered with an error.
     Failed(FactError),
+}
+
+/// Reads a field of a facts struct: missing is "not asked yet" (with `#[serde(default)]`), but a
+/// present answer must be an answer. serde would read `null` as missing, and the core would ask
+/// again for what the shim says it answered.
+pub(crate) fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
 }
 
 /// An error from the plugin API, as data.
@@ -144,7 +175,11 @@ pub(crate) struct Ask(Vec<Query>);
 impl Ask {
     /// Asks just `fact`, under `name`.
     pub(crate) fn one(name: &'static str, fact: Fact) -> Self {
-        Self(vec![Query { name, fact }])
+        Self(vec![Query {
+            name,
+            fact,
+            cache_ms: None,
+        }])
     }
 
     /// Asks `fact` under `name` unless `answer` is in already.
@@ -154,10 +189,39 @@ impl Ask {
         name: &'static str,
         fact: impl FnOnce() -> Fact,
     ) -> &mut Self {
+        self.ask(answer, name, None, fact)
+    }
+
+    /// [`Ask::unless`] for a fact that rarely changes: a recent answer will do.
+    pub(crate) fn unless_cached<T>(
+        &mut self,
+        answer: &Option<T>,
+        name: &'static str,
+        fact: impl FnOnce() -> Fact,
+    ) -> &mut Self {
+        self.ask(answer, name, Some(RARELY_CHANGES_MS), fact)
+    }
+
+    fn ask<T>(
+        &mut self,
+        answer: &Option<T>,
+        name: &'static str,
+        cache_ms: Option<u32>,
+        fact: impl FnOnce() -> Fact,
+    ) -> &mut Self {
         if answer.is_none() {
-            self.0.push(Query { name, fact: fact() });
+            self.0.push(Query {
+                name,
+                fact: fact(),
+                cache_ms,
+            });
         }
         self
+    }
+
+    /// Whether nothing is to be asked.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 
     /// The queries, in the order asked.

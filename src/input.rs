@@ -14,6 +14,11 @@ use crate::settings::Settings;
 pub enum Input<'a> {
     /// An HTTP request to `/plugins/<id>/…`, as Mattermost hands it to `ServeHTTP`.
     Http(Request<'a>),
+    /// `UserHasBeenDeactivated`: what was known of the account no longer holds.
+    UserDeactivated {
+        /// The deactivated user.
+        user_id: &'a str,
+    },
 }
 
 /// An HTTP request as Mattermost handed it to the plugin.

@@ -28,6 +28,7 @@ mod paths;
 mod refusal;
 mod router;
 mod settings;
+mod trigger;
 mod trip;
 pub mod wire;
 

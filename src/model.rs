@@ -60,7 +60,31 @@ pub(crate) struct Integration {
 #[derive(Debug, Deserialize)]
 pub(crate) struct User {
     #[serde(default)]
+    pub(crate) username: String,
+    #[serde(default)]
     pub(crate) delete_at: i64,
+}
+
+/// The parts of a Mattermost channel the rules read.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Channel {
+    /// The channel's team; empty for direct and group messages.
+    #[serde(default)]
+    pub(crate) team_id: String,
+    /// The channel's handle, as a click's `channel_name` carries it.
+    #[serde(default)]
+    pub(crate) name: String,
+    /// When the channel was archived; 0 while it is not.
+    #[serde(default)]
+    pub(crate) delete_at: i64,
+}
+
+/// The parts of a Mattermost team the rules read.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Team {
+    /// The team's handle, as a click's `team_domain` carries it.
+    #[serde(default)]
+    pub(crate) name: String,
 }
 
 impl Post {

@@ -73,13 +73,31 @@ pub enum Refusal {
         /// The post named in the request.
         post_id: String,
     },
-    /// The post is in another channel than the request says.
-    #[error("post {post_id} is not in channel {channel_id}")]
-    ChannelMismatch {
-        /// The post.
-        post_id: String,
-        /// The channel the request named.
+    /// A top-level field of the request is not what Mattermost knows: the body was made up.
+    #[error("`{field}` does not match what Mattermost knows")]
+    FieldMismatch {
+        /// The field, as it is named in the body.
+        field: &'static str,
+    },
+    /// The body carries a field Mattermost never sends and a bot client would misread.
+    #[error("the request carries `{field}`, which Mattermost never sends")]
+    ReservedField {
+        /// The field.
+        field: &'static str,
+    },
+    /// The channel is archived: nothing in it can be clicked any more.
+    #[error("channel {channel_id} is archived")]
+    ChannelArchived {
+        /// The channel.
         channel_id: String,
+    },
+    /// A users or channels menu's choice is no user, or a channel the clicker cannot read.
+    #[error("the chosen {what} {choice:?} cannot be chosen")]
+    InvalidChoice {
+        /// `user` or `channel`.
+        what: &'static str,
+        /// What was chosen.
+        choice: String,
     },
     /// The clicking user cannot read the post's channel.
     #[error("the user cannot read channel {channel_id}")]
@@ -125,6 +143,17 @@ pub enum Refusal {
         /// Every problem found, each naming its field.
         problems: Vec<String>,
     },
+    /// The request is over one of the plugin's documented limits.
+    #[error("{what} is over the limit of {limit}")]
+    OverLimit {
+        /// What is counted, as a phrase: "the number of actions".
+        what: &'static str,
+        /// The limit.
+        limit: usize,
+    },
+    /// The trigger id was not delivered by the plugin lately, or it opened a dialog already.
+    #[error("the trigger id was not delivered by this plugin in the last minute, or it was used already")]
+    UnknownTrigger,
     /// The trigger id is not one Mattermost issued.
     #[error("`trigger_id` is not a trigger id issued by Mattermost")]
     InvalidTrigger,
@@ -221,8 +250,14 @@ fn present(refusal: &Refusal) -> Presentation {
             "Nobody received your click: this button does not say which bot should receive it. {fix_context}")),
         Refusal::UnverifiablePost { .. } => p(403, "unverifiable_post", Info,
             "Your click was not delivered: this message is not stored (it is an ephemeral message), so the plugin cannot verify where the button came from. The bot's developer can post a regular message instead, or an administrator can allow clicks on ephemeral messages in the plugin's settings.".into()),
-        Refusal::ChannelMismatch { .. } => p(403, "channel_mismatch", Warn,
-            "This click was refused: the message is not in the channel the click names.".into()),
+        Refusal::FieldMismatch { field } => p(403, "field_mismatch", Warn, format!(
+            "This click was refused: its `{field}` is not what Mattermost knows, so it was not made by Mattermost. If you just renamed something, wait a few seconds and try again.")),
+        Refusal::ReservedField { field } => p(400, "reserved_field", Warn, format!(
+            "This request was refused: it carries a `{field}` field, which Mattermost never sends.")),
+        Refusal::ChannelArchived { .. } => p(403, "channel_archived", Info,
+            "Your click was not delivered: this channel is archived, so its buttons no longer work.".into()),
+        Refusal::InvalidChoice { what, .. } => p(403, "invalid_choice", Warn, format!(
+            "This choice was refused: it is not a {what} you can choose from this menu.")),
         Refusal::ChannelNotReadable { .. } => p(403, "channel_not_readable", Warn,
             "This click was refused: you cannot read the channel this message is in.".into()),
         Refusal::RecipientNotAuthor { .. } => p(403, "recipient_not_author", Warn, format!(
@@ -236,6 +271,10 @@ fn present(refusal: &Refusal) -> Presentation {
         Refusal::RecipientDeactivated { .. } => p(410, "recipient_deactivated", Info,
             "Nobody received your click: the bot this button sends to has been deactivated. Ask an administrator to reactivate it.".into()),
         Refusal::InvalidDialog { .. } => p(400, "invalid_dialog", Warn, format!("The dialog was not opened: {}", sentence(refusal))),
+        Refusal::OverLimit { what, limit } => p(413, "over_limit", Info, format!(
+            "This was refused: {what} is over the plugin's limit of {limit}. Make it smaller.")),
+        Refusal::UnknownTrigger => p(400, "unknown_trigger", Warn,
+            "The dialog was not opened: `trigger_id` must come from a click or command this plugin delivered in the last minute, and opens one dialog only.".into()),
         Refusal::InvalidTrigger => p(400, "invalid_trigger", Warn,
             "The dialog was not opened: `trigger_id` must be the trigger id of a click or slash command, as Mattermost sent it.".into()),
         Refusal::TriggerExpired => p(410, "trigger_expired", Info,
@@ -340,10 +379,18 @@ mod tests {
             },
             Refusal::InvalidRecipient,
             Refusal::UnverifiablePost { post_id: s() },
-            Refusal::ChannelMismatch {
-                post_id: s(),
-                channel_id: s(),
+            Refusal::FieldMismatch { field: "user_name" },
+            Refusal::ReservedField { field: "user" },
+            Refusal::ChannelArchived { channel_id: s() },
+            Refusal::InvalidChoice {
+                what: "user",
+                choice: s(),
             },
+            Refusal::OverLimit {
+                what: "the number of actions",
+                limit: 1,
+            },
+            Refusal::UnknownTrigger,
             Refusal::ChannelNotReadable { channel_id: s() },
             Refusal::RecipientNotAuthor {
                 recipient: s(),

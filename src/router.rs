@@ -1,7 +1,7 @@
 //! The one entry point: every input goes to the module that owns it.
 
-use crate::effect::Outcome;
-use crate::facts::Facts;
+use crate::effect::{Decision, Effect, Outcome};
+use crate::facts::{Fact, Facts};
 use crate::input::{Context, Input, Request};
 use crate::paths::{dialog_session, ACTION_PATH, DIALOG_OPEN_PATH, LINT_PATH};
 use crate::refusal::{refuse, Refusal};
@@ -13,6 +13,15 @@ use crate::{action, dialog, lint};
 pub fn handle(input: &Input<'_>, ctx: &Context, facts: Facts<'_>) -> Outcome {
     match input {
         Input::Http(request) => http(request, ctx, facts),
+        // A deactivated account must not be served from the cache: its clicks are refused at
+        // once, not after the cache expires.
+        Input::UserDeactivated { user_id } => {
+            Outcome::Decided(Decision::quiet(vec![Effect::Forget {
+                fact: Fact::User {
+                    user_id: (*user_id).to_owned(),
+                },
+            }]))
+        }
     }
 }
 

@@ -96,9 +96,12 @@ fn run(fixture: &Value) -> Value {
     while reply["kind"] == "need_facts" {
         for query in reply["queries"].as_array().unwrap() {
             let name = query["name"].as_str().unwrap();
-            let answer = facts
-                .get(name)
-                .unwrap_or_else(|| panic!("the fixture does not answer {query}"));
+            let answer = facts.get(name).unwrap_or_else(|| {
+                panic!(
+                    "{}: the fixture does not answer {query}",
+                    fixture["description"]
+                )
+            });
             assert!(
                 answered.insert(name.to_owned(), answer.clone()).is_none(),
                 "the core asked for {name} twice"
@@ -111,7 +114,8 @@ fn run(fixture: &Value) -> Value {
     assert_eq!(
         answered.len(),
         facts.len(),
-        "the fixture answers questions the core never asked"
+        "{}: the fixture answers questions the core never asked",
+        fixture["description"]
     );
     assert_eq!(reply["kind"], "decision", "{reply}");
     let mut actual = Map::new();

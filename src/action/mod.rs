@@ -1,16 +1,24 @@
 //! `POST /api/v1/handler`: a click on a button or a menu, forwarded to the bot it names.
+//!
+//! [`parse`] checks what needs no fact. With provenance verification on, every top-level field
+//! the bot trusts is then checked against Mattermost's state ([`fields`]) and the click against
+//! the stored post ([`provenance`]); the readability of the channel comes first, so a refusal
+//! never tells whether something the clicker cannot see exists.
 
+mod fields;
 mod provenance;
 
 use crate::body::{self, Fields};
 use crate::effect::{Decision, Effect, Outcome};
 use crate::event::{action_event, ACTION};
-use crate::facts::{Answer, Ask, Fact, Facts};
+use crate::facts::{present, Answer, Ask, Fact, Facts};
 use crate::ids::{is_mattermost_id, UserId};
 use crate::input::{Context, Request};
-use crate::model::{Post, User};
+use crate::model::{Channel, Post, Team, User};
 use crate::refusal::{refuse, Refusal};
+use crate::trigger::{Place, Trigger, TRIGGER_MEMORY_S};
 use serde::Deserialize;
+use serde_json::value::to_raw_value;
 use serde_json::{Map, Value};
 
 /// A click request that passed every check that needs no fact.
@@ -18,48 +26,57 @@ use serde_json::{Map, Value};
 pub(crate) struct Click<'a> {
     /// The body, passed through to the bot key by key.
     pub(crate) fields: Fields<'a>,
+    /// `context`, parsed: always an object.
+    pub(crate) context: Map<String, Value>,
     /// The authenticated user who clicked.
     pub(crate) caller: UserId,
     /// `context.user_id`: the bot that receives the event.
     pub(crate) recipient: UserId,
-    /// The post and channel the click names; read only when provenance is verified.
-    pub(crate) place: Option<Place>,
+    /// What the click claims about where it was made; read only when provenance is verified.
+    pub(crate) claim: Option<Claim>,
 }
 
-/// The post a click names and the channel it says the post is in.
+/// Where a click says it was made, and what it says it is. Every part is checked.
 #[derive(Debug)]
-pub(crate) struct Place {
+pub(crate) struct Claim {
     pub(crate) post_id: String,
     pub(crate) channel_id: String,
+    pub(crate) team_id: String,
+    /// `button` or `select` (`""` is a button, as Mattermost shows it).
+    pub(crate) kind: String,
+    /// `users`, `channels`, or empty.
+    pub(crate) data_source: String,
+    /// `context.selected_option`, for a menu.
+    pub(crate) selected: Option<Value>,
 }
 
 /// What a click needs to know from Mattermost.
 #[derive(Debug, Default, Deserialize)]
 struct ClickFacts {
-    /// The post clicked on (provenance only).
+    /// The post clicked on.
+    #[serde(default, deserialize_with = "present")]
     post: Option<Answer<Post>>,
-    /// Whether the clicker may read the channel the click names (provenance only).
+    /// Whether the clicker may read the channel the click names.
+    #[serde(default, deserialize_with = "present")]
     can_read: Option<Answer<bool>>,
+    /// That channel.
+    #[serde(default, deserialize_with = "present")]
+    channel: Option<Answer<Channel>>,
+    /// The team the click names (none for direct and group messages).
+    #[serde(default, deserialize_with = "present")]
+    team: Option<Answer<Team>>,
+    /// The clicker's account.
+    #[serde(default, deserialize_with = "present")]
+    clicker: Option<Answer<User>>,
     /// The bot that receives the event.
+    #[serde(default, deserialize_with = "present")]
     recipient: Option<Answer<User>>,
-}
-
-impl Click<'_> {
-    /// The whole `context`, parsed (it is compared with the post's actions).
-    pub(crate) fn context(&self) -> Map<String, Value> {
-        self.fields
-            .value("context")
-            .and_then(|v| match v {
-                Value::Object(m) => Some(m),
-                _ => None,
-            })
-            .expect("parse checked the context is an object")
-    }
-
-    /// `type`: `button`, `select`, or missing.
-    pub(crate) fn kind(&self) -> Option<String> {
-        self.fields.get("type", "a string").ok().flatten()
-    }
+    /// The user chosen in a users menu.
+    #[serde(default, deserialize_with = "present")]
+    chosen_user: Option<Answer<User>>,
+    /// Whether the clicker may read the channel chosen in a channels menu.
+    #[serde(default, deserialize_with = "present")]
+    chosen_channel: Option<Answer<bool>>,
 }
 
 pub(crate) fn handle(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Outcome {
@@ -69,82 +86,137 @@ pub(crate) fn handle(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> 
     };
     let facts: ClickFacts = match facts.read() {
         Ok(facts) => facts,
-        Err(unreadable) => {
-            return Outcome::Decided(refuse(unreadable.into(), request.log_fields()))
-        }
+        Err(e) => return Outcome::Decided(refuse(e.into(), request.log_fields())),
     };
-    let verdict = match (&click.place, facts) {
-        (
-            Some(place),
-            ClickFacts {
-                post: Some(post),
-                can_read: Some(can_read),
-                recipient: Some(recipient),
-            },
-        ) => provenance::verify(&click, place, &ctx.settings, &post, &can_read).and_then(
-            |verified| provenance::check_recipient(&click, &recipient).map(|()| verified),
-        ),
-        (
-            None,
-            ClickFacts {
-                recipient: Some(recipient),
-                ..
-            },
-        ) => provenance::check_recipient(&click, &recipient).map(|()| false),
-        (place, facts) => {
-            let mut ask = Ask::default();
-            if let Some(place) = place {
-                ask.unless(&facts.post, "post", || Fact::Post {
-                    post_id: place.post_id.clone(),
-                })
-                .unless(&facts.can_read, "can_read", || Fact::ChannelPermission {
-                    user_id: click.caller.to_string(),
-                    channel_id: place.channel_id.clone(),
-                    permission: "read_channel",
-                });
-            }
-            ask.unless(&facts.recipient, "recipient", || Fact::User {
-                user_id: click.recipient.to_string(),
-            });
-            return ask.into();
-        }
-    };
-    Outcome::Decided(match verdict {
+    if let Some(ask) = missing(&click, &facts) {
+        return ask.into();
+    }
+    Outcome::Decided(match decide(&click, ctx, &facts) {
         Ok(verified) => deliver(click, verified, ctx),
         Err(refusal) => {
             // Log fields are built only for a refusal: the accepted path stays lean.
             let mut log = request.log_fields();
             log.insert("recipient_user_id", click.recipient.to_string());
-            if let Some(place) = &click.place {
-                log.insert("post_id", place.post_id.clone());
-                log.insert("channel_id", place.channel_id.clone());
+            if let Some(claim) = &click.claim {
+                log.insert("post_id", claim.post_id.clone());
+                log.insert("channel_id", claim.channel_id.clone());
             }
             refuse(refusal, log)
         }
     })
 }
 
-/// The effects of an accepted click: publish to the recipient alone, answer `{}`.
+/// The facts still to ask for, all in one round so that they are gathered concurrently.
+fn missing(click: &Click<'_>, f: &ClickFacts) -> Option<Ask> {
+    let mut ask = Ask::default();
+    if let Some(claim) = &click.claim {
+        let caller = || click.caller.to_string();
+        ask.unless(&f.post, "post", || Fact::Post {
+            post_id: claim.post_id.clone(),
+        })
+        .unless(&f.can_read, "can_read", || Fact::ChannelPermission {
+            user_id: caller(),
+            channel_id: claim.channel_id.clone(),
+            permission: "read_channel",
+        })
+        .unless_cached(&f.channel, "channel", || Fact::Channel {
+            channel_id: claim.channel_id.clone(),
+        })
+        .unless_cached(&f.clicker, "clicker", || Fact::User { user_id: caller() });
+        if !claim.team_id.is_empty() {
+            ask.unless_cached(&f.team, "team", || Fact::Team {
+                team_id: claim.team_id.clone(),
+            });
+        }
+        match (claim.data_source.as_str(), fields::chosen_id(claim)) {
+            ("users", Some(id)) => {
+                ask.unless_cached(&f.chosen_user, "chosen_user", || Fact::User { user_id: id });
+            }
+            ("channels", Some(id)) => {
+                ask.unless(&f.chosen_channel, "chosen_channel", || {
+                    Fact::ChannelPermission {
+                        user_id: caller(),
+                        channel_id: id,
+                        permission: "read_channel",
+                    }
+                });
+            }
+            _ => {}
+        }
+    }
+    ask.unless_cached(&f.recipient, "recipient", || Fact::User {
+        user_id: click.recipient.to_string(),
+    });
+    (!ask.is_empty()).then_some(ask)
+}
+
+/// Decides from the answers; `Ok(verified)` means deliver, with `proxy.verified = verified`.
+fn decide(click: &Click<'_>, ctx: &Context, f: &ClickFacts) -> Result<bool, Refusal> {
+    let verified = match &click.claim {
+        Some(claim) => {
+            fields::check(click, claim, f)?;
+            let post = f.post.as_ref().expect("asked");
+            provenance::verify(click, claim, &ctx.settings, post)?
+        }
+        None => false,
+    };
+    provenance::check_recipient(click, f.recipient.as_ref().expect("asked"))?;
+    Ok(verified)
+}
+
+/// The effects of an accepted click: remember where its trigger was issued (for the dialog
+/// the bot may open with it), publish to the recipient alone, answer `{}`.
 fn deliver(click: Click<'_>, verified: bool, ctx: &Context) -> Decision {
+    let mut effects = Vec::with_capacity(2);
+    let trigger = click
+        .fields
+        .get::<String>("trigger_id", "a trigger id")
+        .ok()
+        .flatten()
+        .and_then(|t| Trigger::parse(&t));
+    // Verified with provenance on; as the click says with it off (nothing is verified then).
+    let id = |field| {
+        let value: String = click
+            .fields
+            .get(field, "")
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        (value.is_empty() || is_mattermost_id(&value)).then_some(value)
+    };
+    let place = match &click.claim {
+        Some(claim) => Some((claim.channel_id.clone(), claim.team_id.clone())),
+        None => id("channel_id")
+            .zip(id("team_id"))
+            .filter(|(c, _)| !c.is_empty()),
+    };
+    if let (Some(trigger), Some((channel_id, team_id))) = (trigger, place) {
+        let place = Place {
+            user_id: trigger.user_id.clone(),
+            channel_id,
+            team_id,
+        };
+        effects.push(Effect::Store {
+            key: trigger.key(),
+            value: to_raw_value(&place).expect("a place serializes"),
+            expire_in_seconds: TRIGGER_MEMORY_S,
+        });
+    }
     let data = action_event(click.fields.raw(), verified, ctx);
-    Decision::http(
-        vec![Effect::publish(ACTION, click.recipient, data)],
-        200,
-        "{}".to_owned(),
-    )
+    effects.push(Effect::publish(ACTION, click.recipient, data));
+    Decision::http(effects, 200, "{}".to_owned())
 }
 
-/// What the first look at `context` needs: the recipient, nothing else.
-#[derive(Deserialize)]
-struct ContextHead {
-    user_id: Option<Value>,
-}
-
-/// Checks everything that needs no fact from Mattermost. `need_place` asks for the post and
-/// channel ids, which only provenance verification uses.
-fn parse<'a>(request: &Request<'a>, need_place: bool) -> Result<Click<'a>, Refusal> {
+/// Checks everything that needs no fact from Mattermost. `verify` reads what the click claims,
+/// which only provenance verification checks.
+fn parse<'a>(request: &Request<'a>, verify: bool) -> Result<Click<'a>, Refusal> {
     let caller = request.caller()?;
     let fields = body::fields(request)?;
+    // The Go websocket client turns a top-level `user` into a *model.User: Mattermost never
+    // sends one, and no event may carry one.
+    if fields.raw().contains_key("user") {
+        return Err(Refusal::ReservedField { field: "user" });
+    }
 
     let claimed: String = fields.require("user_id", "the clicking user's id")?;
     if claimed != caller.as_str() {
@@ -154,23 +226,44 @@ fn parse<'a>(request: &Request<'a>, need_place: bool) -> Result<Click<'a>, Refus
         });
     }
 
-    let recipient = fields
-        .raw_value("context")
-        .and_then(|raw| serde_json::from_str::<ContextHead>(raw.get()).ok())
-        .and_then(|head| head.user_id)
-        .and_then(|id| id.as_str().and_then(UserId::parse))
+    let context = match fields.value("context") {
+        Some(Value::Object(context)) => context,
+        _ => return Err(Refusal::InvalidRecipient),
+    };
+    let recipient = context
+        .get("user_id")
+        .and_then(Value::as_str)
+        .and_then(UserId::parse)
         .ok_or(Refusal::InvalidRecipient)?;
 
-    let id_field = |field: &'static str| -> Result<String, Refusal> {
-        let expected = "a Mattermost id";
-        Some(fields.require::<String>(field, expected)?)
-            .filter(|id| is_mattermost_id(id))
-            .ok_or(Refusal::BadField { field, expected })
-    };
-    let place = if need_place {
-        Some(Place {
-            post_id: id_field("post_id")?,
-            channel_id: id_field("channel_id")?,
+    let claim = if verify {
+        let id = |field: &'static str| -> Result<String, Refusal> {
+            let expected = "a Mattermost id";
+            Some(fields.require::<String>(field, expected)?)
+                .filter(|id| is_mattermost_id(id))
+                .ok_or(Refusal::BadField { field, expected })
+        };
+        let text = |field: &'static str| -> Result<String, Refusal> {
+            Ok(fields.get(field, "a string")?.unwrap_or_default())
+        };
+        let team_id = text("team_id")?;
+        if !team_id.is_empty() && !is_mattermost_id(&team_id) {
+            return Err(Refusal::BadField {
+                field: "team_id",
+                expected: "a Mattermost id, or empty",
+            });
+        }
+        let kind = match text("type")?.as_str() {
+            "" => "button".to_owned(),
+            kind => kind.to_owned(),
+        };
+        Some(Claim {
+            post_id: id("post_id")?,
+            channel_id: id("channel_id")?,
+            team_id,
+            selected: context.get("selected_option").cloned(),
+            data_source: text("data_source")?,
+            kind,
         })
     } else {
         None
@@ -178,8 +271,9 @@ fn parse<'a>(request: &Request<'a>, need_place: bool) -> Result<Click<'a>, Refus
 
     Ok(Click {
         fields,
+        context,
         caller,
         recipient,
-        place,
+        claim,
     })
 }

@@ -3,7 +3,7 @@
 //! Without these checks anyone could post a made-up body to the handler, or post their own
 //! message whose button names a bot, and make that bot receive events they never offered.
 
-use super::{Click, Place};
+use super::{Claim, Click};
 use crate::facts::Answer;
 use crate::model::{Post, PostAction, User};
 use crate::paths::targets_action_handler;
@@ -11,24 +11,25 @@ use crate::refusal::Refusal;
 use crate::settings::Settings;
 use crate::trip::{same_object_except, same_value};
 
-/// The provenance rules; `Ok(false)` for an unstored post the settings let through.
+/// The post rules; `Ok(false)` for an unstored post the settings let through. A post in
+/// another channel than the click names is answered as a post that does not exist, so that a
+/// made-up click learns nothing about posts it cannot see.
 pub(super) fn verify(
     click: &Click<'_>,
-    place: &Place,
+    claim: &Claim,
     settings: &Settings,
     post: &Answer<Post>,
-    can_read: &Answer<bool>,
 ) -> Result<bool, Refusal> {
+    let unverifiable = || Refusal::UnverifiablePost {
+        post_id: claim.post_id.clone(),
+    };
     let post = match post {
-        Answer::Found(post) => post,
+        Answer::Found(post) if post.channel_id == claim.channel_id => post,
+        Answer::Found(_) => return Err(unverifiable()),
         Answer::Failed(e) if e.is_not_found() && settings.allow_unverified_ephemeral => {
             return Ok(false)
         }
-        Answer::Failed(e) if e.is_not_found() => {
-            return Err(Refusal::UnverifiablePost {
-                post_id: place.post_id.clone(),
-            })
-        }
+        Answer::Failed(e) if e.is_not_found() => return Err(unverifiable()),
         Answer::Failed(e) => {
             return Err(Refusal::Unavailable {
                 what: "message",
@@ -36,46 +37,25 @@ pub(super) fn verify(
             })
         }
     };
-    if post.channel_id != place.channel_id {
-        return Err(Refusal::ChannelMismatch {
-            post_id: place.post_id.clone(),
-            channel_id: place.channel_id.clone(),
-        });
-    }
-    match can_read {
-        Answer::Found(true) => {}
-        Answer::Found(false) => {
-            return Err(Refusal::ChannelNotReadable {
-                channel_id: place.channel_id.clone(),
-            })
-        }
-        Answer::Failed(e) => {
-            return Err(Refusal::Unavailable {
-                what: "channel permissions",
-                detail: e.to_string(),
-            })
-        }
-    }
     if post.user_id != click.recipient.as_str() {
         return Err(Refusal::RecipientNotAuthor {
             recipient: click.recipient.to_string(),
-            post_id: place.post_id.clone(),
+            post_id: claim.post_id.clone(),
         });
     }
-    check_action(click, place, post)?;
+    check_action(click, claim, post)?;
     Ok(true)
 }
 
-/// Some action on the post must point at this handler with exactly this context and type, and
-/// a static menu must offer the selected option.
-fn check_action(click: &Click<'_>, place: &Place, post: &Post) -> Result<(), Refusal> {
-    // Mattermost sends the action's `type` as posted: `""` for an action posted without one,
-    // which it shows as a button.
-    let kind = click
-        .kind()
-        .filter(|k| !k.is_empty())
-        .unwrap_or_else(|| "button".to_owned());
-    let context = click.context();
+/// Some action on the post must point at this handler with exactly this context, type and data
+/// source (a menu's choice aside), and a static menu must offer the choice.
+fn check_action(click: &Click<'_>, claim: &Claim, post: &Post) -> Result<(), Refusal> {
+    // A button's context must match exactly; Mattermost adds `selected_option` (and the menu's
+    // data source) to a menu's only when something was chosen.
+    let (skip, data_source) = match claim.kind.as_str() {
+        "select" => (Some("selected_option"), claim.data_source.as_str()),
+        _ => (None, ""),
+    };
     let matching: Vec<&PostAction> = post
         .actions()
         .filter(|a| {
@@ -83,42 +63,47 @@ fn check_action(click: &Click<'_>, place: &Place, post: &Post) -> Result<(), Ref
                 .as_deref()
                 .filter(|k| !k.is_empty())
                 .unwrap_or("button")
-                == kind.as_str()
+                == claim.kind
         })
         .filter(|a| {
             a.integration.as_ref().is_some_and(|i| {
                 i.url.as_deref().is_some_and(targets_action_handler)
                     && i.context
                         .as_ref()
-                        .is_some_and(|c| same_object_except(c, &context, Some("selected_option")))
+                        .is_some_and(|c| same_object_except(c, &click.context, skip))
             })
         })
         .collect();
     if matching.is_empty() {
         return Err(Refusal::ActionNotFound {
-            post_id: place.post_id.clone(),
+            post_id: claim.post_id.clone(),
         });
     }
-    let Some(selected) = context.get("selected_option").filter(|_| kind == "select") else {
+    let Some(selected) = claim.selected.as_ref().filter(|_| claim.kind == "select") else {
         return Ok(());
     };
+    let source = |a: &PostAction| a.data_source.clone().unwrap_or_default();
     let offered = |a: &&PostAction| {
-        // Users and channels menus list whatever the server offers; only static menus are checked.
-        a.data_source.as_deref().is_some_and(|s| !s.is_empty())
-            || a.options
-                .iter()
-                .flatten()
-                .flatten()
-                .any(|o| o.value.as_ref().is_some_and(|v| same_value(v, selected)))
+        source(a) == data_source
+            && (!data_source.is_empty()
+                || a.options
+                    .iter()
+                    .flatten()
+                    .flatten()
+                    .any(|o| o.value.as_ref().is_some_and(|v| same_value(v, selected))))
     };
     if matching.iter().any(offered) {
-        Ok(())
-    } else {
-        let option = selected
-            .as_str()
-            .map_or_else(|| selected.to_string(), str::to_owned);
-        Err(Refusal::OptionNotOffered { option })
+        return Ok(());
     }
+    if !matching.iter().any(|a| source(a) == data_source) {
+        return Err(Refusal::FieldMismatch {
+            field: "data_source",
+        });
+    }
+    let option = selected
+        .as_str()
+        .map_or_else(|| selected.to_string(), str::to_owned);
+    Err(Refusal::OptionNotOffered { option })
 }
 
 /// The recipient must be an existing, active user.

@@ -5,17 +5,27 @@
 //! learns about the mistake at once instead of from a form that misbehaves.
 
 use super::formats::{is_http_url, is_lookup_url, is_relative_date, parse_date, parse_datetime};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use std::collections::HashSet;
 
+/// The most elements a dialog may have (Mattermost sets no limit; a form with more is not one
+/// a person fills in).
+pub(crate) const MAX_ELEMENTS: usize = 100;
+/// The most options a select or radio element may offer.
+pub(crate) const MAX_OPTIONS: usize = 500;
+
 /// A dialog as a bot defines it (Mattermost's `model.Dialog`).
-#[derive(Debug, Deserialize)]
+///
+/// Serialized, it is what a session keeps: only what checking a submission needs. Titles,
+/// labels, help texts and option texts are for Mattermost to show, not for the plugin to keep.
+#[derive(Debug, Deserialize, Serialize)]
 pub(crate) struct Dialog {
     #[serde(default)]
     pub(crate) callback_id: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub(crate) title: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub(crate) icon_url: String,
     #[serde(default)]
     pub(crate) elements: Vec<Element>,
@@ -26,9 +36,9 @@ pub(crate) struct Dialog {
 }
 
 /// One field of a dialog (Mattermost's `model.DialogElement`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 pub(crate) struct Element {
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub(crate) display_name: String,
     #[serde(default)]
     pub(crate) name: String,
@@ -36,11 +46,11 @@ pub(crate) struct Element {
     pub(crate) kind: String,
     #[serde(default)]
     pub(crate) subtype: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub(crate) default: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub(crate) placeholder: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub(crate) help_text: String,
     #[serde(default)]
     pub(crate) optional: bool,
@@ -50,7 +60,7 @@ pub(crate) struct Element {
     pub(crate) max_length: i64,
     #[serde(default)]
     pub(crate) data_source: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub(crate) data_source_url: String,
     #[serde(default)]
     pub(crate) options: Option<Vec<DialogOption>>,
@@ -60,14 +70,14 @@ pub(crate) struct Element {
     pub(crate) min_date: String,
     #[serde(default)]
     pub(crate) max_date: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub(crate) time_interval: i64,
 }
 
 /// A choice of a select or radio element.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 pub(crate) struct DialogOption {
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub(crate) text: String,
     #[serde(default)]
     pub(crate) value: String,
@@ -95,6 +105,13 @@ impl Dialog {
         if !self.icon_url.is_empty() && !is_http_url(&self.icon_url) {
             out.push("`icon_url` must be an http(s) URL".to_owned());
         }
+        if self.elements.len() > MAX_ELEMENTS {
+            out.push(format!(
+                "`elements` has {} elements; the plugin takes at most {MAX_ELEMENTS}",
+                self.elements.len()
+            ));
+            return out;
+        }
         let mut names = HashSet::new();
         for (i, e) in self.elements.iter().enumerate() {
             let at = format!("`elements[{i}]` ({:?})", e.name);
@@ -113,6 +130,13 @@ impl Element {
     /// Every problem with this element's definition.
     fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
+        let options = self.options.as_ref().map_or(0, Vec::len);
+        if options > MAX_OPTIONS {
+            out.push(format!(
+                "`options` has {options} options; the plugin takes at most {MAX_OPTIONS}"
+            ));
+            return out;
+        }
         self.length_problems(&mut out);
         if self.multiselect && self.kind != "select" {
             out.push(format!(
@@ -236,11 +260,12 @@ impl Element {
     }
 
     fn radio_problems(&self, out: &mut Vec<String>) {
-        if self.option_values().is_empty() {
+        let values = self.option_values();
+        if values.is_empty() {
             out.push("a radio element needs `options`".to_owned());
         }
         self.option_problems(out);
-        if !self.default.is_empty() && !self.option_values().contains(&self.default.as_str()) {
+        if !self.default.is_empty() && !values.contains(self.default.as_str()) {
             out.push(format!(
                 "`default` {:?} is not one of the options",
                 self.default
@@ -278,8 +303,8 @@ impl Element {
         }
     }
 
-    /// The values of the element's options, in order.
-    pub(crate) fn option_values(&self) -> Vec<&str> {
+    /// The values of the element's options, for membership tests in constant time.
+    pub(crate) fn option_values(&self) -> HashSet<&str> {
         self.options
             .iter()
             .flatten()
@@ -301,6 +326,84 @@ impl Element {
             }
         }
     }
+}
+
+/// The fields of a dialog, an element and an option, as Mattermost spells them.
+const DIALOG_KEYS: &[&str] = &[
+    "callback_id",
+    "title",
+    "introduction_text",
+    "icon_url",
+    "elements",
+    "submit_label",
+    "notify_on_cancel",
+    "state",
+    "source_url",
+];
+const ELEMENT_KEYS: &[&str] = &[
+    "display_name",
+    "name",
+    "type",
+    "subtype",
+    "default",
+    "placeholder",
+    "help_text",
+    "optional",
+    "min_length",
+    "max_length",
+    "data_source",
+    "data_source_url",
+    "options",
+    "multiselect",
+    "refresh",
+    "min_date",
+    "max_date",
+    "time_interval",
+];
+const OPTION_KEYS: &[&str] = &["text", "value"];
+
+/// Keys Go would read as a field but Rust would not: Go's `encoding/json` matches a key to a
+/// field ignoring case (with Unicode folding: `ſtate` is `state` to it), so `"Title"` would be
+/// the title Mattermost shows while the plugin checked none. Each such key is a problem.
+pub(crate) fn spelling_problems(dialog: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(d) = dialog.as_object() else {
+        return out;
+    };
+    misspelled(d, DIALOG_KEYS, "", &mut out);
+    let elements = d.get("elements").and_then(Value::as_array);
+    for (i, e) in elements.into_iter().flatten().enumerate() {
+        let Some(e) = e.as_object() else { continue };
+        let at = format!("`elements[{i}]`: ");
+        misspelled(e, ELEMENT_KEYS, &at, &mut out);
+        let options = e.get("options").and_then(Value::as_array);
+        for (j, o) in options.into_iter().flatten().enumerate() {
+            if let Some(o) = o.as_object() {
+                misspelled(o, OPTION_KEYS, &format!("{at}`options[{j}]`: "), &mut out);
+            }
+        }
+    }
+    out
+}
+
+fn misspelled(object: &Map<String, Value>, known: &[&str], at: &str, out: &mut Vec<String>) {
+    for key in object.keys().filter(|k| !known.contains(&k.as_str())) {
+        let folded = fold(key);
+        if let Some(field) = known.iter().find(|k| fold(k) == folded) {
+            out.push(format!(
+                "{at}the key {key:?} must be spelled {field:?} (Mattermost would read it as {field:?}, the plugin would not)"
+            ));
+        }
+    }
+}
+
+/// `s` with every character folded as Go's `strings.EqualFold` folds it, near enough: through
+/// upper case to lower case, so that `K` (the Kelvin sign), `K` and `k` meet, as do `ſ` and `s`.
+fn fold(s: &str) -> String {
+    s.chars()
+        .flat_map(char::to_uppercase)
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// A date field must be empty, relative (`today`, `+3d`) or `YYYY-MM-DD`.
@@ -326,6 +429,60 @@ mod tests {
 
     fn problems(element: Value) -> Vec<String> {
         dialog(json!([element])).problems()
+    }
+
+    #[test]
+    fn keys_go_would_read_as_fields_must_be_spelled_as_mattermost_spells_them() {
+        let d = json!({"Title": "x", "title": "Deploy", "\u{17f}tate": "s", "elements": [
+            {"NAME": "a", "options": [{"Value": "v"}]}, {"name": "b", "extra": 1}
+        ]});
+        let p = spelling_problems(&d).join("\n");
+        assert!(p.contains("\"Title\" must be spelled \"title\""), "{p}");
+        assert!(
+            p.contains("\"\u{17f}tate\" must be spelled \"state\""),
+            "{p}"
+        );
+        assert!(p.contains("`elements[0]`: the key \"NAME\""), "{p}");
+        assert!(p.contains("`options[0]`: the key \"Value\""), "{p}");
+        assert!(
+            !p.contains("extra"),
+            "unknown keys Go ignores too are fine: {p}"
+        );
+        assert!(spelling_problems(&json!({"title": "t", "elements": [{"name": "a"}]})).is_empty());
+    }
+
+    #[test]
+    fn elements_and_options_have_limits() {
+        let many: Vec<Value> = (0..=MAX_ELEMENTS)
+            .map(|i| json!({"display_name": "A", "name": format!("f{i}"), "type": "text"}))
+            .collect();
+        assert!(dialog(Value::Array(many)).problems()[0].contains("at most 100"));
+        let options: Vec<Value> = (0..=MAX_OPTIONS)
+            .map(|i| json!({"text": "x", "value": format!("v{i}")}))
+            .collect();
+        let p = problems(
+            json!({"display_name": "A", "name": "f", "type": "select", "options": options}),
+        );
+        assert!(p[0].contains("at most 500"), "{p:?}");
+    }
+
+    #[test]
+    fn a_session_keeps_only_what_checking_a_submission_needs() {
+        let d = dialog(
+            json!([{"display_name": "Region", "name": "r", "type": "select",
+            "help_text": "where", "placeholder": "pick", "default": "eu",
+            "options": [{"text": "Europe", "value": "eu"}]}]),
+        );
+        let kept = serde_json::to_value(&d).unwrap();
+        assert_eq!(
+            kept,
+            json!({"callback_id": "cb", "state": "", "notify_on_cancel": false,
+            "elements": [{"name": "r", "type": "select", "subtype": "", "optional": false,
+                "min_length": 0, "max_length": 0, "data_source": "", "multiselect": false,
+                "min_date": "", "max_date": "", "options": [{"value": "eu"}]}]})
+        );
+        let back: Dialog = serde_json::from_value(kept).unwrap();
+        assert_eq!(back.elements[0].option_values().len(), 1);
     }
 
     #[test]

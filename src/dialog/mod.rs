@@ -13,7 +13,6 @@ mod open;
 mod session;
 mod submission;
 mod submit;
-mod trigger;
 
 pub(crate) use open::open;
 pub(crate) use submit::submit;

@@ -1,30 +1,42 @@
-//! `POST /api/v1/dialogs/open`, called by a bot with its own token: the session is stored
-//! first, then the dialog is opened, so nothing the person submits can arrive for a session
-//! that is not there.
+//! `POST /api/v1/dialogs/open`, called by a bot with its own token.
+//!
+//! In order: the trigger must be one the plugin delivered in the last minute (its place is
+//! remembered then), it is used up so that it opens one dialog only, the session is stored,
+//! and only then is the dialog opened, so that nothing the person submits can arrive for a
+//! session that is not there.
 
-use super::definition::Dialog;
-use super::session::{session_key, Session};
-use super::trigger::trigger_user;
+use super::definition::{spelling_problems, Dialog};
+use super::session::{session_key, Session, MAX_SESSION_BYTES};
 use crate::body;
 use crate::effect::{Decision, Effect, Outcome};
-use crate::facts::{Answer, Ask, Fact, Facts};
+use crate::facts::{present, Answer, Ask, Fact, Facts};
 use crate::ids::EventId;
 use crate::input::{Context, Request};
 use crate::paths::dialog_submit_url;
 use crate::refusal::{refuse, Refusal};
+use crate::trigger::{Place, Trigger};
 use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::{to_raw_value, RawValue};
+use serde_json::Value;
 
 /// Mattermost's error id for a trigger id past its lifetime.
 const TRIGGER_EXPIRED: &str = "interactive_message.decode_trigger_id.expired";
 
 /// What opening a dialog needs done, in this order.
 #[derive(Debug, Default, Deserialize)]
-struct OpenFacts {
+struct OpenFacts<'a> {
+    /// Where the trigger was issued (`null` when the plugin did not deliver it lately).
+    #[serde(borrow, default, deserialize_with = "present")]
+    place: Option<Answer<Option<&'a RawValue>>>,
+    /// The trigger was used up by this request.
+    #[serde(default, deserialize_with = "present")]
+    claimed: Option<Answer<bool>>,
     /// The session was stored.
+    #[serde(default, deserialize_with = "present")]
     stored: Option<Answer<bool>>,
     /// Mattermost opened the dialog on the person's screen.
+    #[serde(default, deserialize_with = "present")]
     opened: Option<Answer<bool>>,
 }
 
@@ -58,20 +70,60 @@ fn decide(
         .get("trigger_id", "a trigger id")
         .map_err(refused)?
         .unwrap_or_default();
-    let user_id = trigger_user(&trigger_id).ok_or_else(|| refused(Refusal::InvalidTrigger))?;
+    let trigger = Trigger::parse(&trigger_id).ok_or_else(|| refused(Refusal::InvalidTrigger))?;
     let raw_dialog = fields.raw_value("dialog").ok_or_else(|| {
         refused(Refusal::InvalidDialog {
             problems: vec!["`dialog` is missing".into()],
         })
     })?;
-    let problems = match serde_json::from_str::<Dialog>(raw_dialog.get()) {
-        Ok(dialog) => dialog.problems(),
-        Err(e) => vec![e.to_string()],
+    let dialog = check_definition(raw_dialog).map_err(refused)?;
+    let facts: OpenFacts<'_> = facts.read().map_err(|e| refused(e.into()))?;
+
+    let trigger_key = trigger.key();
+    let Some(place) = facts.place else {
+        return Ok(Step::Ask(Ask::one(
+            "place",
+            Fact::KvGet { key: trigger_key },
+        )));
     };
-    if !problems.is_empty() {
-        return Err(refused(Refusal::InvalidDialog { problems }));
+    let raw_place = match place {
+        Answer::Found(Some(raw)) => raw,
+        Answer::Found(None) => return Err(refused(Refusal::UnknownTrigger)),
+        Answer::Failed(e) => {
+            return Err(refused(Refusal::Unavailable {
+                what: "trigger",
+                detail: e.to_string(),
+            }))
+        }
+    };
+    let place: Place = serde_json::from_str(raw_place.get()).map_err(|e| {
+        refused(Refusal::Internal {
+            detail: format!("reading the trigger's place: {e}"),
+        })
+    })?;
+    if place.user_id != trigger.user_id {
+        return Err(refused(Refusal::UnknownTrigger));
     }
-    let facts: OpenFacts = facts.read().map_err(|e| refused(e.into()))?;
+    // Used up before anything is stored: two requests with one trigger cannot both open.
+    let Some(claimed) = facts.claimed else {
+        return Ok(Step::Ask(Ask::one(
+            "claimed",
+            Fact::KvConsume {
+                key: trigger_key,
+                expected: raw_place.get().to_owned(),
+            },
+        )));
+    };
+    match claimed {
+        Answer::Found(true) => {}
+        Answer::Found(false) => return Err(refused(Refusal::UnknownTrigger)),
+        Answer::Failed(e) => {
+            return Err(refused(Refusal::Unavailable {
+                what: "trigger",
+                detail: e.to_string(),
+            }))
+        }
+    }
 
     let session_id = EventId::from_entropy(ctx.entropy);
     let key = session_key(session_id.as_str());
@@ -80,9 +132,11 @@ fn decide(
     let Some(stored) = facts.stored else {
         let session = Session {
             recipient: bot.to_string(),
-            user_id,
+            user_id: place.user_id,
+            channel_id: place.channel_id,
+            team_id: place.team_id,
             expires_at,
-            dialog: raw_dialog,
+            dialog,
         };
         return Ok(Step::Ask(Ask::one(
             "stored",
@@ -133,5 +187,37 @@ fn decide(
             },
             vec![Effect::Delete { key }],
         )),
+    }
+}
+
+/// The definition, checked as Mattermost reads it, and small enough to keep.
+fn check_definition(raw: &RawValue) -> Result<Dialog, Refusal> {
+    let value: Value = serde_json::from_str(raw.get()).map_err(|e| Refusal::InvalidDialog {
+        problems: vec![e.to_string()],
+    })?;
+    let mut problems = spelling_problems(&value);
+    let dialog = match Dialog::deserialize(&value) {
+        Ok(dialog) => {
+            problems.extend(dialog.problems());
+            Some(dialog)
+        }
+        Err(e) => {
+            problems.push(e.to_string());
+            None
+        }
+    };
+    match dialog {
+        Some(dialog) if problems.is_empty() => {
+            let size = serde_json::to_vec(&dialog).map_or(usize::MAX, |v| v.len());
+            if size > MAX_SESSION_BYTES {
+                return Err(Refusal::InvalidDialog {
+                    problems: vec![format!(
+                        "the dialog's names, values and options take {size} bytes; the plugin keeps at most {MAX_SESSION_BYTES}"
+                    )],
+                });
+            }
+            Ok(dialog)
+        }
+        _ => Err(Refusal::InvalidDialog { problems }),
     }
 }

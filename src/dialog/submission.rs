@@ -6,6 +6,11 @@ use super::formats::{is_email, is_http_url, is_phone, parse_date, parse_datetime
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
+/// What Mattermost's text field takes when the definition sets no `max_length`.
+const TEXT_DEFAULT_MAX: i64 = 150;
+/// What Mattermost's textarea takes when the definition sets no `max_length`.
+const TEXTAREA_DEFAULT_MAX: i64 = 3000;
+
 impl Element {
     /// The error for one submitted value, in words for the person filling the form.
     fn check(&self, value: Option<&Value>) -> Option<String> {
@@ -55,8 +60,15 @@ impl Element {
         if self.min_length > 0 && chars < self.min_length {
             return Some(format!("Must be at least {} characters.", self.min_length));
         }
-        if self.max_length > 0 && chars > self.max_length {
-            return Some(format!("Must be at most {} characters.", self.max_length));
+        // Without `max_length`, Mattermost's own fields stop at 150 characters (3,000 for a
+        // textarea): a value past that did not come from its form.
+        let max = match (self.max_length, self.kind.as_str()) {
+            (n, _) if n > 0 => n,
+            (_, "textarea") => TEXTAREA_DEFAULT_MAX,
+            _ => TEXT_DEFAULT_MAX,
+        };
+        if chars > max {
+            return Some(format!("Must be at most {max} characters."));
         }
         match self.subtype.as_str() {
             "email" if !is_email(&text) => {
@@ -188,6 +200,27 @@ mod tests {
             submit(e, json!("abcde")).as_deref(),
             Some("Must be at most 4 characters.")
         );
+    }
+
+    #[test]
+    fn text_without_max_length_stops_where_mattermost_stops() {
+        let text = json!({"display_name": "A", "name": "f", "type": "text"});
+        assert_eq!(submit(text.clone(), json!("é".repeat(150))), None);
+        assert_eq!(
+            submit(text, json!("x".repeat(151))).as_deref(),
+            Some("Must be at most 150 characters.")
+        );
+        let area = json!({"display_name": "A", "name": "f", "type": "textarea"});
+        assert_eq!(submit(area.clone(), json!("x".repeat(3000))), None);
+        assert!(submit(area, json!("x".repeat(3001))).is_some());
+    }
+
+    #[test]
+    fn dates_with_text_that_is_not_ascii_are_refused_not_a_crash() {
+        let d = json!({"display_name": "A", "name": "f", "type": "date"});
+        assert!(submit(d, json!("2026-0é-1")).is_some());
+        let dt = json!({"display_name": "A", "name": "f", "type": "datetime", "time_interval": 30});
+        assert!(submit(dt, json!("2026-01-01T1é:0:00Z")).is_some());
     }
 
     #[test]

@@ -1,12 +1,11 @@
 //! `POST /api/v1/dialogs/<session>/submit`, called by Mattermost for the person submitting.
 
-use super::definition::Dialog;
 use super::session::{session_key, Session};
 use super::submission::check_submission;
 use crate::body;
 use crate::effect::{Decision, Effect, Outcome};
 use crate::event::{dialog_submission_event, DialogSubmission, DIALOG_SUBMISSION};
-use crate::facts::{Answer, Ask, Fact, Facts};
+use crate::facts::{present, Answer, Ask, Fact, Facts};
 use crate::ids::{is_mattermost_id, UserId};
 use crate::input::{Context, Request};
 use crate::refusal::{refuse_form, Refusal};
@@ -18,11 +17,13 @@ use serde_json::{json, Map, Value};
 #[derive(Debug, Default, Deserialize)]
 struct SubmitFacts<'a> {
     /// The stored session (`null` when there is none).
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     session: Option<Answer<Option<&'a RawValue>>>,
     /// The person submitting.
+    #[serde(default, deserialize_with = "present")]
     submitter: Option<Answer<Submitter>>,
     /// Whether this submission consumed the session (asked once the form is valid).
+    #[serde(default, deserialize_with = "present")]
     consumed: Option<Answer<bool>>,
 }
 
@@ -65,18 +66,13 @@ fn decide(
         return Err(Refusal::DialogNotFound);
     }
     let fields = body::fields(request)?;
-    let text = |field| -> Result<String, Refusal> {
-        Ok(fields.get(field, "a string")?.unwrap_or_default())
-    };
-    let claimed = text("user_id")?;
+    let claimed: String = fields.get("user_id", "a string")?.unwrap_or_default();
     if claimed != caller.as_str() {
         return Err(Refusal::UserMismatch {
             claimed,
             caller: caller.to_string(),
         });
     }
-    let channel_id = text("channel_id")?;
-    let team_id = text("team_id")?;
     let submitted: Map<String, Value> = fields.get("submission", "an object")?.unwrap_or_default();
     let cancelled: bool = fields
         .get("cancelled", "true or false")?
@@ -104,11 +100,11 @@ fn decide(
             })
         }
     };
-    let (session, dialog) = serde_json::from_str::<Session<'_>>(raw_session.get())
-        .and_then(|s| serde_json::from_str::<Dialog>(s.dialog.get()).map(|d| (s, d)))
-        .map_err(|e| Refusal::Internal {
+    let session: Session =
+        serde_json::from_str(raw_session.get()).map_err(|e| Refusal::Internal {
             detail: format!("reading the session: {e}"),
         })?;
+    let dialog = &session.dialog;
     if session.expires_at < ctx.now_ms {
         return Err(Refusal::DialogNotFound);
     }
@@ -132,7 +128,7 @@ fn decide(
     let submission = if cancelled {
         Map::new()
     } else {
-        let (errors, kept) = check_submission(&dialog, &submitted);
+        let (errors, kept) = check_submission(dialog, &submitted);
         if !errors.is_empty() {
             // 200 with `errors` keeps the dialog open with each message under its field.
             let body = json!({ "errors": errors }).to_string();
@@ -174,8 +170,9 @@ fn decide(
             submission: &submission,
             user_id: caller.as_str(),
             user_name,
-            channel_id: &channel_id,
-            team_id: &team_id,
+            // Where the dialog was opened, whatever the request says.
+            channel_id: &session.channel_id,
+            team_id: &session.team_id,
             cancelled,
         },
         ctx,

@@ -46,7 +46,10 @@ fn answer(request: &Request<'_>) -> Result<String, Refusal> {
             })
         }
     };
-    let (findings, previews) = check(&props, bot);
+    let (findings, previews) = check(&props, bot).map_err(|e| Refusal::OverLimit {
+        what: e.what,
+        limit: e.limit,
+    })?;
     /// The answer, written straight to text (no intermediate `Value`, a smaller server wasm).
     #[derive(Serialize)]
     struct Answer {

@@ -20,10 +20,30 @@ pub(crate) use endpoint::handle;
 use crate::ids::is_mattermost_id;
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::HashMap;
 use walk::{str_of, Lint};
 
 /// Mattermost refuses to save a post whose props are longer than this (`PostPropsMaxRunes`).
 const MAX_PROPS_CHARS: usize = 800_000;
+
+/// The most actions a post may have for the lint (Mattermost sets no limit; no message needs
+/// more buttons than this).
+pub(crate) const MAX_ACTIONS: usize = 200;
+/// The most options a menu may have for the lint.
+pub(crate) const MAX_OPTIONS: usize = 500;
+/// The most findings the lint lists; past it they are counted, and one finding says how many.
+pub(crate) const MAX_FINDINGS: usize = 200;
+
+/// A post past one of the lint's limits: the lint refuses it whole, since its work would grow
+/// with what nobody posts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what} is over the lint's limit of {limit}")]
+pub struct TooLarge {
+    /// What is counted, as a phrase: "the number of actions".
+    pub what: &'static str,
+    /// The limit.
+    pub limit: usize,
+}
 
 /// One problem found in a post's props.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -66,17 +86,17 @@ pub struct Preview {
 
 /// Every problem in `props` (a post, its `props`, or a bare `attachments` array) that would make
 /// a click fail or be refused, by Mattermost or by this plugin, for a post by `bot_user_id`.
-pub fn lint(props: &Value, bot_user_id: &str) -> Vec<Finding> {
-    check(props, bot_user_id).0
+pub fn lint(props: &Value, bot_user_id: &str) -> Result<Vec<Finding>, TooLarge> {
+    check(props, bot_user_id).map(|(findings, _)| findings)
 }
 
 /// For each action of `props`, the event a bot would receive for a click on it.
-pub fn preview(props: &Value, bot_user_id: &str) -> Vec<Preview> {
-    check(props, bot_user_id).1
+pub fn preview(props: &Value, bot_user_id: &str) -> Result<Vec<Preview>, TooLarge> {
+    check(props, bot_user_id).map(|(_, previews)| previews)
 }
 
-/// Both [`lint`] and [`preview`], in one pass.
-pub fn check(props: &Value, bot_user_id: &str) -> (Vec<Finding>, Vec<Preview>) {
+/// Both [`lint`] and [`preview`], in one pass, linear in the size of `props`.
+pub fn check(props: &Value, bot_user_id: &str) -> Result<(Vec<Finding>, Vec<Preview>), TooLarge> {
     let mut lint = Lint::default();
     let bot = if bot_user_id.is_empty() {
         lint.warn("bot_user_id", "bot_user_id_missing",
@@ -110,42 +130,41 @@ pub fn check(props: &Value, bot_user_id: &str) -> (Vec<Finding>, Vec<Preview>) {
         _ => props.get("attachments"),
     };
 
-    let actions = lint.actions(attachments);
+    let actions = lint.actions(attachments)?;
     if actions.is_empty() {
         lint.warn("attachments", "no_actions",
             "There is no button or menu here (`attachments[].actions[]`), so there is nothing to click.".into(),
             "Add actions to an attachment, as in the README's example.");
     }
 
-    let mut seen: Vec<(&str, &str)> = Vec::new();
+    let mut seen = HashMap::new();
     for (at, action) in &actions {
-        lint.action(at, action, bot, &mut seen);
+        lint.action(at, action, bot, &mut seen)?;
+    }
+    if lint.dropped > 0 {
+        let shown = lint.findings.len();
+        let more = lint.dropped;
+        lint.findings.push(Finding {
+            path: String::new(),
+            severity: Severity::Warning,
+            code: "too_many_findings",
+            message: format!("Only the first {shown} findings are listed; {more} more were found."),
+            fix: "Fix these and lint again.".to_owned(),
+        });
     }
 
     // An error about the whole post (its size) stops every click; one about the bot id given to
     // the lint says nothing about the post.
-    let post_error = lint
-        .0
-        .iter()
-        .any(|f| f.severity == Severity::Error && f.path.is_empty());
     let previews = actions
         .iter()
-        .map(|(at, action)| {
-            let broken = lint.0.iter().any(|f| {
-                f.severity == Severity::Error
-                    && f.path.strip_prefix(at.as_str()).is_some_and(|rest| {
-                        rest.is_empty() || rest.starts_with('.') || rest.starts_with('[')
-                    })
-            });
-            Preview {
-                path: at.clone(),
-                action_id: str_of(action.get("id")).unwrap_or_default().to_owned(),
-                delivered: !broken && !post_error,
-                event: preview::event_for(action),
-            }
+        .map(|(at, action)| Preview {
+            path: at.clone(),
+            action_id: str_of(action.get("id")).unwrap_or_default().to_owned(),
+            delivered: !lint.post_error && !lint.broken.contains(at),
+            event: preview::event_for(action),
         })
         .collect();
-    (lint.0, previews)
+    Ok((lint.findings, previews))
 }
 
 #[cfg(test)]
@@ -156,6 +175,16 @@ pub(crate) mod testing {
     use serde_json::json;
 
     pub(crate) const BOT: &str = "bot1bot1bot1bot1bot1bot1b1";
+
+    /// The findings for a post within the limits.
+    pub(crate) fn lints(props: &Value, bot: &str) -> Vec<Finding> {
+        lint(props, bot).expect("within the limits")
+    }
+
+    /// The previews for a post within the limits.
+    pub(crate) fn previews(props: &Value, bot: &str) -> Vec<Preview> {
+        preview(props, bot).expect("within the limits")
+    }
 
     pub(crate) fn button(id: &str) -> Value {
         json!({
@@ -170,7 +199,7 @@ pub(crate) mod testing {
 
     /// The codes found, with their paths.
     pub(crate) fn codes(props: &Value) -> Vec<(String, &'static str)> {
-        lint(props, BOT)
+        lints(props, BOT)
             .into_iter()
             .map(|f| (f.path, f.code))
             .collect()
@@ -202,6 +231,46 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn a_post_with_more_actions_or_options_than_the_limits_is_refused_whole() {
+        let many: Vec<Value> = (0..=MAX_ACTIONS)
+            .map(|i| button(&format!("a{i}")))
+            .collect();
+        assert_eq!(
+            check(&post(Value::Array(many)), BOT).unwrap_err(),
+            TooLarge {
+                what: "the number of actions",
+                limit: MAX_ACTIONS
+            }
+        );
+        let options: Vec<Value> = (0..=MAX_OPTIONS)
+            .map(|i| json!({"text": "x", "value": i.to_string()}))
+            .collect();
+        let menu = json!({"id": "m", "name": "M", "type": "select", "options": options,
+            "integration": {"url": handler_url(), "context": {"user_id": BOT}}});
+        assert_eq!(
+            check(&post(json!([menu])), BOT).unwrap_err().limit,
+            MAX_OPTIONS
+        );
+    }
+
+    #[test]
+    fn findings_stop_at_the_limit_and_the_last_says_how_many_more() {
+        // Every action with four errors (id, name, type, url): 800 findings, 200 listed.
+        let broken: Vec<Value> = (0..MAX_ACTIONS)
+            .map(|i| json!({"id": format!("a_{i}"), "type": "x", "integration": {"url": "https://x.example/y", "context": {"user_id": BOT}}}))
+            .collect();
+        let (findings, previews) = check(&post(Value::Array(broken)), BOT).unwrap();
+        assert_eq!(findings.len(), MAX_FINDINGS + 1);
+        let last = findings.last().unwrap();
+        assert_eq!(last.code, "too_many_findings");
+        assert!(last.message.contains("600 more"), "{}", last.message);
+        assert!(
+            previews.iter().all(|p| !p.delivered),
+            "errors past the limit still stop the clicks of their actions"
+        );
+    }
+
+    #[test]
     fn a_correct_post_has_no_findings_and_delivers_every_click() {
         let select = json!({
             "id": "region", "name": "Region", "type": "select",
@@ -210,7 +279,7 @@ mod tests {
         });
         let props = post(json!([button("approve"), button("reject"), select]));
         assert_eq!(codes(&props), vec![]);
-        assert!(preview(&props, BOT).iter().all(|p| p.delivered));
+        assert!(previews(&props, BOT).iter().all(|p| p.delivered));
     }
 
     #[test]
@@ -260,7 +329,7 @@ mod tests {
             {"id": "a-1", "type": "x", "style": "y", "options": [{}], "data_source": "z", "integration": {"context": {"user_id": "u", "e": []}}},
             {"id": "a-1", "type": "select"}, {}
         ]}]});
-        for f in lint(&props, "nope") {
+        for f in lints(&props, "nope") {
             assert!(
                 f.code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
                 "{}",

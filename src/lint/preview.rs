@@ -89,7 +89,6 @@ pub(super) fn event_for(action: &Map<String, Value>) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use super::super::preview;
     use super::super::testing::*;
     use crate::paths::handler_url;
     use serde_json::{json, Value};
@@ -97,7 +96,7 @@ mod tests {
     #[test]
     fn preview_of_a_button_is_the_request_mattermost_makes_plus_proxy() {
         let props = post(json!([button("approve")]));
-        let p = &preview(&props, BOT)[0];
+        let p = &previews(&props, BOT)[0];
         assert_eq!(
             (p.path.as_str(), p.action_id.as_str()),
             ("attachments[0].actions[0]", "approve")
@@ -122,7 +121,7 @@ mod tests {
         let at = |source: &str, options: Value| {
             let menu = json!({"id": "m", "name": "Menu", "type": "select", "data_source": source, "options": options,
                 "integration": {"url": handler_url(), "context": {"user_id": BOT}}});
-            preview(&post(json!([menu])), BOT).remove(0).event
+            previews(&post(json!([menu])), BOT).remove(0).event
         };
         let e = at(
             "",
@@ -151,6 +150,6 @@ mod tests {
             "/integration/context",
             json!({})
         )]));
-        assert!(preview(&props, BOT)[0].event.get("context").is_none());
+        assert!(previews(&props, BOT)[0].event.get("context").is_none());
     }
 }

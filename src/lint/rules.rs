@@ -2,24 +2,27 @@
 //! context, each rule with its code, its words and its fix.
 
 use super::walk::{key_path, Kind, Lint};
+use super::{TooLarge, MAX_OPTIONS};
 use crate::body::MAX_BODY_BYTES;
 use crate::ids::is_mattermost_id;
 use crate::paths::{handler_url, targets_action_handler};
 use crate::trip::{change, Change};
 use serde_json::{Map, Value};
+use std::collections::{HashMap, HashSet};
 
 /// A context larger than this is worth a warning: it travels with every click and every read.
 const LARGE_CONTEXT: usize = 64 << 10;
 
 impl Lint {
     /// The rules for one action at path `at`; `seen` holds the ids met so far and their paths.
+    /// A menu with more than [`MAX_OPTIONS`] options is too large to lint.
     pub(super) fn action<'a>(
         &mut self,
         at: &'a str,
         action: &'a Map<String, Value>,
         bot: Option<&str>,
-        seen: &mut Vec<(&'a str, &'a str)>,
-    ) {
+        seen: &mut HashMap<&'a str, &'a str>,
+    ) -> Result<(), TooLarge> {
         let id = self.string(action, at, "id");
         let id_path = format!("{at}.id");
         if id.is_empty() {
@@ -30,12 +33,12 @@ impl Lint {
             self.error(&id_path, "action_id_invalid",
                 format!("Mattermost's click route accepts only letters and digits in an action id, so a click on {id:?} gets a 404 and never reaches the plugin."),
                 &format!("Use only letters and digits, e.g. {:?}.", id.replace(|c: char| !c.is_ascii_alphanumeric(), "")));
-        } else if let Some((_, first)) = seen.iter().find(|(i, _)| *i == id) {
+        } else if let Some(first) = seen.get(id) {
             self.error(&id_path, "action_id_duplicate",
                 format!("{first} has the same id {id:?}; Mattermost finds the first action with an id, so a click here acts as a click there."),
                 "Give every action of the post its own id.");
         } else {
-            seen.push((id, at));
+            seen.insert(id, at);
         }
 
         if self.string(action, at, "name").is_empty() {
@@ -80,6 +83,12 @@ impl Lint {
             .typed(action.get("options"), &options_path, Kind::Array)
             .and_then(Value::as_array)
             .filter(|o| !o.is_empty());
+        if options.is_some_and(|o| o.len() > MAX_OPTIONS) {
+            return Err(TooLarge {
+                what: "the number of a menu's options",
+                limit: MAX_OPTIONS,
+            });
+        }
         if kind == "select" {
             if !matches!(source, "" | "users" | "channels") {
                 self.error(&format!("{at}.data_source"), "data_source_unknown",
@@ -127,7 +136,7 @@ impl Lint {
             self.error(&integration_path, "integration_missing",
                 "Without `integration`, Mattermost answers a click with a 404 and calls no one.".into(),
                 &format!("Add \"integration\": {{\"url\": \"{}\", \"context\": {{\"user_id\": \"<the bot's user id>\"}}}}.", handler_url()));
-            return;
+            return Ok(());
         };
         let url = self.string(integration, &integration_path, "url");
         if !targets_action_handler(url) {
@@ -146,12 +155,13 @@ impl Lint {
             );
         }
         self.context(&integration_path, integration.get("context"), bot);
+        Ok(())
     }
 
     /// A static menu's options: each needs a text and a value, and values should differ.
     fn options(&mut self, at: &str, options: &[Value]) {
         let empty = Map::new();
-        let mut values: Vec<&str> = Vec::new();
+        let mut values = HashSet::new();
         for (k, option) in options.iter().enumerate() {
             let path = format!("{at}[{k}]");
             let option = self
@@ -171,7 +181,7 @@ impl Lint {
                 self.error(&format!("{path}.value"), "option_value_missing",
                     "This option has no `value`: choosing it sends no `selected_option`, so the bot cannot tell what was chosen.".into(),
                     "Set `value` to what the bot should receive.");
-            } else if values.contains(&value) {
+            } else if !values.insert(value) {
                 self.warn(
                     &format!("{path}.value"),
                     "option_value_duplicate",
@@ -180,8 +190,6 @@ impl Lint {
                     ),
                     "Give every option its own value.",
                 );
-            } else {
-                values.push(value);
             }
         }
     }
@@ -255,7 +263,7 @@ impl Lint {
 #[cfg(test)]
 mod tests {
     use super::super::testing::*;
-    use super::super::{lint, preview, Severity, MAX_PROPS_CHARS};
+    use super::super::{Severity, MAX_PROPS_CHARS};
     use crate::paths::handler_url;
     use serde_json::{json, Value};
 
@@ -267,7 +275,7 @@ mod tests {
             "attachments[0].actions[1].id",
             "action_id_invalid"
         ));
-        let f = &lint(&props, BOT)[0];
+        let f = &lints(&props, BOT)[0];
         assert_eq!(f.severity, Severity::Error);
         assert!(f.fix.contains("\"approve1\""), "{}", f.fix);
         assert!(has(
@@ -285,8 +293,8 @@ mod tests {
             "attachments[0].actions[0].id",
             "action_id_missing"
         ));
-        assert_eq!(lint(&props, BOT)[0].severity, Severity::Warning);
-        assert!(preview(&props, BOT)[0].delivered);
+        assert_eq!(lints(&props, BOT)[0].severity, Severity::Warning);
+        assert!(previews(&props, BOT)[0].delivered);
     }
 
     #[test]
@@ -301,7 +309,7 @@ mod tests {
             "action_id_duplicate"
         ));
         assert_eq!(codes(&props).len(), 1);
-        let previews = preview(&props, BOT);
+        let previews = previews(&props, BOT);
         assert!(previews[0].delivered && !previews[1].delivered);
     }
 
@@ -408,15 +416,15 @@ mod tests {
             "attachments[0].actions[0].integration.context.user_id",
             "context_user_id_not_bot"
         ));
-        assert!(!preview(&props, BOT)[0].delivered);
+        assert!(!previews(&props, BOT)[0].delivered);
         // Without the bot's id the comparison is skipped, and that is said.
-        let found: Vec<_> = lint(&props, "").into_iter().map(|f| f.code).collect();
+        let found: Vec<_> = lints(&props, "").into_iter().map(|f| f.code).collect();
         assert_eq!(found, vec!["bot_user_id_missing"]);
-        assert_eq!(lint(&props, "helper-bot")[0].code, "bot_user_id_invalid");
+        assert_eq!(lints(&props, "helper-bot")[0].code, "bot_user_id_invalid");
         // A bad bot id given to the lint says nothing about whether the post's clicks work.
         let fine = post(json!([button("a")]));
-        assert!(preview(&fine, "helper-bot")[0].delivered);
-        assert!(!preview(&big_props(), BOT)[0].delivered);
+        assert!(previews(&fine, "helper-bot")[0].delivered);
+        assert!(!previews(&big_props(), BOT)[0].delivered);
     }
 
     #[test]
@@ -510,7 +518,7 @@ mod tests {
             "attachments[0].actions[0].type",
             "action_type_missing"
         ));
-        assert_eq!(lint(&missing, BOT)[0].severity, Severity::Warning);
+        assert_eq!(lints(&missing, BOT)[0].severity, Severity::Warning);
     }
 
     #[test]
@@ -570,7 +578,7 @@ mod tests {
         ));
         assert!(has(&props, &format!("{at}.c[0]"), "context_empty_array"));
         assert_eq!(
-            preview(&props, BOT)[0].event["context"]["tags"],
+            previews(&props, BOT)[0].event["context"]["tags"],
             json!({"a b": null, "c": [null]})
         );
     }
@@ -585,7 +593,7 @@ mod tests {
             "context_number_inexact"
         ));
         assert_eq!(
-            preview(&props, BOT)[0].event["context"]["n"].to_string(),
+            previews(&props, BOT)[0].event["context"]["n"].to_string(),
             "9007199254740992"
         );
         let fine = post(json!([with(

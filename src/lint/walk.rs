@@ -1,8 +1,12 @@
 //! The walk through a post's props: where its actions are, and the findings collected on the way.
 
-use super::{Finding, Severity};
+use super::{Finding, Severity, TooLarge, MAX_ACTIONS, MAX_FINDINGS};
 use crate::json::type_name;
 use serde_json::{Map, Value};
+use std::collections::HashSet;
+
+/// An action of the post, with its path below the props.
+pub(super) type Action<'a> = (String, &'a Map<String, Value>);
 
 /// The JSON types the lint checks fields against.
 #[derive(Clone, Copy)]
@@ -12,9 +16,18 @@ pub(super) enum Kind {
     Array,
 }
 
-/// The findings so far.
+/// The findings so far, at most [`MAX_FINDINGS`] of them, and what the errors break: the actions
+/// with an error (kept whole, past the limit too) and whether one is about the whole post.
 #[derive(Default)]
-pub(super) struct Lint(pub(super) Vec<Finding>);
+pub(super) struct Lint {
+    pub(super) findings: Vec<Finding>,
+    /// Findings past the limit, counted but not listed.
+    pub(super) dropped: usize,
+    /// The path of every action with an error.
+    pub(super) broken: HashSet<String>,
+    /// An error about the whole post (its size) stops every click.
+    pub(super) post_error: bool,
+}
 
 impl Lint {
     fn push(
@@ -25,7 +38,18 @@ impl Lint {
         message: String,
         fix: &str,
     ) {
-        self.0.push(Finding {
+        if severity == Severity::Error {
+            if path.is_empty() {
+                self.post_error = true;
+            } else if let Some(action) = action_of(path) {
+                self.broken.insert(action.to_owned());
+            }
+        }
+        if self.findings.len() == MAX_FINDINGS {
+            self.dropped += 1;
+            return;
+        }
+        self.findings.push(Finding {
             path: path.to_owned(),
             severity,
             code,
@@ -77,14 +101,14 @@ impl Lint {
     }
 
     /// Every action of every attachment, with its path; `null` actions are skipped, as
-    /// Mattermost does.
+    /// Mattermost does. More than [`MAX_ACTIONS`] is too large to lint.
     pub(super) fn actions<'a>(
         &mut self,
         attachments: Option<&'a Value>,
-    ) -> Vec<(String, &'a Map<String, Value>)> {
+    ) -> Result<Vec<Action<'a>>, TooLarge> {
         let mut actions = Vec::new();
         let Some(list) = self.typed(attachments, "attachments", Kind::Array) else {
-            return actions;
+            return Ok(actions);
         };
         for (i, attachment) in list.as_array().into_iter().flatten().enumerate() {
             let at = format!("attachments[{i}]");
@@ -98,12 +122,26 @@ impl Lint {
             for (j, action) in list.as_array().into_iter().flatten().enumerate() {
                 let at = format!("{at}[{j}]");
                 if let Some(Value::Object(a)) = self.typed(Some(action), &at, Kind::Object) {
+                    if actions.len() == MAX_ACTIONS {
+                        return Err(TooLarge {
+                            what: "the number of actions",
+                            limit: MAX_ACTIONS,
+                        });
+                    }
                     actions.push((at, a));
                 }
             }
         }
-        actions
+        Ok(actions)
     }
+}
+
+/// The action a finding's path is about: `attachments[0].actions[1]` for
+/// `attachments[0].actions[1].integration.url`.
+fn action_of(path: &str) -> Option<&str> {
+    let start = path.find("].actions[")? + "].actions[".len();
+    let end = start + path[start..].find(']')? + 1;
+    Some(&path[..end])
 }
 
 pub(super) fn str_of(value: Option<&Value>) -> Option<&str> {

@@ -10,6 +10,7 @@ use crate::effect::{Decision, Outcome, Response};
 use crate::facts::{Facts, Query};
 use crate::input::{Body, Context, Input, Request};
 use crate::manifest::{PLUGIN_ID, PLUGIN_VERSION};
+use crate::paths::{DIALOG_OPEN_PATH, LINT_PATH};
 use crate::refusal::fault_decision;
 use crate::router::handle;
 use crate::settings::Settings;
@@ -63,6 +64,10 @@ pub struct HandleCall<'a> {
 #[serde(rename_all = "snake_case")]
 enum InputDoc<'a> {
     Http(#[serde(borrow)] HttpDoc<'a>),
+    UserDeactivated {
+        #[serde(borrow)]
+        user_id: Cow<'a, str>,
+    },
 }
 
 /// An HTTP request without its body.
@@ -95,6 +100,8 @@ enum Reply {
         max_body_bytes: usize,
         /// What to answer when even the core cannot be called.
         fault_response: Response,
+        /// Which pool of instances serves which input, and each call's deadline.
+        lanes: Lanes,
     },
     /// The call document itself was unreadable: a bug in the shim, never in a request.
     Error {
@@ -140,6 +147,7 @@ fn answer(call: Call<'_>, body: &[u8]) -> Reply {
                         Body::Complete(body)
                     },
                 }),
+                InputDoc::UserDeactivated { user_id } => Input::UserDeactivated { user_id },
             };
             let facts = h.facts.map_or(Facts::none(), |raw| Facts::json(raw.get()));
             match handle(&input, &ctx, facts) {
@@ -158,7 +166,41 @@ fn answer(call: Call<'_>, body: &[u8]) -> Reply {
             version: PLUGIN_VERSION,
             max_body_bytes: MAX_BODY_BYTES,
             fault_response: fault_decision("").response().clone(),
+            lanes: Lanes::default(),
         },
+    }
+}
+
+/// The lanes: the inputs a person waits on never queue behind heavy work. Whatever is not in
+/// `bulk.paths` is interactive.
+#[derive(Debug, Serialize)]
+struct Lanes {
+    interactive: Lane,
+    bulk: Lane,
+}
+
+/// One lane: a deadline for every call on it, and the paths it serves.
+#[derive(Debug, Serialize)]
+struct Lane {
+    deadline_ms: u32,
+    paths: &'static [&'static str],
+}
+
+impl Default for Lanes {
+    fn default() -> Self {
+        Lanes {
+            // A click's core call takes well under a millisecond; a call near this deadline is
+            // a bug, stopped before it holds an instance for long.
+            interactive: Lane {
+                deadline_ms: 1_000,
+                paths: &[],
+            },
+            // Lint and dialog definitions up to the body limit take tens of milliseconds.
+            bulk: Lane {
+                deadline_ms: 5_000,
+                paths: &[LINT_PATH, DIALOG_OPEN_PATH],
+            },
+        }
     }
 }
 

@@ -20,7 +20,8 @@ pub fn check(props: JsValue, bot_user_id: &str) -> Result<JsValue, JsError> {
         findings: Vec<Finding>,
         previews: Vec<Preview>,
     }
-    let (findings, previews) = lint::check(&input(props)?, bot_user_id);
+    let (findings, previews) =
+        lint::check(&input(props)?, bot_user_id).map_err(|e| JsError::new(&e.to_string()))?;
     output(&Both { findings, previews })
 }
 

@@ -16,6 +16,7 @@ import (
 	"os"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -413,15 +414,32 @@ func checkEvent(t testing.TB, who string, data, want map[string]any, c clickResu
 }
 
 // forgedBody is a request body as Mattermost sends it to the handler, made
-// up by hand.
+// up by hand as well as a forger can: the clicker's name, the named
+// channel's name and team, and a trigger id of Mattermost's shape issued to
+// the clicker (unsigned: the plugin does not check the signature, Mattermost
+// does when a dialog is opened).
 func forgedBody(clicker *harness.Account, postID, channelID string, ctx map[string]any) map[string]any {
+	ch, _, err := env.Admin.Client.GetChannel(context.Background(), channelID, "")
+	name, teamID, teamName := env.Channel.Name, env.Team.Id, env.Team.Name
+	if err == nil {
+		name, teamID = ch.Name, ch.TeamId
+		if teamID == "" {
+			teamName = ""
+		}
+	}
 	return map[string]any{
 		"user_id": clicker.ID(), "user_name": clicker.User.Username,
-		"channel_id": channelID, "channel_name": env.Channel.Name,
-		"team_id": env.Team.Id, "team_domain": env.Team.Name,
-		"post_id": postID, "trigger_id": "", "type": "button", "data_source": "",
+		"channel_id": channelID, "channel_name": name,
+		"team_id": teamID, "team_domain": teamName,
+		"post_id": postID, "trigger_id": madeUpTrigger(clicker.ID()), "type": "button", "data_source": "",
 		"context": ctx,
 	}
+}
+
+// madeUpTrigger is a trigger id of Mattermost's shape for user, with no valid signature.
+func madeUpTrigger(user string) string {
+	return base64.StdEncoding.EncodeToString([]byte(model.NewId() + ":" + user + ":" +
+		strconv.FormatInt(time.Now().UnixMilli(), 10) + ":" + base64.StdEncoding.EncodeToString([]byte("not a signature"))))
 }
 
 // handlerError posts body straight to the plugin's handler with token and

@@ -1,0 +1,534 @@
+//! `make fuzz`: millions of hostile inputs through every endpoint of the core, natively.
+//!
+//! Stable Rust has no coverage-guided fuzzing engine without nightly, so this is a mutation
+//! fuzzer seeded by the golden fixtures (`tests/fixtures/`): each input is a fixture whose
+//! body, facts, settings, path and method are mutated — values swapped for hostile ones
+//! (huge numbers, text that is not ASCII, deep nesting, wrong types), keys renamed the way Go
+//! would still read them, parts of other fixtures spliced in, bytes damaged — then run through
+//! the wire form exactly as the shim runs it, answering every round of facts the core asks for
+//! (with the fixture's answers, mutated, or made-up ones). Any panic, any reply that is not a
+//! well-formed document, any event with a top-level `user` key, any refusal without words for
+//! the person, is a finding: the input is written to `fuzz/findings/` and the run fails.
+//!
+//! `cargo run --release -- [--inputs N] [--seconds S] [--seed X] [--threads T]`
+
+use serde_json::{json, Map, Value};
+use socket_mode_core::wire::envelope::handle_call;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// One fixture, as the fuzzer starts from it.
+#[derive(Clone)]
+struct Seed {
+    path: String,
+    user_id: Value,
+    settings: Value,
+    body: Value,
+    facts: Map<String, Value>,
+}
+
+/// One input: what the shim would send across the boundary for one request.
+#[derive(Clone, Debug)]
+struct Case {
+    method: String,
+    path: String,
+    user_id: Value,
+    settings: Value,
+    body: Vec<u8>,
+    facts: Map<String, Value>,
+}
+
+/// xorshift64*: fast, and a run replays exactly from its seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+    fn chance(&mut self, one_in: usize) -> bool {
+        self.below(one_in) == 0
+    }
+}
+
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
+}
+
+fn load_seeds() -> Vec<Seed> {
+    let mut seeds = Vec::new();
+    for dir in ["actions", "dialogs", "lint"] {
+        let mut files: Vec<_> = std::fs::read_dir(fixtures_dir().join(dir))
+            .expect("the golden fixtures")
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        for file in files {
+            let f: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+            let request = &f["request"];
+            let body = request.get("body").cloned().unwrap_or_else(|| {
+                request
+                    .get("body_text")
+                    .and_then(Value::as_str)
+                    .map_or(json!({}), |t| json!(t))
+            });
+            seeds.push(Seed {
+                path: request["path"].as_str().unwrap_or_default().to_owned(),
+                user_id: request["user_id"].clone(),
+                settings: f.get("settings").cloned().unwrap_or_else(default_settings),
+                body,
+                facts: f
+                    .get("facts")
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default(),
+            });
+        }
+    }
+    assert!(seeds.len() >= 50, "the golden fixtures are missing");
+    seeds
+}
+
+fn default_settings() -> Value {
+    json!({"verify_provenance": true, "allow_unverified_ephemeral": false, "dialog_session_minutes": 30})
+}
+
+/// Values that have broken parsers before: wrong types, huge and odd numbers, text that is not
+/// ASCII where ASCII is expected, ids of the right shape, deep and wide nesting.
+fn hostile(rng: &mut Rng) -> Value {
+    match rng.below(24) {
+        0 => Value::Null,
+        1 => json!(true),
+        2 => json!(-1e308),
+        3 => json!(""),
+        4 => json!("é\u{0}\"\\"),
+        5 => json!([]),
+        6 => json!({}),
+        7 => json!(u64::MAX),
+        8 => json!(i64::MIN),
+        9 => json!([[[[[[{"a": [null]}]]]]]]),
+        10 => json!("2026-0é-01"),
+        11 => json!("2026-01-01T1é:00:00Z"),
+        12 => json!("+éd"),
+        13 => json!("alicealicealicealicealice1"),
+        14 => json!("bot1bot1bot1bot1bot1bot1b1"),
+        15 => json!(["bot1bot1bot1bot1bot1bot1b1"]),
+        16 => json!("x".repeat(rng.below(3000))),
+        17 => json!("ü".repeat(rng.below(1000))),
+        18 => json!(0.1),
+        19 => json!(-0.0),
+        20 => Value::Array(
+            (0..rng.below(200))
+                .map(|i| json!({"text": i, "value": format!("v{}", i % 7)}))
+                .collect(),
+        ),
+        21 => json!({"user_id": "bot1bot1bot1bot1bot1bot1b1", "selected_option": [1]}),
+        22 => json!("/plugins/mattermost-plugin-interactive-message-actions-to-websocket-proxy/api/v1/handler"),
+        _ => json!("Y2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2M6YWxpY2VhbGljZWFsaWNlYWxpY2VhbGljZTE6MTcwMDAwMDAwMDAwMDpjMmxu"),
+    }
+}
+
+/// A random node of `v`, by a random walk from the root.
+fn pick<'a>(v: &'a mut Value, rng: &mut Rng) -> &'a mut Value {
+    let mut node = v;
+    loop {
+        let children = match node {
+            Value::Object(m) if !m.is_empty() => m.len(),
+            Value::Array(a) if !a.is_empty() => a.len(),
+            _ => 0,
+        };
+        if children == 0 || rng.chance(3) {
+            return node;
+        }
+        let i = rng.below(children);
+        node = match node {
+            Value::Object(m) => m.values_mut().nth(i).unwrap(),
+            Value::Array(a) => &mut a[i],
+            _ => unreachable!(),
+        };
+    }
+}
+
+/// Characters Go's case-insensitive key matching folds onto ASCII ones.
+const FOLDS: [(char, char); 3] = [('s', 'ſ'), ('k', 'K'), ('e', 'E')];
+
+fn mutate_value(v: &mut Value, rng: &mut Rng, donors: &[Seed]) {
+    let node = pick(v, rng);
+    match rng.below(8) {
+        0..=2 => *node = hostile(rng),
+        // Growing is the costly mutation: one time in two it becomes a replacement.
+        5 if rng.chance(2) => *node = hostile(rng),
+        // Splice a piece of another fixture in.
+        3 => {
+            let mut donor = donors[rng.below(donors.len())].body.clone();
+            *node = pick(&mut donor, rng).clone();
+        }
+        // Rename, fold or duplicate a key.
+        4 => {
+            if let Value::Object(m) = node {
+                if let Some(key) = m.keys().nth(rng.below(m.len())).cloned() {
+                    let value = m.remove(&key).unwrap();
+                    let renamed = match rng.below(3) {
+                        0 => key.to_uppercase(),
+                        1 => {
+                            let (from, to) = FOLDS[rng.below(FOLDS.len())];
+                            key.replacen(from, &to.to_string(), 1)
+                        }
+                        _ => format!("{key}_"),
+                    };
+                    m.insert(renamed, value.clone());
+                    if rng.chance(2) {
+                        m.insert(key, value);
+                    }
+                }
+            }
+        }
+        // Grow an array by repeating it: quadratic rules show up here.
+        5 => {
+            if let Value::Array(a) = node {
+                if !a.is_empty() {
+                    let n = rng.below(400);
+                    let copy = a.clone();
+                    for i in 0..n {
+                        a.push(copy[i % copy.len()].clone());
+                    }
+                }
+            }
+        }
+        // Damage a string: cut it, or put a character that is not ASCII inside.
+        6 => {
+            if let Value::String(s) = node {
+                let mut chars: Vec<char> = s.chars().collect();
+                let at = rng.below(chars.len() + 1);
+                if rng.chance(2) {
+                    chars.truncate(at);
+                } else {
+                    chars.insert(at, ['é', 'ж', '\u{1f600}', 'ſ', '\u{0}'][rng.below(5)]);
+                }
+                *s = chars.into_iter().collect();
+            }
+        }
+        _ => {
+            if let Value::Object(m) = node {
+                if !m.is_empty() {
+                    let key = m.keys().nth(rng.below(m.len())).cloned().unwrap();
+                    m.remove(&key);
+                }
+            }
+        }
+    }
+}
+
+/// A made-up answer to a query the fixture does not answer.
+fn made_up_answer(rng: &mut Rng) -> Value {
+    match rng.below(8) {
+        0 => json!({"found": true}),
+        1 => json!({"found": false}),
+        2 => json!({"found": null}),
+        3 => {
+            json!({"found": {"id": "bot1bot1bot1bot1bot1bot1b1", "username": "bot", "delete_at": 0,
+            "user_id": "bot1bot1bot1bot1bot1bot1b1", "channel_id": "chanchanchanchanchanchan01",
+            "team_id": "teamteamteamteamteamteam01", "name": "town-square"}})
+        }
+        4 => json!({"failed": {"status": 404, "id": "app.not_found", "message": "not found"}}),
+        5 => json!({"failed": {"status": 500, "id": "", "message": "store: connection refused"}}),
+        6 => {
+            json!({"failed": {"status": 400, "id": "interactive_message.decode_trigger_id.expired", "message": "expired"}})
+        }
+        _ => hostile(rng),
+    }
+}
+
+fn make_case(rng: &mut Rng, seeds: &[Seed]) -> Case {
+    let seed = &seeds[rng.below(seeds.len())];
+    let mut body = seed.body.clone();
+    let mut facts = Value::Object(seed.facts.clone());
+    let mut settings = seed.settings.clone();
+    for _ in 0..1 + rng.below(4) {
+        match rng.below(10) {
+            0..=5 => mutate_value(&mut body, rng, seeds),
+            6..=8 => mutate_value(&mut facts, rng, seeds),
+            _ => {
+                settings = json!({
+                    "verify_provenance": rng.chance(2),
+                    "allow_unverified_ephemeral": rng.chance(2),
+                    "dialog_session_minutes": 1 + rng.below(1440),
+                })
+            }
+        }
+    }
+    let mut bytes = match &body {
+        Value::String(text) if rng.chance(2) => text.clone().into_bytes(),
+        _ => serde_json::to_vec(&body).unwrap(),
+    };
+    if rng.chance(12) && !bytes.is_empty() {
+        let at = rng.below(bytes.len());
+        match rng.below(3) {
+            0 => bytes.truncate(at),
+            1 => bytes[at] = 0xff,
+            _ => bytes.insert(at, b'{'),
+        }
+    }
+    let path = match rng.below(20) {
+        0 => "/api/v1/dialogs/yye1rc4rkiu8xnr3ik7h3zxq9h/submit".to_owned(),
+        1 => format!("/api/v1/dialogs/{}/submit", "é".repeat(rng.below(30))),
+        2 => seeds[rng.below(seeds.len())].path.clone(),
+        _ => seed.path.clone(),
+    };
+    Case {
+        method: if rng.chance(40) { "GET" } else { "POST" }.to_owned(),
+        path,
+        user_id: if rng.chance(30) {
+            hostile(rng)
+        } else {
+            seed.user_id.clone()
+        },
+        settings,
+        body: bytes,
+        facts: match facts {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        },
+    }
+}
+
+/// Runs one case through every round the core asks for; `Err` names a broken promise.
+fn run(case: &Case, rng: &mut Rng) -> Result<u32, String> {
+    let user_id = match &case.user_id {
+        Value::String(_) | Value::Null => case.user_id.clone(),
+        other => json!(other.to_string()),
+    };
+    let mut handle = json!({
+        "input": {"http": {"method": case.method, "path": case.path, "user_id": user_id}},
+        "now_ms": 1_700_000_000_123u64,
+        "entropy": "00112233445566778899aabbccddeeff",
+        "settings": case.settings,
+    });
+    let mut answered = Map::new();
+    for round in 1..=8u32 {
+        let call = json!({ "handle": handle }).to_string();
+        let reply = handle_call(call.as_bytes(), &case.body);
+        let reply: Value =
+            serde_json::from_slice(&reply).map_err(|e| format!("the reply is not JSON: {e}"))?;
+        match reply["kind"].as_str() {
+            Some("need_facts") => {
+                let queries = reply["queries"]
+                    .as_array()
+                    .ok_or("need_facts without queries")?;
+                if queries.is_empty() {
+                    return Err("need_facts asks nothing".into());
+                }
+                for q in queries {
+                    let name = q["name"].as_str().ok_or("a query without a name")?;
+                    if answered.contains_key(name) {
+                        return Err(format!("the core asked for {name} again"));
+                    }
+                    let answer = match case.facts.get(name) {
+                        Some(a) if !rng.chance(8) => a.clone(),
+                        _ => made_up_answer(rng),
+                    };
+                    answered.insert(name.to_owned(), answer);
+                }
+                handle["facts"] = Value::Object(answered.clone());
+            }
+            Some("decision") => return check_decision(&reply).map(|()| round),
+            // A settings document the fuzzer made unreadable: the shim never sends one.
+            Some("error") if !case.settings.is_object() => return Ok(round),
+            other => return Err(format!("unexpected reply kind {other:?}: {reply}")),
+        }
+    }
+    Err("the core still asked for facts after 8 rounds".into())
+}
+
+fn check_decision(reply: &Value) -> Result<(), String> {
+    let response = &reply["reply"]["http"];
+    let status = response["status"]
+        .as_u64()
+        .ok_or("a decision without a status")?;
+    if !(200..600).contains(&status) {
+        return Err(format!("status {status}"));
+    }
+    let body: Value = serde_json::from_str(response["body"].as_str().ok_or("no body")?)
+        .map_err(|e| format!("the body is not JSON: {e}"))?;
+    if !body.is_object() {
+        return Err("the body is not a JSON object".into());
+    }
+    if status >= 400 {
+        let words = body["ephemeral_text"]
+            .as_str()
+            .or_else(|| body["error"].as_str());
+        if words.is_none_or(str::is_empty) {
+            return Err(format!("a refusal without words for the person: {body}"));
+        }
+    }
+    for effect in reply["effects"].as_array().ok_or("no effects")? {
+        if effect["type"] == "publish" {
+            let data = effect["data"]
+                .as_object()
+                .ok_or("event data is not an object")?;
+            if data.contains_key("user") {
+                return Err("an event with a top-level `user` key".into());
+            }
+            if !data.contains_key("proxy") {
+                return Err("an event without `proxy`".into());
+            }
+        }
+    }
+    Ok(())
+}
+
+struct Options {
+    inputs: u64,
+    seconds: u64,
+    seed: u64,
+    threads: usize,
+}
+
+fn options() -> Options {
+    let mut o = Options {
+        inputs: 10_000_000,
+        seconds: 900,
+        seed: 0x5eed_f022,
+        threads: std::thread::available_parallelism().map_or(2, usize::from),
+    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    for pair in args.chunks(2) {
+        let value = pair.get(1).map(String::as_str).unwrap_or_default();
+        match pair[0].as_str() {
+            "--inputs" => o.inputs = value.parse().expect("--inputs N"),
+            "--seconds" => o.seconds = value.parse().expect("--seconds S"),
+            "--seed" => o.seed = value.parse().expect("--seed X"),
+            "--threads" => o.threads = value.parse().expect("--threads T"),
+            other => panic!("unknown option {other}"),
+        }
+    }
+    o
+}
+
+fn write_finding(case: &Case, what: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("findings");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("finding-{}.json", std::process::id()));
+    let doc = json!({
+        "what": what,
+        "method": case.method,
+        "path": case.path,
+        "user_id": case.user_id,
+        "settings": case.settings,
+        "facts": case.facts,
+        "body_text": String::from_utf8_lossy(&case.body),
+    });
+    std::fs::write(&file, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    file
+}
+
+fn main() {
+    let o = options();
+    let seeds = Arc::new(load_seeds());
+    let executed = Arc::new(AtomicU64::new(0));
+    let calls = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicBool::new(false));
+    // The core's panics are reported here, once, with their input.
+    std::panic::set_hook(Box::new(|_| {}));
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(o.seconds);
+    println!(
+        "fuzzing the core: {} seeds, {} threads, up to {} inputs or {} s, seed {:#x}",
+        seeds.len(),
+        o.threads,
+        o.inputs,
+        o.seconds,
+        o.seed
+    );
+    let workers: Vec<_> = (0..o.threads)
+        .map(|t| {
+            let (seeds, executed, calls, failed) = (
+                seeds.clone(),
+                executed.clone(),
+                calls.clone(),
+                failed.clone(),
+            );
+            let (target, seed) = (o.inputs, o.seed);
+            std::thread::spawn(move || {
+                let mut rng = Rng(seed ^ (0x9e37_79b9_7f4a_7c15u64.wrapping_mul(t as u64 + 1)) | 1);
+                while !failed.load(Ordering::Relaxed) {
+                    if executed.fetch_add(1, Ordering::Relaxed) >= target
+                        || (executed.load(Ordering::Relaxed).is_multiple_of(4096)
+                            && Instant::now() > deadline)
+                    {
+                        break;
+                    }
+                    let case = make_case(&mut rng, &seeds);
+                    let mut answers = Rng(rng.next() | 1);
+                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        run(&case, &mut answers)
+                    }));
+                    let what = match outcome {
+                        Ok(Ok(rounds)) => {
+                            calls.fetch_add(u64::from(rounds), Ordering::Relaxed);
+                            continue;
+                        }
+                        Ok(Err(broken)) => broken,
+                        Err(panic) => format!(
+                            "panic: {}",
+                            panic
+                                .downcast_ref::<String>()
+                                .cloned()
+                                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                                .unwrap_or_default()
+                        ),
+                    };
+                    if !failed.swap(true, Ordering::Relaxed) {
+                        let file = write_finding(&case, &what);
+                        eprintln!("FINDING: {what}\n  input written to {}", file.display());
+                    }
+                }
+            })
+        })
+        .collect();
+    let reporter_done = Arc::new(AtomicBool::new(false));
+    let reporter = {
+        let (executed, done) = (executed.clone(), reporter_done.clone());
+        std::thread::spawn(move || {
+            let mut next = Duration::from_secs(30);
+            while !done.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(200));
+                if start.elapsed() >= next {
+                    next += Duration::from_secs(30);
+                    println!(
+                        "  {:>11} inputs after {:>4} s",
+                        executed.load(Ordering::Relaxed),
+                        start.elapsed().as_secs()
+                    );
+                }
+            }
+        })
+    };
+    for w in workers {
+        w.join().expect("a fuzzing thread");
+    }
+    reporter_done.store(true, Ordering::Relaxed);
+    reporter.join().unwrap();
+    let n = executed.load(Ordering::Relaxed).min(o.inputs);
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{n} inputs ({} core calls) in {secs:.1} s: {:.0} inputs/s; {}",
+        calls.load(Ordering::Relaxed),
+        n as f64 / secs,
+        if failed.load(Ordering::Relaxed) {
+            "a finding (above)"
+        } else {
+            "no panic, no broken reply"
+        }
+    );
+    if failed.load(Ordering::Relaxed) {
+        std::process::exit(1);
+    }
+}

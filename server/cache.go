@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"sync"
+	"time"
+)
+
+// factCache keeps answers the core said may be reused (query.CacheMs): the facts that rarely
+// change, such as an account or a channel's name. Only answers that were found are kept, for
+// no longer than the core allows, and the core names what to forget when a hook says it
+// changed. It is plumbing: what may be cached, for how long, is the core's to say.
+type factCache struct {
+	mu      sync.Mutex
+	entries map[string]cachedAnswer
+}
+
+type cachedAnswer struct {
+	answer json.RawMessage
+	at     time.Time
+}
+
+// maxCachedFacts bounds the cache; past it the cache starts again empty, which costs one round
+// trip per fact and keeps memory flat however many users and channels click.
+const maxCachedFacts = 10_000
+
+// cacheKey names a fact by what it asks, not by the name the core gave the answer.
+func cacheKey(q query) string {
+	return q.Fact + "\x00" + q.PostID + "\x00" + q.UserID + "\x00" + q.ChannelID + "\x00" + q.TeamID + "\x00" + q.Key
+}
+
+func (c *factCache) get(q query, now time.Time) (json.RawMessage, bool) {
+	if q.CacheMs <= 0 {
+		return nil, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[cacheKey(q)]
+	if !ok || now.Sub(e.at) > time.Duration(q.CacheMs)*time.Millisecond {
+		return nil, false
+	}
+	return e.answer, true
+}
+
+func (c *factCache) put(q query, answer json.RawMessage, now time.Time) {
+	if q.CacheMs <= 0 || !bytes.HasPrefix(answer, []byte(`{"found":`)) {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil || len(c.entries) >= maxCachedFacts {
+		c.entries = make(map[string]cachedAnswer)
+	}
+	c.entries[cacheKey(q)] = cachedAnswer{answer: answer, at: now}
+}
+
+func (c *factCache) forget(q query) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.entries, cacheKey(q))
+}
+
+// pendingStores tracks the KV stores carried out off the request's path, so that a read of
+// the same key on this node waits for the store instead of missing it.
+type pendingStores struct {
+	mu   sync.Mutex
+	keys map[string]chan struct{}
+	wg   sync.WaitGroup
+}
+
+// start runs store in the background; it is done when the returned function is called.
+func (s *pendingStores) start(key string, store func()) {
+	done := make(chan struct{})
+	s.mu.Lock()
+	if s.keys == nil {
+		s.keys = make(map[string]chan struct{})
+	}
+	s.keys[key] = done
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		store()
+		s.mu.Lock()
+		if s.keys[key] == done {
+			delete(s.keys, key)
+		}
+		s.mu.Unlock()
+		close(done)
+	}()
+}
+
+// wait blocks until no store of key started before it is still under way.
+func (s *pendingStores) wait(key string) {
+	s.mu.Lock()
+	done := s.keys[key]
+	s.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+}

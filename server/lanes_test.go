@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mattermost/mattermost/server/public/model"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+)
+
+// heavyLint is the largest lint the limits allow: 200 actions with big contexts, about 1 MiB.
+func heavyLint() []byte {
+	actions := make([]any, 200)
+	for i := range actions {
+		actions[i] = map[string]any{"id": "a_" + strings.Repeat("x", 10), "name": "A", "type": "button",
+			"integration": map[string]any{"url": "/plugins/x", "context": map[string]any{"user_id": "bot", "pad": strings.Repeat("é", 2000)}}}
+	}
+	b, _ := json.Marshal(map[string]any{"props": map[string]any{"attachments": []any{map[string]any{"actions": actions}}}})
+	return b
+}
+
+// TestACallPastItsDeadlineIsStoppedAndItsInstanceReplaced runs the heaviest lint with a
+// deadline it cannot meet: the call stops (wazero closes the instance), the caller learns it
+// was the deadline, and the next call is served by a fresh instance.
+func TestACallPastItsDeadlineIsStoppedAndItsInstanceReplaced(t *testing.T) {
+	ctx := context.Background()
+	c, err := newCore(ctx, [lanes]int{1, 1}, maxMemoryPages, true)
+	require.NoError(t, err)
+	defer c.Close(ctx)
+	pool := c.pools[laneBulk]
+	stopped := <-pool
+	pool <- stopped
+
+	call := []byte(`{"handle":{"input":{"http":{"method":"POST","path":"/api/v1/lint","user_id":"alicealicealicealicealice1"}},"now_ms":1,"entropy":"00000000000000000000000000000000","settings":{"verify_provenance":true,"allow_unverified_ephemeral":false,"dialog_session_minutes":30}}}`)
+	_, err = c.call(ctx, laneBulk, time.Microsecond, call, heavyLint())
+	require.ErrorIs(t, err, errCoreDeadline)
+	assert.True(t, stopped.module.IsClosed(), "a stopped instance is closed")
+
+	out, err := c.call(ctx, laneBulk, 10*time.Second, call, heavyLint())
+	require.NoError(t, err, "with time enough the same call is answered")
+	assert.Contains(t, string(out), `"kind":"decision"`)
+	next := <-pool
+	assert.NotSame(t, stopped, next, "the stopped instance is never reused")
+	pool <- next
+}
+
+// TestLintCannotOccupyTheInstancesClicksUse holds every bulk instance (as a flood of lint
+// requests would) and shows a click is served at once, while a lint waits for its lane.
+func TestLintCannotOccupyTheInstancesClicksUse(t *testing.T) {
+	p, api := newTestPlugin(t)
+	require.Equal(t, laneBulk, p.info.lane("/api/v1/lint"))
+	require.Equal(t, laneBulk, p.info.lane("/api/v1/dialogs/open"))
+	require.Equal(t, laneInteractive, p.info.lane("/api/v1/handler"))
+
+	bulk := p.core.pools[laneBulk]
+	var held []*instance
+	for range cap(bulk) {
+		held = append(held, <-bulk)
+	}
+	defer func() {
+		for _, inst := range held {
+			bulk <- inst
+		}
+	}()
+
+	f := loadFixtures(t)["button"]
+	f.expectFacts(t, api)
+	allowStores(api)
+	api.On("PublishWebSocketEvent", "action", mock.Anything, mock.Anything).Once()
+	w := httptest.NewRecorder()
+	p.ServeHTTP(nil, w, f.httpRequest(t))
+	assert.Equal(t, 200, w.Code, "the click is served while the bulk lane is full")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	r := httptest.NewRequest("POST", "/api/v1/lint", bytes.NewReader([]byte(`{"props":{}}`))).WithContext(ctx)
+	r.Header.Set("Mattermost-User-Id", "alicealicealicealicealice1")
+	api.On("LogError", "request refused", "error_code", "internal_error", "reason", mock.MatchedBy(func(s string) bool {
+		return strings.Contains(s, "context deadline exceeded")
+	})).Once()
+	w = httptest.NewRecorder()
+	p.ServeHTTP(nil, w, r)
+	assert.Equal(t, 500, w.Code, "the lint waited for its own lane until its request gave up")
+	api.AssertExpectations(t)
+}
+
+// TestFactsThatRarelyChangeAreCachedBriefly clicks twice: the accounts, the channel and the
+// team are asked once, the post and the permission every time. A deactivation forgets the
+// account at once.
+func TestFactsThatRarelyChangeAreCachedBriefly(t *testing.T) {
+	p, api := newTestPlugin(t)
+	now := time.UnixMilli(1_700_000_000_000)
+	p.clock = func() time.Time { return now }
+	f := loadFixtures(t)["button"]
+	decode := func(name string, v any) { require.NoError(t, json.Unmarshal(f.Facts[name].Found, v)) }
+	var post *model.Post
+	var recipient, clicker *model.User
+	var channel *model.Channel
+	var team *model.Team
+	decode("post", &post)
+	decode("recipient", &recipient)
+	decode("clicker", &clicker)
+	decode("channel", &channel)
+	decode("team", &team)
+	api.On("GetPost", post.Id).Return(post, nil).Times(3)
+	api.On("HasPermissionToChannel", clicker.Id, channel.Id, model.PermissionReadChannel).Return(true).Times(3)
+	api.On("GetUser", clicker.Id).Return(clicker, nil).Once()
+	api.On("GetChannel", channel.Id).Return(channel, nil).Once()
+	api.On("GetTeam", team.Id).Return(team, nil).Once()
+	api.On("GetUser", recipient.Id).Return(recipient, nil).Twice()
+	allowStores(api)
+	var published atomic.Int32
+	api.On("PublishWebSocketEvent", "action", mock.Anything, mock.Anything).Run(func(mock.Arguments) { published.Add(1) })
+
+	click := func() int {
+		w := httptest.NewRecorder()
+		p.ServeHTTP(nil, w, f.httpRequest(t))
+		return w.Code
+	}
+	require.Equal(t, 200, click())
+	now = now.Add(4 * time.Second)
+	require.Equal(t, 200, click(), "served with the cached account, channel and team")
+
+	p.UserHasBeenDeactivated(nil, recipient)
+	require.Equal(t, 200, click(), "the bot's account is asked again after a deactivation")
+	assert.EqualValues(t, 3, published.Load())
+	api.AssertExpectations(t)
+}
+
+// TestAStoreOffTheRequestsPathIsSeenByTheNextRead: a read of a key on this node waits for
+// the background store of it.
+func TestAStoreOffTheRequestsPathIsSeenByTheNextRead(t *testing.T) {
+	p, api := newTestPlugin(t)
+	release := make(chan struct{})
+	var stored atomic.Bool
+	api.On("KVSetWithOptions", "k", []byte(`{"a":1}`), model.PluginKVSetOptions{ExpireInSeconds: 60}).
+		Run(func(mock.Arguments) { <-release; stored.Store(true) }).Return(true, nil).Once()
+	api.On("KVGet", "k").Return(func(string) []byte {
+		if !stored.Load() {
+			t.Error("read before the store finished")
+		}
+		return []byte(`{"a":1}`)
+	}, nil).Once()
+
+	p.carryOut([]effect{{Type: "store", Key: "k", Value: json.RawMessage(`{"a":1}`), ExpireInSeconds: 60}})
+	go func() { time.Sleep(50 * time.Millisecond); close(release) }()
+	got := p.ask(query{Fact: "kv_get", Key: "k"})
+	assert.Equal(t, json.RawMessage(`{"a":1}`), got.value)
+	api.AssertExpectations(t)
+}
