@@ -109,8 +109,22 @@ func BenchmarkServeHTTPClickParallel(b *testing.B) {
 // BenchmarkCorePath is the SPEC §8 budget's "core path through the wasm pool": both calls of
 // one click (plan, then decide with the facts) on pooled instances, replies decoded, with the
 // documents prepared beforehand. No plugin API, no HTTP.
-func BenchmarkCorePath(b *testing.B) {
+func BenchmarkCorePath(b *testing.B) { benchCorePath(b, true) }
+
+// BenchmarkCorePathUnguarded is the same without the deadline guard (WithCloseOnContextDone):
+// the difference is what stopping a call at its deadline costs every call.
+func BenchmarkCorePathUnguarded(b *testing.B) { benchCorePath(b, false) }
+
+func benchCorePath(b *testing.B, guard bool) {
 	p, body, user := benchPlugin(b)
+	if !guard {
+		c, err := newCore(context.Background(), poolSizes(), maxMemoryPages, false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = p.core.Close(context.Background())
+		p.core = c
+	}
 	ctx := context.Background()
 	call := handleCall{
 		Input:    input{HTTP: &httpInput{Method: "POST", Path: "/api/v1/handler", UserID: user}},
