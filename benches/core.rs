@@ -8,6 +8,8 @@ const BOT: &str = "botbotbotbotbotbotbotbot01";
 const USER: &str = "useruseruseruseruseruser01";
 const POST: &str = "postpostpostpostpostpost01";
 const CHANNEL: &str = "chanchanchanchanchanchan01";
+/// A trigger id of Mattermost's shape (about 200 characters), issued to USER.
+const TRIGGER: &str = "dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0MDE6dXNlcnVzZXJ1c2VydXNlcnVzZXJ1c2VyMDE6MTcwMDAwMDAwMDAwMDplSGg0ZUhoNGVIaDRlSGg0ZUhoNGVIaDRlSGg0ZUhoNGVIaDRlSGg0ZUhoNGVIaDRlSGg0ZUhoNGVIaDRlSGg0ZUhoNGVIaDRlSGg0ZUhoNGVIaDRlSGg0ZUhoNGVIaDRlSGg0ZUhoNGVIaDRlSGg0ZUhoNGVIaDRlSGg0ZUhoNGVIaDRlSGg0ZUhoNGVIaDRlSGg0ZUhoNGVIaDRlSGg0ZUhoNGVIaDRlSGg0ZUhoNGVIaDRlSGg0ZUhnPQ==";
 
 /// A realistic click of about 1 KiB and the facts that verify it.
 fn click() -> (String, String) {
@@ -16,8 +18,7 @@ fn click() -> (String, String) {
         "x".repeat(420)
     );
     let body = format!(
-        r#"{{"user_id":"{USER}","user_name":"alice","channel_id":"{CHANNEL}","channel_name":"town-square","team_id":"teamteamteamteamteamteam01","team_domain":"acme","post_id":"{POST}","trigger_id":"{}","type":"button","data_source":"","context":{context}}}"#,
-        "t".repeat(200)
+        r#"{{"user_id":"{USER}","user_name":"alice","channel_id":"{CHANNEL}","channel_name":"town-square","team_id":"teamteamteamteamteamteam01","team_domain":"acme","post_id":"{POST}","trigger_id":"{TRIGGER}","type":"button","data_source":"","context":{context}}}"#,
     );
     let post = format!(
         r#"{{"id":"{POST}","user_id":"{BOT}","channel_id":"{CHANNEL}","message":"","props":{{"attachments":[{{"text":"Approve?","actions":[{{"id":"approve","name":"Approve","type":"button","integration":{{"url":"/plugins/{}/api/v1/handler","context":{context}}}}},{{"id":"reject","name":"Reject","type":"button","integration":{{"url":"/plugins/{}/api/v1/handler","context":{{"user_id":"{BOT}","action":"reject"}}}}}}]}}]}}}}"#,
@@ -25,7 +26,7 @@ fn click() -> (String, String) {
         socket_mode_core::PLUGIN_ID
     );
     let facts = format!(
-        r#"{{"post":{{"found":{post}}},"can_read":{{"found":true}},"recipient":{{"found":{{"id":"{BOT}","username":"bot","delete_at":0,"is_bot":true}}}}}}"#
+        r#"{{"post":{{"found":{post}}},"can_read":{{"found":true}},"channel":{{"found":{{"id":"{CHANNEL}","team_id":"teamteamteamteamteamteam01","name":"town-square","delete_at":0}}}},"team":{{"found":{{"id":"teamteamteamteamteamteam01","name":"acme"}}}},"clicker":{{"found":{{"id":"{USER}","username":"alice","delete_at":0}}}},"recipient":{{"found":{{"id":"{BOT}","username":"bot","delete_at":0,"is_bot":true}}}},"registry":{{"found":null}}}}"#
     );
     (body, facts)
 }
@@ -36,6 +37,7 @@ fn bench(c: &mut Criterion) {
         now_ms: 1_700_000_000_000,
         entropy: [7; 16],
         settings: Settings::default(),
+        node: socket_mode_core::Id::from_entropy([9; 16]),
     };
     let input = Input::Http(Request {
         method: "POST",
@@ -58,7 +60,7 @@ fn bench(c: &mut Criterion) {
 
     let settings = r#"{"verify_provenance":true,"allow_unverified_ephemeral":false}"#;
     let head = format!(
-        r#"{{"handle":{{"input":{{"http":{{"method":"POST","path":"/api/v1/handler","user_id":"{USER}"}}}},"now_ms":1700000000000,"entropy":"000102030405060708090a0b0c0d0e0f","settings":{settings}"#
+        r#"{{"handle":{{"input":{{"http":{{"method":"POST","path":"/api/v1/handler","user_id":"{USER}"}}}},"now_ms":1700000000000,"entropy":"000102030405060708090a0b0c0d0e0f","node":"nodenodenodenodenodenode01","settings":{settings}"#
     );
     let plan_input = format!("{head}}}}}");
     let decide_input = format!(r#"{head},"facts":{facts}}}}}"#);

@@ -35,6 +35,7 @@ func (a *noopAPI) GetTeam(string) (*model.Team, *model.AppError)       { return 
 func (a *noopAPI) KVSetWithOptions(string, []byte, model.PluginKVSetOptions) (bool, *model.AppError) {
 	return true, nil
 }
+func (a *noopAPI) KVGet(string) ([]byte, *model.AppError) { return nil, nil }
 func (a *noopAPI) HasPermissionToChannel(string, string, *model.Permission) bool {
 	return true
 }
@@ -130,6 +131,7 @@ func benchCorePath(b *testing.B, guard bool) {
 		Input:    input{HTTP: &httpInput{Method: "POST", Path: "/api/v1/handler", UserID: user}},
 		NowMs:    1700000000000,
 		Entropy:  p.entropy(),
+		Node:     p.node,
 		Settings: p.getConfiguration().settings,
 	}
 	plan, err := call.encode()

@@ -20,11 +20,11 @@ func TestConfiguration(t *testing.T) {
 	}{
 		"defaults when nothing is saved": {
 			section: nil,
-			want:    `{"verify_provenance":true,"allow_unverified_ephemeral":false,"dialog_session_minutes":30}`,
+			want:    `{"verify_provenance":true,"allow_unverified_ephemeral":false,"dialog_session_minutes":30,"answer_window_ms":2500,"keep_hours":24,"kept_per_bot":1000}`,
 		},
 		"saved values, keys lowercased by Mattermost": {
 			section: map[string]any{"verifyprovenance": false, "allowunverifiedephemeral": true},
-			want:    `{"verify_provenance":false,"allow_unverified_ephemeral":true,"dialog_session_minutes":30}`,
+			want:    `{"verify_provenance":false,"allow_unverified_ephemeral":true,"dialog_session_minutes":30,"answer_window_ms":2500,"keep_hours":24,"kept_per_bot":1000}`,
 		},
 		"a value of the wrong type is refused, naming the setting": {
 			section:  map[string]any{"allowunverifiedephemeral": "sometimes"},
@@ -76,7 +76,7 @@ func TestSettingsChangeTakesEffectOnTheNextClick(t *testing.T) {
 
 	f := loadFixtures(t)["verification_off"]
 	f.expectFacts(t, api)
-	allowStores(api)
+	allowDelivery(api)
 	var data map[string]any
 	api.On("PublishWebSocketEvent", "action", mock.Anything, mock.Anything).Run(func(args mock.Arguments) {
 		data = args.Get(1).(map[string]any)

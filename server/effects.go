@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
 )
@@ -18,8 +19,32 @@ func (p *Plugin) carryOut(effects []effect) {
 			// The payload crosses a gob-encoded RPC to the server; see gobSafe.
 			p.API.PublishWebSocketEvent(e.Event, gobSafe(e.Data).(map[string]any), &model.WebsocketBroadcast{
 				UserId:              e.UserID,
+				ConnectionId:        e.ConnectionID,
 				ReliableClusterSend: e.Reliable,
 			})
+		case "wake":
+			p.waiters.wake(e.EventID, e.Answer)
+		case "cluster":
+			ev := model.PluginClusterEvent{Id: clusterEventID, Data: e.Message}
+			if appErr := p.API.PublishPluginClusterEvent(ev, model.PluginClusterEventSendOptions{SendType: model.PluginClusterEventSendTypeReliable}); appErr != nil {
+				p.API.LogError("sending to the other nodes failed", "error", appErr.Error())
+			}
+		case "wake_at":
+			p.timers.set(e.Name, time.UnixMilli(e.AtMs).Sub(p.now()), func(name string) {
+				p.hook(input{Timer: &timerDue{Name: name}})
+			})
+		case "watch":
+			p.watched.Store(e.ConnectionID, true)
+		case "unwatch":
+			p.watched.Delete(e.ConnectionID)
+		case "send_ephemeral":
+			var post model.Post
+			if err := json.Unmarshal(e.Post, &post); err != nil {
+				p.API.LogError("the core's ephemeral post is unreadable", "error", err.Error())
+				continue
+			}
+			post.UserId = e.UserID
+			p.API.SendEphemeralPost(e.UserID, &post)
 		case "store":
 			key, value, ttl := e.Key, e.Value, e.ExpireInSeconds
 			p.pending.start(key, func() {
@@ -37,7 +62,7 @@ func (p *Plugin) carryOut(effects []effect) {
 				p.API.LogWarn("deleting a KV entry failed", "key", e.Key, "error", appErr.Error())
 			}
 		case "log":
-			p.log(e.Level, e.Message, e.Fields)
+			p.log(e.Level, e.text(), e.Fields)
 		default:
 			p.API.LogError("the core asked for an unknown effect", "type", e.Type)
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
 )
@@ -89,6 +90,28 @@ func (p *Plugin) ask(q query) result {
 	case "kv_consume":
 		deleted, appErr := p.API.KVCompareAndDelete(q.Key, []byte(q.Expected))
 		return result{value: deleted, appErr: appErr}
+	case "kv_get_many":
+		return p.kvGetMany(q.Keys)
+	case "kv_cas":
+		ok, appErr := p.API.KVSetWithOptions(q.Key, q.New, model.PluginKVSetOptions{Atomic: true, OldValue: []byte(q.Old), ExpireInSeconds: q.ExpireInSeconds})
+		return result{value: ok, appErr: appErr}
+	case "list_push":
+		return p.listPush(q)
+	case "list_remove":
+		return p.listRemove(q)
+	case "await":
+		answer := p.waiters.await(q.EventID, time.UnixMilli(q.UntilMs).Sub(p.now()))
+		if answer == nil {
+			answer = json.RawMessage("null")
+		}
+		return result{value: answer}
+	case "update_post":
+		var post model.Post
+		if err := json.Unmarshal(q.Post, &post); err != nil {
+			return result{err: fmt.Errorf("reading the post to update: %w", err)}
+		}
+		_, appErr := p.API.UpdatePost(&post)
+		return result{value: true, appErr: appErr}
 	case "open_dialog":
 		var request model.OpenDialogRequest
 		if err := json.Unmarshal(q.Request, &request); err != nil {

@@ -39,7 +39,7 @@ func TestACallPastItsDeadlineIsStoppedAndItsInstanceReplaced(t *testing.T) {
 	stopped := <-pool
 	pool <- stopped
 
-	call := []byte(`{"handle":{"input":{"http":{"method":"POST","path":"/api/v1/lint","user_id":"alicealicealicealicealice1"}},"now_ms":1,"entropy":"00000000000000000000000000000000","settings":{"verify_provenance":true,"allow_unverified_ephemeral":false,"dialog_session_minutes":30}}}`)
+	call := []byte(`{"handle":{"input":{"http":{"method":"POST","path":"/api/v1/lint","user_id":"alicealicealicealicealice1"}},"now_ms":1,"entropy":"00000000000000000000000000000000","node":"nodenodenodenodenodenode01","settings":{"verify_provenance":true,"allow_unverified_ephemeral":false,"dialog_session_minutes":30}}}`)
 	_, err = c.call(ctx, laneBulk, time.Microsecond, call, heavyLint())
 	require.ErrorIs(t, err, errCoreDeadline)
 	assert.True(t, stopped.module.IsClosed(), "a stopped instance is closed")
@@ -73,7 +73,7 @@ func TestLintCannotOccupyTheInstancesClicksUse(t *testing.T) {
 
 	f := loadFixtures(t)["button"]
 	f.expectFacts(t, api)
-	allowStores(api)
+	allowDelivery(api)
 	api.On("PublishWebSocketEvent", "action", mock.Anything, mock.Anything).Once()
 	w := httptest.NewRecorder()
 	p.ServeHTTP(nil, w, f.httpRequest(t))
@@ -116,7 +116,8 @@ func TestFactsThatRarelyChangeAreCachedBriefly(t *testing.T) {
 	api.On("GetChannel", channel.Id).Return(channel, nil).Once()
 	api.On("GetTeam", team.Id).Return(team, nil).Once()
 	api.On("GetUser", recipient.Id).Return(recipient, nil).Twice()
-	allowStores(api)
+	api.On("KVGet", "subs_"+recipient.Id).Return(nil, nil).Once()
+	api.On("KVSetWithOptions", mock.Anything, mock.Anything, mock.Anything).Return(true, nil).Maybe()
 	var published atomic.Int32
 	api.On("PublishWebSocketEvent", "action", mock.Anything, mock.Anything).Run(func(mock.Arguments) { published.Add(1) })
 

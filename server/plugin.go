@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,6 +32,14 @@ type Plugin struct {
 	cache factCache
 	// pending tracks the KV stores carried out off the request's path.
 	pending pendingStores
+	// node names this plugin process among the nodes of a cluster; minted at activation.
+	node string
+	// waiters hands bots' answers to the clicks waiting for them.
+	waiters waiters
+	// timers are the core's timers.
+	timers timers
+	// watched holds the connections whose end the core wants to hear of.
+	watched sync.Map
 
 	// clock and random feed the core its time and entropy; nil means the real ones. Tests set
 	// them so that fixtures can name the exact event id and timestamp.
@@ -59,6 +68,7 @@ func (p *Plugin) OnActivate() error {
 		return fmt.Errorf("starting the core: %w", err)
 	}
 	p.core = c
+	p.node = p.entropyID()
 	info, err := p.callCore(ctx, laneInteractive, infoCall{}, nil)
 	if err != nil {
 		return fmt.Errorf("asking the core for its constants: %w", err)
@@ -67,13 +77,17 @@ func (p *Plugin) OnActivate() error {
 	if err := p.configure("activate"); err != nil {
 		return err
 	}
+	// The heartbeat, and the hint to every bot that had subscribed to subscribe again.
+	p.hook(input{Activated: &struct{}{}})
 	sizes := poolSizes()
 	p.API.LogInfo("plugin activated", "version", p.info.Version, "instances", sizes[laneInteractive], "bulk_instances", sizes[laneBulk], "startup_ms", time.Since(start).Milliseconds())
 	return nil
 }
 
-// OnDeactivate finishes the stores under way, then releases the pools and the compiled module.
+// OnDeactivate stops the timers, finishes the stores under way, then releases the pools and
+// the compiled module.
 func (p *Plugin) OnDeactivate() error {
+	p.timers.stop()
 	p.pending.wg.Wait()
 	if p.core == nil {
 		return nil
@@ -102,6 +116,7 @@ func (p *Plugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Req
 		}},
 		NowMs:    p.now().UnixMilli(),
 		Entropy:  p.entropy(),
+		Node:     p.node,
 		Settings: p.getConfiguration().settings,
 	}
 	rep, err := p.decide(r.Context(), p.info.lane(r.URL.Path), &call, body)
@@ -131,7 +146,12 @@ func (p *Plugin) decide(ctx context.Context, lane int, call *handleCall, body []
 			if _, again := call.Facts[q.Name]; again || q.Name == "" {
 				return nil, fmt.Errorf("the core asked for %q again", q.Name)
 			}
+			// A click waits for its answer from before the event is sent.
+			if q.Fact == "await" {
+				p.waiters.expect(q.EventID)
+			}
 		}
+		p.carryOut(rep.Effects)
 		p.gatherFacts(rep.Queries, call.Facts)
 		rep, err = p.callCore(ctx, lane, call, body)
 	}
@@ -175,6 +195,11 @@ func (p *Plugin) now() time.Time {
 	return time.Now()
 }
 
+// entropyID is a fresh id of Mattermost's shape, for this node.
+func (p *Plugin) entropyID() string {
+	return model.NewId()
+}
+
 // entropy is 16 fresh random bytes in hex; the core mints the event id from them.
 func (p *Plugin) entropy() string {
 	var b [16]byte
@@ -200,6 +225,7 @@ func (p *Plugin) hook(in input) {
 		Input:    in,
 		NowMs:    p.now().UnixMilli(),
 		Entropy:  p.entropy(),
+		Node:     p.node,
 		Settings: p.getConfiguration().settings,
 	}
 	rep, err := p.decide(context.Background(), laneInteractive, &call, nil)

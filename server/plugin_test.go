@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/gob"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -40,27 +39,41 @@ type fixture struct {
 		BodyTooLarge bool            `json:"body_too_large"`
 	} `json:"request"`
 	// Facts are keyed by the name the core asks them under.
-	Facts  map[string]fixtureAnswer `json:"facts"`
+	Facts map[string]fixtureAnswer `json:"facts"`
+	// Input is any input but an HTTP request, as the shim writes it (a websocket message, a hook).
+	Input json.RawMessage `json:"input"`
+	// wakes are the answers bots give to awaited events, handed over before the input runs.
+	wakes  [][2]string
 	Expect struct {
-		Queries []query `json:"queries"`
-		Effects []struct {
-			Type            string            `json:"type"`
-			Key             string            `json:"key"`
-			Value           json.RawMessage   `json:"value"`
-			ExpireInSeconds int64             `json:"expire_in_seconds"`
-			Event           string            `json:"event"`
-			UserID          string            `json:"user_id"`
-			Data            json.RawMessage   `json:"data"`
-			Reliable        bool              `json:"reliable"`
-			Level           string            `json:"level"`
-			Message         string            `json:"message"`
-			Fields          map[string]string `json:"fields"`
-		} `json:"effects"`
+		Queries  []query         `json:"queries"`
+		Effects  []fixtureEffect `json:"effects"`
 		Response struct {
 			Status int             `json:"status"`
 			Body   json.RawMessage `json:"body"`
 		} `json:"response"`
 	} `json:"expect"`
+}
+
+// fixtureEffect is one effect a fixture expects, with every field any effect has.
+type fixtureEffect struct {
+	Type            string            `json:"type"`
+	Key             string            `json:"key"`
+	Value           json.RawMessage   `json:"value"`
+	ExpireInSeconds int64             `json:"expire_in_seconds"`
+	Event           string            `json:"event"`
+	UserID          string            `json:"user_id"`
+	ConnectionID    string            `json:"connection_id"`
+	Data            json.RawMessage   `json:"data"`
+	Reliable        bool              `json:"reliable"`
+	Level           string            `json:"level"`
+	Message         json.RawMessage   `json:"message"`
+	Fields          map[string]string `json:"fields"`
+	EventID         string            `json:"event_id"`
+	Answer          json.RawMessage   `json:"answer"`
+	Name            string            `json:"name"`
+	AtMs            int64             `json:"at_ms"`
+	Post            json.RawMessage   `json:"post"`
+	Fact            *query            `json:"fact"`
 }
 
 // fixtureAnswer is Mattermost's answer to one query: found, or an error.
@@ -80,7 +93,7 @@ func (a fixtureAnswer) appError() *model.AppError {
 
 func loadFixtures(t testing.TB) map[string]*fixture {
 	out := map[string]*fixture{}
-	for dir, least := range map[string]int{"actions": 30, "dialogs": 10, "lint": 5} {
+	for dir, least := range map[string]int{"actions": 30, "delivery": 30, "dialogs": 10, "lint": 5} {
 		files, err := filepath.Glob("../tests/fixtures/" + dir + "/*.json")
 		require.NoError(t, err)
 		require.GreaterOrEqual(t, len(files), least, "the shared %s fixtures are missing", dir)
@@ -105,10 +118,14 @@ func loadFixtures(t testing.TB) map[string]*fixture {
 func newTestPlugin(t testing.TB) (*Plugin, *plugintest.API) {
 	api := &plugintest.API{}
 	api.On("GetPluginConfig").Return(map[string]any{}).Maybe()
+	// Activation beats and looks for bots to remind to subscribe.
+	api.On("KVGet", "bots").Return(nil, nil).Maybe()
+	api.On("KVSetWithOptions", mock.MatchedBy(func(key string) bool { return strings.HasPrefix(key, "node_") }), mock.Anything, mock.Anything).Return(true, nil).Maybe()
 	api.On("LogInfo", "plugin activated", mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Maybe()
 	p := &Plugin{}
 	p.SetAPI(api)
 	require.NoError(t, p.OnActivate())
+	p.pending.wg.Wait() // the heartbeat, stored off activation's path
 	t.Cleanup(func() { _ = p.OnDeactivate() })
 	return p, api
 }
@@ -134,10 +151,11 @@ func (f *fixture) httpRequest(t testing.TB) *http.Request {
 	return r
 }
 
-// allowStores lets the plugin keep what it keeps off the request's path (a trigger's place),
-// for tests about something else.
-func allowStores(api *plugintest.API) {
+// allowDelivery lets the plugin keep what it keeps off the request's path (a trigger's place)
+// and find that the bots never subscribed, for tests about something else.
+func allowDelivery(api *plugintest.API) {
 	api.On("KVSetWithOptions", mock.Anything, mock.Anything, mock.Anything).Return(true, nil).Maybe()
+	api.On("KVGet", mock.MatchedBy(func(key string) bool { return strings.HasPrefix(key, "subs_") })).Return(nil, nil).Maybe()
 }
 
 // jsonEqual matches a []byte argument holding the same JSON document as want.
@@ -199,7 +217,9 @@ func (f *fixture) expectFacts(t testing.TB, api *plugintest.API) {
 			require.Equal(t, "read_channel", q.Permission)
 			api.On("HasPermissionToChannel", q.UserID, q.ChannelID, model.PermissionReadChannel).Return(string(answer.Found) == "true").Once()
 		default:
-			t.Fatalf("unknown fact %q", q.Fact)
+			if !f.expectDeliveryFacts(t, api, q, answer) {
+				t.Fatalf("unknown fact %q", q.Fact)
+			}
 		}
 	}
 }
@@ -218,56 +238,6 @@ func logArgs(message string, fields map[string]string) []any {
 }
 
 var logMethods = map[string]string{"debug": "LogDebug", "info": "LogInfo", "warn": "LogWarn", "error": "LogError"}
-
-// TestGoldenFixturesThroughServeHTTP runs every shared fixture through ServeHTTP, the real
-// wasm core and a mock plugin API, and checks the exact API calls and the exact response.
-func TestGoldenFixturesThroughServeHTTP(t *testing.T) {
-	for name, f := range loadFixtures(t) {
-		t.Run(name, func(t *testing.T) {
-			p, api := newTestPlugin(t)
-			if f.Settings != nil {
-				p.setConfiguration(&configuration{settings: f.Settings})
-			}
-			p.clock = func() time.Time { return time.UnixMilli(f.NowMs) }
-			p.random = func(b []byte) { _, _ = hex.Decode(b, []byte(f.Entropy)) }
-			f.expectFacts(t, api)
-
-			var published []map[string]any
-			for _, e := range f.Expect.Effects {
-				switch e.Type {
-				case "publish":
-					api.On("PublishWebSocketEvent", e.Event, mock.Anything, &model.WebsocketBroadcast{UserId: e.UserID, ReliableClusterSend: e.Reliable}).
-						Run(func(args mock.Arguments) { published = append(published, args.Get(1).(map[string]any)) }).Once()
-				case "store":
-					api.On("KVSetWithOptions", e.Key, jsonEqual(e.Value), model.PluginKVSetOptions{ExpireInSeconds: e.ExpireInSeconds}).Return(true, nil).Once()
-				case "delete":
-					api.On("KVDelete", e.Key).Return(nil).Once()
-				case "log":
-					api.On(logMethods[e.Level], logArgs(e.Message, e.Fields)...).Once()
-				}
-			}
-
-			w := httptest.NewRecorder()
-			p.ServeHTTP(nil, w, f.httpRequest(t))
-			p.pending.wg.Wait() // stores off the request's path
-
-			assert.Equal(t, f.Expect.Response.Status, w.Code)
-			assert.Equal(t, "application/json", w.Header().Get("Content-Type"))
-			assert.JSONEq(t, string(f.Expect.Response.Body), w.Body.String())
-			i := 0
-			for _, e := range f.Expect.Effects {
-				if e.Type == "publish" {
-					require.Less(t, i, len(published))
-					got, err := json.Marshal(published[i])
-					require.NoError(t, err)
-					assert.JSONEq(t, string(e.Data), string(got), "the event data")
-					i++
-				}
-			}
-			api.AssertExpectations(t)
-		})
-	}
-}
 
 // TestPublishedDataSurvivesTheGobRPC sends the event data of the richest fixture through gob,
 // exactly as the plugin RPC does, and checks the JSON the server would send the bot.
@@ -314,7 +284,7 @@ func TestInstanceMemoryStaysSmall(t *testing.T) {
 	p, api := newTestPlugin(t)
 	f := loadFixtures(t)["button"]
 	f.expectFacts(t, api)
-	allowStores(api)
+	allowDelivery(api)
 	api.On("PublishWebSocketEvent", mock.Anything, mock.Anything, mock.Anything)
 	w := httptest.NewRecorder()
 	p.ServeHTTP(nil, w, f.httpRequest(t))
@@ -349,7 +319,7 @@ func TestTrappedInstanceIsClosedAndReplaced(t *testing.T) {
 	trapped := <-pool
 	pool <- trapped
 
-	_, err = c.call(ctx, laneInteractive, time.Second, []byte(`{"handle":{"input":{"http":{"method":"POST","path":"/api/v1/handler","user_id":"alicealicealicealicealice1"}},"now_ms":1,"entropy":"00000000000000000000000000000000","settings":{"verify_provenance":true,"allow_unverified_ephemeral":false}}}`), memoryHog())
+	_, err = c.call(ctx, laneInteractive, time.Second, []byte(`{"handle":{"input":{"http":{"method":"POST","path":"/api/v1/handler","user_id":"alicealicealicealicealice1"}},"now_ms":1,"entropy":"00000000000000000000000000000000","node":"nodenodenodenodenodenode01","settings":{"verify_provenance":true,"allow_unverified_ephemeral":false}}}`), memoryHog())
 	require.ErrorIs(t, err, errCoreTrapped)
 	assert.True(t, trapped.module.IsClosed(), "a trapped instance is closed")
 
@@ -385,7 +355,7 @@ func TestTrapDuringARequestAnswersTheUser(t *testing.T) {
 
 	f := loadFixtures(t)["button"]
 	f.expectFacts(t, api)
-	allowStores(api)
+	allowDelivery(api)
 	api.On("PublishWebSocketEvent", "action", mock.Anything, mock.Anything).Once()
 	w = httptest.NewRecorder()
 	p.ServeHTTP(nil, w, f.httpRequest(t))
@@ -411,7 +381,7 @@ func TestConcurrentRequestsAllSucceed(t *testing.T) {
 	require.NoError(t, json.Unmarshal(f.Facts["team"].Found, &team))
 	api.On("GetChannel", mock.Anything).Return(channel, nil)
 	api.On("GetTeam", mock.Anything).Return(team, nil)
-	allowStores(api)
+	allowDelivery(api)
 	var mu sync.Mutex
 	ids := map[string]bool{}
 	api.On("PublishWebSocketEvent", "action", mock.Anything, mock.Anything).Run(func(args mock.Arguments) {

@@ -20,6 +20,7 @@ type handleCall struct {
 	Input   input  `json:"input"`
 	NowMs   int64  `json:"now_ms"`
 	Entropy string `json:"entropy"`
+	Node    string `json:"node"`
 	// Settings and Facts are JSON already (the core's own output, and the answers built
 	// below): encode splices them in rather than re-validating them on every call.
 	Settings json.RawMessage            `json:"-"`
@@ -28,8 +29,38 @@ type handleCall struct {
 
 // input is what happened; exactly one field is set.
 type input struct {
-	HTTP            *httpInput `json:"http,omitempty"`
-	UserDeactivated *userEvent `json:"user_deactivated,omitempty"`
+	HTTP            *httpInput      `json:"http,omitempty"`
+	UserDeactivated *userEvent      `json:"user_deactivated,omitempty"`
+	WebSocket       *socketMessage  `json:"web_socket,omitempty"`
+	Disconnected    *connectionEnd  `json:"disconnected,omitempty"`
+	Timer           *timerDue       `json:"timer,omitempty"`
+	Cluster         *clusterMessage `json:"cluster,omitempty"`
+	Activated       *struct{}       `json:"activated,omitempty"`
+}
+
+// socketMessage is a websocket message addressed to the plugin.
+type socketMessage struct {
+	ConnectionID string          `json:"connection_id"`
+	UserID       string          `json:"user_id"`
+	Action       string          `json:"action"`
+	Seq          int64           `json:"seq"`
+	Data         json.RawMessage `json:"data"`
+}
+
+// connectionEnd is the end of a watched connection.
+type connectionEnd struct {
+	ConnectionID string `json:"connection_id"`
+	UserID       string `json:"user_id"`
+}
+
+// timerDue names a timer the core set.
+type timerDue struct {
+	Name string `json:"name"`
+}
+
+// clusterMessage is what another node's core sent.
+type clusterMessage struct {
+	Message json.RawMessage `json:"message"`
 }
 
 // userEvent names the user a hook is about.
@@ -132,7 +163,7 @@ type reply struct {
 	Kind string `json:"kind"`
 	// need_facts
 	Queries []query `json:"queries"`
-	// decision, configured
+	// need_facts (carried out before the queries), decision, configured
 	Effects []effect `json:"effects"`
 	// decision
 	Reply *decisionReply `json:"reply"`
@@ -172,7 +203,7 @@ func (r *reply) deadline(lane int) time.Duration {
 	return time.Duration(r.Lanes[laneNames[lane]].DeadlineMs) * time.Millisecond
 }
 
-// decisionReply is what the plugin answers whoever gave it the input.
+// decisionReply is what the plugin answers whoever gave it the input; nothing for a hook.
 type decisionReply struct {
 	HTTP *response `json:"http"`
 }
@@ -192,16 +223,40 @@ type query struct {
 	ExpireInSeconds int64           `json:"expire_in_seconds"`
 	Expected        string          `json:"expected"`
 	Request         json.RawMessage `json:"request"`
+	// kv_get_many
+	Keys []string `json:"keys"`
+	// kv_cas
+	Old string          `json:"old"`
+	New json.RawMessage `json:"new"`
+	// list_push, list_remove
+	Item   json.RawMessage `json:"item"`
+	Unique string          `json:"unique"`
+	Cap    int             `json:"cap"`
+	Field  string          `json:"field"`
+	// await
+	EventID string `json:"event_id"`
+	UntilMs int64  `json:"until_ms"`
+	// update_post
+	Post json.RawMessage `json:"post"`
 }
 
 // effect is one thing the core asks the shim to do.
 type effect struct {
 	Type string `json:"type"`
 	// publish
-	Event    string         `json:"event"`
-	UserID   string         `json:"user_id"`
-	Data     map[string]any `json:"data"`
-	Reliable bool           `json:"reliable"`
+	Event        string         `json:"event"`
+	UserID       string         `json:"user_id"`
+	ConnectionID string         `json:"connection_id"`
+	Data         map[string]any `json:"data"`
+	Reliable     bool           `json:"reliable"`
+	// wake
+	EventID string          `json:"event_id"`
+	Answer  json.RawMessage `json:"answer"`
+	// wake_at
+	Name string `json:"name"`
+	AtMs int64  `json:"at_ms"`
+	// send_ephemeral
+	Post json.RawMessage `json:"post"`
 	// store, delete
 	Key string `json:"key"`
 	// store
@@ -209,10 +264,18 @@ type effect struct {
 	ExpireInSeconds int64           `json:"expire_in_seconds"`
 	// forget
 	Fact *query `json:"fact"`
+	// log (a JSON string), cluster (any JSON document)
+	Message json.RawMessage `json:"message"`
 	// log
-	Level   string            `json:"level"`
-	Message string            `json:"message"`
-	Fields  map[string]string `json:"fields"`
+	Level  string            `json:"level"`
+	Fields map[string]string `json:"fields"`
+}
+
+// text is a log effect's message.
+func (e *effect) text() string {
+	var s string
+	_ = json.Unmarshal(e.Message, &s)
+	return s
 }
 
 // response is the HTTP answer; Body is a complete JSON document.

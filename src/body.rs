@@ -20,6 +20,18 @@ pub(crate) struct Fields<'a>(BTreeMap<String, &'a RawValue>);
 /// Reads `request`'s body: within [`MAX_BODY_BYTES`], UTF-8, JSON whose every value passed
 /// [`Checked`], and an object.
 pub(crate) fn fields<'a>(request: &Request<'a>) -> Result<Fields<'a>, Refusal> {
+    let text = text(request)?;
+    serde_json::from_str(text)
+        .map(Fields)
+        .map_err(|_| Refusal::BadField {
+            field: "body",
+            expected: "a JSON object",
+        })
+}
+
+/// `request`'s body as checked JSON text: within [`MAX_BODY_BYTES`], UTF-8, every value passed
+/// [`Checked`].
+pub(crate) fn text<'a>(request: &Request<'a>) -> Result<&'a str, Refusal> {
     let bytes = match request.body {
         Body::Complete(bytes) if bytes.len() <= MAX_BODY_BYTES => bytes,
         _ => {
@@ -42,12 +54,7 @@ pub(crate) fn fields<'a>(request: &Request<'a>) -> Result<Fields<'a>, Refusal> {
             })
         }
     }
-    serde_json::from_str(text)
-        .map(Fields)
-        .map_err(|_| Refusal::BadField {
-            field: "body",
-            expected: "a JSON object",
-        })
+    Ok(text)
 }
 
 impl<'a> Fields<'a> {

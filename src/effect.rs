@@ -13,16 +13,22 @@ pub(crate) type LogFields = BTreeMap<&'static str, String>;
 #[must_use = "an outcome is either facts to gather or a decision to carry out"]
 #[derive(Debug, Clone)]
 pub enum Outcome {
-    /// Gather the answers to these queries (concurrently; each is named) and call again with
-    /// every answer so far.
-    NeedFacts(Vec<Query>),
+    /// Carry out `effects` in order, then gather the answers to `queries` (concurrently; each
+    /// is named) and call again with every answer so far.
+    NeedFacts {
+        /// Carried out before the queries are asked.
+        effects: Vec<Effect>,
+        /// What the decision still needs to know.
+        queries: Vec<Query>,
+    },
     /// Nothing more is needed: carry this out.
     Decided(Decision),
 }
 
 impl From<Ask> for Outcome {
     fn from(ask: Ask) -> Self {
-        Outcome::NeedFacts(ask.into_queries())
+        let (effects, queries) = ask.into_parts();
+        Outcome::NeedFacts { effects, queries }
     }
 }
 
@@ -57,11 +63,54 @@ pub enum Effect {
         event: &'static str,
         /// The only user who receives it.
         user_id: UserId,
+        /// The one connection of that user that receives it (`WebsocketBroadcast.ConnectionId`);
+        /// every connection of the user when absent.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        connection_id: Option<String>,
         /// The event's `data`: a JSON object.
         data: Box<RawValue>,
         /// Ask Mattermost to deliver it through every node of a cluster reliably
         /// (`WebsocketBroadcast.ReliableClusterSend`).
         reliable: bool,
+    },
+    /// Hand `answer` to the click waiting for `event_id` on this node, if one is (its
+    /// [`crate::Fact::Await`] is answered with it).
+    Wake {
+        /// The event answered.
+        event_id: String,
+        /// The bot's answer, checked.
+        answer: Box<RawValue>,
+    },
+    /// Send `message` to the plugin on every other node (`PublishPluginClusterEvent`); each
+    /// receives it as [`crate::Input::Cluster`].
+    Cluster {
+        /// A JSON document.
+        message: Box<RawValue>,
+    },
+    /// Call back with [`crate::Input::Timer`] `name` at `at_ms`, replacing a timer of that name.
+    WakeAt {
+        /// The timer.
+        name: &'static str,
+        /// Milliseconds since the epoch.
+        at_ms: u64,
+    },
+    /// Report the disconnection of `connection_id` as [`crate::Input::Disconnected`] (only
+    /// connections watched on this node are reported: most connections are people's).
+    Watch {
+        /// The connection.
+        connection_id: String,
+    },
+    /// Stop reporting `connection_id`.
+    Unwatch {
+        /// The connection.
+        connection_id: String,
+    },
+    /// `SendEphemeralPost(user_id, post)`: a message only `user_id` sees.
+    SendEphemeral {
+        /// Who sees it.
+        user_id: String,
+        /// The post as Mattermost's JSON (`channel_id`, `root_id`, `message`).
+        post: Box<RawValue>,
     },
     /// Keep `value` under `key` for `expire_in_seconds`, off the request's path: the shim does
     /// not wait for it, and a `kv_get` of the same key on the same node waits until it is
@@ -153,6 +202,23 @@ impl Effect {
         Self::Publish {
             event,
             user_id,
+            connection_id: None,
+            data,
+            reliable: true,
+        }
+    }
+
+    /// Publish `data` as `event` to one connection of `user_id`.
+    pub(crate) fn publish_to(
+        event: &'static str,
+        user_id: UserId,
+        connection_id: &str,
+        data: Box<RawValue>,
+    ) -> Self {
+        Self::Publish {
+            event,
+            user_id,
+            connection_id: Some(connection_id.to_owned()),
             data,
             reliable: true,
         }

@@ -79,3 +79,30 @@ fn proxy_block(verified: bool, ctx: &Context) -> Box<RawValue> {
     });
     to_raw_value(&block).expect("a JSON value serializes")
 }
+
+/// `proxy.delivery`: how an event for a subscribed bot is being delivered (SPEC §9.2).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub(crate) struct Delivery {
+    /// 1 for the first sending, more for every sending again (the event id stays the same).
+    pub(crate) attempt: u32,
+    /// Always `"required"`: the bot acknowledges every event it receives.
+    pub(crate) ack: &'static str,
+    /// How long the click waits for the answer, from when it was first sent; 0 for none.
+    pub(crate) answer_within_ms: u32,
+    /// When it was first sent, milliseconds since the epoch.
+    pub(crate) first_sent_at: u64,
+}
+
+/// `data` with `proxy.delivery` set, every other value's text unchanged.
+pub(crate) fn with_delivery(data: &RawValue, delivery: &Delivery) -> Box<RawValue> {
+    let mut top: BTreeMap<&str, &RawValue> =
+        serde_json::from_str(data.get()).expect("event data is a JSON object");
+    let proxy = top.get(PROXY_KEY).map(|raw| raw.get()).unwrap_or("{}");
+    let mut block: BTreeMap<&str, &RawValue> =
+        serde_json::from_str(proxy).expect("proxy is a JSON object");
+    let delivery = to_raw_value(delivery).expect("a delivery block serializes");
+    block.insert("delivery", &delivery);
+    let block = to_raw_value(&block).expect("raw JSON values serialize");
+    top.insert(PROXY_KEY, &block);
+    to_raw_value(&top).expect("raw JSON values serialize")
+}

@@ -91,6 +91,65 @@ pub enum Fact {
         /// Mattermost's `OpenDialogRequest`.
         request: Box<RawValue>,
     },
+    /// `KVGet` of each key, answered with one object: each key's stored JSON, or `null`.
+    KvGetMany {
+        /// The plugin's KV keys.
+        keys: Vec<String>,
+    },
+    /// `KVCompareAndSet(key, old, new)` (with the expiry), answered with whether it was set: the
+    /// one way to change a document two nodes may change at once.
+    KvCas {
+        /// The plugin's KV key.
+        key: String,
+        /// The exact text the key must still hold.
+        old: String,
+        /// What to store instead.
+        new: Box<RawValue>,
+        /// When Mattermost drops the entry.
+        expire_in_seconds: u64,
+    },
+    /// Append `item` to the list stored under `key` (`{"items": [...], "dropped": n}`),
+    /// replacing an item whose `unique` field has the same value, and dropping the oldest items
+    /// past `cap` (counted in `dropped`). A storage primitive, like a capped list in Redis: the
+    /// shim repeats its compare-and-set until no other writer got in between. Answered with
+    /// `{"dropped": [items], "len": n}`.
+    ListPush {
+        /// The plugin's KV key.
+        key: String,
+        /// A JSON object.
+        item: Box<RawValue>,
+        /// The field that names an item, if items are unique by it.
+        unique: Option<&'static str>,
+        /// The most items kept.
+        cap: u32,
+        /// When Mattermost drops the list (refreshed by every push).
+        expire_in_seconds: u64,
+    },
+    /// Remove from the list under `key` every item whose `field` is `value`; answered with
+    /// `{"removed": n, "len": n}`. The list itself stays, empty or not.
+    ListRemove {
+        /// The plugin's KV key.
+        key: String,
+        /// The field compared.
+        field: &'static str,
+        /// The value that removes an item.
+        value: String,
+        /// The list's expiry from now on (Mattermost cannot keep the one it had).
+        expire_in_seconds: u64,
+    },
+    /// Wait for the bot's answer to `event_id` until `until_ms`: answered with the answer, as a
+    /// [`crate::Effect::Wake`] hands it over, or `null` when the time is up.
+    Await {
+        /// The event whose answer the click waits for.
+        event_id: String,
+        /// Milliseconds since the epoch.
+        until_ms: u64,
+    },
+    /// `UpdatePost(post)`, answered with `true` once the post is updated.
+    UpdatePost {
+        /// The post as Mattermost's JSON, its `id` set.
+        post: Box<RawValue>,
+    },
 }
 
 /// The shim's answer to one [`Query`].
@@ -168,18 +227,28 @@ impl<'a> Facts<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct UnreadableFacts(pub(crate) String);
 
-/// The queries for the facts still missing.
+/// The queries for the facts still missing, and what to do before gathering them.
 #[derive(Debug, Default)]
-pub(crate) struct Ask(Vec<Query>);
+pub(crate) struct Ask(Vec<Query>, Vec<crate::effect::Effect>);
 
 impl Ask {
     /// Asks just `fact`, under `name`.
     pub(crate) fn one(name: &'static str, fact: Fact) -> Self {
-        Self(vec![Query {
-            name,
-            fact,
-            cache_ms: None,
-        }])
+        Self(
+            vec![Query {
+                name,
+                fact,
+                cache_ms: None,
+            }],
+            Vec::new(),
+        )
+    }
+
+    /// Carries out `effects` before the facts are gathered (a publish before the wait for its
+    /// answer).
+    pub(crate) fn after(mut self, effects: Vec<crate::effect::Effect>) -> Self {
+        self.1.extend(effects);
+        self
     }
 
     /// Asks `fact` under `name` unless `answer` is in already.
@@ -224,8 +293,8 @@ impl Ask {
         self.0.is_empty()
     }
 
-    /// The queries, in the order asked.
-    pub(crate) fn into_queries(self) -> Vec<Query> {
-        self.0
+    /// The effects first, then the queries.
+    pub(crate) fn into_parts(self) -> (Vec<crate::effect::Effect>, Vec<Query>) {
+        (self.1, self.0)
     }
 }

@@ -41,23 +41,56 @@ impl fmt::Display for UserId {
     }
 }
 
+impl Serialize for Id {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Id {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        Id::parse(&text).ok_or_else(|| serde::de::Error::custom("not a Mattermost id"))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UserId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        UserId::parse(&text).ok_or_else(|| serde::de::Error::custom("not a Mattermost id"))
+    }
+}
+
 impl Serialize for UserId {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.0)
     }
 }
 
-/// The id of one delivered event, minted from 16 random bytes the caller passes in.
+/// An id minted by the plugin from 16 random bytes the caller passes in: an event's, a dialog
+/// session's, a node's. Held by value, so it is `Copy`.
 ///
 /// It is written in Mattermost's own id alphabet, so it looks and sorts like every other id a
 /// bot sees, and carries 128 bits of randomness.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct EventId([u8; 26]);
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct Id([u8; 26]);
+
+/// The id of one event a bot receives (`proxy.event_id`), the same across delivery attempts.
+pub type EventId = Id;
+
+/// The id of one plugin process (a node of a cluster), minted when it is activated.
+pub type NodeId = Id;
 
 /// The base32 alphabet of Mattermost's `model.NewId`.
 const ALPHABET: &[u8; 32] = b"ybndrfg8ejkmcpqxot1uwisza345h769";
 
-impl EventId {
+impl Id {
+    /// Reads an id of Mattermost's shape.
+    pub fn parse(value: &str) -> Option<Self> {
+        let bytes: [u8; 26] = value.as_bytes().try_into().ok()?;
+        is_mattermost_id(value).then_some(Self(bytes))
+    }
+
     /// Encodes `entropy` as a 26-character id.
     pub fn from_entropy(entropy: [u8; 16]) -> Self {
         let mut out = [0u8; 26];

@@ -2,7 +2,7 @@
 //! [`Context`] the caller passes in. The router and every endpoint import this module.
 
 use crate::effect::LogFields;
-use crate::ids::UserId;
+use crate::ids::{NodeId, UserId};
 use crate::refusal::Refusal;
 use crate::settings::Settings;
 
@@ -19,6 +19,43 @@ pub enum Input<'a> {
         /// The deactivated user.
         user_id: &'a str,
     },
+    /// `WebSocketMessageHasBeenPosted` for an action addressed to this plugin
+    /// (`custom_<id>_<action>`), from an authenticated connection.
+    WebSocket(WebSocketMessage<'a>),
+    /// `OnWebSocketDisconnect` of a connection the core asked to watch.
+    Disconnected {
+        /// The connection that closed.
+        connection_id: &'a str,
+        /// Its user.
+        user_id: &'a str,
+    },
+    /// A timer the core set with [`crate::Effect::WakeAt`] is due.
+    Timer {
+        /// The timer's name.
+        name: &'a str,
+    },
+    /// A message another node sent with [`crate::Effect::Cluster`] (`OnPluginClusterEvent`).
+    Cluster {
+        /// The message, as JSON.
+        message: &'a str,
+    },
+    /// `OnActivate`: this node starts.
+    Activated,
+}
+
+/// A websocket message a connection sent to the plugin.
+#[derive(Debug, Clone, Copy)]
+pub struct WebSocketMessage<'a> {
+    /// Mattermost's id of the connection.
+    pub connection_id: &'a str,
+    /// The authenticated user of the connection (empty when not authenticated).
+    pub user_id: &'a str,
+    /// The action without its `custom_<plugin id>_` prefix: `subscribe`, `ack`, …
+    pub action: &'a str,
+    /// The message's `seq`, which a reply names.
+    pub seq: i64,
+    /// The message's `data`, as JSON.
+    pub data: &'a str,
 }
 
 /// An HTTP request as Mattermost handed it to the plugin.
@@ -43,15 +80,19 @@ pub enum Body<'a> {
     TooLarge,
 }
 
-/// What the caller knows that the core does not: the time, fresh randomness and the settings.
+/// What the caller knows that the core does not: the time, fresh randomness, the settings, and
+/// which node of the cluster is asking.
 #[derive(Debug, Clone, Copy)]
 pub struct Context {
     /// Milliseconds since the Unix epoch.
     pub now_ms: u64,
-    /// 16 random bytes, fresh for every call (event and session ids are minted from them).
+    /// 16 random bytes, fresh for every input and the same in each of its rounds (event and
+    /// session ids are minted from them).
     pub entropy: [u8; 16],
     /// The settings in force.
     pub settings: Settings,
+    /// This plugin process, one node of a cluster.
+    pub node: NodeId,
 }
 
 impl Request<'_> {

@@ -14,6 +14,7 @@
 mod action;
 mod body;
 mod configure;
+mod delivery;
 mod dialog;
 mod effect;
 mod event;
@@ -36,11 +37,13 @@ pub use body::MAX_BODY_BYTES;
 pub use configure::{configure, ConfigEvent, Configured};
 pub use effect::{Decision, Effect, LogLevel, Outcome, Reply, Response};
 pub use facts::{Answer, Fact, FactError, Facts, Query};
-pub use ids::{EventId, UserId};
-pub use input::{Body, Context, Input, Request};
+pub use ids::{EventId, Id, NodeId, UserId};
+pub use input::{Body, Context, Input, Request, WebSocketMessage};
 pub use lint::{check, lint, preview, Finding, Preview, Severity};
 pub use manifest::{PLUGIN_ID, PLUGIN_VERSION};
-pub use paths::{handler_url, ACTION_PATH, DIALOG_OPEN_PATH, LINT_PATH};
+pub use paths::{
+    handler_url, ACK_PATH, ACTION_PATH, ADMIN_STATUS_PATH, DIALOG_OPEN_PATH, LINT_PATH, STATUS_PATH,
+};
 pub use refusal::Refusal;
 pub use router::handle;
 pub use settings::{Settings, SettingsError};

@@ -9,6 +9,9 @@ use serde_json::{Map, Value};
 pub(crate) struct Post {
     pub(crate) user_id: String,
     pub(crate) channel_id: String,
+    /// The thread the post is in; empty for a post that starts one.
+    #[serde(default)]
+    pub(crate) root_id: String,
     #[serde(default)]
     pub(crate) props: Option<PostProps>,
 }
@@ -61,6 +64,9 @@ pub(crate) struct Integration {
 pub(crate) struct User {
     #[serde(default)]
     pub(crate) username: String,
+    /// Space-separated role names (`system_user system_admin`).
+    #[serde(default)]
+    pub(crate) roles: String,
     #[serde(default)]
     pub(crate) delete_at: i64,
 }
@@ -96,3 +102,8 @@ impl Post {
             .flat_map(|a| a.actions.iter().flatten().flatten())
     }
 }
+
+/// The props Mattermost keeps when an integration's answer updates a post
+/// (`model.PostActionRetainPropKeys`).
+pub(crate) const RETAINED_PROPS: [&str; 3] =
+    ["from_webhook", "override_username", "override_icon_url"];

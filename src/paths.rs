@@ -12,6 +12,15 @@ pub const DIALOG_OPEN_PATH: &str = "/api/v1/dialogs/open";
 /// The path, below `/plugins/<id>`, of the lint endpoint.
 pub const LINT_PATH: &str = "/api/v1/lint";
 
+/// Where a bot acknowledges an event over REST (SPEC §9.3).
+pub const ACK_PATH: &str = "/api/v1/ack";
+
+/// Where a bot reads its own delivery status (SPEC §9.7).
+pub const STATUS_PATH: &str = "/api/v1/status";
+
+/// Where system administrators read every bot's delivery status.
+pub const ADMIN_STATUS_PATH: &str = "/api/v1/admin/status";
+
 /// The prefix and suffix around a dialog session's id in its submission path.
 const DIALOG_PREFIX: &str = "/api/v1/dialogs/";
 const SUBMIT_SUFFIX: &str = "/submit";

@@ -154,6 +154,34 @@ pub enum Refusal {
     /// The trigger id was not delivered by the plugin lately, or it opened a dialog already.
     #[error("the trigger id was not delivered by this plugin in the last minute, or it was used already")]
     UnknownTrigger,
+    /// An acknowledgement names an event the plugin does not keep (acknowledged already, past
+    /// its keep period, or never sent).
+    #[error("no kept event {event_id}")]
+    UnknownEvent {
+        /// The event named.
+        event_id: String,
+    },
+    /// An acknowledgement for an event another bot received.
+    #[error("event {event_id} was not sent to this bot")]
+    NotYourEvent {
+        /// The event named.
+        event_id: String,
+    },
+    /// A bot's answer that cannot be shown as it is.
+    #[error("the answer was refused: {reason}")]
+    BadAnswer {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The administrators' view, asked by someone who is not a system administrator.
+    #[error("only system administrators may see every bot's delivery status")]
+    NotAdmin,
+    /// A websocket message the plugin does not take.
+    #[error("the plugin does not take {what}")]
+    BadMessage {
+        /// What was sent.
+        what: String,
+    },
     /// The trigger id is not one Mattermost issued.
     #[error("`trigger_id` is not a trigger id issued by Mattermost")]
     InvalidTrigger,
@@ -204,6 +232,35 @@ impl From<UnreadableFacts> for Refusal {
         Refusal::Internal {
             detail: format!("reading the facts: {detail}"),
         }
+    }
+}
+
+/// What the person who clicked is told when the click was taken but the bot has not answered:
+/// not refusals (the click is kept and will reach the bot), so answered with 200.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Notice {
+    /// The bot subscribed but no connection of it is live.
+    BotOffline,
+    /// The bot did not answer within the answer window.
+    NotAnsweredYet,
+}
+
+impl Notice {
+    /// The words the person reads.
+    pub(crate) fn text(self) -> &'static str {
+        match self {
+            Notice::BotOffline => "The bot is offline right now. Your click is kept and will reach it as soon as it is back.",
+            Notice::NotAnsweredYet => "The bot has not answered yet. It has your click and will answer when it can.",
+        }
+    }
+
+    /// The decision for a click answered with this notice, after `effects`.
+    pub(crate) fn decision(self, effects: Vec<Effect>) -> Decision {
+        Decision::http(
+            effects,
+            200,
+            json!({ "ephemeral_text": self.text() }).to_string(),
+        )
     }
 }
 
@@ -275,6 +332,14 @@ fn present(refusal: &Refusal) -> Presentation {
             "This was refused: {what} is over the plugin's limit of {limit}. Make it smaller.")),
         Refusal::UnknownTrigger => p(400, "unknown_trigger", Warn,
             "The dialog was not opened: `trigger_id` must come from a click or command this plugin delivered in the last minute, and opens one dialog only.".into()),
+        Refusal::UnknownEvent { .. } => p(404, "unknown_event", Info,
+            "The acknowledgement was not taken: the plugin keeps no such event (acknowledged already, past its keep period, or never sent).".into()),
+        Refusal::NotYourEvent { .. } => p(403, "not_your_event", Warn,
+            "The acknowledgement was refused: the event was sent to another bot.".into()),
+        Refusal::BadAnswer { .. } => p(400, "bad_answer", Warn, format!("The answer was not applied: {}", sentence(refusal))),
+        Refusal::NotAdmin => p(403, "not_admin", Info,
+            "Only system administrators can see every bot's delivery status.".into()),
+        Refusal::BadMessage { .. } => p(400, "bad_message", Info, format!("The message was not taken: {}", sentence(refusal))),
         Refusal::InvalidTrigger => p(400, "invalid_trigger", Warn,
             "The dialog was not opened: `trigger_id` must be the trigger id of a click or slash command, as Mattermost sent it.".into()),
         Refusal::TriggerExpired => p(410, "trigger_expired", Info,
@@ -299,6 +364,12 @@ fn present(refusal: &Refusal) -> Presentation {
 fn sentence(text: impl std::fmt::Display) -> String {
     let text = text.to_string();
     format!("{}.", text.trim_end_matches('.'))
+}
+
+/// A refusal's stable code and the words the person (or the bot) reads.
+pub(crate) fn presented(refusal: &Refusal) -> (&'static str, String) {
+    let p = present(refusal);
+    (p.code, p.ephemeral_text)
 }
 
 /// The decision for a refused request: a log line with `fields`, then the JSON error body.
@@ -391,6 +462,11 @@ mod tests {
                 limit: 1,
             },
             Refusal::UnknownTrigger,
+            Refusal::UnknownEvent { event_id: s() },
+            Refusal::NotYourEvent { event_id: s() },
+            Refusal::BadAnswer { reason: s() },
+            Refusal::BadMessage { what: s() },
+            Refusal::NotAdmin,
             Refusal::ChannelNotReadable { channel_id: s() },
             Refusal::RecipientNotAuthor {
                 recipient: s(),

@@ -1,11 +1,15 @@
 //! The one entry point: every input goes to the module that owns it.
 
+use crate::delivery::{self, ack, status};
 use crate::effect::{Decision, Effect, Outcome};
 use crate::facts::{Fact, Facts};
 use crate::input::{Context, Input, Request};
-use crate::paths::{dialog_session, ACTION_PATH, DIALOG_OPEN_PATH, LINT_PATH};
+use crate::paths::{
+    dialog_session, ACK_PATH, ACTION_PATH, ADMIN_STATUS_PATH, DIALOG_OPEN_PATH, LINT_PATH,
+    STATUS_PATH,
+};
 use crate::refusal::{refuse, Refusal};
-use crate::{action, dialog, lint};
+use crate::{action, body, dialog, lint};
 
 /// Handles one input. Call it first with [`Facts::none`]; while it answers
 /// [`Outcome::NeedFacts`], gather the answers to the queries it lists and call again with
@@ -22,15 +26,36 @@ pub fn handle(input: &Input<'_>, ctx: &Context, facts: Facts<'_>) -> Outcome {
                 },
             }]))
         }
+        Input::WebSocket(message) => delivery::socket::message(message, ctx, facts),
+        Input::Disconnected {
+            connection_id,
+            user_id,
+        } => delivery::socket::disconnected(connection_id, user_id, ctx, facts),
+        Input::Timer { name } => delivery::node::timer(name, ctx),
+        Input::Cluster { message } => delivery::node::cluster(message),
+        Input::Activated => delivery::node::activated(ctx, facts),
     }
 }
 
-/// The endpoints the plugin serves; every one takes `POST`.
+/// The endpoints the plugin serves.
 enum Endpoint<'a> {
     Action,
     DialogOpen,
     DialogSubmit(&'a str),
     Lint,
+    Ack,
+    Status,
+    AdminStatus,
+}
+
+impl Endpoint<'_> {
+    /// The one method the endpoint takes.
+    fn method(&self) -> &'static str {
+        match self {
+            Endpoint::Status | Endpoint::AdminStatus => "GET",
+            _ => "POST",
+        }
+    }
 }
 
 fn route(path: &str) -> Option<Endpoint<'_>> {
@@ -38,6 +63,9 @@ fn route(path: &str) -> Option<Endpoint<'_>> {
         ACTION_PATH => Some(Endpoint::Action),
         DIALOG_OPEN_PATH => Some(Endpoint::DialogOpen),
         LINT_PATH => Some(Endpoint::Lint),
+        ACK_PATH => Some(Endpoint::Ack),
+        STATUS_PATH => Some(Endpoint::Status),
+        ADMIN_STATUS_PATH => Some(Endpoint::AdminStatus),
         _ => dialog_session(path).map(Endpoint::DialogSubmit),
     }
 }
@@ -49,17 +77,45 @@ fn http(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Outcome {
         };
         return Outcome::Decided(refuse(refusal, request.log_fields()));
     };
-    if request.method != "POST" {
+    if request.method != endpoint.method() {
         let refusal = Refusal::MethodNotAllowed {
             method: request.method.to_owned(),
-            allowed: "POST",
+            allowed: endpoint.method(),
         };
         return Outcome::Decided(refuse(refusal, request.log_fields()));
     }
+    let answered = |step: Result<status::Step, Refusal>| match step {
+        Ok(status::Step::Ask(ask)) => ask.into(),
+        Ok(status::Step::Done(decision)) => Outcome::Decided(decision),
+        Err(refusal) => Outcome::Decided(refuse(refusal, request.log_fields())),
+    };
     match endpoint {
         Endpoint::Action => action::handle(request, ctx, facts),
         Endpoint::DialogOpen => dialog::open(request, ctx, facts),
         Endpoint::DialogSubmit(session) => dialog::submit(request, session, ctx, facts),
         Endpoint::Lint => Outcome::Decided(lint::handle(request)),
+        Endpoint::Ack => ack_over_rest(request, ctx, facts),
+        Endpoint::Status => answered(status::own(request, ctx, facts)),
+        Endpoint::AdminStatus => answered(status::admin(request, ctx, facts)),
+    }
+}
+
+/// `POST /api/v1/ack`: an acknowledgement with the bot's token, answered with what became of it.
+fn ack_over_rest(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Outcome {
+    let step = request
+        .caller()
+        .and_then(|caller| Ok((caller, body::text(request)?)))
+        .and_then(|(caller, text)| ack::ack(&caller, text, ctx, facts));
+    match step {
+        Ok(ack::Step::Ask(ask)) => ask.into(),
+        Ok(ack::Step::Done {
+            event_id,
+            status,
+            effects,
+        }) => {
+            let body = delivery::socket::ack_result(event_id.as_str(), status).to_string();
+            Outcome::Decided(Decision::http(effects, 200, body))
+        }
+        Err(refusal) => Outcome::Decided(refuse(refusal, request.log_fields())),
     }
 }

@@ -15,10 +15,31 @@ pub struct Settings {
     /// How long a dialog opened through the plugin accepts its submission, in minutes.
     #[serde(default = "default_dialog_minutes")]
     pub dialog_session_minutes: u32,
+    /// How long a click waits for a subscribed bot's answer, in milliseconds; 0 never waits.
+    #[serde(default = "default_answer_window")]
+    pub answer_window_ms: u32,
+    /// How long an unacknowledged event is kept for a subscribed bot, in hours.
+    #[serde(default = "default_keep_hours")]
+    pub keep_hours: u32,
+    /// The most unacknowledged events kept for one bot.
+    #[serde(default = "default_kept_per_bot")]
+    pub kept_per_bot: u32,
 }
 
 fn default_dialog_minutes() -> u32 {
     Settings::default().dialog_session_minutes
+}
+
+fn default_answer_window() -> u32 {
+    Settings::default().answer_window_ms
+}
+
+fn default_keep_hours() -> u32 {
+    Settings::default().keep_hours
+}
+
+fn default_kept_per_bot() -> u32 {
+    Settings::default().kept_per_bot
 }
 
 /// A setting that cannot be saved, named the way System Console shows it.
@@ -45,6 +66,9 @@ impl Settings {
             verify_provenance: boolean(config, "VerifyProvenance")?,
             allow_unverified_ephemeral: boolean(config, "AllowUnverifiedEphemeral")?,
             dialog_session_minutes: whole_number(config, "DialogSessionMinutes", 1..=1440)?,
+            answer_window_ms: whole_number(config, "AnswerWindowMs", 0..=10_000)?,
+            keep_hours: whole_number(config, "KeepHours", 1..=168)?,
+            kept_per_bot: whole_number(config, "KeptPerBot", 1..=10_000)?,
         })
     }
 }
@@ -122,7 +146,10 @@ mod tests {
             Settings {
                 verify_provenance: true,
                 allow_unverified_ephemeral: false,
-                dialog_session_minutes: 30
+                dialog_session_minutes: 30,
+                answer_window_ms: 2500,
+                keep_hours: 24,
+                kept_per_bot: 1000,
             }
         );
     }
@@ -138,7 +165,7 @@ mod tests {
             Settings {
                 verify_provenance: false,
                 allow_unverified_ephemeral: true,
-                dialog_session_minutes: 30
+                ..Settings::default()
             }
         );
     }

@@ -23,7 +23,7 @@ impl Rng {
 
 fn fixtures() -> Vec<Value> {
     let mut out = Vec::new();
-    for dir in ["actions", "dialogs", "lint"] {
+    for dir in ["actions", "delivery", "dialogs", "lint"] {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures")
             .join(dir);
@@ -73,6 +73,9 @@ fn check_reply(reply: &[u8], context: &str) {
         .unwrap_or_else(|e| panic!("{context}: reply is not JSON: {e}"));
     match reply["kind"].as_str() {
         Some("need_facts") => assert!(reply["queries"].is_array(), "{context}"),
+        Some("decision") if reply["reply"].get("none").is_some() => {
+            assert!(reply["effects"].is_array(), "{context}")
+        }
         Some("decision") => {
             let body = reply["reply"]["http"]["body"].as_str().unwrap();
             let status = reply["reply"]["http"]["status"].as_u64().unwrap();
@@ -112,14 +115,21 @@ fn mutated_requests_and_facts_never_crash_the_core() {
                 bytes[at] = 0xff
             }
         }
-        let mut handle = json!({
-            "input": {"http": {
+        let mut input = f.get("input").cloned().unwrap_or_else(|| {
+            json!({"http": {
                 "method": "POST",
                 "path": f["request"]["path"],
                 "user_id": f["request"]["user_id"],
-            }},
+            }})
+        });
+        if f.get("input").is_some() && rng.below(2) == 0 {
+            mutate(&mut input, &mut rng);
+        }
+        let mut handle = json!({
+            "input": input,
             "now_ms": 1_700_000_000_123u64,
             "entropy": "00112233445566778899aabbccddeeff",
+            "node": "nodenodenodenodenodenode01",
             "settings": {"verify_provenance": rng.below(2) == 0, "allow_unverified_ephemeral": rng.below(2) == 0, "dialog_session_minutes": 30},
         });
         // Answer however many questions the core asks, from the (mutated) facts; a question
@@ -154,7 +164,7 @@ fn random_bytes_never_crash_the_core() {
         let input: Vec<u8> = (0..rng.below(200)).map(|_| rng.next() as u8).collect();
         check_reply(&handle_call(&input, &body), "random call document");
         let call = json!({"handle": {"input": {"http": {"method": "POST", "path": "/api/v1/handler", "user_id": "alicealicealicealicealice1"}},
-            "now_ms": 1, "entropy": "00112233445566778899aabbccddeeff",
+            "now_ms": 1, "entropy": "00112233445566778899aabbccddeeff", "node": "nodenodenodenodenodenode01",
             "settings": {"verify_provenance": true, "allow_unverified_ephemeral": false}}});
         check_reply(
             &handle_call(call.to_string().as_bytes(), &body),

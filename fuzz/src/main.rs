@@ -22,6 +22,8 @@ use std::time::{Duration, Instant};
 /// One fixture, as the fuzzer starts from it.
 #[derive(Clone)]
 struct Seed {
+    /// A non-HTTP input (a websocket message, a hook), as the shim writes it.
+    input: Option<Value>,
     path: String,
     user_id: Value,
     settings: Value,
@@ -32,6 +34,7 @@ struct Seed {
 /// One input: what the shim would send across the boundary for one request.
 #[derive(Clone, Debug)]
 struct Case {
+    input: Option<Value>,
     method: String,
     path: String,
     user_id: Value,
@@ -64,7 +67,7 @@ fn fixtures_dir() -> PathBuf {
 
 fn load_seeds() -> Vec<Seed> {
     let mut seeds = Vec::new();
-    for dir in ["actions", "dialogs", "lint"] {
+    for dir in ["actions", "delivery", "dialogs", "lint"] {
         let mut files: Vec<_> = std::fs::read_dir(fixtures_dir().join(dir))
             .expect("the golden fixtures")
             .map(|e| e.unwrap().path())
@@ -80,6 +83,7 @@ fn load_seeds() -> Vec<Seed> {
                     .map_or(json!({}), |t| json!(t))
             });
             seeds.push(Seed {
+                input: f.get("input").cloned(),
                 path: request["path"].as_str().unwrap_or_default().to_owned(),
                 user_id: request["user_id"].clone(),
                 settings: f.get("settings").cloned().unwrap_or_else(default_settings),
@@ -249,10 +253,12 @@ fn made_up_answer(rng: &mut Rng) -> Value {
 fn make_case(rng: &mut Rng, seeds: &[Seed]) -> Case {
     let seed = &seeds[rng.below(seeds.len())];
     let mut body = seed.body.clone();
+    let mut input = seed.input.clone();
     let mut facts = Value::Object(seed.facts.clone());
     let mut settings = seed.settings.clone();
     for _ in 0..1 + rng.below(4) {
         match rng.below(10) {
+            0..=5 if input.is_some() => mutate_value(input.as_mut().unwrap(), rng, seeds),
             0..=5 => mutate_value(&mut body, rng, seeds),
             6..=8 => mutate_value(&mut facts, rng, seeds),
             _ => {
@@ -283,7 +289,15 @@ fn make_case(rng: &mut Rng, seeds: &[Seed]) -> Case {
         _ => seed.path.clone(),
     };
     Case {
-        method: if rng.chance(40) { "GET" } else { "POST" }.to_owned(),
+        input,
+        method: if rng.chance(40) {
+            "GET"
+        } else if seed.path.ends_with("status") {
+            "GET"
+        } else {
+            "POST"
+        }
+        .to_owned(),
         path,
         user_id: if rng.chance(30) {
             hostile(rng)
@@ -305,10 +319,14 @@ fn run(case: &Case, rng: &mut Rng) -> Result<u32, String> {
         Value::String(_) | Value::Null => case.user_id.clone(),
         other => json!(other.to_string()),
     };
+    let input = case.input.clone().unwrap_or_else(
+        || json!({"http": {"method": case.method, "path": case.path, "user_id": user_id}}),
+    );
     let mut handle = json!({
-        "input": {"http": {"method": case.method, "path": case.path, "user_id": user_id}},
+        "input": input,
         "now_ms": 1_700_000_000_123u64,
         "entropy": "00112233445566778899aabbccddeeff",
+        "node": "nodenodenodenodenodenode01",
         "settings": case.settings,
     });
     let mut answered = Map::new();
@@ -339,8 +357,11 @@ fn run(case: &Case, rng: &mut Rng) -> Result<u32, String> {
                 handle["facts"] = Value::Object(answered.clone());
             }
             Some("decision") => return check_decision(&reply).map(|()| round),
-            // A settings document the fuzzer made unreadable: the shim never sends one.
-            Some("error") if !case.settings.is_object() => return Ok(round),
+            // A settings or input document the fuzzer made unreadable: the shim never sends
+            // one (it builds them from typed structs).
+            Some("error") if !case.settings.is_object() || case.input.is_some() => {
+                return Ok(round)
+            }
             other => return Err(format!("unexpected reply kind {other:?}: {reply}")),
         }
     }
@@ -348,6 +369,9 @@ fn run(case: &Case, rng: &mut Rng) -> Result<u32, String> {
 }
 
 fn check_decision(reply: &Value) -> Result<(), String> {
+    if reply["reply"].get("none").is_some() {
+        return check_effects(reply);
+    }
     let response = &reply["reply"]["http"];
     let status = response["status"]
         .as_u64()
@@ -368,6 +392,10 @@ fn check_decision(reply: &Value) -> Result<(), String> {
             return Err(format!("a refusal without words for the person: {body}"));
         }
     }
+    check_effects(reply)
+}
+
+fn check_effects(reply: &Value) -> Result<(), String> {
     for effect in reply["effects"].as_array().ok_or("no effects")? {
         if effect["type"] == "publish" {
             let data = effect["data"]
@@ -376,7 +404,9 @@ fn check_decision(reply: &Value) -> Result<(), String> {
             if data.contains_key("user") {
                 return Err("an event with a top-level `user` key".into());
             }
-            if !data.contains_key("proxy") {
+            let delivered =
+                ["action", "dialog_submission"].contains(&effect["event"].as_str().unwrap_or(""));
+            if delivered && !data.contains_key("proxy") {
                 return Err("an event without `proxy`".into());
             }
         }
@@ -418,6 +448,7 @@ fn write_finding(case: &Case, what: &str) -> PathBuf {
     let file = dir.join(format!("finding-{}.json", std::process::id()));
     let doc = json!({
         "what": what,
+        "input": case.input,
         "method": case.method,
         "path": case.path,
         "user_id": case.user_id,

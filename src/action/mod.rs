@@ -9,14 +9,16 @@ mod fields;
 mod provenance;
 
 use crate::body::{self, Fields};
+use crate::delivery;
 use crate::effect::{Decision, Effect, Outcome};
 use crate::event::{action_event, ACTION};
 use crate::facts::{present, Answer, Ask, Fact, Facts};
-use crate::ids::{is_mattermost_id, UserId};
+use crate::ids::{is_mattermost_id, EventId, UserId};
 use crate::input::{Context, Request};
 use crate::model::{Channel, Post, Team, User};
 use crate::refusal::{refuse, Refusal};
 use crate::trigger::{Place, Trigger, TRIGGER_MEMORY_S};
+use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::value::to_raw_value;
 use serde_json::{Map, Value};
@@ -77,9 +79,13 @@ struct ClickFacts {
     /// Whether the clicker may read the channel chosen in a channels menu.
     #[serde(default, deserialize_with = "present")]
     chosen_channel: Option<Answer<bool>>,
+    /// The recipient's subscriptions (read by the delivery layer; asked here, with the rest).
+    #[serde(default, deserialize_with = "present")]
+    registry: Option<Answer<IgnoredAny>>,
 }
 
 pub(crate) fn handle(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Outcome {
+    let raw_facts = facts;
     let click = match parse(request, ctx.settings.verify_provenance) {
         Ok(click) => click,
         Err(refusal) => return Outcome::Decided(refuse(refusal, request.log_fields())),
@@ -91,19 +97,27 @@ pub(crate) fn handle(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> 
     if let Some(ask) = missing(&click, &facts) {
         return ask.into();
     }
-    Outcome::Decided(match decide(&click, ctx, &facts) {
-        Ok(verified) => deliver(click, verified, ctx),
-        Err(refusal) => {
-            // Log fields are built only for a refusal: the accepted path stays lean.
-            let mut log = request.log_fields();
-            log.insert("recipient_user_id", click.recipient.to_string());
-            if let Some(claim) = &click.claim {
-                log.insert("post_id", claim.post_id.clone());
-                log.insert("channel_id", claim.channel_id.clone());
-            }
-            refuse(refusal, log)
+    let root_id = match &facts.post {
+        Some(Answer::Found(post)) => post.root_id.clone(),
+        _ => String::new(),
+    };
+    let refused = |refusal: Refusal, click: &Click<'_>| {
+        // Log fields are built only for a refusal: the accepted path stays lean.
+        let mut log = request.log_fields();
+        log.insert("recipient_user_id", click.recipient.to_string());
+        if let Some(claim) = &click.claim {
+            log.insert("post_id", claim.post_id.clone());
+            log.insert("channel_id", claim.channel_id.clone());
         }
-    })
+        Outcome::Decided(refuse(refusal, log))
+    };
+    match decide(&click, ctx, &facts) {
+        Ok(verified) => match deliver(&click, verified, root_id, ctx, raw_facts) {
+            Ok(outcome) => outcome,
+            Err(refusal) => refused(refusal, &click),
+        },
+        Err(refusal) => refused(refusal, &click),
+    }
 }
 
 /// The facts still to ask for, all in one round so that they are gathered concurrently.
@@ -147,6 +161,7 @@ fn missing(click: &Click<'_>, f: &ClickFacts) -> Option<Ask> {
     ask.unless_cached(&f.recipient, "recipient", || Fact::User {
         user_id: click.recipient.to_string(),
     });
+    delivery::ask_registry(&mut ask, &f.registry, &click.recipient);
     (!ask.is_empty()).then_some(ask)
 }
 
@@ -164,10 +179,17 @@ fn decide(click: &Click<'_>, ctx: &Context, f: &ClickFacts) -> Result<bool, Refu
     Ok(verified)
 }
 
-/// The effects of an accepted click: remember where its trigger was issued (for the dialog
-/// the bot may open with it), publish to the recipient alone, answer `{}`.
-fn deliver(click: Click<'_>, verified: bool, ctx: &Context) -> Decision {
-    let mut effects = Vec::with_capacity(2);
+/// The effects of an accepted click: remember where its trigger was issued (for the dialog the
+/// bot may open with it), then deliver: through the delivery layer to a bot that subscribed,
+/// or published to the bot's every connection, answered `{}`, as before subscriptions existed.
+fn deliver(
+    click: &Click<'_>,
+    verified: bool,
+    root_id: String,
+    ctx: &Context,
+    facts: Facts<'_>,
+) -> Result<Outcome, Refusal> {
+    let mut before = Vec::with_capacity(1);
     let trigger = click
         .fields
         .get::<String>("trigger_id", "a trigger id")
@@ -190,21 +212,46 @@ fn deliver(click: Click<'_>, verified: bool, ctx: &Context) -> Decision {
             .zip(id("team_id"))
             .filter(|(c, _)| !c.is_empty()),
     };
-    if let (Some(trigger), Some((channel_id, team_id))) = (trigger, place) {
+    if let (Some(trigger), Some((channel_id, team_id))) = (trigger, place.clone()) {
         let place = Place {
             user_id: trigger.user_id.clone(),
             channel_id,
             team_id,
         };
-        effects.push(Effect::Store {
+        before.push(Effect::Store {
             key: trigger.key(),
             value: to_raw_value(&place).expect("a place serializes"),
             expire_in_seconds: TRIGGER_MEMORY_S,
         });
     }
     let data = action_event(click.fields.raw(), verified, ctx);
-    effects.push(Effect::publish(ACTION, click.recipient, data));
-    Decision::http(effects, 200, "{}".to_owned())
+    let post_id = id("post_id").unwrap_or_default();
+    let outgoing = delivery::Outgoing {
+        bot: &click.recipient,
+        event: ACTION,
+        data: data.clone(),
+        event_id: EventId::from_entropy(ctx.entropy),
+        place: delivery::Place {
+            root_id: if root_id.is_empty() {
+                post_id.clone()
+            } else {
+                root_id
+            },
+            post_id,
+            channel_id: place.map(|(c, _)| c).unwrap_or_default(),
+            user_id: click.caller.to_string(),
+        },
+        before: before.clone(),
+    };
+    if let Some(outcome) = delivery::deliver(outgoing, ctx, facts)? {
+        return Ok(outcome);
+    }
+    before.push(Effect::publish(ACTION, click.recipient.clone(), data));
+    Ok(Outcome::Decided(Decision::http(
+        before,
+        200,
+        "{}".to_owned(),
+    )))
 }
 
 /// Checks everything that needs no fact from Mattermost. `verify` reads what the click claims,

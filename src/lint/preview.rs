@@ -80,6 +80,7 @@ pub(super) fn event_for(action: &Map<String, Value>) -> Value {
         now_ms: 1_700_000_000_123,
         entropy: *b"\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb\xcc\xdd\xee\xff",
         settings: Settings::default(),
+        node: crate::ids::Id::from_entropy([0; 16]),
     };
     let mut data: Value = serde_json::from_str(action_event(&fields, true, &ctx).get())
         .expect("the event builder writes JSON");

@@ -6,9 +6,9 @@
 //! drive the core through this form, so `cargo test` and `go test` check the same bytes.
 
 use crate::configure::{configure, ConfigEvent, Configured};
-use crate::effect::{Decision, Outcome, Response};
+use crate::effect::{Decision, Effect, Outcome, Response};
 use crate::facts::{Facts, Query};
-use crate::input::{Body, Context, Input, Request};
+use crate::input::{Body, Context, Input, Request, WebSocketMessage};
 use crate::manifest::{PLUGIN_ID, PLUGIN_VERSION};
 use crate::paths::{DIALOG_OPEN_PATH, LINT_PATH};
 use crate::refusal::fault_decision;
@@ -54,6 +54,8 @@ pub struct HandleCall<'a> {
     /// 32 hex digits: 16 fresh random bytes.
     entropy: Cow<'a, str>,
     settings: Settings,
+    /// This plugin process: the node of a cluster that handles the input.
+    node: crate::ids::NodeId,
     /// The answers so far, keyed by query name; absent on the first call.
     #[serde(default, borrow)]
     facts: Option<&'a RawValue>,
@@ -68,6 +70,33 @@ enum InputDoc<'a> {
         #[serde(borrow)]
         user_id: Cow<'a, str>,
     },
+    WebSocket {
+        #[serde(borrow)]
+        connection_id: Cow<'a, str>,
+        #[serde(borrow, default)]
+        user_id: Cow<'a, str>,
+        #[serde(borrow)]
+        action: Cow<'a, str>,
+        #[serde(default)]
+        seq: i64,
+        #[serde(borrow)]
+        data: &'a RawValue,
+    },
+    Disconnected {
+        #[serde(borrow)]
+        connection_id: Cow<'a, str>,
+        #[serde(borrow, default)]
+        user_id: Cow<'a, str>,
+    },
+    Timer {
+        #[serde(borrow)]
+        name: Cow<'a, str>,
+    },
+    Cluster {
+        #[serde(borrow)]
+        message: &'a RawValue,
+    },
+    Activated {},
 }
 
 /// An HTTP request without its body.
@@ -90,6 +119,7 @@ struct HttpDoc<'a> {
 #[serde(tag = "kind", rename_all = "snake_case")]
 enum Reply {
     NeedFacts {
+        effects: Vec<Effect>,
         queries: Vec<Query>,
     },
     Decision(Decision),
@@ -135,6 +165,7 @@ fn answer(call: Call<'_>, body: &[u8]) -> Reply {
                 now_ms: h.now_ms,
                 entropy,
                 settings: h.settings,
+                node: h.node,
             };
             let input = match &h.input {
                 InputDoc::Http(http) => Input::Http(Request {
@@ -148,10 +179,35 @@ fn answer(call: Call<'_>, body: &[u8]) -> Reply {
                     },
                 }),
                 InputDoc::UserDeactivated { user_id } => Input::UserDeactivated { user_id },
+                InputDoc::WebSocket {
+                    connection_id,
+                    user_id,
+                    action,
+                    seq,
+                    data,
+                } => Input::WebSocket(WebSocketMessage {
+                    connection_id,
+                    user_id,
+                    action,
+                    seq: *seq,
+                    data: data.get(),
+                }),
+                InputDoc::Disconnected {
+                    connection_id,
+                    user_id,
+                } => Input::Disconnected {
+                    connection_id,
+                    user_id,
+                },
+                InputDoc::Timer { name } => Input::Timer { name },
+                InputDoc::Cluster { message } => Input::Cluster {
+                    message: message.get(),
+                },
+                InputDoc::Activated {} => Input::Activated,
             };
             let facts = h.facts.map_or(Facts::none(), |raw| Facts::json(raw.get()));
             match handle(&input, &ctx, facts) {
-                Outcome::NeedFacts(queries) => Reply::NeedFacts { queries },
+                Outcome::NeedFacts { effects, queries } => Reply::NeedFacts { effects, queries },
                 Outcome::Decided(decision) => Reply::Decision(decision),
             }
         }

@@ -19,6 +19,13 @@ import (
 var schemaFiles = map[string]string{
 	"action":            "action-event.schema.json",
 	"dialog_submission": "dialog-submission-event.schema.json",
+	"subscribed":        "subscribed-event.schema.json",
+	"unsubscribed":      "unsubscribed-event.schema.json",
+	"ack_result":        "ack-result-event.schema.json",
+	"error":             "error-event.schema.json",
+	"resubscribe":       "resubscribe-event.schema.json",
+	// Not an event: what a bot sends (checked against the golden fixtures' acknowledgements).
+	"ack": "ack.schema.json",
 }
 
 var (
@@ -107,6 +114,16 @@ func TestSchemasDescribeTheGoldenEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 		var f struct {
+			Input struct {
+				WebSocket *struct {
+					Action string `json:"action"`
+					Data   any    `json:"data"`
+				} `json:"web_socket"`
+			} `json:"input"`
+			Request struct {
+				Path string `json:"path"`
+				Body any    `json:"body"`
+			} `json:"request"`
 			Expect struct {
 				Effects []struct {
 					Type  string `json:"type"`
@@ -117,6 +134,18 @@ func TestSchemasDescribeTheGoldenEvents(t *testing.T) {
 		}
 		if err := json.Unmarshal(raw, &f); err != nil {
 			t.Fatalf("%s: %v", file, err)
+		}
+		// What a bot sends: an acknowledgement, on the websocket or over REST.
+		if ws := f.Input.WebSocket; ws != nil && ws.Action == "ack" && !strings.Contains(file, "not_an_event_id") {
+			if err := validateData("ack", ws.Data); err != nil && !strings.Contains(file, "bad_answer") {
+				t.Errorf("%s: %v", filepath.Base(file), err)
+			}
+			checked++
+		}
+		if f.Request.Path == "/api/v1/ack" {
+			if err := validateData("ack", f.Request.Body); err != nil {
+				t.Errorf("%s: %v", filepath.Base(file), err)
+			}
 		}
 		for _, e := range f.Expect.Effects {
 			if e.Type != "publish" {

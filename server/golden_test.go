@@ -1,0 +1,250 @@
+package main
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/mattermost/mattermost/server/public/model"
+	"github.com/mattermost/mattermost/server/public/plugin/plugintest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+)
+
+// fixtureNode is the node every fixture runs on (tests/golden.rs names the same).
+const fixtureNode = "nodenodenodenodenodenode01"
+
+// TestGoldenFixturesThroughServeHTTP runs every shared fixture through the shim: an HTTP
+// request through ServeHTTP, any other input through the hook Mattermost calls for it, with
+// the real wasm core and a mock plugin API that answers the fixture's facts. It checks the
+// exact API calls, the effects and the response.
+func TestGoldenFixturesThroughServeHTTP(t *testing.T) {
+	for name, f := range loadFixtures(t) {
+		t.Run(name, func(t *testing.T) {
+			p, api := newTestPlugin(t)
+			// Only the fixture's own calls from here on.
+			api.ExpectedCalls = nil
+			p.node = fixtureNode
+			p.timers.manual = true
+			if f.Settings != nil {
+				p.setConfiguration(&configuration{settings: f.Settings})
+			}
+			// The call is made at the fixture's time; a click's wait for its answer sees time
+			// already up, so that a fixture with no answer does not wait for real.
+			calls := 0
+			p.clock = func() time.Time {
+				calls++
+				if calls == 1 {
+					return time.UnixMilli(f.NowMs)
+				}
+				return time.UnixMilli(f.NowMs).Add(time.Minute)
+			}
+			p.random = func(b []byte) { _, _ = hex.Decode(b, []byte(f.Entropy)) }
+			f.expectFacts(t, api)
+			f.handOverAnswers(p)
+			published := f.expectEffects(t, api)
+
+			w := httptest.NewRecorder()
+			f.run(t, p, w)
+			p.pending.wg.Wait() // stores off the request's path
+
+			if f.Input == nil {
+				assert.Equal(t, f.Expect.Response.Status, w.Code)
+				assert.Equal(t, "application/json", w.Header().Get("Content-Type"))
+				assert.JSONEq(t, string(f.Expect.Response.Body), w.Body.String())
+			}
+			f.checkEffects(t, p, *published)
+			api.AssertExpectations(t)
+		})
+	}
+}
+
+// run gives the plugin the fixture's input the way Mattermost would.
+func (f *fixture) run(t *testing.T, p *Plugin, w *httptest.ResponseRecorder) {
+	if f.Input == nil {
+		p.ServeHTTP(nil, w, f.httpRequest(t))
+		return
+	}
+	var in struct {
+		WebSocket    *socketMessage  `json:"web_socket"`
+		Disconnected *connectionEnd  `json:"disconnected"`
+		Timer        *timerDue       `json:"timer"`
+		Cluster      *clusterMessage `json:"cluster"`
+		Activated    *struct{}       `json:"activated"`
+	}
+	require.NoError(t, json.Unmarshal(f.Input, &in))
+	switch {
+	case in.WebSocket != nil:
+		var data map[string]any
+		require.NoError(t, json.Unmarshal(in.WebSocket.Data, &data))
+		p.WebSocketMessageHasBeenPosted(in.WebSocket.ConnectionID, in.WebSocket.UserID, &model.WebSocketRequest{
+			Seq: in.WebSocket.Seq, Action: "custom_" + p.info.PluginID + "_" + in.WebSocket.Action, Data: data,
+		})
+	case in.Disconnected != nil:
+		p.watched.Store(in.Disconnected.ConnectionID, true)
+		p.OnWebSocketDisconnect(in.Disconnected.ConnectionID, in.Disconnected.UserID)
+	case in.Timer != nil:
+		p.hook(input{Timer: in.Timer})
+	case in.Cluster != nil:
+		p.OnPluginClusterEvent(nil, model.PluginClusterEvent{Id: clusterEventID, Data: in.Cluster.Message})
+	case in.Activated != nil:
+		p.hook(input{Activated: in.Activated})
+	default:
+		t.Fatalf("unknown input %s", f.Input)
+	}
+}
+
+// expectEffects makes the mock API expect the fixture's effects that are plugin API calls; it
+// returns where the published events are collected.
+func (f *fixture) expectEffects(t *testing.T, api *plugintest.API) *[]map[string]any {
+	var published []map[string]any
+	for _, e := range f.Expect.Effects {
+		switch e.Type {
+		case "publish":
+			api.On("PublishWebSocketEvent", e.Event, mock.Anything, &model.WebsocketBroadcast{UserId: e.UserID, ConnectionId: e.ConnectionID, ReliableClusterSend: e.Reliable}).
+				Run(func(args mock.Arguments) { published = append(published, args.Get(1).(map[string]any)) }).Once()
+		case "store":
+			api.On("KVSetWithOptions", e.Key, jsonEqual(e.Value), model.PluginKVSetOptions{ExpireInSeconds: e.ExpireInSeconds}).Return(true, nil).Once()
+		case "delete":
+			api.On("KVDelete", e.Key).Return(nil).Once()
+		case "log":
+			var message string
+			require.NoError(t, json.Unmarshal(e.Message, &message))
+			api.On(logMethods[e.Level], logArgs(message, e.Fields)...).Once()
+		case "cluster":
+			api.On("PublishPluginClusterEvent", mock.MatchedBy(func(ev model.PluginClusterEvent) bool {
+				return ev.Id == clusterEventID && jsonSame(ev.Data, e.Message)
+			}), model.PluginClusterEventSendOptions{SendType: model.PluginClusterEventSendTypeReliable}).Return(nil).Once()
+		case "send_ephemeral":
+			api.On("SendEphemeralPost", e.UserID, mock.MatchedBy(func(post *model.Post) bool {
+				var want model.Post
+				_ = json.Unmarshal(e.Post, &want)
+				return post.ChannelId == want.ChannelId && post.RootId == want.RootId && post.Message == want.Message && post.UserId == e.UserID
+			})).Return(&model.Post{}).Once()
+		}
+	}
+	return &published
+}
+
+// checkEffects checks what the effects that are not plugin API calls left behind.
+func (f *fixture) checkEffects(t *testing.T, p *Plugin, published []map[string]any) {
+	i := 0
+	for _, e := range f.Expect.Effects {
+		switch e.Type {
+		case "publish":
+			require.Less(t, i, len(published))
+			got, err := json.Marshal(published[i])
+			require.NoError(t, err)
+			assert.JSONEq(t, string(e.Data), string(got), "the event data")
+			i++
+		case "wake":
+			// No click waited in the test: the answer is kept for the one about to wait.
+			p.waiters.mu.Lock()
+			early, ok := p.waiters.early[e.EventID]
+			p.waiters.mu.Unlock()
+			if assert.True(t, ok, "woke %s", e.EventID) {
+				assert.JSONEq(t, string(e.Answer), string(early.answer))
+			}
+		case "wake_at":
+			p.timers.mu.Lock()
+			_, set := p.timers.pending[e.Name]
+			p.timers.mu.Unlock()
+			assert.True(t, set, "timer %s set", e.Name)
+		case "watch":
+			_, ok := p.watched.Load(e.ConnectionID)
+			assert.True(t, ok, "watching %s", e.ConnectionID)
+		case "unwatch":
+			_, ok := p.watched.Load(e.ConnectionID)
+			assert.False(t, ok, "no longer watching %s", e.ConnectionID)
+		}
+	}
+}
+
+func jsonSame(a, b []byte) bool {
+	var x, y any
+	return json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil && assert.ObjectsAreEqual(x, y)
+}
+
+// expectDeliveryFacts makes the mock API answer the delivery layer's storage facts: many keys,
+// compare-and-set, and the capped lists, whose compare-and-set loop is fed a stored list from
+// which the fixture's answer follows.
+func (f *fixture) expectDeliveryFacts(t testing.TB, api *plugintest.API, q query, answer fixtureAnswer) bool {
+	failed := answer.appError()
+	switch q.Fact {
+	case "kv_get_many":
+		var values map[string]json.RawMessage
+		if failed == nil {
+			require.NoError(t, json.Unmarshal(answer.Found, &values))
+		}
+		for _, key := range q.Keys {
+			var value []byte
+			if v := values[key]; failed == nil && string(v) != "null" && v != nil {
+				var buf bytes.Buffer
+				require.NoError(t, json.Compact(&buf, v))
+				value = buf.Bytes()
+			}
+			api.On("KVGet", key).Return(value, failed).Once()
+		}
+	case "kv_cas":
+		api.On("KVSetWithOptions", q.Key, jsonEqual(q.New), model.PluginKVSetOptions{Atomic: true, OldValue: []byte(q.Old), ExpireInSeconds: q.ExpireInSeconds}).
+			Return(string(answer.Found) == "true", failed).Once()
+	case "list_push", "list_remove":
+		var want struct {
+			Dropped []json.RawMessage `json:"dropped"`
+			Removed int               `json:"removed"`
+			Len     int               `json:"len"`
+		}
+		if failed == nil {
+			require.NoError(t, json.Unmarshal(answer.Found, &want))
+		}
+		items := append([]json.RawMessage{}, want.Dropped...)
+		field := q.Unique
+		if q.Fact == "list_remove" {
+			field = q.Field
+			for range want.Removed {
+				items = append(items, json.RawMessage(fmt.Sprintf(`{%q:%s}`, field, q.Value)))
+			}
+		}
+		fillers := want.Len
+		if q.Fact == "list_push" {
+			fillers--
+		}
+		for n := range max(fillers, 0) {
+			items = append(items, json.RawMessage(fmt.Sprintf(`{%q:"filler%d"}`, field, n)))
+		}
+		var stored []byte
+		if len(items) > 0 || q.Fact == "list_remove" {
+			stored, _ = json.Marshal(listDoc{Items: items})
+		}
+		api.On("KVGet", q.Key).Return(stored, nil).Maybe()
+		api.On("KVSetWithOptions", q.Key, mock.Anything, mock.MatchedBy(func(o model.PluginKVSetOptions) bool {
+			return o.Atomic && bytes.Equal(o.OldValue, stored) && o.ExpireInSeconds == q.ExpireInSeconds
+		})).Return(failed == nil, failed).Once()
+	case "await":
+		// The answer the bot gives, handed over before the click waits (as a Wake would).
+		if failed == nil && string(answer.Found) != "null" {
+			f.wakes = append(f.wakes, [2]string{q.EventID, string(answer.Found)})
+		}
+	case "update_post":
+		api.On("UpdatePost", mock.MatchedBy(func(post *model.Post) bool {
+			var want model.Post
+			_ = json.Unmarshal(q.Post, &want)
+			return post.Id == want.Id && post.Message == want.Message
+		})).Return(&model.Post{}, failed).Once()
+	default:
+		return false
+	}
+	return true
+}
+
+// handOverAnswers wakes the fixture's awaited answers, as acknowledgements would.
+func (f *fixture) handOverAnswers(p *Plugin) {
+	for _, w := range f.wakes {
+		p.waiters.wake(w[0], json.RawMessage(w[1]))
+	}
+}

@@ -1,0 +1,312 @@
+//! An acknowledgement (SPEC §9.3–9.4), from a bot's websocket (`custom_<id>_ack`) or
+//! `POST /api/v1/ack`: `{"event_id", "answer"?}`.
+//!
+//! Only the bot an event was sent to may acknowledge it; a second acknowledgement is ignored.
+//! While a click waits, the answer goes to it (on this node, or through the cluster to the node
+//! where it waits) and becomes its response. After the window the acknowledgement applies the
+//! answer itself: the post is updated through the plugin API and the clicker is sent the text.
+
+use super::answer::check_click_answer;
+use super::click::read_record;
+use super::store::{event_key, queue_key, unavailable, Kept, KeptState, Place};
+use super::WAIT_GRACE_MS;
+use crate::effect::Effect;
+use crate::event::ACTION;
+use crate::facts::{present, Answer, Ask, Fact, Facts};
+use crate::ids::{Id, UserId};
+use crate::input::Context;
+use crate::model::RETAINED_PROPS;
+use crate::refusal::Refusal;
+use serde::{Deserialize, Serialize};
+use serde_json::value::{to_raw_value, RawValue};
+use serde_json::{json, Map, Value};
+use std::borrow::Cow;
+
+/// What an acknowledgement says.
+#[derive(Debug, Deserialize)]
+struct AckBody<'a> {
+    #[serde(borrow, default)]
+    event_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    answer: Option<&'a RawValue>,
+}
+
+/// What acknowledging needs to know and do.
+#[derive(Debug, Default, Deserialize)]
+struct AckFacts<'a> {
+    #[serde(borrow, default, deserialize_with = "present")]
+    record: Option<Answer<Option<&'a RawValue>>>,
+    #[serde(default, deserialize_with = "present")]
+    claimed: Option<Answer<bool>>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    record_again: Option<Answer<Option<&'a RawValue>>>,
+    #[serde(default, deserialize_with = "present")]
+    claimed_again: Option<Answer<bool>>,
+    /// The clicked post, for a late update.
+    #[serde(borrow, default, deserialize_with = "present")]
+    post: Option<Answer<&'a RawValue>>,
+    /// The late update was applied.
+    #[serde(default, deserialize_with = "present")]
+    updated: Option<Answer<bool>>,
+    /// The event left the bot's queue.
+    #[serde(default, deserialize_with = "present")]
+    unqueued: Option<Answer<Value>>,
+}
+
+/// What became of an acknowledgement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Status {
+    /// The answer went to the click waiting for it.
+    Applied,
+    /// No click waited any more: the plugin applied the answer itself.
+    AppliedLate,
+    /// The event was acknowledged before; this acknowledgement changes nothing.
+    Duplicate,
+}
+
+/// Where one call leaves an acknowledgement.
+pub(crate) enum Step {
+    /// Facts (and effects) still needed.
+    Ask(Ask),
+    /// Done: what happened, and the effects it leads to.
+    Done {
+        event_id: Id,
+        status: Status,
+        effects: Vec<Effect>,
+    },
+}
+
+/// Reads an acknowledgement's body.
+pub(crate) fn event_of(body: &str) -> Result<(Id, Option<&RawValue>), Refusal> {
+    let bad = || Refusal::BadField {
+        field: "event_id",
+        expected: "the `proxy.event_id` of an event the bot received",
+    };
+    let parsed: AckBody<'_> = serde_json::from_str(body).map_err(|_| bad())?;
+    let id = parsed
+        .event_id
+        .as_deref()
+        .and_then(Id::parse)
+        .ok_or_else(bad)?;
+    Ok((id, parsed.answer.filter(|a| a.get() != "null")))
+}
+
+/// Acknowledges for `sender` with `body` (`{"event_id", "answer"?}`).
+pub(crate) fn ack(
+    sender: &UserId,
+    body: &str,
+    ctx: &Context,
+    facts: Facts<'_>,
+) -> Result<Step, Refusal> {
+    let (event_id, given) = event_of(body)?;
+    let key = event_key(event_id.as_str());
+    let f: AckFacts<'_> = facts.read()?;
+    let Some(record) = &f.record else {
+        return Ok(Step::Ask(Ask::one("record", Fact::KvGet { key })));
+    };
+    let unknown = || Refusal::UnknownEvent {
+        event_id: event_id.as_str().to_owned(),
+    };
+    let raw = found(record)?.ok_or_else(unknown)?;
+    let kept = read_record(raw)?;
+    if kept.bot != *sender {
+        return Err(Refusal::NotYourEvent {
+            event_id: event_id.as_str().to_owned(),
+        });
+    }
+    let answer = match (given, kept.event.as_str()) {
+        (Some(answer), ACTION) => check_click_answer(answer, &kept.bot)?,
+        (Some(answer), _) => answer.to_owned(),
+        (None, _) => RawValue::from_string("{}".into()).expect("JSON"),
+    };
+    let done = |status, effects| {
+        Ok(Step::Done {
+            event_id,
+            status,
+            effects,
+        })
+    };
+
+    // Claim the event: a compare-and-set of the record read. If another party changed it in
+    // between, read it again and claim once more; a second change means it was answered.
+    let (current, claimed) = match (&f.claimed, &f.record_again, &f.claimed_again) {
+        (None, _, _) => (kept, None),
+        (Some(Answer::Found(true)), _, _) => (kept, Some(true)),
+        (Some(Answer::Failed(e)), _, _) | (_, _, Some(Answer::Failed(e))) => {
+            return Err(unavailable("kept event", e))
+        }
+        (Some(Answer::Found(false)), None, _) => {
+            return Ok(Step::Ask(Ask::one("record_again", Fact::KvGet { key })));
+        }
+        (Some(Answer::Found(false)), Some(again), claimed_again) => {
+            let raw = found(again)?.ok_or_else(unknown)?;
+            let again = read_record(raw)?;
+            if claimed_again.is_none() && !matches!(again.state, KeptState::Answered { .. }) {
+                let cas = claim(&key, raw, &again, &answer, ctx);
+                return Ok(Step::Ask(Ask::one("claimed_again", cas)));
+            }
+            let won = matches!(claimed_again, Some(Answer::Found(true)));
+            (again, Some(won))
+        }
+    };
+    let waiting = match current.state {
+        KeptState::Answered { .. } => return done(Status::Duplicate, Vec::new()),
+        KeptState::Waiting { until } => ctx.now_ms <= until + WAIT_GRACE_MS,
+        KeptState::Late => false,
+    };
+    match claimed {
+        None => {
+            let cas = claim(&key, raw, &current, &answer, ctx);
+            return Ok(Step::Ask(Ask::one("claimed", cas)));
+        }
+        Some(false) => return done(Status::Duplicate, Vec::new()),
+        Some(true) => {}
+    }
+
+    if waiting {
+        // The click waits for it, on this node or another.
+        let wake = json!({"wake": {"event_id": event_id.as_str(), "answer": &*answer}});
+        return done(
+            Status::Applied,
+            vec![
+                Effect::Wake {
+                    event_id: event_id.as_str().to_owned(),
+                    answer,
+                },
+                Effect::Cluster {
+                    message: to_raw_value(&wake).expect("a wake message serializes"),
+                },
+            ],
+        );
+    }
+    apply_late(
+        &current,
+        event_id,
+        &answer,
+        &f,
+        super::store::keep_seconds(&ctx.settings),
+    )
+}
+
+/// The compare-and-set that marks `current` (read as `raw`) answered with `answer`. An answered
+/// record is kept a few minutes, for a click whose window ended as the answer came.
+fn claim(key: &str, raw: &RawValue, current: &Kept, answer: &RawValue, ctx: &Context) -> Fact {
+    let answered = Kept {
+        bot: current.bot.clone(),
+        event: current.event.clone(),
+        data: current.data.clone(),
+        first_sent_at: current.first_sent_at,
+        attempts: current.attempts,
+        state: KeptState::Answered {
+            answer: answer.to_owned(),
+        },
+        place: current.place.clone(),
+    };
+    Fact::KvCas {
+        key: key.to_owned(),
+        old: raw.get().to_owned(),
+        new: to_raw_value(&answered).expect("a kept event serializes"),
+        expire_in_seconds: 600.min(super::store::keep_seconds(&ctx.settings)),
+    }
+}
+
+/// Applies a late answer to a click: out of the queue, the post updated, the text sent.
+fn apply_late(
+    kept: &Kept,
+    event_id: Id,
+    answer: &RawValue,
+    f: &AckFacts<'_>,
+    keep_s: u64,
+) -> Result<Step, Refusal> {
+    let fields: Map<String, Value> = serde_json::from_str(answer.get()).unwrap_or_default();
+    let update = fields.get("update").filter(|u| u.is_object());
+    let place = kept.place.as_ref();
+    let mut ask = Ask::default();
+    ask.unless(&f.unqueued, "unqueued", || Fact::ListRemove {
+        key: queue_key(&kept.bot),
+        field: "event_id",
+        value: event_id.as_str().to_owned(),
+        expire_in_seconds: keep_s,
+    });
+    if let (Some(_), Some(place)) = (update, place) {
+        ask.unless(&f.post, "post", || Fact::Post {
+            post_id: place.post_id.clone(),
+        });
+    }
+    if !ask.is_empty() {
+        return Ok(Step::Ask(ask));
+    }
+    if let (Some(update), Some(place), Some(post)) = (update, place, &f.post) {
+        let post = match post {
+            Answer::Found(post) => post,
+            Answer::Failed(e) => return Err(unavailable("clicked message", e)),
+        };
+        let Some(updated) = &f.updated else {
+            let post = updated_post(post, update, place)?;
+            return Ok(Step::Ask(Ask::one("updated", Fact::UpdatePost { post })));
+        };
+        if let Answer::Failed(e) = updated {
+            return Err(Refusal::NotStored {
+                what: "updated message",
+                detail: e.to_string(),
+            });
+        }
+    }
+    let mut effects = Vec::new();
+    if let (Some(Value::String(text)), Some(place)) = (fields.get("ephemeral_text"), place) {
+        if !text.is_empty() {
+            let post =
+                json!({"channel_id": place.channel_id, "root_id": place.root_id, "message": text});
+            effects.push(Effect::SendEphemeral {
+                user_id: place.user_id.clone(),
+                post: to_raw_value(&post).expect("a post serializes"),
+            });
+        }
+    }
+    Ok(Step::Done {
+        event_id,
+        status: Status::AppliedLate,
+        effects,
+    })
+}
+
+/// The clicked post with the answer's `update` applied as Mattermost applies an integration's:
+/// the message replaced, the props replaced unless the update has none, the props Mattermost
+/// keeps (`from_webhook`, `override_username`, `override_icon_url`) kept as they were.
+fn updated_post(post: &RawValue, update: &Value, place: &Place) -> Result<Box<RawValue>, Refusal> {
+    let mut post: Map<String, Value> =
+        serde_json::from_str(post.get()).map_err(|e| Refusal::Internal {
+            detail: format!("reading the clicked message: {e}"),
+        })?;
+    let message = update.get("message").cloned().unwrap_or(Value::from(""));
+    post.insert("message".into(), message);
+    if let Some(Value::Object(new_props)) = update.get("props") {
+        let old = post
+            .get("props")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let mut props = new_props.clone();
+        for key in RETAINED_PROPS {
+            match old.get(key) {
+                Some(v) => {
+                    props.insert(key.into(), v.clone());
+                }
+                None => {
+                    props.remove(key);
+                }
+            }
+        }
+        post.insert("props".into(), Value::Object(props));
+    }
+    post.insert("id".into(), Value::from(place.post_id.clone()));
+    Ok(to_raw_value(&post).expect("a post serializes"))
+}
+
+fn found<'a>(answer: &Answer<Option<&'a RawValue>>) -> Result<Option<&'a RawValue>, Refusal> {
+    match answer {
+        Answer::Found(raw) => Ok(*raw),
+        Answer::Failed(e) => Err(unavailable("kept event", e)),
+    }
+}

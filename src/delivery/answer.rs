@@ -1,0 +1,134 @@
+//! A bot's answer to a click, checked before it reaches Mattermost (SPEC §9.3).
+//!
+//! The answer is what an HTTP integration would have answered the click with, Mattermost's
+//! `PostActionIntegrationResponse`: `update` (the clicked post, changed: always the bot's own
+//! post, since only the bot's own posts deliver clicks), `ephemeral_text` (shown to the clicker
+//! alone) and `skip_slack_parsing`. An updated post's buttons must still work: they pass the
+//! lint, or the answer is refused and the bot told why.
+
+use crate::ids::UserId;
+use crate::lint::{check, Severity};
+use crate::refusal::Refusal;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+/// The longest `ephemeral_text` (Mattermost's longest message, in characters).
+const MAX_TEXT_CHARS: usize = 16_383;
+
+/// Checks `answer` to a click on a post of `bot`; `Ok` is the answer to give Mattermost.
+pub(crate) fn check_click_answer(
+    answer: &RawValue,
+    bot: &UserId,
+) -> Result<Box<RawValue>, Refusal> {
+    let refused = |reason: String| Refusal::BadAnswer { reason };
+    let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(answer.get()) else {
+        return Err(refused("the answer must be a JSON object".into()));
+    };
+    for (key, value) in &fields {
+        match (key.as_str(), value) {
+            ("update", Value::Null | Value::Object(_)) => {}
+            ("ephemeral_text", Value::String(text)) if text.chars().count() <= MAX_TEXT_CHARS => {}
+            ("ephemeral_text", Value::String(_)) => {
+                return Err(refused(format!(
+                    "`ephemeral_text` must be at most {MAX_TEXT_CHARS} characters"
+                )))
+            }
+            ("skip_slack_parsing", Value::Bool(_)) => {}
+            ("update", _) => return Err(refused("`update` must be a post (an object)".into())),
+            ("ephemeral_text", _) => return Err(refused("`ephemeral_text` must be text".into())),
+            ("skip_slack_parsing", _) => {
+                return Err(refused("`skip_slack_parsing` must be true or false".into()))
+            }
+            (other, _) => {
+                return Err(refused(format!(
+                "`{other}` is not part of an answer (update, ephemeral_text, skip_slack_parsing)"
+            )))
+            }
+        }
+    }
+    if let Some(Value::Object(update)) = fields.get("update") {
+        check_update(update, bot).map_err(refused)?;
+    }
+    Ok(answer.to_owned())
+}
+
+/// An updated post keeps its place and its author, and its buttons pass the lint.
+fn check_update(update: &Map<String, Value>, bot: &UserId) -> Result<(), String> {
+    for fixed in ["id", "user_id", "channel_id", "root_id", "create_at"] {
+        if update.get(fixed).is_some_and(|v| !v.is_null() && v != "") {
+            return Err(format!(
+                "`update.{fixed}` cannot be changed: the update applies to the clicked post"
+            ));
+        }
+    }
+    let Some(props) = update.get("props").filter(|p| !p.is_null()) else {
+        return Ok(());
+    };
+    let (findings, _) = check(props, bot.as_str()).map_err(|e| e.to_string())?;
+    match findings.iter().find(|f| f.severity == Severity::Error) {
+        Some(f) => Err(format!(
+            "the updated post's buttons would not work: {} ({}: {})",
+            f.message.trim_end_matches('.'),
+            f.path,
+            f.code
+        )),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::paths::handler_url;
+    use serde_json::json;
+
+    const BOT: &str = "bot1bot1bot1bot1bot1bot1b1";
+
+    fn check(answer: Value) -> Result<Box<RawValue>, String> {
+        let raw = RawValue::from_string(answer.to_string()).unwrap();
+        check_click_answer(&raw, &UserId::parse(BOT).unwrap()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn an_answer_is_what_an_http_integration_answers() {
+        assert!(check(json!({})).is_ok());
+        assert!(check(json!({"ephemeral_text": "Deployed.", "skip_slack_parsing": true})).is_ok());
+        assert!(check(json!({"update": {"message": "Deployed by @alice", "props": {}}})).is_ok());
+        assert!(check(json!({"update": null})).is_ok());
+        for bad in [
+            json!([]),
+            json!("ok"),
+            json!({"goto_location": "https://evil.example"}),
+            json!({"ephemeral_text": 5}),
+            json!({"ephemeral_text": "x".repeat(MAX_TEXT_CHARS + 1)}),
+            json!({"update": "x"}),
+            json!({"skip_slack_parsing": "yes"}),
+        ] {
+            assert!(check(bad.clone()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_update_changes_the_clicked_post_only() {
+        for key in ["id", "user_id", "channel_id", "root_id"] {
+            let e = check(json!({"update": {key: "otherotherotherotherother1"}})).unwrap_err();
+            assert!(e.contains(&format!("`update.{key}`")), "{e}");
+        }
+    }
+
+    #[test]
+    fn an_updated_post_must_keep_working_buttons() {
+        let good = json!({"update": {"props": {"attachments": [{"actions": [{"id": "again", "name": "Again", "type": "button",
+            "integration": {"url": handler_url(), "context": {"user_id": BOT}}}]}]}}});
+        assert!(check(good).is_ok());
+        let broken = json!({"update": {"props": {"attachments": [{"actions": [{"id": "a_b", "name": "Again", "type": "button",
+            "integration": {"url": handler_url(), "context": {"user_id": BOT}}}]}]}}});
+        let e = check(broken).unwrap_err();
+        assert!(e.contains("action_id_invalid"), "{e}");
+        let other_bot = json!({"update": {"props": {"attachments": [{"actions": [{"id": "a", "name": "A", "type": "button",
+            "integration": {"url": handler_url(), "context": {"user_id": "otherotherotherotherother1"}}}]}]}}});
+        assert!(check(other_bot)
+            .unwrap_err()
+            .contains("context_user_id_not_bot"));
+    }
+}

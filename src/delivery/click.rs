@@ -1,0 +1,344 @@
+//! A verified click for a bot that subscribed (SPEC §9.2–9.5): kept, sent to one live
+//! connection, and answered with the bot's answer if it comes within the answer window.
+//!
+//! The rounds, each one call of the core: the registry (asked with the click's other facts),
+//! the heartbeats of other nodes holding connections (none on a single node), the kept record,
+//! then the publish and the wait for the answer. After the window: the record is read again
+//! and marked late (a compare-and-set, so that an answer racing the window is applied exactly
+//! once), queued for replay and offered to another live connection.
+
+use super::answer::check_click_answer;
+use super::store::{
+    document, event_key, heartbeat_keys, keep_seconds, live, queue_key, unavailable, Kept,
+    KeptState, List, Place, Pushed, Queued, Subscription,
+};
+use crate::effect::{Decision, Effect, LogLevel, Outcome};
+use crate::event::{with_delivery, Delivery};
+use crate::facts::{present, Answer, Ask, Fact, Facts};
+use crate::ids::{EventId, UserId};
+use crate::input::Context;
+use crate::refusal::{Notice, Refusal};
+use serde::Deserialize;
+use serde_json::value::{to_raw_value, RawValue};
+use std::collections::BTreeMap;
+
+/// The name the registry is asked under, with a click's other facts.
+pub(crate) const REGISTRY: &str = "registry";
+
+/// What delivering to a subscribed bot needs to know.
+#[derive(Debug, Default, Deserialize)]
+struct DeliveryFacts<'a> {
+    /// The bot's subscribed connections (`null`: it never subscribed, or not lately).
+    #[serde(borrow, default, deserialize_with = "present")]
+    registry: Option<Answer<Option<&'a RawValue>>>,
+    /// The heartbeats of the other nodes holding its connections.
+    #[serde(borrow, default, deserialize_with = "present")]
+    heartbeats: Option<Answer<BTreeMap<String, Option<&'a RawValue>>>>,
+    /// The event was kept.
+    #[serde(default, deserialize_with = "present")]
+    kept: Option<Answer<bool>>,
+    /// The event was queued for replay.
+    #[serde(default, deserialize_with = "present")]
+    queued: Option<Answer<Pushed>>,
+    /// The bot's answer within the window, or `null`.
+    #[serde(borrow, default, deserialize_with = "present")]
+    answer: Option<Answer<Option<&'a RawValue>>>,
+    /// The kept record, read once the window passed.
+    #[serde(borrow, default, deserialize_with = "present")]
+    record: Option<Answer<Option<&'a RawValue>>>,
+    /// The record was marked late by this click.
+    #[serde(default, deserialize_with = "present")]
+    marked_late: Option<Answer<bool>>,
+    /// The record, read again after an acknowledgement changed it first.
+    #[serde(borrow, default, deserialize_with = "present")]
+    record_again: Option<Answer<Option<&'a RawValue>>>,
+}
+
+/// A click to deliver to a subscribed bot.
+pub(crate) struct Outgoing<'a> {
+    /// The bot that receives it.
+    pub(crate) bot: &'a UserId,
+    /// The event's name (`action`).
+    pub(crate) event: &'static str,
+    /// The event's data, `proxy` included.
+    pub(crate) data: Box<RawValue>,
+    /// The event's id, as in `proxy.event_id`.
+    pub(crate) event_id: EventId,
+    /// Where the click was made.
+    pub(crate) place: Place,
+    /// To carry out before the event is sent (the trigger's place).
+    pub(crate) before: Vec<Effect>,
+}
+
+/// Asks for a bot's registry unless `answered`, with a click's other facts (a rarely changing
+/// fact: every change is announced to every node, which forgets its copy).
+pub(crate) fn ask_registry<T>(ask: &mut Ask, answered: &Option<T>, bot: &UserId) {
+    ask.unless_cached(answered, REGISTRY, || Fact::KvGet {
+        key: super::store::subscriptions_key(bot),
+    });
+}
+
+/// Delivers `d` if its bot subscribed; `Ok(None)` when it never did (the caller delivers as
+/// before subscriptions existed).
+pub(crate) fn deliver(
+    d: Outgoing<'_>,
+    ctx: &Context,
+    facts: Facts<'_>,
+) -> Result<Option<Outcome>, Refusal> {
+    let f: DeliveryFacts<'_> = facts.read()?;
+    let registry = f.registry.as_ref().expect("asked with the click");
+    let Some(list) = document::<List<Subscription>>(registry, "bot's subscriptions")? else {
+        return Ok(None);
+    };
+    let keys = heartbeat_keys(&list.items, &ctx.node);
+    let heartbeats = match (&f.heartbeats, keys.is_empty()) {
+        (_, true) => BTreeMap::new(),
+        (None, false) => {
+            let mut ask = Ask::default();
+            ask.unless_cached(&f.heartbeats, "heartbeats", || Fact::KvGetMany { keys });
+            return Ok(Some(ask.into()));
+        }
+        (Some(Answer::Found(h)), false) => h.clone(),
+        (Some(Answer::Failed(e)), false) => return Err(unavailable("bot's connections", e)),
+    };
+    let live = live(&list.items, &ctx.node, &heartbeats);
+    let window = ctx.settings.answer_window_ms;
+    let keep_s = keep_seconds(&ctx.settings);
+    let key = event_key(d.event_id.as_str());
+
+    // Offline: keep it, queue it, tell the clicker at once.
+    if live.is_empty() {
+        let (Some(kept), Some(queued)) = (&f.kept, &f.queued) else {
+            let record = record(&d, ctx, 0, KeptState::Late);
+            let mut ask = Ask::default();
+            ask.unless(&f.kept, "kept", || store(key.clone(), &record, keep_s))
+                .unless(&f.queued, "queued", || push(&d, ctx));
+            return Ok(Some(ask.into()));
+        };
+        let mut effects = stored(kept, queued)?;
+        effects.splice(0..0, d.before);
+        return Ok(Some(Outcome::Decided(Notice::BotOffline.decision(effects))));
+    }
+
+    let chosen = live[usize::from(ctx.entropy[0]) % live.len()];
+    let first = delivery(1, window, ctx.now_ms);
+    if window == 0 {
+        // Answered at once; the answer, when it comes, applies late.
+        let (Some(kept), Some(queued)) = (&f.kept, &f.queued) else {
+            let record = record(&d, ctx, 1, KeptState::Late);
+            let mut ask = Ask::default();
+            ask.unless(&f.kept, "kept", || store(key.clone(), &record, keep_s))
+                .unless(&f.queued, "queued", || push(&d, ctx));
+            return Ok(Some(ask.into()));
+        };
+        let mut effects = stored(kept, queued)?;
+        effects.push(send(&d, chosen, &first));
+        effects.splice(0..0, d.before);
+        return Ok(Some(Outcome::Decided(Decision::http(
+            effects,
+            200,
+            "{}".into(),
+        ))));
+    }
+
+    let until = ctx.now_ms + u64::from(window);
+    let Some(kept) = &f.kept else {
+        let record = record(&d, ctx, 1, KeptState::Waiting { until });
+        return Ok(Some(Ask::one("kept", store(key, &record, keep_s)).into()));
+    };
+    if let Answer::Failed(e) = kept {
+        return Err(not_stored(e));
+    }
+    let Some(answer) = &f.answer else {
+        let publish = send(&d, chosen, &first);
+        let mut effects = d.before;
+        effects.push(publish);
+        let wait = Fact::Await {
+            event_id: d.event_id.as_str().to_owned(),
+            until_ms: until,
+        };
+        return Ok(Some(Ask::one("answer", wait).after(effects).into()));
+    };
+    match answer {
+        Answer::Found(Some(answer)) => return answered(answer, d.bot, key).map(Some),
+        Answer::Found(None) => {}
+        Answer::Failed(e) => return Err(unavailable("bot's answer", e)),
+    }
+
+    // The window passed without an answer the click saw.
+    let Some(record_answer) = &f.record else {
+        return Ok(Some(Ask::one("record", Fact::KvGet { key }).into()));
+    };
+    let Some(raw) = kv_text(record_answer)? else {
+        return Err(Refusal::Internal {
+            detail: "the kept event vanished while its click waited".into(),
+        });
+    };
+    let current: Kept = read_record(raw)?;
+    let other = live
+        .iter()
+        .find(|s| s.connection_id != chosen.connection_id);
+    match current.state {
+        KeptState::Answered { answer } => return answered(&answer, d.bot, key).map(Some),
+        KeptState::Late => {
+            return Ok(Some(Outcome::Decided(
+                Notice::NotAnsweredYet.decision(vec![]),
+            )))
+        }
+        KeptState::Waiting { .. } => {}
+    }
+    let (Some(marked), Some(queued)) = (&f.marked_late, &f.queued) else {
+        let attempts = current.attempts + u32::from(other.is_some());
+        let late = Kept {
+            state: KeptState::Late,
+            attempts,
+            ..current
+        };
+        let mut ask = Ask::default();
+        ask.unless(&f.marked_late, "marked_late", || Fact::KvCas {
+            key: key.clone(),
+            old: raw.get().to_owned(),
+            new: to_raw_value(&late).expect("a kept event serializes"),
+            expire_in_seconds: keep_s,
+        })
+        .unless(&f.queued, "queued", || push(&d, ctx));
+        return Ok(Some(ask.into()));
+    };
+    match marked {
+        Answer::Found(true) => {
+            let mut effects = stored(&Answer::Found(true), queued)?;
+            // Offered once to another live connection: another replica may be answering.
+            if let Some(other) = other {
+                effects.push(send(&d, other, &delivery(2, window, ctx.now_ms)));
+            }
+            Ok(Some(Outcome::Decided(
+                Notice::NotAnsweredYet.decision(effects),
+            )))
+        }
+        Answer::Found(false) => {
+            // An acknowledgement got in first: the answer is in the record now.
+            let Some(again) = &f.record_again else {
+                return Ok(Some(Ask::one("record_again", Fact::KvGet { key }).into()));
+            };
+            match kv_text(again)?.map(read_record).transpose()? {
+                Some(Kept {
+                    state: KeptState::Answered { answer },
+                    ..
+                }) => answered(&answer, d.bot, key).map(Some),
+                _ => Ok(Some(Outcome::Decided(
+                    Notice::NotAnsweredYet.decision(vec![]),
+                ))),
+            }
+        }
+        Answer::Failed(e) => Err(unavailable("kept event", e)),
+    }
+}
+
+/// The kept record of `d`.
+fn record(d: &Outgoing<'_>, ctx: &Context, attempts: u32, state: KeptState) -> Kept {
+    Kept {
+        bot: d.bot.clone(),
+        event: d.event.to_owned(),
+        data: d.data.clone(),
+        first_sent_at: ctx.now_ms,
+        attempts,
+        state,
+        place: Some(d.place.clone()),
+    }
+}
+
+fn store(key: String, record: &Kept, expire_in_seconds: u64) -> Fact {
+    Fact::KvSet {
+        key,
+        value: to_raw_value(record).expect("a kept event serializes"),
+        expire_in_seconds,
+    }
+}
+
+/// Queues `d` for replay.
+fn push(d: &Outgoing<'_>, ctx: &Context) -> Fact {
+    let item = Queued {
+        event_id: d.event_id,
+        at: ctx.now_ms,
+    };
+    Fact::ListPush {
+        key: queue_key(d.bot),
+        item: to_raw_value(&item).expect("a queued event serializes"),
+        unique: Some("event_id"),
+        cap: ctx.settings.kept_per_bot,
+        expire_in_seconds: keep_seconds(&ctx.settings),
+    }
+}
+
+/// Whether keeping and queueing worked; the effects they lead to (a log of what was dropped).
+fn stored(kept: &Answer<bool>, queued: &Answer<Pushed>) -> Result<Vec<Effect>, Refusal> {
+    if let Answer::Failed(e) = kept {
+        return Err(not_stored(e));
+    }
+    match queued {
+        Answer::Failed(e) => Err(not_stored(e)),
+        Answer::Found(pushed) if pushed.dropped.is_empty() => Ok(Vec::new()),
+        Answer::Found(pushed) => {
+            let mut fields = crate::effect::LogFields::new();
+            fields.insert("dropped", pushed.dropped.len().to_string());
+            Ok(vec![Effect::Log {
+                level: LogLevel::Warn,
+                message: "a bot's oldest kept events were dropped: it keeps more than the limit"
+                    .into(),
+                fields,
+            }])
+        }
+    }
+}
+
+fn not_stored(e: &crate::facts::FactError) -> Refusal {
+    Refusal::NotStored {
+        what: "click for the bot",
+        detail: e.to_string(),
+    }
+}
+
+fn delivery(attempt: u32, window: u32, first_sent_at: u64) -> Delivery {
+    Delivery {
+        attempt,
+        ack: "required",
+        answer_within_ms: window,
+        first_sent_at,
+    }
+}
+
+fn send(d: &Outgoing<'_>, to: &Subscription, delivery: &Delivery) -> Effect {
+    Effect::publish_to(
+        d.event,
+        d.bot.clone(),
+        &to.connection_id,
+        with_delivery(&d.data, delivery),
+    )
+}
+
+/// The click's response: the bot's answer. It was checked when it was acknowledged, perhaps on
+/// another node; checked again here, since whatever becomes the response must be an answer
+/// Mattermost can read. The record is of no further use.
+fn answered(answer: &RawValue, bot: &UserId, key: String) -> Result<Outcome, Refusal> {
+    let answer = check_click_answer(answer, bot).map_err(|e| Refusal::Internal {
+        detail: format!("the answer handed to the click is not one: {e}"),
+    })?;
+    Ok(Outcome::Decided(Decision::http(
+        vec![Effect::Delete { key }],
+        200,
+        answer.get().to_owned(),
+    )))
+}
+
+fn kv_text<'a>(answer: &Answer<Option<&'a RawValue>>) -> Result<Option<&'a RawValue>, Refusal> {
+    match answer {
+        Answer::Found(raw) => Ok(*raw),
+        Answer::Failed(e) => Err(unavailable("kept event", e)),
+    }
+}
+
+pub(crate) fn read_record(raw: &RawValue) -> Result<Kept, Refusal> {
+    serde_json::from_str(raw.get()).map_err(|e| Refusal::Internal {
+        detail: format!("reading a kept event: {e}"),
+    })
+}

@@ -1,0 +1,61 @@
+//! Delivery guarantees (SPEC §9): subscribe, acknowledge, answer, keep and replay.
+//!
+//! A bot opts in per connection by sending `custom_<id>_subscribe`. From then on an event for
+//! it goes to exactly one of its live subscribed connections, is kept in the KV store until the
+//! bot acknowledges it, and is replayed in order when a connection subscribes again. A click
+//! waits up to the answer window for the bot's answer, which becomes the click's own response;
+//! after the window the clicker is told the bot has not answered yet, and a late answer still
+//! takes effect. Bots that never subscribe get today's delivery, unchanged.
+//!
+//! What lives where, all in the KV store so that every node of a cluster sees it:
+//!
+//! | key | what |
+//! |---|---|
+//! | `subs_<bot>` | the bot's subscribed connections (a list; its existence means "subscribed within the keep period") |
+//! | `q_<bot>` | the bot's kept events, oldest first (a capped list) |
+//! | `ev_<event id>` | one kept event: its data, attempts, and the state of its answer |
+//! | `node_<node id>` | a node's heartbeat: its connections count as live while it is fresh |
+//! | `bots` | every bot that ever subscribed (for the status page and the resubscribe hint) |
+//!
+//! [`click`] delivers a click, [`socket`] handles what connections send and their end, [`ack`]
+//! applies an acknowledgement (from a websocket or `POST /api/v1/ack`), [`answer`] checks a
+//! bot's answer, [`node`] keeps this node alive in the registry, and [`status`] serves
+//! `GET /api/v1/status` and the administrators' view.
+
+pub(crate) mod ack;
+pub(crate) mod answer;
+pub(crate) mod click;
+pub(crate) mod node;
+pub(crate) mod socket;
+pub(crate) mod status;
+mod store;
+
+pub(crate) use click::{ask_registry, deliver, Outgoing};
+pub(crate) use store::{Kept, KeptState, Place};
+
+/// The events the delivery layer sends, besides the ones it delivers.
+pub(crate) mod events {
+    /// To the subscribing connection: `{connection_id, answer_window_ms, kept}`.
+    pub(crate) const SUBSCRIBED: &str = "subscribed";
+    /// To the connection that unsubscribed: `{connection_id}`.
+    pub(crate) const UNSUBSCRIBED: &str = "unsubscribed";
+    /// To the connection that acknowledged: `{event_id, status, error?}`.
+    pub(crate) const ACK_RESULT: &str = "ack_result";
+    /// To a connection whose message could not be taken: `{action, seq, error: {code, message}}`.
+    pub(crate) const ERROR: &str = "error";
+    /// To every bot that had subscribed, when the plugin starts: subscribe again.
+    pub(crate) const RESUBSCRIBE: &str = "resubscribe";
+}
+
+/// The protocol version a subscription names.
+pub(crate) const PROTOCOL: u64 = 1;
+
+/// How long a node's heartbeat lasts; it is refreshed three times as often.
+pub(crate) const HEARTBEAT_S: u64 = 60;
+
+/// The timer that refreshes this node's heartbeat.
+pub(crate) const HEARTBEAT_TIMER: &str = "heartbeat";
+
+/// How long after its window a waiting click may still be answering: an ack later than this
+/// treats the click as gone (its node may have died) and applies the answer itself.
+pub(crate) const WAIT_GRACE_MS: u64 = 2_000;

@@ -1,0 +1,127 @@
+//! This node's part in the cluster: its heartbeat (its connections count as live while it is
+//! fresh), the messages other nodes send it, and what it does when it starts.
+
+use super::events::RESUBSCRIBE;
+use super::store::{node_key, Heartbeat, List, Subscriber, BOTS_KEY};
+use super::{HEARTBEAT_S, HEARTBEAT_TIMER};
+use crate::effect::{Decision, Effect, LogLevel, Outcome};
+use crate::facts::{present, Answer, Ask, Fact, Facts};
+use crate::input::Context;
+use serde::Deserialize;
+use serde_json::json;
+use serde_json::value::{to_raw_value, RawValue};
+
+/// What starting needs to know.
+#[derive(Debug, Default, Deserialize)]
+struct StartFacts<'a> {
+    /// Every bot that subscribed.
+    #[serde(borrow, default, deserialize_with = "present")]
+    bots: Option<Answer<Option<&'a RawValue>>>,
+}
+
+/// `OnActivate`: beat, and ask every bot that had subscribed to subscribe again, since its
+/// connections were held by a plugin process that is gone.
+pub(crate) fn activated(ctx: &Context, facts: Facts<'_>) -> Outcome {
+    let f: StartFacts<'_> = match facts.read() {
+        Ok(f) => f,
+        Err(e) => {
+            return Outcome::Decided(Decision::quiet(vec![log_error("reading the facts", &e.0)]))
+        }
+    };
+    let Some(bots) = &f.bots else {
+        return Ask::one(
+            "bots",
+            Fact::KvGet {
+                key: BOTS_KEY.into(),
+            },
+        )
+        .into();
+    };
+    let mut effects = beat(ctx);
+    match bots {
+        Answer::Found(Some(raw)) => {
+            let list: List<Subscriber> = serde_json::from_str(raw.get()).unwrap_or(List {
+                items: Vec::new(),
+                dropped: 0,
+            });
+            let hint = to_raw_value(&json!({"reason": "the plugin started"})).expect("JSON");
+            effects.extend(
+                list.items
+                    .into_iter()
+                    .map(|s| Effect::publish(RESUBSCRIBE, s.user_id, hint.clone())),
+            );
+        }
+        Answer::Found(None) => {}
+        Answer::Failed(e) => {
+            effects.push(log_error("listing the bots that subscribed", &e.message))
+        }
+    }
+    Outcome::Decided(Decision::quiet(effects))
+}
+
+/// A timer is due.
+pub(crate) fn timer(name: &str, ctx: &Context) -> Outcome {
+    let effects = match name {
+        HEARTBEAT_TIMER => beat(ctx),
+        other => vec![log_error("an unknown timer", other)],
+    };
+    Outcome::Decided(Decision::quiet(effects))
+}
+
+/// Stores the heartbeat and sets the timer for the next one.
+fn beat(ctx: &Context) -> Vec<Effect> {
+    vec![
+        Effect::Store {
+            key: node_key(&ctx.node),
+            value: to_raw_value(&Heartbeat { at: ctx.now_ms }).expect("a heartbeat serializes"),
+            expire_in_seconds: HEARTBEAT_S,
+        },
+        Effect::WakeAt {
+            name: HEARTBEAT_TIMER,
+            at_ms: ctx.now_ms + HEARTBEAT_S * 1000 / 3,
+        },
+    ]
+}
+
+/// What another node sent.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Message<'a> {
+    /// A bot's registry changed: forget the cached copy.
+    Forget { key: String },
+    /// An acknowledgement for a click that may wait here.
+    Wake {
+        event_id: String,
+        #[serde(borrow)]
+        answer: &'a RawValue,
+    },
+}
+
+/// A message from another node.
+pub(crate) fn cluster(message: &str) -> Outcome {
+    let effects = match serde_json::from_str::<Message<'_>>(message) {
+        Ok(Message::Forget { key }) => vec![Effect::Forget {
+            fact: Fact::KvGet { key },
+        }],
+        Ok(Message::Wake { event_id, answer }) => vec![Effect::Wake {
+            event_id,
+            answer: answer.to_owned(),
+        }],
+        Err(e) => vec![log_error(
+            "reading a message from another node",
+            &e.to_string(),
+        )],
+    };
+    Outcome::Decided(Decision::quiet(effects))
+}
+
+fn log_error(what: &str, detail: &str) -> Effect {
+    let mut fields = crate::effect::LogFields::new();
+    fields.insert("what", what.to_owned());
+    fields.insert("error", detail.to_owned());
+    Effect::Log {
+        level: LogLevel::Error,
+        message: "the delivery layer could not do its part".into(),
+        fields,
+    }
+}

@@ -1,0 +1,354 @@
+//! What a connection sends the plugin (`custom_<id>_subscribe`, `_unsubscribe`, `_ack`), and
+//! the end of a subscribed connection.
+//!
+//! Mattermost hands every `custom_`-prefixed websocket message to plugins with the connection's
+//! id and its authenticated user, so a connection can only ever subscribe as the user it signed
+//! in as; a message from a connection that has not authenticated (no user) is dropped.
+
+use super::ack::{self, Status};
+use super::events::{ACK_RESULT, ERROR, SUBSCRIBED, UNSUBSCRIBED};
+use super::store::{
+    event_key, keep_seconds, queue_key, subscriptions_key, List, Pushed, Queued, Subscriber,
+    Subscription, BOTS_KEY, MAX_CONNECTIONS,
+};
+use super::{Kept, KeptState, PROTOCOL};
+use crate::effect::{Decision, Effect, LogLevel, Outcome};
+use crate::event::{with_delivery, Delivery};
+use crate::facts::{present, Answer, Ask, Fact, Facts};
+use crate::ids::UserId;
+use crate::input::{Context, WebSocketMessage};
+use crate::refusal::{presented, Refusal};
+use serde::Deserialize;
+use serde_json::value::{to_raw_value, RawValue};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// What subscribing needs done and known.
+#[derive(Debug, Default, Deserialize)]
+struct SubscribeFacts<'a> {
+    /// The connection was added to the bot's registry.
+    #[serde(default, deserialize_with = "present")]
+    added: Option<Answer<Pushed>>,
+    /// The bot is in the list of bots that subscribed.
+    #[serde(default, deserialize_with = "present")]
+    listed: Option<Answer<Pushed>>,
+    /// The bot's kept events, in order.
+    #[serde(borrow, default, deserialize_with = "present")]
+    queue: Option<Answer<Option<&'a RawValue>>>,
+    /// The kept events themselves, by key.
+    #[serde(borrow, default, deserialize_with = "present")]
+    events: Option<Answer<BTreeMap<String, Option<&'a RawValue>>>>,
+}
+
+/// What unsubscribing needs done.
+#[derive(Debug, Default, Deserialize)]
+struct UnsubscribeFacts {
+    #[serde(default, deserialize_with = "present")]
+    removed: Option<Answer<Value>>,
+}
+
+/// A websocket message for the plugin.
+pub(crate) fn message(m: &WebSocketMessage<'_>, ctx: &Context, facts: Facts<'_>) -> Outcome {
+    // Mattermost names the connection's user only once it authenticated.
+    let Some(user) = UserId::parse(m.user_id) else {
+        return Outcome::Decided(Decision::quiet(vec![Effect::Log {
+            level: LogLevel::Debug,
+            message: "a websocket message from a connection that is not signed in was dropped"
+                .into(),
+            fields: fields(m),
+        }]));
+    };
+    let step = match m.action {
+        "subscribe" => subscribe(m, &user, ctx, facts),
+        "unsubscribe" => unsubscribe(m, &user, ctx, facts).map(|(ask, effects)| match ask {
+            Some(ask) => Step::Ask(ask),
+            None => {
+                let mut effects = effects;
+                effects.push(reply(
+                    m,
+                    &user,
+                    UNSUBSCRIBED,
+                    json!({"connection_id": m.connection_id}),
+                ));
+                Step::Done(effects)
+            }
+        }),
+        "ack" => ack::ack(&user, m.data, ctx, facts).map(|step| match step {
+            ack::Step::Ask(ask) => Step::Ask(ask),
+            ack::Step::Done {
+                event_id,
+                status,
+                mut effects,
+            } => {
+                effects.push(reply(
+                    m,
+                    &user,
+                    ACK_RESULT,
+                    ack_result(event_id.as_str(), status),
+                ));
+                Step::Done(effects)
+            }
+        }),
+        other => Err(Refusal::BadMessage {
+            what: format!("the action {other:?} (subscribe, unsubscribe or ack)"),
+        }),
+    };
+    match step {
+        Ok(Step::Ask(ask)) => ask.into(),
+        Ok(Step::Done(effects)) => Outcome::Decided(Decision::quiet(effects)),
+        Err(refusal) => Outcome::Decided(Decision::quiet(refused(m, &user, refusal))),
+    }
+}
+
+/// The end of a connection the core watched: it is no longer subscribed.
+pub(crate) fn disconnected(
+    connection_id: &str,
+    user_id: &str,
+    ctx: &Context,
+    facts: Facts<'_>,
+) -> Outcome {
+    let Some(user) = UserId::parse(user_id) else {
+        return Outcome::Decided(Decision::quiet(Vec::new()));
+    };
+    let m = WebSocketMessage {
+        connection_id,
+        user_id,
+        action: "disconnect",
+        seq: 0,
+        data: "{}",
+    };
+    match unsubscribe(&m, &user, ctx, facts) {
+        Ok((Some(ask), _)) => ask.into(),
+        Ok((None, effects)) => Outcome::Decided(Decision::quiet(effects)),
+        Err(refusal) => Outcome::Decided(Decision::quiet(vec![log_refusal(&m, &refusal)])),
+    }
+}
+
+/// Where one call leaves a message.
+enum Step {
+    Ask(Ask),
+    Done(Vec<Effect>),
+}
+
+#[derive(Deserialize)]
+struct SubscribeBody {
+    #[serde(default)]
+    protocol: Option<Value>,
+}
+
+/// `subscribe`: the connection joins the bot's registry, is told so, and receives every kept
+/// event in order.
+fn subscribe(
+    m: &WebSocketMessage<'_>,
+    user: &UserId,
+    ctx: &Context,
+    facts: Facts<'_>,
+) -> Result<Step, Refusal> {
+    let body: SubscribeBody = serde_json::from_str(m.data).map_err(|_| Refusal::BadMessage {
+        what: "a subscription whose data is not an object".into(),
+    })?;
+    if body.protocol.as_ref().and_then(Value::as_u64) != Some(PROTOCOL) {
+        return Err(Refusal::BadMessage {
+            what: format!(
+                "protocol {} (this plugin speaks protocol {PROTOCOL})",
+                body.protocol.unwrap_or(Value::Null)
+            ),
+        });
+    }
+    let f: SubscribeFacts<'_> = facts.read()?;
+    let keep_s = keep_seconds(&ctx.settings);
+    let (Some(added), Some(listed), Some(queue)) = (&f.added, &f.listed, &f.queue) else {
+        let subscription = Subscription {
+            connection_id: m.connection_id.to_owned(),
+            node: ctx.node,
+            since: ctx.now_ms,
+        };
+        let subscriber = Subscriber {
+            user_id: user.clone(),
+            at: ctx.now_ms,
+        };
+        let mut ask = Ask::default();
+        ask.unless(&f.added, "added", || Fact::ListPush {
+            key: subscriptions_key(user),
+            item: to_raw_value(&subscription).expect("a subscription serializes"),
+            unique: Some("connection_id"),
+            cap: MAX_CONNECTIONS,
+            expire_in_seconds: keep_s,
+        })
+        .unless(&f.listed, "listed", || Fact::ListPush {
+            key: BOTS_KEY.to_owned(),
+            item: to_raw_value(&subscriber).expect("a subscriber serializes"),
+            unique: Some("user_id"),
+            cap: 100_000,
+            expire_in_seconds: keep_s,
+        })
+        .unless(&f.queue, "queue", || Fact::KvGet {
+            key: queue_key(user),
+        });
+        return Ok(Step::Ask(ask));
+    };
+    for pushed in [added, listed] {
+        if let Answer::Failed(e) = pushed {
+            return Err(Refusal::NotStored {
+                what: "subscription",
+                detail: e.to_string(),
+            });
+        }
+    }
+    let queued: Vec<Queued> = match queue {
+        Answer::Found(None) => Vec::new(),
+        Answer::Found(Some(raw)) => serde_json::from_str::<List<Queued>>(raw.get())
+            .map(|l| l.items)
+            .unwrap_or_default(),
+        Answer::Failed(e) => return Err(super::store::unavailable("bot's kept events", e)),
+    };
+    let keys: Vec<String> = queued
+        .iter()
+        .map(|q| event_key(q.event_id.as_str()))
+        .collect();
+    let events = match &f.events {
+        _ if keys.is_empty() => BTreeMap::new(),
+        None => {
+            return Ok(Step::Ask(Ask::one("events", Fact::KvGetMany { keys })));
+        }
+        Some(Answer::Found(events)) => events.clone(),
+        Some(Answer::Failed(e)) => return Err(super::store::unavailable("bot's kept events", e)),
+    };
+
+    let mut effects = vec![Effect::Watch {
+        connection_id: m.connection_id.to_owned(),
+    }];
+    effects.extend(registry_changed(user));
+    // In order; an event acknowledged meanwhile (answered) or past its keep period is skipped.
+    let replay: Vec<(Kept, u32)> = keys
+        .iter()
+        .filter_map(|k| events.get(k).copied().flatten())
+        .filter_map(|raw| serde_json::from_str::<Kept>(raw.get()).ok())
+        .filter(|k| k.bot == *user && !matches!(k.state, KeptState::Answered { .. }))
+        .map(|k| {
+            let attempt = k.attempts.max(1) + 1;
+            (k, attempt)
+        })
+        .collect();
+    effects.push(reply(
+        m,
+        user,
+        SUBSCRIBED,
+        json!({
+            "connection_id": m.connection_id,
+            "answer_window_ms": ctx.settings.answer_window_ms,
+            "kept": replay.len(),
+        }),
+    ));
+    for (kept, attempt) in &replay {
+        let delivery = Delivery {
+            attempt: *attempt,
+            ack: "required",
+            answer_within_ms: 0,
+            first_sent_at: kept.first_sent_at,
+        };
+        effects.push(Effect::publish_to(
+            event_name(&kept.event),
+            user.clone(),
+            m.connection_id,
+            with_delivery(&kept.data, &delivery),
+        ));
+    }
+    Ok(Step::Done(effects))
+}
+
+/// `unsubscribe` and the end of a connection: out of the registry.
+fn unsubscribe(
+    m: &WebSocketMessage<'_>,
+    user: &UserId,
+    ctx: &Context,
+    facts: Facts<'_>,
+) -> Result<(Option<Ask>, Vec<Effect>), Refusal> {
+    let f: UnsubscribeFacts = facts.read()?;
+    let Some(removed) = &f.removed else {
+        let ask = Ask::one(
+            "removed",
+            Fact::ListRemove {
+                key: subscriptions_key(user),
+                field: "connection_id",
+                value: m.connection_id.to_owned(),
+                expire_in_seconds: keep_seconds(&ctx.settings),
+            },
+        );
+        return Ok((Some(ask), Vec::new()));
+    };
+    if let Answer::Failed(e) = removed {
+        return Err(super::store::unavailable("bot's subscriptions", e));
+    }
+    let mut effects = vec![Effect::Unwatch {
+        connection_id: m.connection_id.to_owned(),
+    }];
+    effects.extend(registry_changed(user));
+    Ok((None, effects))
+}
+
+/// A bot's registry changed: every node forgets its copy.
+pub(crate) fn registry_changed(user: &UserId) -> Vec<Effect> {
+    let key = subscriptions_key(user);
+    let message = json!({"forget": {"key": key}});
+    vec![
+        Effect::Forget {
+            fact: Fact::KvGet { key },
+        },
+        Effect::Cluster {
+            message: to_raw_value(&message).expect("a message serializes"),
+        },
+    ]
+}
+
+/// The name of a kept event, as the plugin publishes it.
+fn event_name(event: &str) -> &'static str {
+    match event {
+        crate::event::DIALOG_SUBMISSION => crate::event::DIALOG_SUBMISSION,
+        _ => crate::event::ACTION,
+    }
+}
+
+/// What the plugin answers an acknowledgement with, on the websocket and over REST.
+pub(crate) fn ack_result(event_id: &str, status: Status) -> Value {
+    json!({"event_id": event_id, "status": status})
+}
+
+fn reply(m: &WebSocketMessage<'_>, user: &UserId, event: &'static str, data: Value) -> Effect {
+    Effect::publish_to(
+        event,
+        user.clone(),
+        m.connection_id,
+        to_raw_value(&data).expect("a reply serializes"),
+    )
+}
+
+/// A refused message: the connection is told why (`custom_<id>_error`), the log says so.
+fn refused(m: &WebSocketMessage<'_>, user: &UserId, refusal: Refusal) -> Vec<Effect> {
+    let (code, _) = presented(&refusal);
+    let mut data = json!({"action": m.action, "seq": m.seq, "error": {"code": code, "message": refusal.to_string()}});
+    if m.action == "ack" {
+        if let Ok((event_id, _)) = ack::event_of(m.data) {
+            data["event_id"] = Value::from(event_id.as_str());
+        }
+    }
+    vec![log_refusal(m, &refusal), reply(m, user, ERROR, data)]
+}
+
+fn log_refusal(m: &WebSocketMessage<'_>, refusal: &Refusal) -> Effect {
+    let mut fields = fields(m);
+    fields.insert("reason", refusal.to_string());
+    Effect::Log {
+        level: LogLevel::Info,
+        message: "websocket message refused".into(),
+        fields,
+    }
+}
+
+fn fields(m: &WebSocketMessage<'_>) -> crate::effect::LogFields {
+    let mut f = crate::effect::LogFields::new();
+    f.insert("connection_id", m.connection_id.to_owned());
+    f.insert("user_id", m.user_id.to_owned());
+    f.insert("action", m.action.to_owned());
+    f
+}

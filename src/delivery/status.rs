@@ -1,0 +1,212 @@
+//! `GET /api/v1/status` (a bot's own subscriptions and kept events) and
+//! `GET /api/v1/admin/status` (every bot's, for system administrators: the System Console page).
+
+use super::store::{
+    heartbeat_keys, live, node_key, queue_key, subscriptions_key, unavailable, List, Queued,
+    Subscriber, Subscription, BOTS_KEY,
+};
+use crate::effect::Decision;
+use crate::facts::{present, Answer, Ask, Fact, Facts};
+use crate::ids::UserId;
+use crate::input::{Context, Request};
+use crate::model::User;
+use crate::refusal::Refusal;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Default, Deserialize)]
+struct StatusFacts<'a> {
+    #[serde(borrow, default, deserialize_with = "present")]
+    registry: Option<Answer<Option<&'a RawValue>>>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    queue: Option<Answer<Option<&'a RawValue>>>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    heartbeats: Option<Answer<BTreeMap<String, Option<&'a RawValue>>>>,
+    /// The caller's account (the administrators' view only).
+    #[serde(default, deserialize_with = "present")]
+    caller: Option<Answer<User>>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    bots: Option<Answer<Option<&'a RawValue>>>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    registries: Option<Answer<BTreeMap<String, Option<&'a RawValue>>>>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    queues: Option<Answer<BTreeMap<String, Option<&'a RawValue>>>>,
+}
+
+/// Where one call leaves a status request.
+pub(crate) enum Step {
+    Ask(Ask),
+    Done(Decision),
+}
+
+/// `GET /api/v1/status`: the caller's own delivery state.
+pub(crate) fn own(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Result<Step, Refusal> {
+    let user = request.caller()?;
+    let f: StatusFacts<'_> = facts.read()?;
+    let (Some(registry), Some(queue)) = (&f.registry, &f.queue) else {
+        let mut ask = Ask::default();
+        ask.unless(&f.registry, "registry", || Fact::KvGet {
+            key: subscriptions_key(&user),
+        })
+        .unless(&f.queue, "queue", || Fact::KvGet {
+            key: queue_key(&user),
+        });
+        return Ok(Step::Ask(ask));
+    };
+    let subscriptions = list::<Subscription>(registry, "subscriptions")?;
+    let keys = subscriptions
+        .as_ref()
+        .map(|l| heartbeat_keys(&l.items, &ctx.node))
+        .unwrap_or_default();
+    let heartbeats = match (&f.heartbeats, keys.is_empty()) {
+        (_, true) => BTreeMap::new(),
+        (None, false) => return Ok(Step::Ask(Ask::one("heartbeats", Fact::KvGetMany { keys }))),
+        (Some(Answer::Found(h)), false) => h.clone(),
+        (Some(Answer::Failed(e)), false) => return Err(unavailable("node heartbeats", e)),
+    };
+    let body = bot_status(
+        &user,
+        subscriptions.as_ref(),
+        list::<Queued>(queue, "kept events")?.as_ref(),
+        ctx,
+        &heartbeats,
+    );
+    Ok(Step::Done(Decision::http(
+        Vec::new(),
+        200,
+        body.to_string(),
+    )))
+}
+
+/// `GET /api/v1/admin/status`: every bot that subscribed, for system administrators.
+pub(crate) fn admin(
+    request: &Request<'_>,
+    ctx: &Context,
+    facts: Facts<'_>,
+) -> Result<Step, Refusal> {
+    let caller = request.caller()?;
+    let f: StatusFacts<'_> = facts.read()?;
+    let (Some(account), Some(bots)) = (&f.caller, &f.bots) else {
+        let mut ask = Ask::default();
+        ask.unless(&f.caller, "caller", || Fact::User {
+            user_id: caller.to_string(),
+        })
+        .unless(&f.bots, "bots", || Fact::KvGet {
+            key: BOTS_KEY.into(),
+        });
+        return Ok(Step::Ask(ask));
+    };
+    match account {
+        Answer::Found(user) if user.roles.split_whitespace().any(|r| r == "system_admin") => {}
+        Answer::Found(_) => return Err(Refusal::NotAdmin),
+        Answer::Failed(e) => return Err(unavailable("your account", e)),
+    }
+    let bots: Vec<UserId> = list::<Subscriber>(bots, "list of bots")?
+        .map(|l| l.items.into_iter().map(|s| s.user_id).collect())
+        .unwrap_or_default();
+    let registry_keys: Vec<String> = bots.iter().map(subscriptions_key).collect();
+    let queue_keys: Vec<String> = bots.iter().map(queue_key).collect();
+    let (Some(registries), Some(queues)) = (&f.registries, &f.queues) else {
+        let mut ask = Ask::default();
+        ask.unless(&f.registries, "registries", || Fact::KvGetMany {
+            keys: registry_keys.clone(),
+        })
+        .unless(&f.queues, "queues", || Fact::KvGetMany {
+            keys: queue_keys.clone(),
+        });
+        return Ok(Step::Ask(ask));
+    };
+    let (registries, queues) = match (registries, queues) {
+        (Answer::Found(r), Answer::Found(q)) => (r, q),
+        (Answer::Failed(e), _) | (_, Answer::Failed(e)) => {
+            return Err(unavailable("bots' subscriptions", e))
+        }
+    };
+    let read = |map: &BTreeMap<String, Option<&RawValue>>, key: &str| -> Option<Value> {
+        map.get(key)
+            .copied()
+            .flatten()
+            .and_then(|raw| serde_json::from_str(raw.get()).ok())
+    };
+    let subscriptions: Vec<Option<List<Subscription>>> = registry_keys
+        .iter()
+        .map(|k| read(registries, k).and_then(|v| serde_json::from_value(v).ok()))
+        .collect();
+    let mut nodes: Vec<String> = subscriptions
+        .iter()
+        .flatten()
+        .flat_map(|l| heartbeat_keys(&l.items, &ctx.node))
+        .collect();
+    nodes.sort();
+    nodes.dedup();
+    let heartbeats = match (&f.heartbeats, nodes.is_empty()) {
+        (_, true) => BTreeMap::new(),
+        (None, false) => {
+            return Ok(Step::Ask(Ask::one(
+                "heartbeats",
+                Fact::KvGetMany { keys: nodes },
+            )))
+        }
+        (Some(Answer::Found(h)), false) => h.clone(),
+        (Some(Answer::Failed(e)), false) => return Err(unavailable("node heartbeats", e)),
+    };
+    let rows: Vec<Value> = bots
+        .iter()
+        .zip(&subscriptions)
+        .zip(&queue_keys)
+        .map(|((bot, subs), qk)| {
+            let queue: Option<List<Queued>> =
+                read(queues, qk).and_then(|v| serde_json::from_value(v).ok());
+            bot_status(bot, subs.as_ref(), queue.as_ref(), ctx, &heartbeats)
+        })
+        .collect();
+    let body = json!({"node": ctx.node.as_str(), "bots": rows, "this_node_heartbeat_key": node_key(&ctx.node)});
+    Ok(Step::Done(Decision::http(
+        Vec::new(),
+        200,
+        body.to_string(),
+    )))
+}
+
+fn list<T: for<'de> Deserialize<'de>>(
+    answer: &Answer<Option<&RawValue>>,
+    what: &'static str,
+) -> Result<Option<List<T>>, Refusal> {
+    super::store::document(answer, what)
+}
+
+fn bot_status(
+    bot: &UserId,
+    subscriptions: Option<&List<Subscription>>,
+    queue: Option<&List<Queued>>,
+    ctx: &Context,
+    heartbeats: &BTreeMap<String, Option<&RawValue>>,
+) -> Value {
+    let items = subscriptions
+        .map(|l| l.items.as_slice())
+        .unwrap_or_default();
+    let alive = live(items, &ctx.node, heartbeats);
+    let connections: Vec<Value> = items
+        .iter()
+        .map(|s| {
+            json!({
+                "connection_id": s.connection_id,
+                "node": s.node.as_str(),
+                "since": s.since,
+                "live": alive.iter().any(|a| a.connection_id == s.connection_id),
+            })
+        })
+        .collect();
+    json!({
+        "user_id": bot.as_str(),
+        "subscribed": subscriptions.is_some(),
+        "connections": connections,
+        "kept": queue.map_or(0, |q| q.items.len()),
+        "oldest_kept_at": queue.and_then(|q| q.items.first()).map(|q| q.at),
+        "dropped": queue.map_or(0, |q| q.dropped),
+        "answer_window_ms": ctx.settings.answer_window_ms,
+        "keep_hours": ctx.settings.keep_hours,
+    })
+}
