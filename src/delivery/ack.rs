@@ -165,11 +165,11 @@ pub(crate) fn ack(
     }
 
     if waiting {
-        // The click waits for it, on this node or another.
-        let wake = json!({"wake": {"event_id": event_id.as_str(), "answer": &*answer}});
-        return done(
-            Status::Applied,
-            vec![
+        // The click waits for it, on this node or another: wake it first, then take the event
+        // out of the bot's queue (the click put it there before sending it).
+        let Some(unqueued) = &f.unqueued else {
+            let wake = json!({"wake": {"event_id": event_id.as_str(), "answer": &*answer}});
+            let effects = vec![
                 Effect::Wake {
                     event_id: event_id.as_str().to_owned(),
                     answer,
@@ -177,8 +177,12 @@ pub(crate) fn ack(
                 Effect::Cluster {
                     message: to_raw_value(&wake).expect("a wake message serializes"),
                 },
-            ],
-        );
+            ];
+            let keep_s = super::store::keep_seconds(&ctx.settings);
+            let unqueue = unqueue(&current, event_id, keep_s);
+            return Ok(Step::Ask(Ask::one("unqueued", unqueue).after(effects)));
+        };
+        return done(Status::Applied, unqueue_failed(unqueued));
     }
     apply_late(
         &current,
@@ -223,12 +227,7 @@ fn apply_late(
     let update = fields.get("update").filter(|u| u.is_object());
     let place = kept.place.as_ref();
     let mut ask = Ask::default();
-    ask.unless(&f.unqueued, "unqueued", || Fact::ListRemove {
-        key: queue_key(&kept.bot),
-        field: "event_id",
-        value: event_id.as_str().to_owned(),
-        expire_in_seconds: keep_s,
-    });
+    ask.unless(&f.unqueued, "unqueued", || unqueue(kept, event_id, keep_s));
     if let (Some(_), Some(place)) = (update, place) {
         ask.unless(&f.post, "post", || Fact::Post {
             post_id: place.post_id.clone(),
@@ -253,7 +252,7 @@ fn apply_late(
             });
         }
     }
-    let mut effects = Vec::new();
+    let mut effects = f.unqueued.as_ref().map(unqueue_failed).unwrap_or_default();
     if let (Some(Value::String(text)), Some(place)) = (fields.get("ephemeral_text"), place) {
         if !text.is_empty() {
             let post =
@@ -269,6 +268,33 @@ fn apply_late(
         status: Status::AppliedLate,
         effects,
     })
+}
+
+/// Takes an acknowledged event out of its bot's queue.
+fn unqueue(kept: &Kept, event_id: Id, keep_s: u64) -> Fact {
+    Fact::ListRemove {
+        key: queue_key(&kept.bot),
+        field: "event_id",
+        value: event_id.as_str().to_owned(),
+        expire_in_seconds: keep_s,
+    }
+}
+
+/// An event left in the queue after its acknowledgement is harmless (a replay skips answered
+/// events, and its record expires), but worth a line in the log.
+fn unqueue_failed(unqueued: &Answer<Value>) -> Vec<Effect> {
+    match unqueued {
+        Answer::Found(_) => Vec::new(),
+        Answer::Failed(e) => {
+            let mut fields = crate::effect::LogFields::new();
+            fields.insert("error", e.to_string());
+            vec![Effect::Log {
+                level: crate::effect::LogLevel::Warn,
+                message: "an acknowledged event could not be taken out of its bot's queue".into(),
+                fields,
+            }]
+        }
+    }
 }
 
 /// The clicked post with the answer's `update` applied as Mattermost applies an integration's:

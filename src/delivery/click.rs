@@ -2,10 +2,11 @@
 //! connection, and answered with the bot's answer if it comes within the answer window.
 //!
 //! The rounds, each one call of the core: the registry (asked with the click's other facts),
-//! the heartbeats of other nodes holding connections (none on a single node), the kept record,
-//! then the publish and the wait for the answer. After the window: the record is read again
-//! and marked late (a compare-and-set, so that an answer racing the window is applied exactly
-//! once), queued for replay and offered to another live connection.
+//! the heartbeats of other nodes holding connections (none on a single node), the kept record
+//! and its place in the bot's queue (written before anything is sent, so that nothing is lost
+//! if this process dies), then the publish and the wait for the answer. After the window: the
+//! record is read again and marked late (a compare-and-set, so that an answer racing the window
+//! is applied exactly once) and offered to another live connection.
 
 use super::answer::check_click_answer;
 use super::store::{
@@ -141,17 +142,20 @@ pub(crate) fn deliver(
         ))));
     }
 
+    // Kept and queued before it is sent: if this process dies while the click waits, the
+    // event is still replayed. The acknowledgement takes it out of the queue.
     let until = ctx.now_ms + u64::from(window);
-    let Some(kept) = &f.kept else {
+    let (Some(kept), Some(queued)) = (&f.kept, &f.queued) else {
         let record = record(&d, ctx, 1, KeptState::Waiting { until });
-        return Ok(Some(Ask::one("kept", store(key, &record, keep_s)).into()));
+        let mut ask = Ask::default();
+        ask.unless(&f.kept, "kept", || store(key.clone(), &record, keep_s))
+            .unless(&f.queued, "queued", || push(&d, ctx));
+        return Ok(Some(ask.into()));
     };
-    if let Answer::Failed(e) = kept {
-        return Err(not_stored(e));
-    }
     let Some(answer) = &f.answer else {
         let publish = send(&d, chosen, &first);
-        let mut effects = d.before;
+        let mut effects = stored(kept, queued)?;
+        effects.splice(0..0, d.before);
         effects.push(publish);
         let wait = Fact::Await {
             event_id: d.event_id.as_str().to_owned(),
@@ -187,30 +191,29 @@ pub(crate) fn deliver(
         }
         KeptState::Waiting { .. } => {}
     }
-    let (Some(marked), Some(queued)) = (&f.marked_late, &f.queued) else {
+    let Some(marked) = &f.marked_late else {
         let attempts = current.attempts + u32::from(other.is_some());
         let late = Kept {
             state: KeptState::Late,
             attempts,
             ..current
         };
-        let mut ask = Ask::default();
-        ask.unless(&f.marked_late, "marked_late", || Fact::KvCas {
+        let cas = Fact::KvCas {
             key: key.clone(),
             old: raw.get().to_owned(),
             new: to_raw_value(&late).expect("a kept event serializes"),
             expire_in_seconds: keep_s,
-        })
-        .unless(&f.queued, "queued", || push(&d, ctx));
-        return Ok(Some(ask.into()));
+        };
+        return Ok(Some(Ask::one("marked_late", cas).into()));
     };
     match marked {
         Answer::Found(true) => {
-            let mut effects = stored(&Answer::Found(true), queued)?;
-            // Offered once to another live connection: another replica may be answering.
-            if let Some(other) = other {
-                effects.push(send(&d, other, &delivery(2, window, ctx.now_ms)));
-            }
+            // Offered once to another live connection: another replica may be answering. Nobody
+            // waits for that answer: it applies late.
+            let effects = other
+                .map(|other| send(&d, other, &delivery(2, 0, current.first_sent_at)))
+                .into_iter()
+                .collect();
             Ok(Some(Outcome::Decided(
                 Notice::NotAnsweredYet.decision(effects),
             )))

@@ -11,7 +11,7 @@ use super::store::{
     event_key, keep_seconds, queue_key, subscriptions_key, List, Pushed, Queued, Subscriber,
     Subscription, BOTS_KEY, MAX_CONNECTIONS,
 };
-use super::{Kept, KeptState, PROTOCOL};
+use super::{Kept, KeptState, PROTOCOL, WAIT_GRACE_MS};
 use crate::effect::{Decision, Effect, LogLevel, Outcome};
 use crate::event::{with_delivery, Delivery};
 use crate::facts::{present, Answer, Ask, Fact, Facts};
@@ -219,12 +219,20 @@ fn subscribe(
         connection_id: m.connection_id.to_owned(),
     }];
     effects.extend(registry_changed(user));
-    // In order; an event acknowledged meanwhile (answered) or past its keep period is skipped.
+    // In order; an event acknowledged meanwhile (answered) or past its keep period is skipped,
+    // and so is one whose click still waits for another connection's answer (that click offers
+    // it again if the answer does not come). A wait long past means the node that waited is
+    // gone: the event is replayed.
+    let not_due = |state: &KeptState| match state {
+        KeptState::Answered { .. } => true,
+        KeptState::Waiting { until } => ctx.now_ms <= until + WAIT_GRACE_MS,
+        KeptState::Late => false,
+    };
     let replay: Vec<(Kept, u32)> = keys
         .iter()
         .filter_map(|k| events.get(k).copied().flatten())
         .filter_map(|raw| serde_json::from_str::<Kept>(raw.get()).ok())
-        .filter(|k| k.bot == *user && !matches!(k.state, KeptState::Answered { .. }))
+        .filter(|k| k.bot == *user && !not_due(&k.state))
         .map(|k| {
             let attempt = k.attempts.max(1) + 1;
             (k, attempt)

@@ -65,15 +65,7 @@ func (e *Env) Bootstrap(ctx context.Context) error {
 	if err != nil {
 		return respErr("create channel", resp, err)
 	}
-	join := func(userID string) error {
-		if _, resp, err := ac.AddTeamMember(ctx, e.Team.Id, userID); err != nil {
-			return respErr("add team member "+userID, resp, err)
-		}
-		if _, resp, err := ac.AddChannelMember(ctx, e.Channel.Id, userID); err != nil {
-			return respErr("add channel member "+userID, resp, err)
-		}
-		return nil
-	}
+	join := func(userID string) error { return e.Join(ctx, userID) }
 
 	e.Users = nil
 	for _, name := range UserNames {
@@ -130,6 +122,27 @@ func (e *Env) CreateBot(ctx context.Context, username string) (*Account, error) 
 		return nil, respErr("bot "+username+" GetMe", resp, err)
 	}
 	return &Account{User: u, Token: tok.Token, Client: c}, nil
+}
+
+// Join adds a user to the e2e team and channel.
+func (e *Env) Join(ctx context.Context, userID string) error {
+	ac := e.Admin.Client
+	if _, resp, err := ac.AddTeamMember(ctx, e.Team.Id, userID); err != nil {
+		return respErr("add team member "+userID, resp, err)
+	}
+	if _, resp, err := ac.AddChannelMember(ctx, e.Channel.Id, userID); err != nil {
+		return respErr("add channel member "+userID, resp, err)
+	}
+	return nil
+}
+
+// NewBot is CreateBot plus Join: a bot of a test's own, able to post in the e2e channel.
+func (e *Env) NewBot(ctx context.Context, username string) (*Account, error) {
+	acc, err := e.CreateBot(ctx, username)
+	if err != nil {
+		return nil, err
+	}
+	return acc, e.Join(ctx, acc.ID())
 }
 
 func (e *Env) login(ctx context.Context, username, password string) (*Account, error) {

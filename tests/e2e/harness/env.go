@@ -124,6 +124,18 @@ func (e *Env) Stop() error {
 	return e.stopErr
 }
 
+// RestartMattermost stops the server (every websocket drops, the plugin process ends) and
+// starts it again on the same database and address.
+func (e *Env) RestartMattermost(ctx context.Context) error {
+	if _, err := e.script(ctx, "mm.sh", "stop"); err != nil {
+		return fmt.Errorf("scripts/mm.sh stop: %w", err)
+	}
+	if _, err := e.script(ctx, "mm.sh", "start"); err != nil {
+		return fmt.Errorf("scripts/mm.sh start: %w", err)
+	}
+	return nil
+}
+
 // scriptMu serializes the scripts: a teardown never races a start-up.
 var scriptMu sync.Mutex
 
