@@ -48,7 +48,7 @@ type Plugin struct {
 }
 
 // maxFactRounds bounds the question-and-answer rounds of one input.
-const maxFactRounds = 6
+const maxFactRounds = 10
 
 // poolSizes bounds the instance pools: instances are held only while the core computes, so one
 // per available CPU for the interactive lane keeps every core busy without holding memory

@@ -10,8 +10,8 @@
 
 use super::answer::check_click_answer;
 use super::store::{
-    document, event_key, heartbeat_keys, keep_seconds, live, queue_key, unavailable, Kept,
-    KeptState, List, Place, Pushed, Queued, Subscription,
+    document, event_key, heartbeat_keys, keep_seconds, live, queue_key, subscriptions_key,
+    unavailable, Kept, KeptState, List, Place, Pushed, Queued, Subscription,
 };
 use crate::effect::{Decision, Effect, LogLevel, Outcome};
 use crate::event::{with_delivery, Delivery};
@@ -50,6 +50,12 @@ struct DeliveryFacts<'a> {
     /// The record was marked late by this click.
     #[serde(default, deserialize_with = "present")]
     marked_late: Option<Answer<bool>>,
+    /// The bot's subscriptions once the window passed.
+    #[serde(borrow, default, deserialize_with = "present")]
+    registry_now: Option<Answer<Option<&'a RawValue>>>,
+    /// The heartbeats of nodes that joined the registry while the click waited.
+    #[serde(borrow, default, deserialize_with = "present")]
+    heartbeats_now: Option<Answer<BTreeMap<String, Option<&'a RawValue>>>>,
     /// The record, read again after an acknowledgement changed it first.
     #[serde(borrow, default, deserialize_with = "present")]
     record_again: Option<Answer<Option<&'a RawValue>>>,
@@ -102,13 +108,13 @@ pub(crate) fn deliver(
         (Some(Answer::Found(h)), false) => h.clone(),
         (Some(Answer::Failed(e)), false) => return Err(unavailable("bot's connections", e)),
     };
-    let live = live(&list.items, &ctx.node, &heartbeats);
+    let alive = live(&list.items, &ctx.node, &heartbeats);
     let window = ctx.settings.answer_window_ms;
     let keep_s = keep_seconds(&ctx.settings);
     let key = event_key(d.event_id.as_str());
 
     // Offline: keep it, queue it, tell the clicker at once.
-    if live.is_empty() {
+    if alive.is_empty() {
         let (Some(kept), Some(queued)) = (&f.kept, &f.queued) else {
             let record = record(&d, ctx, 0, KeptState::Late);
             let mut ask = Ask::default();
@@ -117,11 +123,29 @@ pub(crate) fn deliver(
             return Ok(Some(ask.into()));
         };
         let mut effects = stored(kept, queued)?;
+        // A connection may have subscribed since the registry was read, its replay reading the
+        // queue before this event was in it: with the event queued, read the registry again.
+        // (Subscribing adds to the registry before it reads the queue, so one of the two sees
+        // the other; both may, and the bot then drops the copy by its event id.)
+        let now = match live_now(&f, d.bot, ctx, heartbeats.clone()) {
+            Ok(now) => now,
+            Err(ask) => return Ok(Some(ask.into())),
+        };
+        let Some(back) = now.get(usize::from(ctx.entropy[0]) % now.len().max(1)) else {
+            effects.splice(0..0, d.before);
+            return Ok(Some(Outcome::Decided(Notice::BotOffline.decision(effects))));
+        };
+        // Nobody waits for its answer: it applies late, as with a window of 0.
+        effects.push(send(&d, back, &delivery(1, 0, ctx.now_ms)));
         effects.splice(0..0, d.before);
-        return Ok(Some(Outcome::Decided(Notice::BotOffline.decision(effects))));
+        return Ok(Some(Outcome::Decided(Decision::http(
+            effects,
+            200,
+            "{}".into(),
+        ))));
     }
 
-    let chosen = live[usize::from(ctx.entropy[0]) % live.len()];
+    let chosen = alive[usize::from(ctx.entropy[0]) % alive.len()];
     let first = delivery(1, window, ctx.now_ms);
     if window == 0 {
         // Answered at once; the answer, when it comes, applies late.
@@ -164,14 +188,21 @@ pub(crate) fn deliver(
         return Ok(Some(Ask::one("answer", wait).after(effects).into()));
     };
     match answer {
-        Answer::Found(Some(answer)) => return answered(answer, d.bot, key).map(Some),
+        Answer::Found(Some(answer)) => return answered(answer, d.bot).map(Some),
         Answer::Found(None) => {}
         Answer::Failed(e) => return Err(unavailable("bot's answer", e)),
     }
 
-    // The window passed without an answer the click saw.
-    let Some(record_answer) = &f.record else {
-        return Ok(Some(Ask::one("record", Fact::KvGet { key }).into()));
+    // The window passed without an answer the click saw. Read the record, and the registry as
+    // it is now: a connection that subscribed while the click waited (a replica, the bot back
+    // after a restart) left this event to it.
+    let (Some(record_answer), Some(_)) = (&f.record, &f.registry_now) else {
+        let mut ask = Ask::default();
+        ask.unless(&f.record, "record", || Fact::KvGet { key: key.clone() })
+            .unless(&f.registry_now, "registry_now", || Fact::KvGet {
+                key: subscriptions_key(d.bot),
+            });
+        return Ok(Some(ask.into()));
     };
     let Some(raw) = kv_text(record_answer)? else {
         return Err(Refusal::Internal {
@@ -179,11 +210,8 @@ pub(crate) fn deliver(
         });
     };
     let current: Kept = read_record(raw)?;
-    let other = live
-        .iter()
-        .find(|s| s.connection_id != chosen.connection_id);
     match current.state {
-        KeptState::Answered { answer } => return answered(&answer, d.bot, key).map(Some),
+        KeptState::Answered { answer } => return answered(&answer, d.bot).map(Some),
         KeptState::Late => {
             return Ok(Some(Outcome::Decided(
                 Notice::NotAnsweredYet.decision(vec![]),
@@ -191,6 +219,11 @@ pub(crate) fn deliver(
         }
         KeptState::Waiting { .. } => {}
     }
+    let now = match live_now(&f, d.bot, ctx, heartbeats.clone()) {
+        Ok(now) => now,
+        Err(ask) => return Ok(Some(ask.into())),
+    };
+    let other = now.iter().find(|s| s.connection_id != chosen.connection_id);
     let Some(marked) = &f.marked_late else {
         let attempts = current.attempts + u32::from(other.is_some());
         let late = Kept {
@@ -227,7 +260,7 @@ pub(crate) fn deliver(
                 Some(Kept {
                     state: KeptState::Answered { answer },
                     ..
-                }) => answered(&answer, d.bot, key).map(Some),
+                }) => answered(&answer, d.bot).map(Some),
                 _ => Ok(Some(Outcome::Decided(
                     Notice::NotAnsweredYet.decision(vec![]),
                 ))),
@@ -235,6 +268,50 @@ pub(crate) fn deliver(
         }
         Answer::Failed(e) => Err(unavailable("kept event", e)),
     }
+}
+
+/// The bot's live connections as the registry is now, or the facts still needed to know them.
+/// A registry that cannot be read now counts as empty: the event stays queued for a replay.
+fn live_now<'f>(
+    f: &DeliveryFacts<'f>,
+    bot: &UserId,
+    ctx: &Context,
+    mut heartbeats: BTreeMap<String, Option<&'f RawValue>>,
+) -> Result<Vec<Subscription>, Ask> {
+    let Some(registry_now) = &f.registry_now else {
+        let key = super::store::subscriptions_key(bot);
+        return Err(Ask::one("registry_now", Fact::KvGet { key }));
+    };
+    let now: Vec<Subscription> =
+        document::<List<Subscription>>(registry_now, "bot's subscriptions")
+            .ok()
+            .flatten()
+            .map(|l| l.items)
+            .unwrap_or_default();
+    let unknown: Vec<String> = heartbeat_keys(&now, &ctx.node)
+        .into_iter()
+        .filter(|k| !heartbeats.contains_key(k))
+        .collect();
+    if !unknown.is_empty() {
+        match &f.heartbeats_now {
+            None => {
+                return Err(Ask::one(
+                    "heartbeats_now",
+                    Fact::KvGetMany { keys: unknown },
+                ))
+            }
+            Some(Answer::Found(h)) => heartbeats.extend(h.iter().map(|(k, v)| (k.clone(), *v))),
+            Some(Answer::Failed(_)) => {}
+        }
+    }
+    let alive: Vec<String> = live(&now, &ctx.node, &heartbeats)
+        .iter()
+        .map(|s| s.connection_id.clone())
+        .collect();
+    Ok(now
+        .into_iter()
+        .filter(|s| alive.contains(&s.connection_id))
+        .collect())
 }
 
 /// The kept record of `d`.
@@ -321,13 +398,14 @@ fn send(d: &Outgoing<'_>, to: &Subscription, delivery: &Delivery) -> Effect {
 
 /// The click's response: the bot's answer. It was checked when it was acknowledged, perhaps on
 /// another node; checked again here, since whatever becomes the response must be an answer
-/// Mattermost can read. The record is of no further use.
-fn answered(answer: &RawValue, bot: &UserId, key: String) -> Result<Outcome, Refusal> {
+/// Mattermost can read. The answered record stays until it expires (minutes), so that a second
+/// acknowledgement is told `duplicate` rather than "unknown event".
+fn answered(answer: &RawValue, bot: &UserId) -> Result<Outcome, Refusal> {
     let answer = check_click_answer(answer, bot).map_err(|e| Refusal::Internal {
         detail: format!("the answer handed to the click is not one: {e}"),
     })?;
     Ok(Outcome::Decided(Decision::http(
-        vec![Effect::Delete { key }],
+        Vec::new(),
         200,
         answer.get().to_owned(),
     )))

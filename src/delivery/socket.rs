@@ -157,7 +157,10 @@ fn subscribe(
     }
     let f: SubscribeFacts<'_> = facts.read()?;
     let keep_s = keep_seconds(&ctx.settings);
-    let (Some(added), Some(listed), Some(queue)) = (&f.added, &f.listed, &f.queue) else {
+    // Into the registry first, then the queue is read: a click that found no connection and
+    // queued its event meanwhile reads the registry again after queueing, so that one of the
+    // two sees the other (SPEC §9.6: nothing kept is left behind by a subscription).
+    let (Some(added), Some(listed)) = (&f.added, &f.listed) else {
         let subscription = Subscription {
             connection_id: m.connection_id.to_owned(),
             node: ctx.node,
@@ -181,9 +184,6 @@ fn subscribe(
             unique: Some("user_id"),
             cap: 100_000,
             expire_in_seconds: keep_s,
-        })
-        .unless(&f.queue, "queue", || Fact::KvGet {
-            key: queue_key(user),
         });
         return Ok(Step::Ask(ask));
     };
@@ -195,6 +195,10 @@ fn subscribe(
             });
         }
     }
+    let Some(queue) = &f.queue else {
+        let key = queue_key(user);
+        return Ok(Step::Ask(Ask::one("queue", Fact::KvGet { key })));
+    };
     let queued: Vec<Queued> = match queue {
         Answer::Found(None) => Vec::new(),
         Answer::Found(Some(raw)) => serde_json::from_str::<List<Queued>>(raw.get())
