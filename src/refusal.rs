@@ -243,6 +243,8 @@ pub(crate) enum Notice {
     BotOffline,
     /// The bot did not answer within the answer window.
     NotAnsweredYet,
+    /// A dialog was submitted for a bot that subscribed but has no live connection.
+    BotOfflineSubmission,
 }
 
 impl Notice {
@@ -251,6 +253,7 @@ impl Notice {
         match self {
             Notice::BotOffline => "The bot is offline right now. Your click is kept and will reach it as soon as it is back.",
             Notice::NotAnsweredYet => "The bot has not answered yet. It has your click and will answer when it can.",
+            Notice::BotOfflineSubmission => "The bot is offline right now. Your submission is kept and will reach it as soon as it is back.",
         }
     }
 

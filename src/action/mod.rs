@@ -231,7 +231,7 @@ fn deliver(
         event: ACTION,
         data: data.clone(),
         event_id: EventId::from_entropy(ctx.entropy),
-        place: delivery::Place {
+        from: delivery::Sender::Click(delivery::Place {
             root_id: if root_id.is_empty() {
                 post_id.clone()
             } else {
@@ -240,7 +240,7 @@ fn deliver(
             post_id,
             channel_id: place.map(|(c, _)| c).unwrap_or_default(),
             user_id: click.caller.to_string(),
-        },
+        }),
         before: before.clone(),
     };
     if let Some(outcome) = delivery::deliver(outgoing, ctx, facts)? {

@@ -20,6 +20,7 @@ use crate::ids::{EventId, UserId};
 use crate::input::Context;
 use crate::refusal::{Notice, Refusal};
 use serde::Deserialize;
+use serde_json::json;
 use serde_json::value::{to_raw_value, RawValue};
 use std::collections::BTreeMap;
 
@@ -61,20 +62,58 @@ struct DeliveryFacts<'a> {
     record_again: Option<Answer<Option<&'a RawValue>>>,
 }
 
-/// A click to deliver to a subscribed bot.
+/// An event to deliver to a subscribed bot.
 pub(crate) struct Outgoing<'a> {
     /// The bot that receives it.
     pub(crate) bot: &'a UserId,
-    /// The event's name (`action`).
+    /// The event's name (`action`, `dialog_submission`).
     pub(crate) event: &'static str,
     /// The event's data, `proxy` included.
     pub(crate) data: Box<RawValue>,
     /// The event's id, as in `proxy.event_id`.
     pub(crate) event_id: EventId,
-    /// Where the click was made.
-    pub(crate) place: Place,
+    /// Who is waiting on the other side, and how they hear of the bot.
+    pub(crate) from: Sender,
     /// To carry out before the event is sent (the trigger's place).
     pub(crate) before: Vec<Effect>,
+}
+
+/// What the event came from, which decides whether anybody waits for the bot's answer.
+pub(crate) enum Sender {
+    /// A click, made at this place: it waits up to the answer window, and the notices are its
+    /// response.
+    Click(Place),
+    /// A dialog submission by `user_id` in `channel_id`: answered at once (the dialog closes;
+    /// bots answering dialogs is SPEC §11), a notice goes to the submitter as an ephemeral post.
+    Dialog { user_id: String, channel_id: String },
+}
+
+impl Sender {
+    /// How long the sender waits for the bot's answer.
+    fn window_ms(&self, ctx: &Context) -> u32 {
+        match self {
+            Sender::Click(_) => ctx.settings.answer_window_ms,
+            Sender::Dialog { .. } => 0,
+        }
+    }
+
+    /// The response that tells the sender `notice`, after `effects`.
+    fn told(&self, notice: Notice, mut effects: Vec<Effect>) -> Outcome {
+        Outcome::Decided(match self {
+            Sender::Click(_) => notice.decision(effects),
+            Sender::Dialog {
+                user_id,
+                channel_id,
+            } => {
+                let post = json!({"channel_id": channel_id, "message": notice.text()});
+                effects.push(Effect::SendEphemeral {
+                    user_id: user_id.clone(),
+                    post: to_raw_value(&post).expect("a post serializes"),
+                });
+                Decision::http(effects, 200, "{}".into())
+            }
+        })
+    }
 }
 
 /// Asks for a bot's registry unless `answered`, with a click's other facts (a rarely changing
@@ -109,7 +148,7 @@ pub(crate) fn deliver(
         (Some(Answer::Failed(e)), false) => return Err(unavailable("bot's connections", e)),
     };
     let alive = live(&list.items, &ctx.node, &heartbeats);
-    let window = ctx.settings.answer_window_ms;
+    let window = d.from.window_ms(ctx);
     let keep_s = keep_seconds(&ctx.settings);
     let key = event_key(d.event_id.as_str());
 
@@ -133,7 +172,11 @@ pub(crate) fn deliver(
         };
         let Some(back) = now.get(usize::from(ctx.entropy[0]) % now.len().max(1)) else {
             effects.splice(0..0, d.before);
-            return Ok(Some(Outcome::Decided(Notice::BotOffline.decision(effects))));
+            let notice = match d.from {
+                Sender::Click(_) => Notice::BotOffline,
+                Sender::Dialog { .. } => Notice::BotOfflineSubmission,
+            };
+            return Ok(Some(d.from.told(notice, effects)));
         };
         // Nobody waits for its answer: it applies late, as with a window of 0.
         effects.push(send(&d, back, &delivery(1, 0, ctx.now_ms)));
@@ -323,7 +366,10 @@ fn record(d: &Outgoing<'_>, ctx: &Context, attempts: u32, state: KeptState) -> K
         first_sent_at: ctx.now_ms,
         attempts,
         state,
-        place: Some(d.place.clone()),
+        place: match &d.from {
+            Sender::Click(place) => Some(place.clone()),
+            Sender::Dialog { .. } => None,
+        },
     }
 }
 

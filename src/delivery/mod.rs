@@ -30,7 +30,7 @@ pub(crate) mod socket;
 pub(crate) mod status;
 mod store;
 
-pub(crate) use click::{ask_registry, deliver, Outgoing};
+pub(crate) use click::{ask_registry, deliver, Outgoing, Sender};
 pub(crate) use store::{Kept, KeptState, Place};
 
 /// The events the delivery layer sends, besides the ones it delivers.

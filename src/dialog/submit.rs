@@ -3,10 +3,11 @@
 use super::session::{session_key, Session};
 use super::submission::check_submission;
 use crate::body;
+use crate::delivery;
 use crate::effect::{Decision, Effect, Outcome};
 use crate::event::{dialog_submission_event, DialogSubmission, DIALOG_SUBMISSION};
 use crate::facts::{present, Answer, Ask, Fact, Facts};
-use crate::ids::{is_mattermost_id, UserId};
+use crate::ids::{is_mattermost_id, EventId, UserId};
 use crate::input::{Context, Request};
 use crate::refusal::{refuse_form, Refusal};
 use serde::Deserialize;
@@ -25,6 +26,9 @@ struct SubmitFacts<'a> {
     /// Whether this submission consumed the session (asked once the form is valid).
     #[serde(default, deserialize_with = "present")]
     consumed: Option<Answer<bool>>,
+    /// The recipient's subscriptions (read by the delivery layer; asked with `consumed`).
+    #[serde(borrow, default, deserialize_with = "present")]
+    registry: Option<Answer<Option<&'a RawValue>>>,
 }
 
 /// The parts of a user the submission event needs.
@@ -43,6 +47,7 @@ pub(crate) fn submit(
     match decide(request, session_id, ctx, facts) {
         Ok(Step::Ask(ask)) => ask.into(),
         Ok(Step::Done(decision)) => Outcome::Decided(decision),
+        Ok(Step::Delivered(outcome)) => outcome,
         Err(refusal) => Outcome::Decided(refuse_form(refusal, request.log_fields())),
     }
 }
@@ -51,6 +56,8 @@ pub(crate) fn submit(
 enum Step {
     Ask(Ask),
     Done(Decision),
+    /// In the hands of the delivery layer (the bot subscribed).
+    Delivered(Outcome),
 }
 
 fn decide(
@@ -78,6 +85,7 @@ fn decide(
         .get("cancelled", "true or false")?
         .unwrap_or_default();
 
+    let raw_facts = facts;
     let facts: SubmitFacts<'_> = facts.read()?;
     let key = session_key(session_id);
     let (Some(session), Some(submitter)) = (&facts.session, &facts.submitter) else {
@@ -137,16 +145,21 @@ fn decide(
         kept
     };
 
+    let recipient = UserId::parse(&session.recipient).ok_or_else(|| Refusal::Internal {
+        detail: "the session names no valid recipient".into(),
+    })?;
     // A session is used once: consuming it is a compare-and-delete, so two submissions racing
     // each other cannot both get through.
     let Some(consumed) = &facts.consumed else {
-        return Ok(Step::Ask(Ask::one(
+        let mut ask = Ask::one(
             "consumed",
             Fact::KvConsume {
                 key,
                 expected: raw_session.get().to_owned(),
             },
-        )));
+        );
+        delivery::ask_registry(&mut ask, &facts.registry, &recipient);
+        return Ok(Step::Ask(ask));
     };
     match consumed {
         Answer::Found(true) => {}
@@ -177,8 +190,19 @@ fn decide(
         },
         ctx,
     );
-    let recipient = UserId::parse(&session.recipient).ok_or_else(|| Refusal::Internal {
-        detail: "the session names no valid recipient".into(),
-    })?;
+    let outgoing = delivery::Outgoing {
+        bot: &recipient,
+        event: DIALOG_SUBMISSION,
+        data: data.clone(),
+        event_id: EventId::from_entropy(ctx.entropy),
+        from: delivery::Sender::Dialog {
+            user_id: caller.to_string(),
+            channel_id: session.channel_id.clone(),
+        },
+        before: Vec::new(),
+    };
+    if let Some(outcome) = delivery::deliver(outgoing, ctx, raw_facts)? {
+        return Ok(Step::Delivered(outcome));
+    }
     ok(vec![Effect::publish(DIALOG_SUBMISSION, recipient, data)])
 }

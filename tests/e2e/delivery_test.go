@@ -13,6 +13,7 @@ package e2e_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -875,4 +876,78 @@ func TestDeliveryHostile(t *testing.T) {
 			t.Errorf("the administrators' status lists %v, missing %s", ids, want)
 		}
 	}
+}
+
+// §9.2, §9.5, §9.6: a dialog submission for a subscribed bot is delivered like a click: to one
+// connection, with an ack required, kept until acked. Nobody waits for an answer yet (bots
+// answering dialogs is §11): the dialog closes at once. Offline, the submitter is told in an
+// ephemeral post and the bot receives the submission when it is back.
+func TestDeliveryDialogSubmissions(t *testing.T) {
+	requirePlugin(t)
+	bot, alice := newDeliveryBot(t, "dialogs"), env.Users[0]
+	botWS, aliceWS := openSocket(t, bot), openSocket(t, alice)
+	botWS.subscribe(t)
+	post := createPost(t, bot, "", "Deploy?", button("deploy", "Deploy", map[string]any{"user_id": bot.ID()}))
+
+	// The bot opens a dialog with the click's trigger, then acks the click.
+	openFor := func() *opened {
+		t.Helper()
+		pending := clickAsync(alice, post.Id, "deploy", "")
+		d := botWS.nextAction(t, 10*time.Second)
+		trig, _ := d.Data["trigger_id"].(string)
+		status, body := openDialog(t, bot.Token, trig, deployDialog("s1", false))
+		if status != http.StatusOK {
+			t.Fatalf("dialogs/open: HTTP %d %s", status, mustJSON(body))
+		}
+		botWS.ack(d.EventID, nil)
+		clickDone(t, pending)
+		ev := aliceWS.mustNext(t, openDialogEv, 10*time.Second)
+		o := &opened{}
+		o.SessionID, _ = body["session_id"].(string)
+		if err := json.Unmarshal([]byte(ev.GetData()["dialog"].(string)), &o.Request); err != nil {
+			t.Fatal(err)
+		}
+		o.URL = o.Request.URL
+		return o
+	}
+	values := map[string]any{"region": "eu", "reason": "hotfix for the login page"}
+
+	o := openFor()
+	mustSubmit(t, "subscribed bot", alice, submitBody(alice, o, values, false), "{}")
+	ev := botWS.mustNext(t, dialogEvent, 10*time.Second)
+	d := deliveryOf(t, ev)
+	if d.Attempt != 1 || d.WindowMs != 0 {
+		t.Errorf("dialog submission delivery = attempt %d within %d ms, want attempt 1, 0 (nobody waits)", d.Attempt, d.WindowMs)
+	}
+	if st := botStatus(t, bot); st["kept"] != float64(1) {
+		t.Errorf("status before the ack = %s, want the submission kept", mustJSON(st))
+	}
+	botWS.ack(d.EventID, nil)
+	if got := botWS.ackResult(t, d.EventID); got != "applied_late" {
+		t.Errorf("ack_result = %q, want applied_late (nobody waited)", got)
+	}
+	waitStatus(t, bot, 1, 0)
+
+	// Offline: the submission is kept and the submitter told.
+	o = openFor()
+	botWS.ws.Close()
+	waitLive(t, bot, 0)
+	mustSubmit(t, "offline bot", alice, submitBody(alice, o, values, false), "{}")
+	if p := aliceWS.ephemeralPost(t, 10*time.Second); !strings.Contains(p.Message, "offline") || !strings.Contains(p.Message, "submission") || p.ChannelId != env.Channel.Id {
+		t.Errorf("alice read %q in %s, want the offline notice for a submission in the dialog's channel", p.Message, p.ChannelId)
+	}
+	back := openSocket(t, bot)
+	if sub := back.subscribe(t); sub["kept"] != float64(1) {
+		t.Fatalf("subscribed = %s, want the submission kept", mustJSON(sub))
+	}
+	ev = back.mustNext(t, dialogEvent, 10*time.Second)
+	if d := deliveryOf(t, ev); d.Attempt < 2 {
+		t.Errorf("replayed submission attempt %d, want > 1", d.Attempt)
+	} else {
+		back.ack(d.EventID, nil)
+	}
+	if sub, _ := ev.GetData()["submission"].(map[string]any); sub["reason"] != "hotfix for the login page" {
+		t.Errorf("replayed submission %s, want alice's values", mustJSON(ev.GetData()))
+	}
+	waitStatus(t, bot, 1, 0)
 }
