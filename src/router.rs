@@ -31,9 +31,9 @@ pub fn handle(input: &Input<'_>, ctx: &Context, facts: Facts<'_>) -> Outcome {
             connection_id,
             user_id,
         } => delivery::socket::disconnected(connection_id, user_id, ctx, facts),
-        Input::Timer { name } => delivery::node::timer(name, ctx),
+        Input::Timer { name } => delivery::node::timer(name, ctx, facts),
         Input::Cluster { message } => delivery::node::cluster(message),
-        Input::Activated => delivery::node::activated(ctx, facts),
+        Input::Activated => delivery::node::activated(ctx),
     }
 }
 

@@ -1,8 +1,11 @@
 // Command gobot is Socket Mode for Mattermost's example bot in Go: a
 // websocket-only bot that posts a message with two buttons and a menu, then
-// hears every click on its websocket; it has no HTTP endpoint of its own.
-// "Reject" and a region choice edit the message; "Approve" opens a dialog
-// through the plugin, and the submitted dialog also arrives on the websocket.
+// hears every click on its websocket; it has no HTTP endpoint of its own. It
+// subscribes to the plugin's delivery protocol (socketmode.go), so that no
+// click is lost while it restarts, and answers "Reject" and a region choice
+// the way an HTTP integration would: the answer updates the message and shows
+// the clicker a line of text. "Approve" opens a dialog through the plugin,
+// and the submitted dialog also arrives on the websocket.
 //
 //	MM_URL=http://127.0.0.1:8065 MM_BOT_TOKEN=... MM_CHANNEL_ID=... go run .
 //
@@ -29,9 +32,7 @@ const (
 	pluginID = "mattermost-plugin-interactive-message-actions-to-websocket-proxy"
 	// Every action of the message points here: Mattermost calls the plugin,
 	// and the plugin hands the click to the bot as a websocket event.
-	handlerURL  = "/plugins/" + pluginID + "/api/v1/handler"
-	actionEvent = "custom_" + pluginID + "_action"
-	dialogEvent = "custom_" + pluginID + "_dialog_submission"
+	handlerURL = "/plugins/" + pluginID + "/api/v1/handler"
 )
 
 // bot holds what the handlers need.
@@ -39,7 +40,6 @@ type bot struct {
 	siteURL string // e.g. http://127.0.0.1:8065
 	token   string // the bot's personal access token
 	client  *model.Client4
-	seen    *seen
 }
 
 func main() {
@@ -48,7 +48,6 @@ func main() {
 	b := &bot{
 		siteURL: strings.TrimRight(mustEnv("MM_URL"), "/"),
 		token:   mustEnv("MM_BOT_TOKEN"),
-		seen:    newSeen(1000),
 	}
 	channelID := mustEnv("MM_CHANNEL_ID")
 	ctx := context.Background()
@@ -60,40 +59,30 @@ func main() {
 		log.Fatalf("who am I: %v", err)
 	}
 
-	// The websocket authenticates with the token; the server greets it with
-	// a hello event.
-	ws, err := model.NewWebSocketClient4("ws"+strings.TrimPrefix(b.siteURL, "http"), b.token)
-	if err != nil {
-		log.Fatalf("websocket: %v", err)
-	}
-	ws.Listen()
-	go func() {
-		for range ws.ResponseChannel { // replies to our requests: none we need, but they must be read
-		}
-	}()
-
 	posted := false
-	for ev := range ws.EventChannel {
-		switch ev.EventType() {
-		case model.WebsocketEventHello:
+	sm := &SocketMode{
+		// Subscribed for the first time: post now, so that every click on the message comes
+		// through the subscription (and can be answered).
+		OnSubscribed: func(map[string]any) {
 			if posted {
-				continue
+				return
 			}
-			// Connected: post now, so that no click can come before the
-			// bot listens.
 			postID, err := b.postMessage(ctx, channelID, me.Id)
 			if err != nil {
 				log.Fatalf("post: %v", err)
 			}
 			say("posted %s", postID)
 			posted = true
-		case actionEvent:
-			b.onClick(ctx, ev.GetData())
-		case dialogEvent:
-			b.onSubmission(ctx, ev.GetData())
-		}
+		},
+		Handler: func(event string, data map[string]any) map[string]any {
+			if event == "action" {
+				return b.onClick(ctx, data)
+			}
+			b.onSubmission(ctx, data)
+			return nil
+		},
 	}
-	log.Fatalf("websocket closed: %v", ws.ListenError)
+	sm.Run(ctx, b.siteURL, b.token)
 }
 
 // postMessage posts the message with its actions, as the bot. The plugin
@@ -122,13 +111,10 @@ func (b *bot) postMessage(ctx context.Context, channelID, botID string) (string,
 	return created.Id, nil
 }
 
-// onClick handles a click: data holds Mattermost's request for the click
-// (user_name, post_id, trigger_id...), context the action's
-// integration.context as posted, plus selected_option for a menu.
-func (b *bot) onClick(ctx context.Context, data map[string]any) {
-	if !b.seen.firstTime(data) {
-		return
-	}
+// onClick handles a click and returns the answer: data holds Mattermost's
+// request for the click (user_name, post_id, trigger_id...), context the
+// action's integration.context as posted, plus selected_option for a menu.
+func (b *bot) onClick(ctx context.Context, data map[string]any) map[string]any {
 	actionContext, _ := data["context"].(map[string]any)
 	action, _ := actionContext["action"].(string)
 	option, _ := actionContext["selected_option"].(string)
@@ -141,21 +127,26 @@ func (b *bot) onClick(ctx context.Context, data map[string]any) {
 	}
 	switch action {
 	case "reject":
-		b.setMessage(ctx, postID, "Rejected by @"+user)
+		// The answer updates the post (its buttons stay) and tells the clicker.
+		return map[string]any{
+			"update":         map[string]any{"message": "Rejected by @" + user},
+			"ephemeral_text": "You rejected release 1.4.2.",
+		}
 	case "region":
-		b.setMessage(ctx, postID, "Region: "+option)
+		return map[string]any{
+			"update":         map[string]any{"message": "Region: " + option},
+			"ephemeral_text": "Deploying to " + option + ".",
+		}
 	case "approve":
 		triggerID, _ := data["trigger_id"].(string)
 		b.openDialog(ctx, triggerID, postID)
 	}
+	return nil
 }
 
 // onSubmission handles a dialog submission, already checked by the plugin
 // against the definition; state is what the bot put in the dialog.
 func (b *bot) onSubmission(ctx context.Context, data map[string]any) {
-	if !b.seen.firstTime(data) {
-		return
-	}
 	user, _ := data["user_name"].(string)
 	if cancelled, _ := data["cancelled"].(bool); cancelled {
 		say("cancelled %s", user)
@@ -234,33 +225,6 @@ func (b *bot) openDialog(ctx context.Context, triggerID, postID string) {
 	default:
 		say("dialog error http_%d", resp.StatusCode)
 	}
-}
-
-// seen remembers the last event ids, to drop an event delivered twice. The
-// same event reaches every websocket connection of the bot; a bot running
-// several connections (or replicas sharing a store) handles it once.
-type seen struct {
-	ids   map[string]bool
-	order []string
-	size  int
-}
-
-func newSeen(size int) *seen { return &seen{ids: map[string]bool{}, size: size} }
-
-// firstTime reports whether the event's proxy.event_id is new, and remembers it.
-func (s *seen) firstTime(data map[string]any) bool {
-	proxy, _ := data["proxy"].(map[string]any)
-	id, _ := proxy["event_id"].(string)
-	if s.ids[id] {
-		return false
-	}
-	s.ids[id] = true
-	s.order = append(s.order, id)
-	if len(s.order) > s.size {
-		delete(s.ids, s.order[0])
-		s.order = s.order[1:]
-	}
-	return true
 }
 
 // say prints one result line on stdout (unbuffered in Go: each line is

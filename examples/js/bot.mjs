@@ -1,9 +1,12 @@
 // Socket Mode for Mattermost: a websocket-only bot in JavaScript (Node.js).
 //
 // The bot posts a message with two buttons and a menu, then hears every click
-// on its websocket; it has no HTTP endpoint of its own. "Reject" and a region
-// choice edit the message; "Approve" opens a dialog through the plugin, and the
-// submitted dialog also arrives on the websocket.
+// on its websocket; it has no HTTP endpoint of its own. It subscribes to the
+// plugin's delivery protocol (socketmode.mjs), so that no click is lost while
+// it restarts, and answers "Reject" and a region choice the way an HTTP
+// integration would: the answer updates the message and shows the clicker a
+// line of text. "Approve" opens a dialog through the plugin, and the submitted
+// dialog also arrives on the websocket.
 //
 //   npm ci
 //   MM_URL=http://127.0.0.1:8065 MM_BOT_TOKEN=... MM_CHANNEL_ID=... node bot.mjs
@@ -16,6 +19,7 @@
 
 import clientPackage from '@mattermost/client';
 import WebSocket from 'ws';
+import {SocketMode} from './socketmode.mjs';
 
 // @mattermost/client is written for browsers. Its WebSocketClient uses the
 // globals WebSocket, CloseEvent and window (for online/offline events), which
@@ -38,8 +42,6 @@ const PLUGIN_ID = 'mattermost-plugin-interactive-message-actions-to-websocket-pr
 // Every action of the message points here: Mattermost calls the plugin, and the
 // plugin hands the click to the bot as a websocket event.
 const HANDLER_URL = `/plugins/${PLUGIN_ID}/api/v1/handler`;
-const ACTION_EVENT = `custom_${PLUGIN_ID}_action`;
-const DIALOG_EVENT = `custom_${PLUGIN_ID}_dialog_submission`;
 
 const MM_URL = mustEnv('MM_URL').replace(/\/+$/, ''); // e.g. http://127.0.0.1:8065
 const BOT_TOKEN = mustEnv('MM_BOT_TOKEN'); // the bot's personal access token
@@ -121,76 +123,54 @@ async function openDialog(triggerId, postId) {
     }
 }
 
-// Remembers the last event ids, to drop an event delivered twice. The same
-// event reaches every websocket connection of the bot; a bot running several
-// connections (or replicas sharing a store) handles it once.
-const seen = new Set();
-function firstTime(eventId) {
-    if (seen.has(eventId)) {
-        return false;
-    }
-    seen.add(eventId);
-    if (seen.size > 1000) {
-        seen.delete(seen.values().next().value); // a Set iterates oldest first
-    }
-    return true;
-}
-
-async function onMessage(message) {
-    const {event, data} = message;
-    if (event !== ACTION_EVENT && event !== DIALOG_EVENT) {
-        return; // hello, posted, typing... : not ours
-    }
-    if (!firstTime(data.proxy.event_id)) {
-        return;
-    }
-    if (event === ACTION_EVENT) {
+// One event, handled once; returns the answer to acknowledge it with.
+async function onEvent(event, data) {
+    const user = data.user_name;
+    if (event === 'action') {
         // A click: context is the action's integration.context as posted,
         // plus selected_option for a menu.
         const {action, selected_option: option} = data.context;
-        const user = data.user_name;
         say(`click ${action} ${user} ${option || '-'}`);
         if (action === 'reject') {
-            await setMessage(data.post_id, `Rejected by @${user}`);
-        } else if (action === 'region') {
-            await setMessage(data.post_id, `Region: ${option}`);
-        } else if (action === 'approve') {
+            // The answer updates the post (its buttons stay) and tells the clicker.
+            return {update: {message: `Rejected by @${user}`}, ephemeral_text: 'You rejected release 1.4.2.'};
+        }
+        if (action === 'region') {
+            return {update: {message: `Region: ${option}`}, ephemeral_text: `Deploying to ${option}.`};
+        }
+        if (action === 'approve') {
             await openDialog(data.trigger_id, data.post_id);
         }
-    } else {
-        // A dialog submission, already checked by the plugin against the
-        // definition; state is what the bot put in the dialog.
-        const user = data.user_name;
-        if (data.cancelled) {
-            say(`cancelled ${user}`);
-        } else {
-            const reason = data.submission.reason;
-            say(`submitted ${user} ${reason}`);
-            await setMessage(data.state, `Approved by @${user}: ${reason}`);
-        }
+        return null;
     }
+    // A dialog submission, already checked by the plugin against the
+    // definition; state is what the bot put in the dialog.
+    if (data.cancelled) {
+        say(`cancelled ${user}`);
+    } else {
+        const reason = data.submission.reason;
+        say(`submitted ${user} ${reason}`);
+        await setMessage(data.state, `Approved by @${user}: ${reason}`);
+    }
+    return null;
 }
 
 const me = await client.getMe(); // GET /api/v4/users/me: checks the token
 
-// Connect the websocket before posting, so that no click can come before the
-// bot listens. The client authenticates with the token once connected, and
-// reconnects by itself.
+// The client authenticates with the token once connected, and reconnects by
+// itself; SocketMode subscribes each connection. Post once subscribed, so that
+// every click on the message comes through the subscription (and can be answered).
 const ws = new WebSocketClient();
-ws.addMessageListener((message) => {
-    onMessage(message).catch((err) => console.error(`handling ${message.event}:`, err));
-});
-const connected = new Promise((resolve) => ws.addMessageListener(
-    function onHello(message) {
-        if (message.event === 'hello') {
-            ws.removeMessageListener(onHello);
-            resolve();
+let posted = false;
+new SocketMode(ws, onEvent, {
+    onSubscribed: async () => {
+        if (!posted) {
+            posted = true;
+            say(`posted ${await postMessage(me.id)}`);
         }
-    }));
+    },
+});
 ws.initialize(client.getWebSocketUrl().replace(/^http/, 'ws'), BOT_TOKEN);
-await connected;
-
-say(`posted ${await postMessage(me.id)}`);
 
 process.on('SIGINT', () => {
     ws.close();

@@ -2,9 +2,12 @@
 """Socket Mode for Mattermost: a websocket-only bot in Python.
 
 The bot posts a message with two buttons and a menu, then hears every click on
-its websocket -- it has no HTTP endpoint of its own. "Reject" and a region
-choice edit the message; "Approve" opens a dialog through the plugin, and the
-submitted dialog also arrives on the websocket.
+its websocket -- it has no HTTP endpoint of its own. It subscribes to the
+plugin's delivery protocol, so that no click is lost while it restarts, and it
+answers "Reject" and a region choice the way an HTTP integration would: the
+answer updates the message and shows the clicker a line of text. "Approve"
+opens a dialog through the plugin, and the submitted dialog also arrives on
+the websocket.
 
     pip install -r requirements.txt
     MM_URL=http://127.0.0.1:8065 MM_BOT_TOKEN=... MM_CHANNEL_ID=... python bot.py
@@ -24,6 +27,7 @@ from urllib.parse import urlparse
 
 import requests
 from mattermostdriver import Driver
+from mattermostdriver.websocket import Websocket
 
 PLUGIN_ID = "mattermost-plugin-interactive-message-actions-to-websocket-proxy"
 # Every action of the message points here: Mattermost calls the plugin, and the
@@ -31,6 +35,7 @@ PLUGIN_ID = "mattermost-plugin-interactive-message-actions-to-websocket-proxy"
 HANDLER_URL = f"/plugins/{PLUGIN_ID}/api/v1/handler"
 ACTION_EVENT = f"custom_{PLUGIN_ID}_action"
 DIALOG_EVENT = f"custom_{PLUGIN_ID}_dialog_submission"
+PREFIX = f"custom_{PLUGIN_ID}_"
 
 MM_URL = os.environ["MM_URL"].rstrip("/")  # e.g. http://127.0.0.1:8065
 BOT_TOKEN = os.environ["MM_BOT_TOKEN"]     # the bot's personal access token
@@ -50,6 +55,9 @@ def connect():
         "scheme": url.scheme,
         "port": url.port or (443 if url.scheme == "https" else 80),
         "token": BOT_TOKEN,
+        # Reconnect when the connection drops (SocketMode subscribes again).
+        "keepalive": True,
+        "keepalive_delay": 1,
     })
     driver.login()  # GET /api/v4/users/me: checks the token
     return driver
@@ -123,86 +131,133 @@ def open_dialog(trigger_id, post_id):
     say(f"dialog error {error.get('code')}")
 
 
-class Seen:
-    """Remembers the last event ids, to drop an event delivered twice.
+class SocketMode:
+    """The plugin's delivery protocol for a mattermostdriver bot: copy this class.
 
-    The same event reaches every websocket connection of the bot; a bot running
-    several connections (or replicas sharing a store) handles it once.
+    - Subscribes each connection: on every ``hello`` (so again after a
+      reconnect) and when the plugin asks (``resubscribe``, after it restarted).
+      From then on each event comes to one connection of the bot, and events
+      made while the bot was away are kept and sent again when it is back.
+    - Hands each event to ``handler(event, data)`` once: an event sent again
+      (same ``proxy.event_id``, e.g. it was being handled when the bot stopped)
+      is acknowledged again but not handled twice.
+    - Acknowledges each event with what the handler returned. For a click that
+      is an answer as an HTTP integration gives one (``update``,
+      ``ephemeral_text``); within the answer window (2.5 s by default) it is the
+      click's own response. ``None`` acknowledges without an answer.
+
+    Pass ``websocket_class`` to ``Driver.init_websocket`` as ``websocket_cls``:
+    mattermostdriver's ``Websocket`` only receives, and the protocol sends.
     """
 
-    def __init__(self, size=1000):
-        self.ids = collections.OrderedDict()
-        self.size = size
+    def __init__(self, handler, on_subscribed=None, remember=1000):
+        self.handler = handler
+        self.on_subscribed = on_subscribed
+        self.seen = collections.OrderedDict()  # event ids, oldest first
+        self.remember = remember
+        self.socket = None
+        self.seq = 0
+        owner = self
 
-    def first_time(self, event_id):
-        if event_id in self.ids:
-            return False
-        self.ids[event_id] = True
-        if len(self.ids) > self.size:
-            self.ids.popitem(last=False)
-        return True
+        class SendingWebsocket(Websocket):
+            async def _authenticate_websocket(self, websocket, event_handler):
+                owner.socket = websocket  # each new connection, before its hello
+                return await super()._authenticate_websocket(websocket, event_handler)
+
+        self.websocket_class = SendingWebsocket
+
+    async def send(self, action, data):
+        self.seq += 1
+        await self.socket.send(json.dumps({"seq": self.seq, "action": PREFIX + action, "data": data}))
+
+    async def on_message(self, raw):
+        message = json.loads(raw)
+        event = message.get("event", "")
+        if event == "hello" or event == PREFIX + "resubscribe":
+            await self.send("subscribe", {"protocol": 1})
+            return
+        name = event[len(PREFIX):] if event.startswith(PREFIX) else None
+        if name == "subscribed" and self.on_subscribed:
+            self.on_subscribed(message["data"])  # {connection_id, answer_window_ms, kept}
+        if name == "error":
+            print(f"the plugin refused a message: {message['data']}", file=sys.stderr)
+        if name not in ("action", "dialog_submission"):
+            return  # subscribed, ack_result, posted, typing, ...
+        data = message["data"]
+        event_id = data["proxy"]["event_id"]
+        answer = None
+        if event_id not in self.seen:
+            self.seen[event_id] = True
+            if len(self.seen) > self.remember:
+                self.seen.popitem(last=False)
+            answer = self.handler(name, data)
+        # No delivery: the event came before the subscription was taken (or from
+        # an older plugin); nobody waits for an answer, and there is nothing to ack.
+        if "delivery" in data["proxy"]:
+            ack = {"event_id": event_id}
+            if answer is not None:
+                ack["answer"] = answer
+            await self.send("ack", ack)
 
 
 def main():
     driver = connect()
     bot_id = driver.client.userid  # set by login(): what goes in context.user_id
-    seen = Seen()
     posted = False
 
-    async def on_message(raw):
+    def post_once(_subscribed):
+        # Subscribed for the first time: post now, so that every click on the
+        # message comes through the subscription (and can be answered).
         nonlocal posted
-        message = json.loads(raw)
-        if message.get("event") == "hello" and not posted:
-            # The websocket is connected and authenticated: post now, so that
-            # no click can come before the bot listens.
+        if not posted:
             posted = True
             try:
                 post_id = post_message(driver, bot_id)
             except Exception as e:  # pylint: disable=broad-except
                 sys.exit(f"cannot post the message: {e}")
             say(f"posted {post_id}")
-            return
+
+    def handle(event, data):
+        """One event, handled once; returns the answer to acknowledge it with."""
         try:
-            handle(message)
+            return on_event(event, data)
         except Exception:  # pylint: disable=broad-except
             # One event going wrong (a network error...) must not stop the bot.
             traceback.print_exc()
+            return None
 
-    def handle(message):
-        event = message.get("event")
-        if event not in (ACTION_EVENT, DIALOG_EVENT):
-            return  # posted, typing, ...: not ours
-        data = message["data"]
-        if not seen.first_time(data["proxy"]["event_id"]):
-            return
-
+    def on_event(event, data):
         # These calls block the event loop for a moment: fine for a small bot.
-        if event == ACTION_EVENT:
+        user = data["user_name"]
+        if event == "action":
             # A click: `context` is the action's integration.context as posted,
             # plus `selected_option` for a menu.
             context = data["context"]
-            action, user = context["action"], data["user_name"]
+            action = context["action"]
             option = context.get("selected_option")
             say(f"click {action} {user} {option or '-'}")
             if action == "reject":
-                set_message(driver, data["post_id"], f"Rejected by @{user}")
-            elif action == "region":
-                set_message(driver, data["post_id"], f"Region: {option}")
-            elif action == "approve":
+                # The answer updates the post (its buttons stay) and tells the clicker.
+                return {"update": {"message": f"Rejected by @{user}"},
+                        "ephemeral_text": "You rejected release 1.4.2."}
+            if action == "region":
+                return {"update": {"message": f"Region: {option}"},
+                        "ephemeral_text": f"Deploying to {option}."}
+            if action == "approve":
                 open_dialog(data["trigger_id"], data["post_id"])
+            return None
+        # A dialog submission, already checked by the plugin against the
+        # definition; `state` is what the bot put in the dialog.
+        if data["cancelled"]:
+            say(f"cancelled {user}")
         else:
-            # A dialog submission, already checked by the plugin against the
-            # definition; `state` is what the bot put in the dialog.
-            user = data["user_name"]
-            if data["cancelled"]:
-                say(f"cancelled {user}")
-            else:
-                reason = data["submission"]["reason"]
-                say(f"submitted {user} {reason}")
-                set_message(driver, data["state"], f"Approved by @{user}: {reason}")
+            reason = data["submission"]["reason"]
+            say(f"submitted {user} {reason}")
+            set_message(driver, data["state"], f"Approved by @{user}: {reason}")
+        return None
 
-    # Runs until the connection closes (pass "keepalive": True to Driver to reconnect).
-    driver.init_websocket(on_message)
+    socket_mode = SocketMode(handle, on_subscribed=post_once)
+    driver.init_websocket(socket_mode.on_message, websocket_cls=socket_mode.websocket_class)
 
 
 if __name__ == "__main__":

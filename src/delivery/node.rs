@@ -4,6 +4,12 @@
 use super::events::RESUBSCRIBE;
 use super::store::{node_key, Heartbeat, List, Subscriber, BOTS_KEY};
 use super::{HEARTBEAT_S, HEARTBEAT_TIMER};
+
+/// The timer that sends the resubscribe hint once the plugin is running.
+pub(crate) const RESUBSCRIBE_TIMER: &str = "resubscribe";
+
+/// How long after activation the hint goes out.
+const RESUBSCRIBE_AFTER_MS: u64 = 1_000;
 use crate::effect::{Decision, Effect, LogLevel, Outcome};
 use crate::facts::{present, Answer, Ask, Fact, Facts};
 use crate::input::Context;
@@ -11,59 +17,63 @@ use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::{to_raw_value, RawValue};
 
-/// What starting needs to know.
+/// What the resubscribe hint needs to know.
 #[derive(Debug, Default, Deserialize)]
-struct StartFacts<'a> {
+struct HintFacts<'a> {
     /// Every bot that subscribed.
     #[serde(borrow, default, deserialize_with = "present")]
     bots: Option<Answer<Option<&'a RawValue>>>,
 }
 
-/// `OnActivate`: beat, and ask every bot that had subscribed to subscribe again, since its
-/// connections were held by a plugin process that is gone.
-pub(crate) fn activated(ctx: &Context, facts: Facts<'_>) -> Outcome {
-    let f: StartFacts<'_> = match facts.read() {
+/// `OnActivate`: beat, and soon ask every bot that had subscribed to subscribe again, since its
+/// connections were held by a plugin process that is gone. Soon, not now: Mattermost hands
+/// websocket messages to a plugin only once its activation is over, and a bot answers the hint
+/// at once.
+pub(crate) fn activated(ctx: &Context) -> Outcome {
+    let mut effects = beat(ctx);
+    effects.push(Effect::WakeAt {
+        name: RESUBSCRIBE_TIMER,
+        at_ms: ctx.now_ms + RESUBSCRIBE_AFTER_MS,
+    });
+    Outcome::Decided(Decision::quiet(effects))
+}
+
+/// A timer is due.
+pub(crate) fn timer(name: &str, ctx: &Context, facts: Facts<'_>) -> Outcome {
+    let effects = match name {
+        HEARTBEAT_TIMER => beat(ctx),
+        RESUBSCRIBE_TIMER => return hint(facts),
+        other => vec![log_error("an unknown timer", other)],
+    };
+    Outcome::Decided(Decision::quiet(effects))
+}
+
+/// The resubscribe hint, to every bot that subscribed.
+fn hint(facts: Facts<'_>) -> Outcome {
+    let f: HintFacts<'_> = match facts.read() {
         Ok(f) => f,
         Err(e) => {
             return Outcome::Decided(Decision::quiet(vec![log_error("reading the facts", &e.0)]))
         }
     };
     let Some(bots) = &f.bots else {
-        return Ask::one(
-            "bots",
-            Fact::KvGet {
-                key: BOTS_KEY.into(),
-            },
-        )
-        .into();
+        let key = BOTS_KEY.into();
+        return Ask::one("bots", Fact::KvGet { key }).into();
     };
-    let mut effects = beat(ctx);
-    match bots {
+    let effects = match bots {
         Answer::Found(Some(raw)) => {
             let list: List<Subscriber> = serde_json::from_str(raw.get()).unwrap_or(List {
                 items: Vec::new(),
                 dropped: 0,
             });
             let hint = to_raw_value(&json!({"reason": "the plugin started"})).expect("JSON");
-            effects.extend(
-                list.items
-                    .into_iter()
-                    .map(|s| Effect::publish(RESUBSCRIBE, s.user_id, hint.clone())),
-            );
+            list.items
+                .into_iter()
+                .map(|s| Effect::publish(RESUBSCRIBE, s.user_id, hint.clone()))
+                .collect()
         }
-        Answer::Found(None) => {}
-        Answer::Failed(e) => {
-            effects.push(log_error("listing the bots that subscribed", &e.message))
-        }
-    }
-    Outcome::Decided(Decision::quiet(effects))
-}
-
-/// A timer is due.
-pub(crate) fn timer(name: &str, ctx: &Context) -> Outcome {
-    let effects = match name {
-        HEARTBEAT_TIMER => beat(ctx),
-        other => vec![log_error("an unknown timer", other)],
+        Answer::Found(None) => Vec::new(),
+        Answer::Failed(e) => vec![log_error("listing the bots that subscribed", &e.message)],
     };
     Outcome::Decided(Decision::quiet(effects))
 }

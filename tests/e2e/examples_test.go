@@ -293,6 +293,39 @@ func exampleSubmitDialog(t *testing.T, acc *harness.Account, url, postID string,
 	return answer
 }
 
+// exampleResubscribes disables and enables the plugin and waits until the bot holds a
+// subscription on the new plugin process's node (named by the administrators' status).
+func exampleResubscribes(t *testing.T, ctx context.Context, bot *harness.Account) string {
+	t.Helper()
+	if _, err := env.Admin.Client.DisablePlugin(ctx, pluginID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Admin.Client.EnablePlugin(ctx, pluginID); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.WaitPluginRunning(ctx, pluginID, 60*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	status, out, err := call(http.MethodGet, adminStatusPath, env.Admin.Token, nil)
+	if err != nil || status != http.StatusOK {
+		t.Fatalf("admin status: HTTP %d %v %s", status, err, out)
+	}
+	node, _ := jsonObject(out)["node"].(string)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		conns, _ := botStatus(t, bot)["connections"].([]any)
+		for _, c := range conns {
+			if m, _ := c.(map[string]any); m["node"] == node && m["live"] == true {
+				return node
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the bot did not subscribe again after the plugin restarted: %s", mustJSON(conns))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // TestExamples runs each example bot through the scenario of examples/README.md.
 func TestExamples(t *testing.T) {
 	requirePlugin(t)
@@ -333,15 +366,27 @@ func TestExamples(t *testing.T) {
 				t.Fatalf("the example's post is %s, want one by %s in %s", out, bot.ID(), env.Channel.Id)
 			}
 
-			// Reject: the bot edits the message, keeping its buttons.
+			// The example subscribed before posting (SPEC §9): one live connection.
+			if st := waitLive(t, bot, 1); st["subscribed"] != true {
+				t.Fatalf("the %s example's status: %s, want subscribed", ex.name, mustJSON(st))
+			}
+
+			// Reject: the bot answers the click as an HTTP integration would; the
+			// answer updates the message, keeping its buttons, and alice reads its text.
 			mustClick(t, alice, postID, "reject", "")
 			x.expect(t, "click reject alice -", 10*time.Second)
 			exampleWaitMessage(t, alice, postID, "Rejected by @alice")
+			if p := aliceWS.ephemeralPost(t, 10*time.Second); p.Message != "You rejected release 1.4.2." {
+				t.Errorf("alice read %q, want the %s example's ephemeral_text", p.Message, ex.name)
+			}
 
-			// A menu choice, on the edited post (its buttons still verify).
+			// A menu choice, on the updated post (its buttons still verify).
 			mustClick(t, alice, postID, "region", "eu")
 			x.expect(t, "click region alice eu", 10*time.Second)
 			exampleWaitMessage(t, alice, postID, "Region: eu")
+			if p := aliceWS.ephemeralPost(t, 10*time.Second); p.Message != "Deploying to eu." {
+				t.Errorf("alice read %q, want the %s example's ephemeral_text", p.Message, ex.name)
+			}
 
 			// Approve: the bot opens a dialog through the plugin; alice's
 			// webapp is told to show it, pointed at the plugin's session.
@@ -378,8 +423,20 @@ func TestExamples(t *testing.T) {
 			exampleSubmitDialog(t, alice, url2, postID, map[string]any{}, true)
 			x.expect(t, "cancelled alice", 10*time.Second)
 
-			// Nothing more: every event was handled once.
+			// Nothing more: every event was handled once and acknowledged.
 			x.expectQuiet(t, time.Second)
+			waitStatus(t, bot, 1, 0)
+
+			// The plugin restarts: the example subscribes again when asked (its connection
+			// is then held by the new plugin process) and its answers still apply.
+			node := exampleResubscribes(t, ctx, bot)
+			mustClick(t, alice, postID, "region", "us")
+			x.expect(t, "click region alice us", 10*time.Second)
+			exampleWaitMessage(t, alice, postID, "Region: us")
+			if p := aliceWS.ephemeralPost(t, 10*time.Second); p.Message != "Deploying to us." {
+				t.Errorf("after the plugin restarted alice read %q", p.Message)
+			}
+			t.Logf("the %s example subscribed again on node %s", ex.name, node)
 		})
 	}
 }
