@@ -752,7 +752,7 @@ func TestDeliveryKeptAcrossRestarts(t *testing.T) {
 	hint := hinted.mustNext(t, resubscribeEvent, 10*time.Second)
 	t.Logf("after the plugin restarted, a connected bot was told: %s", mustJSON(hint.GetData()))
 	hinted.subscribe(t) // the new plugin process takes it
-	offline("1") // the plugin still knows the bot subscribed
+	offline("1")        // the plugin still knows the bot subscribed
 
 	if err := env.RestartMattermost(ctx); err != nil {
 		t.Fatal(err)
