@@ -1,5 +1,6 @@
-// Stands in for Mattermost's webapp: collects what the plugin registers and renders the
-// Playground custom setting with the props System Console gives such a component.
+// Stands in for Mattermost's webapp: collects what the plugin registers and renders each custom
+// setting (the delivery status, the playground) with the props System Console gives such a
+// component.
 /* global React, ReactDOM */
 window.registerPlugin = function registerPlugin(id, plugin) {
     const settings = {};
@@ -24,5 +25,10 @@ window.registerPlugin = function registerPlugin(id, plugin) {
         registerSaveAction() {},
         unRegisterSaveAction() {},
     };
-    ReactDOM.createRoot(document.getElementById('root')).render(React.createElement(settings.Playground.component, props));
+    const root = document.getElementById('root');
+    for (const key of Object.keys(settings)) {
+        const holder = document.createElement('section');
+        root.appendChild(holder);
+        ReactDOM.createRoot(holder).render(React.createElement(settings[key].component, {...props, id: key}));
+    }
 };

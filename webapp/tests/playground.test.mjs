@@ -39,6 +39,23 @@ const page = `<!doctype html>
 <script src="/harness.js"></script><script src="/main.js"></script>
 </body></html>`;
 
+// What the plugin's administrators' status answers (as the core answers it, tests/fixtures/
+// delivery/admin_status.json), or, when `statusForbidden`, its refusal for a non-administrator.
+const STATUS_PATH = `/plugins/${manifest.id}/api/v1/admin/status`;
+const adminStatus = {
+    bots: [
+        {answer_window_ms: 2500, dropped: 0, keep_hours: 24, kept: 3, oldest_kept_at: 1699999940123, subscribed: true, user_id: BOT,
+            connections: [
+                {connection_id: 'conn1', live: true, node: 'nodenodenodenodenodenode01', since: 1700000000000},
+                {connection_id: 'conn9', live: false, node: 'othernodeothernodeothern02', since: 1700000000000},
+            ]},
+        {answer_window_ms: 2500, dropped: 7, keep_hours: 24, kept: 0, subscribed: true, user_id: 'gonegonegonegonegonegone01', connections: []},
+    ],
+    node: 'nodenodenodenodenodenode01',
+    this_node_heartbeat_key: 'node_nodenodenodenodenodenode01',
+};
+let statusForbidden = false;
+
 let server;
 let browser; // the persistent context
 let tab;
@@ -47,6 +64,22 @@ const problems = [];
 
 before(async () => {
     server = createServer((req, res) => {
+        const json = (status, body) => {
+            res.writeHead(status, {'Content-Type': 'application/json'});
+            res.end(JSON.stringify(body));
+        };
+        if (req.url === STATUS_PATH) {
+            return statusForbidden ?
+                json(403, {ephemeral_text: 'Only system administrators can see every bot\'s delivery status.',
+                    error: {code: 'not_admin', message: 'only system administrators may see every bot\'s delivery status'}}) :
+                json(200, adminStatus);
+        }
+        if (req.url === `/api/v4/users/${BOT}`) {
+            return json(200, {id: BOT, username: 'helper-bot'});
+        }
+        if (req.url.startsWith('/api/v4/users/')) {
+            return json(404, {message: 'Unable to find the user.'});
+        }
         const file = files[req.url];
         const [type, body] = file ? ['text/javascript', readFileSync(file)] : ['text/html', page];
         res.writeHead(200, {'Content-Type': type, 'Content-Security-Policy': CSP});
@@ -66,7 +99,9 @@ before(async () => {
     });
     tab = await browser.newPage();
     tab.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    tab.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
+    // The browser logs every HTTP error as a console error: the status tests ask for a 404 (a
+    // user that cannot be looked up) and a 403 on purpose.
+    tab.on('console', (m) => m.type() === 'error' && !m.text().startsWith('Failed to load resource') && problems.push(`console: ${m.text()}`));
     await tab.goto(`http://127.0.0.1:${server.address().port}/`);
     await tab.waitForSelector('[data-testid=playground]');
 });
@@ -105,9 +140,11 @@ const summary = () => tab.textContent('[data-testid=playground-summary]');
 test('the bundle registers the Playground custom setting under the plugin id', async () => {
     const registered = await tab.evaluate(() => window.registered);
     assert.equal(registered.id, manifest.id);
-    assert.deepEqual(registered.keys, ['Playground']);
-    const setting = manifest.settings_schema.settings.find((s) => s.key === 'Playground');
-    assert.equal(setting.type, 'custom');
+    assert.deepEqual(registered.keys, ['DeliveryStatus', 'Playground']);
+    for (const key of registered.keys) {
+        const setting = manifest.settings_schema.settings.find((s) => s.key === key);
+        assert.equal(setting?.type, 'custom', key);
+    }
     assert.equal(manifest.webapp.bundle_path, 'webapp/dist/main.js');
 });
 
@@ -195,6 +232,38 @@ test('a large message (the core grows its memory) is linted correctly', async ()
     assert.deepEqual(found.map((f) => f.code), ['context_large', 'action_id_invalid']);
     const [first] = await previews();
     assert.equal(first.event.context.blob.length, blob.length);
+});
+
+test('the delivery status shows each subscribed bot, its connections and its kept events', async () => {
+    await tab.waitForSelector('[data-testid=status-bot]');
+    const bots = await tab.$$eval('[data-testid=status-bot]', (els) => els.map((e) => ({
+        id: e.dataset.userId, live: e.dataset.live, kept: e.dataset.kept, text: e.textContent,
+        connections: [...e.querySelectorAll('[data-testid=status-connection]')].map((c) => c.dataset.live),
+    })));
+    assert.deepEqual(bots.map((b) => [b.id, b.live, b.kept, b.connections]), [
+        [BOT, '1', '3', ['true', 'false']],
+        ['gonegonegonegonegonegone01', '0', '0', []],
+    ]);
+    assert.match(bots[0].text, /@helper-bot/);
+    assert.match(bots[0].text, /live conn1 on this node/);
+    assert.match(bots[0].text, /gone conn9 on othernodeothernodeothern02/);
+    assert.match(bots[0].text, /3, the oldest from/);
+    assert.match(bots[1].text, /gonegonegonegonegonegone01/, 'a bot whose name cannot be looked up shows its id');
+    assert.match(bots[1].text, /offline/);
+    assert.match(bots[1].text, /7 dropped/);
+    await tab.locator('[data-testid=delivery-status]').screenshot({path: join(root, 'test-artifacts', 'delivery-status.png')});
+});
+
+test('the delivery status says why it cannot be read (not an administrator)', async () => {
+    statusForbidden = true;
+    try {
+        await tab.click('[data-testid=status-refresh]');
+        await tab.waitForSelector('[data-testid=status-error]');
+        assert.match(await tab.textContent('[data-testid=status-error]'), /only system administrators/);
+        assert.equal(await tab.$('[data-testid=status-bot]'), null);
+    } finally {
+        statusForbidden = false;
+    }
 });
 
 test('the playground never marks the setting as changed, and the page logged no error', async () => {
