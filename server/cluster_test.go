@@ -178,10 +178,20 @@ func (a *simAPI) PublishWebSocketEvent(event string, payload map[string]any, b *
 	defer a.w.mu.Unlock()
 	for id, c := range a.w.conns {
 		if c.user == b.UserId && (b.ConnectionId == "" || b.ConnectionId == id) && !c.closed {
+			// As Mattermost's hub does: a connection whose send queue is full is closed.
+			if len(c.events) >= mattermostSendQueue {
+				c.closed = true
+				a.t.Logf("connection %s: send queue full, closed", id)
+				continue
+			}
 			c.events <- simEvent{name: event, data: data}
 		}
 	}
 }
+
+// mattermostSendQueue is the send queue of a websocket connection in Mattermost
+// (sendQueueSize in server/channels/app/platform/web_conn.go).
+const mattermostSendQueue = 256
 
 func (a *simAPI) PublishPluginClusterEvent(ev model.PluginClusterEvent, _ model.PluginClusterEventSendOptions) error {
 	a.w.mu.Lock()
@@ -438,6 +448,35 @@ func TestClusterNodeDiesWhileAClickWaits(t *testing.T) {
 	assert.Equal(t, eventID(sent), eventID(replayed))
 	delivery := replayed["proxy"].(map[string]any)["delivery"].(map[string]any)
 	assert.EqualValues(t, 2, delivery["attempt"])
+}
+
+// A long replay goes in batches (Mattermost closes a connection whose send queue of 256 fills):
+// every kept event arrives, in order, and the replay's timers are gone once it is over.
+func TestClusterLongReplayGoesInBatches(t *testing.T) {
+	w := newWorld(t, 2)
+	c := w.connect(w.nodes[0])
+	c.subscribe(t)
+	w.close(c)
+	const n = 300 // more than a connection's send queue holds
+	for range n {
+		_, answer := click(t, w.nodes[1])
+		require.Contains(t, answer["ephemeral_text"], "offline")
+	}
+	replay := w.connect(w.nodes[0])
+	assert.EqualValues(t, n, replay.subscribe(t)["kept"])
+	var queue struct {
+		Items []struct {
+			EventID string `json:"event_id"`
+		} `json:"items"`
+	}
+	raw, _ := (&simAPI{w: w}).KVGet("q_" + simBot.Id)
+	require.NoError(t, json.Unmarshal(raw, &queue))
+	require.Len(t, queue.Items, n)
+	for i := range n {
+		assert.Equal(t, queue.Items[i].EventID, eventID(replay.next(t, "action")), "event %d in order", i)
+	}
+	require.Eventually(t, func() bool { return w.nodes[0].timers.count() == 1 }, 5*time.Second, 10*time.Millisecond,
+		"only the heartbeat's timer is left")
 }
 
 // Two replicas of one bot on two nodes: every click reaches exactly one of them, and both get

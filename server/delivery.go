@@ -162,7 +162,26 @@ func (t *timers) set(name string, d time.Duration, fire func(string)) {
 		t.pending[name].Stop()
 		return
 	}
-	t.pending[name] = time.AfterFunc(max(d, 0), func() { fire(name) })
+	// A fired timer leaves the map: the core names timers after what they carry (a replay's
+	// cursor), so names do not repeat. The callback takes the lock set holds until timer is
+	// assigned.
+	var timer *time.Timer
+	timer = time.AfterFunc(max(d, 0), func() {
+		t.mu.Lock()
+		if t.pending[name] == timer {
+			delete(t.pending, name)
+		}
+		t.mu.Unlock()
+		fire(name)
+	})
+	t.pending[name] = timer
+}
+
+// count is how many timers are set and not yet fired.
+func (t *timers) count() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.pending)
 }
 
 // stop cancels every timer, for deactivation.

@@ -90,7 +90,7 @@ pub enum Effect {
     /// Call back with [`crate::Input::Timer`] `name` at `at_ms`, replacing a timer of that name.
     WakeAt {
         /// The timer.
-        name: &'static str,
+        name: String,
         /// Milliseconds since the epoch.
         at_ms: u64,
     },

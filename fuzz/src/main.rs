@@ -290,9 +290,7 @@ fn make_case(rng: &mut Rng, seeds: &[Seed]) -> Case {
     };
     Case {
         input,
-        method: if rng.chance(40) {
-            "GET"
-        } else if seed.path.ends_with("status") {
+        method: if rng.chance(40) || seed.path.ends_with("status") {
             "GET"
         } else {
             "POST"

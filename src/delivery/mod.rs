@@ -26,6 +26,7 @@ pub(crate) mod ack;
 pub(crate) mod answer;
 pub(crate) mod click;
 pub(crate) mod node;
+pub(crate) mod replay;
 pub(crate) mod socket;
 pub(crate) mod status;
 mod store;

@@ -3,7 +3,7 @@
 
 use super::events::RESUBSCRIBE;
 use super::store::{node_key, Heartbeat, List, Subscriber, BOTS_KEY};
-use super::{HEARTBEAT_S, HEARTBEAT_TIMER};
+use super::{replay, HEARTBEAT_S, HEARTBEAT_TIMER};
 
 /// The timer that sends the resubscribe hint once the plugin is running.
 pub(crate) const RESUBSCRIBE_TIMER: &str = "resubscribe";
@@ -32,7 +32,7 @@ struct HintFacts<'a> {
 pub(crate) fn activated(ctx: &Context) -> Outcome {
     let mut effects = beat(ctx);
     effects.push(Effect::WakeAt {
-        name: RESUBSCRIBE_TIMER,
+        name: RESUBSCRIBE_TIMER.into(),
         at_ms: ctx.now_ms + RESUBSCRIBE_AFTER_MS,
     });
     Outcome::Decided(Decision::quiet(effects))
@@ -40,6 +40,15 @@ pub(crate) fn activated(ctx: &Context) -> Outcome {
 
 /// A timer is due.
 pub(crate) fn timer(name: &str, ctx: &Context, facts: Facts<'_>) -> Outcome {
+    if let Some(rest) = name.strip_prefix(replay::TIMER_PREFIX) {
+        return match replay::Cursor::parse(rest) {
+            Some(cursor) => replay::batch(&cursor, ctx, facts),
+            None => Outcome::Decided(Decision::quiet(vec![log_error(
+                "an unreadable replay timer",
+                rest,
+            )])),
+        };
+    }
     let effects = match name {
         HEARTBEAT_TIMER => beat(ctx),
         RESUBSCRIBE_TIMER => return hint(facts),
@@ -87,7 +96,7 @@ fn beat(ctx: &Context) -> Vec<Effect> {
             expire_in_seconds: HEARTBEAT_S,
         },
         Effect::WakeAt {
-            name: HEARTBEAT_TIMER,
+            name: HEARTBEAT_TIMER.into(),
             at_ms: ctx.now_ms + HEARTBEAT_S * 1000 / 3,
         },
     ]

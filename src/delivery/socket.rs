@@ -7,13 +7,13 @@
 
 use super::ack::{self, Status};
 use super::events::{ACK_RESULT, ERROR, SUBSCRIBED, UNSUBSCRIBED};
+use super::replay;
 use super::store::{
-    event_key, keep_seconds, queue_key, subscriptions_key, List, Pushed, Queued, Subscriber,
-    Subscription, BOTS_KEY, MAX_CONNECTIONS,
+    keep_seconds, queue_key, subscriptions_key, List, Pushed, Queued, Subscriber, Subscription,
+    BOTS_KEY, MAX_CONNECTIONS,
 };
-use super::{Kept, KeptState, PROTOCOL, WAIT_GRACE_MS};
+use super::PROTOCOL;
 use crate::effect::{Decision, Effect, LogLevel, Outcome};
-use crate::event::{with_delivery, Delivery};
 use crate::facts::{present, Answer, Ask, Fact, Facts};
 use crate::ids::UserId;
 use crate::input::{Context, WebSocketMessage};
@@ -206,13 +206,11 @@ fn subscribe(
             .unwrap_or_default(),
         Answer::Failed(e) => return Err(super::store::unavailable("bot's kept events", e)),
     };
-    let keys: Vec<String> = queued
-        .iter()
-        .map(|q| event_key(q.event_id.as_str()))
-        .collect();
+    let (entries, more) = replay::next(&queued, None);
     let events = match &f.events {
-        _ if keys.is_empty() => BTreeMap::new(),
+        _ if entries.is_empty() => BTreeMap::new(),
         None => {
+            let keys = replay::keys(entries);
             return Ok(Step::Ask(Ask::one("events", Fact::KvGetMany { keys })));
         }
         Some(Answer::Found(events)) => events.clone(),
@@ -223,25 +221,15 @@ fn subscribe(
         connection_id: m.connection_id.to_owned(),
     }];
     effects.extend(registry_changed(user));
-    // In order; an event acknowledged meanwhile (answered) or past its keep period is skipped,
-    // and so is one whose click still waits for another connection's answer (that click offers
-    // it again if the answer does not come). A wait long past means the node that waited is
-    // gone: the event is replayed.
-    let not_due = |state: &KeptState| match state {
-        KeptState::Answered { .. } => true,
-        KeptState::Waiting { until } => ctx.now_ms <= until + WAIT_GRACE_MS,
-        KeptState::Late => false,
-    };
-    let replay: Vec<(Kept, u32)> = keys
-        .iter()
-        .filter_map(|k| events.get(k).copied().flatten())
-        .filter_map(|raw| serde_json::from_str::<Kept>(raw.get()).ok())
-        .filter(|k| k.bot == *user && !not_due(&k.state))
-        .map(|k| {
-            let attempt = k.attempts.max(1) + 1;
-            (k, attempt)
-        })
-        .collect();
+    let due = replay::due(entries, &events, user, ctx);
+    // Beyond the first batch the queue's length is the count: a few of those may turn out to
+    // be answered meanwhile, and are skipped.
+    let kept = due.len()
+        + if more {
+            queued.len() - entries.len()
+        } else {
+            0
+        };
     effects.push(reply(
         m,
         user,
@@ -249,23 +237,17 @@ fn subscribe(
         json!({
             "connection_id": m.connection_id,
             "answer_window_ms": ctx.settings.answer_window_ms,
-            "kept": replay.len(),
+            "kept": kept,
         }),
     ));
-    for (kept, attempt) in &replay {
-        let delivery = Delivery {
-            attempt: *attempt,
-            ack: "required",
-            answer_within_ms: 0,
-            first_sent_at: kept.first_sent_at,
-        };
-        effects.push(Effect::publish_to(
-            event_name(&kept.event),
-            user.clone(),
-            m.connection_id,
-            with_delivery(&kept.data, &delivery),
-        ));
-    }
+    effects.extend(replay::send(
+        user,
+        m.connection_id,
+        entries,
+        &due,
+        more,
+        ctx,
+    ));
     Ok(Step::Done(effects))
 }
 
@@ -311,14 +293,6 @@ pub(crate) fn registry_changed(user: &UserId) -> Vec<Effect> {
             message: to_raw_value(&message).expect("a message serializes"),
         },
     ]
-}
-
-/// The name of a kept event, as the plugin publishes it.
-fn event_name(event: &str) -> &'static str {
-    match event {
-        crate::event::DIALOG_SUBMISSION => crate::event::DIALOG_SUBMISSION,
-        _ => crate::event::ACTION,
-    }
 }
 
 /// What the plugin answers an acknowledgement with, on the websocket and over REST.
