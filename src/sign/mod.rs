@@ -1,0 +1,2 @@
+//! Signed buttons (SPEC §10).
+pub(crate) mod sha256;

@@ -1,0 +1,314 @@
+package e2e_test
+
+// TestDeliveryBench (SPEC §8, §9; `make e2e-bench`): the delivery guarantees measured on the
+// real server.
+//
+//   - click → the bot's answer applied: a websocket bot that subscribed and answers in its ack,
+//     against the same answer given by a native HTTP integration on loopback (Mattermost calls
+//     it directly; AllowedUntrustedInternalConnections lets it call 127.0.0.1), alternating A B
+//     A B in one run. The click's round trip is the measure: Mattermost answers the click only
+//     after it applied the answer (updated the post, sent the ephemeral text), for both.
+//   - how fast the clicker hears that a bot is offline;
+//   - replay throughput: kept events per second a reconnecting bot receives (and acks);
+//   - plugin memory with 10,000 kept events.
+//
+// Prints an "E2E-BENCH" block, also written to $E2E_RUN_DIR/delivery-bench.txt.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"e2e/harness"
+)
+
+const (
+	benchRounds       = 6  // A B C rounds
+	benchClicksRound  = 40 // clicks per side per round
+	benchOfflineClick = 50 // clicks measured for the offline notice
+	benchKept         = 10_000
+	benchKeepers      = 4 // concurrent clickers filling the queue
+)
+
+// benchAnswer is the bot logic both sides share: what a click is answered with.
+func benchAnswer(userName, option string) map[string]any {
+	return map[string]any{
+		"update":         map[string]any{"message": "Deployed " + option + " for @" + userName},
+		"ephemeral_text": "Deploying " + option + ".",
+	}
+}
+
+// nativeIntegration is an HTTP integration on loopback answering like the websocket bot.
+func nativeIntegration(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req model.PostActionIntegrationRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		option, _ := req.Context["selected_option"].(string)
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(benchAnswer(req.UserName, option))
+	})}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return "http://" + l.Addr().String() + "/click"
+}
+
+// allowLoopbackIntegrations lets Mattermost call 127.0.0.1 for the rest of the test.
+func allowLoopbackIntegrations(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	cfg, _, err := env.Admin.Client.GetConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := ""
+	if cfg.ServiceSettings.AllowedUntrustedInternalConnections != nil {
+		saved = *cfg.ServiceSettings.AllowedUntrustedInternalConnections
+	}
+	set := func(v string) {
+		cfg, _, err := env.Admin.Client.GetConfig(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.ServiceSettings.AllowedUntrustedInternalConnections = model.NewPointer(v)
+		if _, _, err := env.Admin.Client.UpdateConfig(ctx, cfg); err != nil {
+			t.Fatalf("AllowedUntrustedInternalConnections=%q: %v", v, err)
+		}
+	}
+	set("127.0.0.1")
+	t.Cleanup(func() { set(saved) })
+}
+
+// answeringBot subscribes a websocket of bot and answers every click in its ack: on the
+// websocket, or with POST /api/v1/ack when rest.
+func answeringBot(t *testing.T, bot *harness.Account, rest bool) *socket {
+	t.Helper()
+	s := openSocket(t, bot)
+	s.subscribe(t)
+	go func() {
+		for {
+			ev, err := s.next(actionEvent, time.Hour)
+			if err != nil {
+				return
+			}
+			data := ev.GetData()
+			proxy, _ := data["proxy"].(map[string]any)
+			ctx, _ := data["context"].(map[string]any)
+			userName, _ := data["user_name"].(string)
+			option, _ := ctx["selected_option"].(string)
+			id, answer := fmt.Sprint(proxy["event_id"]), benchAnswer(userName, option)
+			if !rest {
+				s.ack(id, answer)
+				continue
+			}
+			if status, out, err := call(http.MethodPost, ackPath, bot.Token, map[string]any{"event_id": id, "answer": answer}); err != nil || status != http.StatusOK {
+				t.Errorf("POST %s: HTTP %d %v %s", ackPath, status, err, out)
+			}
+		}
+	}()
+	return s
+}
+
+func median(ds []time.Duration) time.Duration {
+	p50, _, _ := percentiles(append([]time.Duration(nil), ds...))
+	return p50
+}
+
+func TestDeliveryBench(t *testing.T) {
+	requirePlugin(t)
+	if os.Getenv("E2E_BENCH") != "1" {
+		t.Skip("delivery benchmark: E2E_BENCH=1 runs it (make e2e-bench)")
+	}
+	alice := env.Users[0]
+	aliceWS := openSocket(t, alice)
+	var lines []string
+	add := func(format string, args ...any) {
+		line := fmt.Sprintf(format, args...)
+		lines = append(lines, line)
+		t.Log(line)
+	}
+	add("real Mattermost %s + %s %s, %d CPUs, PostgreSQL, Go bot websocket (model.WebSocketClient)",
+		mmVersion(), pluginID, pluginVersion, runtime.NumCPU())
+
+	// --- click -> answer applied: plugin + websocket bot (A) vs native HTTP integration (B).
+	allowLoopbackIntegrations(t)
+	hook := nativeIntegration(t)
+	bot := newDeliveryBot(t, "benchanswer")
+	answeringBot(t, bot, false)
+	restBot := newDeliveryBot(t, "benchrest")
+	answeringBot(t, restBot, true)
+	values := make([]string, benchClicksRound)
+	for i := range values {
+		values[i] = strconv.Itoa(i)
+	}
+	options := make([]map[string]any, len(values))
+	for i, v := range values {
+		options[i] = map[string]any{"text": v, "value": v}
+	}
+	menu := func(who *harness.Account, url string) map[string]any {
+		return map[string]any{"id": "pick", "name": "Pick", "type": "select", "options": options,
+			"integration": map[string]any{"url": url, "context": map[string]any{"user_id": who.ID()}}}
+	}
+	viaPlugin := createPost(t, bot, "", "via the plugin", menu(bot, handlerPath))
+	viaREST := createPost(t, restBot, "", "via the plugin, acks over REST", menu(restBot, handlerPath))
+	native := createPost(t, bot, "", "native integration", menu(bot, hook))
+	side := func(post *model.Post) []time.Duration {
+		out := make([]time.Duration, 0, benchClicksRound)
+		for _, v := range values {
+			c := mustClick(t, alice, post.Id, "pick", v)
+			out = append(out, c.Done.Sub(c.Sent))
+			// The clicker's ephemeral text arrived (Mattermost sent it before answering).
+			if p := aliceWS.ephemeralPost(t, 10*time.Second); p.Message != "Deploying "+v+"." {
+				t.Fatalf("ephemeral %q after clicking %s", p.Message, v)
+			}
+		}
+		return out
+	}
+	// Warm every path (connections, caches) before measuring.
+	for _, p := range []*model.Post{viaPlugin, viaREST, native} {
+		side(p)
+		waitPostMessage(t, alice, p.Id, "Deployed "+values[len(values)-1]+" for @alice")
+	}
+	var all [3][]time.Duration
+	for round := range benchRounds {
+		a, r, b := side(viaPlugin), side(viaREST), side(native)
+		all[0], all[1], all[2] = append(all[0], a...), append(all[1], r...), append(all[2], b...)
+		add("answer round %d: plugin, ack on the websocket p50 %s; plugin, ack over REST p50 %s; native HTTP p50 %s; ratios %.2f, %.2f",
+			round+1, ms(median(a)), ms(median(r)), ms(median(b)), float64(median(a))/float64(median(b)), float64(median(r))/float64(median(b)))
+	}
+	a50, a95, _ := percentiles(all[0])
+	r50, r95, _ := percentiles(all[1])
+	b50, b95, _ := percentiles(all[2])
+	add("answer: click -> answer applied, %d clicks a side in %d alternating rounds (A B C): native HTTP integration p50 %s p95 %s",
+		len(all[0]), benchRounds, ms(b50), ms(b95))
+	add("answer: plugin + websocket bot, ack on the websocket: p50 %s p95 %s, ratio p50 %.2f, p95 %.2f",
+		ms(a50), ms(a95), float64(a50)/float64(b50), float64(a95)/float64(b95))
+	add("answer: plugin + websocket bot, ack over REST: p50 %s p95 %s, ratio p50 %.2f, p95 %.2f",
+		ms(r50), ms(r95), float64(r50)/float64(b50), float64(r95)/float64(b95))
+
+	// --- offline: how fast the clicker hears it.
+	away := newDeliveryBot(t, "benchaway")
+	s := openSocket(t, away)
+	s.subscribe(t)
+	s.ws.Close()
+	waitLive(t, away, 0)
+	awayPost := createPost(t, away, "", "offline", button("go", "Go", map[string]any{"user_id": away.ID()}))
+	var told []time.Duration
+	for range benchOfflineClick {
+		c := mustClick(t, alice, awayPost.Id, "go", "")
+		p := aliceWS.ephemeralPost(t, 10*time.Second)
+		if p.Message != offlineNotice {
+			t.Fatalf("offline click: %q", p.Message)
+		}
+		told = append(told, time.Since(c.Sent))
+	}
+	o50, o95, _ := percentiles(told)
+	add("offline: click -> the clicker reads that the bot is offline (ephemeral on alice's websocket), %d clicks: p50 %s p95 %s",
+		len(told), ms(o50), ms(o95))
+
+	// --- 10,000 kept events: memory, then replay throughput (E2E_BENCH_KEPT to change; 0 skips).
+	kept := benchKept
+	if v := os.Getenv("E2E_BENCH_KEPT"); v != "" {
+		kept, _ = strconv.Atoi(v)
+	}
+	if kept > 0 {
+		benchKeptEvents(t, alice, kept, add)
+	}
+
+	var report strings.Builder
+	for _, l := range lines {
+		report.WriteString("E2E-BENCH " + l + "\n")
+	}
+	fmt.Print("\n" + report.String() + "\n")
+	if err := os.WriteFile(filepath.Join(env.RunDir, "delivery-bench.txt"), []byte(report.String()), 0o644); err != nil {
+		t.Errorf("writing delivery-bench.txt: %v", err)
+	}
+}
+
+// benchKeptEvents keeps n clicks for an offline bot, measures the plugin's memory, then the
+// replay to the bot when it is back.
+func benchKeptEvents(t *testing.T, alice *harness.Account, n int, add func(string, ...any)) {
+	section := pluginSection(t)
+	bigger := map[string]any{}
+	for k, v := range section {
+		bigger[k] = v
+	}
+	bigger["keptperbot"] = n
+	setPluginSection(t, bigger)
+	t.Cleanup(func() { setPluginSection(t, section) })
+	keeper := newDeliveryBot(t, "benchkeep")
+	s := openSocket(t, keeper)
+	s.subscribe(t)
+	s.ws.Close()
+	waitLive(t, keeper, 0)
+	keptPost := createPost(t, keeper, "", "kept", button("go", "Go", map[string]any{"user_id": keeper.ID()}))
+	pid := pluginProcess()
+	rssBefore, _ := rssKiB(pid)
+	var next, failed atomic.Int64
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range benchKeepers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(n) {
+				if r, err := click(alice, keptPost.Id, "go", ""); err != nil || r.Status != http.StatusOK {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	filled := time.Since(start)
+	if failed.Load() > 0 {
+		t.Errorf("%d of %d clicks failed while filling the queue", failed.Load(), n)
+	}
+	st := waitStatus(t, keeper, 0, n)
+	rssKept, peakKept := rssKiB(pid)
+	add("kept: %d clicks for an offline bot kept in %s (%.0f clicks/s, %d concurrent clickers); status kept %v, dropped %v",
+		n, filled.Round(time.Millisecond), float64(n)/filled.Seconds(), benchKeepers, st["kept"], st["dropped"])
+	add("memory: plugin process RSS before %s, with %d kept events %s (peak %s): the events are in the KV store, not in memory",
+		mib(rssBefore), n, mib(rssKept), mib(peakKept))
+
+	back := openSocket(t, keeper)
+	t0 := time.Now()
+	if sub := back.subscribe(t); sub["kept"] != float64(n) {
+		t.Errorf("subscribed %s, want kept %d", mustJSON(sub), n)
+	}
+	seen := map[string]bool{}
+	for len(seen) < n {
+		ev, err := back.next(actionEvent, 30*time.Second)
+		if err != nil {
+			t.Fatalf("replay stopped after %d of %d events: %v", len(seen), n, err)
+		}
+		d := deliveryOf(t, ev)
+		seen[d.EventID] = true
+		back.ack(d.EventID, nil)
+	}
+	replayed := time.Since(t0)
+	rssAfter, peakAfter := rssKiB(pid)
+	add("replay: %d kept events to a reconnecting bot (acking each) in %s: %.0f events/s",
+		n, replayed.Round(time.Millisecond), float64(n)/replayed.Seconds())
+	add("memory: plugin process RSS after the replay %s (peak %s)", mib(rssAfter), mib(peakAfter))
+	waitStatus(t, keeper, 1, -1)
+}
