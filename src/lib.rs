@@ -29,7 +29,6 @@ mod paths;
 mod refusal;
 mod router;
 mod settings;
-mod sign;
 mod trigger;
 mod trip;
 pub mod wire;

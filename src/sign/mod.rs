@@ -1,2 +1,0 @@
-//! Signed buttons (SPEC §10).
-pub(crate) mod sha256;
