@@ -58,6 +58,7 @@ func TestGoldenFixturesThroughServeHTTP(t *testing.T) {
 				assert.Equal(t, "application/json", w.Header().Get("Content-Type"))
 				assert.JSONEq(t, string(f.Expect.Response.Body), w.Body.String())
 			}
+			f.checkHooked(t)
 			f.checkEffects(t, p, *published)
 			api.AssertExpectations(t)
 		})
@@ -76,6 +77,7 @@ func (f *fixture) run(t *testing.T, p *Plugin, w *httptest.ResponseRecorder) {
 		Timer        *timerDue       `json:"timer"`
 		Cluster      *clusterMessage `json:"cluster"`
 		Activated    *struct{}       `json:"activated"`
+		PostToSave   *postToSave     `json:"post_will_be_saved"`
 	}
 	require.NoError(t, json.Unmarshal(f.Input, &in))
 	switch {
@@ -94,6 +96,14 @@ func (f *fixture) run(t *testing.T, p *Plugin, w *httptest.ResponseRecorder) {
 		p.OnPluginClusterEvent(nil, model.PluginClusterEvent{Id: clusterEventID, Data: in.Cluster.Message})
 	case in.Activated != nil:
 		p.hook(input{Activated: in.Activated})
+	case in.PostToSave != nil:
+		var post model.Post
+		require.NoError(t, json.Unmarshal(in.PostToSave.Post, &post))
+		if in.PostToSave.Edited {
+			f.hooked.post, f.hooked.rejection = p.MessageWillBeUpdated(nil, &post, &post)
+		} else {
+			f.hooked.post, f.hooked.rejection = p.MessageWillBePosted(nil, &post)
+		}
 	default:
 		t.Fatalf("unknown input %s", f.Input)
 	}
@@ -247,4 +257,22 @@ func (f *fixture) handOverAnswers(p *Plugin) {
 	for _, w := range f.wakes {
 		p.waiters.wake(w[0], json.RawMessage(w[1]))
 	}
+}
+
+// checkHooked compares a post hook's answer with the fixture's: the rejection, and the props of
+// the post to save instead (the rest of the post is Mattermost's, passed through).
+func (f *fixture) checkHooked(t *testing.T) {
+	assert.Equal(t, f.Expect.Rejection, f.hooked.rejection)
+	if len(f.Expect.Post) == 0 {
+		assert.Nil(t, f.hooked.post, "the post is saved as it is")
+		return
+	}
+	require.NotNil(t, f.hooked.post, "the hook changes the post")
+	var want struct {
+		Props json.RawMessage `json:"props"`
+	}
+	require.NoError(t, json.Unmarshal(f.Expect.Post, &want))
+	got, err := json.Marshal(f.hooked.post.GetProps())
+	require.NoError(t, err)
+	assert.JSONEq(t, string(want.Props), string(got))
 }

@@ -221,6 +221,12 @@ func (p *Plugin) UserHasBeenDeactivated(_ *plugin.Context, user *model.User) {
 
 // hook runs an input that answers nobody (a hook with no reply) and carries out its effects.
 func (p *Plugin) hook(in input) {
+	p.hookReply(in)
+}
+
+// hookReply runs a hook's input through the core, carries out the effects and returns the
+// decision (nil when the core failed, which is logged).
+func (p *Plugin) hookReply(in input) *reply {
 	call := handleCall{
 		Input:    in,
 		NowMs:    p.now().UnixMilli(),
@@ -231,7 +237,8 @@ func (p *Plugin) hook(in input) {
 	rep, err := p.decide(context.Background(), laneInteractive, &call, nil)
 	if err != nil {
 		p.API.LogError("the core could not decide a hook", "error", err.Error())
-		return
+		return nil
 	}
 	p.carryOut(rep.Effects)
+	return rep
 }

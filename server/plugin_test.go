@@ -51,7 +51,15 @@ type fixture struct {
 			Status int             `json:"status"`
 			Body   json.RawMessage `json:"body"`
 		} `json:"response"`
+		// A post hook's answer: the post to save instead, or why it is refused.
+		Post      json.RawMessage `json:"post"`
+		Rejection string          `json:"rejection"`
 	} `json:"expect"`
+	// hooked is what a post hook returned, for the check.
+	hooked struct {
+		post      *model.Post
+		rejection string
+	}
 }
 
 // fixtureEffect is one effect a fixture expects, with every field any effect has.
@@ -93,7 +101,7 @@ func (a fixtureAnswer) appError() *model.AppError {
 
 func loadFixtures(t testing.TB) map[string]*fixture {
 	out := map[string]*fixture{}
-	for dir, least := range map[string]int{"actions": 30, "delivery": 30, "dialogs": 10, "lint": 5} {
+	for dir, least := range map[string]int{"actions": 30, "delivery": 30, "dialogs": 10, "lint": 5, "signing": 5} {
 		files, err := filepath.Glob("../tests/fixtures/" + dir + "/*.json")
 		require.NoError(t, err)
 		require.GreaterOrEqual(t, len(files), least, "the shared %s fixtures are missing", dir)
@@ -106,7 +114,7 @@ func loadFixtures(t testing.TB) map[string]*fixture {
 			require.NoError(t, dec.Decode(&f), file)
 			name := strings.TrimSuffix(filepath.Base(file), ".json")
 			if dir != "actions" {
-				name = strings.TrimSuffix(dir, "s") + "_" + name
+				name = strings.TrimSuffix(strings.TrimSuffix(dir, "s"), "ing") + "_" + name
 			}
 			out[name] = &f
 		}

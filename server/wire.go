@@ -36,6 +36,13 @@ type input struct {
 	Timer           *timerDue       `json:"timer,omitempty"`
 	Cluster         *clusterMessage `json:"cluster,omitempty"`
 	Activated       *struct{}       `json:"activated,omitempty"`
+	PostWillBeSaved *postToSave     `json:"post_will_be_saved,omitempty"`
+}
+
+// postToSave is a post with attachments about to be saved (MessageWillBePosted/-Updated).
+type postToSave struct {
+	Post   json.RawMessage `json:"post"`
+	Edited bool            `json:"edited"`
 }
 
 // socketMessage is a websocket message addressed to the plugin.
@@ -206,6 +213,13 @@ func (r *reply) deadline(lane int) time.Duration {
 // decisionReply is what the plugin answers whoever gave it the input; nothing for a hook.
 type decisionReply struct {
 	HTTP *response `json:"http"`
+	// The answer of a post hook: the post to save instead, or why it is refused.
+	Post *postReply `json:"post"`
+}
+
+type postReply struct {
+	Post      json.RawMessage `json:"post"`
+	Rejection string          `json:"rejection"`
 }
 
 // query is one question the core asks about Mattermost, answered under its Name.

@@ -43,13 +43,43 @@ pub struct Decision {
 }
 
 /// What the plugin answers whoever gave it the input.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Reply {
     /// The HTTP response to an [`crate::Input::Http`] request.
     Http(Response),
     /// Nothing: the input was a hook that answers nobody (`{"none": {}}` on the wire).
     None {},
+    /// The answer of `MessageWillBePosted` / `MessageWillBeUpdated`: the post to save instead
+    /// (`None`: unchanged), or why it is refused.
+    Post {
+        /// The post to save, when the hook changed it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        post: Option<Box<RawValue>>,
+        /// Why the post is refused (the poster's request fails with it).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        rejection: Option<String>,
+    },
+}
+
+impl PartialEq for Reply {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Reply::Http(a), Reply::Http(b)) => a == b,
+            (Reply::None {}, Reply::None {}) => true,
+            (
+                Reply::Post { post, rejection },
+                Reply::Post {
+                    post: other_post,
+                    rejection: other_rejection,
+                },
+            ) => {
+                post.as_ref().map(|p| p.get()) == other_post.as_ref().map(|p| p.get())
+                    && rejection == other_rejection
+            }
+            _ => false,
+        }
+    }
 }
 
 /// One thing for the shim to do.
@@ -184,6 +214,18 @@ impl Decision {
         }
     }
 
+    /// The answer to a post hook.
+    pub(crate) fn post(
+        effects: Vec<Effect>,
+        post: Option<Box<RawValue>>,
+        rejection: Option<String>,
+    ) -> Self {
+        Self {
+            effects,
+            reply: Reply::Post { post, rejection },
+        }
+    }
+
     /// The HTTP response, for an HTTP input.
     ///
     /// # Panics
@@ -191,7 +233,9 @@ impl Decision {
     pub fn response(&self) -> &Response {
         match &self.reply {
             Reply::Http(response) => response,
-            Reply::None {} => panic!("a decision for a hook has no HTTP response"),
+            Reply::None {} | Reply::Post { .. } => {
+                panic!("a decision for a hook has no HTTP response")
+            }
         }
     }
 }

@@ -93,16 +93,15 @@ pub(crate) struct Delivery {
     pub(crate) first_sent_at: u64,
 }
 
-/// `data` with `proxy.delivery` set, every other value's text unchanged.
-pub(crate) fn with_delivery(data: &RawValue, delivery: &Delivery) -> Box<RawValue> {
-    let mut top: BTreeMap<&str, &RawValue> =
-        serde_json::from_str(data.get()).expect("event data is a JSON object");
+/// `data` with `proxy.delivery` set, every other value's text unchanged; `None` when `data`
+/// (a kept event read back from the store) is not an event's data.
+pub(crate) fn with_delivery(data: &RawValue, delivery: &Delivery) -> Option<Box<RawValue>> {
+    let mut top: BTreeMap<String, &RawValue> = serde_json::from_str(data.get()).ok()?;
     let proxy = top.get(PROXY_KEY).map(|raw| raw.get()).unwrap_or("{}");
-    let mut block: BTreeMap<&str, &RawValue> =
-        serde_json::from_str(proxy).expect("proxy is a JSON object");
+    let mut block: BTreeMap<String, &RawValue> = serde_json::from_str(proxy).ok()?;
     let delivery = to_raw_value(delivery).expect("a delivery block serializes");
-    block.insert("delivery", &delivery);
+    block.insert("delivery".into(), &delivery);
     let block = to_raw_value(&block).expect("raw JSON values serialize");
-    top.insert(PROXY_KEY, &block);
-    to_raw_value(&top).expect("raw JSON values serialize")
+    top.insert(PROXY_KEY.into(), &block);
+    Some(to_raw_value(&top).expect("raw JSON values serialize"))
 }

@@ -271,6 +271,18 @@ impl Ask {
         self.ask(answer, name, Some(RARELY_CHANGES_MS), fact)
     }
 
+    /// [`Ask::unless`] with an answer at most `cache_ms` old (a fact whose every change is
+    /// announced, so that each node forgets its copy).
+    pub(crate) fn unless_cached_for<T>(
+        &mut self,
+        answer: &Option<T>,
+        name: &'static str,
+        cache_ms: u32,
+        fact: impl FnOnce() -> Fact,
+    ) -> &mut Self {
+        self.ask(answer, name, Some(cache_ms), fact)
+    }
+
     fn ask<T>(
         &mut self,
         answer: &Option<T>,

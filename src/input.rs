@@ -41,6 +41,14 @@ pub enum Input<'a> {
     },
     /// `OnActivate`: this node starts.
     Activated,
+    /// `MessageWillBePosted` (`edited: false`) or `MessageWillBeUpdated` (`true`) for a post
+    /// with attachments: the post about to be saved, as JSON.
+    PostWillBeSaved {
+        /// The post.
+        post: &'a str,
+        /// Whether it is an edit.
+        edited: bool,
+    },
 }
 
 /// A websocket message a connection sent to the plugin.

@@ -29,6 +29,7 @@ mod paths;
 mod refusal;
 mod router;
 mod settings;
+mod sign;
 mod trigger;
 mod trip;
 pub mod wire;

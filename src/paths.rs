@@ -20,6 +20,8 @@ pub const STATUS_PATH: &str = "/api/v1/status";
 
 /// Where system administrators read every bot's delivery status.
 pub const ADMIN_STATUS_PATH: &str = "/api/v1/admin/status";
+/// `POST`: a new signing key for buttons, for system administrators.
+pub(crate) const ADMIN_SIGNING_KEY_PATH: &str = "/api/v1/admin/signing-key";
 
 /// The prefix and suffix around a dialog session's id in its submission path.
 const DIALOG_PREFIX: &str = "/api/v1/dialogs/";

@@ -173,9 +173,12 @@ pub enum Refusal {
         /// What is wrong with it.
         reason: String,
     },
-    /// The administrators' view, asked by someone who is not a system administrator.
-    #[error("only system administrators may see every bot's delivery status")]
-    NotAdmin,
+    /// Something for system administrators (`what` they may do), asked by someone else.
+    #[error("only system administrators may {what}")]
+    NotAdmin {
+        /// What they may do.
+        what: &'static str,
+    },
     /// A websocket message the plugin does not take.
     #[error("the plugin does not take {what}")]
     BadMessage {
@@ -340,8 +343,8 @@ fn present(refusal: &Refusal) -> Presentation {
         Refusal::NotYourEvent { .. } => p(403, "not_your_event", Warn,
             "The acknowledgement was refused: the event was sent to another bot.".into()),
         Refusal::BadAnswer { .. } => p(400, "bad_answer", Warn, format!("The answer was not applied: {}", sentence(refusal))),
-        Refusal::NotAdmin => p(403, "not_admin", Info,
-            "Only system administrators can see every bot's delivery status.".into()),
+        Refusal::NotAdmin { what } => p(403, "not_admin", Info, format!(
+            "Only system administrators may {what}.")),
         Refusal::BadMessage { .. } => p(400, "bad_message", Info, format!("The message was not taken: {}", sentence(refusal))),
         Refusal::InvalidTrigger => p(400, "invalid_trigger", Warn,
             "The dialog was not opened: `trigger_id` must be the trigger id of a click or slash command, as Mattermost sent it.".into()),
@@ -469,7 +472,7 @@ mod tests {
             Refusal::NotYourEvent { event_id: s() },
             Refusal::BadAnswer { reason: s() },
             Refusal::BadMessage { what: s() },
-            Refusal::NotAdmin,
+            Refusal::NotAdmin { what: "do this" },
             Refusal::ChannelNotReadable { channel_id: s() },
             Refusal::RecipientNotAuthor {
                 recipient: s(),

@@ -5,8 +5,8 @@ use crate::effect::{Decision, Effect, Outcome};
 use crate::facts::{Fact, Facts};
 use crate::input::{Context, Input, Request};
 use crate::paths::{
-    dialog_session, ACK_PATH, ACTION_PATH, ADMIN_STATUS_PATH, DIALOG_OPEN_PATH, LINT_PATH,
-    STATUS_PATH,
+    dialog_session, ACK_PATH, ACTION_PATH, ADMIN_SIGNING_KEY_PATH, ADMIN_STATUS_PATH,
+    DIALOG_OPEN_PATH, LINT_PATH, STATUS_PATH,
 };
 use crate::refusal::{refuse, Refusal};
 use crate::{action, body, dialog, lint};
@@ -34,6 +34,7 @@ pub fn handle(input: &Input<'_>, ctx: &Context, facts: Facts<'_>) -> Outcome {
         Input::Timer { name } => delivery::node::timer(name, ctx, facts),
         Input::Cluster { message } => delivery::node::cluster(message),
         Input::Activated => delivery::node::activated(ctx),
+        Input::PostWillBeSaved { post, .. } => crate::sign::post_will_be_saved(post, ctx, facts),
     }
 }
 
@@ -46,6 +47,7 @@ enum Endpoint<'a> {
     Ack,
     Status,
     AdminStatus,
+    RotateSigningKey,
 }
 
 impl Endpoint<'_> {
@@ -66,6 +68,7 @@ fn route(path: &str) -> Option<Endpoint<'_>> {
         ACK_PATH => Some(Endpoint::Ack),
         STATUS_PATH => Some(Endpoint::Status),
         ADMIN_STATUS_PATH => Some(Endpoint::AdminStatus),
+        ADMIN_SIGNING_KEY_PATH => Some(Endpoint::RotateSigningKey),
         _ => dialog_session(path).map(Endpoint::DialogSubmit),
     }
 }
@@ -97,6 +100,8 @@ fn http(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Outcome {
         Endpoint::Ack => ack_over_rest(request, ctx, facts),
         Endpoint::Status => answered(status::own(request, ctx, facts)),
         Endpoint::AdminStatus => answered(status::admin(request, ctx, facts)),
+        Endpoint::RotateSigningKey => crate::sign::rotate(request, ctx, facts)
+            .unwrap_or_else(|refusal| Outcome::Decided(refuse(refusal, request.log_fields()))),
     }
 }
 

@@ -24,6 +24,9 @@ pub struct Settings {
     /// The most unacknowledged events kept for one bot.
     #[serde(default = "default_kept_per_bot")]
     pub kept_per_bot: u32,
+    /// Refuse a post whose buttons aimed at the plugin can never work (lint errors).
+    #[serde(default)]
+    pub refuse_dead_buttons: bool,
 }
 
 fn default_dialog_minutes() -> u32 {
@@ -69,6 +72,7 @@ impl Settings {
             answer_window_ms: whole_number(config, "AnswerWindowMs", 0..=10_000)?,
             keep_hours: whole_number(config, "KeepHours", 1..=168)?,
             kept_per_bot: whole_number(config, "KeptPerBot", 1..=10_000)?,
+            refuse_dead_buttons: boolean(config, "RefuseDeadButtons")?,
         })
     }
 }
@@ -150,6 +154,7 @@ mod tests {
                 answer_window_ms: 2500,
                 keep_hours: 24,
                 kept_per_bot: 1000,
+                refuse_dead_buttons: false,
             }
         );
     }

@@ -1,4 +1,4 @@
-//! Runs the shared golden fixtures (`tests/fixtures/{actions,dialogs,lint}/*.json`) through the
+//! Runs the shared golden fixtures (`tests/fixtures/{actions,delivery,dialogs,lint,signing}/*.json`) through the
 //! wire form.
 //!
 //! A fixture reads in the order things happen: the `request`, the `facts` Mattermost answers
@@ -17,7 +17,7 @@ const NODE: &str = "nodenodenodenodenodenode01";
 
 fn fixtures() -> Vec<PathBuf> {
     let mut files = Vec::new();
-    for dir in ["actions", "delivery", "dialogs", "lint"] {
+    for dir in ["actions", "delivery", "dialogs", "lint", "signing"] {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures")
             .join(dir);
@@ -138,6 +138,16 @@ fn run(fixture: &Value) -> Value {
     }
     effects.extend(reply["effects"].as_array().cloned().unwrap_or_default());
     actual.insert("effects".into(), Value::Array(effects));
+    // A post hook answers with the post to save instead (or nothing: unchanged) or a rejection.
+    if let Some(answer) = reply["reply"].get("post") {
+        if let Some(post) = answer.get("post") {
+            actual.insert("post".into(), post.clone());
+        }
+        if let Some(rejection) = answer.get("rejection") {
+            actual.insert("rejection".into(), rejection.clone());
+        }
+        return Value::Object(actual);
+    }
     let Some(response) = reply["reply"].get("http") else {
         assert!(
             fixture.get("request").is_none(),
@@ -224,6 +234,12 @@ fn every_delivered_event_keeps_the_body_and_adds_only_proxy() {
         let Some(body) = fixture["request"].get("body") else {
             continue;
         };
+        // The one thing taken away: a button's signature, which is the plugin's (SPEC §10).
+        let mut body = body.clone();
+        if let Some(context) = body.get_mut("context").and_then(Value::as_object_mut) {
+            context.remove("_socket_mode_signature");
+        }
+        let body = &body;
         for effect in run(&fixture)["effects"].as_array().unwrap() {
             if effect["type"] != "publish" || effect["event"] != "action" {
                 continue;

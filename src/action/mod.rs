@@ -17,6 +17,7 @@ use crate::ids::{is_mattermost_id, EventId, UserId};
 use crate::input::{Context, Request};
 use crate::model::{Channel, Post, Team, User};
 use crate::refusal::{refuse, Refusal};
+use crate::sign::{self, Keyring, Signed};
 use crate::trigger::{Place, Trigger, TRIGGER_MEMORY_S};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
@@ -82,6 +83,20 @@ struct ClickFacts {
     /// The recipient's subscriptions (read by the delivery layer; asked here, with the rest).
     #[serde(default, deserialize_with = "present")]
     registry: Option<Answer<IgnoredAny>>,
+    /// The key that signs buttons, asked only when the click carries a signature.
+    #[serde(default, deserialize_with = "present")]
+    keyring: Option<Answer<Option<Keyring>>>,
+}
+
+/// Where a click's signature leaves it.
+#[derive(Debug)]
+enum Signature {
+    /// No signature (or verification is off): the full check against the stored post.
+    None,
+    /// The key is still to be read.
+    KeyNeeded,
+    /// Valid: the post's provenance is what the signature says.
+    Valid(Signed),
 }
 
 pub(crate) fn handle(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Outcome {
@@ -94,11 +109,13 @@ pub(crate) fn handle(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> 
         Ok(facts) => facts,
         Err(e) => return Outcome::Decided(refuse(e.into(), request.log_fields())),
     };
-    if let Some(ask) = missing(&click, &facts) {
+    let signature = signature(&click, &facts);
+    if let Some(ask) = missing(&click, &facts, &signature) {
         return ask.into();
     }
-    let root_id = match &facts.post {
-        Some(Answer::Found(post)) => post.root_id.clone(),
+    let root_id = match (&signature, &facts.post) {
+        (Signature::Valid(signed), _) => signed.root_id.clone(),
+        (_, Some(Answer::Found(post))) => post.root_id.clone(),
         _ => String::new(),
     };
     let refused = |refusal: Refusal, click: &Click<'_>| {
@@ -111,7 +128,7 @@ pub(crate) fn handle(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> 
         }
         Outcome::Decided(refuse(refusal, log))
     };
-    match decide(&click, ctx, &facts) {
+    match decide(&click, ctx, &facts, &signature) {
         Ok(verified) => match deliver(&click, verified, root_id, ctx, raw_facts) {
             Ok(outcome) => outcome,
             Err(refusal) => refused(refusal, &click),
@@ -120,20 +137,62 @@ pub(crate) fn handle(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> 
     }
 }
 
-/// The facts still to ask for, all in one round so that they are gathered concurrently.
-fn missing(click: &Click<'_>, f: &ClickFacts) -> Option<Ask> {
+/// The state of the click's signature (SPEC §10), from the key once it is known.
+fn signature(click: &Click<'_>, f: &ClickFacts) -> Signature {
+    let (Some(claim), Some(sig)) = (&click.claim, click.context.get(sign::CONTEXT_KEY)) else {
+        return Signature::None;
+    };
+    let key = match &f.keyring {
+        None => return Signature::KeyNeeded,
+        Some(Answer::Found(Some(key))) => key,
+        Some(_) => return Signature::None,
+    };
+    let mut context = click.context.clone();
+    context.remove(sign::CONTEXT_KEY);
+    if claim.kind == "select" {
+        context.remove("selected_option");
+    }
+    let scope = sign::Scope {
+        author: click.recipient.as_str(),
+        channel_id: &claim.channel_id,
+        root_id: "",
+        kind: &claim.kind,
+        data_source: &claim.data_source,
+    };
+    match sign::verify(key, &scope, &context, sig) {
+        Some(signed) => Signature::Valid(signed),
+        None => Signature::None,
+    }
+}
+
+/// The facts still to ask for, all in one round so that they are gathered concurrently. A
+/// signed click asks for the key instead of the post and the permission; if its signature
+/// does not hold, they are asked in the next round.
+fn missing(click: &Click<'_>, f: &ClickFacts, signature: &Signature) -> Option<Ask> {
     let mut ask = Ask::default();
     if let Some(claim) = &click.claim {
         let caller = || click.caller.to_string();
-        ask.unless(&f.post, "post", || Fact::Post {
-            post_id: claim.post_id.clone(),
-        })
-        .unless(&f.can_read, "can_read", || Fact::ChannelPermission {
-            user_id: caller(),
-            channel_id: claim.channel_id.clone(),
-            permission: "read_channel",
-        })
-        .unless_cached(&f.channel, "channel", || Fact::Channel {
+        match signature {
+            Signature::Valid(_) => {}
+            Signature::KeyNeeded => {
+                ask.unless_cached_for(&f.keyring, "keyring", sign::KEYRING_CACHE_MS, || {
+                    Fact::KvGet {
+                        key: sign::KEYRING_KEY.into(),
+                    }
+                });
+            }
+            Signature::None => {
+                ask.unless(&f.post, "post", || Fact::Post {
+                    post_id: claim.post_id.clone(),
+                })
+                .unless(&f.can_read, "can_read", || Fact::ChannelPermission {
+                    user_id: caller(),
+                    channel_id: claim.channel_id.clone(),
+                    permission: "read_channel",
+                });
+            }
+        }
+        ask.unless_cached(&f.channel, "channel", || Fact::Channel {
             channel_id: claim.channel_id.clone(),
         })
         .unless_cached(&f.clicker, "clicker", || Fact::User { user_id: caller() });
@@ -166,14 +225,24 @@ fn missing(click: &Click<'_>, f: &ClickFacts) -> Option<Ask> {
 }
 
 /// Decides from the answers; `Ok(verified)` means deliver, with `proxy.verified = verified`.
-fn decide(click: &Click<'_>, ctx: &Context, f: &ClickFacts) -> Result<bool, Refusal> {
-    let verified = match &click.claim {
-        Some(claim) => {
-            fields::check(click, claim, f)?;
+fn decide(
+    click: &Click<'_>,
+    ctx: &Context,
+    f: &ClickFacts,
+    signature: &Signature,
+) -> Result<bool, Refusal> {
+    let verified = match (&click.claim, signature) {
+        (Some(claim), Signature::Valid(signed)) => {
+            fields::check(click, claim, f, true)?;
+            provenance::check_signed_choice(claim, signed)?;
+            true
+        }
+        (Some(claim), _) => {
+            fields::check(click, claim, f, false)?;
             let post = f.post.as_ref().expect("asked");
             provenance::verify(click, claim, &ctx.settings, post)?
         }
-        None => false,
+        (None, _) => false,
     };
     provenance::check_recipient(click, f.recipient.as_ref().expect("asked"))?;
     Ok(verified)
@@ -224,7 +293,18 @@ fn deliver(
             expire_in_seconds: TRIGGER_MEMORY_S,
         });
     }
-    let data = action_event(click.fields.raw(), verified, ctx);
+    // The signature is the plugin's, not the bot's: it never reaches the bot.
+    let data = match click.context.contains_key(sign::CONTEXT_KEY) {
+        false => action_event(click.fields.raw(), verified, ctx),
+        true => {
+            let mut context = click.context.clone();
+            context.remove(sign::CONTEXT_KEY);
+            let context = to_raw_value(&context).expect("a context serializes");
+            let mut fields = click.fields.raw().clone();
+            fields.insert("context".into(), &context);
+            action_event(&fields, verified, ctx)
+        }
+    };
     let post_id = id("post_id").unwrap_or_default();
     let outgoing = delivery::Outgoing {
         bot: &click.recipient,

@@ -9,6 +9,7 @@ use crate::model::{Post, PostAction, User};
 use crate::paths::targets_action_handler;
 use crate::refusal::Refusal;
 use crate::settings::Settings;
+use crate::sign::Signed;
 use crate::trip::{same_object_except, same_value};
 
 /// The post rules; `Ok(false)` for an unstored post the settings let through. A post in
@@ -99,6 +100,21 @@ fn check_action(click: &Click<'_>, claim: &Claim, post: &Post) -> Result<(), Ref
         return Err(Refusal::FieldMismatch {
             field: "data_source",
         });
+    }
+    let option = selected
+        .as_str()
+        .map_or_else(|| selected.to_string(), str::to_owned);
+    Err(Refusal::OptionNotOffered { option })
+}
+
+/// A signed static menu's choice must be one of the options the signature names (users and
+/// channels menus are checked like any other, by [`super::fields`]).
+pub(super) fn check_signed_choice(claim: &Claim, signed: &Signed) -> Result<(), Refusal> {
+    let (Some(selected), Some(options)) = (&claim.selected, &signed.options) else {
+        return Ok(());
+    };
+    if claim.kind != "select" || options.iter().any(|o| same_value(o, selected)) {
+        return Ok(());
     }
     let option = selected
         .as_str()

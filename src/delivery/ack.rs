@@ -152,7 +152,7 @@ pub(crate) fn ack(
     };
     let waiting = match current.state {
         KeptState::Answered { .. } => return done(Status::Duplicate, Vec::new()),
-        KeptState::Waiting { until } => ctx.now_ms <= until + WAIT_GRACE_MS,
+        KeptState::Waiting { until } => ctx.now_ms <= until.saturating_add(WAIT_GRACE_MS),
         KeptState::Late => false,
     };
     match claimed {

@@ -211,7 +211,7 @@ pub(crate) fn deliver(
 
     // Kept and queued before it is sent: if this process dies while the click waits, the
     // event is still replayed. The acknowledgement takes it out of the queue.
-    let until = ctx.now_ms + u64::from(window);
+    let until = ctx.now_ms.saturating_add(u64::from(window));
     let (Some(kept), Some(queued)) = (&f.kept, &f.queued) else {
         let record = record(&d, ctx, 1, KeptState::Waiting { until });
         let mut ask = Ask::default();
@@ -268,7 +268,7 @@ pub(crate) fn deliver(
     };
     let other = now.iter().find(|s| s.connection_id != chosen.connection_id);
     let Some(marked) = &f.marked_late else {
-        let attempts = current.attempts + u32::from(other.is_some());
+        let attempts = current.attempts.saturating_add(u32::from(other.is_some()));
         let late = Kept {
             state: KeptState::Late,
             attempts,
@@ -438,7 +438,7 @@ fn send(d: &Outgoing<'_>, to: &Subscription, delivery: &Delivery) -> Effect {
         d.event,
         d.bot.clone(),
         &to.connection_id,
-        with_delivery(&d.data, delivery),
+        with_delivery(&d.data, delivery).expect("the core built the event's data"),
     )
 }
 

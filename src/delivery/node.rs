@@ -97,7 +97,7 @@ fn beat(ctx: &Context) -> Vec<Effect> {
         },
         Effect::WakeAt {
             name: HEARTBEAT_TIMER.into(),
-            at_ms: ctx.now_ms + HEARTBEAT_S * 1000 / 3,
+            at_ms: ctx.now_ms.saturating_add(HEARTBEAT_S * 1000 / 3),
         },
     ]
 }

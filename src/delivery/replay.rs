@@ -44,7 +44,7 @@ impl Cursor {
                 "{TIMER_PREFIX}{} {} {} {}",
                 self.bot, self.connection_id, self.at, self.event_id
             ),
-            at_ms: ctx.now_ms + PAUSE_MS,
+            at_ms: ctx.now_ms.saturating_add(PAUSE_MS),
         }
     }
 
@@ -100,7 +100,7 @@ pub(crate) fn due(
 ) -> Vec<(Kept, u32)> {
     let not_due = |state: &KeptState| match state {
         KeptState::Answered { .. } => true,
-        KeptState::Waiting { until } => ctx.now_ms <= until + WAIT_GRACE_MS,
+        KeptState::Waiting { until } => ctx.now_ms <= until.saturating_add(WAIT_GRACE_MS),
         KeptState::Late => false,
     };
     keys(entries)
@@ -109,7 +109,7 @@ pub(crate) fn due(
         .filter_map(|raw| serde_json::from_str::<Kept>(raw.get()).ok())
         .filter(|k| k.bot == *bot && !not_due(&k.state))
         .map(|k| {
-            let attempt = k.attempts.max(1) + 1;
+            let attempt = k.attempts.max(1).saturating_add(1);
             (k, attempt)
         })
         .collect()
@@ -125,21 +125,23 @@ pub(crate) fn send(
     more: bool,
     ctx: &Context,
 ) -> Vec<Effect> {
+    // A record whose data is not an event's (a damaged store) is not sent: nothing a bot
+    // could read, and it expires with its keep period.
     let mut effects: Vec<Effect> = due
         .iter()
-        .map(|(kept, attempt)| {
+        .filter_map(|(kept, attempt)| {
             let delivery = Delivery {
                 attempt: *attempt,
                 ack: "required",
                 answer_within_ms: 0,
                 first_sent_at: kept.first_sent_at,
             };
-            Effect::publish_to(
+            Some(Effect::publish_to(
                 event_name(&kept.event),
                 bot.clone(),
                 connection_id,
-                with_delivery(&kept.data, &delivery),
-            )
+                with_delivery(&kept.data, &delivery)?,
+            ))
         })
         .collect();
     if let (true, Some(last)) = (more, entries.last()) {

@@ -100,7 +100,11 @@ pub(crate) fn admin(
     };
     match account {
         Answer::Found(user) if user.roles.split_whitespace().any(|r| r == "system_admin") => {}
-        Answer::Found(_) => return Err(Refusal::NotAdmin),
+        Answer::Found(_) => {
+            return Err(Refusal::NotAdmin {
+                what: "see every bot's delivery status",
+            })
+        }
         Answer::Failed(e) => return Err(unavailable("your account", e)),
     }
     let bots: Vec<UserId> = list::<Subscriber>(bots, "list of bots")?

@@ -97,6 +97,12 @@ enum InputDoc<'a> {
         message: &'a RawValue,
     },
     Activated {},
+    PostWillBeSaved {
+        #[serde(borrow)]
+        post: &'a RawValue,
+        #[serde(default)]
+        edited: bool,
+    },
 }
 
 /// An HTTP request without its body.
@@ -204,6 +210,10 @@ fn answer(call: Call<'_>, body: &[u8]) -> Reply {
                     message: message.get(),
                 },
                 InputDoc::Activated {} => Input::Activated,
+                InputDoc::PostWillBeSaved { post, edited } => Input::PostWillBeSaved {
+                    post: post.get(),
+                    edited: *edited,
+                },
             };
             let facts = h.facts.map_or(Facts::none(), |raw| Facts::json(raw.get()));
             match handle(&input, &ctx, facts) {

@@ -70,7 +70,7 @@ before(async () => {
         };
         if (req.url === STATUS_PATH) {
             return statusForbidden ?
-                json(403, {ephemeral_text: 'Only system administrators can see every bot\'s delivery status.',
+                json(403, {ephemeral_text: 'Only system administrators may see every bot\'s delivery status.',
                     error: {code: 'not_admin', message: 'only system administrators may see every bot\'s delivery status'}}) :
                 json(200, adminStatus);
         }

@@ -1,0 +1,280 @@
+//! `MessageWillBePosted` / `MessageWillBeUpdated`: sign a post's buttons (or refuse a post whose
+//! buttons can never work), and `POST /api/v1/admin/signing-key`: rotate the key.
+
+use super::{sign, Keyring, Scope, CONTEXT_KEY, KEYRING_CACHE_MS, KEYRING_KEY};
+use crate::effect::{Decision, Effect, Outcome};
+use crate::facts::{present, Answer, Ask, Fact, Facts};
+use crate::input::{Context, Request};
+use crate::lint::{check, Severity};
+use crate::model::User;
+use crate::paths::targets_action_handler;
+use crate::refusal::Refusal;
+use serde::Deserialize;
+use serde_json::value::{to_raw_value, RawValue};
+use serde_json::{json, Map, Value};
+
+/// What signing needs to know.
+#[derive(Debug, Default, Deserialize)]
+struct SignFacts<'a> {
+    /// The signing key (`null` before the first post with buttons).
+    #[serde(borrow, default, deserialize_with = "present")]
+    keyring: Option<Answer<Option<&'a RawValue>>>,
+    /// A first key was stored.
+    #[serde(default, deserialize_with = "present")]
+    created: Option<Answer<bool>>,
+}
+
+/// The key in use, or the facts still needed to have one. The first post with buttons makes it:
+/// 16 random bytes. Two nodes making one at once both store theirs; the one stored last is the
+/// key, and the other's signatures fall back to the full check.
+fn keyring(f: &SignFacts<'_>, ctx: &Context) -> Result<Keyring, Option<Ask>> {
+    let Some(answer) = &f.keyring else {
+        let mut ask = Ask::default();
+        ask.unless_cached_for(&f.keyring, "keyring", KEYRING_CACHE_MS, || Fact::KvGet {
+            key: KEYRING_KEY.into(),
+        });
+        return Err(Some(ask));
+    };
+    match answer {
+        Answer::Found(Some(raw)) => serde_json::from_str(raw.get()).map_err(|_| None),
+        Answer::Found(None) => {
+            let new = Keyring::new(ctx.entropy);
+            match &f.created {
+                None => Err(Some(Ask::one(
+                    "created",
+                    Fact::KvSet {
+                        key: KEYRING_KEY.into(),
+                        value: to_raw_value(&new).expect("a key serializes"),
+                        expire_in_seconds: 0,
+                    },
+                ))),
+                Some(Answer::Found(true)) => Ok(new),
+                Some(_) => Err(None),
+            }
+        }
+        Answer::Failed(_) => Err(None),
+    }
+}
+
+/// A post about to be saved (`edited`: an update). Every action's signature key is removed
+/// (a post cannot bring its own), then the actions that point at the handler and name the
+/// post's author in `context.user_id` are signed. With `RefuseDeadButtons`, a post whose
+/// buttons aimed at this plugin can never work is refused with the lint's reason.
+pub(crate) fn post_will_be_saved(post: &str, ctx: &Context, facts: Facts<'_>) -> Outcome {
+    let unchanged = || Outcome::Decided(Decision::post(Vec::new(), None, None));
+    let Ok(Value::Object(mut post)) = serde_json::from_str::<Value>(post) else {
+        return unchanged();
+    };
+    let text = |k: &str| {
+        post.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (author, channel_id, root_id) = (text("user_id"), text("channel_id"), text("root_id"));
+    let Some(props) = post.get_mut("props").and_then(Value::as_object_mut) else {
+        return unchanged();
+    };
+    if ctx.settings.refuse_dead_buttons && aims_at_plugin(props) {
+        let props_value = Value::Object(props.clone());
+        if let Ok((findings, _)) = check(&props_value, &author) {
+            if let Some(f) = findings.iter().find(|f| f.severity == Severity::Error) {
+                let reason = format!(
+                    "Socket Mode for Mattermost refused this message: its buttons would not work. {} ({}: {}) {}",
+                    f.message.trim_end(),
+                    f.path,
+                    f.code,
+                    f.fix
+                );
+                return Outcome::Decided(Decision::post(Vec::new(), None, Some(reason)));
+            }
+        }
+    }
+    let mut actions = actions_mut(props);
+    let mut changed = false;
+    for action in &mut actions {
+        if let Some(context) = context_mut(action) {
+            changed |= context.remove(CONTEXT_KEY).is_some();
+        }
+    }
+    let signable: Vec<usize> = actions
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| signable(a, &author))
+        .map(|(i, _)| i)
+        .collect();
+    if signable.is_empty() {
+        drop(actions);
+        return finish(changed, post);
+    }
+    let f: SignFacts<'_> = facts.read().unwrap_or_default();
+    let key = match keyring(&f, ctx) {
+        Ok(key) => key,
+        Err(Some(ask)) => return ask.into(),
+        // No key to be had (the store failed): the post goes out unsigned, and its clicks get
+        // the full check.
+        Err(None) => {
+            drop(actions);
+            return finish(changed, post);
+        }
+    };
+    for i in signable {
+        let action = &mut actions[i];
+        let kind = match action.get("type").and_then(Value::as_str) {
+            Some("select") => "select",
+            _ => "button",
+        };
+        let data_source = action
+            .get("data_source")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let options = (kind == "select" && data_source.is_empty()).then(|| {
+            action
+                .get("options")
+                .and_then(Value::as_array)
+                .map(|o| o.iter().filter_map(|o| o.get("value").cloned()).collect())
+                .unwrap_or_default()
+        });
+        let scope = Scope {
+            author: &author,
+            channel_id: &channel_id,
+            root_id: &root_id,
+            kind,
+            data_source: &data_source,
+        };
+        let context = context_mut(action).expect("a signable action has a context");
+        let sig = sign(&key, &scope, context, options);
+        context.insert(CONTEXT_KEY.into(), sig);
+    }
+    drop(actions);
+    finish(true, post)
+}
+
+fn finish(changed: bool, post: Map<String, Value>) -> Outcome {
+    let post = changed.then(|| to_raw_value(&post).expect("a post serializes"));
+    Outcome::Decided(Decision::post(Vec::new(), post, None))
+}
+
+/// Every action object of the post's attachments.
+fn actions_mut(props: &mut Map<String, Value>) -> Vec<&mut Map<String, Value>> {
+    let Some(Value::Array(attachments)) = props.get_mut("attachments") else {
+        return Vec::new();
+    };
+    attachments
+        .iter_mut()
+        .filter_map(|a| a.get_mut("actions").and_then(Value::as_array_mut))
+        .flatten()
+        .filter_map(Value::as_object_mut)
+        .collect()
+}
+
+fn context_mut(action: &mut Map<String, Value>) -> Option<&mut Map<String, Value>> {
+    action
+        .get_mut("integration")?
+        .get_mut("context")?
+        .as_object_mut()
+}
+
+/// An action this plugin vouches for: it points at the handler and names the post's author.
+fn signable(action: &Map<String, Value>, author: &str) -> bool {
+    let Some(integration) = action.get("integration") else {
+        return false;
+    };
+    let url = integration
+        .get("url")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let names = integration
+        .get("context")
+        .and_then(|c| c.get("user_id"))
+        .and_then(Value::as_str);
+    !author.is_empty() && targets_action_handler(url) && names == Some(author)
+}
+
+/// Whether any action of the post points at this plugin (only those are the plugin's business).
+fn aims_at_plugin(props: &Map<String, Value>) -> bool {
+    let Some(Value::Array(attachments)) = props.get("attachments") else {
+        return false;
+    };
+    attachments
+        .iter()
+        .filter_map(|a| a.get("actions").and_then(Value::as_array))
+        .flatten()
+        .filter_map(|a| a.get("integration")?.get("url")?.as_str())
+        .any(targets_action_handler)
+}
+
+/// What rotating needs to know.
+#[derive(Debug, Default, Deserialize)]
+struct RotateFacts {
+    #[serde(default, deserialize_with = "present")]
+    caller: Option<Answer<User>>,
+    #[serde(default, deserialize_with = "present")]
+    stored: Option<Answer<bool>>,
+}
+
+/// `POST /api/v1/admin/signing-key`: a new key, for system administrators. Every signature
+/// made before falls back to the full check (never passes); every node forgets the old key.
+pub(crate) fn rotate(
+    request: &Request<'_>,
+    ctx: &Context,
+    facts: Facts<'_>,
+) -> Result<Outcome, Refusal> {
+    let caller = request.caller()?;
+    let f: RotateFacts = facts.read()?;
+    let Some(account) = &f.caller else {
+        return Ok(Ask::one(
+            "caller",
+            Fact::User {
+                user_id: caller.to_string(),
+            },
+        )
+        .into());
+    };
+    match account {
+        Answer::Found(user) if user.roles.split_whitespace().any(|r| r == "system_admin") => {}
+        Answer::Found(_) => {
+            return Err(Refusal::NotAdmin {
+                what: "rotate the key that signs buttons",
+            })
+        }
+        Answer::Failed(e) => {
+            return Err(Refusal::Unavailable {
+                what: "your account",
+                detail: e.to_string(),
+            })
+        }
+    }
+    let key = Keyring::new(ctx.entropy);
+    let Some(stored) = &f.stored else {
+        let set = Fact::KvSet {
+            key: KEYRING_KEY.into(),
+            value: to_raw_value(&key).expect("a key serializes"),
+            expire_in_seconds: 0,
+        };
+        return Ok(Ask::one("stored", set).into());
+    };
+    if let Answer::Failed(e) = stored {
+        return Err(Refusal::NotStored {
+            what: "signing key",
+            detail: e.to_string(),
+        });
+    }
+    let forget = json!({"forget": {"key": KEYRING_KEY}});
+    let effects = vec![
+        Effect::Forget {
+            fact: Fact::KvGet {
+                key: KEYRING_KEY.into(),
+            },
+        },
+        Effect::Cluster {
+            message: to_raw_value(&forget).expect("a message serializes"),
+        },
+    ];
+    Ok(Outcome::Decided(Decision::http(
+        effects,
+        200,
+        json!({"key_id": key.id}).to_string(),
+    )))
+}

@@ -1,0 +1,298 @@
+//! Signed buttons (SPEC §10): provenance decided once, when the message is posted.
+//!
+//! In `MessageWillBePosted` / `MessageWillBeUpdated` the plugin signs every action of the post
+//! that points at the handler and names the post's author in `context.user_id`: a MAC, under a
+//! secret kept in the KV store, over the author, the channel, the thread, the action's type and
+//! data source, its exact context (as the click will carry it back) and a static menu's option
+//! values, stored in the context under [`CONTEXT_KEY`]. Mattermost strips integrations from every
+//! post it shows a client, so nobody can read or copy a signature; a click that carries a valid
+//! one came from Mattermost for such a post, after Mattermost checked the clicker can read it.
+//! The key is removed before the bot sees the context. A click without a valid signature — a
+//! post from before, a moved post, an ephemeral one, a signature under a retired key — gets the
+//! full check against the stored post: a rotation makes old signatures fall back, never pass.
+
+mod hooks;
+pub(crate) mod sha256;
+
+pub(crate) use hooks::{post_will_be_saved, rotate};
+
+use crate::trip::as_delivered;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The context key that holds an action's signature.
+pub(crate) const CONTEXT_KEY: &str = "_socket_mode_signature";
+
+/// The KV key of the signing keys.
+pub(crate) const KEYRING_KEY: &str = "signing_key";
+
+/// How long a node keeps the keys it read (a rotation tells every node to forget them).
+pub(crate) const KEYRING_CACHE_MS: u32 = 60_000;
+
+/// The signing key in use. Only the current key verifies: a rotated-out key's signatures fall
+/// back to the full check.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Keyring {
+    /// Names the key in every signature it made.
+    pub(crate) id: String,
+    /// 16 random bytes, hex.
+    pub(crate) secret: String,
+}
+
+impl Keyring {
+    /// A new key from 16 random bytes.
+    pub(crate) fn new(entropy: [u8; 16]) -> Keyring {
+        let hex = hex(&entropy);
+        Keyring {
+            // The id names the key, not its bits: a hash of it, short.
+            id: hex_digest(&entropy)[..8].to_owned(),
+            secret: hex,
+        }
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        self.secret.as_bytes().to_vec()
+    }
+}
+
+/// What a signature covers, besides the context.
+pub(crate) struct Scope<'a> {
+    pub(crate) author: &'a str,
+    pub(crate) channel_id: &'a str,
+    pub(crate) root_id: &'a str,
+    /// `button` or `select`.
+    pub(crate) kind: &'a str,
+    pub(crate) data_source: &'a str,
+}
+
+/// The signature of an action with `context` (without [`CONTEXT_KEY`]) and, for a static menu,
+/// its option values.
+pub(crate) fn sign(
+    key: &Keyring,
+    scope: &Scope<'_>,
+    context: &Map<String, Value>,
+    options: Option<Vec<Value>>,
+) -> Value {
+    let mut options = options.map(Value::Array);
+    if let Some(o) = options.as_mut() {
+        as_delivered(o);
+    }
+    let mac = mac(key, scope, context, options.as_ref());
+    let mut sig = Map::new();
+    sig.insert("v".into(), Value::from(1));
+    sig.insert("k".into(), Value::from(key.id.clone()));
+    sig.insert("r".into(), Value::from(scope.root_id));
+    if let Some(o) = options {
+        sig.insert("o".into(), o);
+    }
+    sig.insert("m".into(), Value::from(mac));
+    Value::Object(sig)
+}
+
+/// What a valid signature vouches for.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Signed {
+    /// The thread of the post.
+    pub(crate) root_id: String,
+    /// A static menu's option values.
+    pub(crate) options: Option<Vec<Value>>,
+}
+
+/// Checks a click's signature. `context` is the click's context without [`CONTEXT_KEY`] (and
+/// without a menu's `selected_option`); `scope.root_id` is ignored (the signature says it).
+pub(crate) fn verify(
+    key: &Keyring,
+    scope: &Scope<'_>,
+    context: &Map<String, Value>,
+    sig: &Value,
+) -> Option<Signed> {
+    let sig = sig.as_object()?;
+    if sig.get("v")?.as_u64()? != 1 || sig.get("k")?.as_str()? != key.id {
+        return None;
+    }
+    let root_id = sig.get("r")?.as_str()?.to_owned();
+    let options = sig.get("o").cloned();
+    let claimed = sig.get("m")?.as_str()?;
+    let scope = Scope {
+        root_id: &root_id,
+        ..*scope
+    };
+    let expected = mac(key, &scope, context, options.as_ref());
+    if !sha256::equal(expected.as_bytes(), claimed.as_bytes()) {
+        return None;
+    }
+    let options = match options {
+        None => None,
+        Some(Value::Array(o)) => Some(o),
+        Some(_) => return None,
+    };
+    Some(Signed { root_id, options })
+}
+
+fn mac(
+    key: &Keyring,
+    scope: &Scope<'_>,
+    context: &Map<String, Value>,
+    options: Option<&Value>,
+) -> String {
+    let mut context = Value::Object(context.clone());
+    as_delivered(&mut context);
+    let mut text = String::new();
+    for part in [
+        "socket-mode button v1",
+        scope.author,
+        scope.channel_id,
+        scope.root_id,
+        scope.kind,
+        scope.data_source,
+    ] {
+        canonical(&Value::from(part), &mut text);
+        text.push('\n');
+    }
+    canonical(&context, &mut text);
+    text.push('\n');
+    canonical(options.unwrap_or(&Value::Null), &mut text);
+    hex(&sha256::hmac(&key.bytes(), &[text.as_bytes()]))
+}
+
+/// One text for equal values, whatever their order of keys or their numbers' spelling:
+/// object keys sorted, numbers as the `float64` Mattermost carries them, `[]` as `null` (what
+/// the trip to the bot makes of it).
+fn canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&n.as_f64().unwrap_or_default().to_string()),
+        Value::String(s) => out.push_str(&Value::from(s.as_str()).to_string()),
+        Value::Array(a) if a.is_empty() => out.push_str("null"),
+        Value::Array(a) => {
+            out.push('[');
+            for (i, v) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical(v, out);
+            }
+            out.push(']');
+        }
+        Value::Object(o) => {
+            let mut keys: Vec<&String> = o.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::from(k.as_str()).to_string());
+                out.push(':');
+                canonical(&o[k], out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    s
+}
+
+fn hex_digest(bytes: &[u8]) -> String {
+    let mut h = sha256::Sha256::new();
+    h.update(bytes);
+    hex(&h.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const BOT: &str = "bot1bot1bot1bot1bot1bot1b1";
+
+    fn scope<'a>(channel: &'a str, kind: &'a str) -> Scope<'a> {
+        Scope {
+            author: BOT,
+            channel_id: channel,
+            root_id: "",
+            kind,
+            data_source: "",
+        }
+    }
+
+    fn ctx(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn a_signature_verifies_for_the_same_button_and_nothing_else() {
+        let key = Keyring::new([7; 16]);
+        let c = ctx(json!({"user_id": BOT, "action": "approve", "n": 1.50, "tags": []}));
+        let sig = sign(&key, &scope("chan1", "button"), &c, None);
+        // As the click carries the context back: numbers through float64, [] as null, keys in
+        // another order.
+        let back = ctx(json!({"tags": null, "n": 1.5, "action": "approve", "user_id": BOT}));
+        let ok = verify(&key, &scope("chan1", "button"), &back, &sig).unwrap();
+        assert_eq!(ok.root_id, "");
+        for (what, s, c) in [
+            ("another channel", scope("chan2", "button"), back.clone()),
+            ("a menu", scope("chan1", "select"), back.clone()),
+            (
+                "another context",
+                scope("chan1", "button"),
+                ctx(json!({"user_id": BOT, "action": "reject", "n": 1.5, "tags": null})),
+            ),
+        ] {
+            assert!(verify(&key, &s, &c, &sig).is_none(), "{what}");
+        }
+        let other = Scope {
+            author: "otherotherotherotherother1",
+            ..scope("chan1", "button")
+        };
+        assert!(
+            verify(&key, &other, &back, &sig).is_none(),
+            "another author"
+        );
+    }
+
+    #[test]
+    fn a_rotated_key_or_a_tampered_signature_does_not_verify() {
+        let key = Keyring::new([7; 16]);
+        let c = ctx(json!({"user_id": BOT}));
+        let sig = sign(&key, &scope("chan1", "button"), &c, None);
+        assert!(verify(&Keyring::new([8; 16]), &scope("chan1", "button"), &c, &sig).is_none());
+        let mut tampered = sig.clone();
+        tampered["r"] = json!("otherroot");
+        assert!(verify(&key, &scope("chan1", "button"), &c, &tampered).is_none());
+        let mut options = sign(&key, &scope("chan1", "select"), &c, Some(vec![json!("eu")]));
+        options["o"] = json!(["eu", "us"]);
+        assert!(verify(&key, &scope("chan1", "select"), &c, &options).is_none());
+        for junk in [
+            json!(null),
+            json!("v1"),
+            json!({"v": 2}),
+            json!({"v": 1, "k": key.id}),
+        ] {
+            assert!(verify(&key, &scope("chan1", "button"), &c, &junk).is_none());
+        }
+    }
+
+    #[test]
+    fn a_menu_signature_carries_its_options() {
+        let key = Keyring::new([1; 16]);
+        let c = ctx(json!({"user_id": BOT}));
+        let sig = sign(
+            &key,
+            &scope("chan1", "select"),
+            &c,
+            Some(vec![json!("eu"), json!(2)]),
+        );
+        let ok = verify(&key, &scope("chan1", "select"), &c, &sig).unwrap();
+        assert_eq!(ok.options, Some(vec![json!("eu"), json!(2)]));
+    }
+}
