@@ -56,6 +56,10 @@ func (p *Plugin) carryOut(effects []effect) {
 			if e.Fact != nil {
 				p.cache.forget(*e.Fact)
 			}
+		case "remember":
+			if e.Fact != nil {
+				p.cache.remember(*e.Fact, e.Found, p.now())
+			}
 		case "delete":
 			// Best effort, as the core asked: the entry expires anyway.
 			if appErr := p.API.KVDelete(e.Key); appErr != nil {

@@ -78,6 +78,8 @@ func (f *fixture) run(t *testing.T, p *Plugin, w *httptest.ResponseRecorder) {
 		Cluster      *clusterMessage `json:"cluster"`
 		Activated    *struct{}       `json:"activated"`
 		PostToSave   *postToSave     `json:"post_will_be_saved"`
+		PostSaved    *postSaved      `json:"post_saved"`
+		PostDeleted  *postDeleted    `json:"post_deleted"`
 	}
 	require.NoError(t, json.Unmarshal(f.Input, &in))
 	switch {
@@ -96,6 +98,12 @@ func (f *fixture) run(t *testing.T, p *Plugin, w *httptest.ResponseRecorder) {
 		p.OnPluginClusterEvent(nil, model.PluginClusterEvent{Id: clusterEventID, Data: in.Cluster.Message})
 	case in.Activated != nil:
 		p.hook(input{Activated: in.Activated})
+	case in.PostSaved != nil:
+		var post model.Post
+		require.NoError(t, json.Unmarshal(in.PostSaved.Post, &post))
+		p.MessageHasBeenPosted(nil, &post)
+	case in.PostDeleted != nil:
+		p.MessageHasBeenDeleted(nil, &model.Post{Id: in.PostDeleted.PostID, Props: model.StringInterface{"attachments": []any{}}})
 	case in.PostToSave != nil:
 		var post model.Post
 		require.NoError(t, json.Unmarshal(in.PostToSave.Post, &post))

@@ -50,3 +50,33 @@ func (p *Plugin) postWillBeSaved(post *model.Post, edited bool) (*model.Post, st
 	}
 	return &signed, ""
 }
+
+// MessageHasBeenPosted lets the core remember a post with signed buttons as saved.
+func (p *Plugin) MessageHasBeenPosted(_ *plugin.Context, post *model.Post) {
+	p.postSaved(post)
+}
+
+// MessageHasBeenUpdated is MessageHasBeenPosted for an edit.
+func (p *Plugin) MessageHasBeenUpdated(_ *plugin.Context, newPost, _ *model.Post) {
+	p.postSaved(newPost)
+}
+
+// MessageHasBeenDeleted lets the core forget a deleted post.
+func (p *Plugin) MessageHasBeenDeleted(_ *plugin.Context, post *model.Post) {
+	if p.core == nil || post == nil || post.GetProp(model.PostPropsAttachments) == nil {
+		return
+	}
+	p.hook(input{PostDeleted: &postDeleted{PostID: post.Id}})
+}
+
+func (p *Plugin) postSaved(post *model.Post) {
+	// Plumbing, as in postWillBeSaved: only posts with attachments can hold buttons.
+	if p.core == nil || post == nil || post.GetProp(model.PostPropsAttachments) == nil {
+		return
+	}
+	data, err := json.Marshal(post)
+	if err != nil {
+		return
+	}
+	p.hook(input{PostSaved: &postSaved{Post: data}})
+}

@@ -37,6 +37,18 @@ type input struct {
 	Cluster         *clusterMessage `json:"cluster,omitempty"`
 	Activated       *struct{}       `json:"activated,omitempty"`
 	PostWillBeSaved *postToSave     `json:"post_will_be_saved,omitempty"`
+	PostSaved       *postSaved      `json:"post_saved,omitempty"`
+	PostDeleted     *postDeleted    `json:"post_deleted,omitempty"`
+}
+
+// postSaved is a post with attachments as saved (MessageHasBeenPosted/-Updated).
+type postSaved struct {
+	Post json.RawMessage `json:"post"`
+}
+
+// postDeleted names a deleted post with attachments (MessageHasBeenDeleted).
+type postDeleted struct {
+	PostID string `json:"post_id"`
 }
 
 // postToSave is a post with attachments about to be saved (MessageWillBePosted/-Updated).
@@ -278,6 +290,8 @@ type effect struct {
 	ExpireInSeconds int64           `json:"expire_in_seconds"`
 	// forget
 	Fact *query `json:"fact"`
+	// remember: the fact's answer (its found value).
+	Found json.RawMessage `json:"found"`
 	// log (a JSON string), cluster (any JSON document)
 	Message json.RawMessage `json:"message"`
 	// log

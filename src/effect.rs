@@ -163,6 +163,14 @@ pub enum Effect {
         /// The fact, as it was asked.
         fact: Fact,
     },
+    /// Keep `found` as the answer to `fact`, as if Mattermost had just given it (a post the
+    /// hooks saw saved): a later query that accepts a cached answer needs no round trip.
+    Remember {
+        /// The fact, as it would be asked.
+        fact: Fact,
+        /// Its answer's `found` value.
+        found: Box<RawValue>,
+    },
     /// Write one line to the server log.
     Log {
         /// How loud.

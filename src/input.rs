@@ -49,6 +49,17 @@ pub enum Input<'a> {
         /// Whether it is an edit.
         edited: bool,
     },
+    /// `MessageHasBeenPosted` / `MessageHasBeenUpdated` for a post with attachments: the post
+    /// as saved, as JSON.
+    PostSaved {
+        /// The post.
+        post: &'a str,
+    },
+    /// `MessageHasBeenDeleted` for a post with attachments.
+    PostDeleted {
+        /// Its id.
+        post_id: &'a str,
+    },
 }
 
 /// A websocket message a connection sent to the plugin.

@@ -35,6 +35,8 @@ pub fn handle(input: &Input<'_>, ctx: &Context, facts: Facts<'_>) -> Outcome {
         Input::Cluster { message } => delivery::node::cluster(message),
         Input::Activated => delivery::node::activated(ctx),
         Input::PostWillBeSaved { post, .. } => crate::sign::post_will_be_saved(post, ctx, facts),
+        Input::PostSaved { post } => crate::sign::post_saved(post),
+        Input::PostDeleted { post_id } => crate::sign::post_deleted(post_id),
     }
 }
 

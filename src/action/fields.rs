@@ -19,14 +19,8 @@ pub(super) fn chosen_id(claim: &Claim) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Checks every field, the channel's readability first (unless a valid signature vouches for
-/// it: only Mattermost can hand one back, for a click it let through).
-pub(super) fn check(
-    click: &Click<'_>,
-    claim: &Claim,
-    f: &ClickFacts,
-    signed: bool,
-) -> Result<(), Refusal> {
+/// Checks every field, the channel's readability first.
+pub(super) fn check(click: &Click<'_>, claim: &Claim, f: &ClickFacts) -> Result<(), Refusal> {
     let unavailable = |what, e: &FactError| Refusal::Unavailable {
         what,
         detail: e.to_string(),
@@ -34,11 +28,10 @@ pub(super) fn check(
     let not_readable = || Refusal::ChannelNotReadable {
         channel_id: claim.channel_id.clone(),
     };
-    match f.can_read.as_ref() {
-        None if signed => {}
-        Some(Answer::Found(true)) => {}
-        None | Some(Answer::Found(false)) => return Err(not_readable()),
-        Some(Answer::Failed(e)) => return Err(unavailable("channel permissions", e)),
+    match f.can_read.as_ref().expect("asked") {
+        Answer::Found(true) => {}
+        Answer::Found(false) => return Err(not_readable()),
+        Answer::Failed(e) => return Err(unavailable("channel permissions", e)),
     }
     let channel = match f.channel.as_ref().expect("asked") {
         Answer::Found(channel) => channel,

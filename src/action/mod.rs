@@ -172,26 +172,33 @@ fn missing(click: &Click<'_>, f: &ClickFacts, signature: &Signature) -> Option<A
     let mut ask = Ask::default();
     if let Some(claim) = &click.claim {
         let caller = || click.caller.to_string();
+        let post = || Fact::Post {
+            post_id: claim.post_id.clone(),
+        };
         match signature {
-            Signature::Valid(_) => {}
+            Signature::Valid(_) => {
+                ask.unless_cached_for(&f.post, "post", sign::POST_CACHE_MS, post);
+            }
             Signature::KeyNeeded => {
                 ask.unless_cached_for(&f.keyring, "keyring", sign::KEYRING_CACHE_MS, || {
                     Fact::KvGet {
                         key: sign::KEYRING_KEY.into(),
                     }
-                });
+                })
+                .unless_cached_for(&f.post, "post", sign::POST_CACHE_MS, post);
             }
             Signature::None => {
-                ask.unless(&f.post, "post", || Fact::Post {
-                    post_id: claim.post_id.clone(),
-                })
-                .unless(&f.can_read, "can_read", || Fact::ChannelPermission {
-                    user_id: caller(),
-                    channel_id: claim.channel_id.clone(),
-                    permission: "read_channel",
-                });
+                ask.unless(&f.post, "post", post);
             }
         }
+        // Asked for signed clicks too: Mattermost shows a post's integrations, signatures
+        // included, in permalink previews, so a signature does not prove the clicker can read
+        // the channel now (FINDINGS.md).
+        ask.unless(&f.can_read, "can_read", || Fact::ChannelPermission {
+            user_id: caller(),
+            channel_id: claim.channel_id.clone(),
+            permission: "read_channel",
+        });
         ask.unless_cached(&f.channel, "channel", || Fact::Channel {
             channel_id: claim.channel_id.clone(),
         })
@@ -233,12 +240,15 @@ fn decide(
 ) -> Result<bool, Refusal> {
     let verified = match (&click.claim, signature) {
         (Some(claim), Signature::Valid(signed)) => {
-            fields::check(click, claim, f, true)?;
+            fields::check(click, claim, f)?;
+            let post = f.post.as_ref().expect("asked");
+            let sig = click.context.get(sign::CONTEXT_KEY).expect("signed");
+            provenance::verify_signed(click, claim, post, sig)?;
             provenance::check_signed_choice(claim, signed)?;
             true
         }
         (Some(claim), _) => {
-            fields::check(click, claim, f, false)?;
+            fields::check(click, claim, f)?;
             let post = f.post.as_ref().expect("asked");
             provenance::verify(click, claim, &ctx.settings, post)?
         }

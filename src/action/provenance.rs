@@ -53,9 +53,14 @@ pub(super) fn verify(
 fn check_action(click: &Click<'_>, claim: &Claim, post: &Post) -> Result<(), Refusal> {
     // A button's context must match exactly; Mattermost adds `selected_option` (and the menu's
     // data source) to a menu's only when something was chosen.
-    let (skip, data_source) = match claim.kind.as_str() {
-        "select" => (Some("selected_option"), claim.data_source.as_str()),
-        _ => (None, ""),
+    // The signature is compared by its own check: without it, the full check is what it was
+    // before signing (a post's stored context carries one, a direct request may not).
+    let (skip, data_source): (&[&str], &str) = match claim.kind.as_str() {
+        "select" => (
+            &["selected_option", crate::sign::CONTEXT_KEY],
+            claim.data_source.as_str(),
+        ),
+        _ => (&[crate::sign::CONTEXT_KEY], ""),
     };
     let matching: Vec<&PostAction> = post
         .actions()
@@ -105,6 +110,57 @@ fn check_action(click: &Click<'_>, claim: &Claim, post: &Post) -> Result<(), Ref
         .as_str()
         .map_or_else(|| selected.to_string(), str::to_owned);
     Err(Refusal::OptionNotOffered { option })
+}
+
+/// A click with a valid signature: the post (as this node saw it saved, or read it in the last
+/// minute) must be the bot's, in the channel the signature names, and carry this very
+/// signature on an action of this kind. A signature names its button; copied into a request
+/// about another post it is refused.
+pub(super) fn verify_signed(
+    click: &Click<'_>,
+    claim: &Claim,
+    post: &Answer<Post>,
+    sig: &serde_json::Value,
+) -> Result<(), Refusal> {
+    let unverifiable = || Refusal::UnverifiablePost {
+        post_id: claim.post_id.clone(),
+    };
+    let post = match post {
+        Answer::Found(post) if post.channel_id == claim.channel_id => post,
+        Answer::Found(_) => return Err(unverifiable()),
+        Answer::Failed(e) if e.is_not_found() => return Err(unverifiable()),
+        Answer::Failed(e) => {
+            return Err(Refusal::Unavailable {
+                what: "message",
+                detail: e.to_string(),
+            })
+        }
+    };
+    if post.user_id != click.recipient.as_str() {
+        return Err(Refusal::RecipientNotAuthor {
+            recipient: click.recipient.to_string(),
+            post_id: claim.post_id.clone(),
+        });
+    }
+    let carries = post.actions().any(|a| {
+        a.kind
+            .as_deref()
+            .filter(|k| !k.is_empty())
+            .unwrap_or("button")
+            == claim.kind
+            && a.integration
+                .as_ref()
+                .and_then(|i| i.context.as_ref())
+                .and_then(|c| c.get(crate::sign::CONTEXT_KEY))
+                .is_some_and(|s| same_value(s, sig))
+    });
+    if carries {
+        Ok(())
+    } else {
+        Err(Refusal::ActionNotFound {
+            post_id: claim.post_id.clone(),
+        })
+    }
 }
 
 /// A signed static menu's choice must be one of the options the signature names (users and

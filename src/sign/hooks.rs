@@ -278,3 +278,40 @@ pub(crate) fn rotate(
         json!({"key_id": key.id}).to_string(),
     )))
 }
+
+/// `MessageHasBeenPosted` / `MessageHasBeenUpdated`: a post with signed buttons is remembered
+/// as saved, for the clicks that follow.
+pub(crate) fn post_saved(post: &str) -> Outcome {
+    let quiet = |effects| Outcome::Decided(Decision::quiet(effects));
+    let Ok(Value::Object(mut fields)) = serde_json::from_str::<Value>(post) else {
+        return quiet(Vec::new());
+    };
+    let id = fields
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let Some(props) = fields.get_mut("props").and_then(Value::as_object_mut) else {
+        return quiet(Vec::new());
+    };
+    let signed = actions_mut(props)
+        .into_iter()
+        .any(|a| context_mut(a).is_some_and(|c| c.contains_key(CONTEXT_KEY)));
+    if id.is_empty() || !signed {
+        return quiet(Vec::new());
+    }
+    let found = RawValue::from_string(post.to_owned()).expect("the post is JSON");
+    quiet(vec![Effect::Remember {
+        fact: Fact::Post { post_id: id },
+        found,
+    }])
+}
+
+/// `MessageHasBeenDeleted`: a remembered post is forgotten.
+pub(crate) fn post_deleted(post_id: &str) -> Outcome {
+    Outcome::Decided(Decision::quiet(vec![Effect::Forget {
+        fact: Fact::Post {
+            post_id: post_id.to_owned(),
+        },
+    }]))
+}

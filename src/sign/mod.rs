@@ -14,7 +14,7 @@
 mod hooks;
 pub(crate) mod sha256;
 
-pub(crate) use hooks::{post_will_be_saved, rotate};
+pub(crate) use hooks::{post_deleted, post_saved, post_will_be_saved, rotate};
 
 use crate::trip::as_delivered;
 use serde::{Deserialize, Serialize};
@@ -28,6 +28,13 @@ pub(crate) const KEYRING_KEY: &str = "signing_key";
 
 /// How long a node keeps the keys it read (a rotation tells every node to forget them).
 pub(crate) const KEYRING_CACHE_MS: u32 = 60_000;
+
+/// How old a post a signed click is checked against may be: the node that saved or edited it
+/// remembers it as it was saved (and forgets it when it is deleted), so a click soon after
+/// needs no round trip. Mattermost's click route reads the post afresh and only sends the
+/// context of an action the post has, so an older copy can only matter to a request made up
+/// by someone who knows a signature, which no client is shown.
+pub(crate) const POST_CACHE_MS: u32 = 60_000;
 
 /// The signing key in use. Only the current key verifies: a rotated-out key's signatures fall
 /// back to the full check.

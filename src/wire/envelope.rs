@@ -103,6 +103,14 @@ enum InputDoc<'a> {
         #[serde(default)]
         edited: bool,
     },
+    PostSaved {
+        #[serde(borrow)]
+        post: &'a RawValue,
+    },
+    PostDeleted {
+        #[serde(borrow)]
+        post_id: Cow<'a, str>,
+    },
 }
 
 /// An HTTP request without its body.
@@ -214,6 +222,8 @@ fn answer(call: Call<'_>, body: &[u8]) -> Reply {
                     post: post.get(),
                     edited: *edited,
                 },
+                InputDoc::PostSaved { post } => Input::PostSaved { post: post.get() },
+                InputDoc::PostDeleted { post_id } => Input::PostDeleted { post_id },
             };
             let facts = h.facts.map_or(Facts::none(), |raw| Facts::json(raw.get()));
             match handle(&input, &ctx, facts) {
