@@ -1,0 +1,228 @@
+package e2e_test
+
+// TestSideBySide (SPEC §8, §10; `make e2e-bench`): this plugin, every check on (provenance,
+// hostile-user field checks, signed buttons), against the least a websocket proxy can do — the
+// baseline handler of tests/e2e/helloplugin, which publishes the body to context.user_id and
+// checks nothing — on the same server, alternating round by round (A B A B):
+//
+//   - click → event at the bot's websocket, sequential clicks: p50/p95 per side and round, the
+//     ratio per round and its median;
+//   - saturation: concurrent clickers for a fixed number of clicks per side, clicks/s;
+//   - the post hook's cost: POST /api/v4/posts with the plugin enabled against disabled, for a
+//     post without attachments and one with the plugin's buttons.
+//
+// Prints an "E2E-BENCH" block, also written to $E2E_RUN_DIR/sidebyside-bench.txt.
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"e2e/harness"
+)
+
+const (
+	sbsRounds     = 6
+	sbsClicks     = 200 // sequential clicks per side per round
+	sbsSaturation = 600 // clicks per side in the saturation run
+	sbsClickers   = 8
+	sbsPosts      = 100 // posts per side per round of the hook benchmark
+)
+
+var baselineEvent = "custom_" + helloPluginID + "_action"
+
+func TestSideBySide(t *testing.T) {
+	requirePlugin(t)
+	if os.Getenv("E2E_BENCH") != "1" {
+		t.Skip("side-by-side benchmark: E2E_BENCH=1 runs it (make e2e-bench)")
+	}
+	ctx := context.Background()
+	hello, err := helloBundle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.UploadPlugin(ctx, hello); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.WaitPluginRunning(ctx, helloPluginID, 60*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	add := func(format string, args ...any) {
+		line := fmt.Sprintf(format, args...)
+		lines = append(lines, line)
+		t.Log(line)
+	}
+	add("real Mattermost %s, %d CPUs, PostgreSQL; A: %s %s (verification on, signed buttons); B: the baseline handler (publish the body, check nothing)",
+		mmVersion(), runtime.NumCPU(), pluginID, pluginVersion)
+
+	bot, alice := newDeliveryBot(t, "sidebyside"), env.Users[0]
+	botWS := openSocket(t, bot)
+	bctx := map[string]any{"user_id": bot.ID(), "action": "go"}
+	ours := createPost(t, bot, "", "A", button("go", "Go", bctx))
+	if signatureOf(t, ours.Id) == nil {
+		t.Fatal("the plugin's post is not signed")
+	}
+	base := createPost(t, bot, "", "B", map[string]any{"id": "go", "name": "Go", "type": "button",
+		"integration": map[string]any{"url": "/plugins/" + helloPluginID + "/baseline", "context": bctx}})
+
+	sequential := func(post *model.Post, event string, n int) []time.Duration {
+		out := make([]time.Duration, 0, n)
+		for range n {
+			c := mustClick(t, alice, post.Id, "go", "")
+			if _, err := botWS.next(event, 10*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, time.Since(c.Sent))
+		}
+		return out
+	}
+	sequential(ours, actionEvent, 30) // warm up both
+	sequential(base, baselineEvent, 30)
+	var ratios []float64
+	var allA, allB []time.Duration
+	for round := range sbsRounds {
+		a := sequential(ours, actionEvent, sbsClicks)
+		b := sequential(base, baselineEvent, sbsClicks)
+		allA, allB = append(allA, a...), append(allB, b...)
+		a50, a95, _ := percentiles(a)
+		b50, b95, _ := percentiles(b)
+		r := float64(a50) / float64(b50)
+		ratios = append(ratios, r)
+		add("click->event round %d: A p50 %s p95 %s; B p50 %s p95 %s; ratio %.2f", round+1, ms(a50), ms(a95), ms(b50), ms(b95), r)
+	}
+	sort.Float64s(ratios)
+	a50, a95, _ := percentiles(allA)
+	b50, b95, _ := percentiles(allB)
+	add("click->event, %d sequential clicks a side in %d alternating rounds: A p50 %s p95 %s; B p50 %s p95 %s; median ratio per round %.2f (overall p50 ratio %.2f)",
+		len(allA), sbsRounds, ms(a50), ms(a95), ms(b50), ms(b95), ratios[len(ratios)/2], float64(a50)/float64(b50))
+
+	// Saturation: concurrent clickers, each click waits for Mattermost's answer; the events are
+	// counted as they arrive.
+	saturate := func(post *model.Post, event string) (float64, int) {
+		users := append([]*harness.Account{alice, env.Users[1]}, createLoadUsersOnce(t)...)
+		var next, failed atomic.Int64
+		start := time.Now()
+		var wg sync.WaitGroup
+		for i := range sbsClickers {
+			wg.Add(1)
+			go func(u *harness.Account) {
+				defer wg.Done()
+				for next.Add(1) <= sbsSaturation {
+					if r, err := click(u, post.Id, "go", ""); err != nil || r.Status != http.StatusOK {
+						failed.Add(1)
+					}
+				}
+			}(users[i%len(users)])
+		}
+		got := 0
+		for got < sbsSaturation-int(failed.Load()) {
+			if _, err := botWS.next(event, 20*time.Second); err != nil {
+				t.Fatalf("saturation: %d of %d events: %v", got, sbsSaturation, err)
+			}
+			got++
+		}
+		wg.Wait()
+		return float64(got) / time.Since(start).Seconds(), int(failed.Load())
+	}
+	for round := range 2 {
+		ra, fa := saturate(ours, actionEvent)
+		rb, fb := saturate(base, baselineEvent)
+		add("saturation round %d, %d clickers, %d clicks a side: A %.0f clicks/s (%d failed); B %.0f clicks/s (%d failed); ratio %.2f",
+			round+1, sbsClickers, sbsSaturation, ra, fa, rb, fb, ra/rb)
+	}
+
+	// The post hook: POST /api/v4/posts with the plugin enabled and disabled, alternately.
+	post := func(props map[string]any) time.Duration {
+		body := map[string]any{"channel_id": env.Channel.Id, "message": "hook cost"}
+		if props != nil {
+			body["props"] = props
+		}
+		t0 := time.Now()
+		status, out, err := call(http.MethodPost, "/api/v4/posts", bot.Token, body)
+		if err != nil || status != http.StatusCreated {
+			t.Fatalf("POST /api/v4/posts: HTTP %d %v %s", status, err, out)
+		}
+		return time.Since(t0)
+	}
+	withButtons := map[string]any{"attachments": []any{map[string]any{"actions": []any{button("go", "Go", bctx)}}}}
+	var enabled, disabled [2][]time.Duration
+	for round := range 4 {
+		for _, on := range []bool{true, false} {
+			if on {
+				if _, err := env.Admin.Client.EnablePlugin(ctx, pluginID); err != nil {
+					t.Fatal(err)
+				}
+				if err := env.WaitPluginRunning(ctx, pluginID, 60*time.Second); err != nil {
+					t.Fatal(err)
+				}
+			} else if _, err := env.Admin.Client.DisablePlugin(ctx, pluginID); err != nil {
+				t.Fatal(err)
+			}
+			for range sbsPosts {
+				plain, buttons := post(nil), post(withButtons)
+				if on {
+					enabled[0], enabled[1] = append(enabled[0], plain), append(enabled[1], buttons)
+				} else {
+					disabled[0], disabled[1] = append(disabled[0], plain), append(disabled[1], buttons)
+				}
+			}
+		}
+		_ = round
+	}
+	if _, err := env.Admin.Client.EnablePlugin(ctx, pluginID); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.WaitPluginRunning(ctx, pluginID, 60*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for i, what := range []string{"a post without attachments", "a post with the plugin's buttons"} {
+		e50, e95, _ := percentiles(enabled[i])
+		d50, d95, _ := percentiles(disabled[i])
+		add("post hook: POST /api/v4/posts, %s, %d posts a side in 4 alternating rounds: plugin enabled p50 %s p95 %s; disabled p50 %s p95 %s; ratio %.2f",
+			what, len(enabled[i]), ms(e50), ms(e95), ms(d50), ms(d95), float64(e50)/float64(d50))
+	}
+
+	var report strings.Builder
+	for _, l := range lines {
+		report.WriteString("E2E-BENCH " + l + "\n")
+	}
+	fmt.Print("\n" + report.String() + "\n")
+	if err := os.WriteFile(filepath.Join(env.RunDir, "sidebyside-bench.txt"), []byte(report.String()), 0o644); err != nil {
+		t.Errorf("writing sidebyside-bench.txt: %v", err)
+	}
+}
+
+var (
+	loadUsersOnce sync.Once
+	loadUsers     []*harness.Account
+)
+
+// createLoadUsersOnce makes the load users once per test binary (TestLoad may have made them).
+func createLoadUsersOnce(t *testing.T) []*harness.Account {
+	loadUsersOnce.Do(func() {
+		ctx := context.Background()
+		for i := 1; i <= loadExtraUsers; i++ {
+			name := loadUsersPrefix + fmt.Sprint(i)
+			c := model.NewAPIv4Client(env.SiteURL)
+			if _, _, err := c.Login(ctx, name, harness.UserPassword); err != nil {
+				loadUsers = createLoadUsers(t, loadExtraUsers)
+				return
+			}
+			me, _, _ := c.GetMe(ctx, "")
+			loadUsers = append(loadUsers, &harness.Account{User: me, Password: harness.UserPassword, Token: c.AuthToken, Client: c})
+		}
+	})
+	return loadUsers
+}
