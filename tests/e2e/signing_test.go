@@ -89,7 +89,8 @@ func TestSignatureStaysSecret(t *testing.T) {
 			if err != nil || status != http.StatusOK {
 				t.Fatalf("GET %s as %s: HTTP %d %v %s", route, who.name, status, err, out)
 			}
-			if !strings.Contains(string(out), post.Id) {
+			// (The unread window depends on where the reader stopped: it may not reach the post.)
+			if route != unread && !strings.Contains(string(out), post.Id) {
 				t.Errorf("GET %s as %s does not show the post", route, who.name)
 			}
 			noSignature(t, "GET "+route+" as "+who.name, out)
