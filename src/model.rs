@@ -71,6 +71,23 @@ pub(crate) struct User {
     pub(crate) delete_at: i64,
 }
 
+/// The caller's account must be a system administrator's, to `what`.
+pub(crate) fn require_admin(
+    account: &crate::facts::Answer<User>,
+    what: &'static str,
+) -> Result<(), crate::refusal::Refusal> {
+    use crate::facts::Answer;
+    use crate::refusal::Refusal;
+    match account {
+        Answer::Found(user) if user.roles.split_whitespace().any(|r| r == "system_admin") => Ok(()),
+        Answer::Found(_) => Err(Refusal::NotAdmin { what }),
+        Answer::Failed(e) => Err(Refusal::Unavailable {
+            what: "your account",
+            detail: e.to_string(),
+        }),
+    }
+}
+
 /// The parts of a Mattermost channel the rules read.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Channel {

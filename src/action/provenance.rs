@@ -21,15 +21,29 @@ pub(super) fn verify(
     settings: &Settings,
     post: &Answer<Post>,
 ) -> Result<bool, Refusal> {
+    let post = match post {
+        Answer::Failed(e) if e.is_not_found() && settings.allow_unverified_ephemeral => {
+            return Ok(false)
+        }
+        post => bots_post(click, claim, post)?,
+    };
+    check_action(click, claim, post)?;
+    Ok(true)
+}
+
+/// The stored post the click names: in the channel the click names (a post elsewhere is
+/// answered as one that does not exist) and posted by the bot that receives the click.
+fn bots_post<'p>(
+    click: &Click<'_>,
+    claim: &Claim,
+    post: &'p Answer<Post>,
+) -> Result<&'p Post, Refusal> {
     let unverifiable = || Refusal::UnverifiablePost {
         post_id: claim.post_id.clone(),
     };
     let post = match post {
         Answer::Found(post) if post.channel_id == claim.channel_id => post,
         Answer::Found(_) => return Err(unverifiable()),
-        Answer::Failed(e) if e.is_not_found() && settings.allow_unverified_ephemeral => {
-            return Ok(false)
-        }
         Answer::Failed(e) if e.is_not_found() => return Err(unverifiable()),
         Answer::Failed(e) => {
             return Err(Refusal::Unavailable {
@@ -44,8 +58,7 @@ pub(super) fn verify(
             post_id: claim.post_id.clone(),
         });
     }
-    check_action(click, claim, post)?;
-    Ok(true)
+    Ok(post)
 }
 
 /// Some action on the post must point at this handler with exactly this context, type and data
@@ -122,26 +135,7 @@ pub(super) fn verify_signed(
     post: &Answer<Post>,
     sig: &serde_json::Value,
 ) -> Result<(), Refusal> {
-    let unverifiable = || Refusal::UnverifiablePost {
-        post_id: claim.post_id.clone(),
-    };
-    let post = match post {
-        Answer::Found(post) if post.channel_id == claim.channel_id => post,
-        Answer::Found(_) => return Err(unverifiable()),
-        Answer::Failed(e) if e.is_not_found() => return Err(unverifiable()),
-        Answer::Failed(e) => {
-            return Err(Refusal::Unavailable {
-                what: "message",
-                detail: e.to_string(),
-            })
-        }
-    };
-    if post.user_id != click.recipient.as_str() {
-        return Err(Refusal::RecipientNotAuthor {
-            recipient: click.recipient.to_string(),
-            post_id: claim.post_id.clone(),
-        });
-    }
+    let post = bots_post(click, claim, post)?;
     let carries = post.actions().any(|a| {
         a.kind
             .as_deref()

@@ -98,15 +98,7 @@ pub(crate) fn admin(
         });
         return Ok(Step::Ask(ask));
     };
-    match account {
-        Answer::Found(user) if user.roles.split_whitespace().any(|r| r == "system_admin") => {}
-        Answer::Found(_) => {
-            return Err(Refusal::NotAdmin {
-                what: "see every bot's delivery status",
-            })
-        }
-        Answer::Failed(e) => return Err(unavailable("your account", e)),
-    }
+    crate::model::require_admin(account, "see every bot's delivery status")?;
     let bots: Vec<UserId> = list::<Subscriber>(bots, "list of bots")?
         .map(|l| l.items.into_iter().map(|s| s.user_id).collect())
         .unwrap_or_default();

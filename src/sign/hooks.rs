@@ -6,7 +6,7 @@ use crate::effect::{Decision, Effect, Outcome};
 use crate::facts::{present, Answer, Ask, Fact, Facts};
 use crate::input::{Context, Request};
 use crate::lint::{check, Severity};
-use crate::model::User;
+use crate::model::{require_admin, User};
 use crate::paths::targets_action_handler;
 use crate::refusal::Refusal;
 use serde::Deserialize;
@@ -232,20 +232,7 @@ pub(crate) fn rotate(
         )
         .into());
     };
-    match account {
-        Answer::Found(user) if user.roles.split_whitespace().any(|r| r == "system_admin") => {}
-        Answer::Found(_) => {
-            return Err(Refusal::NotAdmin {
-                what: "rotate the key that signs buttons",
-            })
-        }
-        Answer::Failed(e) => {
-            return Err(Refusal::Unavailable {
-                what: "your account",
-                detail: e.to_string(),
-            })
-        }
-    }
+    require_admin(account, "rotate the key that signs buttons")?;
     let key = Keyring::new(ctx.entropy);
     let Some(stored) = &f.stored else {
         let set = Fact::KvSet {

@@ -21,10 +21,8 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -235,14 +233,7 @@ func TestDeliveryBench(t *testing.T) {
 		benchKeptEvents(t, alice, kept, add)
 	}
 
-	var report strings.Builder
-	for _, l := range lines {
-		report.WriteString("E2E-BENCH " + l + "\n")
-	}
-	fmt.Print("\n" + report.String() + "\n")
-	if err := os.WriteFile(filepath.Join(env.RunDir, "delivery-bench.txt"), []byte(report.String()), 0o644); err != nil {
-		t.Errorf("writing delivery-bench.txt: %v", err)
-	}
+	writeBenchReport(t, "delivery-bench.txt", lines)
 }
 
 // benchKeptEvents keeps n clicks for an offline bot, measures the plugin's memory, then the

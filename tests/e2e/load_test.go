@@ -377,14 +377,7 @@ func TestLoad(t *testing.T) {
 		fmt.Sprintf("memory: plugin process (pid %d) RSS before %s, after %s, peak %s; server RSS %s",
 			pid, mib(rssBefore), mib(rssAfter), mib(rssPeak), mib(serverRSS)),
 	}
-	var report strings.Builder
-	for _, l := range lines {
-		report.WriteString("E2E-BENCH " + l + "\n")
-	}
-	fmt.Print("\n" + report.String() + "\n")
-	if err := os.WriteFile(filepath.Join(env.RunDir, "bench.txt"), []byte(report.String()), 0o644); err != nil {
-		t.Errorf("writing bench.txt: %v", err)
-	}
+	writeBenchReport(t, "bench.txt", lines)
 
 	show := func(what string, keys []string) {
 		if len(keys) > 0 {
@@ -397,6 +390,18 @@ func TestLoad(t *testing.T) {
 	show("unexpected events", unexpected)
 	if dupIDs > 0 {
 		t.Errorf("%d event ids delivered more than once", dupIDs)
+	}
+}
+
+// writeBenchReport prints lines as an "E2E-BENCH" block and writes it to $E2E_RUN_DIR/file.
+func writeBenchReport(t *testing.T, file string, lines []string) {
+	var report strings.Builder
+	for _, l := range lines {
+		report.WriteString("E2E-BENCH " + l + "\n")
+	}
+	fmt.Print("\n" + report.String() + "\n")
+	if err := os.WriteFile(filepath.Join(env.RunDir, file), []byte(report.String()), 0o644); err != nil {
+		t.Errorf("writing %s: %v", file, err)
 	}
 }
 

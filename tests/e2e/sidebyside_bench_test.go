@@ -18,10 +18,8 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -194,14 +192,7 @@ func TestSideBySide(t *testing.T) {
 			what, len(enabled[i]), ms(e50), ms(e95), ms(d50), ms(d95), float64(e50)/float64(d50))
 	}
 
-	var report strings.Builder
-	for _, l := range lines {
-		report.WriteString("E2E-BENCH " + l + "\n")
-	}
-	fmt.Print("\n" + report.String() + "\n")
-	if err := os.WriteFile(filepath.Join(env.RunDir, "sidebyside-bench.txt"), []byte(report.String()), 0o644); err != nil {
-		t.Errorf("writing sidebyside-bench.txt: %v", err)
-	}
+	writeBenchReport(t, "sidebyside-bench.txt", lines)
 }
 
 var (
