@@ -19,6 +19,16 @@ pub(crate) const ACTION: &str = "action";
 /// The event a dialog submission is published as (`custom_<id>_dialog_submission`).
 pub(crate) const DIALOG_SUBMISSION: &str = "dialog_submission";
 
+/// The event a dialog's refresh is published as (`custom_<id>_dialog_refresh`): the values so
+/// far, as in a submission.
+pub(crate) const DIALOG_REFRESH: &str = "dialog_refresh";
+
+/// The event a dynamic select's lookup is published as (`custom_<id>_dialog_lookup`).
+pub(crate) const DIALOG_LOOKUP: &str = "dialog_lookup";
+
+/// The event a slash command is published as (`custom_<id>_command`).
+pub(crate) const COMMAND: &str = "command";
+
 /// The `data` of an `action` event: every top-level key Mattermost sent, its value's text
 /// unchanged, plus `proxy` (which replaces a `proxy` key in the body, should one ever come).
 pub(crate) fn action_event(
@@ -56,14 +66,35 @@ pub(crate) struct DialogSubmission<'a> {
 
 /// The `data` of a `dialog_submission` event: the submission plus `proxy`.
 pub(crate) fn dialog_submission_event(s: &DialogSubmission<'_>, ctx: &Context) -> Box<RawValue> {
+    event_with_proxy(s, ctx)
+}
+
+/// What a `dialog_lookup` event tells the bot: whose dialog, which field, what was typed.
+#[derive(Serialize)]
+pub(crate) struct DialogLookup<'a> {
+    pub(crate) callback_id: &'a str,
+    pub(crate) state: &'a str,
+    /// The dynamic select being filled.
+    pub(crate) selected_field: &'a str,
+    /// What the person typed so far (may be empty).
+    pub(crate) query: &'a str,
+    /// The values of the dialog's other fields so far.
+    pub(crate) submission: &'a Map<String, Value>,
+    pub(crate) user_id: &'a str,
+    pub(crate) channel_id: &'a str,
+    pub(crate) team_id: &'a str,
+}
+
+/// The `data` of any event built from a typed body: the body plus `proxy`.
+pub(crate) fn event_with_proxy<T: Serialize>(body: &T, ctx: &Context) -> Box<RawValue> {
     #[derive(Serialize)]
-    struct Data<'a> {
+    struct Data<'a, T> {
         #[serde(flatten)]
-        submission: &'a DialogSubmission<'a>,
+        body: &'a T,
         proxy: Box<RawValue>,
     }
     to_raw_value(&Data {
-        submission: s,
+        body,
         proxy: proxy_block(true, ctx),
     })
     .expect("an event serializes")

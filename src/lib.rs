@@ -19,6 +19,7 @@ mod dialog;
 mod effect;
 mod event;
 mod facts;
+mod form;
 mod ids;
 mod input;
 mod json;

@@ -26,6 +26,7 @@ pub(crate) const ADMIN_SIGNING_KEY_PATH: &str = "/api/v1/admin/signing-key";
 /// The prefix and suffix around a dialog session's id in its submission path.
 const DIALOG_PREFIX: &str = "/api/v1/dialogs/";
 const SUBMIT_SUFFIX: &str = "/submit";
+const LOOKUP_SUFFIX: &str = "/lookup";
 
 /// The `integration.url` a button must have: `/plugins/<id>/api/v1/handler`.
 pub fn handler_url() -> String {
@@ -37,10 +38,28 @@ pub(crate) fn dialog_submit_url(session_id: &str) -> String {
     format!("/plugins/{PLUGIN_ID}{DIALOG_PREFIX}{session_id}{SUBMIT_SUFFIX}")
 }
 
-/// The session id in a dialog submission path, `/api/v1/dialogs/<session>/submit`.
-pub(crate) fn dialog_session(path: &str) -> Option<&str> {
-    path.strip_prefix(DIALOG_PREFIX)?
-        .strip_suffix(SUBMIT_SUFFIX)
+/// The URL Mattermost calls for the options of a dynamic select in session `session_id`.
+pub(crate) fn dialog_lookup_url(session_id: &str) -> String {
+    format!("/plugins/{PLUGIN_ID}{DIALOG_PREFIX}{session_id}{LOOKUP_SUFFIX}")
+}
+
+/// What a session's path asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SessionPath {
+    /// `/api/v1/dialogs/<session>/submit`: a submission, a cancellation or a refresh.
+    Submit,
+    /// `/api/v1/dialogs/<session>/lookup`: the options of a dynamic select.
+    Lookup,
+}
+
+/// The session id in a dialog session's path, and what the path asks for.
+pub(crate) fn dialog_session(path: &str) -> Option<(&str, SessionPath)> {
+    let rest = path.strip_prefix(DIALOG_PREFIX)?;
+    if let Some(id) = rest.strip_suffix(SUBMIT_SUFFIX) {
+        return Some((id, SessionPath::Submit));
+    }
+    rest.strip_suffix(LOOKUP_SUFFIX)
+        .map(|id| (id, SessionPath::Lookup))
 }
 
 /// Whether an `integration.url` makes Mattermost call this plugin's action handler.

@@ -238,34 +238,49 @@ impl From<UnreadableFacts> for Refusal {
     }
 }
 
-/// What the person who clicked is told when the click was taken but the bot has not answered:
-/// not refusals (the click is kept and will reach the bot), so answered with 200.
+/// What the person did that the bot is to answer: the notices name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Subject {
+    Click,
+    Submission,
+    Command,
+}
+
+impl Subject {
+    fn noun(self) -> &'static str {
+        match self {
+            Subject::Click => "click",
+            Subject::Submission => "submission",
+            Subject::Command => "command",
+        }
+    }
+}
+
+/// What the person is told when the bot cannot answer at once (SPEC §9.4–9.5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Notice {
     /// The bot subscribed but no connection of it is live.
     BotOffline,
     /// The bot did not answer within the answer window.
     NotAnsweredYet,
-    /// A dialog was submitted for a bot that subscribed but has no live connection.
-    BotOfflineSubmission,
 }
 
 impl Notice {
-    /// The words the person reads.
-    pub(crate) fn text(self) -> &'static str {
+    /// The words the person reads about their `subject`.
+    pub(crate) fn text(self, subject: Subject) -> String {
+        let noun = subject.noun();
         match self {
-            Notice::BotOffline => "The bot is offline right now. Your click is kept and will reach it as soon as it is back.",
-            Notice::NotAnsweredYet => "The bot has not answered yet. It has your click and will answer when it can.",
-            Notice::BotOfflineSubmission => "The bot is offline right now. Your submission is kept and will reach it as soon as it is back.",
+            Notice::BotOffline => format!("The bot is offline right now. Your {noun} is kept and will reach it as soon as it is back."),
+            Notice::NotAnsweredYet => format!("The bot has not answered yet. It has your {noun} and will answer when it can."),
         }
     }
 
     /// The decision for a click answered with this notice, after `effects`.
-    pub(crate) fn decision(self, effects: Vec<Effect>) -> Decision {
+    pub(crate) fn decision(self, subject: Subject, effects: Vec<Effect>) -> Decision {
         Decision::http(
             effects,
             200,
-            json!({ "ephemeral_text": self.text() }).to_string(),
+            json!({ "ephemeral_text": self.text(subject) }).to_string(),
         )
     }
 }

@@ -5,7 +5,7 @@ use crate::effect::{Decision, Effect, Outcome};
 use crate::facts::{Fact, Facts};
 use crate::input::{Context, Input, Request};
 use crate::paths::{
-    dialog_session, ACK_PATH, ACTION_PATH, ADMIN_SIGNING_KEY_PATH, ADMIN_STATUS_PATH,
+    dialog_session, SessionPath, ACK_PATH, ACTION_PATH, ADMIN_SIGNING_KEY_PATH, ADMIN_STATUS_PATH,
     DIALOG_OPEN_PATH, LINT_PATH, STATUS_PATH,
 };
 use crate::refusal::{refuse, Refusal};
@@ -45,6 +45,7 @@ enum Endpoint<'a> {
     Action,
     DialogOpen,
     DialogSubmit(&'a str),
+    DialogLookup(&'a str),
     Lint,
     Ack,
     Status,
@@ -71,7 +72,10 @@ fn route(path: &str) -> Option<Endpoint<'_>> {
         STATUS_PATH => Some(Endpoint::Status),
         ADMIN_STATUS_PATH => Some(Endpoint::AdminStatus),
         ADMIN_SIGNING_KEY_PATH => Some(Endpoint::RotateSigningKey),
-        _ => dialog_session(path).map(Endpoint::DialogSubmit),
+        _ => dialog_session(path).map(|(session, asks)| match asks {
+            SessionPath::Submit => Endpoint::DialogSubmit(session),
+            SessionPath::Lookup => Endpoint::DialogLookup(session),
+        }),
     }
 }
 
@@ -98,6 +102,7 @@ fn http(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Outcome {
         Endpoint::Action => action::handle(request, ctx, facts),
         Endpoint::DialogOpen => dialog::open(request, ctx, facts),
         Endpoint::DialogSubmit(session) => dialog::submit(request, session, ctx, facts),
+        Endpoint::DialogLookup(session) => dialog::lookup(request, session, ctx, facts),
         Endpoint::Lint => Outcome::Decided(lint::handle(request)),
         Endpoint::Ack => ack_over_rest(request, ctx, facts),
         Endpoint::Status => answered(status::own(request, ctx, facts)),

@@ -316,12 +316,8 @@ fn deliver(
         }
     };
     let post_id = id("post_id").unwrap_or_default();
-    let outgoing = delivery::Outgoing {
-        bot: &click.recipient,
-        event: ACTION,
-        data: data.clone(),
-        event_id: EventId::from_entropy(ctx.entropy),
-        from: delivery::Sender::Click(delivery::Place {
+    let sender = delivery::ClickSender {
+        place: delivery::Place {
             root_id: if root_id.is_empty() {
                 post_id.clone()
             } else {
@@ -330,7 +326,15 @@ fn deliver(
             post_id,
             channel_id: place.map(|(c, _)| c).unwrap_or_default(),
             user_id: click.caller.to_string(),
-        }),
+        },
+        bot: click.recipient.clone(),
+    };
+    let outgoing = delivery::Outgoing {
+        bot: &click.recipient,
+        event: ACTION,
+        data: data.clone(),
+        event_id: EventId::from_entropy(ctx.entropy),
+        from: &sender,
         before: before.clone(),
     };
     if let Some(outcome) = delivery::deliver(outgoing, ctx, facts)? {

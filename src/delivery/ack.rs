@@ -6,12 +6,11 @@
 //! where it waits) and becomes its response. After the window the acknowledgement applies the
 //! answer itself: the post is updated through the plugin API and the clicker is sent the text.
 
-use super::answer::check_click_answer;
+use super::answer::check_answer;
 use super::click::read_record;
 use super::store::{event_key, queue_key, unavailable, Kept, KeptState, Place};
 use super::WAIT_GRACE_MS;
 use crate::effect::Effect;
-use crate::event::ACTION;
 use crate::facts::{present, Answer, Ask, Fact, Facts};
 use crate::ids::{Id, UserId};
 use crate::input::Context;
@@ -115,10 +114,9 @@ pub(crate) fn ack(
             event_id: event_id.as_str().to_owned(),
         });
     }
-    let answer = match (given, kept.event.as_str()) {
-        (Some(answer), ACTION) => check_click_answer(answer, &kept.bot)?,
-        (Some(answer), _) => answer.to_owned(),
-        (None, _) => RawValue::from_string("{}".into()).expect("JSON"),
+    let answer = match given {
+        Some(answer) => check_answer(&kept.event, answer, &kept.bot)?,
+        None => RawValue::from_string("{}".into()).expect("JSON"),
     };
     let done = |status, effects| {
         Ok(Step::Done {

@@ -6,6 +6,8 @@
 //! alone) and `skip_slack_parsing`. An updated post's buttons must still work: they pass the
 //! lint, or the answer is refused and the bot told why.
 
+use crate::event::{ACTION, COMMAND, DIALOG_LOOKUP, DIALOG_REFRESH, DIALOG_SUBMISSION};
+use crate::form::answer::{read_lookup_answer, read_refresh_answer, read_submission_answer};
 use crate::ids::UserId;
 use crate::lint::{check, Severity};
 use crate::refusal::Refusal;
@@ -14,6 +16,25 @@ use serde_json::{Map, Value};
 
 /// The longest `ephemeral_text` (Mattermost's longest message, in characters).
 const MAX_TEXT_CHARS: usize = 16_383;
+
+/// Checks a bot's `answer` to one of its `event`s; `Ok` is the answer to keep. Each kind of
+/// event has its own answer: what an HTTP integration would have answered Mattermost.
+pub(crate) fn check_answer(
+    event: &str,
+    answer: &RawValue,
+    bot: &UserId,
+) -> Result<Box<RawValue>, Refusal> {
+    let refused = |reason: String| Refusal::BadAnswer { reason };
+    let checked = match event {
+        ACTION => return check_click_answer(answer, bot),
+        COMMAND => return check_command_answer(answer, bot),
+        DIALOG_SUBMISSION => read_submission_answer(answer).map(drop),
+        DIALOG_REFRESH => read_refresh_answer(answer).map(drop),
+        DIALOG_LOOKUP => read_lookup_answer(answer).map(drop),
+        _ => Ok(()),
+    };
+    checked.map(|()| answer.to_owned()).map_err(refused)
+}
 
 /// Checks `answer` to a click on a post of `bot`; `Ok` is the answer to give Mattermost.
 pub(crate) fn check_click_answer(
@@ -64,10 +85,59 @@ fn check_update(update: &Map<String, Value>, bot: &UserId) -> Result<(), String>
     let Some(props) = update.get("props").filter(|p| !p.is_null()) else {
         return Ok(());
     };
+    lint_passes(props, bot, "the updated post's buttons")
+}
+
+/// Checks `answer` to a slash command of `bot`: what Mattermost reads from a command's URL,
+/// `CommandResponse`, reduced to what a bot needs and the plugin can vouch for:
+/// `response_type` (`ephemeral`, the default, or `in_channel`), `text`, `attachments` (their
+/// buttons must pass the lint: the plugin posts an `in_channel` answer as the bot) and
+/// `skip_slack_parsing`.
+pub(crate) fn check_command_answer(
+    answer: &RawValue,
+    bot: &UserId,
+) -> Result<Box<RawValue>, Refusal> {
+    let refused = |reason: String| Refusal::BadAnswer { reason };
+    let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(answer.get()) else {
+        return Err(refused("the answer must be a JSON object".into()));
+    };
+    for (key, value) in &fields {
+        match (key.as_str(), value) {
+            ("response_type", Value::String(t)) if matches!(t.as_str(), "" | "ephemeral" | "in_channel") => {}
+            ("response_type", _) => {
+                return Err(refused("`response_type` must be \"ephemeral\" or \"in_channel\"".into()))
+            }
+            ("text", Value::String(text)) if text.chars().count() <= MAX_TEXT_CHARS => {}
+            ("text", Value::String(_)) => {
+                return Err(refused(format!("`text` must be at most {MAX_TEXT_CHARS} characters")))
+            }
+            ("text", _) => return Err(refused("`text` must be text".into())),
+            ("attachments", Value::Null | Value::Array(_)) => {}
+            ("attachments", _) => return Err(refused("`attachments` must be a list".into())),
+            ("skip_slack_parsing", Value::Bool(_)) => {}
+            ("skip_slack_parsing", _) => {
+                return Err(refused("`skip_slack_parsing` must be true or false".into()))
+            }
+            (other, _) => {
+                return Err(refused(format!(
+                    "`{other}` is not part of a command answer (response_type, text, attachments, skip_slack_parsing)"
+                )))
+            }
+        }
+    }
+    if let Some(attachments @ Value::Array(_)) = fields.get("attachments") {
+        let props = serde_json::json!({ "attachments": attachments });
+        lint_passes(&props, bot, "the answer's buttons").map_err(refused)?;
+    }
+    Ok(answer.to_owned())
+}
+
+/// Whether the buttons in `props` would work on a post of `bot`; the first error otherwise.
+fn lint_passes(props: &Value, bot: &UserId, what: &str) -> Result<(), String> {
     let (findings, _) = check(props, bot.as_str()).map_err(|e| e.to_string())?;
     match findings.iter().find(|f| f.severity == Severity::Error) {
         Some(f) => Err(format!(
-            "the updated post's buttons would not work: {} ({}: {})",
+            "{what} would not work: {} ({}: {})",
             f.message.trim_end_matches('.'),
             f.path,
             f.code

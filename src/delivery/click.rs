@@ -18,9 +18,8 @@ use crate::event::{with_delivery, Delivery};
 use crate::facts::{present, Answer, Ask, Fact, Facts};
 use crate::ids::{EventId, UserId};
 use crate::input::Context;
-use crate::refusal::{Notice, Refusal};
+use crate::refusal::{Notice, Refusal, Subject};
 use serde::Deserialize;
-use serde_json::json;
 use serde_json::value::{to_raw_value, RawValue};
 use std::collections::BTreeMap;
 
@@ -66,53 +65,76 @@ struct DeliveryFacts<'a> {
 pub(crate) struct Outgoing<'a> {
     /// The bot that receives it.
     pub(crate) bot: &'a UserId,
-    /// The event's name (`action`, `dialog_submission`).
+    /// The event's name (`action`, `dialog_submission`, `command`, …).
     pub(crate) event: &'static str,
     /// The event's data, `proxy` included.
     pub(crate) data: Box<RawValue>,
     /// The event's id, as in `proxy.event_id`.
     pub(crate) event_id: EventId,
     /// Who is waiting on the other side, and how they hear of the bot.
-    pub(crate) from: Sender,
+    pub(crate) from: &'a dyn Sender,
     /// To carry out before the event is sent (the trigger's place).
     pub(crate) before: Vec<Effect>,
 }
 
-/// What the event came from, which decides whether anybody waits for the bot's answer.
-pub(crate) enum Sender {
-    /// A click, made at this place: it waits up to the answer window, and the notices are its
-    /// response.
-    Click(Place),
-    /// A dialog submission by `user_id` in `channel_id`: answered at once (the dialog closes;
-    /// bots answering dialogs is SPEC §11), a notice goes to the submitter as an ephemeral post.
-    Dialog { user_id: String, channel_id: String },
+/// Whoever waits on the other side of an event (the person clicking, submitting, typing a
+/// command or a query): how long they wait, what they are told, and what the bot's answer
+/// becomes for them. The endpoint that received the event implements it; the delivery layer
+/// decides when each applies.
+pub(crate) trait Sender {
+    /// How long they wait for the bot's answer (0: answered at once, the answer applies late).
+    fn window_ms(&self, ctx: &Context) -> u32;
+    /// Where a late answer goes, if it goes anywhere.
+    fn place(&self) -> Option<Place> {
+        None
+    }
+    /// Whether the event is kept and replayed until acknowledged. A lookup is not: it is of
+    /// use only while the person waits for it.
+    fn kept(&self) -> bool {
+        true
+    }
+    /// The decision when nobody waits for the answer (the event was sent, or kept for a
+    /// connection that is not there yet), after `effects`.
+    fn accepted(&self, effects: Vec<Effect>) -> Decision {
+        Decision::http(effects, 200, "{}".into())
+    }
+    /// The decision that tells them `notice`, after `effects`.
+    fn told(&self, notice: Notice, effects: Vec<Effect>) -> Decision;
+    /// The decision that gives them the bot's answer (checked when it was acknowledged,
+    /// perhaps on another node; checked again for what only this side knows).
+    fn answered(&self, answer: &RawValue) -> Result<Decision, Refusal>;
 }
 
-impl Sender {
-    /// How long the sender waits for the bot's answer.
+/// A click, made at this place: it waits up to the answer window, and the notices and the
+/// bot's answer are its response.
+pub(crate) struct ClickSender {
+    /// Where the click was made.
+    pub(crate) place: Place,
+    /// The bot whose post it was.
+    pub(crate) bot: UserId,
+}
+
+impl Sender for ClickSender {
     fn window_ms(&self, ctx: &Context) -> u32 {
-        match self {
-            Sender::Click(_) => ctx.settings.answer_window_ms,
-            Sender::Dialog { .. } => 0,
-        }
+        ctx.settings.answer_window_ms
     }
 
-    /// The response that tells the sender `notice`, after `effects`.
-    fn told(&self, notice: Notice, mut effects: Vec<Effect>) -> Outcome {
-        Outcome::Decided(match self {
-            Sender::Click(_) => notice.decision(effects),
-            Sender::Dialog {
-                user_id,
-                channel_id,
-            } => {
-                let post = json!({"channel_id": channel_id, "message": notice.text()});
-                effects.push(Effect::SendEphemeral {
-                    user_id: user_id.clone(),
-                    post: to_raw_value(&post).expect("a post serializes"),
-                });
-                Decision::http(effects, 200, "{}".into())
-            }
-        })
+    fn place(&self) -> Option<Place> {
+        Some(self.place.clone())
+    }
+
+    fn told(&self, notice: Notice, effects: Vec<Effect>) -> Decision {
+        notice.decision(Subject::Click, effects)
+    }
+
+    /// The click's response: the bot's answer, which must be one Mattermost can read. The
+    /// answered record stays until it expires (minutes), so that a second acknowledgement is
+    /// told `duplicate` rather than "unknown event".
+    fn answered(&self, answer: &RawValue) -> Result<Decision, Refusal> {
+        let answer = check_click_answer(answer, &self.bot).map_err(|e| Refusal::Internal {
+            detail: format!("the answer handed to the click is not one: {e}"),
+        })?;
+        Ok(Decision::http(Vec::new(), 200, answer.get().to_owned()))
     }
 }
 
@@ -152,6 +174,16 @@ pub(crate) fn deliver(
     let keep_s = keep_seconds(&ctx.settings);
     let key = event_key(d.event_id.as_str());
 
+    // An event that is not kept is of no use to anybody later.
+    let transient = !d.from.kept();
+    if transient && (alive.is_empty() || window == 0) {
+        let notice = match alive.is_empty() {
+            true => Notice::BotOffline,
+            false => Notice::NotAnsweredYet,
+        };
+        return Ok(decided(d.from.told(notice, d.before)));
+    }
+
     // Offline: keep it, queue it, tell the clicker at once.
     if alive.is_empty() {
         let (Some(kept), Some(queued)) = (&f.kept, &f.queued) else {
@@ -161,7 +193,7 @@ pub(crate) fn deliver(
                 .unless(&f.queued, "queued", || push(&d, ctx));
             return Ok(Some(ask.into()));
         };
-        let mut effects = stored(kept, queued)?;
+        let mut effects = stored(kept, Some(queued))?;
         // A connection may have subscribed since the registry was read, its replay reading the
         // queue before this event was in it: with the event queued, read the registry again.
         // (Subscribing adds to the registry before it reads the queue, so one of the two sees
@@ -172,20 +204,14 @@ pub(crate) fn deliver(
         };
         let Some(back) = now.get(usize::from(ctx.entropy[0]) % now.len().max(1)) else {
             effects.splice(0..0, d.before);
-            let notice = match d.from {
-                Sender::Click(_) => Notice::BotOffline,
-                Sender::Dialog { .. } => Notice::BotOfflineSubmission,
-            };
-            return Ok(Some(d.from.told(notice, effects)));
+            return Ok(Some(Outcome::Decided(
+                d.from.told(Notice::BotOffline, effects),
+            )));
         };
         // Nobody waits for its answer: it applies late, as with a window of 0.
         effects.push(send(&d, back, &delivery(1, 0, ctx.now_ms)));
         effects.splice(0..0, d.before);
-        return Ok(Some(Outcome::Decided(Decision::http(
-            effects,
-            200,
-            "{}".into(),
-        ))));
+        return Ok(decided(d.from.accepted(effects)));
     }
 
     let chosen = alive[usize::from(ctx.entropy[0]) % alive.len()];
@@ -199,29 +225,32 @@ pub(crate) fn deliver(
                 .unless(&f.queued, "queued", || push(&d, ctx));
             return Ok(Some(ask.into()));
         };
-        let mut effects = stored(kept, queued)?;
+        let mut effects = stored(kept, Some(queued))?;
         effects.push(send(&d, chosen, &first));
         effects.splice(0..0, d.before);
-        return Ok(Some(Outcome::Decided(Decision::http(
-            effects,
-            200,
-            "{}".into(),
-        ))));
+        return Ok(decided(d.from.accepted(effects)));
     }
 
     // Kept and queued before it is sent: if this process dies while the click waits, the
     // event is still replayed. The acknowledgement takes it out of the queue.
+    // An event that is not kept has a record only for its acknowledgement, while it is awaited.
     let until = ctx.now_ms.saturating_add(u64::from(window));
-    let (Some(kept), Some(queued)) = (&f.kept, &f.queued) else {
+    let (Some(kept), true) = (&f.kept, transient || f.queued.is_some()) else {
         let record = record(&d, ctx, 1, KeptState::Waiting { until });
+        let record_s = match transient {
+            true => u64::from(window) / 1000 + 60,
+            false => keep_s,
+        };
         let mut ask = Ask::default();
-        ask.unless(&f.kept, "kept", || store(key.clone(), &record, keep_s))
-            .unless(&f.queued, "queued", || push(&d, ctx));
+        ask.unless(&f.kept, "kept", || store(key.clone(), &record, record_s));
+        if !transient {
+            ask.unless(&f.queued, "queued", || push(&d, ctx));
+        }
         return Ok(Some(ask.into()));
     };
     let Some(answer) = &f.answer else {
         let publish = send(&d, chosen, &first);
-        let mut effects = stored(kept, queued)?;
+        let mut effects = stored(kept, f.queued.as_ref())?;
         effects.splice(0..0, d.before);
         effects.push(publish);
         let wait = Fact::Await {
@@ -231,9 +260,12 @@ pub(crate) fn deliver(
         return Ok(Some(Ask::one("answer", wait).after(effects).into()));
     };
     match answer {
-        Answer::Found(Some(answer)) => return answered(answer, d.bot).map(Some),
+        Answer::Found(Some(answer)) => return d.from.answered(answer).map(decided),
         Answer::Found(None) => {}
         Answer::Failed(e) => return Err(unavailable("bot's answer", e)),
+    }
+    if transient {
+        return Ok(decided(d.from.told(Notice::NotAnsweredYet, Vec::new())));
     }
 
     // The window passed without an answer the click saw. Read the record, and the registry as
@@ -254,12 +286,8 @@ pub(crate) fn deliver(
     };
     let current: Kept = read_record(raw)?;
     match current.state {
-        KeptState::Answered { answer } => return answered(&answer, d.bot).map(Some),
-        KeptState::Late => {
-            return Ok(Some(Outcome::Decided(
-                Notice::NotAnsweredYet.decision(vec![]),
-            )))
-        }
+        KeptState::Answered { answer } => return d.from.answered(&answer).map(decided),
+        KeptState::Late => return Ok(decided(d.from.told(Notice::NotAnsweredYet, vec![]))),
         KeptState::Waiting { .. } => {}
     }
     let now = match live_now(&f, d.bot, ctx, heartbeats.clone()) {
@@ -290,9 +318,7 @@ pub(crate) fn deliver(
                 .map(|other| send(&d, other, &delivery(2, 0, current.first_sent_at)))
                 .into_iter()
                 .collect();
-            Ok(Some(Outcome::Decided(
-                Notice::NotAnsweredYet.decision(effects),
-            )))
+            Ok(decided(d.from.told(Notice::NotAnsweredYet, effects)))
         }
         Answer::Found(false) => {
             // An acknowledgement got in first: the answer is in the record now.
@@ -303,10 +329,8 @@ pub(crate) fn deliver(
                 Some(Kept {
                     state: KeptState::Answered { answer },
                     ..
-                }) => answered(&answer, d.bot).map(Some),
-                _ => Ok(Some(Outcome::Decided(
-                    Notice::NotAnsweredYet.decision(vec![]),
-                ))),
+                }) => d.from.answered(&answer).map(decided),
+                _ => Ok(decided(d.from.told(Notice::NotAnsweredYet, vec![]))),
             }
         }
         Answer::Failed(e) => Err(unavailable("kept event", e)),
@@ -366,10 +390,7 @@ fn record(d: &Outgoing<'_>, ctx: &Context, attempts: u32, state: KeptState) -> K
         first_sent_at: ctx.now_ms,
         attempts,
         state,
-        place: match &d.from {
-            Sender::Click(place) => Some(place.clone()),
-            Sender::Dialog { .. } => None,
-        },
+        place: d.from.place(),
     }
 }
 
@@ -397,14 +418,15 @@ fn push(d: &Outgoing<'_>, ctx: &Context) -> Fact {
 }
 
 /// Whether keeping and queueing worked; the effects they lead to (a log of what was dropped).
-fn stored(kept: &Answer<bool>, queued: &Answer<Pushed>) -> Result<Vec<Effect>, Refusal> {
+fn stored(kept: &Answer<bool>, queued: Option<&Answer<Pushed>>) -> Result<Vec<Effect>, Refusal> {
     if let Answer::Failed(e) = kept {
         return Err(not_stored(e));
     }
     match queued {
-        Answer::Failed(e) => Err(not_stored(e)),
-        Answer::Found(pushed) if pushed.dropped.is_empty() => Ok(Vec::new()),
-        Answer::Found(pushed) => {
+        None => Ok(Vec::new()),
+        Some(Answer::Failed(e)) => Err(not_stored(e)),
+        Some(Answer::Found(pushed)) if pushed.dropped.is_empty() => Ok(Vec::new()),
+        Some(Answer::Found(pushed)) => {
             let mut fields = crate::effect::LogFields::new();
             fields.insert("dropped", pushed.dropped.len().to_string());
             Ok(vec![Effect::Log {
@@ -442,19 +464,8 @@ fn send(d: &Outgoing<'_>, to: &Subscription, delivery: &Delivery) -> Effect {
     )
 }
 
-/// The click's response: the bot's answer. It was checked when it was acknowledged, perhaps on
-/// another node; checked again here, since whatever becomes the response must be an answer
-/// Mattermost can read. The answered record stays until it expires (minutes), so that a second
-/// acknowledgement is told `duplicate` rather than "unknown event".
-fn answered(answer: &RawValue, bot: &UserId) -> Result<Outcome, Refusal> {
-    let answer = check_click_answer(answer, bot).map_err(|e| Refusal::Internal {
-        detail: format!("the answer handed to the click is not one: {e}"),
-    })?;
-    Ok(Outcome::Decided(Decision::http(
-        Vec::new(),
-        200,
-        answer.get().to_owned(),
-    )))
+fn decided(decision: Decision) -> Option<Outcome> {
+    Some(Outcome::Decided(decision))
 }
 
 fn kv_text<'a>(answer: &Answer<Option<&'a RawValue>>) -> Result<Option<&'a RawValue>, Refusal> {

@@ -31,7 +31,7 @@ pub(crate) mod socket;
 pub(crate) mod status;
 mod store;
 
-pub(crate) use click::{ask_registry, deliver, Outgoing, Sender};
+pub(crate) use click::{ask_registry, deliver, ClickSender, Outgoing, Sender};
 pub(crate) use store::{Kept, KeptState, Place};
 
 /// The events the delivery layer sends, besides the ones it delivers.
@@ -60,3 +60,37 @@ pub(crate) const HEARTBEAT_TIMER: &str = "heartbeat";
 /// How long after its window a waiting click may still be answering: an ack later than this
 /// treats the click as gone (its node may have died) and applies the answer itself.
 pub(crate) const WAIT_GRACE_MS: u64 = 2_000;
+
+/// How long a person waits for an answer only the moment needs (a lookup, a refresh): the
+/// answer window, or 2.5 s where the window is 0 (such an answer cannot come later).
+pub(crate) fn transient_window_ms(ctx: &crate::input::Context) -> u32 {
+    match ctx.settings.answer_window_ms {
+        0 => 2_500,
+        window => window,
+    }
+}
+
+/// The log line of a lookup or refresh the bot did not answer: the person sees no error, so
+/// the administrator and the bot's developer learn it here.
+pub(crate) fn transient_log(
+    notice: crate::refusal::Notice,
+    what: &'static str,
+    session_id: &str,
+) -> crate::effect::Effect {
+    let mut fields = crate::effect::LogFields::new();
+    fields.insert("session_id", session_id.to_owned());
+    fields.insert("what", what.to_owned());
+    let message = match notice {
+        crate::refusal::Notice::BotOffline => {
+            "the bot is offline: a dialog's {what} was answered with nothing"
+        }
+        crate::refusal::Notice::NotAnsweredYet => {
+            "the bot did not answer in time: a dialog's {what} was answered with nothing"
+        }
+    };
+    crate::effect::Effect::Log {
+        level: crate::effect::LogLevel::Info,
+        message: message.replace("{what}", what),
+        fields,
+    }
+}

@@ -7,12 +7,11 @@
 //! answering field errors at once, and publishes a valid submission to the bot as
 //! `dialog_submission`.
 
-mod definition;
-mod formats;
+mod lookup;
 mod open;
 mod session;
-mod submission;
 mod submit;
 
+pub(crate) use lookup::lookup;
 pub(crate) use open::open;
 pub(crate) use submit::submit;

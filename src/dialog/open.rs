@@ -5,20 +5,19 @@
 //! and only then is the dialog opened, so that nothing the person submits can arrive for a
 //! session that is not there.
 
-use super::definition::{spelling_problems, Dialog};
-use super::session::{session_key, Session, MAX_SESSION_BYTES};
+use super::session::{session_key, Session};
 use crate::body;
 use crate::effect::{Decision, Effect, Outcome};
 use crate::facts::{present, Answer, Ask, Fact, Facts};
+use crate::form::{bind_lookups, check_definition};
 use crate::ids::EventId;
 use crate::input::{Context, Request};
-use crate::paths::dialog_submit_url;
+use crate::paths::{dialog_lookup_url, dialog_submit_url};
 use crate::refusal::{refuse, Refusal};
 use crate::trigger::{Place, Trigger};
 use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::{to_raw_value, RawValue};
-use serde_json::Value;
 
 /// Mattermost's error id for a trigger id past its lifetime.
 const TRIGGER_EXPIRED: &str = "interactive_message.decode_trigger_id.expired";
@@ -76,8 +75,11 @@ fn decide(
             problems: vec!["`dialog` is missing".into()],
         })
     })?;
-    let dialog = check_definition(raw_dialog).map_err(refused)?;
     let facts: OpenFacts<'_> = facts.read().map_err(|e| refused(e.into()))?;
+    let session_id = EventId::from_entropy(ctx.entropy);
+    // Dynamic selects without a URL of their own ask the bot, through the session.
+    let (raw_dialog, lookups) = bind(raw_dialog, session_id.as_str()).map_err(refused)?;
+    let dialog = check_definition(&raw_dialog).map_err(refused)?;
 
     let trigger_key = trigger.key();
     let Some(place) = facts.place else {
@@ -125,7 +127,6 @@ fn decide(
         }
     }
 
-    let session_id = EventId::from_entropy(ctx.entropy);
     let key = session_key(session_id.as_str());
     let lifetime_s = u64::from(ctx.settings.dialog_session_minutes) * 60;
     let expires_at = ctx.now_ms + lifetime_s * 1000;
@@ -137,6 +138,7 @@ fn decide(
             team_id: place.team_id,
             expires_at,
             dialog,
+            lookups,
         };
         return Ok(Step::Ask(Ask::one(
             "stored",
@@ -190,34 +192,17 @@ fn decide(
     }
 }
 
-/// The definition, checked as Mattermost reads it, and small enough to keep.
-fn check_definition(raw: &RawValue) -> Result<Dialog, Refusal> {
-    let value: Value = serde_json::from_str(raw.get()).map_err(|e| Refusal::InvalidDialog {
-        problems: vec![e.to_string()],
-    })?;
-    let mut problems = spelling_problems(&value);
-    let dialog = match Dialog::deserialize(&value) {
-        Ok(dialog) => {
-            problems.extend(dialog.problems());
-            Some(dialog)
-        }
-        Err(e) => {
-            problems.push(e.to_string());
-            None
-        }
+/// The definition with its dynamic selects bound to the session (the text as the bot sent it
+/// when there are none), and the names of those selects.
+fn bind(raw: &RawValue, session_id: &str) -> Result<(Box<RawValue>, Vec<String>), Refusal> {
+    let mut value: serde_json::Value =
+        serde_json::from_str(raw.get()).map_err(|e| Refusal::InvalidDialog {
+            problems: vec![e.to_string()],
+        })?;
+    let lookups = bind_lookups(&mut value, &dialog_lookup_url(session_id));
+    let raw = match lookups.is_empty() {
+        true => raw.to_owned(),
+        false => to_raw_value(&value).expect("a JSON value serializes"),
     };
-    match dialog {
-        Some(dialog) if problems.is_empty() => {
-            let size = serde_json::to_vec(&dialog).map_or(usize::MAX, |v| v.len());
-            if size > MAX_SESSION_BYTES {
-                return Err(Refusal::InvalidDialog {
-                    problems: vec![format!(
-                        "the dialog's names, values and options take {size} bytes; the plugin keeps at most {MAX_SESSION_BYTES}"
-                    )],
-                });
-            }
-            Ok(dialog)
-        }
-        _ => Err(Refusal::InvalidDialog { problems }),
-    }
+    Ok((raw, lookups))
 }

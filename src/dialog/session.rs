@@ -1,14 +1,10 @@
 //! What the KV store keeps for one open dialog, and under which key.
 
-use super::definition::Dialog;
+use crate::form::definition::Dialog;
 use serde::{Deserialize, Serialize};
 
-/// The most a session may take in the KV store; a definition whose session would be larger is
-/// refused when the dialog is opened.
-pub(super) const MAX_SESSION_BYTES: usize = 256 << 10;
-
 /// One open dialog.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct Session {
     /// The bot that opened the dialog and receives the submission.
     pub(super) recipient: String,
@@ -22,6 +18,17 @@ pub(super) struct Session {
     pub(super) expires_at: u64,
     /// The definition, reduced to what checking a submission needs.
     pub(super) dialog: Dialog,
+    /// The dynamic selects whose options the bot gives (SPEC §11): the plugin pointed their
+    /// `data_source_url` at this session.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) lookups: Vec<String>,
+}
+
+impl Session {
+    /// Seconds until the session expires (at least one: a store with 0 would keep it forever).
+    pub(super) fn remaining_s(&self, now_ms: u64) -> u64 {
+        (self.expires_at.saturating_sub(now_ms) / 1000).max(1)
+    }
 }
 
 /// The KV key of a session.

@@ -1,18 +1,25 @@
 //! `POST /api/v1/dialogs/<session>/submit`, called by Mattermost for the person submitting.
 
 use super::session::{session_key, Session};
-use super::submission::check_submission;
 use crate::body;
-use crate::delivery;
+use crate::delivery::{self, Sender};
 use crate::effect::{Decision, Effect, Outcome};
-use crate::event::{dialog_submission_event, DialogSubmission, DIALOG_SUBMISSION};
+use crate::event::{dialog_submission_event, DialogSubmission, DIALOG_REFRESH, DIALOG_SUBMISSION};
 use crate::facts::{present, Answer, Ask, Fact, Facts};
+use crate::form::answer::{read_refresh_answer, read_submission_answer, SubmissionAnswer};
+use crate::form::bind_lookups;
+use crate::form::definition::Dialog;
+use crate::form::submission::check_submission;
 use crate::ids::{is_mattermost_id, EventId, UserId};
 use crate::input::{Context, Request};
+use crate::paths::dialog_lookup_url;
 use crate::refusal::{refuse_form, Refusal};
+use crate::refusal::{Notice, Subject};
 use serde::Deserialize;
+use serde_json::value::to_raw_value;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 
 /// What a submission needs to know from Mattermost.
 #[derive(Debug, Default, Deserialize)]
@@ -84,6 +91,9 @@ fn decide(
     let cancelled: bool = fields
         .get("cancelled", "true or false")?
         .unwrap_or_default();
+    // Mattermost sends `refresh` when a field marked `refresh` changed; anything else is a
+    // submission.
+    let refresh = fields.get::<String>("type", "text")?.as_deref() == Some("refresh");
 
     let raw_facts = facts;
     let facts: SubmitFacts<'_> = facts.read()?;
@@ -133,6 +143,20 @@ fn decide(
         }
     };
 
+    let recipient = UserId::parse(&session.recipient).ok_or_else(|| Refusal::Internal {
+        detail: "the session names no valid recipient".into(),
+    })?;
+    let place = Where {
+        user_id: caller.as_str(),
+        user_name,
+        session_id,
+        session: &session,
+        raw_session,
+    };
+    if refresh {
+        return refreshed(&place, &submitted, &recipient, ctx, &facts, raw_facts);
+    }
+
     let submission = if cancelled {
         Map::new()
     } else {
@@ -145,11 +169,8 @@ fn decide(
         kept
     };
 
-    let recipient = UserId::parse(&session.recipient).ok_or_else(|| Refusal::Internal {
-        detail: "the session names no valid recipient".into(),
-    })?;
     // A session is used once: consuming it is a compare-and-delete, so two submissions racing
-    // each other cannot both get through.
+    // each other cannot both get through. (A bot that answers with field errors gives it back.)
     let Some(consumed) = &facts.consumed else {
         let mut ask = Ask::one(
             "consumed",
@@ -176,33 +197,236 @@ fn decide(
     if cancelled && !dialog.notify_on_cancel {
         return ok(Vec::new());
     }
-    let data = dialog_submission_event(
-        &DialogSubmission {
-            callback_id: &dialog.callback_id,
-            state: &dialog.state,
-            submission: &submission,
-            user_id: caller.as_str(),
-            user_name,
-            // Where the dialog was opened, whatever the request says.
-            channel_id: &session.channel_id,
-            team_id: &session.team_id,
-            cancelled,
-        },
+    let data = place.event(&submission, cancelled, ctx);
+    let sender = SubmissionSender {
+        place: &place,
+        // Nobody waits for the answer to a cancellation: the dialog is gone.
+        wait: !cancelled,
         ctx,
-    );
+    };
     let outgoing = delivery::Outgoing {
         bot: &recipient,
         event: DIALOG_SUBMISSION,
         data: data.clone(),
         event_id: EventId::from_entropy(ctx.entropy),
-        from: delivery::Sender::Dialog {
-            user_id: caller.to_string(),
-            channel_id: session.channel_id.clone(),
-        },
+        from: &sender,
         before: Vec::new(),
     };
     if let Some(outcome) = delivery::deliver(outgoing, ctx, raw_facts)? {
         return Ok(Step::Delivered(outcome));
     }
     ok(vec![Effect::publish(DIALOG_SUBMISSION, recipient, data)])
+}
+
+/// The open dialog a submission or refresh is about, and who sent it.
+struct Where<'a> {
+    user_id: &'a str,
+    user_name: &'a str,
+    session_id: &'a str,
+    session: &'a Session,
+    /// The session's text as stored, to give it back.
+    raw_session: &'a RawValue,
+}
+
+impl Where<'_> {
+    /// The event's data: the values plus `proxy`, where the dialog was opened whatever the
+    /// request says.
+    fn event(&self, values: &Map<String, Value>, cancelled: bool, ctx: &Context) -> Box<RawValue> {
+        let dialog = &self.session.dialog;
+        dialog_submission_event(
+            &DialogSubmission {
+                callback_id: &dialog.callback_id,
+                state: &dialog.state,
+                submission: values,
+                user_id: self.user_id,
+                user_name: self.user_name,
+                channel_id: &self.session.channel_id,
+                team_id: &self.session.team_id,
+                cancelled,
+            },
+            ctx,
+        )
+    }
+
+    /// Stores the session again as it was: the person may submit once more.
+    fn give_back(&self, ctx: &Context) -> Effect {
+        Effect::Store {
+            key: session_key(self.session_id),
+            value: self.raw_session.to_owned(),
+            expire_in_seconds: self.session.remaining_s(ctx.now_ms),
+        }
+    }
+
+    /// The bot's next form, bound to this session, and the effect that makes the session
+    /// follow it.
+    fn next_form(&self, mut raw: Value, dialog: Dialog, ctx: &Context) -> (Value, Effect) {
+        let lookups = bind_lookups(&mut raw, &dialog_lookup_url(self.session_id));
+        let next = Session {
+            dialog,
+            lookups,
+            ..self.session.clone()
+        };
+        let store = Effect::Store {
+            key: session_key(self.session_id),
+            value: to_raw_value(&next).expect("a session serializes"),
+            expire_in_seconds: next.remaining_s(ctx.now_ms),
+        };
+        (raw, store)
+    }
+}
+
+/// The person who submitted waits for the bot's answer, which becomes the dialog's response
+/// (SPEC §11): field errors, an error, a next form, or the dialog closing.
+struct SubmissionSender<'a> {
+    place: &'a Where<'a>,
+    wait: bool,
+    ctx: &'a Context,
+}
+
+impl Sender for SubmissionSender<'_> {
+    fn window_ms(&self, ctx: &Context) -> u32 {
+        match self.wait {
+            true => ctx.settings.answer_window_ms,
+            false => 0,
+        }
+    }
+
+    /// The dialog closes; the notice reaches the person as an ephemeral post.
+    fn told(&self, notice: Notice, mut effects: Vec<Effect>) -> Decision {
+        let text = notice.text(Subject::Submission);
+        let post = json!({"channel_id": self.place.session.channel_id, "message": text});
+        effects.push(Effect::SendEphemeral {
+            user_id: self.place.user_id.to_owned(),
+            post: to_raw_value(&post).expect("a post serializes"),
+        });
+        Decision::http(effects, 200, "{}".into())
+    }
+
+    fn answered(&self, answer: &RawValue) -> Result<Decision, Refusal> {
+        let answer = read_submission_answer(answer).map_err(|reason| Refusal::Internal {
+            detail: format!("the answer handed to the submission is not one: {reason}"),
+        })?;
+        Ok(match answer {
+            SubmissionAnswer::Close => Decision::http(Vec::new(), 200, "{}".into()),
+            SubmissionAnswer::Errors { error, errors } => {
+                let body = shown_errors(&self.place.session.dialog, error, errors);
+                Decision::http(vec![self.place.give_back(self.ctx)], 200, body.to_string())
+            }
+            SubmissionAnswer::Form { raw, dialog } => {
+                let (form, store) = self.place.next_form(raw, dialog, self.ctx);
+                let body = json!({"type": "form", "form": form});
+                Decision::http(vec![store], 200, body.to_string())
+            }
+        })
+    }
+}
+
+/// The bot's errors as Mattermost shows them: each beside its field, and those naming no field
+/// of the dialog above the fields (Mattermost would show them nowhere, and the form would seem
+/// stuck).
+fn shown_errors(
+    dialog: &Dialog,
+    error: Option<String>,
+    mut errors: BTreeMap<String, String>,
+) -> Value {
+    let (known, unknown): (BTreeMap<_, _>, BTreeMap<_, _>) = std::mem::take(&mut errors)
+        .into_iter()
+        .partition(|(name, _)| dialog.elements.iter().any(|e| e.name == *name));
+    let mut lines: Vec<String> = error.into_iter().collect();
+    lines.extend(
+        unknown
+            .into_iter()
+            .map(|(name, text)| format!("{name}: {text}")),
+    );
+    let mut body = Map::new();
+    if !lines.is_empty() {
+        body.insert("error".into(), Value::from(lines.join("\n")));
+    }
+    if !known.is_empty() {
+        body.insert("errors".into(), json!(known));
+    }
+    Value::Object(body)
+}
+
+/// A refresh: the values so far go to the bot as `dialog_refresh`; its `form` redraws the
+/// dialog. Nothing is consumed. A bot that does not subscribe, or does not answer, leaves the
+/// form as it is.
+fn refreshed(
+    place: &Where<'_>,
+    submitted: &Map<String, Value>,
+    recipient: &UserId,
+    ctx: &Context,
+    facts: &SubmitFacts<'_>,
+    raw_facts: Facts<'_>,
+) -> Result<Step, Refusal> {
+    if facts.registry.is_none() {
+        let mut ask = Ask::default();
+        delivery::ask_registry(&mut ask, &facts.registry, recipient);
+        return Ok(Step::Ask(ask));
+    }
+    let values = known_values(&place.session.dialog, submitted);
+    let data = place.event(&values, false, ctx);
+    let sender = RefreshSender { place, ctx };
+    let outgoing = delivery::Outgoing {
+        bot: recipient,
+        event: DIALOG_REFRESH,
+        data,
+        event_id: EventId::from_entropy(ctx.entropy),
+        from: &sender,
+        before: Vec::new(),
+    };
+    match delivery::deliver(outgoing, ctx, raw_facts)? {
+        Some(outcome) => Ok(Step::Delivered(outcome)),
+        None => Ok(Step::Done(Decision::http(Vec::new(), 200, "{}".into()))),
+    }
+}
+
+/// The values of the dialog's own fields only: a refresh is not checked as a submission (the
+/// form is not finished), but names nothing the dialog does not have.
+fn known_values(dialog: &Dialog, submitted: &Map<String, Value>) -> Map<String, Value> {
+    submitted
+        .iter()
+        .filter(|(name, _)| dialog.elements.iter().any(|e| e.name == **name))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// The person changed a field marked `refresh` and waits for the form to be redrawn.
+struct RefreshSender<'a> {
+    place: &'a Where<'a>,
+    ctx: &'a Context,
+}
+
+impl Sender for RefreshSender<'_> {
+    fn window_ms(&self, ctx: &Context) -> u32 {
+        delivery::transient_window_ms(ctx)
+    }
+
+    fn kept(&self) -> bool {
+        false
+    }
+
+    /// The form stays as it is; the log says why.
+    fn told(&self, notice: Notice, mut effects: Vec<Effect>) -> Decision {
+        effects.push(delivery::transient_log(
+            notice,
+            "refresh",
+            self.place.session_id,
+        ));
+        Decision::http(effects, 200, "{}".into())
+    }
+
+    fn answered(&self, answer: &RawValue) -> Result<Decision, Refusal> {
+        let answer = read_refresh_answer(answer).map_err(|reason| Refusal::Internal {
+            detail: format!("the answer handed to the refresh is not one: {reason}"),
+        })?;
+        Ok(match answer {
+            Some(SubmissionAnswer::Form { raw, dialog }) => {
+                let (form, store) = self.place.next_form(raw, dialog, self.ctx);
+                let body = json!({"type": "form", "form": form});
+                Decision::http(vec![store], 200, body.to_string())
+            }
+            _ => Decision::http(Vec::new(), 200, "{}".into()),
+        })
+    }
 }

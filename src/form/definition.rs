@@ -19,7 +19,7 @@ pub(crate) const MAX_OPTIONS: usize = 500;
 ///
 /// Serialized, it is what a session keeps: only what checking a submission needs. Titles,
 /// labels, help texts and option texts are for Mattermost to show, not for the plugin to keep.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub(crate) struct Dialog {
     #[serde(default)]
     pub(crate) callback_id: String,
@@ -36,7 +36,7 @@ pub(crate) struct Dialog {
 }
 
 /// One field of a dialog (Mattermost's `model.DialogElement`).
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub(crate) struct Element {
     #[serde(default, skip_serializing)]
     pub(crate) display_name: String,
@@ -75,7 +75,7 @@ pub(crate) struct Element {
 }
 
 /// A choice of a select or radio element.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub(crate) struct DialogOption {
     #[serde(default, skip_serializing)]
     pub(crate) text: String,
@@ -236,8 +236,9 @@ impl Element {
                 }
             }
             "dynamic" => {
-                if !is_lookup_url(&self.data_source_url) {
-                    out.push("a dynamic select needs a `data_source_url` (a /plugins/ path or an http(s) URL)".to_owned());
+                // Without a URL, the plugin points it at the session and asks the bot.
+                if !self.data_source_url.is_empty() && !is_lookup_url(&self.data_source_url) {
+                    out.push("a dynamic select's `data_source_url` must be a /plugins/ path or an http(s) URL (or none: the plugin asks the bot)".to_owned());
                 }
                 if self.options.as_ref().is_some_and(|o| !o.is_empty()) {
                     out.push("a dynamic select takes no `options`".to_owned());
@@ -558,8 +559,13 @@ mod tests {
             json!({"display_name": "A", "name": "f", "type": "select", "data_source": "teams"})
         )[0]
         .contains("data_source"));
+        // Without a URL the plugin binds it to the session (the bot answers the lookups).
         assert!(problems(
             json!({"display_name": "A", "name": "f", "type": "select", "data_source": "dynamic"})
+        )
+        .is_empty());
+        assert!(problems(
+            json!({"display_name": "A", "name": "f", "type": "select", "data_source": "dynamic", "data_source_url": "ftp://x"})
         )[0]
         .contains("data_source_url"));
         assert!(problems(

@@ -1,0 +1,183 @@
+//! `POST /api/v1/dialogs/<session>/lookup`, called by Mattermost when the person types in a
+//! dynamic select the plugin bound to the session (SPEC §11). The query goes to the bot as
+//! `dialog_lookup`; the `items` it acknowledges with are the options shown. A bot that is
+//! offline, silent or not subscribed yields an empty list and a log line: a menu with nothing
+//! in it, never an error in the middle of a form.
+
+use super::session::{session_key, Session};
+use crate::body;
+use crate::delivery::{self, Sender};
+use crate::effect::{Decision, Effect, LogFields, LogLevel, Outcome};
+use crate::event::{event_with_proxy, DialogLookup, DIALOG_LOOKUP};
+use crate::facts::{present, Answer, Ask, Fact, Facts};
+use crate::form::answer::read_lookup_answer;
+use crate::ids::{is_mattermost_id, EventId, UserId};
+use crate::input::{Context, Request};
+use crate::refusal::{refuse, Notice, Refusal};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{json, Map, Value};
+
+/// What a lookup needs to know.
+#[derive(Debug, Default, Deserialize)]
+struct LookupFacts<'a> {
+    #[serde(borrow, default, deserialize_with = "present")]
+    session: Option<Answer<Option<&'a RawValue>>>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    registry: Option<Answer<Option<&'a RawValue>>>,
+}
+
+pub(crate) fn lookup(
+    request: &Request<'_>,
+    session_id: &str,
+    ctx: &Context,
+    facts: Facts<'_>,
+) -> Outcome {
+    match decide(request, session_id, ctx, facts) {
+        Ok(outcome) => outcome,
+        Err(refusal) => Outcome::Decided(refuse(refusal, request.log_fields())),
+    }
+}
+
+fn decide(
+    request: &Request<'_>,
+    session_id: &str,
+    ctx: &Context,
+    facts: Facts<'_>,
+) -> Result<Outcome, Refusal> {
+    let caller = request.caller()?;
+    if !is_mattermost_id(session_id) {
+        return Err(Refusal::DialogNotFound);
+    }
+    let fields = body::fields(request)?;
+    let claimed: String = fields.get("user_id", "a string")?.unwrap_or_default();
+    if claimed != caller.as_str() {
+        return Err(Refusal::UserMismatch {
+            claimed,
+            caller: caller.to_string(),
+        });
+    }
+    let mut values: Map<String, Value> = fields.get("submission", "an object")?.unwrap_or_default();
+    let text = |v: Option<Value>| match v {
+        Some(Value::String(s)) => s,
+        _ => String::new(),
+    };
+    let query = text(values.remove("query"));
+    let selected_field = text(values.remove("selected_field"));
+
+    let raw_facts = facts;
+    let f: LookupFacts<'_> = facts.read()?;
+    let Some(session) = &f.session else {
+        return Ok(Ask::one(
+            "session",
+            Fact::KvGet {
+                key: session_key(session_id),
+            },
+        )
+        .into());
+    };
+    let session: Session = match session {
+        Answer::Found(Some(raw)) => {
+            serde_json::from_str(raw.get()).map_err(|e| Refusal::Internal {
+                detail: format!("reading the session: {e}"),
+            })?
+        }
+        Answer::Found(None) => return Err(Refusal::DialogNotFound),
+        Answer::Failed(e) => {
+            return Err(Refusal::Unavailable {
+                what: "form",
+                detail: e.to_string(),
+            })
+        }
+    };
+    if session.expires_at < ctx.now_ms {
+        return Err(Refusal::DialogNotFound);
+    }
+    if session.user_id != caller.as_str() {
+        return Err(Refusal::WrongSubmitter);
+    }
+    if !session.lookups.contains(&selected_field) {
+        return Err(Refusal::BadField {
+            field: "selected_field",
+            expected: "a dynamic select of this dialog whose options the bot gives",
+        });
+    }
+    let recipient = UserId::parse(&session.recipient).ok_or_else(|| Refusal::Internal {
+        detail: "the session names no valid recipient".into(),
+    })?;
+    if f.registry.is_none() {
+        let mut ask = Ask::default();
+        delivery::ask_registry(&mut ask, &f.registry, &recipient);
+        return Ok(ask.into());
+    }
+    // The other values go along as the bot defined the fields: nothing the dialog lacks.
+    values.retain(|name, _| session.dialog.elements.iter().any(|e| e.name == *name));
+    let data = event_with_proxy(
+        &DialogLookup {
+            callback_id: &session.dialog.callback_id,
+            state: &session.dialog.state,
+            selected_field: &selected_field,
+            query: &query,
+            submission: &values,
+            user_id: caller.as_str(),
+            channel_id: &session.channel_id,
+            team_id: &session.team_id,
+        },
+        ctx,
+    );
+    let sender = LookupSender { session_id };
+    let outgoing = delivery::Outgoing {
+        bot: &recipient,
+        event: DIALOG_LOOKUP,
+        data,
+        event_id: EventId::from_entropy(ctx.entropy),
+        from: &sender,
+        before: Vec::new(),
+    };
+    match delivery::deliver(outgoing, ctx, raw_facts)? {
+        Some(outcome) => Ok(outcome),
+        None => {
+            let mut fields = LogFields::new();
+            fields.insert("session_id", session_id.to_owned());
+            fields.insert("bot_user_id", recipient.to_string());
+            let log = Effect::Log {
+                level: LogLevel::Warn,
+                message: "a dynamic select asks a bot that never subscribed: its options stay empty (the bot must send custom_<id>_subscribe)".into(),
+                fields,
+            };
+            Ok(Outcome::Decided(empty(vec![log])))
+        }
+    }
+}
+
+/// The person waits, typing, for the options.
+struct LookupSender<'a> {
+    session_id: &'a str,
+}
+
+impl Sender for LookupSender<'_> {
+    fn window_ms(&self, ctx: &Context) -> u32 {
+        delivery::transient_window_ms(ctx)
+    }
+
+    fn kept(&self) -> bool {
+        false
+    }
+
+    fn told(&self, notice: Notice, mut effects: Vec<Effect>) -> Decision {
+        effects.push(delivery::transient_log(notice, "lookup", self.session_id));
+        empty(effects)
+    }
+
+    fn answered(&self, answer: &RawValue) -> Result<Decision, Refusal> {
+        let items = read_lookup_answer(answer).map_err(|reason| Refusal::Internal {
+            detail: format!("the answer handed to the lookup is not one: {reason}"),
+        })?;
+        let body = json!({ "items": items }).to_string();
+        Ok(Decision::http(Vec::new(), 200, body))
+    }
+}
+
+fn empty(effects: Vec<Effect>) -> Decision {
+    Decision::http(effects, 200, r#"{"items":[]}"#.into())
+}
