@@ -913,19 +913,30 @@ func TestDeliveryDialogSubmissions(t *testing.T) {
 	}
 	values := map[string]any{"region": "eu", "reason": "hotfix for the login page"}
 
+	// The submitter waits for the bot's answer (SPEC §11): the ack closes the dialog.
 	o := openFor()
-	mustSubmit(t, "subscribed bot", alice, submitBody(alice, o, values, false), "{}")
+	answered := make(chan string, 1)
+	go func() {
+		_, out, err := call(http.MethodPost, dialogSubmitAPI, alice.Token, submitBody(alice, o, values, false))
+		if err != nil {
+			out = []byte(err.Error())
+		}
+		answered <- string(out)
+	}()
 	ev := botWS.mustNext(t, dialogEvent, 10*time.Second)
 	d := deliveryOf(t, ev)
-	if d.Attempt != 1 || d.WindowMs != 0 {
-		t.Errorf("dialog submission delivery = attempt %d within %d ms, want attempt 1, 0 (nobody waits)", d.Attempt, d.WindowMs)
+	if d.Attempt != 1 || d.WindowMs <= 0 {
+		t.Errorf("dialog submission delivery = attempt %d within %d ms, want attempt 1 within the answer window (the submitter waits)", d.Attempt, d.WindowMs)
 	}
 	if st := botStatus(t, bot); st["kept"] != float64(1) {
 		t.Errorf("status before the ack = %s, want the submission kept", mustJSON(st))
 	}
 	botWS.ack(d.EventID, nil)
-	if got := botWS.ackResult(t, d.EventID); got != "applied_late" {
-		t.Errorf("ack_result = %q, want applied_late (nobody waited)", got)
+	if got := <-answered; strings.TrimSpace(got) != "{}" {
+		t.Errorf("submit answered %s, want {} (the bot's ack closes the dialog)", got)
+	}
+	if got := botWS.ackResult(t, d.EventID); got != "applied" {
+		t.Errorf("ack_result = %q, want applied (the submitter waited)", got)
 	}
 	waitStatus(t, bot, 1, 0)
 

@@ -19,6 +19,8 @@ import (
 var schemaFiles = map[string]string{
 	"action":            "action-event.schema.json",
 	"dialog_submission": "dialog-submission-event.schema.json",
+	"dialog_refresh":    "dialog-submission-event.schema.json",
+	"dialog_lookup":     "dialog-lookup-event.schema.json",
 	"subscribed":        "subscribed-event.schema.json",
 	"unsubscribed":      "unsubscribed-event.schema.json",
 	"ack_result":        "ack-result-event.schema.json",
@@ -38,7 +40,12 @@ func eventSchemas() (map[string]*jsonschema.Schema, error) {
 	schemasOnce.Do(func() {
 		c := jsonschema.NewCompiler()
 		schemas = map[string]*jsonschema.Schema{}
+		compiled := map[string]*jsonschema.Schema{} // by file: two events may share one
 		for event, file := range schemaFiles {
+			if s, ok := compiled[file]; ok {
+				schemas[event] = s
+				continue
+			}
 			path, err := filepath.Abs(filepath.Join("..", "..", "docs", "schemas", file))
 			if err != nil {
 				schemasErr = err
@@ -63,6 +70,7 @@ func eventSchemas() (map[string]*jsonschema.Schema, error) {
 				schemasErr = fmt.Errorf("%s: %w", file, err)
 				return
 			}
+			compiled[file] = schemas[event]
 		}
 	})
 	return schemas, schemasErr
