@@ -45,6 +45,28 @@ func (p *Plugin) carryOut(effects []effect) {
 			}
 			post.UserId = e.UserID
 			p.API.SendEphemeralPost(e.UserID, &post)
+		case "create_post":
+			var post model.Post
+			if err := json.Unmarshal(e.Post, &post); err != nil {
+				p.API.LogError("the core's post is unreadable", "error", err.Error())
+				continue
+			}
+			if _, appErr := p.API.CreatePost(&post); appErr != nil {
+				p.API.LogError("posting a bot's answer failed", "user_id", post.UserId, "channel_id", post.ChannelId, "error", appErr.Error())
+			}
+		case "register_command":
+			if err := p.API.RegisterCommand(&model.Command{
+				Trigger:          e.Trigger,
+				DisplayName:      e.DisplayName,
+				Description:      e.Description,
+				AutoComplete:     e.Autocomplete,
+				AutoCompleteDesc: e.Description,
+				AutoCompleteHint: e.Hint,
+			}); err != nil {
+				p.API.LogError("registering a slash command failed", "trigger", e.Trigger, "error", err.Error())
+			}
+		case "unregister_command":
+			_ = p.API.UnregisterCommand("", e.Trigger) // always nil: it removes what matches
 		case "store":
 			key, value, ttl := e.Key, e.Value, e.ExpireInSeconds
 			p.pending.start(key, func() {

@@ -87,6 +87,12 @@ func (p *Plugin) ask(q query) result {
 	case "kv_set":
 		_, appErr := p.API.KVSetWithOptions(q.Key, []byte(q.Value), model.PluginKVSetOptions{ExpireInSeconds: q.ExpireInSeconds})
 		return result{value: true, appErr: appErr}
+	case "kv_create":
+		// OldValue nil: set only if nothing is stored (Mattermost's insert-if-absent).
+		created, appErr := p.API.KVSetWithOptions(q.Key, []byte(q.Value), model.PluginKVSetOptions{Atomic: true, ExpireInSeconds: q.ExpireInSeconds})
+		return result{value: created, appErr: appErr}
+	case "mattermost_commands":
+		return p.mattermostCommands()
 	case "kv_consume":
 		deleted, appErr := p.API.KVCompareAndDelete(q.Key, []byte(q.Expected))
 		return result{value: deleted, appErr: appErr}

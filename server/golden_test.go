@@ -80,6 +80,7 @@ func (f *fixture) run(t *testing.T, p *Plugin, w *httptest.ResponseRecorder) {
 		PostToSave   *postToSave     `json:"post_will_be_saved"`
 		PostSaved    *postSaved      `json:"post_saved"`
 		PostDeleted  *postDeleted    `json:"post_deleted"`
+		Command      *commandInput   `json:"command"`
 	}
 	require.NoError(t, json.Unmarshal(f.Input, &in))
 	switch {
@@ -112,6 +113,10 @@ func (f *fixture) run(t *testing.T, p *Plugin, w *httptest.ResponseRecorder) {
 		} else {
 			f.hooked.post, f.hooked.rejection = p.MessageWillBePosted(nil, &post)
 		}
+	case in.Command != nil:
+		response, appErr := p.ExecuteCommand(nil, in.Command.Args)
+		require.Nil(t, appErr)
+		f.hooked.command = response
 	default:
 		t.Fatalf("unknown input %s", f.Input)
 	}
@@ -138,6 +143,18 @@ func (f *fixture) expectEffects(t *testing.T, api *plugintest.API) *[]map[string
 			api.On("PublishPluginClusterEvent", mock.MatchedBy(func(ev model.PluginClusterEvent) bool {
 				return ev.Id == clusterEventID && jsonSame(ev.Data, e.Message)
 			}), model.PluginClusterEventSendOptions{SendType: model.PluginClusterEventSendTypeReliable}).Return(nil).Once()
+		case "create_post":
+			api.On("CreatePost", mock.MatchedBy(func(post *model.Post) bool {
+				var want model.Post
+				_ = json.Unmarshal(e.Post, &want)
+				return post.UserId == want.UserId && post.ChannelId == want.ChannelId && post.RootId == want.RootId && post.Message == want.Message &&
+					jsonSame(mustMarshal(post.GetProps()), mustMarshal(want.GetProps()))
+			})).Return(&model.Post{}, nil).Once()
+		case "register_command":
+			api.On("RegisterCommand", &model.Command{Trigger: e.Trigger, DisplayName: e.DisplayName, Description: e.Description,
+				AutoComplete: e.Autocomplete, AutoCompleteDesc: e.Description, AutoCompleteHint: e.Hint}).Return(nil).Once()
+		case "unregister_command":
+			api.On("UnregisterCommand", "", e.Trigger).Return(nil).Once()
 		case "send_ephemeral":
 			api.On("SendEphemeralPost", e.UserID, mock.MatchedBy(func(post *model.Post) bool {
 				var want model.Post
@@ -181,6 +198,11 @@ func (f *fixture) checkEffects(t *testing.T, p *Plugin, published []map[string]a
 			assert.False(t, ok, "no longer watching %s", e.ConnectionID)
 		}
 	}
+}
+
+func mustMarshal(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
 }
 
 func jsonSame(a, b []byte) bool {
@@ -270,6 +292,13 @@ func (f *fixture) handOverAnswers(p *Plugin) {
 // checkHooked compares a post hook's answer with the fixture's: the rejection, and the props of
 // the post to save instead (the rest of the post is Mattermost's, passed through).
 func (f *fixture) checkHooked(t *testing.T) {
+	if len(f.Expect.Command) > 0 {
+		require.NotNil(t, f.hooked.command, "ExecuteCommand answers")
+		var want model.CommandResponse
+		require.NoError(t, json.Unmarshal(f.Expect.Command, &want))
+		assert.Equal(t, &want, f.hooked.command, "the command's response")
+		return
+	}
 	assert.Equal(t, f.Expect.Rejection, f.hooked.rejection)
 	if len(f.Expect.Post) == 0 {
 		assert.Nil(t, f.hooked.post, "the post is saved as it is")

@@ -54,11 +54,14 @@ type fixture struct {
 		// A post hook's answer: the post to save instead, or why it is refused.
 		Post      json.RawMessage `json:"post"`
 		Rejection string          `json:"rejection"`
+		// ExecuteCommand's answer.
+		Command json.RawMessage `json:"command"`
 	} `json:"expect"`
-	// hooked is what a post hook returned, for the check.
+	// hooked is what a hook returned, for the check.
 	hooked struct {
 		post      *model.Post
 		rejection string
+		command   *model.CommandResponse
 	}
 }
 
@@ -82,6 +85,11 @@ type fixtureEffect struct {
 	AtMs            int64             `json:"at_ms"`
 	Post            json.RawMessage   `json:"post"`
 	Fact            *query            `json:"fact"`
+	Trigger         string            `json:"trigger"`
+	DisplayName     string            `json:"display_name"`
+	Description     string            `json:"description"`
+	Hint            string            `json:"hint"`
+	Autocomplete    bool              `json:"autocomplete"`
 }
 
 // fixtureAnswer is Mattermost's answer to one query: found, or an error.
@@ -101,7 +109,7 @@ func (a fixtureAnswer) appError() *model.AppError {
 
 func loadFixtures(t testing.TB) map[string]*fixture {
 	out := map[string]*fixture{}
-	for dir, least := range map[string]int{"actions": 30, "delivery": 30, "dialogs": 10, "lint": 5, "signing": 5} {
+	for dir, least := range map[string]int{"actions": 30, "commands": 8, "delivery": 30, "dialogs": 10, "lint": 5, "signing": 5} {
 		files, err := filepath.Glob("../tests/fixtures/" + dir + "/*.json")
 		require.NoError(t, err)
 		require.GreaterOrEqual(t, len(files), least, "the shared %s fixtures are missing", dir)
@@ -128,6 +136,7 @@ func newTestPlugin(t testing.TB) (*Plugin, *plugintest.API) {
 	api.On("GetPluginConfig").Return(map[string]any{}).Maybe()
 	// Activation beats and looks for bots to remind to subscribe.
 	api.On("KVGet", "bots").Return(nil, nil).Maybe()
+	api.On("KVGet", "commands").Return(nil, nil).Maybe()
 	api.On("KVSetWithOptions", mock.MatchedBy(func(key string) bool { return strings.HasPrefix(key, "node_") }), mock.Anything, mock.Anything).Return(true, nil).Maybe()
 	api.On("LogInfo", "plugin activated", mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Maybe()
 	p := &Plugin{}
@@ -215,6 +224,23 @@ func (f *fixture) expectFacts(t testing.TB, api *plugintest.API) {
 			api.On("KVGet", q.Key).Return(value, failed).Once()
 		case "kv_set":
 			api.On("KVSetWithOptions", q.Key, jsonEqual(q.Value), model.PluginKVSetOptions{ExpireInSeconds: q.ExpireInSeconds}).Return(failed == nil, failed).Once()
+		case "kv_create":
+			api.On("KVSetWithOptions", q.Key, jsonEqual(q.Value), model.PluginKVSetOptions{Atomic: true, ExpireInSeconds: q.ExpireInSeconds}).Return(string(answer.Found) == "true", failed).Once()
+		case "mattermost_commands":
+			var served struct {
+				BuiltIn []string `json:"built_in"`
+				Plugins []string `json:"plugins"`
+			}
+			require.NoError(t, json.Unmarshal(answer.Found, &served))
+			commands := func(triggers []string) []*model.Command {
+				out := []*model.Command{}
+				for _, t := range triggers {
+					out = append(out, &model.Command{Trigger: t})
+				}
+				return out
+			}
+			api.On("ListBuiltInCommands").Return(commands(served.BuiltIn), nil).Once()
+			api.On("ListPluginCommands", "").Return(commands(served.Plugins), nil).Once()
 		case "kv_consume":
 			api.On("KVCompareAndDelete", q.Key, []byte(q.Expected)).Return(string(answer.Found) == "true", failed).Once()
 		case "open_dialog":

@@ -39,6 +39,12 @@ type input struct {
 	PostWillBeSaved *postToSave     `json:"post_will_be_saved,omitempty"`
 	PostSaved       *postSaved      `json:"post_saved,omitempty"`
 	PostDeleted     *postDeleted    `json:"post_deleted,omitempty"`
+	Command         *commandInput   `json:"command,omitempty"`
+}
+
+// commandInput is a slash command someone typed (ExecuteCommand): Mattermost's CommandArgs.
+type commandInput struct {
+	Args *model.CommandArgs `json:"args"`
 }
 
 // postSaved is a post with attachments as saved (MessageHasBeenPosted/-Updated).
@@ -227,6 +233,12 @@ type decisionReply struct {
 	HTTP *response `json:"http"`
 	// The answer of a post hook: the post to save instead, or why it is refused.
 	Post *postReply `json:"post"`
+	// The answer of ExecuteCommand.
+	Command *commandReply `json:"command"`
+}
+
+type commandReply struct {
+	Response json.RawMessage `json:"response"`
 }
 
 type postReply struct {
@@ -281,8 +293,14 @@ type effect struct {
 	// wake_at
 	Name string `json:"name"`
 	AtMs int64  `json:"at_ms"`
-	// send_ephemeral
+	// send_ephemeral, create_post
 	Post json.RawMessage `json:"post"`
+	// register_command, unregister_command
+	Trigger      string `json:"trigger"`
+	DisplayName  string `json:"display_name"`
+	Description  string `json:"description"`
+	Hint         string `json:"hint"`
+	Autocomplete bool   `json:"autocomplete"`
 	// store, delete
 	Key string `json:"key"`
 	// store

@@ -50,6 +50,11 @@ pub enum Reply {
     Http(Response),
     /// Nothing: the input was a hook that answers nobody (`{"none": {}}` on the wire).
     None {},
+    /// The answer of `ExecuteCommand`: Mattermost's `CommandResponse`.
+    Command {
+        /// The response, as Mattermost's JSON.
+        response: Box<RawValue>,
+    },
     /// The answer of `MessageWillBePosted` / `MessageWillBeUpdated`: the post to save instead
     /// (`None`: unchanged), or why it is refused.
     Post {
@@ -67,6 +72,7 @@ impl PartialEq for Reply {
         match (self, other) {
             (Reply::Http(a), Reply::Http(b)) => a == b,
             (Reply::None {}, Reply::None {}) => true,
+            (Reply::Command { response: a }, Reply::Command { response: b }) => a.get() == b.get(),
             (
                 Reply::Post { post, rejection },
                 Reply::Post {
@@ -134,6 +140,31 @@ pub enum Effect {
     Unwatch {
         /// The connection.
         connection_id: String,
+    },
+    /// `CreatePost(post)`: a post by the bot `post.user_id` names (an `in_channel` answer to a
+    /// slash command). Failures are logged.
+    CreatePost {
+        /// The post as Mattermost's JSON.
+        post: Box<RawValue>,
+    },
+    /// `RegisterCommand(command)` on this node, for every team: Mattermost calls
+    /// `ExecuteCommand` when someone types it.
+    RegisterCommand {
+        /// The trigger, without the slash.
+        trigger: String,
+        /// The autocomplete's name for it.
+        display_name: String,
+        /// What it does, in the autocomplete.
+        description: String,
+        /// Its arguments, in the autocomplete (`[environment]`).
+        hint: String,
+        /// Whether the autocomplete offers it.
+        autocomplete: bool,
+    },
+    /// `UnregisterCommand("", trigger)` on this node.
+    UnregisterCommand {
+        /// The trigger, without the slash.
+        trigger: String,
     },
     /// `SendEphemeralPost(user_id, post)`: a message only `user_id` sees.
     SendEphemeral {
@@ -222,6 +253,14 @@ impl Decision {
         }
     }
 
+    /// The answer to a slash command: `response`, Mattermost's `CommandResponse`.
+    pub(crate) fn command(effects: Vec<Effect>, response: Box<RawValue>) -> Self {
+        Self {
+            effects,
+            reply: Reply::Command { response },
+        }
+    }
+
     /// The answer to a post hook.
     pub(crate) fn post(
         effects: Vec<Effect>,
@@ -241,7 +280,7 @@ impl Decision {
     pub fn response(&self) -> &Response {
         match &self.reply {
             Reply::Http(response) => response,
-            Reply::None {} | Reply::Post { .. } => {
+            Reply::None {} | Reply::Post { .. } | Reply::Command { .. } => {
                 panic!("a decision for a hook has no HTTP response")
             }
         }

@@ -29,6 +29,14 @@ pub(crate) const DIALOG_LOOKUP: &str = "dialog_lookup";
 /// The event a slash command is published as (`custom_<id>_command`).
 pub(crate) const COMMAND: &str = "command";
 
+/// The events a subscribed bot's record may keep for a replay, by the name a record stores
+/// (lookups and refreshes are never kept: they are of use only while the person waits).
+pub(crate) fn kept_event(name: &str) -> Option<&'static str> {
+    [ACTION, DIALOG_SUBMISSION, COMMAND]
+        .into_iter()
+        .find(|event| *event == name)
+}
+
 /// The `data` of an `action` event: every top-level key Mattermost sent, its value's text
 /// unchanged, plus `proxy` (which replaces a `proxy` key in the body, should one ever come).
 pub(crate) fn action_event(

@@ -91,6 +91,21 @@ pub enum Fact {
         /// Mattermost's `OpenDialogRequest`.
         request: Box<RawValue>,
     },
+    /// `KVSetWithOptions(key, value, {Atomic, OldValue: nil})`: stores `value` only if nothing
+    /// is stored under `key`, answered with whether this call stored it. How one of two racing
+    /// writers wins a name (a slash command's trigger).
+    KvCreate {
+        /// The plugin's KV key.
+        key: String,
+        /// A JSON document.
+        value: Box<RawValue>,
+        /// When Mattermost drops the entry (0: never).
+        expire_in_seconds: u64,
+    },
+    /// The slash commands Mattermost already serves (`ListBuiltInCommands`, and
+    /// `ListPluginCommands("")`: every plugin's, this one's included), answered with
+    /// `{"built_in": [trigger, …], "plugins": [trigger, …]}`.
+    MattermostCommands,
     /// `KVGet` of each key, answered with one object: each key's stored JSON, or `null`.
     KvGetMany {
         /// The plugin's KV keys.

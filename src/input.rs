@@ -60,6 +60,12 @@ pub enum Input<'a> {
         /// Its id.
         post_id: &'a str,
     },
+    /// `ExecuteCommand`: someone typed a slash command this plugin registered. Its reply is a
+    /// [`crate::Reply::Command`].
+    Command {
+        /// Mattermost's `CommandArgs`, as JSON.
+        args: &'a str,
+    },
 }
 
 /// A websocket message a connection sent to the plugin.

@@ -13,6 +13,7 @@
 
 mod action;
 mod body;
+mod command;
 mod configure;
 mod delivery;
 mod dialog;
@@ -44,7 +45,8 @@ pub use input::{Body, Context, Input, Request, WebSocketMessage};
 pub use lint::{check, lint, preview, Finding, Preview, Severity};
 pub use manifest::{PLUGIN_ID, PLUGIN_VERSION};
 pub use paths::{
-    handler_url, ACK_PATH, ACTION_PATH, ADMIN_STATUS_PATH, DIALOG_OPEN_PATH, LINT_PATH, STATUS_PATH,
+    handler_url, ACK_PATH, ACTION_PATH, ADMIN_STATUS_PATH, COMMANDS_PATH, DIALOG_OPEN_PATH,
+    LINT_PATH, STATUS_PATH,
 };
 pub use refusal::Refusal;
 pub use router::handle;

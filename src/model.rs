@@ -69,6 +69,9 @@ pub(crate) struct User {
     pub(crate) roles: String,
     #[serde(default)]
     pub(crate) delete_at: i64,
+    /// A bot account.
+    #[serde(default)]
+    pub(crate) is_bot: bool,
 }
 
 /// The caller's account must be a system administrator's, to `what`.

@@ -18,6 +18,14 @@ pub const ACK_PATH: &str = "/api/v1/ack";
 /// Where a bot reads its own delivery status (SPEC §9.7).
 pub const STATUS_PATH: &str = "/api/v1/status";
 
+/// A bot's own slash commands: `GET` lists, `POST` registers (SPEC §12).
+pub const COMMANDS_PATH: &str = "/api/v1/commands";
+
+/// `DELETE /api/v1/commands/<trigger>`: the trigger a path names.
+pub(crate) fn command_trigger(path: &str) -> Option<&str> {
+    path.strip_prefix(COMMANDS_PATH)?.strip_prefix('/')
+}
+
 /// Where system administrators read every bot's delivery status.
 pub const ADMIN_STATUS_PATH: &str = "/api/v1/admin/status";
 /// `POST`: a new signing key for buttons, for system administrators.

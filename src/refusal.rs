@@ -179,6 +179,26 @@ pub enum Refusal {
         /// What they may do.
         what: &'static str,
     },
+    /// Something only bots may do (own a slash command), asked by a person's account.
+    #[error("only bot accounts may {what}")]
+    NotABot {
+        /// What they may do.
+        what: &'static str,
+    },
+    /// A slash command trigger someone else serves already.
+    #[error("/{trigger} is already served by {owner}")]
+    CommandTaken {
+        /// The trigger.
+        trigger: String,
+        /// Who serves it, in words (`another bot`, `Mattermost itself`, `another plugin`).
+        owner: &'static str,
+    },
+    /// A slash command this bot does not own.
+    #[error("this bot has no command /{trigger}")]
+    NotYourCommand {
+        /// The trigger named.
+        trigger: String,
+    },
     /// A websocket message the plugin does not take.
     #[error("the plugin does not take {what}")]
     BadMessage {
@@ -360,6 +380,12 @@ fn present(refusal: &Refusal) -> Presentation {
         Refusal::BadAnswer { .. } => p(400, "bad_answer", Warn, format!("The answer was not applied: {}", sentence(refusal))),
         Refusal::NotAdmin { what } => p(403, "not_admin", Info, format!(
             "Only system administrators may {what}.")),
+        Refusal::NotABot { what } => p(403, "not_a_bot", Info, format!(
+            "Only bot accounts may {what}: a slash command served over the websocket belongs to a bot.")),
+        Refusal::CommandTaken { .. } => p(409, "command_taken", Info, format!(
+            "The command was not registered: {}. Choose another trigger.", sentence(refusal).trim_end_matches('.'))),
+        Refusal::NotYourCommand { .. } => p(404, "not_your_command", Info, format!(
+            "Nothing was changed: {}.", sentence(refusal).trim_end_matches('.'))),
         Refusal::BadMessage { .. } => p(400, "bad_message", Info, format!("The message was not taken: {}", sentence(refusal))),
         Refusal::InvalidTrigger => p(400, "invalid_trigger", Warn,
             "The dialog was not opened: `trigger_id` must be the trigger id of a click or slash command, as Mattermost sent it.".into()),
@@ -488,6 +514,12 @@ mod tests {
             Refusal::BadAnswer { reason: s() },
             Refusal::BadMessage { what: s() },
             Refusal::NotAdmin { what: "do this" },
+            Refusal::NotABot { what: "do this" },
+            Refusal::CommandTaken {
+                trigger: s(),
+                owner: "another bot",
+            },
+            Refusal::NotYourCommand { trigger: s() },
             Refusal::ChannelNotReadable { channel_id: s() },
             Refusal::RecipientNotAuthor {
                 recipient: s(),

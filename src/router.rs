@@ -1,15 +1,16 @@
 //! The one entry point: every input goes to the module that owns it.
 
+use crate::command::manage;
 use crate::delivery::{self, ack, status};
 use crate::effect::{Decision, Effect, Outcome};
 use crate::facts::{Fact, Facts};
 use crate::input::{Context, Input, Request};
 use crate::paths::{
-    dialog_session, SessionPath, ACK_PATH, ACTION_PATH, ADMIN_SIGNING_KEY_PATH, ADMIN_STATUS_PATH,
-    DIALOG_OPEN_PATH, LINT_PATH, STATUS_PATH,
+    command_trigger, dialog_session, SessionPath, ACK_PATH, ACTION_PATH, ADMIN_SIGNING_KEY_PATH,
+    ADMIN_STATUS_PATH, COMMANDS_PATH, DIALOG_OPEN_PATH, LINT_PATH, STATUS_PATH,
 };
 use crate::refusal::{refuse, Refusal};
-use crate::{action, body, dialog, lint};
+use crate::{action, body, command, dialog, lint};
 
 /// Handles one input. Call it first with [`Facts::none`]; while it answers
 /// [`Outcome::NeedFacts`], gather the answers to the queries it lists and call again with
@@ -32,8 +33,9 @@ pub fn handle(input: &Input<'_>, ctx: &Context, facts: Facts<'_>) -> Outcome {
             user_id,
         } => delivery::socket::disconnected(connection_id, user_id, ctx, facts),
         Input::Timer { name } => delivery::node::timer(name, ctx, facts),
-        Input::Cluster { message } => delivery::node::cluster(message),
-        Input::Activated => delivery::node::activated(ctx),
+        Input::Cluster { message } => cluster(message),
+        Input::Activated => activated(ctx, facts),
+        Input::Command { args } => command::execute::execute(args, ctx, facts),
         Input::PostWillBeSaved { post, .. } => crate::sign::post_will_be_saved(post, ctx, facts),
         Input::PostSaved { post } => crate::sign::post_saved(post),
         Input::PostDeleted { post_id } => crate::sign::post_deleted(post_id),
@@ -51,13 +53,17 @@ enum Endpoint<'a> {
     Status,
     AdminStatus,
     RotateSigningKey,
+    Commands,
+    Command(&'a str),
 }
 
 impl Endpoint<'_> {
-    /// The one method the endpoint takes.
-    fn method(&self) -> &'static str {
+    /// The methods the endpoint takes, as the refusal names them.
+    fn methods(&self) -> &'static str {
         match self {
             Endpoint::Status | Endpoint::AdminStatus => "GET",
+            Endpoint::Commands => "GET or POST",
+            Endpoint::Command(_) => "DELETE",
             _ => "POST",
         }
     }
@@ -72,6 +78,8 @@ fn route(path: &str) -> Option<Endpoint<'_>> {
         STATUS_PATH => Some(Endpoint::Status),
         ADMIN_STATUS_PATH => Some(Endpoint::AdminStatus),
         ADMIN_SIGNING_KEY_PATH => Some(Endpoint::RotateSigningKey),
+        COMMANDS_PATH => Some(Endpoint::Commands),
+        _ if command_trigger(path).is_some() => command_trigger(path).map(Endpoint::Command),
         _ => dialog_session(path).map(|(session, asks)| match asks {
             SessionPath::Submit => Endpoint::DialogSubmit(session),
             SessionPath::Lookup => Endpoint::DialogLookup(session),
@@ -86,10 +94,14 @@ fn http(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Outcome {
         };
         return Outcome::Decided(refuse(refusal, request.log_fields()));
     };
-    if request.method != endpoint.method() {
+    if !endpoint
+        .methods()
+        .split(" or ")
+        .any(|m| m == request.method)
+    {
         let refusal = Refusal::MethodNotAllowed {
             method: request.method.to_owned(),
-            allowed: endpoint.method(),
+            allowed: endpoint.methods(),
         };
         return Outcome::Decided(refuse(refusal, request.log_fields()));
     }
@@ -109,6 +121,43 @@ fn http(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Outcome {
         Endpoint::AdminStatus => answered(status::admin(request, ctx, facts)),
         Endpoint::RotateSigningKey => crate::sign::rotate(request, ctx, facts)
             .unwrap_or_else(|refusal| Outcome::Decided(refuse(refusal, request.log_fields()))),
+        Endpoint::Commands | Endpoint::Command(_) => {
+            let step = match (endpoint, request.method) {
+                (Endpoint::Command(trigger), _) => manage::delete(request, trigger, facts),
+                (_, "GET") => manage::list(request, facts),
+                _ => manage::register(request, ctx, facts),
+            };
+            match step {
+                Ok(manage::Step::Ask(ask)) => ask.into(),
+                Ok(manage::Step::Done(decision)) => Outcome::Decided(decision),
+                Err(refusal) => Outcome::Decided(refuse(refusal, request.log_fields())),
+            }
+        }
+    }
+}
+
+/// `OnActivate`: this node's part in delivery, and every registered command registered again
+/// with this Mattermost process (which forgot them when the plugin stopped).
+fn activated(ctx: &Context, facts: Facts<'_>) -> Outcome {
+    match command::manage::restore(facts) {
+        Ok(commands) => {
+            let mut effects = delivery::node::activation(ctx);
+            effects.extend(commands);
+            Outcome::Decided(Decision::quiet(effects))
+        }
+        Err(ask) => ask.into(),
+    }
+}
+
+/// A message from another node: a command added or removed there, or the delivery layer's.
+fn cluster(message: &str) -> Outcome {
+    #[derive(serde::Deserialize)]
+    struct CommandMessage {
+        command: command::Change,
+    }
+    match serde_json::from_str::<CommandMessage>(message) {
+        Ok(m) => Outcome::Decided(Decision::quiet(m.command.effects())),
+        Err(_) => delivery::node::cluster(message),
     }
 }
 

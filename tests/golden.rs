@@ -17,7 +17,9 @@ const NODE: &str = "nodenodenodenodenodenode01";
 
 fn fixtures() -> Vec<PathBuf> {
     let mut files = Vec::new();
-    for dir in ["actions", "delivery", "dialogs", "lint", "signing"] {
+    for dir in [
+        "actions", "commands", "delivery", "dialogs", "lint", "signing",
+    ] {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures")
             .join(dir);
@@ -146,6 +148,11 @@ fn run(fixture: &Value) -> Value {
         if let Some(rejection) = answer.get("rejection") {
             actual.insert("rejection".into(), rejection.clone());
         }
+        return Value::Object(actual);
+    }
+    // A slash command answers with Mattermost's CommandResponse.
+    if let Some(answer) = reply["reply"].get("command") {
+        actual.insert("command".into(), answer["response"].clone());
         return Value::Object(actual);
     }
     let Some(response) = reply["reply"].get("http") else {

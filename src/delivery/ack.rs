@@ -6,11 +6,12 @@
 //! where it waits) and becomes its response. After the window the acknowledgement applies the
 //! answer itself: the post is updated through the plugin API and the clicker is sent the text.
 
-use super::answer::check_answer;
+use super::answer::{answer_post, check_answer, command_post};
 use super::click::read_record;
 use super::store::{event_key, queue_key, unavailable, Kept, KeptState, Place};
 use super::WAIT_GRACE_MS;
 use crate::effect::Effect;
+use crate::event::COMMAND;
 use crate::facts::{present, Answer, Ask, Fact, Facts};
 use crate::ids::{Id, UserId};
 use crate::input::Context;
@@ -222,6 +223,9 @@ fn apply_late(
     keep_s: u64,
 ) -> Result<Step, Refusal> {
     let fields: Map<String, Value> = serde_json::from_str(answer.get()).unwrap_or_default();
+    if kept.event == COMMAND {
+        return apply_late_command(kept, event_id, answer, &fields, f, keep_s);
+    }
     let update = fields.get("update").filter(|u| u.is_object());
     let place = kept.place.as_ref();
     let mut ask = Ask::default();
@@ -259,6 +263,45 @@ fn apply_late(
                 user_id: place.user_id.clone(),
                 post: to_raw_value(&post).expect("a post serializes"),
             });
+        }
+    }
+    Ok(Step::Done {
+        event_id,
+        status: Status::AppliedLate,
+        effects,
+    })
+}
+
+/// Applies a late answer to a slash command: an `in_channel` answer posted as the bot, an
+/// ephemeral one sent to the person who typed the command.
+fn apply_late_command(
+    kept: &Kept,
+    event_id: Id,
+    answer: &RawValue,
+    fields: &Map<String, Value>,
+    f: &AckFacts<'_>,
+    keep_s: u64,
+) -> Result<Step, Refusal> {
+    let Some(unqueued) = &f.unqueued else {
+        return Ok(Step::Ask(Ask::one(
+            "unqueued",
+            unqueue(kept, event_id, keep_s),
+        )));
+    };
+    let mut effects = unqueue_failed(unqueued);
+    if let Some(place) = &kept.place {
+        let (channel, root) = (&place.channel_id, &place.root_id);
+        match command_post(answer, &kept.bot, channel, root) {
+            Some(post) => effects.push(Effect::CreatePost { post }),
+            None => {
+                let shows = |k: &str| fields.get(k).is_some_and(|v| v != "" && !v.is_null());
+                if shows("text") || shows("attachments") {
+                    effects.push(Effect::SendEphemeral {
+                        user_id: place.user_id.clone(),
+                        post: answer_post(fields, &place.user_id, channel, root),
+                    });
+                }
+            }
         }
     }
     Ok(Step::Done {

@@ -132,6 +132,47 @@ pub(crate) fn check_command_answer(
     Ok(answer.to_owned())
 }
 
+/// What a checked command answer does: for `in_channel`, the post the plugin makes as the bot
+/// (`None` otherwise: the answer is shown to the person who typed the command alone).
+pub(crate) fn command_post(
+    answer: &RawValue,
+    bot: &UserId,
+    channel_id: &str,
+    root_id: &str,
+) -> Option<Box<RawValue>> {
+    let fields: Map<String, Value> = serde_json::from_str(answer.get()).ok()?;
+    if fields.get("response_type").and_then(Value::as_str) != Some("in_channel") {
+        return None;
+    }
+    Some(answer_post(&fields, bot.as_str(), channel_id, root_id))
+}
+
+/// A command answer as a post of `user_id`: its text, attachments and parsing choice.
+pub(crate) fn answer_post(
+    fields: &Map<String, Value>,
+    user_id: &str,
+    channel_id: &str,
+    root_id: &str,
+) -> Box<RawValue> {
+    let mut post = serde_json::json!({
+        "user_id": user_id,
+        "channel_id": channel_id,
+        "root_id": root_id,
+        "message": fields.get("text").cloned().unwrap_or(Value::from("")),
+    });
+    let mut props = Map::new();
+    if let Some(a @ Value::Array(_)) = fields.get("attachments") {
+        props.insert("attachments".into(), a.clone());
+    }
+    if fields.get("skip_slack_parsing") == Some(&Value::Bool(true)) {
+        props.insert("skip_slack_parsing".into(), Value::Bool(true));
+    }
+    if !props.is_empty() {
+        post["props"] = Value::Object(props);
+    }
+    serde_json::value::to_raw_value(&post).expect("a post serializes")
+}
+
 /// Whether the buttons in `props` would work on a post of `bot`; the first error otherwise.
 fn lint_passes(props: &Value, bot: &UserId, what: &str) -> Result<(), String> {
     let (findings, _) = check(props, bot.as_str()).map_err(|e| e.to_string())?;

@@ -29,7 +29,7 @@ pub(crate) mod node;
 pub(crate) mod replay;
 pub(crate) mod socket;
 pub(crate) mod status;
-mod store;
+pub(crate) mod store;
 
 pub(crate) use click::{ask_registry, deliver, ClickSender, Outgoing, Sender};
 pub(crate) use store::{Kept, KeptState, Place};

@@ -29,13 +29,13 @@ struct HintFacts<'a> {
 /// connections were held by a plugin process that is gone. Soon, not now: Mattermost hands
 /// websocket messages to a plugin only once its activation is over, and a bot answers the hint
 /// at once.
-pub(crate) fn activated(ctx: &Context) -> Outcome {
+pub(crate) fn activation(ctx: &Context) -> Vec<Effect> {
     let mut effects = beat(ctx);
     effects.push(Effect::WakeAt {
         name: RESUBSCRIBE_TIMER.into(),
         at_ms: ctx.now_ms + RESUBSCRIBE_AFTER_MS,
     });
-    Outcome::Decided(Decision::quiet(effects))
+    effects
 }
 
 /// A timer is due.

@@ -125,8 +125,8 @@ pub(crate) fn send(
     more: bool,
     ctx: &Context,
 ) -> Vec<Effect> {
-    // A record whose data is not an event's (a damaged store) is not sent: nothing a bot
-    // could read, and it expires with its keep period.
+    // A record whose data or name is not an event's (a damaged store) is not sent: nothing a
+    // bot could read, and it expires with its keep period.
     let mut effects: Vec<Effect> = due
         .iter()
         .filter_map(|(kept, attempt)| {
@@ -137,7 +137,7 @@ pub(crate) fn send(
                 first_sent_at: kept.first_sent_at,
             };
             Some(Effect::publish_to(
-                event_name(&kept.event),
+                crate::event::kept_event(&kept.event)?,
                 bot.clone(),
                 connection_id,
                 with_delivery(&kept.data, &delivery)?,
@@ -154,14 +154,6 @@ pub(crate) fn send(
         effects.push(cursor.timer(ctx));
     }
     effects
-}
-
-/// The event name a kept record is sent under.
-fn event_name(event: &str) -> &'static str {
-    match event {
-        crate::event::DIALOG_SUBMISSION => crate::event::DIALOG_SUBMISSION,
-        _ => crate::event::ACTION,
-    }
 }
 
 /// What the next batch needs to know.

@@ -111,6 +111,10 @@ enum InputDoc<'a> {
         #[serde(borrow)]
         post_id: Cow<'a, str>,
     },
+    Command {
+        #[serde(borrow)]
+        args: &'a RawValue,
+    },
 }
 
 /// An HTTP request without its body.
@@ -224,6 +228,7 @@ fn answer(call: Call<'_>, body: &[u8]) -> Reply {
                 },
                 InputDoc::PostSaved { post } => Input::PostSaved { post: post.get() },
                 InputDoc::PostDeleted { post_id } => Input::PostDeleted { post_id },
+                InputDoc::Command { args } => Input::Command { args: args.get() },
             };
             let facts = h.facts.map_or(Facts::none(), |raw| Facts::json(raw.get()));
             match handle(&input, &ctx, facts) {

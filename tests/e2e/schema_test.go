@@ -21,6 +21,7 @@ var schemaFiles = map[string]string{
 	"dialog_submission": "dialog-submission-event.schema.json",
 	"dialog_refresh":    "dialog-submission-event.schema.json",
 	"dialog_lookup":     "dialog-lookup-event.schema.json",
+	"command":           "command-event.schema.json",
 	"subscribed":        "subscribed-event.schema.json",
 	"unsubscribed":      "unsubscribed-event.schema.json",
 	"ack_result":        "ack-result-event.schema.json",

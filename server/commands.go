@@ -1,0 +1,48 @@
+package main
+
+import (
+	"encoding/json"
+
+	"github.com/mattermost/mattermost/server/public/model"
+	"github.com/mattermost/mattermost/server/public/plugin"
+)
+
+// ExecuteCommand hands a slash command a bot registered through the plugin to the core, and
+// answers what it decided: the bot's answer, or what the person is told instead.
+func (p *Plugin) ExecuteCommand(_ *plugin.Context, args *model.CommandArgs) (*model.CommandResponse, *model.AppError) {
+	if p.core == nil {
+		return nil, model.NewAppError("ExecuteCommand", "plugin.not_ready", nil, "the plugin is starting", 503)
+	}
+	rep := p.hookReply(input{Command: &commandInput{Args: args}})
+	if rep == nil || rep.Reply == nil || rep.Reply.Command == nil {
+		return nil, model.NewAppError("ExecuteCommand", "plugin.core_failed", nil, "the plugin could not handle the command", 500)
+	}
+	// Decoded with float64 numbers: the response crosses a gob-encoded RPC (see gobSafe).
+	var response model.CommandResponse
+	if err := json.Unmarshal(rep.Reply.Command.Response, &response); err != nil {
+		p.API.LogError("the core's command response is unreadable", "error", err.Error())
+		return nil, model.NewAppError("ExecuteCommand", "plugin.core_failed", nil, err.Error(), 500)
+	}
+	return &response, nil
+}
+
+// mattermostCommands answers the mattermost_commands fact: the triggers Mattermost serves
+// already, built in and registered by plugins (this one's included).
+func (p *Plugin) mattermostCommands() result {
+	builtIn, err := p.API.ListBuiltInCommands()
+	if err != nil {
+		return result{err: err}
+	}
+	plugins, err := p.API.ListPluginCommands("")
+	if err != nil {
+		return result{err: err}
+	}
+	served := map[string][]string{"built_in": {}, "plugins": {}}
+	for _, c := range builtIn {
+		served["built_in"] = append(served["built_in"], c.Trigger)
+	}
+	for _, c := range plugins {
+		served["plugins"] = append(served["plugins"], c.Trigger)
+	}
+	return result{value: served}
+}

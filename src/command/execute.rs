@@ -1,0 +1,264 @@
+//! `ExecuteCommand`: someone typed a command a bot registered through the plugin. The command
+//! goes to the bot as `command` through the delivery layer (SPEC §9, §12); the bot's answer,
+//! within the answer window, is the command's response: shown to the person alone
+//! (`ephemeral`) or posted by the plugin as the bot (`in_channel`). Offline and silent bots
+//! are handled as for clicks: the person is told, and the command is kept for the bot.
+
+use super::owner_key;
+use crate::command::manage::owner_of;
+use crate::delivery::answer::{check_command_answer, command_post};
+use crate::delivery::{self, Place, Sender};
+use crate::effect::{Decision, Effect, LogLevel, Outcome};
+use crate::event::{event_with_proxy, COMMAND};
+use crate::facts::{present, Answer, Ask, Fact, Facts};
+use crate::ids::{is_mattermost_id, EventId, UserId};
+use crate::input::Context;
+use crate::model::User;
+use crate::refusal::{presented, Notice, Refusal, Subject};
+use crate::trigger::{Trigger, TRIGGER_MEMORY_S};
+use serde::{Deserialize, Serialize};
+use serde_json::value::{to_raw_value, RawValue};
+use serde_json::{json, Map, Value};
+
+/// How long a trigger's owner may be served from the cache: every change is announced to
+/// every node, which forgets its copy.
+const OWNER_CACHE_MS: u32 = 60_000;
+
+/// Mattermost's `CommandArgs`, the parts the plugin reads.
+#[derive(Debug, Default, Deserialize)]
+struct Args {
+    #[serde(default)]
+    command: String,
+    #[serde(default)]
+    user_id: String,
+    #[serde(default)]
+    channel_id: String,
+    #[serde(default)]
+    team_id: String,
+    #[serde(default)]
+    root_id: String,
+    #[serde(default)]
+    trigger_id: String,
+}
+
+/// What a command needs to know.
+#[derive(Debug, Default, Deserialize)]
+struct CommandFacts<'a> {
+    /// Who owns the trigger.
+    #[serde(borrow, default, deserialize_with = "present")]
+    owner: Option<Answer<Option<&'a RawValue>>>,
+    /// The person who typed it.
+    #[serde(default, deserialize_with = "present")]
+    issuer: Option<Answer<User>>,
+    /// The owner's subscriptions (read by the delivery layer).
+    #[serde(borrow, default, deserialize_with = "present")]
+    registry: Option<Answer<Option<&'a RawValue>>>,
+}
+
+/// What a `command` event tells the bot.
+#[derive(Serialize)]
+struct CommandEvent<'a> {
+    /// The whole command as typed: `/deploy prod --now`.
+    command: &'a str,
+    /// Its trigger, lowercase, without the slash: `deploy`.
+    trigger: &'a str,
+    /// What follows the trigger, trimmed: `prod --now`.
+    text: &'a str,
+    user_id: &'a str,
+    user_name: &'a str,
+    channel_id: &'a str,
+    team_id: &'a str,
+    /// The thread it was typed in; empty outside a thread.
+    root_id: &'a str,
+    /// Opens one dialog (`POST /api/v1/dialogs/open`) within a few seconds.
+    trigger_id: &'a str,
+}
+
+pub(crate) fn execute(args: &str, ctx: &Context, facts: Facts<'_>) -> Outcome {
+    match decide(args, ctx, facts) {
+        Ok(outcome) => outcome,
+        Err(refusal) => {
+            let (code, text) = presented(&refusal);
+            let mut fields = crate::effect::LogFields::new();
+            fields.insert("code", code.to_owned());
+            fields.insert("reason", refusal.to_string());
+            let log = Effect::Log {
+                level: LogLevel::Info,
+                message: "slash command refused".into(),
+                fields,
+            };
+            Outcome::Decided(Decision::command(vec![log], ephemeral(&text)))
+        }
+    }
+}
+
+fn decide(args: &str, ctx: &Context, facts: Facts<'_>) -> Result<Outcome, Refusal> {
+    let args: Args = serde_json::from_str(args).map_err(|e| Refusal::Internal {
+        detail: format!("reading the command's arguments: {e}"),
+    })?;
+    if !is_mattermost_id(&args.user_id) || !is_mattermost_id(&args.channel_id) {
+        return Err(Refusal::Internal {
+            detail: "the command names no user or channel".into(),
+        });
+    }
+    let typed = args.command.trim_start();
+    let (head, rest) = typed.split_once(char::is_whitespace).unwrap_or((typed, ""));
+    let trigger = head.trim_start_matches('/').to_ascii_lowercase();
+    let text = rest.trim();
+
+    let raw_facts = facts;
+    let f: CommandFacts<'_> = facts.read()?;
+    let (Some(owner), Some(issuer)) = (&f.owner, &f.issuer) else {
+        let mut ask = Ask::default();
+        ask.unless_cached_for(&f.owner, "owner", OWNER_CACHE_MS, || Fact::KvGet {
+            key: owner_key(&trigger),
+        })
+        .unless_cached(&f.issuer, "issuer", || Fact::User {
+            user_id: args.user_id.clone(),
+        });
+        return Ok(ask.into());
+    };
+    let bot = match owner {
+        Answer::Found(Some(raw)) => owner_of(raw),
+        Answer::Found(None) => None,
+        Answer::Failed(e) => {
+            return Err(Refusal::Unavailable {
+                what: "command",
+                detail: e.to_string(),
+            })
+        }
+    };
+    let Some(bot) = bot else {
+        // Registered here but owned by nobody (deleted on another node, the store cleared):
+        // Mattermost stops offering it.
+        let effects = vec![Effect::UnregisterCommand {
+            trigger: trigger.clone(),
+        }];
+        let text = format!("/{trigger} is no longer served by any bot.");
+        return Ok(Outcome::Decided(Decision::command(
+            effects,
+            ephemeral(&text),
+        )));
+    };
+    let user_name = match issuer {
+        Answer::Found(user) => user.username.as_str(),
+        Answer::Failed(e) => {
+            return Err(Refusal::Unavailable {
+                what: "your account",
+                detail: e.to_string(),
+            })
+        }
+    };
+    if f.registry.is_none() {
+        let mut ask = Ask::default();
+        delivery::ask_registry(&mut ask, &f.registry, &bot);
+        return Ok(ask.into());
+    }
+
+    // The command's trigger opens a dialog bound to this channel, as a click's does.
+    let mut before = Vec::new();
+    if let Some(t) = Trigger::parse(&args.trigger_id).filter(|t| t.user_id == args.user_id) {
+        let place = crate::trigger::Place {
+            user_id: args.user_id.clone(),
+            channel_id: args.channel_id.clone(),
+            team_id: args.team_id.clone(),
+        };
+        before.push(Effect::Store {
+            key: t.key(),
+            value: to_raw_value(&place).expect("a place serializes"),
+            expire_in_seconds: TRIGGER_MEMORY_S,
+        });
+    }
+    let data = event_with_proxy(
+        &CommandEvent {
+            command: typed,
+            trigger: &trigger,
+            text,
+            user_id: &args.user_id,
+            user_name,
+            channel_id: &args.channel_id,
+            team_id: &args.team_id,
+            root_id: &args.root_id,
+            trigger_id: &args.trigger_id,
+        },
+        ctx,
+    );
+    let sender = CommandSender {
+        place: Place {
+            post_id: String::new(),
+            channel_id: args.channel_id.clone(),
+            root_id: args.root_id.clone(),
+            user_id: args.user_id.clone(),
+        },
+        bot: bot.clone(),
+    };
+    let outgoing = delivery::Outgoing {
+        bot: &bot,
+        event: COMMAND,
+        data: data.clone(),
+        event_id: EventId::from_entropy(ctx.entropy),
+        from: &sender,
+        before: before.clone(),
+    };
+    if let Some(outcome) = delivery::deliver(outgoing, ctx, raw_facts)? {
+        return Ok(outcome);
+    }
+    // A bot that never subscribed gets the event as clicks are delivered to it, and answers
+    // (if it does) with its own REST calls: the person sees nothing from the plugin.
+    before.push(Effect::publish(COMMAND, bot, data));
+    Ok(Outcome::Decided(Decision::command(before, empty())))
+}
+
+/// The person who typed the command waits for the bot's answer.
+struct CommandSender {
+    place: Place,
+    bot: UserId,
+}
+
+impl Sender for CommandSender {
+    fn window_ms(&self, ctx: &Context) -> u32 {
+        ctx.settings.answer_window_ms
+    }
+
+    fn place(&self) -> Option<Place> {
+        Some(self.place.clone())
+    }
+
+    fn accepted(&self, effects: Vec<Effect>) -> Decision {
+        Decision::command(effects, empty())
+    }
+
+    fn told(&self, notice: Notice, effects: Vec<Effect>) -> Decision {
+        Decision::command(effects, ephemeral(&notice.text(Subject::Command)))
+    }
+
+    fn answered(&self, answer: &RawValue) -> Result<Decision, Refusal> {
+        let answer = check_command_answer(answer, &self.bot).map_err(|e| Refusal::Internal {
+            detail: format!("the answer handed to the command is not one: {e}"),
+        })?;
+        let (channel, root) = (&self.place.channel_id, &self.place.root_id);
+        if let Some(post) = command_post(&answer, &self.bot, channel, root) {
+            return Ok(Decision::command(
+                vec![Effect::CreatePost { post }],
+                empty(),
+            ));
+        }
+        // Shown to the person alone: Mattermost's own ephemeral answer.
+        let mut fields: Map<String, Value> = serde_json::from_str(answer.get()).unwrap_or_default();
+        fields.insert("response_type".into(), Value::from("ephemeral"));
+        Ok(Decision::command(
+            Vec::new(),
+            to_raw_value(&fields).expect("an answer serializes"),
+        ))
+    }
+}
+
+/// A response that shows nothing.
+fn empty() -> Box<RawValue> {
+    RawValue::from_string("{}".into()).expect("JSON")
+}
+
+/// A response only the person who typed the command sees.
+fn ephemeral(text: &str) -> Box<RawValue> {
+    to_raw_value(&json!({"response_type": "ephemeral", "text": text})).expect("JSON")
+}

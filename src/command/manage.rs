@@ -1,0 +1,380 @@
+//! `POST /api/v1/commands`, `GET /api/v1/commands` and `DELETE /api/v1/commands/<trigger>`: a
+//! bot's own slash commands, with its token.
+
+use super::{
+    owner_key, parse_trigger, Change, Registered, COMMANDS_KEY, MAX_COMMANDS,
+    MAX_DESCRIPTION_CHARS, MAX_DISPLAY_NAME_CHARS, MAX_HINT_CHARS, MAX_PER_BOT,
+};
+use crate::body;
+use crate::delivery::store::{document, List};
+use crate::effect::Decision;
+use crate::facts::{present, Answer, Ask, Fact, Facts};
+use crate::ids::UserId;
+use crate::input::{Context, Request};
+use crate::model::User;
+use crate::refusal::Refusal;
+use serde::Deserialize;
+use serde_json::json;
+use serde_json::value::{to_raw_value, RawValue};
+
+/// Where one call leaves a request.
+pub(crate) enum Step {
+    Ask(Ask),
+    Done(Decision),
+}
+
+/// What managing commands needs to know and do.
+#[derive(Debug, Default, Deserialize)]
+struct ManageFacts<'a> {
+    /// The caller's account: only bots own commands.
+    #[serde(default, deserialize_with = "present")]
+    caller: Option<Answer<User>>,
+    /// Who owns the trigger (`null`: nobody).
+    #[serde(borrow, default, deserialize_with = "present")]
+    owner: Option<Answer<Option<&'a RawValue>>>,
+    /// The commands Mattermost serves already.
+    #[serde(default, deserialize_with = "present")]
+    mattermost: Option<Answer<Served>>,
+    /// Every registered command.
+    #[serde(borrow, default, deserialize_with = "present")]
+    commands: Option<Answer<Option<&'a RawValue>>>,
+    /// The trigger was claimed (or its record rewritten, for the bot that owns it).
+    #[serde(default, deserialize_with = "present")]
+    claimed: Option<Answer<bool>>,
+    /// The command joined (or left) the list.
+    #[serde(default, deserialize_with = "present")]
+    listed: Option<Answer<serde_json::Value>>,
+}
+
+/// What [`Fact::MattermostCommands`] answers.
+#[derive(Debug, Default, Deserialize)]
+struct Served {
+    #[serde(default)]
+    built_in: Vec<String>,
+    #[serde(default)]
+    plugins: Vec<String>,
+}
+
+/// `POST /api/v1/commands`: `{trigger, description?, hint?, display_name?, autocomplete?}`.
+pub(crate) fn register(
+    request: &Request<'_>,
+    ctx: &Context,
+    facts: Facts<'_>,
+) -> Result<Step, Refusal> {
+    let caller = request.caller()?;
+    let fields = body::fields(request)?;
+    let trigger: String = fields.get("trigger", "a trigger")?.unwrap_or_default();
+    let trigger = parse_trigger(trigger.trim_start_matches('/')).ok_or(Refusal::BadField {
+        field: "trigger",
+        expected: "1 to 64 letters, digits, `-`, `_` or `.` (the command without its slash)",
+    })?;
+    let text =
+        |name: &'static str, max: usize, expected: &'static str| -> Result<String, Refusal> {
+            let value: String = fields.get(name, expected)?.unwrap_or_default();
+            match value.chars().count() <= max {
+                true => Ok(value),
+                false => Err(Refusal::BadField {
+                    field: name,
+                    expected,
+                }),
+            }
+        };
+    let command = Registered {
+        trigger: trigger.clone(),
+        bot: caller.clone(),
+        description: text(
+            "description",
+            MAX_DESCRIPTION_CHARS,
+            "text of at most 128 characters",
+        )?,
+        hint: text("hint", MAX_HINT_CHARS, "text of at most 128 characters")?,
+        display_name: text(
+            "display_name",
+            MAX_DISPLAY_NAME_CHARS,
+            "text of at most 64 characters",
+        )?,
+        autocomplete: fields.get("autocomplete", "true or false")?.unwrap_or(true),
+        registered_at: ctx.now_ms,
+    };
+
+    let f: ManageFacts<'_> = facts.read()?;
+    let key = owner_key(&trigger);
+    let (Some(account), Some(owner), Some(served), Some(commands)) =
+        (&f.caller, &f.owner, &f.mattermost, &f.commands)
+    else {
+        let mut ask = Ask::default();
+        ask.unless(&f.caller, "caller", || Fact::User {
+            user_id: caller.to_string(),
+        })
+        .unless(&f.owner, "owner", || Fact::KvGet { key: key.clone() })
+        .unless(&f.mattermost, "mattermost", || Fact::MattermostCommands)
+        .unless(&f.commands, "commands", || Fact::KvGet {
+            key: COMMANDS_KEY.into(),
+        });
+        return Ok(Step::Ask(ask));
+    };
+    require_bot(account)?;
+    let owner: Option<Registered> = document(owner, "command's owner")?;
+    let all = listed(commands)?;
+    match &owner {
+        Some(o) if o.bot != caller => {
+            return Err(Refusal::CommandTaken {
+                trigger,
+                owner: "another bot",
+            })
+        }
+        Some(_) => {}
+        None => {
+            let served = match served {
+                Answer::Found(s) => s,
+                Answer::Failed(e) => {
+                    return Err(Refusal::Unavailable {
+                        what: "commands Mattermost serves",
+                        detail: e.to_string(),
+                    })
+                }
+            };
+            if served.built_in.contains(&trigger) {
+                return Err(Refusal::CommandTaken {
+                    trigger,
+                    owner: "Mattermost itself (a built-in command)",
+                });
+            }
+            // Every plugin's commands include this plugin's: those of the list are ours.
+            let ours = all.iter().any(|c| c.trigger == trigger);
+            if served.plugins.contains(&trigger) && !ours {
+                return Err(Refusal::CommandTaken {
+                    trigger,
+                    owner: "another plugin",
+                });
+            }
+            if all.iter().filter(|c| c.bot == caller).count() >= MAX_PER_BOT {
+                return Err(Refusal::OverLimit {
+                    what: "the number of commands a bot may own",
+                    limit: MAX_PER_BOT,
+                });
+            }
+            if all.len() >= MAX_COMMANDS as usize {
+                return Err(Refusal::OverLimit {
+                    what: "the number of commands the plugin serves",
+                    limit: MAX_COMMANDS as usize,
+                });
+            }
+        }
+    }
+
+    let record = to_raw_value(&command).expect("a command serializes");
+    // A new trigger goes to whichever bot creates its record first; the owner rewrites its own.
+    let Some(claimed) = &f.claimed else {
+        let fact = match owner {
+            None => Fact::KvCreate {
+                key,
+                value: record,
+                expire_in_seconds: 0,
+            },
+            Some(_) => Fact::KvSet {
+                key,
+                value: record,
+                expire_in_seconds: 0,
+            },
+        };
+        return Ok(Step::Ask(Ask::one("claimed", fact)));
+    };
+    match claimed {
+        Answer::Found(true) => {}
+        Answer::Found(false) => {
+            return Err(Refusal::CommandTaken {
+                trigger,
+                owner: "another bot",
+            })
+        }
+        Answer::Failed(e) => return Err(not_stored(e)),
+    }
+    let Some(listed) = &f.listed else {
+        let push = Fact::ListPush {
+            key: COMMANDS_KEY.into(),
+            item: record,
+            unique: Some("trigger"),
+            cap: MAX_COMMANDS + 1,
+            expire_in_seconds: 0,
+        };
+        return Ok(Step::Ask(Ask::one("listed", push)));
+    };
+    if let Answer::Failed(e) = listed {
+        return Err(not_stored(e));
+    }
+    let change = Change::Added(command.clone());
+    let mut effects = vec![change.announce(), command.register()];
+    effects.push(crate::effect::Effect::Forget {
+        fact: Fact::KvGet {
+            key: owner_key(&trigger),
+        },
+    });
+    let body = json!({ "command": shown(&command) }).to_string();
+    Ok(Step::Done(Decision::http(effects, 200, body)))
+}
+
+/// `GET /api/v1/commands`: the caller's own commands.
+pub(crate) fn list(request: &Request<'_>, facts: Facts<'_>) -> Result<Step, Refusal> {
+    let caller = request.caller()?;
+    let f: ManageFacts<'_> = facts.read()?;
+    let Some(commands) = &f.commands else {
+        return Ok(Step::Ask(Ask::one(
+            "commands",
+            Fact::KvGet {
+                key: COMMANDS_KEY.into(),
+            },
+        )));
+    };
+    let mine: Vec<_> = listed(commands)?
+        .iter()
+        .filter(|c| c.bot == caller)
+        .map(shown)
+        .collect();
+    let body = json!({ "commands": mine }).to_string();
+    Ok(Step::Done(Decision::http(Vec::new(), 200, body)))
+}
+
+/// `DELETE /api/v1/commands/<trigger>`: one of the caller's commands, gone from every node.
+pub(crate) fn delete(
+    request: &Request<'_>,
+    trigger: &str,
+    facts: Facts<'_>,
+) -> Result<Step, Refusal> {
+    let caller = request.caller()?;
+    let not_yours = || Refusal::NotYourCommand {
+        trigger: trigger
+            .chars()
+            .take(crate::command::MAX_TRIGGER_CHARS)
+            .collect(),
+    };
+    let trigger = parse_trigger(trigger).ok_or_else(not_yours)?;
+    let key = owner_key(&trigger);
+    let f: ManageFacts<'_> = facts.read()?;
+    let Some(owner) = &f.owner else {
+        return Ok(Step::Ask(Ask::one("owner", Fact::KvGet { key })));
+    };
+    let raw = match owner {
+        Answer::Found(Some(raw)) => *raw,
+        Answer::Found(None) => return Err(not_yours()),
+        Answer::Failed(e) => {
+            return Err(Refusal::Unavailable {
+                what: "command's owner",
+                detail: e.to_string(),
+            })
+        }
+    };
+    let record: Registered = serde_json::from_str(raw.get()).map_err(|e| Refusal::Internal {
+        detail: format!("reading a command's owner: {e}"),
+    })?;
+    if record.bot != caller {
+        return Err(not_yours());
+    }
+    let Some(claimed) = &f.claimed else {
+        let consume = Fact::KvConsume {
+            key,
+            expected: raw.get().to_owned(),
+        };
+        return Ok(Step::Ask(Ask::one("claimed", consume)));
+    };
+    match claimed {
+        Answer::Found(true) => {}
+        // Deleted (or rewritten) by another request of the same bot in between.
+        Answer::Found(false) => return Err(not_yours()),
+        Answer::Failed(e) => return Err(not_stored(e)),
+    }
+    let Some(listed) = &f.listed else {
+        let remove = Fact::ListRemove {
+            key: COMMANDS_KEY.into(),
+            field: "trigger",
+            value: trigger.clone(),
+            expire_in_seconds: 0,
+        };
+        return Ok(Step::Ask(Ask::one("listed", remove)));
+    };
+    if let Answer::Failed(e) = listed {
+        return Err(not_stored(e));
+    }
+    let change = Change::Removed {
+        trigger: trigger.clone(),
+    };
+    let mut effects = vec![change.announce()];
+    effects.extend(change.effects());
+    let body = json!({ "deleted": trigger }).to_string();
+    Ok(Step::Done(Decision::http(effects, 200, body)))
+}
+
+/// The commands in the list.
+pub(crate) fn listed(commands: &Answer<Option<&RawValue>>) -> Result<Vec<Registered>, Refusal> {
+    Ok(
+        document::<List<Registered>>(commands, "registered commands")?
+            .map(|l| l.items)
+            .unwrap_or_default(),
+    )
+}
+
+/// A command as its bot reads it.
+fn shown(c: &Registered) -> serde_json::Value {
+    json!({
+        "trigger": c.trigger,
+        "display_name": c.display_name,
+        "description": c.description,
+        "hint": c.hint,
+        "autocomplete": c.autocomplete,
+        "registered_at": c.registered_at,
+    })
+}
+
+fn require_bot(account: &Answer<User>) -> Result<(), Refusal> {
+    match account {
+        Answer::Found(user) if user.is_bot => Ok(()),
+        Answer::Found(_) => Err(Refusal::NotABot {
+            what: "register slash commands",
+        }),
+        Answer::Failed(e) => Err(Refusal::Unavailable {
+            what: "your account",
+            detail: e.to_string(),
+        }),
+    }
+}
+
+fn not_stored(e: &crate::facts::FactError) -> Refusal {
+    Refusal::NotStored {
+        what: "command",
+        detail: e.to_string(),
+    }
+}
+
+/// The bot a trigger belongs to, read from its owner record.
+pub(crate) fn owner_of(raw: &RawValue) -> Option<UserId> {
+    serde_json::from_str::<Registered>(raw.get())
+        .ok()
+        .map(|r| r.bot)
+}
+
+/// Every registered command, registered again on this node (at activation); the facts still
+/// needed otherwise. A list that cannot be read is logged: the commands come back with the
+/// next activation, and nothing else waits on them.
+pub(crate) fn restore(facts: Facts<'_>) -> Result<Vec<crate::effect::Effect>, Ask> {
+    let f: ManageFacts<'_> = facts.read().unwrap_or_default();
+    let Some(commands) = &f.commands else {
+        return Err(Ask::one(
+            "commands",
+            Fact::KvGet {
+                key: COMMANDS_KEY.into(),
+            },
+        ));
+    };
+    Ok(match listed(commands) {
+        Ok(all) => all.iter().map(Registered::register).collect(),
+        Err(e) => {
+            let mut fields = crate::effect::LogFields::new();
+            fields.insert("error", e.to_string());
+            vec![crate::effect::Effect::Log {
+                level: crate::effect::LogLevel::Error,
+                message: "the registered slash commands could not be read: they are not served until the plugin restarts".into(),
+                fields,
+            }]
+        }
+    })
+}

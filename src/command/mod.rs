@@ -1,0 +1,145 @@
+//! Slash commands for websocket-only bots (SPEC §12).
+//!
+//! A bot registers a command with `POST /api/v1/commands` and its token ([`manage`]); the
+//! plugin claims the trigger in the KV store (one writer wins it), registers it with Mattermost
+//! on every node and again on every activation. When someone types it, Mattermost calls
+//! `ExecuteCommand` ([`execute`]): the command goes to the bot as `command` through the
+//! delivery layer, and the bot's answer is the command's response.
+//!
+//! | key | what |
+//! |---|---|
+//! | `cmd_<trigger>` | who owns the trigger: a [`Registered`], claimed with a create-if-absent |
+//! | `commands` | every registered command (a list, unique by trigger): activation and `GET` read it |
+
+pub(crate) mod execute;
+pub(crate) mod manage;
+
+use crate::effect::Effect;
+use crate::ids::UserId;
+use serde::{Deserialize, Serialize};
+
+/// The key of the list of every registered command.
+pub(crate) const COMMANDS_KEY: &str = "commands";
+
+/// The most commands one bot may own.
+pub(crate) const MAX_PER_BOT: usize = 25;
+
+/// The most commands the plugin serves in all.
+pub(crate) const MAX_COMMANDS: u32 = 2_000;
+
+/// The longest trigger (Mattermost allows 128; a trigger is typed).
+pub(crate) const MAX_TRIGGER_CHARS: usize = 64;
+
+/// The longest description, hint and display name (Mattermost's limits for custom commands).
+pub(crate) const MAX_DESCRIPTION_CHARS: usize = 128;
+pub(crate) const MAX_HINT_CHARS: usize = 128;
+pub(crate) const MAX_DISPLAY_NAME_CHARS: usize = 64;
+
+/// The key of a trigger's owner.
+pub(crate) fn owner_key(trigger: &str) -> String {
+    format!("cmd_{trigger}")
+}
+
+/// One command a bot registered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Registered {
+    /// Lowercase, without the slash.
+    pub(crate) trigger: String,
+    /// The bot that serves it.
+    pub(crate) bot: UserId,
+    #[serde(default)]
+    pub(crate) display_name: String,
+    #[serde(default)]
+    pub(crate) description: String,
+    #[serde(default)]
+    pub(crate) hint: String,
+    #[serde(default)]
+    pub(crate) autocomplete: bool,
+    /// When it was registered, milliseconds since the epoch.
+    #[serde(default)]
+    pub(crate) registered_at: u64,
+}
+
+impl Registered {
+    /// Registers it with Mattermost on this node.
+    pub(crate) fn register(&self) -> Effect {
+        Effect::RegisterCommand {
+            trigger: self.trigger.clone(),
+            display_name: self.display_name.clone(),
+            description: self.description.clone(),
+            hint: self.hint.clone(),
+            autocomplete: self.autocomplete,
+        }
+    }
+}
+
+/// Reads a trigger as Mattermost matches it (lowercase); `None` when it is not one a person can
+/// type: 1 to [`MAX_TRIGGER_CHARS`] letters, digits, `-`, `_` or `.`.
+pub(crate) fn parse_trigger(text: &str) -> Option<String> {
+    let trigger = text.to_ascii_lowercase();
+    let ok = !trigger.is_empty()
+        && trigger.len() <= MAX_TRIGGER_CHARS
+        && trigger
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    ok.then_some(trigger)
+}
+
+/// What one node tells the others when a command is added or removed: each registers or
+/// unregisters it with its own Mattermost process.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Change {
+    Added(Registered),
+    Removed { trigger: String },
+}
+
+impl Change {
+    /// The effects on this node.
+    pub(crate) fn effects(self) -> Vec<Effect> {
+        match self {
+            Change::Added(command) => vec![command.register()],
+            Change::Removed { trigger } => vec![
+                Effect::UnregisterCommand {
+                    trigger: trigger.clone(),
+                },
+                Effect::Forget {
+                    fact: crate::facts::Fact::KvGet {
+                        key: owner_key(&trigger),
+                    },
+                },
+            ],
+        }
+    }
+
+    /// The message that tells the other nodes.
+    pub(crate) fn announce(&self) -> Effect {
+        let message = serde_json::json!({ "command": self });
+        Effect::Cluster {
+            message: serde_json::value::to_raw_value(&message).expect("a change serializes"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_trigger_is_what_a_person_can_type() {
+        assert_eq!(parse_trigger("Deploy").as_deref(), Some("deploy"));
+        assert_eq!(
+            parse_trigger("on-call_v2.1").as_deref(),
+            Some("on-call_v2.1")
+        );
+        for bad in [
+            "",
+            "/deploy",
+            "de ploy",
+            "dé",
+            &"x".repeat(MAX_TRIGGER_CHARS + 1),
+        ] {
+            assert_eq!(parse_trigger(bad), None, "{bad:?}");
+        }
+    }
+}
