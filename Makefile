@@ -135,12 +135,12 @@ e2e: $(BUNDLE)
 	$(E2E_DIR)/scripts/build-mattermost.sh
 	cd $(E2E_DIR) && E2E_BUNDLE=$(CURDIR)/$(BUNDLE) go test -count=1 -timeout 30m -v ./... 2>&1 | tee $(CURDIR)/dist/e2e.log; exit $${PIPESTATUS[0]}
 
-## e2e-bench: clicks through the real server under load; prints latency, throughput, memory
+## e2e-bench: clicks, commands and lookups through the real server; prints latency, throughput, memory
 .PHONY: e2e-bench
 e2e-bench: $(BUNDLE)
 	$(E2E_DIR)/scripts/install-deps.sh
 	$(E2E_DIR)/scripts/build-mattermost.sh
-	cd $(E2E_DIR) && E2E_BUNDLE=$(CURDIR)/$(BUNDLE) E2E_BENCH=1 go test -count=1 -timeout 30m -run 'TestLoad|TestDeliveryBench|TestSideBySide' -v ./...
+	cd $(E2E_DIR) && E2E_BUNDLE=$(CURDIR)/$(BUNDLE) E2E_BENCH=1 go test -count=1 -timeout 30m -run 'TestLoad|TestDeliveryBench|TestSideBySide|TestCommandBench' -v ./...
 
 ## demo: run the product for real — Mattermost + this plugin, a bot, a click; Ctrl-C stops
 .PHONY: demo

@@ -1,0 +1,212 @@
+package e2e_test
+
+// TestCommandBench (SPEC §8, §12; `make e2e-bench`): a slash command answered by a websocket
+// bot through the plugin, against the same answer from a native custom slash command whose URL
+// is an HTTP server on loopback, alternating A B C in one run. The measure is Mattermost's
+// execute API round trip (`POST /api/v4/commands/execute`): it returns once the answer is
+// shown (the ephemeral text sent to the person), for both. Plus the round trip of a dynamic
+// select's lookup (`POST /api/v4/actions/dialogs/lookup`) answered by the bot, against a native
+// lookup URL on loopback.
+//
+// Prints an "E2E-BENCH" block, also written to $E2E_RUN_DIR/command-bench.txt.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"e2e/harness"
+)
+
+const (
+	commandBenchRounds  = 6
+	commandBenchPerSide = 40
+	lookupBenchN        = 200
+)
+
+// benchCommandText is what both sides answer a command with.
+func benchCommandText(text string) string { return "Release " + text + " is waiting for approval." }
+
+// benchItems is what both sides answer a lookup with.
+func benchItems(query string) []map[string]string {
+	return []map[string]string{{"text": "Carol " + query, "value": "carol"}, {"text": "Dave " + query, "value": "dave"}}
+}
+
+// nativeCommandServer is a custom slash command's and a lookup's HTTP server on loopback.
+func nativeCommandServer(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/command", func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"response_type": "ephemeral", "text": benchCommandText(r.Form.Get("text"))})
+	})
+	mux.HandleFunc("/lookup", func(w http.ResponseWriter, r *http.Request) {
+		var req model.SubmitDialogRequest
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		q, _ := req.Submission["query"].(string)
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"items": benchItems(q)})
+	})
+	srv := &http.Server{Handler: mux}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return "http://" + l.Addr().String()
+}
+
+// answeringCommandBot subscribes bot and answers its commands and lookups in the ack, on the
+// websocket or over REST.
+func answeringCommandBot(t *testing.T, bot *harness.Account, rest bool) {
+	t.Helper()
+	s := openSocket(t, bot)
+	s.subscribe(t)
+	answerCommandsAndLookups(t, s, bot, rest)
+}
+
+// answerCommandsAndLookups answers, on the subscribed socket s of bot, every command and lookup.
+func answerCommandsAndLookups(t *testing.T, s *socket, bot *harness.Account, rest bool) {
+	go func() {
+		for {
+			ev, err := harness.Await(s.events, time.Hour, func(ev *model.WebSocketEvent) bool {
+				typ := string(ev.EventType())
+				return typ == commandEvent || typ == dialogLookupEvent
+			})
+			if err != nil {
+				return
+			}
+			data := ev.GetData()
+			proxy, _ := data["proxy"].(map[string]any)
+			var answer map[string]any
+			if string(ev.EventType()) == commandEvent {
+				text, _ := data["text"].(string)
+				answer = map[string]any{"response_type": "ephemeral", "text": benchCommandText(text)}
+			} else {
+				q, _ := data["query"].(string)
+				answer = map[string]any{"items": benchItems(q)}
+			}
+			id := fmt.Sprint(proxy["event_id"])
+			if !rest {
+				s.ack(id, answer)
+				continue
+			}
+			if status, out, err := call(http.MethodPost, ackPath, bot.Token, map[string]any{"event_id": id, "answer": answer}); err != nil || status != http.StatusOK {
+				t.Errorf("POST %s: HTTP %d %v %s", ackPath, status, err, out)
+			}
+		}
+	}()
+}
+
+func TestCommandBench(t *testing.T) {
+	requirePlugin(t)
+	if os.Getenv("E2E_BENCH") != "1" {
+		t.Skip("command benchmark: E2E_BENCH=1 runs it (make e2e-bench)")
+	}
+	ctx := context.Background()
+	alice := env.Users[0]
+	var lines []string
+	add := func(format string, args ...any) {
+		line := fmt.Sprintf(format, args...)
+		lines = append(lines, line)
+		t.Log(line)
+	}
+	add("real Mattermost %s + %s %s, %d CPUs, PostgreSQL, Go bot websocket (model.WebSocketClient)",
+		mmVersion(), pluginID, pluginVersion, runtime.NumCPU())
+
+	allowLoopbackIntegrations(t)
+	base := nativeCommandServer(t)
+	wsBot, restBot := newDeliveryBot(t, "benchcmd"), newDeliveryBot(t, "benchcmdrest")
+	answeringCommandBot(t, wsBot, false)
+	answeringCommandBot(t, restBot, true)
+	wsTrigger, restTrigger, nativeTrigger := uniqueTrigger("bws"), uniqueTrigger("brest"), uniqueTrigger("bnat")
+	for _, r := range []struct {
+		bot     *harness.Account
+		trigger string
+	}{{wsBot, wsTrigger}, {restBot, restTrigger}} {
+		if status, body := registerCommand(t, r.bot, r.trigger); status != http.StatusOK {
+			t.Fatalf("register /%s: HTTP %d %s", r.trigger, status, mustJSON(body))
+		}
+	}
+	if _, _, err := env.Admin.Client.CreateCommand(ctx, &model.Command{TeamId: env.Team.Id, Trigger: nativeTrigger,
+		Method: model.CommandMethodPost, URL: base + "/command", DisplayName: "native", AutoComplete: false}); err != nil {
+		t.Fatalf("creating the native command: %v", err)
+	}
+
+	run := func(trigger string) []time.Duration {
+		out := make([]time.Duration, 0, commandBenchPerSide)
+		for i := range commandBenchPerSide {
+			text := fmt.Sprint("1.4.", i)
+			start := time.Now()
+			status, res := execute(t, alice, "/"+trigger+" "+text)
+			out = append(out, time.Since(start))
+			if status != http.StatusOK || res["text"] != benchCommandText(text) {
+				t.Fatalf("/%s %s: HTTP %d %s", trigger, text, status, mustJSON(res))
+			}
+		}
+		return out
+	}
+	for _, tr := range []string{wsTrigger, restTrigger, nativeTrigger} {
+		run(tr) // warm every path
+	}
+	var all [3][]time.Duration
+	for round := range commandBenchRounds {
+		a, r, b := run(wsTrigger), run(restTrigger), run(nativeTrigger)
+		all[0], all[1], all[2] = append(all[0], a...), append(all[1], r...), append(all[2], b...)
+		add("command round %d: plugin, ack on the websocket p50 %s; plugin, ack over REST p50 %s; native HTTP command p50 %s; ratios %.2f, %.2f",
+			round+1, ms(median(a)), ms(median(r)), ms(median(b)), float64(median(a))/float64(median(b)), float64(median(r))/float64(median(b)))
+	}
+	a50, a95, _ := percentiles(all[0])
+	r50, r95, _ := percentiles(all[1])
+	b50, b95, _ := percentiles(all[2])
+	add("command: execute -> answer shown, %d commands a side in %d alternating rounds (A B C): native HTTP command p50 %s p95 %s",
+		len(all[0]), commandBenchRounds, ms(b50), ms(b95))
+	add("command: plugin + websocket bot, ack on the websocket: p50 %s p95 %s, ratio p50 %.2f, p95 %.2f",
+		ms(a50), ms(a95), float64(a50)/float64(b50), float64(a95)/float64(b95))
+	add("command: plugin + websocket bot, ack over REST: p50 %s p95 %s, ratio p50 %.2f, p95 %.2f",
+		ms(r50), ms(r95), float64(r50)/float64(b50), float64(r95)/float64(b95))
+
+	// --- lookups: a dialog opened through the plugin, its dynamic select answered by the bot.
+	r := newAnswerRig(t, "benchlk")
+	def := deployDialog("lk", false)
+	def["elements"] = append(def["elements"].([]any), map[string]any{"display_name": "Approver", "name": "approver", "type": "select", "data_source": "dynamic", "optional": true})
+	o := r.open(t, def)
+	answerCommandsAndLookups(t, r.botWS, r.bot, true)
+	lookupURL := dialogPathPrefix + o.SessionID + "/lookup"
+	lookup := func(url string, i int) time.Duration {
+		q := fmt.Sprint("q", i)
+		body := map[string]any{"url": url, "callback_id": "deploy-42", "state": "lk", "user_id": alice.ID(),
+			"channel_id": env.Channel.Id, "team_id": env.Team.Id, "submission": map[string]any{"query": q, "selected_field": "approver"}}
+		start := time.Now()
+		status, out, err := call(http.MethodPost, dialogLookupAPI, alice.Token, body)
+		took := time.Since(start)
+		items, _ := jsonObject(out)["items"].([]any)
+		if err != nil || status != http.StatusOK || len(items) != 2 {
+			t.Fatalf("lookup %s: HTTP %d %v %s", url, status, err, out)
+		}
+		return took
+	}
+	lookup(lookupURL, -1)
+	lookup(base+"/lookup", -1)
+	var viaPlugin, native []time.Duration
+	for i := range lookupBenchN {
+		viaPlugin = append(viaPlugin, lookup(lookupURL, i))
+		native = append(native, lookup(base+"/lookup", i))
+	}
+	p50, p95, _ := percentiles(viaPlugin)
+	n50, n95, _ := percentiles(native)
+	add("lookup: %d lookups a side, alternating: plugin + websocket bot (REST ack) p50 %s p95 %s; native lookup URL p50 %s p95 %s; ratio p50 %.2f",
+		lookupBenchN, ms(p50), ms(p95), ms(n50), ms(n95), float64(p50)/float64(n50))
+
+	writeBenchReport(t, "command-bench.txt", lines)
+}
