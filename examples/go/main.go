@@ -4,15 +4,20 @@
 // subscribes to the plugin's delivery protocol (socketmode.go), so that no
 // click is lost while it restarts, and answers "Reject" and a region choice
 // the way an HTTP integration would: the answer updates the message and shows
-// the clicker a line of text. "Approve" opens a dialog through the plugin,
-// and the submitted dialog also arrives on the websocket.
+// the clicker a line of text. "Approve" opens a dialog through the plugin;
+// the dialog's approver menu (a dynamic select), and the submitted dialog,
+// also arrive on the websocket, and the bot answers them (the menu's items;
+// the submission's errors, or {} to close it). It registers a slash command
+// (/release) and answers it too.
 //
 //	MM_URL=http://127.0.0.1:8065 MM_BOT_TOKEN=... MM_CHANNEL_ID=... go run .
 //
 // stdout gets one line per thing that happened ("posted <post_id>",
+// "command registered <trigger>", "command error <code>",
 // "click <action> <user> <option or ->", "dialog opened <session_id>",
-// "dialog error <code>", "submitted <user> <reason>", "cancelled <user>");
-// diagnostics go to stderr.
+// "dialog error <code>", "lookup <field> <query or ->",
+// "submitted <user> <reason>", "refused <user> <reason>", "cancelled <user>",
+// "command <user> <text>"); diagnostics go to stderr.
 package main
 
 import (
@@ -35,6 +40,9 @@ const (
 	handlerURL = "/plugins/" + pluginID + "/api/v1/handler"
 )
 
+// approvers are the approver menu's choices (value, and text = capitalized).
+var approvers = []string{"alice", "bob", "carol", "dave"}
+
 // bot holds what the handlers need.
 type bot struct {
 	siteURL string // e.g. http://127.0.0.1:8065
@@ -50,6 +58,10 @@ func main() {
 		token:   mustEnv("MM_BOT_TOKEN"),
 	}
 	channelID := mustEnv("MM_CHANNEL_ID")
+	trigger := os.Getenv("MM_COMMAND") // the slash command's trigger
+	if trigger == "" {
+		trigger = "release"
+	}
 	ctx := context.Background()
 
 	b.client = model.NewAPIv4Client(b.siteURL)
@@ -61,8 +73,9 @@ func main() {
 
 	posted := false
 	sm := &SocketMode{
-		// Subscribed for the first time: post now, so that every click on the message comes
-		// through the subscription (and can be answered).
+		// Subscribed for the first time: post (and register the command) now, so that every
+		// click on the message, and every command, comes through the subscription (and can be
+		// answered).
 		OnSubscribed: func(map[string]any) {
 			if posted {
 				return
@@ -73,12 +86,19 @@ func main() {
 			}
 			say("posted %s", postID)
 			posted = true
+			b.registerCommand(ctx, trigger)
 		},
 		Handler: func(event string, data map[string]any) map[string]any {
-			if event == "action" {
+			switch event {
+			case "action":
 				return b.onClick(ctx, data)
+			case "command":
+				return onCommand(data)
+			case "dialog_lookup":
+				return onLookup(data)
+			case "dialog_submission":
+				return b.onSubmission(ctx, data)
 			}
-			b.onSubmission(ctx, data)
 			return nil
 		},
 	}
@@ -144,19 +164,60 @@ func (b *bot) onClick(ctx context.Context, data map[string]any) map[string]any {
 	return nil
 }
 
+// onCommand handles /release <text> and returns the command's response.
+func onCommand(data map[string]any) map[string]any {
+	user, _ := data["user_name"].(string)
+	text, _ := data["text"].(string)
+	say("command %s %s", user, text)
+	if text == "status" { // shown to the person who typed it only
+		return map[string]any{"response_type": "ephemeral", "text": "Release 1.4.2 is waiting for approval."}
+	}
+	// Posted in the channel, as the bot.
+	return map[string]any{"response_type": "in_channel", "text": fmt.Sprintf("@%s asked to release %s.", user, text)}
+}
+
+// onLookup answers what someone types in the approver menu with the matching choices.
+func onLookup(data map[string]any) map[string]any {
+	field, _ := data["selected_field"].(string)
+	query, _ := data["query"].(string)
+	if query == "" {
+		say("lookup %s -", field)
+	} else {
+		say("lookup %s %s", field, query)
+	}
+	items := []map[string]string{} // not nil: an empty list is [], not null
+	for _, name := range approvers {
+		if strings.HasPrefix(name, strings.ToLower(query)) {
+			items = append(items, map[string]string{"text": strings.ToUpper(name[:1]) + name[1:], "value": name})
+		}
+	}
+	return map[string]any{"items": items}
+}
+
 // onSubmission handles a dialog submission, already checked by the plugin
-// against the definition; state is what the bot put in the dialog.
-func (b *bot) onSubmission(ctx context.Context, data map[string]any) {
+// against the definition (state is what the bot put in the dialog), and
+// returns the dialog's response.
+func (b *bot) onSubmission(ctx context.Context, data map[string]any) map[string]any {
 	user, _ := data["user_name"].(string)
 	if cancelled, _ := data["cancelled"].(bool); cancelled {
 		say("cancelled %s", user)
-		return
+		return nil
 	}
 	submission, _ := data["submission"].(map[string]any)
 	reason, _ := submission["reason"].(string)
+	if strings.Contains(strings.ToLower(reason), "friday") {
+		// The bot's own rule: the dialog stays open, the text beside the field.
+		say("refused %s %s", user, reason)
+		return map[string]any{"errors": map[string]any{"reason": "No releases on Fridays."}}
+	}
 	say("submitted %s %s", user, reason)
+	message := fmt.Sprintf("Approved by @%s: %s", user, reason)
+	if approver, _ := submission["approver"].(string); approver != "" { // optional: absent, or null
+		message += fmt.Sprintf(" (approver: %s)", approver)
+	}
 	postID, _ := data["state"].(string)
-	b.setMessage(ctx, postID, fmt.Sprintf("Approved by @%s: %s", user, reason))
+	b.setMessage(ctx, postID, message)
+	return map[string]any{} // closes the dialog
 }
 
 // setMessage changes the post's text. A patch leaves the other fields,
@@ -167,13 +228,40 @@ func (b *bot) setMessage(ctx context.Context, postID, message string) {
 	}
 }
 
+// registerCommand registers the slash command /trigger for this bot (again:
+// an update). Mattermost then sends it to the plugin, and the plugin to this
+// bot as a websocket event; the bot's answer is the command's response.
+func (b *bot) registerCommand(ctx context.Context, trigger string) {
+	var answer struct {
+		Command struct {
+			Trigger string `json:"trigger"`
+		} `json:"command"`
+	}
+	code := b.pluginPost(ctx, "commands", map[string]any{
+		"trigger":      trigger,
+		"display_name": "Release",
+		"description":  "Release 1.4.2: status or approve",
+		"hint":         "[status|<version>]",
+	}, &answer)
+	if code != "" { // e.g. command_taken: another bot, or Mattermost, has it
+		say("command error %s", code)
+		return
+	}
+	say("command registered %s", answer.Command.Trigger)
+}
+
 // openDialog opens the approval dialog through the plugin (not through
 // /api/v4/actions/dialogs/open). The plugin gives the dialog a submission URL
 // of its own, checks the fields (here: the reason's length) inside the dialog,
-// and sends a valid submission to this bot as a websocket event. The trigger
-// id expires within seconds of the click: open the dialog right away.
+// and sends a valid submission to this bot as a websocket event. A dynamic
+// select without a data_source_url (the approver) gets the plugin's too: what
+// the person types in it comes to the bot as a dialog_lookup event. The
+// trigger id expires within seconds of the click: open the dialog right away.
 func (b *bot) openDialog(ctx context.Context, triggerID, postID string) {
-	body, err := json.Marshal(model.OpenDialogRequest{ // its URL is left empty: the plugin sets its own
+	var answer struct {
+		SessionID string `json:"session_id"`
+	}
+	code := b.pluginPost(ctx, "dialogs/open", model.OpenDialogRequest{ // its URL is left empty: the plugin sets its own
 		TriggerId: triggerID,
 		Dialog: model.Dialog{
 			CallbackId:     "approve",
@@ -182,16 +270,29 @@ func (b *bot) openDialog(ctx context.Context, triggerID, postID string) {
 			State:          postID, // comes back in the submission event
 			Elements: []model.DialogElement{
 				{DisplayName: "Reason", Name: "reason", Type: "textarea", MinLength: 3, MaxLength: 200},
+				{DisplayName: "Approver", Name: "approver", Type: "select", DataSource: "dynamic", Optional: true},
 			},
 		},
-	})
+	}, &answer)
+	if code != "" {
+		say("dialog error %s", code)
+		return
+	}
+	say("dialog opened %s", answer.SessionID)
+}
+
+// pluginPost POSTs body to the plugin's API with the bot's token and decodes
+// a 200 answer into out. It returns "" on success, else the error's code
+// (the plugin's own, like trigger_expired; or unreachable, http_<status>).
+// A plain request: Client4's helpers read only Mattermost's own error format,
+// and the plugin's error code is worth keeping.
+func (b *bot) pluginPost(ctx context.Context, path string, body, out any) string {
+	payload, err := json.Marshal(body)
 	if err != nil {
 		log.Fatal(err)
 	}
-	// A plain request: Client4's helpers read only Mattermost's own error
-	// format, and the plugin's error code is worth keeping.
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost,
-		b.siteURL+"/plugins/"+pluginID+"/api/v1/dialogs/open", bytes.NewReader(body))
+		b.siteURL+"/plugins/"+pluginID+"/api/v1/"+path, bytes.NewReader(payload))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -199,32 +300,30 @@ func (b *bot) openDialog(ctx context.Context, triggerID, postID string) {
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := b.client.HTTPClient.Do(req)
 	if err != nil {
-		log.Printf("opening the dialog: %v", err)
-		say("dialog error unreachable")
-		return
+		log.Printf("%s: %v", path, err)
+		return "unreachable"
 	}
 	defer resp.Body.Close()
-	var answer struct {
-		SessionID string `json:"session_id"`
-		Error     struct {
+	if resp.StatusCode == http.StatusOK {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			log.Printf("%s: %v", path, err)
+		}
+		return ""
+	}
+	// {"error": {"code", "message"}}; no JSON at all if the plugin did not
+	// answer (e.g. it is disabled).
+	var refusal struct {
+		Error struct {
 			Code    string `json:"code"`
 			Message string `json:"message"`
 		} `json:"error"`
 	}
-	// {"session_id", "expires_at"}, or {"error": {"code", "message"}}; no JSON
-	// at all if the plugin did not answer (e.g. it is disabled).
-	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil {
-		log.Printf("opening the dialog: HTTP %d: %v", resp.StatusCode, err)
+	if err := json.NewDecoder(resp.Body).Decode(&refusal); err != nil || refusal.Error.Code == "" {
+		log.Printf("%s: HTTP %d", path, resp.StatusCode)
+		return fmt.Sprintf("http_%d", resp.StatusCode)
 	}
-	switch {
-	case resp.StatusCode == http.StatusOK:
-		say("dialog opened %s", answer.SessionID)
-	case answer.Error.Code != "":
-		log.Printf("dialog not opened: %s", answer.Error.Message)
-		say("dialog error %s", answer.Error.Code)
-	default:
-		say("dialog error http_%d", resp.StatusCode)
-	}
+	log.Printf("%s: %s", path, refusal.Error.Message)
+	return refusal.Error.Code
 }
 
 // say prints one result line on stdout (unbuffered in Go: each line is

@@ -10,8 +10,10 @@ package main
 //   - It hands each event to Handler once: an event sent again (same proxy.event_id, e.g. it
 //     was being handled when the bot stopped) is acknowledged again but not handled twice.
 //   - It acknowledges each event with what Handler returned. For a click that is an answer as
-//     an HTTP integration gives one ("update", "ephemeral_text"); within the answer window
-//     (2.5 s by default) it is the click's own response. nil acknowledges without an answer.
+//     an HTTP integration gives one ("update", "ephemeral_text"); for a command, a command
+//     response ("response_type", "text"); for a dialog submission, the dialog's response
+//     ({}, "errors", "error"); for a lookup, "items". Within the answer window (2.5 s by
+//     default) it is what the person gets. nil acknowledges without an answer.
 //   - It reconnects when the connection drops.
 
 import (
@@ -25,9 +27,13 @@ import (
 
 const eventPrefix = "custom_" + pluginID + "_"
 
+// answered are the plugin's events that the bot answers in their acknowledgement.
+var answered = map[string]bool{"action": true, "command": true, "dialog_submission": true, "dialog_lookup": true}
+
 type SocketMode struct {
-	// Handler handles one event ("action" or "dialog_submission") and returns the answer to
-	// acknowledge it with. Events are handled one at a time, in the order they come.
+	// Handler handles one event ("action", "command", "dialog_submission" or "dialog_lookup")
+	// and returns the answer to acknowledge it with. Events are handled one at a time, in the
+	// order they come.
 	Handler func(event string, data map[string]any) map[string]any
 	// OnSubscribed, if set, is called with {connection_id, answer_window_ms, kept} each time a
 	// connection's subscription is taken.
@@ -74,7 +80,7 @@ func (s *SocketMode) serve(ws *model.WebSocketClient) {
 			s.OnSubscribed(ev.GetData())
 		case ours && name == "error":
 			log.Printf("the plugin refused a message: %v", ev.GetData())
-		case ours && (name == "action" || name == "dialog_submission"):
+		case ours && answered[name]:
 			data := ev.GetData()
 			proxy, _ := data["proxy"].(map[string]any)
 			eventID, _ := proxy["event_id"].(string)

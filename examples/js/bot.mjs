@@ -5,17 +5,22 @@
 // plugin's delivery protocol (socketmode.mjs), so that no click is lost while
 // it restarts, and answers "Reject" and a region choice the way an HTTP
 // integration would: the answer updates the message and shows the clicker a
-// line of text. "Approve" opens a dialog through the plugin, and the submitted
-// dialog also arrives on the websocket.
+// line of text. "Approve" opens a dialog through the plugin; the dialog's
+// approver menu (a dynamic select), and the submitted dialog, also arrive on
+// the websocket, and the bot answers them (the menu's items; the submission's
+// errors, or {} to close it). It registers a slash command (/release) and
+// answers it too.
 //
 //   npm ci
 //   MM_URL=http://127.0.0.1:8065 MM_BOT_TOKEN=... MM_CHANNEL_ID=... node bot.mjs
 //
 // stdout gets one line per thing that happened ("posted <post_id>",
+// "command registered <trigger>", "command error <code>",
 // "click <action> <user> <option or ->", "dialog opened <session_id>",
-// "dialog error <code>", "submitted <user> <reason>", "cancelled <user>"),
-// besides the lines @mattermost/client itself logs ("websocket connecting
-// to ..."); our diagnostics go to stderr.
+// "dialog error <code>", "lookup <field> <query or ->",
+// "submitted <user> <reason>", "refused <user> <reason>", "cancelled <user>",
+// "command <user> <text>"), besides the lines @mattermost/client itself logs
+// ("websocket connecting to ..."); our diagnostics go to stderr.
 
 import clientPackage from '@mattermost/client';
 import WebSocket from 'ws';
@@ -46,6 +51,9 @@ const HANDLER_URL = `/plugins/${PLUGIN_ID}/api/v1/handler`;
 const MM_URL = mustEnv('MM_URL').replace(/\/+$/, ''); // e.g. http://127.0.0.1:8065
 const BOT_TOKEN = mustEnv('MM_BOT_TOKEN'); // the bot's personal access token
 const CHANNEL_ID = mustEnv('MM_CHANNEL_ID'); // a channel the bot is a member of
+const COMMAND = process.env.MM_COMMAND || 'release'; // the slash command's trigger
+// The approver menu's choices (value, and text = capitalized).
+const APPROVERS = ['alice', 'bob', 'carol', 'dave'];
 
 function mustEnv(name) {
     const value = process.env[name];
@@ -94,38 +102,90 @@ async function setMessage(postId, message) {
     await client.patchPost({id: postId, message});
 }
 
+// POSTs body to the plugin's API with the bot's token; resolves to {answer}, or
+// {error: {code, message}}. A plain fetch (with the client's auth headers):
+// Client4's helpers read only Mattermost's own error format, and the plugin's
+// error code is worth keeping.
+async function pluginPost(path, body) {
+    let response;
+    try {
+        response = await fetch(`${MM_URL}/plugins/${PLUGIN_ID}/api/v1/${path}`,
+            client.getOptions({method: 'post', body: JSON.stringify(body)}));
+    } catch (err) {
+        return {error: {code: 'unreachable', message: String(err)}};
+    }
+    // No JSON at all if the plugin did not answer (e.g. it is disabled).
+    const answer = await response.json().catch(() => ({}));
+    if (response.ok) {
+        return {answer};
+    }
+    return {error: answer.error ?? {code: `http_${response.status}`, message: response.statusText}};
+}
+
+// Registers the slash command /COMMAND for this bot (again: an update).
+// Mattermost then sends it to the plugin, and the plugin to this bot as a
+// websocket event; the bot's answer is the command's response.
+async function registerCommand() {
+    const {answer, error} = await pluginPost('commands', {
+        trigger: COMMAND,
+        display_name: 'Release',
+        description: 'Release 1.4.2: status or approve',
+        hint: '[status|<version>]',
+    });
+    if (error) { // e.g. command_taken: another bot, or Mattermost, has it
+        console.error(`command not registered: ${error.message}`);
+        say(`command error ${error.code}`);
+    } else {
+        say(`command registered ${answer.command.trigger}`);
+    }
+}
+
 // Opens the approval dialog through the plugin (not through
 // /api/v4/actions/dialogs/open). The plugin gives the dialog a submission URL
 // of its own, checks the fields (here: the reason's length) inside the dialog,
-// and sends a valid submission to this bot as a websocket event. The trigger
-// id expires within seconds of the click: open the dialog right away.
+// and sends a valid submission to this bot as a websocket event. A dynamic
+// select without a data_source_url (the approver) gets the plugin's too: what
+// the person types in it comes to the bot as a dialog_lookup event. The
+// trigger id expires within seconds of the click: open the dialog right away.
 async function openDialog(triggerId, postId) {
-    // A plain fetch (with the client's auth headers): Client4's helpers read
-    // only Mattermost's own error format, and the plugin's error code is worth keeping.
-    const response = await fetch(`${MM_URL}/plugins/${PLUGIN_ID}/api/v1/dialogs/open`, client.getOptions({
-        method: 'post',
-        body: JSON.stringify({trigger_id: triggerId, dialog: {
-            callback_id: 'approve',
-            title: 'Approve release',
-            notify_on_cancel: true, // also tell the bot when the person cancels
-            state: postId, // comes back in the submission event
-            elements: [{display_name: 'Reason', name: 'reason', type: 'textarea', min_length: 3, max_length: 200}],
-        }}),
-    }));
-    // {"session_id", "expires_at"}, or {"error": {"code", "message"}}; no JSON
-    // at all if the plugin did not answer (e.g. it is disabled).
-    const answer = await response.json().catch(() => ({}));
-    if (response.ok) {
-        say(`dialog opened ${answer.session_id}`);
+    const {answer, error} = await pluginPost('dialogs/open', {trigger_id: triggerId, dialog: {
+        callback_id: 'approve',
+        title: 'Approve release',
+        notify_on_cancel: true, // also tell the bot when the person cancels
+        state: postId, // comes back in the submission event
+        elements: [
+            {display_name: 'Reason', name: 'reason', type: 'textarea', min_length: 3, max_length: 200},
+            {display_name: 'Approver', name: 'approver', type: 'select', data_source: 'dynamic', optional: true},
+        ],
+    }});
+    if (error) { // {"code": "trigger_expired", ...}
+        console.error(`dialog not opened: ${error.message}`);
+        say(`dialog error ${error.code}`);
     } else {
-        console.error(`dialog not opened: ${answer.error?.message}`);
-        say(`dialog error ${answer.error?.code ?? `http_${response.status}`}`);
+        say(`dialog opened ${answer.session_id}`);
     }
 }
 
 // One event, handled once; returns the answer to acknowledge it with.
 async function onEvent(event, data) {
+    if (event === 'dialog_lookup') {
+        // Someone types in the approver menu: answer the matching choices.
+        const query = data.query.toLowerCase();
+        say(`lookup ${data.selected_field} ${data.query || '-'}`);
+        const items = APPROVERS.filter((name) => name.startsWith(query))
+            .map((name) => ({text: name[0].toUpperCase() + name.slice(1), value: name}));
+        return {items};
+    }
     const user = data.user_name;
+    if (event === 'command') {
+        // /release <text>: the answer is the command's response.
+        say(`command ${user} ${data.text}`);
+        if (data.text === 'status') { // shown to the person who typed it only
+            return {response_type: 'ephemeral', text: 'Release 1.4.2 is waiting for approval.'};
+        }
+        // Posted in the channel, as the bot.
+        return {response_type: 'in_channel', text: `@${user} asked to release ${data.text}.`};
+    }
     if (event === 'action') {
         // A click: context is the action's integration.context as posted,
         // plus selected_option for a menu.
@@ -147,19 +207,25 @@ async function onEvent(event, data) {
     // definition; state is what the bot put in the dialog.
     if (data.cancelled) {
         say(`cancelled ${user}`);
-    } else {
-        const reason = data.submission.reason;
-        say(`submitted ${user} ${reason}`);
-        await setMessage(data.state, `Approved by @${user}: ${reason}`);
+        return null;
     }
-    return null;
+    const {reason, approver} = data.submission; // approver is optional: absent, or null
+    if (reason.toLowerCase().includes('friday')) {
+        // The bot's own rule: the dialog stays open, the text beside the field.
+        say(`refused ${user} ${reason}`);
+        return {errors: {reason: 'No releases on Fridays.'}};
+    }
+    say(`submitted ${user} ${reason}`);
+    await setMessage(data.state, `Approved by @${user}: ${reason}` + (approver ? ` (approver: ${approver})` : ''));
+    return {}; // closes the dialog
 }
 
 const me = await client.getMe(); // GET /api/v4/users/me: checks the token
 
 // The client authenticates with the token once connected, and reconnects by
-// itself; SocketMode subscribes each connection. Post once subscribed, so that
-// every click on the message comes through the subscription (and can be answered).
+// itself; SocketMode subscribes each connection. Post (and register the command)
+// once subscribed, so that every click on the message, and every command, comes
+// through the subscription (and can be answered).
 const ws = new WebSocketClient();
 let posted = false;
 new SocketMode(ws, onEvent, {
@@ -167,6 +233,7 @@ new SocketMode(ws, onEvent, {
         if (!posted) {
             posted = true;
             say(`posted ${await postMessage(me.id)}`);
+            await registerCommand();
         }
     },
 });

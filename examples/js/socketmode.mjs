@@ -7,16 +7,20 @@
 // - It hands each event to the handler once: an event sent again (same proxy.event_id, e.g. it
 //   was being handled when the bot stopped) is acknowledged again but not handled twice.
 // - It acknowledges each event with what the handler returned (or resolved to). For a click
-//   that is an answer as an HTTP integration gives one (update, ephemeral_text); within the
-//   answer window (2.5 s by default) it is the click's own response. undefined or null
-//   acknowledges without an answer.
+//   that is an answer as an HTTP integration gives one (update, ephemeral_text); for a
+//   command, a command response (response_type, text); for a dialog submission, the dialog's
+//   response ({}, errors, error); for a lookup, items. Within the answer window (2.5 s by
+//   default) it is what the person gets. undefined or null acknowledges without an answer.
 
 const PLUGIN_ID = 'mattermost-plugin-interactive-message-actions-to-websocket-proxy';
 const PREFIX = `custom_${PLUGIN_ID}_`;
+// The plugin's events that the bot answers in their acknowledgement.
+const ANSWERED = new Set(['action', 'command', 'dialog_submission', 'dialog_lookup']);
 
 export class SocketMode {
-    // ws: a WebSocketClient (before initialize). handler(event, data): event is 'action' or
-    // 'dialog_submission'; events are handled one at a time, in the order they come.
+    // ws: a WebSocketClient (before initialize). handler(event, data): event is 'action',
+    // 'command', 'dialog_submission' or 'dialog_lookup'; events are handled one at a time, in
+    // the order they come.
     // onSubscribed(data), optional: {connection_id, answer_window_ms, kept}, each time a
     // connection's subscription is taken.
     constructor(ws, handler, {onSubscribed, remember = 1000} = {}) {
@@ -47,7 +51,7 @@ export class SocketMode {
         } else if (name === 'error') {
             console.error('the plugin refused a message:', JSON.stringify(data));
         }
-        if (name !== 'action' && name !== 'dialog_submission') {
+        if (!ANSWERED.has(name)) {
             return;
         }
         const eventId = data.proxy.event_id;

@@ -6,16 +6,20 @@ its websocket -- it has no HTTP endpoint of its own. It subscribes to the
 plugin's delivery protocol, so that no click is lost while it restarts, and it
 answers "Reject" and a region choice the way an HTTP integration would: the
 answer updates the message and shows the clicker a line of text. "Approve"
-opens a dialog through the plugin, and the submitted dialog also arrives on
-the websocket.
+opens a dialog through the plugin; the dialog's approver menu (a dynamic
+select), and the submitted dialog, also arrive on the websocket, and the bot
+answers them (the menu's items; the submission's errors, or {} to close it).
+It registers a slash command (/release) and answers it too.
 
     pip install -r requirements.txt
     MM_URL=http://127.0.0.1:8065 MM_BOT_TOKEN=... MM_CHANNEL_ID=... python bot.py
 
 stdout gets one line per thing that happened (``posted <post_id>``,
+``command registered <trigger>``, ``command error <code>``,
 ``click <action> <user> <option or ->``, ``dialog opened <session_id>``,
-``dialog error <code>``, ``submitted <user> <reason>``, ``cancelled <user>``);
-diagnostics go to stderr.
+``dialog error <code>``, ``lookup <field> <query or ->``,
+``submitted <user> <reason>``, ``refused <user> <reason>``, ``cancelled <user>``,
+``command <user> <text>``); diagnostics go to stderr.
 """
 
 import collections
@@ -36,10 +40,15 @@ HANDLER_URL = f"/plugins/{PLUGIN_ID}/api/v1/handler"
 ACTION_EVENT = f"custom_{PLUGIN_ID}_action"
 DIALOG_EVENT = f"custom_{PLUGIN_ID}_dialog_submission"
 PREFIX = f"custom_{PLUGIN_ID}_"
+# The plugin's events that the bot answers in their acknowledgement.
+ANSWERED_EVENTS = ("action", "command", "dialog_submission", "dialog_lookup")
+# The approver menu's choices: (value, text).
+APPROVERS = [(name, name.capitalize()) for name in ("alice", "bob", "carol", "dave")]
 
 MM_URL = os.environ["MM_URL"].rstrip("/")  # e.g. http://127.0.0.1:8065
 BOT_TOKEN = os.environ["MM_BOT_TOKEN"]     # the bot's personal access token
 CHANNEL_ID = os.environ["MM_CHANNEL_ID"]   # a channel the bot is a member of
+COMMAND = os.environ.get("MM_COMMAND", "release")  # the slash command's trigger
 
 
 def say(line):
@@ -99,36 +108,67 @@ def set_message(driver, post_id, message):
     driver.posts.patch_post(post_id, {"message": message})
 
 
+def plugin_post(path, body):
+    """POSTs body to the plugin's API with the bot's token; returns (answer, error).
+
+    error is None on success, else {"code": ..., "message": ...}.
+    """
+    r = requests.post(f"{MM_URL}/plugins/{PLUGIN_ID}/api/v1/{path}",
+                      headers={"Authorization": f"Bearer {BOT_TOKEN}"}, json=body, timeout=30)
+    if r.status_code == 200:
+        return r.json(), None
+    try:
+        return None, r.json()["error"]  # {"code": "trigger_expired", "message": "..."}
+    except (ValueError, KeyError, TypeError):  # not the plugin speaking (e.g. plugin disabled)
+        return None, {"code": f"http_{r.status_code}", "message": r.text}
+
+
+def register_command():
+    """Registers the slash command /COMMAND for this bot (again: an update).
+
+    Mattermost then sends it to the plugin, and the plugin to this bot as a
+    websocket event; the bot's answer is the command's response.
+    """
+    answer, error = plugin_post("commands", {
+        "trigger": COMMAND,
+        "display_name": "Release",
+        "description": "Release 1.4.2: status or approve",
+        "hint": "[status|<version>]",
+    })
+    if error:  # {"code": "command_taken", ...}: another bot, or Mattermost, has it
+        print(f"command not registered: {error.get('message')}", file=sys.stderr)
+        say(f"command error {error.get('code')}")
+    else:
+        say(f"command registered {answer['command']['trigger']}")
+
+
 def open_dialog(trigger_id, post_id):
     """Opens the approval dialog through the plugin (not /api/v4/actions/dialogs/open).
 
     The plugin gives the dialog a submission URL of its own, checks the fields
     (here: the reason's length) inside the dialog, and sends a valid submission
-    to this bot as a websocket event. The trigger id expires within seconds of
-    the click: open the dialog right away.
+    to this bot as a websocket event. A dynamic select without a
+    data_source_url (the approver) gets the plugin's too: what the person types
+    in it comes to the bot as a dialog_lookup event. The trigger id expires
+    within seconds of the click: open the dialog right away.
     """
-    r = requests.post(
-        f"{MM_URL}/plugins/{PLUGIN_ID}/api/v1/dialogs/open",
-        headers={"Authorization": f"Bearer {BOT_TOKEN}"},
-        json={"trigger_id": trigger_id, "dialog": {
-            "callback_id": "approve",
-            "title": "Approve release",
-            "notify_on_cancel": True,  # also tell the bot when the person cancels
-            "state": post_id,          # comes back in the submission event
-            "elements": [{"display_name": "Reason", "name": "reason", "type": "textarea",
-                          "min_length": 3, "max_length": 200}],
-        }},
-        timeout=30,
-    )
-    if r.status_code == 200:
-        say(f"dialog opened {r.json()['session_id']}")
-        return
-    try:
-        error = r.json()["error"]  # {"code": "trigger_expired", "message": "..."}
-    except (ValueError, KeyError, TypeError):  # not the plugin speaking (e.g. plugin disabled)
-        error = {"code": f"http_{r.status_code}", "message": r.text}
-    print(f"dialog not opened: {error.get('message')}", file=sys.stderr)
-    say(f"dialog error {error.get('code')}")
+    answer, error = plugin_post("dialogs/open", {"trigger_id": trigger_id, "dialog": {
+        "callback_id": "approve",
+        "title": "Approve release",
+        "notify_on_cancel": True,  # also tell the bot when the person cancels
+        "state": post_id,          # comes back in the submission event
+        "elements": [
+            {"display_name": "Reason", "name": "reason", "type": "textarea",
+             "min_length": 3, "max_length": 200},
+            {"display_name": "Approver", "name": "approver", "type": "select",
+             "data_source": "dynamic", "optional": True},
+        ],
+    }})
+    if error:  # {"code": "trigger_expired", ...}
+        print(f"dialog not opened: {error.get('message')}", file=sys.stderr)
+        say(f"dialog error {error.get('code')}")
+    else:
+        say(f"dialog opened {answer['session_id']}")
 
 
 class SocketMode:
@@ -143,8 +183,11 @@ class SocketMode:
       is acknowledged again but not handled twice.
     - Acknowledges each event with what the handler returned. For a click that
       is an answer as an HTTP integration gives one (``update``,
-      ``ephemeral_text``); within the answer window (2.5 s by default) it is the
-      click's own response. ``None`` acknowledges without an answer.
+      ``ephemeral_text``); for a command, a command response (``response_type``,
+      ``text``); for a dialog submission, the dialog's response (``{}``,
+      ``errors``, ``error``); for a lookup, ``items``. Within the answer window
+      (2.5 s by default) it is what the person gets. ``None`` acknowledges
+      without an answer.
 
     Pass ``websocket_class`` to ``Driver.init_websocket`` as ``websocket_cls``:
     mattermostdriver's ``Websocket`` only receives, and the protocol sends.
@@ -181,7 +224,7 @@ class SocketMode:
             self.on_subscribed(message["data"])  # {connection_id, answer_window_ms, kept}
         if name == "error":
             print(f"the plugin refused a message: {message['data']}", file=sys.stderr)
-        if name not in ("action", "dialog_submission"):
+        if name not in ANSWERED_EVENTS:
             return  # subscribed, ack_result, posted, typing, ...
         data = message["data"]
         event_id = data["proxy"]["event_id"]
@@ -206,8 +249,9 @@ def main():
     posted = False
 
     def post_once(_subscribed):
-        # Subscribed for the first time: post now, so that every click on the
-        # message comes through the subscription (and can be answered).
+        # Subscribed for the first time: post (and register the command) now,
+        # so that every click on the message, and every command, comes through
+        # the subscription (and can be answered).
         nonlocal posted
         if not posted:
             posted = True
@@ -216,6 +260,11 @@ def main():
             except Exception as e:  # pylint: disable=broad-except
                 sys.exit(f"cannot post the message: {e}")
             say(f"posted {post_id}")
+            try:
+                register_command()
+            except requests.RequestException as e:
+                print(f"registering the command: {e}", file=sys.stderr)
+                say("command error unreachable")
 
     def handle(event, data):
         """One event, handled once; returns the answer to acknowledge it with."""
@@ -228,7 +277,21 @@ def main():
 
     def on_event(event, data):
         # These calls block the event loop for a moment: fine for a small bot.
+        if event == "dialog_lookup":
+            # Someone types in the approver menu: answer the matching choices.
+            query = data["query"].lower()
+            say(f"lookup {data['selected_field']} {data['query'] or '-'}")
+            return {"items": [{"text": text, "value": value}
+                              for value, text in APPROVERS if value.startswith(query)]}
         user = data["user_name"]
+        if event == "command":
+            # /release <text>: the answer is the command's response.
+            text = data["text"]
+            say(f"command {user} {text}")
+            if text == "status":  # shown to the person who typed it only
+                return {"response_type": "ephemeral", "text": "Release 1.4.2 is waiting for approval."}
+            # Posted in the channel, as the bot.
+            return {"response_type": "in_channel", "text": f"@{user} asked to release {text}."}
         if event == "action":
             # A click: `context` is the action's integration.context as posted,
             # plus `selected_option` for a menu.
@@ -250,11 +313,18 @@ def main():
         # definition; `state` is what the bot put in the dialog.
         if data["cancelled"]:
             say(f"cancelled {user}")
-        else:
-            reason = data["submission"]["reason"]
-            say(f"submitted {user} {reason}")
-            set_message(driver, data["state"], f"Approved by @{user}: {reason}")
-        return None
+            return None
+        reason = data["submission"]["reason"]
+        if "friday" in reason.lower():
+            # The bot's own rule: the dialog stays open, the text beside the field.
+            say(f"refused {user} {reason}")
+            return {"errors": {"reason": "No releases on Fridays."}}
+        say(f"submitted {user} {reason}")
+        message = f"Approved by @{user}: {reason}"
+        if approver := data["submission"].get("approver"):  # optional: absent, or null
+            message += f" (approver: {approver})"
+        set_message(driver, data["state"], message)
+        return {}  # closes the dialog
 
     socket_mode = SocketMode(handle, on_subscribed=post_once)
     driver.init_websocket(socket_mode.on_message, websocket_cls=socket_mode.websocket_class)

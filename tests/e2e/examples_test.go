@@ -2,9 +2,10 @@ package e2e_test
 
 // The example bots in examples/ (Python, Go, JavaScript) against the real
 // server: each runs as a subprocess with a fresh bot's token, posts its
-// message, and the test clicks as alice and reads what the bot prints (one
-// line per thing it did) and what it did to the post. Skips without
-// E2E_BUNDLE, like the other plugin tests.
+// message and registers its slash command, and the test clicks, fills in the
+// dialog and runs the command as alice and reads what the bot prints (one
+// line per thing it did), what it did to the post and what Mattermost
+// answered. Skips without E2E_BUNDLE, like the other plugin tests.
 
 import (
 	"bufio"
@@ -16,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -122,9 +124,9 @@ func (b *exampleStderr) String() string {
 	return b.buf.String()
 }
 
-// startExample runs argv in dir with the bot's token and the e2e channel in
-// its environment, and stops it when the test ends.
-func startExample(t *testing.T, name string, argv []string, dir string, bot *harness.Account) *exampleBot {
+// startExample runs argv in dir with the bot's token, the e2e channel and the
+// command's trigger in its environment, and stops it when the test ends.
+func startExample(t *testing.T, name string, argv []string, dir string, bot *harness.Account, trigger string) *exampleBot {
 	t.Helper()
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
@@ -132,6 +134,7 @@ func startExample(t *testing.T, name string, argv []string, dir string, bot *har
 		"MM_URL="+env.SiteURL,
 		"MM_BOT_TOKEN="+bot.Token,
 		"MM_CHANNEL_ID="+env.Channel.Id,
+		"MM_COMMAND="+trigger,
 	)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	x := &exampleBot{name: name, cmd: cmd, lines: make(chan string, 256), done: make(chan struct{})}
@@ -168,7 +171,7 @@ func startExample(t *testing.T, name string, argv []string, dir string, bot *har
 
 // exampleResultLine matches the lines the examples print for what they do; other
 // stdout lines (a library's own logging) are skipped.
-var exampleResultLine = regexp.MustCompile(`^(posted|click|dialog|submitted|cancelled) `)
+var exampleResultLine = regexp.MustCompile(`^(posted|command|click|dialog|lookup|submitted|refused|cancelled) `)
 
 // next returns the next result line, or "" after timeout.
 func (x *exampleBot) next(t *testing.T, timeout time.Duration) string {
@@ -252,9 +255,10 @@ func exampleWaitMessage(t *testing.T, acc *harness.Account, postID, want string)
 	}
 }
 
-// exampleOpenedDialog reads the open_dialog event alice's webapp would get and
-// checks that the plugin pointed it at the session the bot printed.
-func exampleOpenedDialog(t *testing.T, alice *socket, sessionID, postID string) string {
+// exampleOpenedDialog reads the open_dialog event alice's webapp would get,
+// checks that the plugin pointed it (and its dynamic select) at the session the
+// bot printed, and returns the dialog's submit URL and the approver's lookup URL.
+func exampleOpenedDialog(t *testing.T, alice *socket, sessionID, postID string) (url, lookupURL string) {
 	t.Helper()
 	ev := alice.mustNext(t, exampleOpenDialogEvent, 10*time.Second)
 	raw, _ := ev.GetData()["dialog"].(string)
@@ -262,15 +266,44 @@ func exampleOpenedDialog(t *testing.T, alice *socket, sessionID, postID string) 
 	if err := json.Unmarshal([]byte(raw), &req); err != nil {
 		t.Fatalf("open_dialog event: dialog %q: %v", raw, err)
 	}
-	if want := "/plugins/" + pluginID + "/api/v1/dialogs/" + sessionID + "/submit"; req.URL != want {
+	session := "/plugins/" + pluginID + "/api/v1/dialogs/" + sessionID
+	if want := session + "/submit"; req.URL != want {
 		t.Errorf("open_dialog url = %q, want %q", req.URL, want)
 	}
 	d := req.Dialog
 	if d.CallbackId != "approve" || d.Title != "Approve release" || d.State != postID || !d.NotifyOnCancel ||
-		len(d.Elements) != 1 || d.Elements[0].Name != "reason" || d.Elements[0].MinLength != 3 {
-		t.Errorf("open_dialog dialog = %s, want the example's approval dialog with state %s", raw, postID)
+		len(d.Elements) != 2 || d.Elements[0].Name != "reason" || d.Elements[0].MinLength != 3 {
+		t.Fatalf("open_dialog dialog = %s, want the example's approval dialog with state %s", raw, postID)
 	}
-	return req.URL
+	// The approver: a dynamic select the bot gave no URL, bound to the session's lookup.
+	if a := d.Elements[1]; a.Name != "approver" || a.Type != "select" || a.DataSource != "dynamic" || !a.Optional {
+		t.Errorf("open_dialog dialog = %s, want the optional dynamic select approver second", raw)
+	}
+	if want := session + "/lookup"; d.Elements[1].DataSourceURL != want {
+		t.Errorf("open_dialog approver data_source_url = %q, want %q", d.Elements[1].DataSourceURL, want)
+	}
+	return req.URL, d.Elements[1].DataSourceURL
+}
+
+// exampleLookup types query in the dialog's approver menu as acc, as the webapp
+// does (POST /api/v4/actions/dialogs/lookup), and returns the items Mattermost answers.
+func exampleLookup(t *testing.T, acc *harness.Account, lookupURL, postID, query string) []any {
+	t.Helper()
+	body := map[string]any{
+		"url": lookupURL, "callback_id": "approve", "state": postID,
+		"user_id": acc.ID(), "channel_id": env.Channel.Id, "team_id": env.Team.Id,
+		"submission": map[string]any{"query": query, "selected_field": "approver"},
+	}
+	status, out, err := call(http.MethodPost, "/api/v4/actions/dialogs/lookup", acc.Token, body)
+	if err != nil || status != http.StatusOK {
+		t.Fatalf("lookup %q as %s: HTTP %d %v: %s", query, acc.User.Username, status, err, out)
+	}
+	answer := jsonObject(out)
+	if answer == nil {
+		t.Fatalf("lookup: answer %q is not a JSON object", out)
+	}
+	items, _ := answer["items"].([]any)
+	return items
 }
 
 // exampleSubmitDialog submits the dialog at url as acc, as the webapp does
@@ -356,9 +389,11 @@ func TestExamples(t *testing.T) {
 			}
 			alice := env.Users[0]
 			aliceWS := openSocket(t, alice)
+			trigger := uniqueTrigger("rel" + ex.name) // the examples run against one server
 
-			x := startExample(t, ex.name, argv, dir, bot)
+			x := startExample(t, ex.name, argv, dir, bot, trigger)
 			postID := x.expectPrefix(t, "posted ", 60*time.Second)
+			x.expect(t, "command registered "+trigger, 10*time.Second)
 			var post model.Post
 			if status, out, err := call(http.MethodGet, "/api/v4/posts/"+postID, alice.Token, nil); err != nil || status != http.StatusOK {
 				t.Fatalf("the example's post %s: HTTP %d %v: %s", postID, status, err, out)
@@ -393,7 +428,7 @@ func TestExamples(t *testing.T) {
 			mustClick(t, alice, postID, "approve", "")
 			x.expect(t, "click approve alice -", 10*time.Second)
 			session := x.expectPrefix(t, "dialog opened ", 10*time.Second)
-			url := exampleOpenedDialog(t, aliceWS, session, postID)
+			url, lookupURL := exampleOpenedDialog(t, aliceWS, session, postID)
 
 			// Too short a reason: the plugin answers the error inside the
 			// dialog; the bot hears nothing.
@@ -405,12 +440,28 @@ func TestExamples(t *testing.T) {
 			}
 			x.expectQuiet(t, 1500*time.Millisecond)
 
-			answer = exampleSubmitDialog(t, alice, url, postID, map[string]any{"reason": "looks good"}, false)
+			// The approver menu: alice types "ca", the bot answers the matching choices.
+			items := exampleLookup(t, alice, lookupURL, postID, "ca")
+			x.expect(t, "lookup approver ca", 10*time.Second)
+			if want := []any{map[string]any{"text": "Carol", "value": "carol"}}; !reflect.DeepEqual(items, want) {
+				t.Errorf("lookup %q: items %s, want %s", "ca", mustJSON(items), mustJSON(want))
+			}
+
+			// The bot's own rule: no releases on Fridays. Its answer keeps the dialog
+			// open with the error beside the reason; the post is not edited.
+			answer = exampleSubmitDialog(t, alice, url, postID, map[string]any{"reason": "ship it friday"}, false)
+			if want := map[string]any{"errors": map[string]any{"reason": "No releases on Fridays."}}; !reflect.DeepEqual(answer, want) {
+				t.Errorf("submitting a Friday reason: answer %s, want %s", mustJSON(answer), mustJSON(want))
+			}
+			x.expect(t, "refused alice ship it friday", 10*time.Second)
+
+			// Submitted again, valid, with an approver: the bot closes the dialog.
+			answer = exampleSubmitDialog(t, alice, url, postID, map[string]any{"reason": "looks good", "approver": "carol"}, false)
 			if len(answer) != 0 {
 				t.Errorf("submitting a valid reason: answer %s, want {}", mustJSON(answer))
 			}
 			x.expect(t, "submitted alice looks good", 10*time.Second)
-			exampleWaitMessage(t, alice, postID, "Approved by @alice: looks good")
+			exampleWaitMessage(t, alice, postID, "Approved by @alice: looks good (approver: carol)")
 
 			// Approve again, then cancel: notify_on_cancel delivers it.
 			mustClick(t, alice, postID, "approve", "")
@@ -419,9 +470,25 @@ func TestExamples(t *testing.T) {
 			if session2 == session {
 				t.Errorf("the second dialog has the first one's session %s", session)
 			}
-			url2 := exampleOpenedDialog(t, aliceWS, session2, postID)
+			url2, _ := exampleOpenedDialog(t, aliceWS, session2, postID)
 			exampleSubmitDialog(t, alice, url2, postID, map[string]any{}, true)
 			x.expect(t, "cancelled alice", 10*time.Second)
+
+			// The slash command: "status" is answered to alice alone, through the
+			// execute API; a version is answered in the channel, posted as the bot.
+			if status, res := execute(t, alice, "/"+trigger+" status"); status != http.StatusOK ||
+				res["text"] != "Release 1.4.2 is waiting for approval." || res["response_type"] != "ephemeral" {
+				t.Errorf("/%s status: HTTP %d %s, want the example's ephemeral answer", trigger, status, mustJSON(res))
+			}
+			x.expect(t, "command alice status", 10*time.Second)
+			if p := aliceWS.ephemeralPost(t, 10*time.Second); p.Message != "Release 1.4.2 is waiting for approval." {
+				t.Errorf("alice's ephemeral post after /%s status: %q", trigger, p.Message)
+			}
+			if status, res := execute(t, alice, "/"+trigger+" 1.4.3"); status != http.StatusOK {
+				t.Errorf("/%s 1.4.3: HTTP %d %s", trigger, status, mustJSON(res))
+			}
+			x.expect(t, "command alice 1.4.3", 10*time.Second)
+			botPostWithText(t, bot, "@alice asked to release 1.4.3.")
 
 			// Nothing more: every event was handled once and acknowledged.
 			x.expectQuiet(t, time.Second)
