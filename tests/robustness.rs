@@ -23,7 +23,9 @@ impl Rng {
 
 fn fixtures() -> Vec<Value> {
     let mut out = Vec::new();
-    for dir in ["actions", "delivery", "dialogs", "lint"] {
+    for dir in [
+        "actions", "commands", "delivery", "dialogs", "lint", "signing",
+    ] {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures")
             .join(dir);
@@ -75,6 +77,14 @@ fn check_reply(reply: &[u8], context: &str) {
         Some("need_facts") => assert!(reply["queries"].is_array(), "{context}"),
         Some("decision") if reply["reply"].get("none").is_some() => {
             assert!(reply["effects"].is_array(), "{context}")
+        }
+        Some("decision") if reply["reply"].get("post").is_some() => {}
+        Some("decision") if reply["reply"].get("command").is_some() => {
+            // Mattermost's CommandResponse: an object, always.
+            assert!(
+                reply["reply"]["command"]["response"].is_object(),
+                "{context}"
+            )
         }
         Some("decision") => {
             let body = reply["reply"]["http"]["body"].as_str().unwrap();

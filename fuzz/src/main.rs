@@ -67,7 +67,7 @@ fn fixtures_dir() -> PathBuf {
 
 fn load_seeds() -> Vec<Seed> {
     let mut seeds = Vec::new();
-    for dir in ["actions", "delivery", "dialogs", "lint"] {
+    for dir in ["actions", "commands", "delivery", "dialogs", "lint", "signing"] {
         let mut files: Vec<_> = std::fs::read_dir(fixtures_dir().join(dir))
             .expect("the golden fixtures")
             .map(|e| e.unwrap().path())
@@ -367,7 +367,14 @@ fn run(case: &Case, rng: &mut Rng) -> Result<u32, String> {
 }
 
 fn check_decision(reply: &Value) -> Result<(), String> {
-    if reply["reply"].get("none").is_some() {
+    if reply["reply"].get("none").is_some() || reply["reply"].get("post").is_some() {
+        return check_effects(reply);
+    }
+    if let Some(command) = reply["reply"].get("command") {
+        // Mattermost's CommandResponse: always an object the shim can decode.
+        if !command["response"].is_object() {
+            return Err(format!("a command answered with {command}"));
+        }
         return check_effects(reply);
     }
     let response = &reply["reply"]["http"];

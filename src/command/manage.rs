@@ -356,7 +356,10 @@ pub(crate) fn owner_of(raw: &RawValue) -> Option<UserId> {
 /// needed otherwise. A list that cannot be read is logged: the commands come back with the
 /// next activation, and nothing else waits on them.
 pub(crate) fn restore(facts: Facts<'_>) -> Result<Vec<crate::effect::Effect>, Ask> {
-    let f: ManageFacts<'_> = facts.read().unwrap_or_default();
+    let f: ManageFacts<'_> = match facts.read() {
+        Ok(f) => f,
+        Err(e) => return Ok(vec![restore_failed(&e.0)]),
+    };
     let Some(commands) = &f.commands else {
         return Err(Ask::one(
             "commands",
@@ -367,14 +370,16 @@ pub(crate) fn restore(facts: Facts<'_>) -> Result<Vec<crate::effect::Effect>, As
     };
     Ok(match listed(commands) {
         Ok(all) => all.iter().map(Registered::register).collect(),
-        Err(e) => {
-            let mut fields = crate::effect::LogFields::new();
-            fields.insert("error", e.to_string());
-            vec![crate::effect::Effect::Log {
-                level: crate::effect::LogLevel::Error,
-                message: "the registered slash commands could not be read: they are not served until the plugin restarts".into(),
-                fields,
-            }]
-        }
+        Err(e) => vec![restore_failed(&e.to_string())],
     })
+}
+
+fn restore_failed(error: &str) -> crate::effect::Effect {
+    let mut fields = crate::effect::LogFields::new();
+    fields.insert("error", error.to_owned());
+    crate::effect::Effect::Log {
+        level: crate::effect::LogLevel::Error,
+        message: "the registered slash commands could not be read: they are not served until the plugin restarts".into(),
+        fields,
+    }
 }

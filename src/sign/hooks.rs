@@ -107,7 +107,12 @@ pub(crate) fn post_will_be_saved(post: &str, ctx: &Context, facts: Facts<'_>) ->
         drop(actions);
         return finish(changed, post);
     }
-    let f: SignFacts<'_> = facts.read().unwrap_or_default();
+    // Facts that cannot be read (never from the shim) leave the post unsigned, as a store
+    // that failed does: asking again would ask twice.
+    let Ok(f) = facts.read::<SignFacts<'_>>() else {
+        drop(actions);
+        return finish(changed, post);
+    };
     let key = match keyring(&f, ctx) {
         Ok(key) => key,
         Err(Some(ask)) => return ask.into(),
