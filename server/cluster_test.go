@@ -347,7 +347,7 @@ func TestClusterClickOnOneNodeAnsweredThroughAnother(t *testing.T) {
 
 	go func() {
 		ev := conn.next(t, "action")
-		conn.send("ack", map[string]any{"event_id": eventID(ev), "answer": map[string]any{"ephemeral_text": "Deploying."}})
+		conn.send("ack", map[string]any{"event_id": eventID(ev), "result": true, "answer": map[string]any{"ephemeral_text": "Deploying."}})
 	}()
 	status, answer := click(t, a)
 	assert.Equal(t, 200, status)
@@ -380,7 +380,7 @@ func TestClusterANodeDyingTakesItsConnectionsWithIt(t *testing.T) {
 		kept = append(kept, eventID(ev))
 	}
 	for _, id := range kept {
-		again.send("ack", map[string]any{"event_id": id, "answer": map[string]any{"update": map[string]any{"message": "done"}, "ephemeral_text": "Done, late."}})
+		again.send("ack", map[string]any{"event_id": id, "result": true, "answer": map[string]any{"update": map[string]any{"message": "done"}, "ephemeral_text": "Done, late."}})
 		assert.Equal(t, "applied_late", again.next(t, "ack_result")["status"])
 	}
 	w.mu.Lock()

@@ -29,6 +29,14 @@ struct AckBody<'a> {
     event_id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     answer: Option<&'a RawValue>,
+    /// The bot wants `ack_result` on its websocket (a REST ack always answers it).
+    #[serde(default)]
+    result: bool,
+}
+
+/// Whether a websocket acknowledgement asks for `ack_result` (`"result": true`).
+pub(crate) fn wants_result(body: &str) -> bool {
+    serde_json::from_str::<AckBody<'_>>(body).is_ok_and(|b| b.result)
 }
 
 /// What acknowledging needs to know and do.

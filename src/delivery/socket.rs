@@ -80,12 +80,18 @@ pub(crate) fn message(m: &WebSocketMessage<'_>, ctx: &Context, facts: Facts<'_>)
                 status,
                 mut effects,
             } => {
-                effects.push(reply(
-                    m,
-                    &user,
-                    ACK_RESULT,
-                    ack_result(event_id.as_str(), status),
-                ));
+                // Only when asked: Mattermost turns Nagle's algorithm on for websockets, and a
+                // small message after the ack holds the bot's next event back behind the bot's
+                // delayed TCP acknowledgement (about 40 ms; docs/BENCHMARKS.md). A refusal is
+                // always sent (`error`).
+                if ack::wants_result(m.data) {
+                    effects.push(reply(
+                        m,
+                        &user,
+                        ACK_RESULT,
+                        ack_result(event_id.as_str(), status),
+                    ));
+                }
                 Step::Done(effects)
             }
         }),

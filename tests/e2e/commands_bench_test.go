@@ -98,7 +98,7 @@ func answerCommandsAndLookups(t *testing.T, s *socket, bot *harness.Account, res
 			}
 			id := fmt.Sprint(proxy["event_id"])
 			if !rest {
-				s.ack(id, answer)
+				s.ackQuiet(id, answer)
 				continue
 			}
 			if status, out, err := call(http.MethodPost, ackPath, bot.Token, map[string]any{"event_id": id, "answer": answer}); err != nil || status != http.StatusOK {

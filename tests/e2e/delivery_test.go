@@ -69,13 +69,19 @@ func (s *socket) subscribe(t testing.TB) map[string]any {
 	return s.mustNext(t, subscribedEvent, 10*time.Second).GetData()
 }
 
-// ack acknowledges an event on the websocket, with an answer unless nil.
+// ack acknowledges an event on the websocket, with an answer unless nil, asking for the
+// ack_result the tests read.
 func (s *socket) ack(eventID string, answer map[string]any) {
-	data := map[string]any{"event_id": eventID}
+	data := map[string]any{"event_id": eventID, "result": true}
 	if answer != nil {
 		data["answer"] = answer
 	}
 	s.ws.SendMessage(ackAction, data)
+}
+
+// ackQuiet acknowledges as a bot does by default: no ack_result (the benchmarks' bots).
+func (s *socket) ackQuiet(eventID string, answer map[string]any) {
+	s.ws.SendMessage(ackAction, map[string]any{"event_id": eventID, "answer": answer})
 }
 
 // ackResult waits for what became of the acknowledgement of eventID.
