@@ -109,6 +109,7 @@ func (f *fixture) run(t *testing.T, p *Plugin, w *httptest.ResponseRecorder) {
 		var post model.Post
 		require.NoError(t, json.Unmarshal(in.PostToSave.Post, &post))
 		if in.PostToSave.Edited {
+			f.hooked.edited, f.hooked.given = true, &post
 			f.hooked.post, f.hooked.rejection = p.MessageWillBeUpdated(nil, &post, &post)
 		} else {
 			f.hooked.post, f.hooked.rejection = p.MessageWillBePosted(nil, &post)
@@ -301,7 +302,12 @@ func (f *fixture) checkHooked(t *testing.T) {
 	}
 	assert.Equal(t, f.Expect.Rejection, f.hooked.rejection)
 	if len(f.Expect.Post) == 0 {
-		assert.Nil(t, f.hooked.post, "the post is saved as it is")
+		if f.hooked.edited {
+			// MessageWillBeUpdated hands the post back: nil would reject the edit.
+			assert.Same(t, f.hooked.given, f.hooked.post, "the edit is saved as it is")
+		} else {
+			assert.Nil(t, f.hooked.post, "the post is saved as it is")
+		}
 		return
 	}
 	require.NotNil(t, f.hooked.post, "the hook changes the post")

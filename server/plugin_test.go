@@ -62,6 +62,8 @@ type fixture struct {
 		post      *model.Post
 		rejection string
 		command   *model.CommandResponse
+		edited    bool        // the post hook was MessageWillBeUpdated
+		given     *model.Post // the post it was given
 	}
 }
 

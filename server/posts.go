@@ -15,7 +15,14 @@ func (p *Plugin) MessageWillBePosted(_ *plugin.Context, post *model.Post) (*mode
 // MessageWillBeUpdated signs an edited post's buttons again (a signature covers the exact
 // context, so an edit that changes it needs a new one).
 func (p *Plugin) MessageWillBeUpdated(_ *plugin.Context, newPost, _ *model.Post) (*model.Post, string) {
-	return p.postWillBeSaved(newPost, true)
+	post, rejection := p.postWillBeSaved(newPost, true)
+	// Unlike MessageWillBePosted, Mattermost reads a nil post from this hook as a rejection
+	// (app/post.go: UpdatePost fails "Post rejected by plugin."): an edit left as it is goes
+	// back as it came.
+	if post == nil && rejection == "" {
+		return newPost, ""
+	}
+	return post, rejection
 }
 
 func (p *Plugin) postWillBeSaved(post *model.Post, edited bool) (*model.Post, string) {

@@ -197,9 +197,20 @@ func TestAnswerDialogTwoSteps(t *testing.T) {
 	if want := []any{map[string]any{"text": "Alice A.", "value": "alice"}, map[string]any{"text": "Alina B.", "value": "alina"}}; !reflect.DeepEqual(items["items"], want) {
 		t.Errorf("lookup API answered %s, want the bot's items", mustJSON(items))
 	}
+	// §7: another person looking up through alice's session gets nothing, and the bot hears
+	// nothing of it.
+	bob := env.Users[1]
+	status, out, err := call(http.MethodPost, dialogLookupAPI, bob.Token, map[string]any{"url": lookupURL, "callback_id": "deploy-step2",
+		"state": "step2", "user_id": bob.ID(), "channel_id": env.Channel.Id, "team_id": env.Team.Id,
+		"submission": map[string]any{"query": "a", "selected_field": "approver"}})
+	if got, _ := jsonObject(out)["items"].([]any); err != nil || len(got) != 0 {
+		t.Errorf("bob's lookup in alice's dialog: HTTP %d %s %v, want no items", status, out, err)
+	}
+	r.botWS.expectNone(t, dialogLookupEvent, 500*time.Millisecond)
+
 	// A silent bot: an empty list, never an error.
 	start := time.Now()
-	status, items := lookup("zzz")
+	status, items = lookup("zzz")
 	r.botWS.mustNext(t, dialogLookupEvent, 5*time.Second)
 	if items["items"] != nil && len(items["items"].([]any)) != 0 || status != http.StatusOK {
 		t.Errorf("lookup nobody answered: HTTP %d %s, want 200 and no items", status, mustJSON(items))

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
+
+	"e2e/harness"
 )
 
 const signatureKey = "_socket_mode_signature"
@@ -319,4 +321,39 @@ func TestLeakedSignatureNeedsAccess(t *testing.T) {
 		t.Errorf("bob, removed from the channel, with the signed context: HTTP %d %s, want 403 channel_not_readable", status, code)
 	}
 	botWS.expectNone(t, actionEvent, 300*time.Millisecond)
+}
+
+// Edits of posts the plugin does not sign are Mattermost's as before: a post whose buttons
+// point at another integration, and one without buttons, edited by their author and by an
+// HTTP integration's click answer. (MessageWillBeUpdated reads a nil post as a rejection: the
+// plugin once refused every such edit.)
+func TestEditsOfOtherPostsGoThrough(t *testing.T) {
+	requirePlugin(t)
+	bot, alice := env.Bots[0], env.Users[0]
+	elsewhere := createPost(t, bot, "", "Elsewhere", button("ext", "External", map[string]any{"user_id": bot.ID()}))
+	patch := func(acc *harness.Account, id string, body map[string]any) (int, []byte) {
+		status, out, err := call(http.MethodPut, "/api/v4/posts/"+id+"/patch", acc.Token, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return status, out
+	}
+	external := map[string]any{"attachments": []any{map[string]any{"text": "Pick", "actions": []any{map[string]any{
+		"id": "ext", "name": "External", "type": "button",
+		"integration": map[string]any{"url": "https://hooks.example.com/click", "context": map[string]any{"user_id": bot.ID()}}}}}}}
+	if status, out := patch(bot, elsewhere.Id, map[string]any{"message": "Other integration", "props": external}); status != http.StatusOK {
+		t.Fatalf("editing a post to another integration's buttons: HTTP %d %s", status, out)
+	}
+	if status, out := patch(bot, elsewhere.Id, map[string]any{"message": "Edited again"}); status != http.StatusOK {
+		t.Errorf("editing a post with another integration's buttons: HTTP %d %s", status, out)
+	}
+	status, out, err := call(http.MethodPost, "/api/v4/posts", alice.Token, map[string]any{"channel_id": env.Channel.Id, "message": "typo"})
+	if err != nil || status != http.StatusCreated {
+		t.Fatalf("alice's post: HTTP %d %s %v", status, out, err)
+	}
+	plain := jsonObject(out)["id"].(string)
+	if status, out := patch(alice, plain, map[string]any{"message": "fixed"}); status != http.StatusOK {
+		t.Errorf("editing a plain post: HTTP %d %s", status, out)
+	}
+	waitPostMessage(t, alice, elsewhere.Id, "Edited again")
 }
