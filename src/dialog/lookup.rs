@@ -4,14 +4,13 @@
 //! offline, silent or not subscribed yields an empty list and a log line: a menu with nothing
 //! in it, never an error in the middle of a form.
 
-use super::session::{session_key, Session};
-use crate::body;
+use super::session::{caller_and_fields, open_for, session_key};
 use crate::delivery::{self, Sender};
 use crate::effect::{Decision, Effect, LogFields, LogLevel, Outcome};
 use crate::event::{event_with_proxy, DialogLookup, DIALOG_LOOKUP};
 use crate::facts::{present, Answer, Ask, Fact, Facts};
 use crate::form::answer::read_lookup_answer;
-use crate::ids::{is_mattermost_id, EventId, UserId};
+use crate::ids::{EventId, UserId};
 use crate::input::{Context, Request};
 use crate::refusal::{refuse, Notice, Refusal};
 use serde::Deserialize;
@@ -45,18 +44,7 @@ fn decide(
     ctx: &Context,
     facts: Facts<'_>,
 ) -> Result<Outcome, Refusal> {
-    let caller = request.caller()?;
-    if !is_mattermost_id(session_id) {
-        return Err(Refusal::DialogNotFound);
-    }
-    let fields = body::fields(request)?;
-    let claimed: String = fields.get("user_id", "a string")?.unwrap_or_default();
-    if claimed != caller.as_str() {
-        return Err(Refusal::UserMismatch {
-            claimed,
-            caller: caller.to_string(),
-        });
-    }
+    let (caller, fields) = caller_and_fields(request, session_id)?;
     let mut values: Map<String, Value> = fields.get("submission", "an object")?.unwrap_or_default();
     let text = |v: Option<Value>| match v {
         Some(Value::String(s)) => s,
@@ -76,26 +64,7 @@ fn decide(
         )
         .into());
     };
-    let session: Session = match session {
-        Answer::Found(Some(raw)) => {
-            serde_json::from_str(raw.get()).map_err(|e| Refusal::Internal {
-                detail: format!("reading the session: {e}"),
-            })?
-        }
-        Answer::Found(None) => return Err(Refusal::DialogNotFound),
-        Answer::Failed(e) => {
-            return Err(Refusal::Unavailable {
-                what: "form",
-                detail: e.to_string(),
-            })
-        }
-    };
-    if session.expires_at < ctx.now_ms {
-        return Err(Refusal::DialogNotFound);
-    }
-    if session.user_id != caller.as_str() {
-        return Err(Refusal::WrongSubmitter);
-    }
+    let (session, _) = open_for(session, &caller, ctx.now_ms)?;
     if !session.lookups.contains(&selected_field) {
         return Err(Refusal::BadField {
             field: "selected_field",

@@ -1,7 +1,13 @@
 //! What the KV store keeps for one open dialog, and under which key.
 
+use crate::body::{self, Fields};
+use crate::facts::Answer;
 use crate::form::definition::Dialog;
+use crate::ids::{is_mattermost_id, UserId};
+use crate::input::Request;
+use crate::refusal::Refusal;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 /// One open dialog.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -34,4 +40,55 @@ impl Session {
 /// The KV key of a session.
 pub(super) fn session_key(session_id: &str) -> String {
     format!("dialog_{session_id}")
+}
+
+/// What every request about a session checks first: a signed-in caller, a session id of
+/// Mattermost's shape (a made-up path gets the form's own refusal, never an error body the
+/// dialog cannot show), and a body naming the caller as `user_id`.
+pub(super) fn caller_and_fields<'a>(
+    request: &Request<'a>,
+    session_id: &str,
+) -> Result<(UserId, Fields<'a>), Refusal> {
+    let caller = request.caller()?;
+    if !is_mattermost_id(session_id) {
+        return Err(Refusal::DialogNotFound);
+    }
+    let fields = body::fields(request)?;
+    let claimed: String = fields.get("user_id", "a string")?.unwrap_or_default();
+    if claimed != caller.as_str() {
+        return Err(Refusal::UserMismatch {
+            claimed,
+            caller: caller.to_string(),
+        });
+    }
+    Ok((caller, fields))
+}
+
+/// The stored session `answer` holds (and its text as stored), if it is still open and was
+/// opened for `caller`.
+pub(super) fn open_for<'a>(
+    answer: &Answer<Option<&'a RawValue>>,
+    caller: &UserId,
+    now_ms: u64,
+) -> Result<(Session, &'a RawValue), Refusal> {
+    let raw = match answer {
+        Answer::Found(Some(raw)) => *raw,
+        Answer::Found(None) => return Err(Refusal::DialogNotFound),
+        Answer::Failed(e) => {
+            return Err(Refusal::Unavailable {
+                what: "form",
+                detail: e.to_string(),
+            })
+        }
+    };
+    let session: Session = serde_json::from_str(raw.get()).map_err(|e| Refusal::Internal {
+        detail: format!("reading the session: {e}"),
+    })?;
+    if session.expires_at < now_ms {
+        return Err(Refusal::DialogNotFound);
+    }
+    if session.user_id != caller.as_str() {
+        return Err(Refusal::WrongSubmitter);
+    }
+    Ok((session, raw))
 }

@@ -1,7 +1,6 @@
 //! `POST /api/v1/dialogs/<session>/submit`, called by Mattermost for the person submitting.
 
-use super::session::{session_key, Session};
-use crate::body;
+use super::session::{caller_and_fields, open_for, session_key, Session};
 use crate::delivery::{self, Sender};
 use crate::effect::{Decision, Effect, Outcome};
 use crate::event::{dialog_submission_event, DialogSubmission, DIALOG_REFRESH, DIALOG_SUBMISSION};
@@ -10,7 +9,7 @@ use crate::form::answer::{read_refresh_answer, read_submission_answer, Submissio
 use crate::form::bind_lookups;
 use crate::form::definition::Dialog;
 use crate::form::submission::check_submission;
-use crate::ids::{is_mattermost_id, EventId, UserId};
+use crate::ids::{EventId, UserId};
 use crate::input::{Context, Request};
 use crate::paths::dialog_lookup_url;
 use crate::refusal::{refuse_form, Refusal};
@@ -73,20 +72,7 @@ fn decide(
     ctx: &Context,
     facts: Facts<'_>,
 ) -> Result<Step, Refusal> {
-    let caller = request.caller()?;
-    // Mattermost reads any answer here as a dialog response: even a made-up session path gets
-    // the form's own refusal, never the generic error body it cannot read.
-    if !is_mattermost_id(session_id) {
-        return Err(Refusal::DialogNotFound);
-    }
-    let fields = body::fields(request)?;
-    let claimed: String = fields.get("user_id", "a string")?.unwrap_or_default();
-    if claimed != caller.as_str() {
-        return Err(Refusal::UserMismatch {
-            claimed,
-            caller: caller.to_string(),
-        });
-    }
+    let (caller, fields) = caller_and_fields(request, session_id)?;
     let submitted: Map<String, Value> = fields.get("submission", "an object")?.unwrap_or_default();
     let cancelled: bool = fields
         .get("cancelled", "true or false")?
@@ -108,27 +94,8 @@ fn decide(
         });
         return Ok(Step::Ask(ask));
     };
-    let raw_session = match session {
-        Answer::Found(Some(raw)) => *raw,
-        Answer::Found(None) => return Err(Refusal::DialogNotFound),
-        Answer::Failed(e) => {
-            return Err(Refusal::Unavailable {
-                what: "form",
-                detail: e.to_string(),
-            })
-        }
-    };
-    let session: Session =
-        serde_json::from_str(raw_session.get()).map_err(|e| Refusal::Internal {
-            detail: format!("reading the session: {e}"),
-        })?;
+    let (session, raw_session) = open_for(session, &caller, ctx.now_ms)?;
     let dialog = &session.dialog;
-    if session.expires_at < ctx.now_ms {
-        return Err(Refusal::DialogNotFound);
-    }
-    if session.user_id != caller.as_str() {
-        return Err(Refusal::WrongSubmitter);
-    }
     let user_name = match submitter {
         Answer::Found(user) => user.username.as_str(),
         Answer::Failed(e) => {
