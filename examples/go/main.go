@@ -169,8 +169,11 @@ func onCommand(data map[string]any) map[string]any {
 	user, _ := data["user_name"].(string)
 	text, _ := data["text"].(string)
 	say("command %s %s", user, text)
-	if text == "status" { // shown to the person who typed it only
+	switch text { // shown to the person who typed it only
+	case "status":
 		return map[string]any{"response_type": "ephemeral", "text": "Release 1.4.2 is waiting for approval."}
+	case "":
+		return map[string]any{"response_type": "ephemeral", "text": "Usage: /" + data["trigger"].(string) + " status | /" + data["trigger"].(string) + " <version>"}
 	}
 	// Posted in the channel, as the bot.
 	return map[string]any{"response_type": "in_channel", "text": fmt.Sprintf("@%s asked to release %s.", user, text)}

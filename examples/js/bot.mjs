@@ -183,6 +183,9 @@ async function onEvent(event, data) {
         if (data.text === 'status') { // shown to the person who typed it only
             return {response_type: 'ephemeral', text: 'Release 1.4.2 is waiting for approval.'};
         }
+        if (data.text === '') {
+            return {response_type: 'ephemeral', text: `Usage: /${data.trigger} status | /${data.trigger} <version>`};
+        }
         // Posted in the channel, as the bot.
         return {response_type: 'in_channel', text: `@${user} asked to release ${data.text}.`};
     }

@@ -290,6 +290,9 @@ def main():
             say(f"command {user} {text}")
             if text == "status":  # shown to the person who typed it only
                 return {"response_type": "ephemeral", "text": "Release 1.4.2 is waiting for approval."}
+            if not text:
+                trigger = data["trigger"]
+                return {"response_type": "ephemeral", "text": f"Usage: /{trigger} status | /{trigger} <version>"}
             # Posted in the channel, as the bot.
             return {"response_type": "in_channel", "text": f"@{user} asked to release {text}."}
         if event == "action":

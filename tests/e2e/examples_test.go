@@ -489,6 +489,15 @@ func TestExamples(t *testing.T) {
 			}
 			x.expect(t, "command alice 1.4.3", 10*time.Second)
 			botPostWithText(t, bot, "@alice asked to release 1.4.3.")
+			// Nothing after the trigger: how to use it, to alice alone.
+			usage := "Usage: /" + trigger + " status | /" + trigger + " <version>"
+			if status, res := execute(t, alice, "/"+trigger); status != http.StatusOK || res["text"] != usage {
+				t.Errorf("/%s: HTTP %d %s, want the usage", trigger, status, mustJSON(res))
+			}
+			x.expect(t, "command alice ", 10*time.Second)
+			if p := aliceWS.ephemeralPost(t, 10*time.Second); p.Message != usage {
+				t.Errorf("alice's ephemeral post after /%s: %q", trigger, p.Message)
+			}
 
 			// Nothing more: every event was handled once and acknowledged.
 			x.expectQuiet(t, time.Second)
