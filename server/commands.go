@@ -27,7 +27,7 @@ func (p *Plugin) ExecuteCommand(_ *plugin.Context, args *model.CommandArgs) (*mo
 }
 
 // mattermostCommands answers the mattermost_commands fact: the triggers Mattermost serves
-// already, built in and registered by plugins (this one's included).
+// already, built in, registered by plugins (this one's included) and every team's own.
 func (p *Plugin) mattermostCommands() result {
 	builtIn, err := p.API.ListBuiltInCommands()
 	if err != nil {
@@ -37,12 +37,25 @@ func (p *Plugin) mattermostCommands() result {
 	if err != nil {
 		return result{err: err}
 	}
-	served := map[string][]string{"built_in": {}, "plugins": {}}
-	for _, c := range builtIn {
-		served["built_in"] = append(served["built_in"], c.Trigger)
+	teams, appErr := p.API.GetTeams()
+	if appErr != nil {
+		return result{appErr: appErr}
 	}
-	for _, c := range plugins {
-		served["plugins"] = append(served["plugins"], c.Trigger)
+	served := map[string][]string{"built_in": triggers(builtIn), "plugins": triggers(plugins), "custom": {}}
+	for _, team := range teams {
+		custom, err := p.API.ListCustomCommands(team.Id)
+		if err != nil {
+			return result{err: err}
+		}
+		served["custom"] = append(served["custom"], triggers(custom)...)
 	}
 	return result{value: served}
+}
+
+func triggers(commands []*model.Command) []string {
+	out := make([]string, 0, len(commands))
+	for _, c := range commands {
+		out = append(out, c.Trigger)
+	}
+	return out
 }

@@ -232,6 +232,7 @@ func (f *fixture) expectFacts(t testing.TB, api *plugintest.API) {
 			var served struct {
 				BuiltIn []string `json:"built_in"`
 				Plugins []string `json:"plugins"`
+				Custom  []string `json:"custom"`
 			}
 			require.NoError(t, json.Unmarshal(answer.Found, &served))
 			commands := func(triggers []string) []*model.Command {
@@ -243,6 +244,8 @@ func (f *fixture) expectFacts(t testing.TB, api *plugintest.API) {
 			}
 			api.On("ListBuiltInCommands").Return(commands(served.BuiltIn), nil).Once()
 			api.On("ListPluginCommands", "").Return(commands(served.Plugins), nil).Once()
+			api.On("GetTeams").Return([]*model.Team{{Id: "teamteamteamteamteamteam01"}}, nil).Once()
+			api.On("ListCustomCommands", "teamteamteamteamteamteam01").Return(commands(served.Custom), nil).Once()
 		case "kv_consume":
 			api.On("KVCompareAndDelete", q.Key, []byte(q.Expected)).Return(string(answer.Found) == "true", failed).Once()
 		case "open_dialog":
@@ -250,8 +253,9 @@ func (f *fixture) expectFacts(t testing.TB, api *plugintest.API) {
 			require.NoError(t, json.Unmarshal(q.Request, &request))
 			api.On("OpenInteractiveDialog", request).Return(failed).Once()
 		case "channel_permission":
-			require.Equal(t, "read_channel", q.Permission)
-			api.On("HasPermissionToChannel", q.UserID, q.ChannelID, model.PermissionReadChannel).Return(string(answer.Found) == "true").Once()
+			permission := permissionByID(q.Permission)
+			require.NotNil(t, permission, q.Permission)
+			api.On("HasPermissionToChannel", q.UserID, q.ChannelID, permission).Return(string(answer.Found) == "true").Once()
 		default:
 			if !f.expectDeliveryFacts(t, api, q, answer) {
 				t.Fatalf("unknown fact %q", q.Fact)

@@ -33,7 +33,7 @@ pub fn handle(input: &Input<'_>, ctx: &Context, facts: Facts<'_>) -> Outcome {
             user_id,
         } => delivery::socket::disconnected(connection_id, user_id, ctx, facts),
         Input::Timer { name } => delivery::node::timer(name, ctx, facts),
-        Input::Cluster { message } => cluster(message),
+        Input::Cluster { message } => cluster(message, facts),
         Input::Activated => activated(ctx, facts),
         Input::Command { args } => command::execute::execute(args, ctx, facts),
         Input::PostWillBeSaved { post, .. } => crate::sign::post_will_be_saved(post, ctx, facts),
@@ -150,13 +150,13 @@ fn activated(ctx: &Context, facts: Facts<'_>) -> Outcome {
 }
 
 /// A message from another node: a command added or removed there, or the delivery layer's.
-fn cluster(message: &str) -> Outcome {
+fn cluster(message: &str, facts: Facts<'_>) -> Outcome {
     #[derive(serde::Deserialize)]
     struct CommandMessage {
         command: command::Change,
     }
     match serde_json::from_str::<CommandMessage>(message) {
-        Ok(m) => Outcome::Decided(Decision::quiet(m.command.effects())),
+        Ok(m) => m.command.apply(facts),
         Err(_) => delivery::node::cluster(message),
     }
 }

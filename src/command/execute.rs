@@ -6,7 +6,7 @@
 
 use super::owner_key;
 use crate::command::manage::owner_of;
-use crate::delivery::answer::{check_command_answer, command_post};
+use crate::delivery::answer::{can_post, check_command_answer, command_post};
 use crate::delivery::{self, Place, Sender};
 use crate::effect::{Decision, Effect, LogLevel, Outcome};
 use crate::event::{event_with_proxy, COMMAND};
@@ -53,6 +53,9 @@ struct CommandFacts<'a> {
     /// The owner's subscriptions (read by the delivery layer).
     #[serde(borrow, default, deserialize_with = "present")]
     registry: Option<Answer<Option<&'a RawValue>>>,
+    /// The owner's account: a deactivated bot serves no command.
+    #[serde(default, deserialize_with = "present")]
+    bot_account: Option<Answer<User>>,
 }
 
 /// What a `command` event tells the bot.
@@ -149,10 +152,23 @@ fn decide(args: &str, ctx: &Context, facts: Facts<'_>) -> Result<Outcome, Refusa
             })
         }
     };
-    if f.registry.is_none() {
+    let Some(account) = &f.bot_account else {
         let mut ask = Ask::default();
         delivery::ask_registry(&mut ask, &f.registry, &bot);
+        ask.unless_cached(&f.bot_account, "bot_account", || Fact::User {
+            user_id: bot.to_string(),
+        });
         return Ok(ask.into());
+    };
+    match account {
+        Answer::Found(user) if user.delete_at == 0 => {}
+        _ => {
+            let text = format!("/{trigger} belongs to a bot that has been deactivated. Ask an administrator to reactivate it.");
+            return Ok(Outcome::Decided(Decision::command(
+                Vec::new(),
+                ephemeral(&text),
+            )));
+        }
     }
 
     // The command's trigger opens a dialog bound to this channel, as a click's does.
@@ -232,25 +248,40 @@ impl Sender for CommandSender {
         Decision::command(effects, ephemeral(&notice.text(Subject::Command)))
     }
 
-    fn answered(&self, answer: &RawValue) -> Result<Decision, Refusal> {
+    fn answered(&self, answer: &RawValue, facts: Facts<'_>) -> Result<Outcome, Refusal> {
         let answer = check_command_answer(answer, &self.bot).map_err(|e| Refusal::Internal {
             detail: format!("the answer handed to the command is not one: {e}"),
         })?;
         let (channel, root) = (&self.place.channel_id, &self.place.root_id);
-        if let Some(post) = command_post(&answer, &self.bot, channel, root) {
-            return Ok(Decision::command(
-                vec![Effect::CreatePost { post }],
-                empty(),
-            ));
-        }
-        // Shown to the person alone: Mattermost's own ephemeral answer.
         let mut fields: Map<String, Value> = serde_json::from_str(answer.get()).unwrap_or_default();
+        if let Some(post) = command_post(&answer, &self.bot, channel, root) {
+            // Posted as the bot only where the bot may post (Mattermost posts a native
+            // command's answer as the person who typed it; the plugin API checks nothing).
+            let f: PostRight = facts.read()?;
+            match f.bot_can_post {
+                None => return Ok(Ask::one("bot_can_post", can_post(&self.bot, channel)).into()),
+                Some(Answer::Found(true)) => {
+                    let effects = vec![Effect::CreatePost { post }];
+                    return Ok(Outcome::Decided(Decision::command(effects, empty())));
+                }
+                Some(_) => {}
+            }
+        }
+        // Shown to the person alone: Mattermost's own ephemeral answer (also an `in_channel`
+        // answer where the bot may not post).
         fields.insert("response_type".into(), Value::from("ephemeral"));
-        Ok(Decision::command(
+        Ok(Outcome::Decided(Decision::command(
             Vec::new(),
             to_raw_value(&fields).expect("an answer serializes"),
-        ))
+        )))
     }
+}
+
+/// Whether the bot may post where its answer would go.
+#[derive(Debug, Default, Deserialize)]
+struct PostRight {
+    #[serde(default, deserialize_with = "present")]
+    bot_can_post: Option<Answer<bool>>,
 }
 
 /// A response that shows nothing.

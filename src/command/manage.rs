@@ -53,6 +53,9 @@ struct Served {
     built_in: Vec<String>,
     #[serde(default)]
     plugins: Vec<String>,
+    /// Every team's own slash commands (HTTP integrations).
+    #[serde(default)]
+    custom: Vec<String>,
 }
 
 /// `POST /api/v1/commands`: `{trigger, description?, hint?, display_name?, autocomplete?}`.
@@ -142,6 +145,13 @@ pub(crate) fn register(
             }
             // Every plugin's commands include this plugin's: those of the list are ours.
             let ours = all.iter().any(|c| c.trigger == trigger);
+            // Mattermost runs a plugin's command before a team's own: it would take it over.
+            if served.custom.contains(&trigger) {
+                return Err(Refusal::CommandTaken {
+                    trigger,
+                    owner: "a team's own slash command",
+                });
+            }
             if served.plugins.contains(&trigger) && !ours {
                 return Err(Refusal::CommandTaken {
                     trigger,
@@ -195,21 +205,24 @@ pub(crate) fn register(
             key: COMMANDS_KEY.into(),
             item: record,
             unique: Some("trigger"),
-            cap: MAX_COMMANDS + 1,
+            // The limits are checked before; past them the list drops nothing anybody owns.
+            cap: u32::MAX,
             expire_in_seconds: 0,
         };
         return Ok(Step::Ask(Ask::one("listed", push)));
     };
     if let Answer::Failed(e) = listed {
-        return Err(not_stored(e));
+        // Claimed but not listed: give the trigger up again (it would never be restored).
+        let mut decision = crate::refusal::refuse(not_stored(e), request.log_fields());
+        let release = crate::effect::Effect::Delete {
+            key: owner_key(&trigger),
+        };
+        decision.effects.insert(0, release);
+        return Ok(Step::Done(decision));
     }
     let change = Change::Added(command.clone());
-    let mut effects = vec![change.announce(), command.register()];
-    effects.push(crate::effect::Effect::Forget {
-        fact: Fact::KvGet {
-            key: owner_key(&trigger),
-        },
-    });
+    let mut effects = vec![change.announce()];
+    effects.extend(change.effects());
     let body = json!({ "command": shown(&command) }).to_string();
     Ok(Step::Done(Decision::http(effects, 200, body)))
 }

@@ -85,8 +85,10 @@ pub(crate) fn parse_trigger(text: &str) -> Option<String> {
     ok.then_some(trigger)
 }
 
-/// What one node tells the others when a command is added or removed: each registers or
-/// unregisters it with its own Mattermost process.
+/// What one node tells the others when a command is added or removed: each reads the
+/// trigger's owner again and registers or unregisters it with its own Mattermost process (so
+/// that two messages about one trigger, arriving in either order, leave the state the store
+/// holds).
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Change {
@@ -95,19 +97,71 @@ pub(crate) enum Change {
 }
 
 impl Change {
-    /// The effects on this node.
-    pub(crate) fn effects(self) -> Vec<Effect> {
+    /// The trigger it is about.
+    fn trigger(&self) -> &str {
         match self {
-            Change::Added(command) => vec![command.register()],
+            Change::Added(command) => &command.trigger,
+            Change::Removed { trigger } => trigger,
+        }
+    }
+
+    /// The effects on this node once the owner is read again (`owner`, asked uncached).
+    pub(crate) fn apply(&self, facts: crate::facts::Facts<'_>) -> crate::effect::Outcome {
+        use crate::effect::{Decision, Outcome};
+        use crate::facts::{present, Answer, Ask, Fact};
+        #[derive(Debug, Default, Deserialize)]
+        struct OwnerFacts<'a> {
+            #[serde(borrow, default, deserialize_with = "present")]
+            owner: Option<Answer<Option<&'a serde_json::value::RawValue>>>,
+        }
+        let trigger = self.trigger();
+        let forget = Effect::Forget {
+            fact: Fact::KvGet {
+                key: owner_key(trigger),
+            },
+        };
+        let Ok(f) = facts.read::<OwnerFacts<'_>>() else {
+            return Outcome::Decided(Decision::quiet(self.effects()));
+        };
+        let Some(owner) = &f.owner else {
+            let ask = Ask::one(
+                "owner",
+                Fact::KvGet {
+                    key: owner_key(trigger),
+                },
+            );
+            return ask.after(vec![forget]).into();
+        };
+        let effects = match owner {
+            Answer::Found(Some(raw)) => match serde_json::from_str::<Registered>(raw.get()) {
+                Ok(command) => vec![command.register()],
+                Err(_) => vec![Effect::UnregisterCommand {
+                    trigger: trigger.to_owned(),
+                }],
+            },
+            Answer::Found(None) => vec![Effect::UnregisterCommand {
+                trigger: trigger.to_owned(),
+            }],
+            // The store could not say: what the message said, the best this node knows.
+            Answer::Failed(_) => self.effects(),
+        };
+        Outcome::Decided(Decision::quiet(effects))
+    }
+
+    /// The effects on the node where the change was made.
+    pub(crate) fn effects(&self) -> Vec<Effect> {
+        let forget = Effect::Forget {
+            fact: crate::facts::Fact::KvGet {
+                key: owner_key(self.trigger()),
+            },
+        };
+        match self {
+            Change::Added(command) => vec![command.register(), forget],
             Change::Removed { trigger } => vec![
                 Effect::UnregisterCommand {
                     trigger: trigger.clone(),
                 },
-                Effect::Forget {
-                    fact: crate::facts::Fact::KvGet {
-                        key: owner_key(&trigger),
-                    },
-                },
+                forget,
             ],
         }
     }

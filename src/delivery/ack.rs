@@ -6,12 +6,12 @@
 //! where it waits) and becomes its response. After the window the acknowledgement applies the
 //! answer itself: the post is updated through the plugin API and the clicker is sent the text.
 
-use super::answer::{answer_post, check_answer, command_post};
+use super::answer::{answer_post, can_post, check_answer, command_post};
 use super::click::read_record;
 use super::store::{event_key, queue_key, unavailable, Kept, KeptState, Place};
 use super::WAIT_GRACE_MS;
 use crate::effect::Effect;
-use crate::event::COMMAND;
+use crate::event::{kept_event, COMMAND};
 use crate::facts::{present, Answer, Ask, Fact, Facts};
 use crate::ids::{Id, UserId};
 use crate::input::Context;
@@ -59,6 +59,9 @@ struct AckFacts<'a> {
     /// The event left the bot's queue.
     #[serde(default, deserialize_with = "present")]
     unqueued: Option<Answer<Value>>,
+    /// The bot may post where a late `in_channel` answer to a command would go.
+    #[serde(default, deserialize_with = "present")]
+    bot_can_post: Option<Answer<bool>>,
 }
 
 /// What became of an acknowledgement.
@@ -71,6 +74,9 @@ pub(crate) enum Status {
     AppliedLate,
     /// The event was acknowledged before; this acknowledgement changes nothing.
     Duplicate,
+    /// Taken, but too late to do anything: the dialog it answers has closed (a submission,
+    /// a lookup or a refresh answered after its window).
+    TooLate,
 }
 
 /// Where one call leaves an acknowledgement.
@@ -231,6 +237,25 @@ fn apply_late(
     keep_s: u64,
 ) -> Result<Step, Refusal> {
     let fields: Map<String, Value> = serde_json::from_str(answer.get()).unwrap_or_default();
+    if kept.place.is_none() {
+        // A dialog's: nobody can be shown a late answer. A submission was queued for replay,
+        // a lookup or refresh never was.
+        let mut effects = Vec::new();
+        if kept_event(&kept.event).is_some() {
+            let Some(unqueued) = &f.unqueued else {
+                return Ok(Step::Ask(Ask::one(
+                    "unqueued",
+                    unqueue(kept, event_id, keep_s),
+                )));
+            };
+            effects = unqueue_failed(unqueued);
+        }
+        return Ok(Step::Done {
+            event_id,
+            status: Status::TooLate,
+            effects,
+        });
+    }
     if kept.event == COMMAND {
         return apply_late_command(kept, event_id, answer, &fields, f, keep_s);
     }
@@ -299,9 +324,15 @@ fn apply_late_command(
     let mut effects = unqueue_failed(unqueued);
     if let Some(place) = &kept.place {
         let (channel, root) = (&place.channel_id, &place.root_id);
-        match command_post(answer, &kept.bot, channel, root) {
-            Some(post) => effects.push(Effect::CreatePost { post }),
-            None => {
+        let post = command_post(answer, &kept.bot, channel, root);
+        if post.is_some() && f.bot_can_post.is_none() {
+            let ask = Ask::one("bot_can_post", can_post(&kept.bot, channel));
+            return Ok(Step::Ask(ask));
+        }
+        match (post, &f.bot_can_post) {
+            (Some(post), Some(Answer::Found(true))) => effects.push(Effect::CreatePost { post }),
+            // Shown to the person alone: an ephemeral answer, or one the bot may not post there.
+            _ => {
                 let shows = |k: &str| fields.get(k).is_some_and(|v| v != "" && !v.is_null());
                 if shows("text") || shows("attachments") {
                     effects.push(Effect::SendEphemeral {

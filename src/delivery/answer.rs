@@ -147,6 +147,16 @@ pub(crate) fn command_post(
     Some(answer_post(&fields, bot.as_str(), channel_id, root_id))
 }
 
+/// The fact that says whether `bot` may post in `channel_id` (where an `in_channel` answer
+/// would go).
+pub(crate) fn can_post(bot: &UserId, channel_id: &str) -> crate::facts::Fact {
+    crate::facts::Fact::ChannelPermission {
+        user_id: bot.to_string(),
+        channel_id: channel_id.to_owned(),
+        permission: "create_post",
+    }
+}
+
 /// A command answer as a post of `user_id`: its text, attachments and parsing choice.
 pub(crate) fn answer_post(
     fields: &Map<String, Value>,

@@ -100,9 +100,10 @@ pub(crate) trait Sender {
     }
     /// The decision that tells them `notice`, after `effects`.
     fn told(&self, notice: Notice, effects: Vec<Effect>) -> Decision;
-    /// The decision that gives them the bot's answer (checked when it was acknowledged,
-    /// perhaps on another node; checked again for what only this side knows).
-    fn answered(&self, answer: &RawValue) -> Result<Decision, Refusal>;
+    /// What gives them the bot's answer (checked when it was acknowledged, perhaps on another
+    /// node; checked again for what only this side knows). It may ask facts of its own first
+    /// (a session stored again, a permission): `facts` holds every answer so far.
+    fn answered(&self, answer: &RawValue, facts: Facts<'_>) -> Result<Outcome, Refusal>;
 }
 
 /// A click, made at this place: it waits up to the answer window, and the notices and the
@@ -130,11 +131,15 @@ impl Sender for ClickSender {
     /// The click's response: the bot's answer, which must be one Mattermost can read. The
     /// answered record stays until it expires (minutes), so that a second acknowledgement is
     /// told `duplicate` rather than "unknown event".
-    fn answered(&self, answer: &RawValue) -> Result<Decision, Refusal> {
+    fn answered(&self, answer: &RawValue, _: Facts<'_>) -> Result<Outcome, Refusal> {
         let answer = check_click_answer(answer, &self.bot).map_err(|e| Refusal::Internal {
             detail: format!("the answer handed to the click is not one: {e}"),
         })?;
-        Ok(Decision::http(Vec::new(), 200, answer.get().to_owned()))
+        Ok(Outcome::Decided(Decision::http(
+            Vec::new(),
+            200,
+            answer.get().to_owned(),
+        )))
     }
 }
 
@@ -260,7 +265,7 @@ pub(crate) fn deliver(
         return Ok(Some(Ask::one("answer", wait).after(effects).into()));
     };
     match answer {
-        Answer::Found(Some(answer)) => return d.from.answered(answer).map(decided),
+        Answer::Found(Some(answer)) => return d.from.answered(answer, facts).map(Some),
         Answer::Found(None) => {}
         Answer::Failed(e) => return Err(unavailable("bot's answer", e)),
     }
@@ -286,7 +291,7 @@ pub(crate) fn deliver(
     };
     let current: Kept = read_record(raw)?;
     match current.state {
-        KeptState::Answered { answer } => return d.from.answered(&answer).map(decided),
+        KeptState::Answered { answer } => return d.from.answered(&answer, facts).map(Some),
         KeptState::Late => return Ok(decided(d.from.told(Notice::NotAnsweredYet, vec![]))),
         KeptState::Waiting { .. } => {}
     }
@@ -329,7 +334,7 @@ pub(crate) fn deliver(
                 Some(Kept {
                     state: KeptState::Answered { answer },
                     ..
-                }) => d.from.answered(&answer).map(decided),
+                }) => d.from.answered(&answer, facts).map(Some),
                 _ => Ok(decided(d.from.told(Notice::NotAnsweredYet, vec![]))),
             }
         }

@@ -138,12 +138,12 @@ impl Sender for LookupSender<'_> {
         empty(effects)
     }
 
-    fn answered(&self, answer: &RawValue) -> Result<Decision, Refusal> {
+    fn answered(&self, answer: &RawValue, _: Facts<'_>) -> Result<Outcome, Refusal> {
         let items = read_lookup_answer(answer).map_err(|reason| Refusal::Internal {
             detail: format!("the answer handed to the lookup is not one: {reason}"),
         })?;
         let body = json!({ "items": items }).to_string();
-        Ok(Decision::http(Vec::new(), 200, body))
+        Ok(Outcome::Decided(Decision::http(Vec::new(), 200, body)))
     }
 }
 

@@ -215,31 +215,39 @@ impl Where<'_> {
         )
     }
 
-    /// Stores the session again as it was: the person may submit once more.
-    fn give_back(&self, ctx: &Context) -> Effect {
-        Effect::Store {
+    /// The session as it was, to store again: the person may submit once more.
+    fn given_back(&self, ctx: &Context) -> Fact {
+        Fact::KvCreate {
             key: session_key(self.session_id),
             value: self.raw_session.to_owned(),
             expire_in_seconds: self.session.remaining_s(ctx.now_ms),
         }
     }
 
-    /// The bot's next form, bound to this session, and the effect that makes the session
-    /// follow it.
-    fn next_form(&self, mut raw: Value, dialog: Dialog, ctx: &Context) -> (Value, Effect) {
+    /// The bot's next form, bound to this session, and the session that follows it.
+    fn next_form(&self, mut raw: Value, dialog: Dialog) -> (Value, Session) {
         let lookups = bind_lookups(&mut raw, &dialog_lookup_url(self.session_id));
         let next = Session {
             dialog,
             lookups,
             ..self.session.clone()
         };
-        let store = Effect::Store {
-            key: session_key(self.session_id),
-            value: to_raw_value(&next).expect("a session serializes"),
-            expire_in_seconds: next.remaining_s(ctx.now_ms),
-        };
-        (raw, store)
+        (raw, next)
     }
+}
+
+/// Whether the session a bot's answer changes was stored (asked by the senders below, after
+/// the answer came and before the person sees it: what they see next must be there).
+#[derive(Debug, Default, Deserialize)]
+struct SessionWrite {
+    #[serde(default, deserialize_with = "present")]
+    session_written: Option<Answer<bool>>,
+}
+
+/// The dialog's own error when a session could not be stored: shown in the dialog.
+fn not_saved() -> Decision {
+    let text = "The plugin could not save this form just now. Close it and try again.";
+    Decision::http(Vec::new(), 200, json!({ "error": text }).to_string())
 }
 
 /// The person who submitted waits for the bot's answer, which becomes the dialog's response
@@ -269,22 +277,40 @@ impl Sender for SubmissionSender<'_> {
         Decision::http(effects, 200, "{}".into())
     }
 
-    fn answered(&self, answer: &RawValue) -> Result<Decision, Refusal> {
+    fn answered(&self, answer: &RawValue, facts: Facts<'_>) -> Result<Outcome, Refusal> {
         let answer = read_submission_answer(answer).map_err(|reason| Refusal::Internal {
             detail: format!("the answer handed to the submission is not one: {reason}"),
         })?;
-        Ok(match answer {
-            SubmissionAnswer::Close => Decision::http(Vec::new(), 200, "{}".into()),
-            SubmissionAnswer::Errors { error, errors } => {
-                let body = shown_errors(&self.place.session.dialog, error, errors);
-                Decision::http(vec![self.place.give_back(self.ctx)], 200, body.to_string())
+        let (body, write) = match answer {
+            SubmissionAnswer::Close => {
+                return Ok(Outcome::Decided(Decision::http(
+                    Vec::new(),
+                    200,
+                    "{}".into(),
+                )))
             }
+            // The session this submission consumed, given back (nobody else can have stored
+            // one under its key since): the person may submit again.
+            SubmissionAnswer::Errors { error, errors } => (
+                shown_errors(&self.place.session.dialog, error, errors),
+                self.place.given_back(self.ctx),
+            ),
             SubmissionAnswer::Form { raw, dialog } => {
-                let (form, store) = self.place.next_form(raw, dialog, self.ctx);
-                let body = json!({"type": "form", "form": form});
-                Decision::http(vec![store], 200, body.to_string())
+                let (form, next) = self.place.next_form(raw, dialog);
+                let store = Fact::KvCreate {
+                    key: session_key(self.place.session_id),
+                    value: to_raw_value(&next).expect("a session serializes"),
+                    expire_in_seconds: next.remaining_s(self.ctx.now_ms),
+                };
+                (json!({"type": "form", "form": form}), store)
             }
-        })
+        };
+        let f: SessionWrite = facts.read()?;
+        Ok(Outcome::Decided(match f.session_written {
+            None => return Ok(Ask::one("session_written", write).into()),
+            Some(Answer::Found(true)) => Decision::http(Vec::new(), 200, body.to_string()),
+            Some(_) => not_saved(),
+        }))
     }
 }
 
@@ -383,17 +409,35 @@ impl Sender for RefreshSender<'_> {
         Decision::http(effects, 200, "{}".into())
     }
 
-    fn answered(&self, answer: &RawValue) -> Result<Decision, Refusal> {
+    fn answered(&self, answer: &RawValue, facts: Facts<'_>) -> Result<Outcome, Refusal> {
         let answer = read_refresh_answer(answer).map_err(|reason| Refusal::Internal {
             detail: format!("the answer handed to the refresh is not one: {reason}"),
         })?;
-        Ok(match answer {
-            Some(SubmissionAnswer::Form { raw, dialog }) => {
-                let (form, store) = self.place.next_form(raw, dialog, self.ctx);
-                let body = json!({"type": "form", "form": form});
-                Decision::http(vec![store], 200, body.to_string())
-            }
-            _ => Decision::http(Vec::new(), 200, "{}".into()),
-        })
+        let unchanged = || Outcome::Decided(Decision::http(Vec::new(), 200, "{}".into()));
+        let Some(SubmissionAnswer::Form { raw, dialog }) = answer else {
+            return Ok(unchanged());
+        };
+        let (form, next) = self.place.next_form(raw, dialog);
+        let f: SessionWrite = facts.read()?;
+        match f.session_written {
+            // Only over the session as it was read: one submitted (or redrawn) meanwhile is
+            // not brought back.
+            None => Ok(Ask::one(
+                "session_written",
+                Fact::KvCas {
+                    key: session_key(self.place.session_id),
+                    old: self.place.raw_session.get().to_owned(),
+                    new: to_raw_value(&next).expect("a session serializes"),
+                    expire_in_seconds: next.remaining_s(self.ctx.now_ms),
+                },
+            )
+            .into()),
+            Some(Answer::Found(true)) => Ok(Outcome::Decided(Decision::http(
+                Vec::new(),
+                200,
+                json!({"type": "form", "form": form}).to_string(),
+            ))),
+            Some(_) => Ok(unchanged()),
+        }
     }
 }

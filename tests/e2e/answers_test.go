@@ -203,7 +203,7 @@ func TestAnswerDialogTwoSteps(t *testing.T) {
 	status, out, err := call(http.MethodPost, dialogLookupAPI, bob.Token, map[string]any{"url": lookupURL, "callback_id": "deploy-step2",
 		"state": "step2", "user_id": bob.ID(), "channel_id": env.Channel.Id, "team_id": env.Team.Id,
 		"submission": map[string]any{"query": "a", "selected_field": "approver"}})
-	if got, _ := jsonObject(out)["items"].([]any); err != nil || len(got) != 0 {
+	if got, _ := jsonObject(out)["items"].([]any); err != nil || status != http.StatusOK || len(got) != 0 {
 		t.Errorf("bob's lookup in alice's dialog: HTTP %d %s %v, want no items", status, out, err)
 	}
 	r.botWS.expectNone(t, dialogLookupEvent, 500*time.Millisecond)

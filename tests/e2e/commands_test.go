@@ -141,8 +141,38 @@ func TestCommandAnsweredInChannelAndEphemerally(t *testing.T) {
 		t.Errorf("alice's ephemeral post %q", p.Message)
 	}
 
+	// §7: in a direct message between alice and bob, where the bot may not post, an
+	// in_channel answer is shown to alice alone.
+	bob := env.Users[1]
+	status, out, err := call(http.MethodPost, "/api/v4/channels/direct", alice.Token, []string{alice.ID(), bob.ID()})
+	if err != nil || (status != http.StatusCreated && status != http.StatusOK) {
+		t.Fatalf("direct channel: HTTP %d %s %v", status, out, err)
+	}
+	dm := jsonObject(out)["id"].(string)
+	inDM := make(chan map[string]any, 1)
+	go func() {
+		_, out, _ := call(http.MethodPost, "/api/v4/commands/execute", alice.Token,
+			map[string]any{"channel_id": dm, "team_id": env.Team.Id, "command": "/" + trigger + " dm"})
+		inDM <- jsonObject(out)
+	}()
+	d = deliveryOf(t, botWS.mustNext(t, commandEvent, 10*time.Second))
+	botWS.ack(d.EventID, map[string]any{"response_type": "in_channel", "text": "Posted where I may not post?"})
+	if res := <-inDM; res["response_type"] != "ephemeral" || res["text"] != "Posted where I may not post?" {
+		t.Errorf("in a DM the bot is not in, execute answered %s, want the answer shown to alice alone", mustJSON(res))
+	}
+	list, _, err := env.Admin.Client.GetPostsForChannel(context.Background(), dm, 0, 20, "", false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range list.Posts {
+		if p.UserId == bot.ID() {
+			t.Errorf("the bot posted in alice and bob's direct message: %q", p.Message)
+		}
+	}
+	aliceWS.ephemeralPost(t, 10*time.Second)
+
 	// GET lists it; DELETE removes it, and Mattermost no longer runs it.
-	status, out, err := call(http.MethodGet, commandsPath, bot.Token, nil)
+	status, out, err = call(http.MethodGet, commandsPath, bot.Token, nil)
 	if err != nil || status != http.StatusOK || !strings.Contains(string(out), `"trigger":"`+trigger+`"`) {
 		t.Errorf("GET commands: HTTP %d %s %v", status, out, err)
 	}
@@ -154,10 +184,9 @@ func TestCommandAnsweredInChannelAndEphemerally(t *testing.T) {
 		t.Fatalf("DELETE: HTTP %d %s", status, out)
 	}
 	status, body := execute(t, alice, "/"+trigger)
-	if status == http.StatusOK {
-		t.Errorf("a deleted command still runs: %s", mustJSON(body))
+	if status != http.StatusNotFound || body["id"] != "api.command.execute_command.not_found.app_error" {
+		t.Errorf("a deleted command: HTTP %d %s, want Mattermost's 404 for a command that does not exist", status, mustJSON(body))
 	}
-	t.Logf("a deleted command: HTTP %d %v", status, body["id"])
 }
 
 func TestCommandBotOffline(t *testing.T) {
@@ -208,6 +237,16 @@ func TestCommandTriggerConflicts(t *testing.T) {
 	status, body = registerCommand(t, env.Users[0], uniqueTrigger("mine"))
 	if status != http.StatusForbidden {
 		t.Errorf("a person registering a command: HTTP %d %s, want 403", status, mustJSON(body))
+	}
+	// A team's own slash command: the plugin's would be run first and take it over.
+	custom := uniqueTrigger("teamcmd")
+	if _, _, err := env.Admin.Client.CreateCommand(context.Background(), &model.Command{TeamId: env.Team.Id, Trigger: custom,
+		Method: model.CommandMethodPost, URL: "https://hooks.example.com/" + custom}); err != nil {
+		t.Fatalf("creating the team's command: %v", err)
+	}
+	status, body = registerCommand(t, rival, custom)
+	if status != http.StatusConflict || !strings.Contains(mustJSON(body), "a team's own slash command") {
+		t.Errorf("registering a team's own /%s: HTTP %d %s, want 409 naming the team's command", custom, status, mustJSON(body))
 	}
 	// The owner registering again is an update, not a conflict.
 	if status, body := registerCommand(t, bot, trigger); status != http.StatusOK {
