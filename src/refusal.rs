@@ -340,7 +340,7 @@ fn present(refusal: &Refusal) -> Presentation {
                 Refusal::TooDeep => "too_deep",
                 _ => "bad_field",
             };
-            p(400, code, Info, format!("Your click was not delivered because the request was malformed: {}", sentence(refusal)))
+            p(400, code, Info, format!("This request was refused because it was malformed: {}", sentence(refusal)))
         }
         Refusal::UserMismatch { .. } => p(403, "user_mismatch", Warn,
             "This request was refused: it claims to come from a different user than the one signed in.".into()),
