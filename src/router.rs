@@ -166,7 +166,7 @@ fn ack_over_rest(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Outc
     let step = request
         .caller()
         .and_then(|caller| Ok((caller, body::text(request)?)))
-        .and_then(|(caller, text)| ack::ack(&caller, text, ctx, facts));
+        .and_then(|(caller, text)| ack::ack(&caller, &ack::read(text)?, ctx, facts));
     match step {
         Ok(ack::Step::Ask(ask)) => ask.into(),
         Ok(ack::Step::Done {

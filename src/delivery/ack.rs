@@ -34,9 +34,13 @@ struct AckBody<'a> {
     result: bool,
 }
 
-/// Whether a websocket acknowledgement asks for `ack_result` (`"result": true`).
-pub(crate) fn wants_result(body: &str) -> bool {
-    serde_json::from_str::<AckBody<'_>>(body).is_ok_and(|b| b.result)
+/// An acknowledgement, read.
+pub(crate) struct Acknowledgement<'a> {
+    pub(crate) event_id: Id,
+    /// The bot's answer (`null` counts as none).
+    pub(crate) answer: Option<&'a RawValue>,
+    /// On a websocket: the bot asks for `ack_result` (`"result": true`).
+    pub(crate) result: bool,
 }
 
 /// What acknowledging needs to know and do.
@@ -92,7 +96,7 @@ pub(crate) enum Step {
 }
 
 /// Reads an acknowledgement's body.
-pub(crate) fn event_of(body: &str) -> Result<(Id, Option<&RawValue>), Refusal> {
+pub(crate) fn read(body: &str) -> Result<Acknowledgement<'_>, Refusal> {
     let bad = || Refusal::BadField {
         field: "event_id",
         expected: "the `proxy.event_id` of an event the bot received",
@@ -103,17 +107,21 @@ pub(crate) fn event_of(body: &str) -> Result<(Id, Option<&RawValue>), Refusal> {
         .as_deref()
         .and_then(Id::parse)
         .ok_or_else(bad)?;
-    Ok((id, parsed.answer.filter(|a| a.get() != "null")))
+    Ok(Acknowledgement {
+        event_id: id,
+        answer: parsed.answer.filter(|a| a.get() != "null"),
+        result: parsed.result,
+    })
 }
 
-/// Acknowledges for `sender` with `body` (`{"event_id", "answer"?}`).
+/// Acknowledges for `sender` (`{"event_id", "answer"?}`, read).
 pub(crate) fn ack(
     sender: &UserId,
-    body: &str,
+    acknowledgement: &Acknowledgement<'_>,
     ctx: &Context,
     facts: Facts<'_>,
 ) -> Result<Step, Refusal> {
-    let (event_id, given) = event_of(body)?;
+    let (event_id, given) = (acknowledgement.event_id, acknowledgement.answer);
     let key = event_key(event_id.as_str());
     let f: AckFacts<'_> = facts.read()?;
     let Some(record) = &f.record else {

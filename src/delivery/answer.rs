@@ -42,9 +42,7 @@ pub(crate) fn check_click_answer(
     bot: &UserId,
 ) -> Result<Box<RawValue>, Refusal> {
     let refused = |reason: String| Refusal::BadAnswer { reason };
-    let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(answer.get()) else {
-        return Err(refused("the answer must be a JSON object".into()));
-    };
+    let fields = answer_fields(answer)?;
     for (key, value) in &fields {
         match (key.as_str(), value) {
             ("update", Value::Null | Value::Object(_)) => {}
@@ -98,9 +96,7 @@ pub(crate) fn check_command_answer(
     bot: &UserId,
 ) -> Result<Box<RawValue>, Refusal> {
     let refused = |reason: String| Refusal::BadAnswer { reason };
-    let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(answer.get()) else {
-        return Err(refused("the answer must be a JSON object".into()));
-    };
+    let fields = answer_fields(answer)?;
     for (key, value) in &fields {
         match (key.as_str(), value) {
             ("response_type", Value::String(t)) if matches!(t.as_str(), "" | "ephemeral" | "in_channel") => {}
@@ -181,6 +177,16 @@ pub(crate) fn answer_post(
         post["props"] = Value::Object(props);
     }
     serde_json::value::to_raw_value(&post).expect("a post serializes")
+}
+
+/// An answer's fields: every answer is a JSON object.
+fn answer_fields(answer: &RawValue) -> Result<Map<String, Value>, Refusal> {
+    match serde_json::from_str::<Value>(answer.get()) {
+        Ok(Value::Object(fields)) => Ok(fields),
+        _ => Err(Refusal::BadAnswer {
+            reason: "the answer must be a JSON object".into(),
+        }),
+    }
 }
 
 /// Whether the buttons in `props` would work on a post of `bot`; the first error otherwise.

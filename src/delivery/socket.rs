@@ -73,28 +73,30 @@ pub(crate) fn message(m: &WebSocketMessage<'_>, ctx: &Context, facts: Facts<'_>)
                 Step::Done(effects)
             }
         }),
-        "ack" => ack::ack(&user, m.data, ctx, facts).map(|step| match step {
-            ack::Step::Ask(ask) => Step::Ask(ask),
-            ack::Step::Done {
-                event_id,
-                status,
-                mut effects,
-            } => {
-                // Only when asked: Mattermost turns Nagle's algorithm on for websockets, and a
-                // small message after the ack holds the bot's next event back behind the bot's
-                // delayed TCP acknowledgement (about 40 ms; docs/BENCHMARKS.md). A refusal is
-                // always sent (`error`).
-                if ack::wants_result(m.data) {
-                    effects.push(reply(
-                        m,
-                        &user,
-                        ACK_RESULT,
-                        ack_result(event_id.as_str(), status),
-                    ));
+        "ack" => ack::read(m.data)
+            .and_then(|a| Ok((ack::ack(&user, &a, ctx, facts)?, a.result)))
+            .map(|(step, result)| match step {
+                ack::Step::Ask(ask) => Step::Ask(ask),
+                ack::Step::Done {
+                    event_id,
+                    status,
+                    mut effects,
+                } => {
+                    // Only when asked: Mattermost turns Nagle's algorithm on for websockets, and a
+                    // small message after the ack holds the bot's next event back behind the bot's
+                    // delayed TCP acknowledgement (about 40 ms; docs/BENCHMARKS.md). A refusal is
+                    // always sent (`error`).
+                    if result {
+                        effects.push(reply(
+                            m,
+                            &user,
+                            ACK_RESULT,
+                            ack_result(event_id.as_str(), status),
+                        ));
+                    }
+                    Step::Done(effects)
                 }
-                Step::Done(effects)
-            }
-        }),
+            }),
         other => Err(Refusal::BadMessage {
             what: format!("the action {other:?} (subscribe, unsubscribe or ack)"),
         }),
@@ -320,8 +322,8 @@ fn refused(m: &WebSocketMessage<'_>, user: &UserId, refusal: Refusal) -> Vec<Eff
     let (code, _) = presented(&refusal);
     let mut data = json!({"action": m.action, "seq": m.seq, "error": {"code": code, "message": refusal.to_string()}});
     if m.action == "ack" {
-        if let Ok((event_id, _)) = ack::event_of(m.data) {
-            data["event_id"] = Value::from(event_id.as_str());
+        if let Ok(a) = ack::read(m.data) {
+            data["event_id"] = Value::from(a.event_id.as_str());
         }
     }
     vec![log_refusal(m, &refusal), reply(m, user, ERROR, data)]

@@ -159,22 +159,10 @@ func TestCommandBench(t *testing.T) {
 	for _, tr := range []string{wsTrigger, restTrigger, nativeTrigger} {
 		run(tr) // warm every path
 	}
-	var all [3][]time.Duration
-	for round := range commandBenchRounds {
-		a, r, b := run(wsTrigger), run(restTrigger), run(nativeTrigger)
-		all[0], all[1], all[2] = append(all[0], a...), append(all[1], r...), append(all[2], b...)
-		add("command round %d: plugin, ack on the websocket p50 %s; plugin, ack over REST p50 %s; native HTTP command p50 %s; ratios %.2f, %.2f",
-			round+1, ms(median(a)), ms(median(r)), ms(median(b)), float64(median(a))/float64(median(b)), float64(median(r))/float64(median(b)))
-	}
-	a50, a95, _ := percentiles(all[0])
-	r50, r95, _ := percentiles(all[1])
-	b50, b95, _ := percentiles(all[2])
-	add("command: execute -> answer shown, %d commands a side in %d alternating rounds (A B C): native HTTP command p50 %s p95 %s",
-		len(all[0]), commandBenchRounds, ms(b50), ms(b95))
-	add("command: plugin + websocket bot, ack on the websocket: p50 %s p95 %s, ratio p50 %.2f, p95 %.2f",
-		ms(a50), ms(a95), float64(a50)/float64(b50), float64(a95)/float64(b95))
-	add("command: plugin + websocket bot, ack over REST: p50 %s p95 %s, ratio p50 %.2f, p95 %.2f",
-		ms(r50), ms(r95), float64(r50)/float64(b50), float64(r95)/float64(b95))
+	benchABC(add, commandBenchRounds, benchSides{what: "command", measured: "execute -> answer shown", unit: "commands",
+		native: "native HTTP command", nativeWhole: "native HTTP command"},
+		func() []time.Duration { return run(wsTrigger) }, func() []time.Duration { return run(restTrigger) },
+		func() []time.Duration { return run(nativeTrigger) })
 
 	// --- lookups: a dialog opened through the plugin, its dynamic select answered by the bot.
 	r := newAnswerRig(t, "benchlk")

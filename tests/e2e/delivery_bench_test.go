@@ -127,6 +127,34 @@ func answeringBot(t *testing.T, bot *harness.Account, rest bool) *socket {
 	return s
 }
 
+// benchSides names what a three-way benchmark measures, for its report lines.
+type benchSides struct {
+	what, measured, unit string
+	native, nativeWhole  string // the baseline, in a round's line and in the summary
+}
+
+// benchABC runs A (the plugin, its bot acking on the websocket), R (acking over REST) and B (the
+// native integration) in alternating rounds, and reports each round and the whole.
+func benchABC(add func(string, ...any), rounds int, n benchSides, a, r, b func() []time.Duration) {
+	var all [3][]time.Duration
+	for round := range rounds {
+		ra, rr, rb := a(), r(), b()
+		all[0], all[1], all[2] = append(all[0], ra...), append(all[1], rr...), append(all[2], rb...)
+		add("%s round %d: plugin, ack on the websocket p50 %s; plugin, ack over REST p50 %s; %s p50 %s; ratios %.2f, %.2f",
+			n.what, round+1, ms(median(ra)), ms(median(rr)), n.native, ms(median(rb)),
+			float64(median(ra))/float64(median(rb)), float64(median(rr))/float64(median(rb)))
+	}
+	a50, a95, _ := percentiles(all[0])
+	r50, r95, _ := percentiles(all[1])
+	b50, b95, _ := percentiles(all[2])
+	add("%s: %s, %d %s a side in %d alternating rounds (A B C): %s p50 %s p95 %s",
+		n.what, n.measured, len(all[0]), n.unit, rounds, n.nativeWhole, ms(b50), ms(b95))
+	add("%s: plugin + websocket bot, ack on the websocket: p50 %s p95 %s, ratio p50 %.2f, p95 %.2f",
+		n.what, ms(a50), ms(a95), float64(a50)/float64(b50), float64(a95)/float64(b95))
+	add("%s: plugin + websocket bot, ack over REST: p50 %s p95 %s, ratio p50 %.2f, p95 %.2f",
+		n.what, ms(r50), ms(r95), float64(r50)/float64(b50), float64(r95)/float64(b95))
+}
+
 func median(ds []time.Duration) time.Duration {
 	p50, _, _ := percentiles(append([]time.Duration(nil), ds...))
 	return p50
@@ -187,22 +215,10 @@ func TestDeliveryBench(t *testing.T) {
 		side(p)
 		waitPostMessage(t, alice, p.Id, "Deployed "+values[len(values)-1]+" for @alice")
 	}
-	var all [3][]time.Duration
-	for round := range benchRounds {
-		a, r, b := side(viaPlugin), side(viaREST), side(native)
-		all[0], all[1], all[2] = append(all[0], a...), append(all[1], r...), append(all[2], b...)
-		add("answer round %d: plugin, ack on the websocket p50 %s; plugin, ack over REST p50 %s; native HTTP p50 %s; ratios %.2f, %.2f",
-			round+1, ms(median(a)), ms(median(r)), ms(median(b)), float64(median(a))/float64(median(b)), float64(median(r))/float64(median(b)))
-	}
-	a50, a95, _ := percentiles(all[0])
-	r50, r95, _ := percentiles(all[1])
-	b50, b95, _ := percentiles(all[2])
-	add("answer: click -> answer applied, %d clicks a side in %d alternating rounds (A B C): native HTTP integration p50 %s p95 %s",
-		len(all[0]), benchRounds, ms(b50), ms(b95))
-	add("answer: plugin + websocket bot, ack on the websocket: p50 %s p95 %s, ratio p50 %.2f, p95 %.2f",
-		ms(a50), ms(a95), float64(a50)/float64(b50), float64(a95)/float64(b95))
-	add("answer: plugin + websocket bot, ack over REST: p50 %s p95 %s, ratio p50 %.2f, p95 %.2f",
-		ms(r50), ms(r95), float64(r50)/float64(b50), float64(r95)/float64(b95))
+	benchABC(add, benchRounds, benchSides{what: "answer", measured: "click -> answer applied", unit: "clicks",
+		native: "native HTTP", nativeWhole: "native HTTP integration"},
+		func() []time.Duration { return side(viaPlugin) }, func() []time.Duration { return side(viaREST) },
+		func() []time.Duration { return side(native) })
 
 	// --- offline: how fast the clicker hears it.
 	away := newDeliveryBot(t, "benchaway")
