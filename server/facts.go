@@ -72,6 +72,20 @@ func (p *Plugin) ask(q query) result {
 			return result{err: fmt.Errorf("unknown permission %q", q.Permission)}
 		}
 		return result{value: p.API.HasPermissionToChannel(q.UserID, q.ChannelID, permission)}
+	case "team_permission":
+		permission := permissionByID(q.Permission)
+		if permission == nil {
+			return result{err: fmt.Errorf("unknown permission %q", q.Permission)}
+		}
+		return result{value: p.API.HasPermissionToTeam(q.UserID, q.TeamID, permission)}
+	case "system_permission":
+		permission := permissionByID(q.Permission)
+		if permission == nil {
+			return result{err: fmt.Errorf("unknown permission %q", q.Permission)}
+		}
+		return result{value: p.API.HasPermissionTo(q.UserID, permission)}
+	case "privacy_settings":
+		return p.privacySettings()
 	case "kv_get":
 		p.pending.wait(q.Key)
 		value, appErr := p.API.KVGet(q.Key)
@@ -127,6 +141,25 @@ func (p *Plugin) ask(q query) result {
 	default:
 		return result{err: fmt.Errorf("unknown fact %q", q.Fact)}
 	}
+}
+
+// privacySettings is what the core needs of the server's configuration to show entities as
+// the REST API shows them.
+func (p *Plugin) privacySettings() result {
+	cfg := p.API.GetConfig()
+	if cfg == nil {
+		return result{err: fmt.Errorf("the server's configuration could not be read")}
+	}
+	value := func(b *bool) bool { return b != nil && *b }
+	locale := ""
+	if cfg.LocalizationSettings.DefaultClientLocale != nil {
+		locale = *cfg.LocalizationSettings.DefaultClientLocale
+	}
+	return result{value: map[string]any{
+		"show_email_address":    value(cfg.PrivacySettings.ShowEmailAddress),
+		"show_full_name":        value(cfg.PrivacySettings.ShowFullName),
+		"default_client_locale": locale,
+	}}
 }
 
 // answer encodes a result in the form the core reads.

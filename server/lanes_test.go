@@ -117,6 +117,7 @@ func TestFactsThatRarelyChangeAreCachedBriefly(t *testing.T) {
 	api.On("GetTeam", team.Id).Return(team, nil).Once()
 	api.On("GetUser", recipient.Id).Return(recipient, nil).Twice()
 	api.On("KVGet", "subs_"+recipient.Id).Return(nil, nil).Once()
+	api.On("KVGet", "expand_"+recipient.Id).Return(nil, nil).Once()
 	api.On("KVSetWithOptions", mock.Anything, mock.Anything, mock.Anything).Return(true, nil).Maybe()
 	var published atomic.Int32
 	api.On("PublishWebSocketEvent", "action", mock.Anything, mock.Anything).Run(func(mock.Arguments) { published.Add(1) })

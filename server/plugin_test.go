@@ -174,7 +174,7 @@ func (f *fixture) httpRequest(t testing.TB) *http.Request {
 // and find that the bots never subscribed, for tests about something else.
 func allowDelivery(api *plugintest.API) {
 	api.On("KVSetWithOptions", mock.Anything, mock.Anything, mock.Anything).Return(true, nil).Maybe()
-	api.On("KVGet", mock.MatchedBy(func(key string) bool { return strings.HasPrefix(key, "subs_") })).Return(nil, nil).Maybe()
+	api.On("KVGet", mock.MatchedBy(func(key string) bool { return strings.HasPrefix(key, "subs_") || strings.HasPrefix(key, "expand_") })).Return(nil, nil).Maybe()
 }
 
 // jsonEqual matches a []byte argument holding the same JSON document as want.
@@ -256,6 +256,27 @@ func (f *fixture) expectFacts(t testing.TB, api *plugintest.API) {
 			permission := permissionByID(q.Permission)
 			require.NotNil(t, permission, q.Permission)
 			api.On("HasPermissionToChannel", q.UserID, q.ChannelID, permission).Return(string(answer.Found) == "true").Once()
+		case "team_permission":
+			permission := permissionByID(q.Permission)
+			require.NotNil(t, permission, q.Permission)
+			api.On("HasPermissionToTeam", q.UserID, q.TeamID, permission).Return(string(answer.Found) == "true").Once()
+		case "system_permission":
+			permission := permissionByID(q.Permission)
+			require.NotNil(t, permission, q.Permission)
+			api.On("HasPermissionTo", q.UserID, permission).Return(string(answer.Found) == "true").Once()
+		case "privacy_settings":
+			var settings struct {
+				Email  bool   `json:"show_email_address"`
+				Names  bool   `json:"show_full_name"`
+				Locale string `json:"default_client_locale"`
+			}
+			require.NoError(t, json.Unmarshal(answer.Found, &settings))
+			cfg := &model.Config{}
+			cfg.SetDefaults()
+			cfg.PrivacySettings.ShowEmailAddress = &settings.Email
+			cfg.PrivacySettings.ShowFullName = &settings.Names
+			cfg.LocalizationSettings.DefaultClientLocale = &settings.Locale
+			api.On("GetConfig").Return(cfg).Once()
 		default:
 			if !f.expectDeliveryFacts(t, api, q, answer) {
 				t.Fatalf("unknown fact %q", q.Fact)

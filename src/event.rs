@@ -132,14 +132,25 @@ pub(crate) struct Delivery {
     pub(crate) first_sent_at: u64,
 }
 
+/// `data` with `proxy.expanded` set (SPEC §13), every other value's text unchanged.
+pub(crate) fn with_expanded(data: &RawValue, expanded: &Value) -> Box<RawValue> {
+    let expanded = to_raw_value(expanded).expect("a JSON value serializes");
+    with_proxy_key(data, "expanded", &expanded).expect("the core built the event's data")
+}
+
 /// `data` with `proxy.delivery` set, every other value's text unchanged; `None` when `data`
 /// (a kept event read back from the store) is not an event's data.
 pub(crate) fn with_delivery(data: &RawValue, delivery: &Delivery) -> Option<Box<RawValue>> {
+    let delivery = to_raw_value(delivery).expect("a delivery block serializes");
+    with_proxy_key(data, "delivery", &delivery)
+}
+
+/// `data` with `proxy.<key>` set; `None` when `data` is not an event's data.
+fn with_proxy_key(data: &RawValue, key: &str, value: &RawValue) -> Option<Box<RawValue>> {
     let mut top: BTreeMap<String, &RawValue> = serde_json::from_str(data.get()).ok()?;
     let proxy = top.get(PROXY_KEY).map(|raw| raw.get()).unwrap_or("{}");
     let mut block: BTreeMap<String, &RawValue> = serde_json::from_str(proxy).ok()?;
-    let delivery = to_raw_value(delivery).expect("a delivery block serializes");
-    block.insert("delivery".into(), &delivery);
+    block.insert(key.into(), value);
     let block = to_raw_value(&block).expect("raw JSON values serialize");
     top.insert(PROXY_KEY.into(), &block);
     Some(to_raw_value(&top).expect("raw JSON values serialize"))

@@ -48,6 +48,25 @@ pub enum Fact {
         /// Mattermost's permission id.
         permission: &'static str,
     },
+    /// `HasPermissionToTeam(user_id, team_id, permission)`, answered with a boolean.
+    TeamPermission {
+        /// Whose permission.
+        user_id: String,
+        /// Which team.
+        team_id: String,
+        /// Mattermost's permission id.
+        permission: &'static str,
+    },
+    /// `HasPermissionTo(user_id, permission)` (system-wide), answered with a boolean.
+    SystemPermission {
+        /// Whose permission.
+        user_id: String,
+        /// Mattermost's permission id.
+        permission: &'static str,
+    },
+    /// The server's `PrivacySettings` and default language, answered with
+    /// `{"show_email_address", "show_full_name", "default_client_locale"}`.
+    PrivacySettings,
     /// `GetUser(user_id)`, answered with the user as Mattermost's JSON.
     User {
         /// The user to load.
@@ -313,6 +332,12 @@ impl Ask {
             });
         }
         self
+    }
+
+    /// Asks `other`'s queries too, in the same round.
+    pub(crate) fn extend(&mut self, other: Ask) {
+        self.0.extend(other.0);
+        self.1.extend(other.1);
     }
 
     /// Whether nothing is to be asked.

@@ -19,6 +19,7 @@ mod delivery;
 mod dialog;
 mod effect;
 mod event;
+mod expand;
 mod facts;
 mod form;
 mod ids;

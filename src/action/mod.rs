@@ -316,6 +316,13 @@ fn deliver(
         }
     };
     let post_id = id("post_id").unwrap_or_default();
+    let about = crate::expand::About {
+        acting_user: click.caller.to_string(),
+        channel_id: place.as_ref().map(|(c, _)| c.clone()).unwrap_or_default(),
+        team_id: place.as_ref().map(|(_, t)| t.clone()).unwrap_or_default(),
+        post_id: post_id.clone(),
+        root_id: root_id.clone(),
+    };
     let sender = delivery::ClickSender {
         place: delivery::Place {
             root_id: if root_id.is_empty() {
@@ -336,6 +343,7 @@ fn deliver(
         event_id: EventId::from_entropy(ctx.entropy),
         from: &sender,
         before: before.clone(),
+        about,
     };
     if let Some(outcome) = delivery::deliver(outgoing, ctx, facts)? {
         return Ok(outcome);

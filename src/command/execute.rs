@@ -215,6 +215,13 @@ fn decide(args: &str, ctx: &Context, facts: Facts<'_>) -> Result<Outcome, Refusa
         event_id: EventId::from_entropy(ctx.entropy),
         from: &sender,
         before: before.clone(),
+        about: crate::expand::About {
+            acting_user: args.user_id.clone(),
+            channel_id: args.channel_id.clone(),
+            team_id: args.team_id.clone(),
+            post_id: String::new(),
+            root_id: args.root_id.clone(),
+        },
     };
     if let Some(outcome) = delivery::deliver(outgoing, ctx, raw_facts)? {
         return Ok(outcome);

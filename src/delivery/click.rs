@@ -14,7 +14,7 @@ use super::store::{
     unavailable, Kept, KeptState, List, Place, Pushed, Queued, Subscription,
 };
 use crate::effect::{Decision, Effect, LogLevel, Outcome};
-use crate::event::{with_delivery, Delivery};
+use crate::event::{with_delivery, with_expanded, Delivery};
 use crate::facts::{present, Answer, Ask, Fact, Facts};
 use crate::ids::{EventId, UserId};
 use crate::input::Context;
@@ -59,6 +59,9 @@ struct DeliveryFacts<'a> {
     /// The record, read again after an acknowledgement changed it first.
     #[serde(borrow, default, deserialize_with = "present")]
     record_again: Option<Answer<Option<&'a RawValue>>>,
+    /// What the bot's latest subscription asked to be expanded (asked with the registry).
+    #[serde(borrow, default, deserialize_with = "present")]
+    expand: Option<Answer<Option<&'a RawValue>>>,
 }
 
 /// An event to deliver to a subscribed bot.
@@ -75,6 +78,8 @@ pub(crate) struct Outgoing<'a> {
     pub(crate) from: &'a dyn Sender,
     /// To carry out before the event is sent (the trigger's place).
     pub(crate) before: Vec<Effect>,
+    /// Who acted where: what `proxy.expanded` is looked up by.
+    pub(crate) about: crate::expand::About,
 }
 
 /// Whoever waits on the other side of an event (the person clicking, submitting, typing a
@@ -143,18 +148,21 @@ impl Sender for ClickSender {
     }
 }
 
-/// Asks for a bot's registry unless `answered`, with a click's other facts (a rarely changing
-/// fact: every change is announced to every node, which forgets its copy).
+/// Asks for a bot's registry and its expansions unless `answered`, with a click's other facts
+/// (rarely changing facts: every change is announced to every node, which forgets its copy).
 pub(crate) fn ask_registry<T>(ask: &mut Ask, answered: &Option<T>, bot: &UserId) {
     ask.unless_cached(answered, REGISTRY, || Fact::KvGet {
         key: super::store::subscriptions_key(bot),
+    })
+    .unless_cached(answered, "expand", || Fact::KvGet {
+        key: crate::expand::request_key(bot),
     });
 }
 
 /// Delivers `d` if its bot subscribed; `Ok(None)` when it never did (the caller delivers as
 /// before subscriptions existed).
 pub(crate) fn deliver(
-    d: Outgoing<'_>,
+    mut d: Outgoing<'_>,
     ctx: &Context,
     facts: Facts<'_>,
 ) -> Result<Option<Outcome>, Refusal> {
@@ -164,16 +172,28 @@ pub(crate) fn deliver(
         return Ok(None);
     };
     let keys = heartbeat_keys(&list.items, &ctx.node);
+    let mut ask = Ask::default();
     let heartbeats = match (&f.heartbeats, keys.is_empty()) {
         (_, true) => BTreeMap::new(),
         (None, false) => {
-            let mut ask = Ask::default();
             ask.unless_cached(&f.heartbeats, "heartbeats", || Fact::KvGetMany { keys });
-            return Ok(Some(ask.into()));
+            BTreeMap::new()
         }
         (Some(Answer::Found(h)), false) => h.clone(),
         (Some(Answer::Failed(e)), false) => return Err(unavailable("bot's connections", e)),
     };
+    // The expansions are part of the event as it is kept: gathered before it is stored, in the
+    // round that reads the heartbeats (a lookup for a bot that is offline needs none).
+    let request = expansions(f.expand.as_ref());
+    if !request.is_empty() && (d.from.kept() || !list.items.is_empty()) {
+        match crate::expand::expand(&request, &d.about, d.bot, facts)? {
+            Ok(expanded) => d.data = with_expanded(&d.data, &expanded),
+            Err(more) => ask.extend(more),
+        }
+    }
+    if !ask.is_empty() {
+        return Ok(Some(ask.into()));
+    }
     let alive = live(&list.items, &ctx.node, &heartbeats);
     let window = d.from.window_ms(ctx);
     let keep_s = keep_seconds(&ctx.settings);
@@ -339,6 +359,15 @@ pub(crate) fn deliver(
             }
         }
         Answer::Failed(e) => Err(unavailable("kept event", e)),
+    }
+}
+
+/// What the bot asked to be expanded; nothing when it asked nothing, or the request cannot be
+/// read (an event is never held back by its expansions).
+fn expansions(answer: Option<&Answer<Option<&RawValue>>>) -> crate::expand::Request {
+    match answer {
+        Some(Answer::Found(Some(raw))) => serde_json::from_str(raw.get()).unwrap_or_default(),
+        _ => crate::expand::Request::default(),
     }
 }
 

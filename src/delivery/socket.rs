@@ -32,6 +32,9 @@ struct SubscribeFacts<'a> {
     /// The bot is in the list of bots that subscribed.
     #[serde(default, deserialize_with = "present")]
     listed: Option<Answer<Pushed>>,
+    /// The subscription's expansions are the bot's.
+    #[serde(default, deserialize_with = "present")]
+    expand_saved: Option<Answer<bool>>,
     /// The bot's kept events, in order.
     #[serde(borrow, default, deserialize_with = "present")]
     queue: Option<Answer<Option<&'a RawValue>>>,
@@ -142,6 +145,9 @@ enum Step {
 struct SubscribeBody {
     #[serde(default)]
     protocol: Option<Value>,
+    /// What every event should carry expanded (SPEC §13); nothing when absent.
+    #[serde(default)]
+    expand: Option<Value>,
 }
 
 /// `subscribe`: the connection joins the bot's registry, is told so, and receives every kept
@@ -163,12 +169,21 @@ fn subscribe(
             ),
         });
     }
+    let expand = match &body.expand {
+        None | Some(Value::Null) => crate::expand::Request::default(),
+        Some(value) => {
+            crate::expand::Request::parse(value).map_err(|e| Refusal::BadMessage {
+                what: format!("an expand request: {e}"),
+            })?
+        }
+    };
     let f: SubscribeFacts<'_> = facts.read()?;
     let keep_s = keep_seconds(&ctx.settings);
     // Into the registry first, then the queue is read: a click that found no connection and
     // queued its event meanwhile reads the registry again after queueing, so that one of the
     // two sees the other (SPEC §9.6: nothing kept is left behind by a subscription).
-    let (Some(added), Some(listed)) = (&f.added, &f.listed) else {
+    let (Some(added), Some(listed), Some(expand_saved)) = (&f.added, &f.listed, &f.expand_saved)
+    else {
         let subscription = Subscription {
             connection_id: m.connection_id.to_owned(),
             node: ctx.node,
@@ -192,16 +207,29 @@ fn subscribe(
             unique: Some("user_id"),
             cap: 100_000,
             expire_in_seconds: keep_s,
+        })
+        // The latest subscription's request is the bot's: every connection, and the events
+        // kept while none is there, are expanded alike.
+        .unless(&f.expand_saved, "expand_saved", || Fact::KvSet {
+            key: crate::expand::request_key(user),
+            value: to_raw_value(&expand).expect("a request serializes"),
+            expire_in_seconds: keep_s,
         });
         return Ok(Step::Ask(ask));
     };
-    for pushed in [added, listed] {
-        if let Answer::Failed(e) = pushed {
-            return Err(Refusal::NotStored {
-                what: "subscription",
-                detail: e.to_string(),
-            });
-        }
+    let failed = [added, listed].into_iter().find_map(|a| match a {
+        Answer::Failed(e) => Some(e),
+        Answer::Found(_) => None,
+    });
+    let failed = failed.or(match expand_saved {
+        Answer::Failed(e) => Some(e),
+        Answer::Found(_) => None,
+    });
+    if let Some(e) = failed {
+        return Err(Refusal::NotStored {
+            what: "subscription",
+            detail: e.to_string(),
+        });
     }
     let Some(queue) = &f.queue else {
         let key = queue_key(user);
@@ -229,6 +257,7 @@ fn subscribe(
         connection_id: m.connection_id.to_owned(),
     }];
     effects.extend(registry_changed(user));
+    effects.extend(forget_everywhere(crate::expand::request_key(user)));
     let due = replay::due(entries, &events, user, ctx);
     // Beyond the first batch the queue's length is the count: a few of those may turn out to
     // be answered meanwhile, and are skipped.
@@ -246,6 +275,7 @@ fn subscribe(
             "connection_id": m.connection_id,
             "answer_window_ms": ctx.settings.answer_window_ms,
             "kept": kept,
+            "expand": expand,
         }),
     ));
     effects.extend(replay::send(
@@ -291,7 +321,11 @@ fn unsubscribe(
 
 /// A bot's registry changed: every node forgets its copy.
 pub(crate) fn registry_changed(user: &UserId) -> Vec<Effect> {
-    let key = subscriptions_key(user);
+    forget_everywhere(subscriptions_key(user))
+}
+
+/// Every node forgets its copy of the document under `key`.
+fn forget_everywhere(key: String) -> Vec<Effect> {
     let message = json!({"forget": {"key": key}});
     vec![
         Effect::Forget {

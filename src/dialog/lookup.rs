@@ -102,6 +102,12 @@ fn decide(
         event_id: EventId::from_entropy(ctx.entropy),
         from: &sender,
         before: Vec::new(),
+        about: crate::expand::About {
+            acting_user: caller.to_string(),
+            channel_id: session.channel_id.clone(),
+            team_id: session.team_id.clone(),
+            ..Default::default()
+        },
     };
     match delivery::deliver(outgoing, ctx, raw_facts)? {
         Some(outcome) => Ok(outcome),

@@ -178,6 +178,7 @@ fn decide(
         event_id: EventId::from_entropy(ctx.entropy),
         from: &sender,
         before: Vec::new(),
+        about: place.about(),
     };
     if let Some(outcome) = delivery::deliver(outgoing, ctx, raw_facts)? {
         return Ok(Step::Delivered(outcome));
@@ -196,6 +197,16 @@ struct Where<'a> {
 }
 
 impl Where<'_> {
+    /// Who submitted, where the dialog was opened: what expansions are looked up by.
+    fn about(&self) -> crate::expand::About {
+        crate::expand::About {
+            acting_user: self.user_id.to_owned(),
+            channel_id: self.session.channel_id.clone(),
+            team_id: self.session.team_id.clone(),
+            ..Default::default()
+        }
+    }
+
     /// The event's data: the values plus `proxy`, where the dialog was opened whatever the
     /// request says.
     fn event(&self, values: &Map<String, Value>, cancelled: bool, ctx: &Context) -> Box<RawValue> {
@@ -367,6 +378,7 @@ fn refreshed(
         event_id: EventId::from_entropy(ctx.entropy),
         from: &sender,
         before: Vec::new(),
+        about: place.about(),
     };
     match delivery::deliver(outgoing, ctx, raw_facts)? {
         Some(outcome) => Ok(Step::Delivered(outcome)),
