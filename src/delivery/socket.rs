@@ -171,11 +171,9 @@ fn subscribe(
     }
     let expand = match &body.expand {
         None | Some(Value::Null) => crate::expand::Request::default(),
-        Some(value) => {
-            crate::expand::Request::parse(value).map_err(|e| Refusal::BadMessage {
-                what: format!("an expand request: {e}"),
-            })?
-        }
+        Some(value) => crate::expand::Request::parse(value).map_err(|e| Refusal::BadMessage {
+            what: format!("this expand request ({e})"),
+        })?,
     };
     let f: SubscribeFacts<'_> = facts.read()?;
     let keep_s = keep_seconds(&ctx.settings);

@@ -67,7 +67,8 @@ impl Request {
     /// Reads a subscription's `expand`; the words say what is wrong.
     pub(crate) fn parse(value: &Value) -> Result<Request, String> {
         Request::deserialize(value).map_err(|e| {
-            format!("{e} (levels: none, summary, all; locale: true or false)").replace('`', "")
+            format!("{e}; the levels are none, summary and all, and locale is true or false")
+                .replace('`', "")
         })
     }
 
@@ -183,7 +184,11 @@ fn missing(r: &Request, about: &About, bot: &UserId, f: &ExpandFacts) -> Ask {
         .unless_cached(&f.x_privacy, "x_privacy", || Fact::PrivacySettings);
         if !r.acting_user.is_none() {
             ask.unless(&f.x_bot_admin, "x_bot_admin", system("manage_system"))
-                .unless(&f.x_bot_view_members, "x_bot_view_members", system("view_members"));
+                .unless(
+                    &f.x_bot_view_members,
+                    "x_bot_view_members",
+                    system("view_members"),
+                );
         }
     }
     if wants_channel(r, about) {
@@ -210,8 +215,16 @@ fn missing(r: &Request, about: &About, bot: &UserId, f: &ExpandFacts) -> Ask {
             team_id: about.team_id.clone(),
         })
         .unless(&f.x_bot_view_team, "x_bot_view_team", on_team("view_team"))
-        .unless(&f.x_bot_list_teams, "x_bot_list_teams", system("list_public_teams"))
-        .unless(&f.x_bot_manage_team, "x_bot_manage_team", on_team("manage_team"))
+        .unless(
+            &f.x_bot_list_teams,
+            "x_bot_list_teams",
+            system("list_public_teams"),
+        )
+        .unless(
+            &f.x_bot_manage_team,
+            "x_bot_manage_team",
+            on_team("manage_team"),
+        )
         .unless(&f.x_bot_invite, "x_bot_invite", on_team("invite_user"));
     }
     if !r.post.is_none() && !about.post_id.is_empty() {

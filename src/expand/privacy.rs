@@ -25,7 +25,12 @@ pub(crate) fn user(mut user: Value, bot: &UserId, settings: &Settings, admin: bo
         return user;
     };
     // Sanitize: always.
-    for key in ["password", "mfa_secret", "mfa_used_timestamps", "last_login"] {
+    for key in [
+        "password",
+        "mfa_secret",
+        "mfa_used_timestamps",
+        "last_login",
+    ] {
         u.remove(key);
     }
     if u.get("id").and_then(Value::as_str) == Some(bot.as_str()) {
@@ -151,8 +156,10 @@ pub(crate) fn at_level(name: &str, value: Value, level: super::Level) -> Value {
     match (level, value) {
         (super::Level::Summary, Value::Object(all)) => {
             let keep = summary_fields(name);
-            let picked: Map<String, Value> =
-                all.into_iter().filter(|(k, _)| keep.contains(&k.as_str())).collect();
+            let picked: Map<String, Value> = all
+                .into_iter()
+                .filter(|(k, _)| keep.contains(&k.as_str()))
+                .collect();
             Value::Object(picked)
         }
         (_, value) => value,
@@ -206,9 +213,11 @@ mod tests {
 
     #[test]
     fn a_post_loses_its_integrations_and_a_summary_keeps_its_fields() {
-        let p = post(json!({"id": "p", "message": "hi", "metadata": {"embeds": []},
+        let p = post(
+            json!({"id": "p", "message": "hi", "metadata": {"embeds": []},
             "props": {"attachments": [{"actions": [{"id": "a", "name": "Go",
-            "integration": {"url": "u", "context": {"_socket_mode_signature": {}}}}]}]}}));
+            "integration": {"url": "u", "context": {"_socket_mode_signature": {}}}}]}]}}),
+        );
         assert_eq!(
             p,
             json!({"id": "p", "message": "hi",
@@ -218,7 +227,11 @@ mod tests {
             at_level("post", p, super::super::Level::Summary),
             json!({"id": "p", "message": "hi"})
         );
-        let t = team(json!({"id": "t", "email": "t@x.io", "invite_id": "i"}), false, true);
+        let t = team(
+            json!({"id": "t", "email": "t@x.io", "invite_id": "i"}),
+            false,
+            true,
+        );
         assert_eq!(t, json!({"id": "t", "email": "", "invite_id": "i"}));
     }
 }
