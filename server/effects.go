@@ -43,8 +43,18 @@ func (p *Plugin) carryOut(effects []effect) {
 				p.API.LogError("the core's ephemeral post is unreadable", "error", err.Error())
 				continue
 			}
-			post.UserId = e.UserID
+			// The plugin's own notices are shown as the person's; a bot's message names the bot.
+			if post.UserId == "" {
+				post.UserId = e.UserID
+			}
 			p.API.SendEphemeralPost(e.UserID, &post)
+		case "update_ephemeral":
+			var post model.Post
+			if err := json.Unmarshal(e.Post, &post); err != nil {
+				p.API.LogError("the core's ephemeral post is unreadable", "error", err.Error())
+				continue
+			}
+			p.API.UpdateEphemeralPost(e.UserID, &post)
 		case "create_post":
 			var post model.Post
 			if err := json.Unmarshal(e.Post, &post); err != nil {

@@ -160,7 +160,19 @@ func (f *fixture) expectEffects(t *testing.T, api *plugintest.API) *[]map[string
 			api.On("SendEphemeralPost", e.UserID, mock.MatchedBy(func(post *model.Post) bool {
 				var want model.Post
 				_ = json.Unmarshal(e.Post, &want)
-				return post.ChannelId == want.ChannelId && post.RootId == want.RootId && post.Message == want.Message && post.UserId == e.UserID
+				author := want.UserId
+				if author == "" {
+					author = e.UserID
+				}
+				return post.Id == want.Id && post.ChannelId == want.ChannelId && post.RootId == want.RootId && post.Message == want.Message && post.UserId == author &&
+					jsonSame(mustMarshal(post.GetProps()), mustMarshal(want.GetProps()))
+			})).Return(&model.Post{}).Once()
+		case "update_ephemeral":
+			api.On("UpdateEphemeralPost", e.UserID, mock.MatchedBy(func(post *model.Post) bool {
+				var want model.Post
+				_ = json.Unmarshal(e.Post, &want)
+				return post.Id == want.Id && post.UserId == want.UserId && post.ChannelId == want.ChannelId && post.Message == want.Message &&
+					jsonSame(mustMarshal(post.GetProps()), mustMarshal(want.GetProps()))
 			})).Return(&model.Post{}).Once()
 		}
 	}

@@ -111,7 +111,7 @@ func (a fixtureAnswer) appError() *model.AppError {
 
 func loadFixtures(t testing.TB) map[string]*fixture {
 	out := map[string]*fixture{}
-	for dir, least := range map[string]int{"actions": 30, "commands": 8, "delivery": 30, "dialogs": 10, "expand": 5, "lint": 5, "signing": 5} {
+	for dir, least := range map[string]int{"actions": 30, "commands": 8, "delivery": 30, "dialogs": 10, "ephemeral": 5, "expand": 5, "lint": 5, "signing": 5} {
 		files, err := filepath.Glob("../tests/fixtures/" + dir + "/*.json")
 		require.NoError(t, err)
 		require.GreaterOrEqual(t, len(files), least, "the shared %s fixtures are missing", dir)

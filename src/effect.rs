@@ -173,6 +173,14 @@ pub enum Effect {
         /// The post as Mattermost's JSON (`channel_id`, `root_id`, `message`).
         post: Box<RawValue>,
     },
+    /// `UpdateEphemeralPost(user_id, post)`: an ephemeral post, replaced for the one user who
+    /// sees it.
+    UpdateEphemeral {
+        /// Who sees it.
+        user_id: String,
+        /// The post as Mattermost's JSON, its `id` set.
+        post: Box<RawValue>,
+    },
     /// Keep `value` under `key` for `expire_in_seconds`, off the request's path: the shim does
     /// not wait for it, and a `kv_get` of the same key on the same node waits until it is
     /// stored. For what helps later requests and may be lost (a trigger's place).

@@ -18,6 +18,7 @@ mod configure;
 mod delivery;
 mod dialog;
 mod effect;
+mod ephemeral;
 mod event;
 mod expand;
 mod facts;
@@ -47,7 +48,7 @@ pub use lint::{check, lint, preview, Finding, Preview, Severity};
 pub use manifest::{PLUGIN_ID, PLUGIN_VERSION};
 pub use paths::{
     handler_url, ACK_PATH, ACTION_PATH, ADMIN_STATUS_PATH, COMMANDS_PATH, DIALOG_OPEN_PATH,
-    LINT_PATH, STATUS_PATH,
+    EPHEMERAL_PATH, LINT_PATH, STATUS_PATH,
 };
 pub use refusal::Refusal;
 pub use router::handle;

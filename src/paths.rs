@@ -21,6 +21,9 @@ pub const STATUS_PATH: &str = "/api/v1/status";
 /// A bot's own slash commands: `GET` lists, `POST` registers (SPEC §12).
 pub const COMMANDS_PATH: &str = "/api/v1/commands";
 
+/// `POST`: an ephemeral message from a bot, its buttons signed for the one user who sees it.
+pub const EPHEMERAL_PATH: &str = "/api/v1/ephemeral";
+
 /// `DELETE /api/v1/commands/<trigger>`: the trigger a path names.
 pub(crate) fn command_trigger(path: &str) -> Option<&str> {
     path.strip_prefix(COMMANDS_PATH)?.strip_prefix('/')

@@ -199,6 +199,18 @@ pub enum Refusal {
         /// The trigger named.
         trigger: String,
     },
+    /// An ephemeral message a bot asked the plugin to send is not one it can send.
+    #[error("{reason}")]
+    BadEphemeral {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An ephemeral message may not go where the bot asked.
+    #[error("{reason}")]
+    EphemeralNotAllowed {
+        /// Who may not do what.
+        reason: String,
+    },
     /// A websocket message the plugin does not take.
     #[error("the plugin does not take {what}")]
     BadMessage {
@@ -347,7 +359,7 @@ fn present(refusal: &Refusal) -> Presentation {
         Refusal::InvalidRecipient => p(400, "invalid_recipient", Warn, format!(
             "Nobody received your click: this button does not say which bot should receive it. {fix_context}")),
         Refusal::UnverifiablePost { .. } => p(403, "unverifiable_post", Info,
-            "Your click was not delivered: this message is not stored (it is an ephemeral message), so the plugin cannot verify where the button came from. The bot's developer can post a regular message instead, or an administrator can allow clicks on ephemeral messages in the plugin's settings.".into()),
+            "Your click was not delivered: this message is not stored (it is an ephemeral message), so the plugin cannot verify where the button came from. The bot's developer can send it through the plugin (POST /api/v1/ephemeral) or post a regular message instead, or an administrator can allow clicks on ephemeral messages in the plugin's settings.".into()),
         Refusal::FieldMismatch { field } => p(403, "field_mismatch", Warn, format!(
             "This click was refused: its `{field}` is not what Mattermost knows, so it was not made by Mattermost. If you just renamed something, wait a few seconds and try again.")),
         Refusal::ReservedField { field } => p(400, "reserved_field", Warn, format!(
@@ -381,11 +393,13 @@ fn present(refusal: &Refusal) -> Presentation {
         Refusal::NotAdmin { what } => p(403, "not_admin", Info, format!(
             "Only system administrators may {what}.")),
         Refusal::NotABot { what } => p(403, "not_a_bot", Info, format!(
-            "Only bot accounts may {what}: a slash command served over the websocket belongs to a bot.")),
+            "Only bot accounts may {what}.")),
         Refusal::CommandTaken { .. } => p(409, "command_taken", Info, format!(
             "The command was not registered: {}. Choose another trigger.", sentence(refusal).trim_end_matches('.'))),
         Refusal::NotYourCommand { .. } => p(404, "not_your_command", Info, format!(
             "Nothing was changed: {}.", sentence(refusal).trim_end_matches('.'))),
+        Refusal::BadEphemeral { .. } => p(400, "bad_ephemeral", Info, format!("The ephemeral message was not sent: {}", sentence(refusal))),
+        Refusal::EphemeralNotAllowed { .. } => p(403, "ephemeral_not_allowed", Info, format!("The ephemeral message was not sent: {}", sentence(refusal))),
         Refusal::BadMessage { .. } => p(400, "bad_message", Info, format!("The message was not taken: {}", sentence(refusal))),
         Refusal::InvalidTrigger => p(400, "invalid_trigger", Warn,
             "The dialog was not opened: `trigger_id` must be the trigger id of a click or slash command, as Mattermost sent it.".into()),
@@ -513,6 +527,8 @@ mod tests {
             Refusal::NotYourEvent { event_id: s() },
             Refusal::BadAnswer { reason: s() },
             Refusal::BadMessage { what: s() },
+            Refusal::BadEphemeral { reason: s() },
+            Refusal::EphemeralNotAllowed { reason: s() },
             Refusal::NotAdmin { what: "do this" },
             Refusal::NotABot { what: "do this" },
             Refusal::CommandTaken {

@@ -7,10 +7,10 @@ use crate::facts::{Fact, Facts};
 use crate::input::{Context, Input, Request};
 use crate::paths::{
     command_trigger, dialog_session, SessionPath, ACK_PATH, ACTION_PATH, ADMIN_SIGNING_KEY_PATH,
-    ADMIN_STATUS_PATH, COMMANDS_PATH, DIALOG_OPEN_PATH, LINT_PATH, STATUS_PATH,
+    ADMIN_STATUS_PATH, COMMANDS_PATH, DIALOG_OPEN_PATH, EPHEMERAL_PATH, LINT_PATH, STATUS_PATH,
 };
 use crate::refusal::{refuse, Refusal};
-use crate::{action, body, command, dialog, lint};
+use crate::{action, body, command, dialog, ephemeral, lint};
 
 /// Handles one input. Call it first with [`Facts::none`]; while it answers
 /// [`Outcome::NeedFacts`], gather the answers to the queries it lists and call again with
@@ -55,6 +55,7 @@ enum Endpoint<'a> {
     RotateSigningKey,
     Commands,
     Command(&'a str),
+    Ephemeral,
 }
 
 impl Endpoint<'_> {
@@ -79,6 +80,7 @@ fn route(path: &str) -> Option<Endpoint<'_>> {
         ADMIN_STATUS_PATH => Some(Endpoint::AdminStatus),
         ADMIN_SIGNING_KEY_PATH => Some(Endpoint::RotateSigningKey),
         COMMANDS_PATH => Some(Endpoint::Commands),
+        EPHEMERAL_PATH => Some(Endpoint::Ephemeral),
         _ if command_trigger(path).is_some() => command_trigger(path).map(Endpoint::Command),
         _ => dialog_session(path).map(|(session, asks)| match asks {
             SessionPath::Submit => Endpoint::DialogSubmit(session),
@@ -116,6 +118,7 @@ fn http(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Outcome {
         Endpoint::DialogSubmit(session) => dialog::submit(request, session, ctx, facts),
         Endpoint::DialogLookup(session) => dialog::lookup(request, session, ctx, facts),
         Endpoint::Lint => Outcome::Decided(lint::handle(request)),
+        Endpoint::Ephemeral => ephemeral::send(request, ctx, facts),
         Endpoint::Ack => ack_over_rest(request, ctx, facts),
         Endpoint::Status => answered(status::own(request, ctx, facts)),
         Endpoint::AdminStatus => answered(status::admin(request, ctx, facts)),

@@ -18,7 +18,14 @@ const NODE: &str = "nodenodenodenodenodenode01";
 fn fixtures() -> Vec<PathBuf> {
     let mut files = Vec::new();
     for dir in [
-        "actions", "commands", "delivery", "dialogs", "expand", "lint", "signing",
+        "actions",
+        "commands",
+        "delivery",
+        "dialogs",
+        "ephemeral",
+        "expand",
+        "lint",
+        "signing",
     ] {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures")

@@ -24,7 +24,14 @@ impl Rng {
 fn fixtures() -> Vec<Value> {
     let mut out = Vec::new();
     for dir in [
-        "actions", "commands", "delivery", "dialogs", "expand", "lint", "signing",
+        "actions",
+        "commands",
+        "delivery",
+        "dialogs",
+        "ephemeral",
+        "expand",
+        "lint",
+        "signing",
     ] {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures")

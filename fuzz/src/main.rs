@@ -68,7 +68,7 @@ fn fixtures_dir() -> PathBuf {
 fn load_seeds() -> Vec<Seed> {
     let mut seeds = Vec::new();
     for dir in [
-        "actions", "commands", "delivery", "dialogs", "expand", "lint", "signing",
+        "actions", "commands", "delivery", "dialogs", "ephemeral", "expand", "lint", "signing",
     ] {
         let mut files: Vec<_> = std::fs::read_dir(fixtures_dir().join(dir))
             .expect("the golden fixtures")

@@ -128,8 +128,15 @@ pub(crate) fn handle(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> 
         }
         Outcome::Decided(refuse(refusal, log))
     };
+    // A click on an ephemeral post the plugin sent: an `update` answer is the plugin's to apply.
+    let ephemeral = match (&signature, &facts.keyring) {
+        (Signature::Valid(signed), Some(Answer::Found(Some(key)))) if !signed.to.is_empty() => {
+            Some(key.clone())
+        }
+        _ => None,
+    };
     match decide(&click, ctx, &facts, &signature) {
-        Ok(verified) => match deliver(&click, verified, root_id, ctx, raw_facts) {
+        Ok(verified) => match deliver(&click, verified, root_id, ephemeral, ctx, raw_facts) {
             Ok(outcome) => outcome,
             Err(refusal) => refused(refusal, &click),
         },
@@ -158,8 +165,14 @@ fn signature(click: &Click<'_>, f: &ClickFacts) -> Signature {
         root_id: "",
         kind: &claim.kind,
         data_source: &claim.data_source,
+        to: "",
     };
     match sign::verify(key, &scope, &context, sig) {
+        // An ephemeral post's signature carries only its own user's clicks (a cookie handed to
+        // somebody else gets the full check, and no stored post to pass it).
+        Some(signed) if !signed.to.is_empty() && signed.to != click.caller.as_str() => {
+            Signature::None
+        }
         Some(signed) => Signature::Valid(signed),
         None => Signature::None,
     }
@@ -176,6 +189,8 @@ fn missing(click: &Click<'_>, f: &ClickFacts, signature: &Signature) -> Option<A
             post_id: claim.post_id.clone(),
         };
         match signature {
+            // An ephemeral post is not stored: its signature is all there is to check.
+            Signature::Valid(signed) if !signed.to.is_empty() => {}
             Signature::Valid(_) => {
                 ask.unless_cached_for(&f.post, "post", sign::POST_CACHE_MS, post);
             }
@@ -184,8 +199,16 @@ fn missing(click: &Click<'_>, f: &ClickFacts, signature: &Signature) -> Option<A
                     Fact::KvGet {
                         key: sign::KEYRING_KEY.into(),
                     }
-                })
-                .unless_cached_for(&f.post, "post", sign::POST_CACHE_MS, post);
+                });
+                // A signature that says it is an ephemeral post's needs no post; should it not
+                // hold, the post is asked in the next round.
+                let ephemeral = click
+                    .context
+                    .get(sign::CONTEXT_KEY)
+                    .is_some_and(|s| s.get("e").is_some());
+                if !ephemeral {
+                    ask.unless_cached_for(&f.post, "post", sign::POST_CACHE_MS, post);
+                }
             }
             Signature::None => {
                 ask.unless(&f.post, "post", post);
@@ -241,9 +264,11 @@ fn decide(
     let verified = match (&click.claim, signature) {
         (Some(claim), Signature::Valid(signed)) => {
             fields::check(click, claim, f)?;
-            let post = f.post.as_ref().expect("asked");
-            let sig = click.context.get(sign::CONTEXT_KEY).expect("signed");
-            provenance::verify_signed(click, claim, post, sig)?;
+            if signed.to.is_empty() {
+                let post = f.post.as_ref().expect("asked");
+                let sig = click.context.get(sign::CONTEXT_KEY).expect("signed");
+                provenance::verify_signed(click, claim, post, sig)?;
+            }
             provenance::check_signed_choice(claim, signed)?;
             true
         }
@@ -265,6 +290,7 @@ fn deliver(
     click: &Click<'_>,
     verified: bool,
     root_id: String,
+    ephemeral: Option<Keyring>,
     ctx: &Context,
     facts: Facts<'_>,
 ) -> Result<Outcome, Refusal> {
@@ -325,6 +351,7 @@ fn deliver(
     };
     let sender = delivery::ClickSender {
         place: delivery::Place {
+            ephemeral_root: ephemeral.as_ref().map(|_| root_id.clone()),
             root_id: if root_id.is_empty() {
                 post_id.clone()
             } else {
@@ -335,6 +362,7 @@ fn deliver(
             user_id: click.caller.to_string(),
         },
         bot: click.recipient.clone(),
+        ephemeral,
     };
     let outgoing = delivery::Outgoing {
         bot: &click.recipient,

@@ -205,6 +205,7 @@ fn decide(args: &str, ctx: &Context, facts: Facts<'_>) -> Result<Outcome, Refusa
             channel_id: args.channel_id.clone(),
             root_id: args.root_id.clone(),
             user_id: args.user_id.clone(),
+            ephemeral_root: None,
         },
         bot: bot.clone(),
     };

@@ -66,6 +66,9 @@ struct AckFacts<'a> {
     /// The bot may post where a late `in_channel` answer to a command would go.
     #[serde(default, deserialize_with = "present")]
     bot_can_post: Option<Answer<bool>>,
+    /// The key that signs a late update of an ephemeral post's buttons.
+    #[serde(default, deserialize_with = "present")]
+    keyring: Option<Answer<Option<crate::sign::Keyring>>>,
 }
 
 /// What became of an acknowledgement.
@@ -271,6 +274,33 @@ fn apply_late(
     let place = kept.place.as_ref();
     let mut ask = Ask::default();
     ask.unless(&f.unqueued, "unqueued", || unqueue(kept, event_id, keep_s));
+    let ephemeral = place.and_then(|p| p.ephemeral(kept.bot.as_str()));
+    if let (Some(_), Some(at)) = (update, &ephemeral) {
+        // Not stored: the post is replaced for its one user, its buttons signed again.
+        ask.unless_cached_for(&f.keyring, "keyring", crate::sign::KEYRING_CACHE_MS, || {
+            Fact::KvGet {
+                key: crate::sign::KEYRING_KEY.into(),
+            }
+        });
+        if !ask.is_empty() {
+            return Ok(Step::Ask(ask));
+        }
+        let Some(Answer::Found(Some(key))) = &f.keyring else {
+            return Err(Refusal::Unavailable {
+                what: "signing key",
+                detail: "the key that signs buttons could not be read".into(),
+            });
+        };
+        let (rest, effect) = crate::sign::ephemeral::split_answer(answer, at, key);
+        let mut effects = f.unqueued.as_ref().map(unqueue_failed).unwrap_or_default();
+        effects.extend(effect);
+        effects.extend(late_ephemeral_text(&rest, place));
+        return Ok(Step::Done {
+            event_id,
+            status: Status::AppliedLate,
+            effects,
+        });
+    }
     if let (Some(_), Some(place)) = (update, place) {
         ask.unless(&f.post, "post", || Fact::Post {
             post_id: place.post_id.clone(),
@@ -296,20 +326,27 @@ fn apply_late(
         }
     }
     let mut effects = f.unqueued.as_ref().map(unqueue_failed).unwrap_or_default();
-    if let (Some(Value::String(text)), Some(place)) = (fields.get("ephemeral_text"), place) {
-        if !text.is_empty() {
-            let post =
-                json!({"channel_id": place.channel_id, "root_id": place.root_id, "message": text});
-            effects.push(Effect::SendEphemeral {
-                user_id: place.user_id.clone(),
-                post: to_raw_value(&post).expect("a post serializes"),
-            });
-        }
-    }
+    effects.extend(late_ephemeral_text(answer, place));
     Ok(Step::Done {
         event_id,
         status: Status::AppliedLate,
         effects,
+    })
+}
+
+/// A late answer's `ephemeral_text`, shown to the clicker where they clicked.
+fn late_ephemeral_text(answer: &RawValue, place: Option<&Place>) -> Option<Effect> {
+    let fields: Map<String, Value> = serde_json::from_str(answer.get()).unwrap_or_default();
+    let (Some(Value::String(text)), Some(place)) = (fields.get("ephemeral_text"), place) else {
+        return None;
+    };
+    if text.is_empty() {
+        return None;
+    }
+    let post = json!({"channel_id": place.channel_id, "root_id": place.root_id, "message": text});
+    Some(Effect::SendEphemeral {
+        user_id: place.user_id.clone(),
+        post: to_raw_value(&post).expect("a post serializes"),
     })
 }
 

@@ -190,7 +190,7 @@ fn answer_fields(answer: &RawValue) -> Result<Map<String, Value>, Refusal> {
 }
 
 /// Whether the buttons in `props` would work on a post of `bot`; the first error otherwise.
-fn lint_passes(props: &Value, bot: &UserId, what: &str) -> Result<(), String> {
+pub(crate) fn lint_passes(props: &Value, bot: &UserId, what: &str) -> Result<(), String> {
     let (findings, _) = check(props, bot.as_str()).map_err(|e| e.to_string())?;
     match findings.iter().find(|f| f.severity == Severity::Error) {
         Some(f) => Err(format!(

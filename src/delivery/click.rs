@@ -118,6 +118,9 @@ pub(crate) struct ClickSender {
     pub(crate) place: Place,
     /// The bot whose post it was.
     pub(crate) bot: UserId,
+    /// The key that signs an ephemeral post's buttons again, for a click on one the plugin
+    /// sent (its place names the thread).
+    pub(crate) ephemeral: Option<crate::sign::Keyring>,
 }
 
 impl Sender for ClickSender {
@@ -140,8 +143,16 @@ impl Sender for ClickSender {
         let answer = check_click_answer(answer, &self.bot).map_err(|e| Refusal::Internal {
             detail: format!("the answer handed to the click is not one: {e}"),
         })?;
+        let ephemeral = self.place.ephemeral(self.bot.as_str());
+        let (answer, effects) = match (ephemeral, &self.ephemeral) {
+            (Some(at), Some(key)) => {
+                let (answer, update) = crate::sign::ephemeral::split_answer(&answer, &at, key);
+                (answer, update.into_iter().collect())
+            }
+            _ => (answer, Vec::new()),
+        };
         Ok(Outcome::Decided(Decision::http(
-            Vec::new(),
+            effects,
             200,
             answer.get().to_owned(),
         )))

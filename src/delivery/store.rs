@@ -132,6 +132,27 @@ pub(crate) struct Place {
     pub(crate) root_id: String,
     /// Who clicked: the only one who sees a late `ephemeral_text`.
     pub(crate) user_id: String,
+    /// For a click on an ephemeral post the plugin sent (SPEC §13), that post's thread (empty
+    /// outside one): a late `update` replaces the post for the clicker alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) ephemeral_root: Option<String>,
+}
+
+impl Place {
+    /// The ephemeral post clicked on, if it was one; sent by `bot`.
+    pub(crate) fn ephemeral<'a>(
+        &'a self,
+        bot: &'a str,
+    ) -> Option<crate::sign::ephemeral::Ephemeral<'a>> {
+        let root_id = self.ephemeral_root.as_deref()?;
+        Some(crate::sign::ephemeral::Ephemeral {
+            post_id: &self.post_id,
+            channel_id: &self.channel_id,
+            root_id,
+            bot,
+            to: &self.user_id,
+        })
+    }
 }
 
 /// Reads a KV fact answered with a document (or `null`) as `T`.

@@ -13,21 +13,21 @@ use serde::Deserialize;
 use serde_json::value::{to_raw_value, RawValue};
 use serde_json::{json, Map, Value};
 
-/// What signing needs to know.
+/// What signing needs to know (asked under these names by whoever signs).
 #[derive(Debug, Default, Deserialize)]
-struct SignFacts<'a> {
+pub(crate) struct SignFacts<'a> {
     /// The signing key (`null` before the first post with buttons).
     #[serde(borrow, default, deserialize_with = "present")]
-    keyring: Option<Answer<Option<&'a RawValue>>>,
+    pub(crate) keyring: Option<Answer<Option<&'a RawValue>>>,
     /// A first key was stored.
     #[serde(default, deserialize_with = "present")]
-    created: Option<Answer<bool>>,
+    pub(crate) created: Option<Answer<bool>>,
 }
 
 /// The key in use, or the facts still needed to have one. The first post with buttons makes it:
 /// 16 random bytes. Two nodes making one at once both store theirs; the one stored last is the
 /// key, and the other's signatures fall back to the full check.
-fn keyring(f: &SignFacts<'_>, ctx: &Context) -> Result<Keyring, Option<Ask>> {
+pub(crate) fn keyring(f: &SignFacts<'_>, ctx: &Context) -> Result<Keyring, Option<Ask>> {
     let Some(answer) = &f.keyring else {
         let mut ask = Ask::default();
         ask.unless_cached_for(&f.keyring, "keyring", KEYRING_CACHE_MS, || Fact::KvGet {
@@ -90,27 +90,13 @@ pub(crate) fn post_will_be_saved(post: &str, ctx: &Context, facts: Facts<'_>) ->
             }
         }
     }
-    let mut actions = actions_mut(props);
-    let mut changed = false;
-    for action in &mut actions {
-        if let Some(context) = context_mut(action) {
-            changed |= context.remove(CONTEXT_KEY).is_some();
-        }
-    }
-    let signable: Vec<usize> = actions
-        .iter()
-        .enumerate()
-        .filter(|(_, a)| signable(a, &author))
-        .map(|(i, _)| i)
-        .collect();
-    if signable.is_empty() {
-        drop(actions);
+    let mut changed = strip_signatures(props);
+    if !actions_mut(props).iter().any(|a| signable(a, &author)) {
         return finish(changed, post);
     }
     // Facts that cannot be read (never from the shim) leave the post unsigned, as a store
     // that failed does: asking again would ask twice.
     let Ok(f) = facts.read::<SignFacts<'_>>() else {
-        drop(actions);
         return finish(changed, post);
     };
     let key = match keyring(&f, ctx) {
@@ -118,13 +104,42 @@ pub(crate) fn post_will_be_saved(post: &str, ctx: &Context, facts: Facts<'_>) ->
         Err(Some(ask)) => return ask.into(),
         // No key to be had (the store failed): the post goes out unsigned, and its clicks get
         // the full check.
-        Err(None) => {
-            drop(actions);
-            return finish(changed, post);
-        }
+        Err(None) => return finish(changed, post),
     };
-    for i in signable {
-        let action = &mut actions[i];
+    let props = post
+        .get_mut("props")
+        .and_then(Value::as_object_mut)
+        .expect("checked above");
+    sign_actions(props, &key, &author, &channel_id, &root_id, "");
+    changed = true;
+    finish(changed, post)
+}
+
+/// Removes every action's signature key: a post cannot bring its own. Whether one was there.
+pub(crate) fn strip_signatures(props: &mut Map<String, Value>) -> bool {
+    let mut changed = false;
+    for action in &mut actions_mut(props) {
+        if let Some(context) = context_mut(action) {
+            changed |= context.remove(CONTEXT_KEY).is_some();
+        }
+    }
+    changed
+}
+
+/// Signs every action of `props` that points at the handler and names `author` (the post's
+/// author) in `context.user_id`; `to` names the one user of an ephemeral post.
+pub(crate) fn sign_actions(
+    props: &mut Map<String, Value>,
+    key: &Keyring,
+    author: &str,
+    channel_id: &str,
+    root_id: &str,
+    to: &str,
+) {
+    for action in actions_mut(props) {
+        if !signable(action, author) {
+            continue;
+        }
         let kind = match action.get("type").and_then(Value::as_str) {
             Some("select") => "select",
             _ => "button",
@@ -142,18 +157,17 @@ pub(crate) fn post_will_be_saved(post: &str, ctx: &Context, facts: Facts<'_>) ->
                 .unwrap_or_default()
         });
         let scope = Scope {
-            author: &author,
-            channel_id: &channel_id,
-            root_id: &root_id,
+            author,
+            channel_id,
+            root_id,
             kind,
             data_source: &data_source,
+            to,
         };
         let context = context_mut(action).expect("a signable action has a context");
-        let sig = sign(&key, &scope, context, options);
+        let sig = sign(key, &scope, context, options);
         context.insert(CONTEXT_KEY.into(), sig);
     }
-    drop(actions);
-    finish(true, post)
 }
 
 fn finish(changed: bool, post: Map<String, Value>) -> Outcome {

@@ -11,10 +11,14 @@
 //! post from before, a moved post, an ephemeral one, a signature under a retired key — gets the
 //! full check against the stored post: a rotation makes old signatures fall back, never pass.
 
+pub(crate) mod ephemeral;
 mod hooks;
 pub(crate) mod sha256;
 
-pub(crate) use hooks::{post_deleted, post_saved, post_will_be_saved, rotate};
+pub(crate) use hooks::{
+    keyring, post_deleted, post_saved, post_will_be_saved, rotate, sign_actions, strip_signatures,
+    SignFacts,
+};
 
 use crate::trip::as_delivered;
 use serde::{Deserialize, Serialize};
@@ -70,6 +74,10 @@ pub(crate) struct Scope<'a> {
     /// `button` or `select`.
     pub(crate) kind: &'a str,
     pub(crate) data_source: &'a str,
+    /// The one user an ephemeral post was sent to (SPEC §13); empty for a stored post. An
+    /// ephemeral post is never stored, so its signature alone vouches for it: it names whose
+    /// clicks it carries.
+    pub(crate) to: &'a str,
 }
 
 /// The signature of an action with `context` (without [`CONTEXT_KEY`]) and, for a static menu,
@@ -89,6 +97,9 @@ pub(crate) fn sign(
     sig.insert("v".into(), Value::from(1));
     sig.insert("k".into(), Value::from(key.id.clone()));
     sig.insert("r".into(), Value::from(scope.root_id));
+    if !scope.to.is_empty() {
+        sig.insert("e".into(), Value::from(scope.to));
+    }
     if let Some(o) = options {
         sig.insert("o".into(), o);
     }
@@ -103,10 +114,13 @@ pub(crate) struct Signed {
     pub(crate) root_id: String,
     /// A static menu's option values.
     pub(crate) options: Option<Vec<Value>>,
+    /// For an ephemeral post, the one user it was sent to; empty for a stored post.
+    pub(crate) to: String,
 }
 
 /// Checks a click's signature. `context` is the click's context without [`CONTEXT_KEY`] (and
-/// without a menu's `selected_option`); `scope.root_id` is ignored (the signature says it).
+/// without a menu's `selected_option`); `scope.root_id` and `scope.to` are ignored (the
+/// signature says them, and the MAC covers them).
 pub(crate) fn verify(
     key: &Keyring,
     scope: &Scope<'_>,
@@ -118,10 +132,15 @@ pub(crate) fn verify(
         return None;
     }
     let root_id = sig.get("r")?.as_str()?.to_owned();
+    let to = match sig.get("e") {
+        None => String::new(),
+        Some(e) => e.as_str().filter(|e| !e.is_empty())?.to_owned(),
+    };
     let options = sig.get("o").cloned();
     let claimed = sig.get("m")?.as_str()?;
     let scope = Scope {
         root_id: &root_id,
+        to: &to,
         ..*scope
     };
     let expected = mac(key, &scope, context, options.as_ref());
@@ -133,7 +152,11 @@ pub(crate) fn verify(
         Some(Value::Array(o)) => Some(o),
         Some(_) => return None,
     };
-    Some(Signed { root_id, options })
+    Some(Signed {
+        root_id,
+        options,
+        to,
+    })
 }
 
 fn mac(
@@ -145,6 +168,14 @@ fn mac(
     let mut context = Value::Object(context.clone());
     as_delivered(&mut context);
     let mut text = String::new();
+    // A stored post's signature covers what it always did; an ephemeral one says so first, and
+    // names its user, so that neither can pass for the other.
+    if !scope.to.is_empty() {
+        for part in ["socket-mode ephemeral button v1", scope.to] {
+            canonical(&Value::from(part), &mut text);
+            text.push('\n');
+        }
+    }
     for part in [
         "socket-mode button v1",
         scope.author,
@@ -229,6 +260,7 @@ mod tests {
             root_id: "",
             kind,
             data_source: "",
+            to: "",
         }
     }
 
@@ -287,6 +319,37 @@ mod tests {
         ] {
             assert!(verify(&key, &scope("chan1", "button"), &c, &junk).is_none());
         }
+    }
+
+    #[test]
+    fn an_ephemeral_signature_names_its_user_and_cannot_pass_for_a_stored_one() {
+        let key = Keyring::new([3; 16]);
+        let c = ctx(json!({"user_id": BOT, "action": "confirm"}));
+        let to = Scope {
+            to: "alicealicealicealicealice1",
+            ..scope("chan1", "button")
+        };
+        let sig = sign(&key, &to, &c, None);
+        let ok = verify(&key, &scope("chan1", "button"), &c, &sig).unwrap();
+        assert_eq!(ok.to, "alicealicealicealicealice1");
+        for (what, forged) in [
+            ("another user", json!("bobbobbobbobbobbobbobbob01")),
+            ("no user", json!("")),
+            ("not text", json!(1)),
+        ] {
+            let mut s = sig.clone();
+            s["e"] = forged;
+            assert!(
+                verify(&key, &scope("chan1", "button"), &c, &s).is_none(),
+                "{what}"
+            );
+        }
+        let mut stored = sig.clone();
+        stored.as_object_mut().unwrap().remove("e");
+        assert!(
+            verify(&key, &scope("chan1", "button"), &c, &stored).is_none(),
+            "passed off as a stored post's"
+        );
     }
 
     #[test]
