@@ -73,6 +73,9 @@ func main() {
 
 	posted := false
 	sm := &SocketMode{
+		// Every event carries the person who acted, the clicked post and their language, as
+		// the REST API would show them to the bot: no GET /users/{id} or /posts/{id} first.
+		Expand: map[string]any{"acting_user": "summary", "post": "summary", "locale": true},
 		// Subscribed for the first time: post (and register the command) now, so that every
 		// click on the message, and every command, comes through the subscription (and can be
 		// answered).
@@ -138,7 +141,7 @@ func (b *bot) onClick(ctx context.Context, data map[string]any) map[string]any {
 	actionContext, _ := data["context"].(map[string]any)
 	action, _ := actionContext["action"].(string)
 	option, _ := actionContext["selected_option"].(string)
-	user, _ := data["user_name"].(string)
+	user := username(data)
 	postID, _ := data["post_id"].(string)
 	if option == "" {
 		say("click %s %s -", action, user)
@@ -147,10 +150,16 @@ func (b *bot) onClick(ctx context.Context, data map[string]any) map[string]any {
 	}
 	switch action {
 	case "reject":
-		// The answer updates the post (its buttons stay) and tells the clicker.
+		// The answer updates the post (its buttons stay) and tells the clicker, in their
+		// language, which release it was: read from the clicked post.
+		release := releaseOf(expanded(data, "post", "message"))
+		text := "You rejected release " + release + "."
+		if locale, _ := expandedValue(data, "locale").(string); strings.HasPrefix(locale, "de") {
+			text = "Du hast Release " + release + " abgelehnt."
+		}
 		return map[string]any{
 			"update":         map[string]any{"message": "Rejected by @" + user},
-			"ephemeral_text": "You rejected release 1.4.2.",
+			"ephemeral_text": text,
 		}
 	case "region":
 		return map[string]any{
@@ -164,9 +173,41 @@ func (b *bot) onClick(ctx context.Context, data map[string]any) map[string]any {
 	return nil
 }
 
+// expandedValue is proxy.expanded[key] (SPEC §13), or nil.
+func expandedValue(data map[string]any, key string) any {
+	proxy, _ := data["proxy"].(map[string]any)
+	x, _ := proxy["expanded"].(map[string]any)
+	return x[key]
+}
+
+// expanded is proxy.expanded[entity][field] as text, or "".
+func expanded(data map[string]any, entity, field string) string {
+	e, _ := expandedValue(data, entity).(map[string]any)
+	s, _ := e[field].(string)
+	return s
+}
+
+// username is the verified username, from the expansions (user_name is passed through as
+// received; the plugin vouches for ids and expansions only).
+func username(data map[string]any) string {
+	if u := expanded(data, "acting_user", "username"); u != "" {
+		return u
+	}
+	u, _ := data["user_name"].(string)
+	return u
+}
+
+// releaseOf is the release a message like "Release 1.4.2 is ready." is about.
+func releaseOf(message string) string {
+	if w := strings.Fields(message); len(w) > 1 && w[0] == "Release" {
+		return w[1]
+	}
+	return "1.4.2"
+}
+
 // onCommand handles /release <text> and returns the command's response.
 func onCommand(data map[string]any) map[string]any {
-	user, _ := data["user_name"].(string)
+	user := username(data)
 	text, _ := data["text"].(string)
 	say("command %s %s", user, text)
 	switch text { // shown to the person who typed it only

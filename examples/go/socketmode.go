@@ -38,6 +38,9 @@ type SocketMode struct {
 	// OnSubscribed, if set, is called with {connection_id, answer_window_ms, kept} each time a
 	// connection's subscription is taken.
 	OnSubscribed func(data map[string]any)
+	// Expand, if set, is what every event should carry in proxy.expanded (SPEC §13), e.g.
+	// {"acting_user": "summary", "post": "summary", "locale": true}.
+	Expand map[string]any
 
 	seen *seen
 }
@@ -75,7 +78,7 @@ func (s *SocketMode) serve(ws *model.WebSocketClient) {
 		name, ours := strings.CutPrefix(string(ev.EventType()), eventPrefix)
 		switch {
 		case ev.EventType() == model.WebsocketEventHello, ours && name == "resubscribe":
-			ws.SendMessage(eventPrefix+"subscribe", map[string]any{"protocol": 1})
+			ws.SendMessage(eventPrefix+"subscribe", map[string]any{"protocol": 1, "expand": s.Expand})
 		case ours && name == "subscribed" && s.OnSubscribed != nil:
 			s.OnSubscribed(ev.GetData())
 		case ours && name == "error":

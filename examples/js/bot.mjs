@@ -167,6 +167,12 @@ async function openDialog(triggerId, postId) {
 }
 
 // One event, handled once; returns the answer to acknowledge it with.
+// The release a message like "Release 1.4.2 is ready." is about.
+function releaseOf(message) {
+    const words = message.split(/\s+/);
+    return words.length > 1 && words[0] === 'Release' ? words[1] : '1.4.2';
+}
+
 async function onEvent(event, data) {
     if (event === 'dialog_lookup') {
         // Someone types in the approver menu: answer the matching choices.
@@ -176,7 +182,10 @@ async function onEvent(event, data) {
             .map((name) => ({text: name[0].toUpperCase() + name.slice(1), value: name}));
         return {items};
     }
-    const user = data.user_name;
+    // The verified username, from the expansions (user_name is passed through as received;
+    // the plugin vouches for ids and expansions only).
+    const expanded = data.proxy.expanded ?? {};
+    const user = expanded.acting_user?.username || data.user_name;
     if (event === 'command') {
         // /release <text>: the answer is the command's response.
         say(`command ${user} ${data.text}`);
@@ -195,8 +204,12 @@ async function onEvent(event, data) {
         const {action, selected_option: option} = data.context;
         say(`click ${action} ${user} ${option || '-'}`);
         if (action === 'reject') {
-            // The answer updates the post (its buttons stay) and tells the clicker.
-            return {update: {message: `Rejected by @${user}`}, ephemeral_text: 'You rejected release 1.4.2.'};
+            // The answer updates the post (its buttons stay) and tells the clicker, in their
+            // language, which release it was: read from the clicked post.
+            const release = releaseOf(expanded.post?.message ?? '');
+            const text = (expanded.locale ?? '').startsWith('de') ?
+                `Du hast Release ${release} abgelehnt.` : `You rejected release ${release}.`;
+            return {update: {message: `Rejected by @${user}`}, ephemeral_text: text};
         }
         if (action === 'region') {
             return {update: {message: `Region: ${option}`}, ephemeral_text: `Deploying to ${option}.`};
@@ -232,6 +245,9 @@ const me = await client.getMe(); // GET /api/v4/users/me: checks the token
 const ws = new WebSocketClient();
 let posted = false;
 new SocketMode(ws, onEvent, {
+    // Every event carries the person who acted, the clicked post and their language, as the
+    // REST API would show them to the bot: no GET /users/{id} or /posts/{id} first.
+    expand: {acting_user: 'summary', post: 'summary', locale: true},
     onSubscribed: async () => {
         if (!posted) {
             posted = true;

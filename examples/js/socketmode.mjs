@@ -21,12 +21,14 @@ export class SocketMode {
     // ws: a WebSocketClient (before initialize). handler(event, data): event is 'action',
     // 'command', 'dialog_submission' or 'dialog_lookup'; events are handled one at a time, in
     // the order they come.
-    // onSubscribed(data), optional: {connection_id, answer_window_ms, kept}, each time a
-    // connection's subscription is taken.
-    constructor(ws, handler, {onSubscribed, remember = 1000} = {}) {
+    // onSubscribed(data), optional: {connection_id, answer_window_ms, kept, expand}, each time a
+    // connection's subscription is taken. expand, optional: what every event should carry in
+    // proxy.expanded (SPEC §13), e.g. {acting_user: 'summary', post: 'summary', locale: true}.
+    constructor(ws, handler, {onSubscribed, expand, remember = 1000} = {}) {
         this.ws = ws;
         this.handler = handler;
         this.onSubscribed = onSubscribed;
+        this.expand = expand;
         this.remember = remember;
         this.seen = new Set(); // a Set iterates oldest first
         this.queue = Promise.resolve();
@@ -39,7 +41,7 @@ export class SocketMode {
 
     async onMessage({event, data}) {
         if (event === 'hello' || event === PREFIX + 'resubscribe') {
-            this.ws.sendMessage(PREFIX + 'subscribe', {protocol: 1});
+            this.ws.sendMessage(PREFIX + 'subscribe', {protocol: 1, ...(this.expand && {expand: this.expand})});
             return;
         }
         if (!event?.startsWith(PREFIX)) {

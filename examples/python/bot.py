@@ -42,6 +42,10 @@ DIALOG_EVENT = f"custom_{PLUGIN_ID}_dialog_submission"
 PREFIX = f"custom_{PLUGIN_ID}_"
 # The plugin's events that the bot answers in their acknowledgement.
 ANSWERED_EVENTS = ("action", "command", "dialog_submission", "dialog_lookup")
+# What every event carries besides its own fields (SPEC §13): the person who acted, the
+# clicked post and their language, as the REST API would show them to the bot -- so the
+# bot needs no GET /users/{id} or GET /posts/{id} before it answers.
+EXPAND = {"acting_user": "summary", "post": "summary", "locale": True}
 # The approver menu's choices: (value, text).
 APPROVERS = [(name, name.capitalize()) for name in ("alice", "bob", "carol", "dave")]
 
@@ -101,6 +105,12 @@ def post_message(driver, bot_id):
         }]},
     })
     return post["id"]
+
+
+def release_of(message):
+    """The release a message like "Release 1.4.2 is ready." is about."""
+    words = message.split()
+    return words[1] if len(words) > 1 and words[0] == "Release" else "1.4.2"
 
 
 def set_message(driver, post_id, message):
@@ -217,7 +227,7 @@ class SocketMode:
         message = json.loads(raw)
         event = message.get("event", "")
         if event == "hello" or event == PREFIX + "resubscribe":
-            await self.send("subscribe", {"protocol": 1})
+            await self.send("subscribe", {"protocol": 1, "expand": EXPAND})
             return
         name = event[len(PREFIX):] if event.startswith(PREFIX) else None
         if name == "subscribed" and self.on_subscribed:
@@ -283,7 +293,10 @@ def main():
             say(f"lookup {data['selected_field']} {data['query'] or '-'}")
             return {"items": [{"text": text, "value": value}
                               for value, text in APPROVERS if value.startswith(query)]}
-        user = data["user_name"]
+        # The verified username, from the expansions (user_name is passed through as
+        # received; the plugin vouches for ids and expansions only).
+        expanded = data["proxy"].get("expanded", {})
+        user = expanded.get("acting_user", {}).get("username") or data["user_name"]
         if event == "command":
             # /release <text>: the answer is the command's response.
             text = data["text"]
@@ -303,9 +316,12 @@ def main():
             option = context.get("selected_option")
             say(f"click {action} {user} {option or '-'}")
             if action == "reject":
-                # The answer updates the post (its buttons stay) and tells the clicker.
-                return {"update": {"message": f"Rejected by @{user}"},
-                        "ephemeral_text": "You rejected release 1.4.2."}
+                # The answer updates the post (its buttons stay) and tells the clicker,
+                # in their language, which release it was: read from the clicked post.
+                release = release_of(expanded.get("post", {}).get("message", ""))
+                text = (f"Du hast Release {release} abgelehnt." if expanded.get("locale", "").startswith("de")
+                        else f"You rejected release {release}.")
+                return {"update": {"message": f"Rejected by @{user}"}, "ephemeral_text": text}
             if action == "region":
                 return {"update": {"message": f"Region: {option}"},
                         "ephemeral_text": f"Deploying to {option}."}

@@ -130,8 +130,8 @@ fn decide(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Result<Outc
         keyring: f.keyring.clone(),
         created: f.created.clone(),
     };
-    let key = match keyring(&sign, ctx) {
-        Ok(key) => key,
+    let (key, mut effects) = match keyring(&sign, ctx) {
+        Ok(made) => made,
         Err(Some(ask)) => return Ok(ask.into()),
         Err(None) => {
             return Err(Refusal::Unavailable {
@@ -149,7 +149,7 @@ fn decide(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Result<Outc
         bot: bot.as_str(),
         to: &m.user_id,
     };
-    let sent = Effect::SendEphemeral {
+    effects.push(Effect::SendEphemeral {
         user_id: m.user_id.clone(),
         post: post(
             &at,
@@ -157,9 +157,9 @@ fn decide(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Result<Outc
             m.props.as_ref(),
             &key,
         ),
-    };
+    });
     let body = json!({"post_id": post_id.as_str()}).to_string();
-    Ok(Outcome::Decided(Decision::http(vec![sent], 200, body)))
+    Ok(Outcome::Decided(Decision::http(effects, 200, body)))
 }
 
 /// The message, every field checked.

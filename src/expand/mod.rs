@@ -344,7 +344,7 @@ fn readable_team(f: &ExpandFacts) -> Result<Value, String> {
     let open = team.get("allow_open_invite").and_then(Value::as_bool) == Some(true)
         && team.get("type").and_then(Value::as_str) == Some("O");
     let view = granted(&f.x_bot_view_team)?;
-    if !view && !(open && granted(&f.x_bot_list_teams)?) {
+    if !(view || open && granted(&f.x_bot_list_teams)?) {
         return Err("the bot may not view this team (view_team)".into());
     }
     Ok(privacy::team(

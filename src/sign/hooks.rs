@@ -27,7 +27,13 @@ pub(crate) struct SignFacts<'a> {
 /// The key in use, or the facts still needed to have one. The first post with buttons makes it:
 /// 16 random bytes. Two nodes making one at once both store theirs; the one stored last is the
 /// key, and the other's signatures fall back to the full check.
-pub(crate) fn keyring(f: &SignFacts<'_>, ctx: &Context) -> Result<Keyring, Option<Ask>> {
+///
+/// With a key just made, the effects that make every node use it: this node remembers it
+/// (its cached answer was `null`), the others forget theirs.
+pub(crate) fn keyring(
+    f: &SignFacts<'_>,
+    ctx: &Context,
+) -> Result<(Keyring, Vec<Effect>), Option<Ask>> {
     let Some(answer) = &f.keyring else {
         let mut ask = Ask::default();
         ask.unless_cached_for(&f.keyring, "keyring", KEYRING_CACHE_MS, || Fact::KvGet {
@@ -36,7 +42,9 @@ pub(crate) fn keyring(f: &SignFacts<'_>, ctx: &Context) -> Result<Keyring, Optio
         return Err(Some(ask));
     };
     match answer {
-        Answer::Found(Some(raw)) => serde_json::from_str(raw.get()).map_err(|_| None),
+        Answer::Found(Some(raw)) => serde_json::from_str(raw.get())
+            .map(|key| (key, Vec::new()))
+            .map_err(|_| None),
         Answer::Found(None) => {
             let new = Keyring::new(ctx.entropy);
             match &f.created {
@@ -48,12 +56,31 @@ pub(crate) fn keyring(f: &SignFacts<'_>, ctx: &Context) -> Result<Keyring, Optio
                         expire_in_seconds: 0,
                     },
                 ))),
-                Some(Answer::Found(true)) => Ok(new),
+                Some(Answer::Found(true)) => {
+                    let effects = key_made(&new);
+                    Ok((new, effects))
+                }
                 Some(_) => Err(None),
             }
         }
         Answer::Failed(_) => Err(None),
     }
+}
+
+/// Every node uses a key just made: this one remembers it, the others forget what they read.
+fn key_made(key: &Keyring) -> Vec<Effect> {
+    let forget = json!({"forget": {"key": KEYRING_KEY}});
+    vec![
+        Effect::Remember {
+            fact: Fact::KvGet {
+                key: KEYRING_KEY.into(),
+            },
+            found: to_raw_value(key).expect("a key serializes"),
+        },
+        Effect::Cluster {
+            message: to_raw_value(&forget).expect("a message serializes"),
+        },
+    ]
 }
 
 /// A post about to be saved (`edited`: an update). Every action's signature key is removed
@@ -90,7 +117,7 @@ pub(crate) fn post_will_be_saved(post: &str, ctx: &Context, facts: Facts<'_>) ->
             }
         }
     }
-    let mut changed = strip_signatures(props);
+    let changed = strip_signatures(props);
     if !actions_mut(props).iter().any(|a| signable(a, &author)) {
         return finish(changed, post);
     }
@@ -99,8 +126,8 @@ pub(crate) fn post_will_be_saved(post: &str, ctx: &Context, facts: Facts<'_>) ->
     let Ok(f) = facts.read::<SignFacts<'_>>() else {
         return finish(changed, post);
     };
-    let key = match keyring(&f, ctx) {
-        Ok(key) => key,
+    let (key, effects) = match keyring(&f, ctx) {
+        Ok(made) => made,
         Err(Some(ask)) => return ask.into(),
         // No key to be had (the store failed): the post goes out unsigned, and its clicks get
         // the full check.
@@ -111,8 +138,8 @@ pub(crate) fn post_will_be_saved(post: &str, ctx: &Context, facts: Facts<'_>) ->
         .and_then(Value::as_object_mut)
         .expect("checked above");
     sign_actions(props, &key, &author, &channel_id, &root_id, "");
-    changed = true;
-    finish(changed, post)
+    let post = to_raw_value(&post).expect("a post serializes");
+    Outcome::Decided(Decision::post(effects, Some(post), None))
 }
 
 /// Removes every action's signature key: a post cannot bring its own. Whether one was there.

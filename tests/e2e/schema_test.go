@@ -32,6 +32,9 @@ var schemaFiles = map[string]string{
 }
 
 var (
+	// Parts of other schemas, not events of their own.
+	sharedSchemaFiles = []string{"expanded.schema.json"}
+
 	schemasOnce sync.Once
 	schemas     map[string]*jsonschema.Schema
 	schemasErr  error
@@ -41,6 +44,26 @@ func eventSchemas() (map[string]*jsonschema.Schema, error) {
 	schemasOnce.Do(func() {
 		c := jsonschema.NewCompiler()
 		schemas = map[string]*jsonschema.Schema{}
+		// Shared parts (proxy.expanded) are referred to by their $id.
+		for _, file := range sharedSchemaFiles {
+			path := filepath.Join("..", "..", "docs", "schemas", file)
+			f, err := os.Open(path)
+			if err != nil {
+				schemasErr = err
+				return
+			}
+			doc, err := jsonschema.UnmarshalJSON(f)
+			f.Close()
+			if err != nil {
+				schemasErr = fmt.Errorf("%s: %w", file, err)
+				return
+			}
+			id, _ := doc.(map[string]any)["$id"].(string)
+			if err := c.AddResource(id, doc); err != nil {
+				schemasErr = err
+				return
+			}
+		}
 		compiled := map[string]*jsonschema.Schema{} // by file: two events may share one
 		for event, file := range schemaFiles {
 			if s, ok := compiled[file]; ok {
