@@ -140,7 +140,7 @@ e2e: $(BUNDLE)
 e2e-bench: $(BUNDLE)
 	$(E2E_DIR)/scripts/install-deps.sh
 	$(E2E_DIR)/scripts/build-mattermost.sh
-	cd $(E2E_DIR) && E2E_BUNDLE=$(CURDIR)/$(BUNDLE) E2E_BENCH=1 go test -count=1 -timeout 30m -run 'TestLoad|TestDeliveryBench|TestSideBySide|TestCommandBench' -v ./...
+	cd $(E2E_DIR) && E2E_BUNDLE=$(CURDIR)/$(BUNDLE) E2E_BENCH=1 go test -count=1 -timeout 30m -run 'TestLoad|TestDeliveryBench|TestSideBySide|TestCommandBench|TestExpandBench' -v ./...
 
 ## demo: run the product for real — Mattermost + this plugin, a bot, a click; Ctrl-C stops
 .PHONY: demo
