@@ -195,8 +195,11 @@ pub(crate) fn deliver(
     };
     // The expansions are part of the event as it is kept: gathered before it is stored, in the
     // round that reads the heartbeats (a lookup for a bot that is offline needs none).
+    // Once the event is out (the wait for its answer was asked), nothing sends `d.data` again:
+    // an offer to another connection sends the kept record's, expansions included.
     let request = expansions(f.expand.as_ref());
-    if !request.is_empty() && (d.from.kept() || !list.items.is_empty()) {
+    let sent = f.answer.is_some();
+    if !sent && !request.is_empty() && (d.from.kept() || !list.items.is_empty()) {
         match crate::expand::expand(&request, &d.about, d.bot, facts)? {
             Ok(expanded) => d.data = with_expanded(&d.data, &expanded),
             Err(more) => ask.extend(more),
@@ -351,7 +354,10 @@ pub(crate) fn deliver(
             // Offered once to another live connection: another replica may be answering. Nobody
             // waits for that answer: it applies late.
             let effects = other
-                .map(|other| send(&d, other, &delivery(2, 0, current.first_sent_at)))
+                .map(|other| {
+                    let again = delivery(2, 0, current.first_sent_at);
+                    send_data(&d, &current.data, other, &again)
+                })
                 .into_iter()
                 .collect();
             Ok(decided(d.from.told(Notice::NotAnsweredYet, effects)))
@@ -501,11 +507,15 @@ fn delivery(attempt: u32, window: u32, first_sent_at: u64) -> Delivery {
 }
 
 fn send(d: &Outgoing<'_>, to: &Subscription, delivery: &Delivery) -> Effect {
+    send_data(d, &d.data, to, delivery)
+}
+
+fn send_data(d: &Outgoing<'_>, data: &RawValue, to: &Subscription, delivery: &Delivery) -> Effect {
     Effect::publish_to(
         d.event,
         d.bot.clone(),
         &to.connection_id,
-        with_delivery(&d.data, delivery).expect("the core built the event's data"),
+        with_delivery(data, delivery).expect("the core built the event's data"),
     )
 }
 

@@ -9,8 +9,11 @@
 //! and the bot's own permissions applied ([`privacy`]). What the bot could not read itself is
 //! left out and named in `expanded.errors`; no entity is ever more than `GET` gives the bot.
 //!
-//! The facts are asked in one round, concurrently, the rarely changing ones with a cache
-//! allowance; permissions are never served from a cache.
+//! The facts are asked in one round, concurrently, every one with the cache allowance of the
+//! facts that rarely change (SPEC §7: a cache may delay a refusal by its lifetime, never widen
+//! access beyond it). That covers the bot's own permissions too: a bot removed from a channel
+//! may be shown it for at most that long. (A clicker's permission, which decides whether a click
+//! is delivered at all, is never cached.)
 
 mod privacy;
 
@@ -183,8 +186,8 @@ fn missing(r: &Request, about: &About, bot: &UserId, f: &ExpandFacts) -> Ask {
         })
         .unless_cached(&f.x_privacy, "x_privacy", || Fact::PrivacySettings);
         if !r.acting_user.is_none() {
-            ask.unless(&f.x_bot_admin, "x_bot_admin", system("manage_system"))
-                .unless(
+            ask.unless_cached(&f.x_bot_admin, "x_bot_admin", system("manage_system"))
+                .unless_cached(
                     &f.x_bot_view_members,
                     "x_bot_view_members",
                     system("view_members"),
@@ -195,7 +198,7 @@ fn missing(r: &Request, about: &About, bot: &UserId, f: &ExpandFacts) -> Ask {
         ask.unless_cached(&f.x_channel, "x_channel", || Fact::Channel {
             channel_id: about.channel_id.clone(),
         })
-        .unless(&f.x_bot_read_channel, "x_bot_read_channel", || {
+        .unless_cached(&f.x_bot_read_channel, "x_bot_read_channel", || {
             Fact::ChannelPermission {
                 user_id: bot_id(),
                 channel_id: about.channel_id.clone(),
@@ -203,7 +206,7 @@ fn missing(r: &Request, about: &About, bot: &UserId, f: &ExpandFacts) -> Ask {
             }
         });
         if !about.team_id.is_empty() {
-            ask.unless(
+            ask.unless_cached(
                 &f.x_bot_read_public,
                 "x_bot_read_public",
                 on_team("read_public_channel"),
@@ -214,18 +217,18 @@ fn missing(r: &Request, about: &About, bot: &UserId, f: &ExpandFacts) -> Ask {
         ask.unless_cached(&f.x_team, "x_team", || Fact::Team {
             team_id: about.team_id.clone(),
         })
-        .unless(&f.x_bot_view_team, "x_bot_view_team", on_team("view_team"))
-        .unless(
+        .unless_cached(&f.x_bot_view_team, "x_bot_view_team", on_team("view_team"))
+        .unless_cached(
             &f.x_bot_list_teams,
             "x_bot_list_teams",
             system("list_public_teams"),
         )
-        .unless(
+        .unless_cached(
             &f.x_bot_manage_team,
             "x_bot_manage_team",
             on_team("manage_team"),
         )
-        .unless(&f.x_bot_invite, "x_bot_invite", on_team("invite_user"));
+        .unless_cached(&f.x_bot_invite, "x_bot_invite", on_team("invite_user"));
     }
     if !r.post.is_none() && !about.post_id.is_empty() {
         ask.unless_cached(&f.x_post, "x_post", || Fact::Post {

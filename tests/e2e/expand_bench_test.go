@@ -38,7 +38,7 @@ func expandBenchAnswer(firstName, username, postText, option string) map[string]
 
 // expandBenchBot answers every click of bot; with expand it reads the clicker and the post from
 // the event, otherwise it asks Mattermost for them first. received gets when each click arrived.
-func expandBenchBot(t *testing.T, bot *harness.Account, expand bool, received chan<- time.Time) {
+func expandBenchBot(t *testing.T, bot *harness.Account, expand bool, received chan<- time.Time, lookups chan<- time.Duration) {
 	t.Helper()
 	s := openSocket(t, bot)
 	if expand {
@@ -73,9 +73,14 @@ func expandBenchBot(t *testing.T, bot *harness.Account, expand bool, received ch
 					}
 					*into = jsonObject(out)
 				}
+				began := time.Now()
 				go get("/api/v4/users/"+fmt.Sprint(data["user_id"]), &user)
 				go get("/api/v4/posts/"+fmt.Sprint(data["post_id"]), &post)
 				wg.Wait()
+				select {
+				case lookups <- time.Since(began):
+				default:
+				}
 			}
 			first, _ := user["first_name"].(string)
 			name, _ := user["username"].(string)
@@ -115,10 +120,11 @@ func TestExpandBench(t *testing.T) {
 		post     *model.Post
 		received chan time.Time
 	}
+	lookups := make(chan time.Duration, 10*benchRounds*benchClicksRound)
 	newSide := func(prefix string, expand bool) side {
 		bot := newDeliveryBot(t, prefix)
 		received := make(chan time.Time, 1)
-		expandBenchBot(t, bot, expand, received)
+		expandBenchBot(t, bot, expand, received, lookups)
 		menu := map[string]any{"id": "pick", "name": "Pick", "type": "select", "options": options,
 			"integration": map[string]any{"url": handlerPath, "context": map[string]any{"user_id": bot.ID()}}}
 		return side{createPost(t, bot, "", "Release 2.0 is ready.", menu), received}
@@ -154,5 +160,12 @@ func TestExpandBench(t *testing.T) {
 		len(all[0]), benchRounds, ms(ea50), ms(ea95), ms(fa50), ms(fa95), float64(ea50)/float64(fa50), ms(fa50-ea50))
 	add("click -> event at the bot: with expansions (acting_user, post: summary) p50 %s p95 %s; without p50 %s p95 %s; cost p50 %s",
 		ms(ed50), ms(ed95), ms(fd50), ms(fd95), ms(ed50-fd50))
+	var looked []time.Duration
+	for len(lookups) > 0 {
+		looked = append(looked, <-lookups)
+	}
+	l50, l95, _ := percentiles(looked)
+	add("the REST bot's own look-ups (GET user and GET post, concurrently, on loopback), %d clicks: p50 %s p95 %s; over a network each costs at least one round trip between the bot and the server more",
+		len(looked), ms(l50), ms(l95))
 	writeBenchReport(t, "expand-bench.txt", lines)
 }
