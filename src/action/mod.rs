@@ -195,11 +195,7 @@ fn missing(click: &Click<'_>, f: &ClickFacts, signature: &Signature) -> Option<A
                 ask.unless_cached_for(&f.post, "post", sign::POST_CACHE_MS, post);
             }
             Signature::KeyNeeded => {
-                ask.unless_cached_for(&f.keyring, "keyring", sign::KEYRING_CACHE_MS, || {
-                    Fact::KvGet {
-                        key: sign::KEYRING_KEY.into(),
-                    }
-                });
+                sign::ask_keyring(&mut ask, &f.keyring);
                 // A signature that says it is an ephemeral post's needs no post; should it not
                 // hold, the post is asked in the next round.
                 let ephemeral = click

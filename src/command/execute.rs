@@ -6,7 +6,9 @@
 
 use super::owner_key;
 use crate::command::manage::owner_of;
-use crate::delivery::answer::{can_post, check_command_answer, command_post};
+use crate::delivery::answer::{
+    answer_post_id, can_post, check_command_answer, command_post, signed_command_answer,
+};
 use crate::delivery::{self, Place, Sender};
 use crate::effect::{Decision, Effect, LogLevel, Outcome};
 use crate::event::{event_with_proxy, COMMAND};
@@ -15,6 +17,8 @@ use crate::ids::{is_mattermost_id, EventId, UserId};
 use crate::input::Context;
 use crate::model::User;
 use crate::refusal::{presented, Notice, Refusal, Subject};
+use crate::sign::ephemeral::Ephemeral;
+use crate::sign::Keyring;
 use crate::trigger::{Trigger, TRIGGER_MEMORY_S};
 use serde::{Deserialize, Serialize};
 use serde_json::value::{to_raw_value, RawValue};
@@ -208,6 +212,7 @@ fn decide(args: &str, ctx: &Context, facts: Facts<'_>) -> Result<Outcome, Refusa
             ephemeral_root: None,
         },
         bot: bot.clone(),
+        event_id: EventId::from_entropy(ctx.entropy),
     };
     let outgoing = delivery::Outgoing {
         bot: &bot,
@@ -237,6 +242,8 @@ fn decide(args: &str, ctx: &Context, facts: Facts<'_>) -> Result<Outcome, Refusa
 struct CommandSender {
     place: Place,
     bot: UserId,
+    /// The event's id: an ephemeral answer with buttons becomes a post of its own id.
+    event_id: EventId,
 }
 
 impl Sender for CommandSender {
@@ -275,8 +282,46 @@ impl Sender for CommandSender {
                 Some(_) => {}
             }
         }
-        // Shown to the person alone: Mattermost's own ephemeral answer (also an `in_channel`
-        // answer where the bot may not post).
+        // Shown to the person alone (also an `in_channel` answer where the bot may not post):
+        // with buttons, sent by the plugin and signed for them, so that their clicks are
+        // verified (SPEC §13); otherwise Mattermost's own ephemeral answer.
+        if fields
+            .get("attachments")
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty())
+        {
+            // The key is not made here: this call's entropy is the event's id, which the bot
+            // reads (a key made from it would be the bot's to know).
+            #[derive(Default, Deserialize)]
+            struct KeyFacts {
+                #[serde(default, deserialize_with = "present")]
+                keyring: Option<Answer<Option<Keyring>>>,
+            }
+            let f: KeyFacts = facts.read()?;
+            let mut ask = Ask::default();
+            crate::sign::ask_keyring(&mut ask, &f.keyring);
+            if !ask.is_empty() {
+                return Ok(ask.into());
+            }
+            match &f.keyring {
+                Some(Answer::Found(Some(key))) => {
+                    let post_id = answer_post_id(self.event_id.as_str());
+                    let at = Ephemeral {
+                        post_id: &post_id,
+                        channel_id: channel,
+                        root_id: root,
+                        bot: self.bot.as_str(),
+                        to: &self.place.user_id,
+                    };
+                    let effects = signed_command_answer(&fields, &self.bot, &at, key);
+                    let effects = effects.into_iter().collect();
+                    return Ok(Outcome::Decided(Decision::command(effects, empty())));
+                }
+                // No key yet (no signed post was ever made) or none to be had: Mattermost's own
+                // ephemeral answer, its buttons unsigned.
+                _ => {}
+            }
+        }
         fields.insert("response_type".into(), Value::from("ephemeral"));
         Ok(Outcome::Decided(Decision::command(
             Vec::new(),

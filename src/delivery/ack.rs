@@ -6,7 +6,9 @@
 //! where it waits) and becomes its response. After the window the acknowledgement applies the
 //! answer itself: the post is updated through the plugin API and the clicker is sent the text.
 
-use super::answer::{answer_post, can_post, check_answer, command_post};
+use super::answer::{
+    answer_post, answer_post_id, can_post, check_answer, command_post, signed_command_answer,
+};
 use super::click::read_record;
 use super::store::{event_key, queue_key, unavailable, Kept, KeptState, Place};
 use super::WAIT_GRACE_MS;
@@ -17,6 +19,7 @@ use crate::ids::{Id, UserId};
 use crate::input::Context;
 use crate::model::RETAINED_PROPS;
 use crate::refusal::Refusal;
+use crate::sign::ephemeral::Ephemeral;
 use serde::{Deserialize, Serialize};
 use serde_json::value::{to_raw_value, RawValue};
 use serde_json::{json, Map, Value};
@@ -277,11 +280,7 @@ fn apply_late(
     let ephemeral = place.and_then(|p| p.ephemeral(kept.bot.as_str()));
     if let (Some(_), Some(at)) = (update, &ephemeral) {
         // Not stored: the post is replaced for its one user, its buttons signed again.
-        ask.unless_cached_for(&f.keyring, "keyring", crate::sign::KEYRING_CACHE_MS, || {
-            Fact::KvGet {
-                key: crate::sign::KEYRING_KEY.into(),
-            }
-        });
+        crate::sign::ask_keyring(&mut ask, &f.keyring);
         if !ask.is_empty() {
             return Ok(Step::Ask(ask));
         }
@@ -378,12 +377,40 @@ fn apply_late_command(
             (Some(post), Some(Answer::Found(true))) => effects.push(Effect::CreatePost { post }),
             // Shown to the person alone: an ephemeral answer, or one the bot may not post there.
             _ => {
+                // With buttons: signed for the person, as the bot (SPEC §13).
+                let buttons = fields
+                    .get("attachments")
+                    .and_then(Value::as_array)
+                    .is_some_and(|a| !a.is_empty());
+                if buttons && f.keyring.is_none() {
+                    let mut ask = Ask::default();
+                    crate::sign::ask_keyring(&mut ask, &f.keyring);
+                    return Ok(Step::Ask(ask));
+                }
+                let post_id = answer_post_id(event_id.as_str());
+                let at = Ephemeral {
+                    post_id: &post_id,
+                    channel_id: channel,
+                    root_id: root,
+                    bot: kept.bot.as_str(),
+                    to: &place.user_id,
+                };
+                let signed = match &f.keyring {
+                    Some(Answer::Found(Some(key))) => {
+                        signed_command_answer(fields, &kept.bot, &at, key)
+                    }
+                    _ => None,
+                };
                 let shows = |k: &str| fields.get(k).is_some_and(|v| v != "" && !v.is_null());
-                if shows("text") || shows("attachments") {
-                    effects.push(Effect::SendEphemeral {
-                        user_id: place.user_id.clone(),
-                        post: answer_post(fields, &place.user_id, channel, root),
-                    });
+                match signed {
+                    Some(sent) => effects.push(sent),
+                    None if shows("text") || shows("attachments") => {
+                        effects.push(Effect::SendEphemeral {
+                            user_id: place.user_id.clone(),
+                            post: answer_post(fields, &place.user_id, channel, root),
+                        });
+                    }
+                    None => {}
                 }
             }
         }

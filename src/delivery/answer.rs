@@ -179,6 +179,41 @@ pub(crate) fn answer_post(
     serde_json::value::to_raw_value(&post).expect("a post serializes")
 }
 
+/// An ephemeral command answer with attachments as the plugin sends it (SPEC §13): as the bot,
+/// to the person who typed the command, its buttons signed for them so that their clicks are
+/// verified. `None` without attachments: Mattermost's own ephemeral answer shows the text.
+pub(crate) fn signed_command_answer(
+    fields: &Map<String, Value>,
+    bot: &UserId,
+    at: &crate::sign::ephemeral::Ephemeral<'_>,
+    key: &crate::sign::Keyring,
+) -> Option<crate::effect::Effect> {
+    fields
+        .get("attachments")
+        .and_then(Value::as_array)
+        .filter(|a| !a.is_empty())?;
+    let post: Map<String, Value> =
+        serde_json::from_str(answer_post(fields, bot.as_str(), at.channel_id, at.root_id).get())
+            .expect("a post is an object");
+    let message = post.get("message").cloned().unwrap_or(Value::from(""));
+    let props = post.get("props").and_then(Value::as_object);
+    Some(crate::effect::Effect::SendEphemeral {
+        user_id: at.to.to_owned(),
+        post: crate::sign::ephemeral::post(at, &message, props, key),
+    })
+}
+
+/// The id of the ephemeral post an answer to event `event_id` becomes: an id of its own, the
+/// same on every node and every round.
+pub(crate) fn answer_post_id(event_id: &str) -> String {
+    let digest = crate::sign::sha256::hmac(b"ephemeral answer", &[event_id.as_bytes()]);
+    let mut entropy = [0u8; 16];
+    entropy.copy_from_slice(&digest[..16]);
+    crate::ids::EventId::from_entropy(entropy)
+        .as_str()
+        .to_owned()
+}
+
 /// An answer's fields: every answer is a JSON object.
 fn answer_fields(answer: &RawValue) -> Result<Map<String, Value>, Refusal> {
     match serde_json::from_str::<Value>(answer.get()) {

@@ -8,12 +8,12 @@
 use crate::body;
 use crate::effect::{Decision, Effect, Outcome};
 use crate::facts::{present, Answer, Ask, Fact, Facts};
-use crate::ids::{is_mattermost_id, EventId};
+use crate::ids::is_mattermost_id;
 use crate::input::{Context, Request};
 use crate::model::User;
 use crate::refusal::{refuse, Refusal};
 use crate::sign::ephemeral::{post, Ephemeral};
-use crate::sign::{keyring, SignFacts, KEYRING_CACHE_MS, KEYRING_KEY};
+use crate::sign::{keyring, SignFacts};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
@@ -93,10 +93,8 @@ fn decide(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Result<Outc
             channel_id: m.channel_id.clone(),
             permission: "read_channel",
         }
-    })
-    .unless_cached_for(&f.keyring, "keyring", KEYRING_CACHE_MS, || Fact::KvGet {
-        key: KEYRING_KEY.into(),
     });
+    crate::sign::ask_keyring(&mut ask, &f.keyring);
     if !ask.is_empty() {
         return Ok(ask.into());
     }
@@ -140,10 +138,11 @@ fn decide(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Result<Outc
             })
         }
     };
-    // Mattermost keeps an id it is given: the bot learns it, and a click names it.
-    let post_id = EventId::from_entropy(ctx.entropy);
+    // Mattermost keeps an id it is given: the bot learns it, and a click names it. A one-way
+    // digest of this call's entropy, which may have just made the signing key.
+    let post_id = crate::delivery::answer::answer_post_id(&crate::sign::hex(&ctx.entropy));
     let at = Ephemeral {
-        post_id: post_id.as_str(),
+        post_id: &post_id,
         channel_id: &m.channel_id,
         root_id: &m.root_id,
         bot: bot.as_str(),
@@ -158,7 +157,7 @@ fn decide(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Result<Outc
             &key,
         ),
     });
-    let body = json!({"post_id": post_id.as_str()}).to_string();
+    let body = json!({"post_id": post_id}).to_string();
     Ok(Outcome::Decided(Decision::http(effects, 200, body)))
 }
 

@@ -1,7 +1,7 @@
 //! `MessageWillBePosted` / `MessageWillBeUpdated`: sign a post's buttons (or refuse a post whose
 //! buttons can never work), and `POST /api/v1/admin/signing-key`: rotate the key.
 
-use super::{sign, Keyring, Scope, CONTEXT_KEY, KEYRING_CACHE_MS, KEYRING_KEY};
+use super::{sign, Keyring, Scope, CONTEXT_KEY, KEYRING_KEY};
 use crate::effect::{Decision, Effect, Outcome};
 use crate::facts::{present, Answer, Ask, Fact, Facts};
 use crate::input::{Context, Request};
@@ -24,7 +24,8 @@ pub(crate) struct SignFacts<'a> {
     pub(crate) created: Option<Answer<bool>>,
 }
 
-/// The key in use, or the facts still needed to have one. The first post with buttons makes it:
+/// The key in use, or the facts still needed to have one. A new key is made from this call's
+/// entropy: a caller must show nobody anything made from it (an event's id is). The first post with buttons makes it:
 /// 16 random bytes. Two nodes making one at once both store theirs; the one stored last is the
 /// key, and the other's signatures fall back to the full check.
 ///
@@ -36,9 +37,7 @@ pub(crate) fn keyring(
 ) -> Result<(Keyring, Vec<Effect>), Option<Ask>> {
     let Some(answer) = &f.keyring else {
         let mut ask = Ask::default();
-        ask.unless_cached_for(&f.keyring, "keyring", KEYRING_CACHE_MS, || Fact::KvGet {
-            key: KEYRING_KEY.into(),
-        });
+        super::ask_keyring(&mut ask, &f.keyring);
         return Err(Some(ask));
     };
     match answer {

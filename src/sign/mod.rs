@@ -40,6 +40,15 @@ pub(crate) const KEYRING_CACHE_MS: u32 = 60_000;
 /// by someone who knows a signature, which no client is shown.
 pub(crate) const POST_CACHE_MS: u32 = 60_000;
 
+/// Asks for the signing key under `keyring` unless `answered` (a node keeps it a minute).
+pub(crate) fn ask_keyring<T>(ask: &mut crate::facts::Ask, answered: &Option<T>) {
+    ask.unless_cached_for(answered, "keyring", KEYRING_CACHE_MS, || {
+        crate::facts::Fact::KvGet {
+            key: KEYRING_KEY.into(),
+        }
+    });
+}
+
 /// The signing key in use. Only the current key verifies: a rotated-out key's signatures fall
 /// back to the full check.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -230,7 +239,7 @@ fn canonical(value: &Value, out: &mut String) {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
