@@ -188,3 +188,41 @@ func TestEphemeralRefusals(t *testing.T) {
 	}
 	aliceWS.expectNone(t, ephemeralEv, 500*time.Millisecond)
 }
+
+// §12, §13: a slash command answered ephemerally with a button: the plugin sends the answer as
+// the bot's ephemeral message, signed for the person who typed the command, whose click is then
+// delivered verified.
+func TestEphemeralCommandAnswerButtons(t *testing.T) {
+	requirePlugin(t)
+	bot, alice := newDeliveryBot(t, "ephemeral-cmd"), env.Users[0]
+	botWS, aliceWS := openSocket(t, bot), openSocket(t, alice)
+	botWS.subscribe(t)
+	trigger := uniqueTrigger("confirm")
+	if status, out := registerCommand(t, bot, trigger); status != http.StatusOK {
+		t.Fatalf("register /%s: HTTP %d %s", trigger, status, mustJSON(out))
+	}
+	pending := executeAsync(alice, "/"+trigger+" prod")
+	d := deliveryOf(t, botWS.mustNext(t, commandEvent, 10*time.Second))
+	botWS.ackQuiet(d.EventID, map[string]any{"text": "Deploy prod?", "attachments": []any{map[string]any{
+		"actions": []any{button("go", "Deploy", map[string]any{"user_id": bot.ID(), "env": "prod"})},
+	}}})
+	<-pending
+	shown := aliceWS.ephemeralPost(t, 10*time.Second)
+	if shown.UserId != bot.ID() || shown.Message != "Deploy prod?" || len(shown.Attachments()) != 1 {
+		t.Fatalf("alice was shown %s, want the bot's ephemeral answer with its button", mustJSON(shown))
+	}
+	cookie := mustJSON(map[string]string{"cookie": shown.Attachments()[0].Actions[0].Cookie})
+	res := make(chan clickResult, 1)
+	go func() { r, _ := clickWith(alice, shown.Id, "go", cookie); res <- r }()
+	c := botWS.nextAction(t, 10*time.Second)
+	if proxy, _ := c.Data["proxy"].(map[string]any); proxy["verified"] != true || c.Data["post_id"] != shown.Id {
+		t.Errorf("the bot received %s, want alice's verified click", mustJSON(c.Data))
+	}
+	botWS.ackQuiet(c.EventID, map[string]any{"ephemeral_text": "Deploying."})
+	if r := <-res; r.Status != http.StatusOK {
+		t.Errorf("alice's click: HTTP %d %s", r.Status, r.Body)
+	}
+	if p := aliceWS.ephemeralPost(t, 10*time.Second); p.Message != "Deploying." {
+		t.Errorf("alice read %q", p.Message)
+	}
+}
