@@ -8,6 +8,8 @@
 //! change, `BLESS=1 cargo test --test golden` rewrites every `expect` block; review the diff
 //! before committing it.
 
+mod common;
+use common::fixture_dirs;
 use serde_json::{json, Map, Value};
 use socket_mode_core::wire::envelope::handle_call;
 use std::path::{Path, PathBuf};
@@ -17,19 +19,8 @@ const NODE: &str = "nodenodenodenodenodenode01";
 
 fn fixtures() -> Vec<PathBuf> {
     let mut files = Vec::new();
-    for dir in [
-        "actions",
-        "commands",
-        "delivery",
-        "dialogs",
-        "ephemeral",
-        "expand",
-        "lint",
-        "signing",
-    ] {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(dir);
+    // Every directory of tests/fixtures: a new one needs no list here.
+    for dir in fixture_dirs() {
         files.extend(
             std::fs::read_dir(&dir)
                 .unwrap()

@@ -2,6 +2,8 @@
 //! from the golden fixtures by a seeded generator, must each get an answer (never a panic) that
 //! is a well-formed reply; every refusal must be a JSON body.
 
+mod common;
+use common::fixture_dirs;
 use serde_json::{json, Value};
 use socket_mode_core::wire::envelope::handle_call;
 use std::path::Path;
@@ -23,19 +25,8 @@ impl Rng {
 
 fn fixtures() -> Vec<Value> {
     let mut out = Vec::new();
-    for dir in [
-        "actions",
-        "commands",
-        "delivery",
-        "dialogs",
-        "ephemeral",
-        "expand",
-        "lint",
-        "signing",
-    ] {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(dir);
+    // Every directory of tests/fixtures: a new one needs no list here.
+    for dir in fixture_dirs() {
         for entry in std::fs::read_dir(dir).unwrap() {
             let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
             out.push(serde_json::from_str(&text).unwrap());

@@ -67,10 +67,9 @@ fn fixtures_dir() -> PathBuf {
 
 fn load_seeds() -> Vec<Seed> {
     let mut seeds = Vec::new();
-    for dir in [
-        "actions", "commands", "delivery", "dialogs", "ephemeral", "expand", "lint", "signing",
-    ] {
-        let mut files: Vec<_> = std::fs::read_dir(fixtures_dir().join(dir))
+    // Every directory of tests/fixtures: a new one needs no list here.
+    for dir in fixture_dirs() {
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
             .expect("the golden fixtures")
             .map(|e| e.unwrap().path())
             .collect();
@@ -569,4 +568,15 @@ fn main() {
     if failed.load(Ordering::Relaxed) {
         std::process::exit(1);
     }
+}
+
+/// The directories of tests/fixtures, sorted.
+fn fixture_dirs() -> Vec<std::path::PathBuf> {
+    let mut dirs: Vec<_> = std::fs::read_dir(fixtures_dir())
+        .expect("the golden fixtures")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
 }

@@ -303,23 +303,20 @@ impl Sender for CommandSender {
             if !ask.is_empty() {
                 return Ok(ask.into());
             }
-            match &f.keyring {
-                Some(Answer::Found(Some(key))) => {
-                    let post_id = answer_post_id(self.event_id.as_str());
-                    let at = Ephemeral {
-                        post_id: &post_id,
-                        channel_id: channel,
-                        root_id: root,
-                        bot: self.bot.as_str(),
-                        to: &self.place.user_id,
-                    };
-                    let effects = signed_command_answer(&fields, &self.bot, &at, key);
-                    let effects = effects.into_iter().collect();
-                    return Ok(Outcome::Decided(Decision::command(effects, empty())));
-                }
-                // No key yet (no signed post was ever made) or none to be had: Mattermost's own
-                // ephemeral answer, its buttons unsigned.
-                _ => {}
+            // No key yet (no signed post was ever made) or none to be had: Mattermost's own
+            // ephemeral answer, its buttons unsigned.
+            if let Some(Answer::Found(Some(key))) = &f.keyring {
+                let post_id = answer_post_id(self.event_id.as_str());
+                let at = Ephemeral {
+                    post_id: &post_id,
+                    channel_id: channel,
+                    root_id: root,
+                    bot: self.bot.as_str(),
+                    to: &self.place.user_id,
+                };
+                let effects = signed_command_answer(&fields, &self.bot, &at, key);
+                let effects = effects.into_iter().collect();
+                return Ok(Outcome::Decided(Decision::command(effects, empty())));
             }
         }
         fields.insert("response_type".into(), Value::from("ephemeral"));

@@ -115,12 +115,8 @@ func TestCommandBench(t *testing.T) {
 	}
 	ctx := context.Background()
 	alice := env.Users[0]
-	var lines []string
-	add := func(format string, args ...any) {
-		line := fmt.Sprintf(format, args...)
-		lines = append(lines, line)
-		t.Log(line)
-	}
+	report := &benchReport{t: t}
+	add := report.add
 	add("real Mattermost %s + %s %s, %d CPUs, PostgreSQL, Go bot websocket (model.WebSocketClient)",
 		mmVersion(), pluginID, pluginVersion, runtime.NumCPU())
 
@@ -196,5 +192,5 @@ func TestCommandBench(t *testing.T) {
 	add("lookup: %d lookups a side, alternating: plugin + websocket bot (REST ack) p50 %s p95 %s; native lookup URL p50 %s p95 %s; ratio p50 %.2f",
 		lookupBenchN, ms(p50), ms(p95), ms(n50), ms(n95), float64(p50)/float64(n50))
 
-	writeBenchReport(t, "command-bench.txt", lines)
+	writeBenchReport(t, "command-bench.txt", report.lines)
 }

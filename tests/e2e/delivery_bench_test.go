@@ -127,6 +127,18 @@ func answeringBot(t *testing.T, bot *harness.Account, rest bool) *socket {
 	return s
 }
 
+// benchReport collects a benchmark's lines, each logged as it comes, for writeBenchReport.
+type benchReport struct {
+	t     *testing.T
+	lines []string
+}
+
+func (r *benchReport) add(format string, args ...any) {
+	line := fmt.Sprintf(format, args...)
+	r.lines = append(r.lines, line)
+	r.t.Log(line)
+}
+
 // benchSides names what a three-way benchmark measures, for its report lines.
 type benchSides struct {
 	what, measured, unit string
@@ -167,12 +179,8 @@ func TestDeliveryBench(t *testing.T) {
 	}
 	alice := env.Users[0]
 	aliceWS := openSocket(t, alice)
-	var lines []string
-	add := func(format string, args ...any) {
-		line := fmt.Sprintf(format, args...)
-		lines = append(lines, line)
-		t.Log(line)
-	}
+	report := &benchReport{t: t}
+	add := report.add
 	add("real Mattermost %s + %s %s, %d CPUs, PostgreSQL, Go bot websocket (model.WebSocketClient)",
 		mmVersion(), pluginID, pluginVersion, runtime.NumCPU())
 
@@ -249,7 +257,7 @@ func TestDeliveryBench(t *testing.T) {
 		benchKeptEvents(t, alice, kept, add)
 	}
 
-	writeBenchReport(t, "delivery-bench.txt", lines)
+	writeBenchReport(t, "delivery-bench.txt", report.lines)
 }
 
 // benchKeptEvents keeps n clicks for an offline bot, measures the plugin's memory, then the

@@ -101,12 +101,8 @@ func TestExpandBench(t *testing.T) {
 	setPrivacy(t, true, true) // the bot may read the clicker's full name either way
 	clicker := newPerson(t, "benchx")
 	clickerWS := openSocket(t, clicker)
-	var lines []string
-	add := func(format string, args ...any) {
-		line := fmt.Sprintf(format, args...)
-		lines = append(lines, line)
-		t.Log(line)
-	}
+	report := &benchReport{t: t}
+	add := report.add
 	add("real Mattermost %s + %s %s, %d CPUs, PostgreSQL, Go bot websocket (model.WebSocketClient), acks over REST",
 		mmVersion(), pluginID, pluginVersion, runtime.NumCPU())
 
@@ -167,5 +163,5 @@ func TestExpandBench(t *testing.T) {
 	l50, l95, _ := percentiles(looked)
 	add("the REST bot's own look-ups (GET user and GET post, concurrently, on loopback), %d clicks: p50 %s p95 %s; over a network each costs at least one round trip between the bot and the server more",
 		len(looked), ms(l50), ms(l95))
-	writeBenchReport(t, "expand-bench.txt", lines)
+	writeBenchReport(t, "expand-bench.txt", report.lines)
 }

@@ -46,16 +46,9 @@ func eventSchemas() (map[string]*jsonschema.Schema, error) {
 		schemas = map[string]*jsonschema.Schema{}
 		// Shared parts (proxy.expanded) are referred to by their $id.
 		for _, file := range sharedSchemaFiles {
-			path := filepath.Join("..", "..", "docs", "schemas", file)
-			f, err := os.Open(path)
+			_, doc, err := readSchema(file)
 			if err != nil {
 				schemasErr = err
-				return
-			}
-			doc, err := jsonschema.UnmarshalJSON(f)
-			f.Close()
-			if err != nil {
-				schemasErr = fmt.Errorf("%s: %w", file, err)
 				return
 			}
 			id, _ := doc.(map[string]any)["$id"].(string)
@@ -70,20 +63,9 @@ func eventSchemas() (map[string]*jsonschema.Schema, error) {
 				schemas[event] = s
 				continue
 			}
-			path, err := filepath.Abs(filepath.Join("..", "..", "docs", "schemas", file))
+			path, doc, err := readSchema(file)
 			if err != nil {
 				schemasErr = err
-				return
-			}
-			f, err := os.Open(path)
-			if err != nil {
-				schemasErr = err
-				return
-			}
-			doc, err := jsonschema.UnmarshalJSON(f)
-			f.Close()
-			if err != nil {
-				schemasErr = fmt.Errorf("%s: %w", file, err)
 				return
 			}
 			if err := c.AddResource(path, doc); err != nil {
@@ -98,6 +80,24 @@ func eventSchemas() (map[string]*jsonschema.Schema, error) {
 		}
 	})
 	return schemas, schemasErr
+}
+
+// readSchema reads docs/schemas/<file>: its absolute path and the document.
+func readSchema(file string) (string, any, error) {
+	path, err := filepath.Abs(filepath.Join("..", "..", "docs", "schemas", file))
+	if err != nil {
+		return "", nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "", nil, err
+	}
+	defer f.Close()
+	doc, err := jsonschema.UnmarshalJSON(f)
+	if err != nil {
+		return "", nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return path, doc, nil
 }
 
 // checkSchema validates a plugin event's data against its schema; other events pass.

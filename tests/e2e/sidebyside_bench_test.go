@@ -56,12 +56,8 @@ func TestSideBySide(t *testing.T) {
 	if err := env.WaitPluginRunning(ctx, helloPluginID, 60*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	var lines []string
-	add := func(format string, args ...any) {
-		line := fmt.Sprintf(format, args...)
-		lines = append(lines, line)
-		t.Log(line)
-	}
+	report := &benchReport{t: t}
+	add := report.add
 	add("real Mattermost %s, %d CPUs, PostgreSQL; A: %s %s (verification on, signed buttons); B: the baseline handler (publish the body, check nothing)",
 		mmVersion(), runtime.NumCPU(), pluginID, pluginVersion)
 
@@ -192,7 +188,7 @@ func TestSideBySide(t *testing.T) {
 			what, len(enabled[i]), ms(e50), ms(e95), ms(d50), ms(d95), float64(e50)/float64(d50))
 	}
 
-	writeBenchReport(t, "sidebyside-bench.txt", lines)
+	writeBenchReport(t, "sidebyside-bench.txt", report.lines)
 }
 
 var (
