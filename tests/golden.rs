@@ -12,7 +12,7 @@ mod common;
 use common::fixture_dirs;
 use serde_json::{json, Map, Value};
 use socket_mode_core::wire::envelope::handle_call;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The node every fixture runs on, unless it names another.
 const NODE: &str = "nodenodenodenodenodenode01";

@@ -6,7 +6,6 @@ mod common;
 use common::fixture_dirs;
 use serde_json::{json, Value};
 use socket_mode_core::wire::envelope::handle_call;
-use std::path::Path;
 
 /// A small deterministic generator (xorshift64*), so a failure replays exactly.
 struct Rng(u64);
