@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -25,9 +26,12 @@ type cachedAnswer struct {
 // trip per fact and keeps memory flat however many users and channels click.
 const maxCachedFacts = 10_000
 
-// cacheKey names a fact by what it asks, not by the name the core gave the answer.
+// cacheKey names a fact by everything it asks (every field of the query), not by the name the
+// core gave the answer nor how old an answer it accepts: two facts that differ in any field,
+// such as two permissions of one user, are two entries.
 func cacheKey(q query) string {
-	return q.Fact + "\x00" + q.PostID + "\x00" + q.UserID + "\x00" + q.ChannelID + "\x00" + q.TeamID + "\x00" + q.Key
+	q.Name, q.CacheMs = "", 0
+	return fmt.Sprintf("%#v", q)
 }
 
 func (c *factCache) get(q query, now time.Time) (json.RawMessage, bool) {

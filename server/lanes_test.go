@@ -139,6 +139,31 @@ func TestFactsThatRarelyChangeAreCachedBriefly(t *testing.T) {
 
 // TestAStoreOffTheRequestsPathIsSeenByTheNextRead: a read of a key on this node waits for
 // the background store of it.
+// TestTwoPermissionsOfOneUserAreTwoCacheEntries: a cached answer is the answer to exactly that
+// question. (The bot's manage_system must never be answered with its view_members.)
+func TestTwoPermissionsOfOneUserAreTwoCacheEntries(t *testing.T) {
+	var c factCache
+	now := time.UnixMilli(1_700_000_000_000)
+	ask := func(permission string) query {
+		return query{Name: "x_" + permission, Fact: "system_permission", UserID: "bot1bot1bot1bot1bot1bot1b1", Permission: permission, CacheMs: 5000}
+	}
+	c.put(ask("view_members"), json.RawMessage(`{"found":true}`), now)
+	c.put(ask("manage_system"), json.RawMessage(`{"found":false}`), now)
+	got, ok := c.get(ask("manage_system"), now)
+	require.True(t, ok)
+	assert.JSONEq(t, `{"found":false}`, string(got))
+	got, ok = c.get(ask("view_members"), now)
+	require.True(t, ok)
+	assert.JSONEq(t, `{"found":true}`, string(got))
+	_, ok = c.get(ask("list_public_teams"), now)
+	assert.False(t, ok, "a permission never asked is not answered from the cache")
+	team := query{Fact: "team_permission", UserID: "bot1bot1bot1bot1bot1bot1b1", TeamID: "teamteamteamteamteamteam01", Permission: "invite_user", CacheMs: 5000}
+	c.put(team, json.RawMessage(`{"found":true}`), now)
+	team.Permission = "manage_team"
+	_, ok = c.get(team, now)
+	assert.False(t, ok, "manage_team is not invite_user")
+}
+
 func TestAStoreOffTheRequestsPathIsSeenByTheNextRead(t *testing.T) {
 	p, api := newTestPlugin(t)
 	release := make(chan struct{})
