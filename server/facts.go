@@ -159,6 +159,7 @@ func (p *Plugin) privacySettings() result {
 		"show_email_address":    value(cfg.PrivacySettings.ShowEmailAddress),
 		"show_full_name":        value(cfg.PrivacySettings.ShowFullName),
 		"default_client_locale": locale,
+		"compliance_enabled":    value(cfg.ComplianceSettings.Enable),
 	}}
 }
 

@@ -280,6 +280,7 @@ func (f *fixture) expectFacts(t testing.TB, api *plugintest.API) {
 				Email  bool   `json:"show_email_address"`
 				Names  bool   `json:"show_full_name"`
 				Locale string `json:"default_client_locale"`
+				Comply bool   `json:"compliance_enabled"`
 			}
 			require.NoError(t, json.Unmarshal(answer.Found, &settings))
 			cfg := &model.Config{}
@@ -287,6 +288,7 @@ func (f *fixture) expectFacts(t testing.TB, api *plugintest.API) {
 			cfg.PrivacySettings.ShowEmailAddress = &settings.Email
 			cfg.PrivacySettings.ShowFullName = &settings.Names
 			cfg.LocalizationSettings.DefaultClientLocale = &settings.Locale
+			cfg.ComplianceSettings.Enable = &settings.Comply
 			api.On("GetConfig").Return(cfg).Once()
 		default:
 			if !f.expectDeliveryFacts(t, api, q, answer) {

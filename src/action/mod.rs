@@ -342,7 +342,11 @@ fn deliver(
         acting_user: click.caller.to_string(),
         channel_id: place.as_ref().map(|(c, _)| c.clone()).unwrap_or_default(),
         team_id: place.as_ref().map(|(_, t)| t.clone()).unwrap_or_default(),
-        post_id: post_id.clone(),
+        // An ephemeral post is not stored: there is nothing to expand.
+        post_id: match ephemeral {
+            Some(_) => String::new(),
+            None => post_id.clone(),
+        },
         root_id: root_id.clone(),
     };
     let sender = delivery::ClickSender {

@@ -120,6 +120,9 @@ struct ExpandFacts {
     x_bot_read_channel: Option<Answer<bool>>,
     #[serde(default, deserialize_with = "present")]
     x_bot_read_public: Option<Answer<bool>>,
+    /// The bot may read the channel's posts (`read_channel_content`, what `GET /posts/{id}` asks).
+    #[serde(default, deserialize_with = "present")]
+    x_bot_read_content: Option<Answer<bool>>,
     #[serde(default, deserialize_with = "present")]
     x_team: Option<Answer<Value>>,
     #[serde(default, deserialize_with = "present")]
@@ -160,6 +163,11 @@ fn wants_channel(r: &Request, about: &About) -> bool {
         && (!r.channel.is_none() || !r.post.is_none() || !r.root_post.is_none())
 }
 
+fn wants_posts(r: &Request, about: &About) -> bool {
+    (!r.post.is_none() && !about.post_id.is_empty())
+        || (!r.root_post.is_none() && !about.root_id.is_empty())
+}
+
 fn wants_team(r: &Request, about: &About) -> bool {
     !about.team_id.is_empty() && !r.team.is_none()
 }
@@ -183,9 +191,9 @@ fn missing(r: &Request, about: &About, bot: &UserId, f: &ExpandFacts) -> Ask {
     if wants_user(r) && !about.acting_user.is_empty() {
         ask.unless_cached(&f.x_user, "x_user", || Fact::User {
             user_id: about.acting_user.clone(),
-        })
-        .unless_cached(&f.x_privacy, "x_privacy", || Fact::PrivacySettings);
-        if !r.acting_user.is_none() {
+        });
+        // Whether the bot may see the user at all decides its language too. Itself it may.
+        if about.acting_user != bot.as_str() {
             ask.unless_cached(&f.x_bot_admin, "x_bot_admin", system("manage_system"))
                 .unless_cached(
                     &f.x_bot_view_members,
@@ -212,6 +220,19 @@ fn missing(r: &Request, about: &About, bot: &UserId, f: &ExpandFacts) -> Ask {
                 on_team("read_public_channel"),
             );
         }
+        if wants_posts(r, about) {
+            ask.unless_cached(&f.x_bot_read_content, "x_bot_read_content", || {
+                Fact::ChannelPermission {
+                    user_id: bot_id(),
+                    channel_id: about.channel_id.clone(),
+                    permission: "read_channel_content",
+                }
+            });
+        }
+    }
+    // The privacy settings say what a user shows, and whether compliance restricts posts.
+    if (wants_user(r) && !about.acting_user.is_empty()) || wants_posts(r, about) {
+        ask.unless_cached(&f.x_privacy, "x_privacy", || Fact::PrivacySettings);
     }
     if wants_team(r, about) {
         ask.unless_cached(&f.x_team, "x_team", || Fact::Team {
@@ -222,13 +243,16 @@ fn missing(r: &Request, about: &About, bot: &UserId, f: &ExpandFacts) -> Ask {
             &f.x_bot_list_teams,
             "x_bot_list_teams",
             system("list_public_teams"),
-        )
-        .unless_cached(
-            &f.x_bot_manage_team,
-            "x_bot_manage_team",
-            on_team("manage_team"),
-        )
-        .unless_cached(&f.x_bot_invite, "x_bot_invite", on_team("invite_user"));
+        );
+        // Only the whole team shows its email and invite id (a summary has neither).
+        if r.team == Level::All {
+            ask.unless_cached(
+                &f.x_bot_manage_team,
+                "x_bot_manage_team",
+                on_team("manage_team"),
+            )
+            .unless_cached(&f.x_bot_invite, "x_bot_invite", on_team("invite_user"));
+        }
     }
     if !r.post.is_none() && !about.post_id.is_empty() {
         ask.unless_cached(&f.x_post, "x_post", || Fact::Post {
@@ -260,16 +284,24 @@ fn build(r: &Request, about: &About, bot: &UserId, f: &ExpandFacts) -> Value {
         .then(|| found(&f.x_user, "user"))
         .transpose();
     let settings = found_typed(&f.x_privacy, "privacy settings");
+    // What the bot may see of the user: `None` when it may not see them at all (`GET` refuses).
+    let admin = || granted(&f.x_bot_admin);
+    let visible = |user: &Value| -> Result<(), String> {
+        if user.get("id").and_then(Value::as_str) == Some(bot.as_str())
+            || admin()?
+            || granted(&f.x_bot_view_members)?
+        {
+            Ok(())
+        } else {
+            Err("the bot may not see other users (view_members)".into())
+        }
+    };
     if !r.acting_user.is_none() {
         if let Ok(Some(user)) = &user {
             let shown = settings.clone().and_then(|settings| {
-                let admin = granted(&f.x_bot_admin)?;
-                if user.get("id").and_then(Value::as_str) != Some(bot.as_str())
-                    && !admin
-                    && !granted(&f.x_bot_view_members)?
-                {
-                    return Err("the bot may not see other users (view_members)".into());
-                }
+                visible(user)?;
+                let admin =
+                    user.get("id").and_then(Value::as_str) != Some(bot.as_str()) && admin()?;
                 Ok(privacy::user(user.clone(), bot, &settings, admin))
             });
             put("acting_user", r.acting_user, shown);
@@ -278,7 +310,7 @@ fn build(r: &Request, about: &About, bot: &UserId, f: &ExpandFacts) -> Value {
         }
     }
     let locale = match (&user, &settings) {
-        (Ok(Some(user)), Ok(settings)) if r.locale => {
+        (Ok(Some(user)), Ok(settings)) if r.locale && visible(user).is_ok() => {
             let own = user.get("locale").and_then(Value::as_str).unwrap_or("");
             Some(match own {
                 "" => settings.default_client_locale.clone(),
@@ -305,14 +337,16 @@ fn build(r: &Request, about: &About, bot: &UserId, f: &ExpandFacts) -> Value {
             continue;
         }
         let shown = match &channel {
-            Some(Ok(_)) => found(answer, "post").and_then(|post| {
-                let same = post.get("channel_id").and_then(Value::as_str)
-                    == Some(about.channel_id.as_str());
-                match same {
-                    true => Ok(privacy::post(post)),
-                    false => Err("the post is in another channel".into()),
-                }
-            }),
+            Some(Ok(channel)) => readable_posts(channel, about, f)
+                .and_then(|()| found(answer, "post"))
+                .and_then(|post| {
+                    let same = post.get("channel_id").and_then(Value::as_str)
+                        == Some(about.channel_id.as_str());
+                    match same {
+                        true => Ok(privacy::post(post)),
+                        false => Err("the post is in another channel".into()),
+                    }
+                }),
             Some(Err(why)) => Err(why.clone()),
             None => Err("the event names no channel".into()),
         };
@@ -341,6 +375,22 @@ fn readable_channel(about: &About, f: &ExpandFacts) -> Result<Value, String> {
     }
 }
 
+/// Whether the bot may read the channel's posts, as `GET /posts/{id}` decides
+/// (`HasPermissionToReadChannel`): `read_channel_content`, or for a public channel with
+/// compliance off, `read_public_channel` on its team.
+fn readable_posts(channel: &Value, about: &About, f: &ExpandFacts) -> Result<(), String> {
+    let compliance = found_typed(&f.x_privacy, "privacy settings")?.compliance_enabled;
+    let public = !compliance
+        && channel.get("type").and_then(Value::as_str) == Some("O")
+        && channel.get("team_id").and_then(Value::as_str) == Some(about.team_id.as_str())
+        && granted(&f.x_bot_read_public).unwrap_or(false);
+    if public || granted(&f.x_bot_read_content)? {
+        Ok(())
+    } else {
+        Err("the bot may not read this channel's posts (read_channel_content)".into())
+    }
+}
+
 /// The team, if the bot may view it as `GET /teams/{id}` decides, sanitized as it would be.
 fn readable_team(f: &ExpandFacts) -> Result<Value, String> {
     let team = found(&f.x_team, "team")?;
@@ -350,10 +400,12 @@ fn readable_team(f: &ExpandFacts) -> Result<Value, String> {
     if !(view || open && granted(&f.x_bot_list_teams)?) {
         return Err("the bot may not view this team (view_team)".into());
     }
+    // A summary keeps neither the email nor the invite id: their permissions were not asked.
+    let may = |answer| granted(answer).unwrap_or(false);
     Ok(privacy::team(
         team,
-        granted(&f.x_bot_manage_team)?,
-        granted(&f.x_bot_invite)?,
+        may(&f.x_bot_manage_team),
+        may(&f.x_bot_invite),
     ))
 }
 

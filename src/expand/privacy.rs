@@ -16,6 +16,9 @@ pub(crate) struct Settings {
     pub(crate) show_full_name: bool,
     #[serde(default)]
     pub(crate) default_client_locale: String,
+    /// `ComplianceSettings.Enable`: then a public channel's posts need `read_channel_content`.
+    #[serde(default)]
+    pub(crate) compliance_enabled: bool,
 }
 
 /// A user as `GET /api/v4/users/{id}` shows it to `bot`: `Sanitize({})` for the bot itself,
@@ -187,6 +190,7 @@ mod tests {
             show_email_address: email,
             show_full_name: names,
             default_client_locale: "en".into(),
+            compliance_enabled: false,
         }
     }
 
