@@ -51,12 +51,20 @@ struct EphemeralFacts<'a> {
     /// The person it is for may read the channel.
     #[serde(default, deserialize_with = "present")]
     user_can_read: Option<Answer<bool>>,
+    /// The channel (an archived one takes no messages).
+    #[serde(default, deserialize_with = "present")]
+    channel: Option<Answer<crate::model::Channel>>,
+    /// The thread's first post, when the message is for a thread.
+    #[serde(default, deserialize_with = "present")]
+    root: Option<Answer<crate::model::Post>>,
     /// The signing key (`null` before the first signed post, and then a new one stored), as
     /// the post hooks ask for it.
     #[serde(borrow, default, deserialize_with = "present")]
     keyring: Option<Answer<Option<&'a RawValue>>>,
     #[serde(default, deserialize_with = "present")]
     created: Option<Answer<bool>>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    keyring_again: Option<Answer<Option<&'a RawValue>>>,
 }
 
 /// `POST /api/v1/ephemeral`, with the bot's token.
@@ -94,6 +102,14 @@ fn decide(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Result<Outc
             permission: "read_channel",
         }
     });
+    ask.unless_cached(&f.channel, "channel", || Fact::Channel {
+        channel_id: m.channel_id.clone(),
+    });
+    if !m.root_id.is_empty() {
+        ask.unless_cached(&f.root, "root", || Fact::Post {
+            post_id: m.root_id.clone(),
+        });
+    }
     crate::sign::ask_keyring(&mut ask, &f.keyring);
     if !ask.is_empty() {
         return Ok(ask.into());
@@ -124,9 +140,26 @@ fn decide(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Result<Outc
             ),
         });
     }
+    match f.channel.as_ref().expect("asked") {
+        Answer::Found(channel) if channel.delete_at == 0 => {}
+        Answer::Found(_) => {
+            return Err(Refusal::EphemeralNotAllowed {
+                reason: format!("channel {} is archived", m.channel_id),
+            })
+        }
+        Answer::Failed(e) => return Err(unavailable("channel", e)),
+    }
+    match &f.root {
+        None => {}
+        Some(Answer::Found(root)) if root.channel_id == m.channel_id => {}
+        Some(Answer::Found(_)) => return Err(not_a_thread(&m)),
+        Some(Answer::Failed(e)) if e.is_not_found() => return Err(not_a_thread(&m)),
+        Some(Answer::Failed(e)) => return Err(unavailable("thread", e)),
+    }
     let sign = SignFacts {
         keyring: f.keyring.clone(),
         created: f.created.clone(),
+        keyring_again: f.keyring_again.clone(),
     };
     let (key, mut effects) = match keyring(&sign, ctx) {
         Ok(made) => made,
@@ -190,11 +223,41 @@ fn read(text: &str) -> Result<Message, Refusal> {
             "`message` must be at most {MAX_MESSAGE_CHARS} characters"
         )));
     }
+    if let Some(reserved) = RESERVED_PROPS
+        .iter()
+        .find(|k| m.props.as_ref().is_some_and(|p| p.contains_key(**k)))
+    {
+        return Err(bad(format!(
+            "`props.{reserved}` is reserved by Mattermost; a bot's message shows as the bot's"
+        )));
+    }
     if m.message.is_empty() && m.props.as_ref().is_none_or(Map::is_empty) {
         return Err(bad("it is empty (give it a message or attachments)".into()));
     }
     Ok(m)
 }
+
+fn not_a_thread(m: &Message) -> Refusal {
+    Refusal::BadEphemeral {
+        reason: format!(
+            "root_id {} is not a post of channel {}",
+            m.root_id, m.channel_id
+        ),
+    }
+}
+
+/// The props Mattermost keeps for integrations (a webhook's name and icon) and for its own use
+/// (adding members, forcing a notification): a bot's ephemeral message may not pose as another
+/// sender, nor do what its own `POST /api/v4/posts` could not.
+const RESERVED_PROPS: [&str; 7] = [
+    "from_webhook",
+    "override_username",
+    "webhook_display_name",
+    "override_icon_url",
+    "override_icon_emoji",
+    "add_channel_member",
+    "force_notification",
+];
 
 fn unavailable(what: &'static str, e: &crate::facts::FactError) -> Refusal {
     Refusal::Unavailable {

@@ -19,18 +19,23 @@ pub(crate) struct SignFacts<'a> {
     /// The signing key (`null` before the first post with buttons).
     #[serde(borrow, default, deserialize_with = "present")]
     pub(crate) keyring: Option<Answer<Option<&'a RawValue>>>,
-    /// A first key was stored.
+    /// A first key was stored (only if none was: of two racing writers, one wins).
     #[serde(default, deserialize_with = "present")]
     pub(crate) created: Option<Answer<bool>>,
+    /// The key another writer stored first.
+    #[serde(borrow, default, deserialize_with = "present")]
+    pub(crate) keyring_again: Option<Answer<Option<&'a RawValue>>>,
 }
 
-/// The key in use, or the facts still needed to have one. A new key is made from this call's
-/// entropy: a caller must show nobody anything made from it (an event's id is). The first post with buttons makes it:
-/// 16 random bytes. Two nodes making one at once both store theirs; the one stored last is the
-/// key, and the other's signatures fall back to the full check.
+/// The key in use, or the facts still needed to have one. The first post with buttons (or
+/// ephemeral message) makes it from this call's entropy, 16 random bytes: a caller must show
+/// nobody anything made from them (an event's id is). It is stored only if no key is: of two
+/// calls making one at once, on one node or two, one stores its key and the other reads and
+/// uses that one, so no signature is made under a key the store does not hold (an ephemeral
+/// post's buttons have no other check to fall back to).
 ///
-/// With a key just made, the effects that make every node use it: this node remembers it
-/// (its cached answer was `null`), the others forget theirs.
+/// With a key just made or read again, the effects that make every node use it: this node
+/// remembers it (its cached answer was `null`), the others forget theirs.
 pub(crate) fn keyring(
     f: &SignFacts<'_>,
     ctx: &Context,
@@ -46,27 +51,38 @@ pub(crate) fn keyring(
             .map_err(|_| None),
         Answer::Found(None) => {
             let new = Keyring::new(ctx.entropy);
-            match &f.created {
-                None => Err(Some(Ask::one(
+            match (&f.created, &f.keyring_again) {
+                (None, _) => Err(Some(Ask::one(
                     "created",
-                    Fact::KvSet {
+                    Fact::KvCreate {
                         key: KEYRING_KEY.into(),
                         value: to_raw_value(&new).expect("a key serializes"),
                         expire_in_seconds: 0,
                     },
                 ))),
-                Some(Answer::Found(true)) => {
+                (Some(Answer::Found(true)), _) => {
                     let effects = key_made(&new);
                     Ok((new, effects))
                 }
-                Some(_) => Err(None),
+                (Some(Answer::Found(false)), None) => Err(Some(Ask::one(
+                    "keyring_again",
+                    Fact::KvGet {
+                        key: KEYRING_KEY.into(),
+                    },
+                ))),
+                (Some(Answer::Found(false)), Some(Answer::Found(Some(raw)))) => {
+                    let won: Keyring = serde_json::from_str(raw.get()).map_err(|_| None)?;
+                    let effects = key_made(&won);
+                    Ok((won, effects))
+                }
+                _ => Err(None),
             }
         }
         Answer::Failed(_) => Err(None),
     }
 }
 
-/// Every node uses a key just made: this one remembers it, the others forget what they read.
+/// Every node uses the key just made: this one remembers it, the others forget what they read.
 fn key_made(key: &Keyring) -> Vec<Effect> {
     let forget = json!({"forget": {"key": KEYRING_KEY}});
     vec![
