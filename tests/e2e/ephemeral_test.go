@@ -146,6 +146,8 @@ func TestEphemeralRefusals(t *testing.T) {
 	}}}}
 	unknown := good()
 	unknown["channel"] = "town-square"
+	posing := good()
+	posing["props"].(map[string]any)["override_username"] = "System"
 	// A private channel with the bot in it and alice not, and one without the bot.
 	ctx := context.Background()
 	newPrivate := func(members ...string) string {
@@ -175,6 +177,7 @@ func TestEphemeralRefusals(t *testing.T) {
 		{"a person's token", alice, map[string]any{"user_id": alice.ID(), "channel_id": env.Channel.Id, "message": "hi"}, 403, "not_a_bot"},
 		{"a dead button", bot, dead, 400, "bad_ephemeral"},
 		{"an unknown field", bot, unknown, 400, "bad_ephemeral"},
+		{"a prop reserved for integrations", bot, posing, 400, "bad_ephemeral"},
 		{"a user who cannot read the channel", bot, notAlices, 403, "ephemeral_not_allowed"},
 		{"a channel the bot may not post in", bot, notTheBots, 403, "ephemeral_not_allowed"},
 	} {

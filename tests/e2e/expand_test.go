@@ -199,6 +199,9 @@ func TestExpandIsWhatTheBotCouldRead(t *testing.T) {
 	time.Sleep(6 * time.Second) // the plugin's copy of the settings is at most 5 s old
 	hidden := clickExpanded("privacy off")
 	check("privacy off", hidden)
+	// At once again, within every cache's lifetime: the answers the plugin reuses are the
+	// answers to the same questions (the bot's manage_system is not its view_members).
+	check("privacy off, from the cache", clickExpanded("privacy off, from the cache"))
 	u := entity(t, hidden, "acting_user")
 	if u["email"] != "" || u["first_name"] != "" || u["last_name"] != "" {
 		t.Errorf("privacy off: the bot was shown %v %v <%v>", u["first_name"], u["last_name"], u["email"])
