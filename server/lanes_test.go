@@ -137,8 +137,6 @@ func TestFactsThatRarelyChangeAreCachedBriefly(t *testing.T) {
 	api.AssertExpectations(t)
 }
 
-// TestAStoreOffTheRequestsPathIsSeenByTheNextRead: a read of a key on this node waits for
-// the background store of it.
 // TestTwoPermissionsOfOneUserAreTwoCacheEntries: a cached answer is the answer to exactly that
 // question. (The bot's manage_system must never be answered with its view_members.)
 func TestTwoPermissionsOfOneUserAreTwoCacheEntries(t *testing.T) {
@@ -164,6 +162,8 @@ func TestTwoPermissionsOfOneUserAreTwoCacheEntries(t *testing.T) {
 	assert.False(t, ok, "manage_team is not invite_user")
 }
 
+// TestAStoreOffTheRequestsPathIsSeenByTheNextRead: a read of a key on this node waits for
+// the background store of it.
 func TestAStoreOffTheRequestsPathIsSeenByTheNextRead(t *testing.T) {
 	p, api := newTestPlugin(t)
 	release := make(chan struct{})

@@ -139,6 +139,8 @@ func newTestPlugin(t testing.TB) (*Plugin, *plugintest.API) {
 	// Activation beats and looks for bots to remind to subscribe.
 	api.On("KVGet", "bots").Return(nil, nil).Maybe()
 	api.On("KVGet", "commands").Return(nil, nil).Maybe()
+	// Activation makes sure the signing key exists; here it does (the fixtures' key).
+	api.On("KVGet", "signing_key").Return([]byte(`{"id":"8f3a1c2e","secret":"000102030405060708090a0b0c0d0e0f"}`), nil).Once()
 	api.On("KVSetWithOptions", mock.MatchedBy(func(key string) bool { return strings.HasPrefix(key, "node_") }), mock.Anything, mock.Anything).Return(true, nil).Maybe()
 	api.On("LogInfo", "plugin activated", mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Maybe()
 	p := &Plugin{}

@@ -141,15 +141,55 @@ fn http(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Outcome {
 
 /// `OnActivate`: this node's part in delivery, and every registered command registered again
 /// with this Mattermost process (which forgot them when the plugin stopped).
+///
+/// The signing key is made here if there is none yet, so that it exists before the first signed
+/// message of any kind (a slash command's ephemeral answer cannot make it: that call's entropy
+/// is its event's id), and nothing made from this call's entropy is shown to anyone.
 fn activated(ctx: &Context, facts: Facts<'_>) -> Outcome {
-    match command::manage::restore(facts) {
-        Ok(commands) => {
-            let mut effects = delivery::node::activation(ctx);
-            effects.extend(commands);
-            Outcome::Decided(Decision::quiet(effects))
+    let sign: crate::sign::SignFacts<'_> = facts.read().unwrap_or_default();
+    let mut ask = crate::facts::Ask::default();
+    // Read afresh, not kept: a node keeps only a key it made (or the hooks read).
+    let key = match sign.keyring {
+        None => Err(Some(crate::facts::Ask::one(
+            "keyring",
+            Fact::KvGet {
+                key: crate::sign::KEYRING_KEY.into(),
+            },
+        ))),
+        Some(_) => crate::sign::keyring(&sign, ctx),
+    };
+    let key = match key {
+        Err(Some(more)) => {
+            ask.extend(more);
+            None
         }
-        Err(ask) => ask.into(),
+        key => Some(key),
+    };
+    let restored = command::manage::restore(facts);
+    let commands = match restored {
+        Ok(commands) => commands,
+        Err(more) => {
+            ask.extend(more);
+            Vec::new()
+        }
+    };
+    if !ask.is_empty() {
+        return ask.into();
     }
+    let mut effects = delivery::node::activation(ctx);
+    effects.extend(commands);
+    match key.expect("no key is still asked for") {
+        Ok((_, made)) => effects.extend(made),
+        // Posts are then signed once a key can be stored; until then their clicks get the full
+        // check, and ephemeral buttons are refused.
+        Err(_) => effects.push(Effect::Log {
+            level: crate::effect::LogLevel::Warn,
+            message: "the signing key could not be read or stored: buttons are not signed yet"
+                .into(),
+            fields: crate::effect::LogFields::new(),
+        }),
+    }
+    Outcome::Decided(Decision::quiet(effects))
 }
 
 /// A message from another node: a command added or removed there, or the delivery layer's.

@@ -151,7 +151,9 @@ fn decide(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Result<Outc
     }
     match &f.root {
         None => {}
-        Some(Answer::Found(root)) if root.channel_id == m.channel_id => {}
+        // A thread's first post: Mattermost threads under no reply.
+        Some(Answer::Found(root)) if root.channel_id == m.channel_id && root.root_id.is_empty() => {
+        }
         Some(Answer::Found(_)) => return Err(not_a_thread(&m)),
         Some(Answer::Failed(e)) if e.is_not_found() => return Err(not_a_thread(&m)),
         Some(Answer::Failed(e)) => return Err(unavailable("thread", e)),
@@ -223,7 +225,7 @@ fn read(text: &str) -> Result<Message, Refusal> {
             "`message` must be at most {MAX_MESSAGE_CHARS} characters"
         )));
     }
-    if let Some(reserved) = RESERVED_PROPS
+    if let Some(reserved) = crate::sign::ephemeral::RESERVED_PROPS
         .iter()
         .find(|k| m.props.as_ref().is_some_and(|p| p.contains_key(**k)))
     {
@@ -240,24 +242,11 @@ fn read(text: &str) -> Result<Message, Refusal> {
 fn not_a_thread(m: &Message) -> Refusal {
     Refusal::BadEphemeral {
         reason: format!(
-            "root_id {} is not a post of channel {}",
+            "root_id {} is not the first post of a thread in channel {}",
             m.root_id, m.channel_id
         ),
     }
 }
-
-/// The props Mattermost keeps for integrations (a webhook's name and icon) and for its own use
-/// (adding members, forcing a notification): a bot's ephemeral message may not pose as another
-/// sender, nor do what its own `POST /api/v4/posts` could not.
-const RESERVED_PROPS: [&str; 7] = [
-    "from_webhook",
-    "override_username",
-    "webhook_display_name",
-    "override_icon_url",
-    "override_icon_emoji",
-    "add_channel_member",
-    "force_notification",
-];
 
 fn unavailable(what: &'static str, e: &crate::facts::FactError) -> Refusal {
     Refusal::Unavailable {

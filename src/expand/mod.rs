@@ -310,14 +310,16 @@ fn build(r: &Request, about: &About, bot: &UserId, f: &ExpandFacts) -> Value {
         }
     }
     let locale = match (&user, &settings) {
-        (Ok(Some(user)), Ok(settings)) if r.locale && visible(user).is_ok() => {
+        _ if !r.locale => None,
+        (Ok(Some(user)), Ok(settings)) => Some(visible(user).map(|()| {
             let own = user.get("locale").and_then(Value::as_str).unwrap_or("");
-            Some(match own {
+            match own {
                 "" => settings.default_client_locale.clone(),
                 own => own.to_owned(),
-            })
-        }
-        _ => None,
+            }
+        })),
+        (Err(why), _) | (_, Err(why)) => Some(Err(why.clone())),
+        (Ok(None), _) => None,
     };
 
     let channel = wants_channel(r, about).then(|| readable_channel(about, f));
@@ -352,8 +354,14 @@ fn build(r: &Request, about: &About, bot: &UserId, f: &ExpandFacts) -> Value {
         };
         put(name, level, shown);
     }
-    if let Some(locale) = locale {
-        out.insert("locale".into(), Value::from(locale));
+    match locale {
+        Some(Ok(locale)) => {
+            out.insert("locale".into(), Value::from(locale));
+        }
+        Some(Err(why)) => {
+            errors.insert("locale".into(), Value::from(why));
+        }
+        None => {}
     }
     if !errors.is_empty() {
         out.insert("errors".into(), Value::Object(errors));

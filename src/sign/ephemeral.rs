@@ -8,6 +8,19 @@ use crate::effect::Effect;
 use serde_json::value::{to_raw_value, RawValue};
 use serde_json::{Map, Value};
 
+/// The props Mattermost keeps for integrations (a webhook's name and icon) and for its own use
+/// (adding members, forcing a notification): a bot's ephemeral message may not pose as another
+/// sender, nor do what its own `POST /api/v4/posts` could not.
+pub(crate) const RESERVED_PROPS: [&str; 7] = [
+    "from_webhook",
+    "override_username",
+    "webhook_display_name",
+    "override_icon_url",
+    "override_icon_emoji",
+    "add_channel_member",
+    "force_notification",
+];
+
 /// Where an ephemeral post is, and whose it is.
 #[derive(Debug, Clone)]
 pub(crate) struct Ephemeral<'a> {
@@ -31,6 +44,10 @@ pub(crate) fn post(
     key: &Keyring,
 ) -> Box<RawValue> {
     let mut props = props.cloned().unwrap_or_default();
+    // The endpoint refuses them; a click's `update` and a command's answer lose them here.
+    for reserved in RESERVED_PROPS {
+        props.remove(reserved);
+    }
     strip_signatures(&mut props);
     sign_actions(&mut props, key, at.bot, at.channel_id, at.root_id, at.to);
     let mut post = Map::new();
