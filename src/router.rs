@@ -146,17 +146,18 @@ fn http(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Outcome {
 /// message of any kind (a slash command's ephemeral answer cannot make it: that call's entropy
 /// is its event's id), and nothing made from this call's entropy is shown to anyone.
 fn activated(ctx: &Context, facts: Facts<'_>) -> Outcome {
-    let sign: crate::sign::SignFacts<'_> = facts.read().unwrap_or_default();
     let mut ask = crate::facts::Ask::default();
-    // Read afresh, not kept: a node keeps only a key it made (or the hooks read).
-    let key = match sign.keyring {
-        None => Err(Some(crate::facts::Ask::one(
+    // Read afresh, not kept: a node keeps only a key it made (or the hooks read). Answers that
+    // cannot be read (never from the shim) leave the key alone: asking again would ask twice.
+    let key = match facts.read::<crate::sign::SignFacts<'_>>() {
+        Ok(sign) if sign.keyring.is_none() => Err(Some(crate::facts::Ask::one(
             "keyring",
             Fact::KvGet {
                 key: crate::sign::KEYRING_KEY.into(),
             },
         ))),
-        Some(_) => crate::sign::keyring(&sign, ctx),
+        Ok(sign) => crate::sign::keyring(&sign, ctx),
+        Err(_) => Err(None),
     };
     let key = match key {
         Err(Some(more)) => {
