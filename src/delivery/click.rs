@@ -354,7 +354,7 @@ pub(crate) fn deliver(
             // Offered once to another live connection: another replica may be answering. Nobody
             // waits for that answer: it applies late.
             let effects = other
-                .map(|other| {
+                .and_then(|other| {
                     let again = delivery(2, 0, current.first_sent_at);
                     send_data(&d, &current.data, other, &again)
                 })
@@ -507,16 +507,23 @@ fn delivery(attempt: u32, window: u32, first_sent_at: u64) -> Delivery {
 }
 
 fn send(d: &Outgoing<'_>, to: &Subscription, delivery: &Delivery) -> Effect {
-    send_data(d, &d.data, to, delivery)
+    send_data(d, &d.data, to, delivery).expect("the core built the event's data")
 }
 
-fn send_data(d: &Outgoing<'_>, data: &RawValue, to: &Subscription, delivery: &Delivery) -> Effect {
-    Effect::publish_to(
+/// `data` sent to `to`; `None` when it is not an event's data (a kept record read back from
+/// the store, which someone else may have written).
+fn send_data(
+    d: &Outgoing<'_>,
+    data: &RawValue,
+    to: &Subscription,
+    delivery: &Delivery,
+) -> Option<Effect> {
+    Some(Effect::publish_to(
         d.event,
         d.bot.clone(),
         &to.connection_id,
-        with_delivery(data, delivery).expect("the core built the event's data"),
-    )
+        with_delivery(data, delivery)?,
+    ))
 }
 
 fn decided(decision: Decision) -> Option<Outcome> {
