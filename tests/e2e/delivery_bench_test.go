@@ -134,6 +134,7 @@ type benchReport struct {
 }
 
 func (r *benchReport) add(format string, args ...any) {
+	r.t.Helper()
 	line := fmt.Sprintf(format, args...)
 	r.lines = append(r.lines, line)
 	r.t.Log(line)
