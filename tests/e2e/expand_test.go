@@ -299,3 +299,34 @@ func TestExpandLeavesOutWhatTheBotMayNotRead(t *testing.T) {
 		t.Errorf("acting_user = %s", mustJSON(u))
 	}
 }
+
+// §13: a bot that is a system administrator is shown what GET shows an administrator (the
+// email and full name whatever the privacy settings, the sign-in service), and still no secret.
+func TestExpandForAnAdministratorBot(t *testing.T) {
+	requirePlugin(t)
+	bot, carol := newDeliveryBot(t, "expand-admin"), newPerson(t, "erin")
+	ctx := context.Background()
+	if _, err := env.Admin.Client.UpdateUserRoles(ctx, bot.ID(), "system_user system_admin"); err != nil {
+		t.Fatalf("make the bot a system admin: %v", err)
+	}
+	setPrivacy(t, false, false)
+	botWS := openSocket(t, bot)
+	botWS.subscribeExpanding(t, map[string]any{"acting_user": "all", "team": "all"})
+	post := createPost(t, bot, "", "Admins only?", button("go", "Go", map[string]any{"user_id": bot.ID()}))
+	pending := clickAsync(carol, post.Id, "go", "")
+	d := botWS.nextAction(t, 10*time.Second)
+	botWS.ackQuiet(d.EventID, map[string]any{})
+	clickDone(t, pending)
+	x := expandedOf(t, d.Data)
+	u := entity(t, x, "acting_user")
+	sameAsREST(t, "admin bot: acting_user", u, restGet(t, bot, "/api/v4/users/"+carol.ID()),
+		// GET adds the terms of service an administrator may see; the plugin API has none.
+		"terms_of_service_id", "terms_of_service_create_at")
+	sameAsREST(t, "admin bot: team", entity(t, x, "team"), restGet(t, bot, "/api/v4/teams/"+env.Team.Id))
+	if u["email"] != carol.User.Email || u["first_name"] != "Carol" {
+		t.Errorf("an administrator bot was shown %v <%v>, want the full name and email with privacy off", u["first_name"], u["email"])
+	}
+	if _, ok := u["password"]; ok {
+		t.Error("an administrator bot was shown the password hash")
+	}
+}
