@@ -43,10 +43,6 @@ func (p *Plugin) carryOut(effects []effect) {
 				p.API.LogError("the core's ephemeral post is unreadable", "error", err.Error())
 				continue
 			}
-			// The plugin's own notices are shown as the person's; a bot's message names the bot.
-			if post.UserId == "" {
-				post.UserId = e.UserID
-			}
 			p.API.SendEphemeralPost(e.UserID, &post)
 		case "update_ephemeral":
 			var post model.Post

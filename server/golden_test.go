@@ -160,11 +160,7 @@ func (f *fixture) expectEffects(t *testing.T, api *plugintest.API) *[]map[string
 			api.On("SendEphemeralPost", e.UserID, mock.MatchedBy(func(post *model.Post) bool {
 				var want model.Post
 				_ = json.Unmarshal(e.Post, &want)
-				author := want.UserId
-				if author == "" {
-					author = e.UserID
-				}
-				return post.Id == want.Id && post.ChannelId == want.ChannelId && post.RootId == want.RootId && post.Message == want.Message && post.UserId == author &&
+				return post.Id == want.Id && post.ChannelId == want.ChannelId && post.RootId == want.RootId && post.Message == want.Message && post.UserId == want.UserId && want.UserId != "" &&
 					jsonSame(mustMarshal(post.GetProps()), mustMarshal(want.GetProps()))
 			})).Return(&model.Post{}).Once()
 		case "update_ephemeral":

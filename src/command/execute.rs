@@ -7,7 +7,7 @@
 use super::owner_key;
 use crate::command::manage::owner_of;
 use crate::delivery::answer::{
-    answer_post_id, can_post, check_command_answer, command_post, signed_command_answer,
+    can_post, check_command_answer, command_post, signed_command_answer,
 };
 use crate::delivery::{self, Place, Sender};
 use crate::effect::{Decision, Effect, LogLevel, Outcome};
@@ -306,7 +306,7 @@ impl Sender for CommandSender {
             // No key yet (no signed post was ever made) or none to be had: Mattermost's own
             // ephemeral answer, its buttons unsigned.
             if let Some(Answer::Found(Some(key))) = &f.keyring {
-                let post_id = answer_post_id(self.event_id.as_str());
+                let post_id = crate::sign::ephemeral::post_id(self.event_id.as_str());
                 let at = Ephemeral {
                     post_id: &post_id,
                     channel_id: channel,

@@ -6,9 +6,7 @@
 //! where it waits) and becomes its response. After the window the acknowledgement applies the
 //! answer itself: the post is updated through the plugin API and the clicker is sent the text.
 
-use super::answer::{
-    answer_post, answer_post_id, can_post, check_answer, command_post, signed_command_answer,
-};
+use super::answer::{answer_post, can_post, check_answer, command_post, signed_command_answer};
 use super::click::read_record;
 use super::store::{event_key, queue_key, unavailable, Kept, KeptState, Place};
 use super::WAIT_GRACE_MS;
@@ -342,7 +340,7 @@ fn late_ephemeral_text(answer: &RawValue, place: Option<&Place>) -> Option<Effec
     if text.is_empty() {
         return None;
     }
-    let post = json!({"channel_id": place.channel_id, "root_id": place.root_id, "message": text});
+    let post = json!({"user_id": place.user_id, "channel_id": place.channel_id, "root_id": place.root_id, "message": text});
     Some(Effect::SendEphemeral {
         user_id: place.user_id.clone(),
         post: to_raw_value(&post).expect("a post serializes"),
@@ -387,7 +385,7 @@ fn apply_late_command(
                     crate::sign::ask_keyring(&mut ask, &f.keyring);
                     return Ok(Step::Ask(ask));
                 }
-                let post_id = answer_post_id(event_id.as_str());
+                let post_id = crate::sign::ephemeral::post_id(event_id.as_str());
                 let at = Ephemeral {
                     post_id: &post_id,
                     channel_id: channel,

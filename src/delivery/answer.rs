@@ -203,17 +203,6 @@ pub(crate) fn signed_command_answer(
     })
 }
 
-/// The id of the ephemeral post an answer to event `event_id` becomes: an id of its own, the
-/// same on every node and every round.
-pub(crate) fn answer_post_id(event_id: &str) -> String {
-    let digest = crate::sign::sha256::hmac(b"ephemeral answer", &[event_id.as_bytes()]);
-    let mut entropy = [0u8; 16];
-    entropy.copy_from_slice(&digest[..16]);
-    crate::ids::EventId::from_entropy(entropy)
-        .as_str()
-        .to_owned()
-}
-
 /// An answer's fields: every answer is a JSON object.
 fn answer_fields(answer: &RawValue) -> Result<Map<String, Value>, Refusal> {
     match serde_json::from_str::<Value>(answer.get()) {

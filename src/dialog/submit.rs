@@ -280,7 +280,8 @@ impl Sender for SubmissionSender<'_> {
     /// The dialog closes; the notice reaches the person as an ephemeral post.
     fn told(&self, notice: Notice, mut effects: Vec<Effect>) -> Decision {
         let text = notice.text(Subject::Submission);
-        let post = json!({"channel_id": self.place.session.channel_id, "message": text});
+        // Shown as the person's own, like Mattermost's notices.
+        let post = json!({"user_id": self.place.user_id, "channel_id": self.place.session.channel_id, "message": text});
         effects.push(Effect::SendEphemeral {
             user_id: self.place.user_id.to_owned(),
             post: to_raw_value(&post).expect("a post serializes"),
