@@ -285,16 +285,9 @@ impl Default for Lanes {
     }
 }
 
-fn parse_entropy(hex: &str) -> Option<[u8; 16]> {
-    let bytes = hex.as_bytes();
-    if bytes.len() != 32 {
-        return None;
-    }
+fn parse_entropy(text: &str) -> Option<[u8; 16]> {
     let mut out = [0u8; 16];
-    for (i, pair) in bytes.chunks(2).enumerate() {
-        let text = std::str::from_utf8(pair).ok()?;
-        out[i] = u8::from_str_radix(text, 16).ok()?;
-    }
+    hex::decode_to_slice(text, &mut out).ok()?;
     Some(out)
 }
 
