@@ -163,16 +163,16 @@ deploy: $(BUNDLE)
 	curl -fsS -X POST -H "Authorization: Bearer $$MM_ADMIN_TOKEN" "$$MM_SERVICESETTINGS_SITEURL/api/v4/plugins/$(PLUGIN_ID)/enable" >/dev/null
 	@echo "deployed $(PLUGIN_ID) $(PLUGIN_VERSION)"
 
-## fuzz: ten million mutated inputs through every endpoint of the core (FUZZ_INPUTS to change)
+## fuzz: ten million mutated inputs through every endpoint of the core, one in 16 also through the metered wasm (its cost and its answer)
 FUZZ_INPUTS ?= 10000000
 .PHONY: fuzz
-fuzz:
+fuzz: $(WASM)
 	@echo "==> fuzzing the core ($(FUZZ_INPUTS) inputs)"
 	cargo run --release --locked --manifest-path fuzz/Cargo.toml -- --inputs $(FUZZ_INPUTS)
 
 ## test-fuzz: a short fuzzing run, part of make test (every run starts from another seed)
 .PHONY: test-fuzz
-test-fuzz:
+test-fuzz: $(WASM)
 	@echo "==> fuzzing the core briefly (200,000 inputs)"
 	cargo run --release --locked --manifest-path fuzz/Cargo.toml -- --inputs 200000 --seed $$(date +%s)
 
