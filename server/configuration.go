@@ -32,18 +32,20 @@ func (p *Plugin) setConfiguration(c *configuration) {
 // OnConfigurationChange applies saved settings at once, without a restart. Mattermost also
 // calls it once before OnActivate, when the core is not compiled yet; OnActivate applies them.
 func (p *Plugin) OnConfigurationChange() error {
-	if p.core == nil {
+	if !p.life.enter() {
 		return nil
 	}
+	defer p.life.leave()
 	return p.configure("change")
 }
 
 // ConfigurationWillBeSaved refuses invalid settings before they are saved, so System Console
 // shows the message (which names the setting) instead of saving something unusable.
 func (p *Plugin) ConfigurationWillBeSaved(newCfg *model.Config) (*model.Config, error) {
-	if p.core == nil || newCfg == nil {
+	if newCfg == nil || !p.life.enter() {
 		return nil, nil
 	}
+	defer p.life.leave()
 	rep, err := p.callCore(context.Background(), laneInteractive, newConfigureCall(newCfg.PluginSettings.Plugins[p.info.PluginID], nil, "save"), nil)
 	if err != nil {
 		return nil, err
