@@ -41,6 +41,7 @@ func (a *noopAPI) HasPermissionToChannel(string, string, *model.Permission) bool
 }
 func (a *noopAPI) PublishWebSocketEvent(string, map[string]any, *model.WebsocketBroadcast) {}
 func (a *noopAPI) GetPluginConfig() map[string]any                                         { return nil }
+func (a *noopAPI) GetConfig() *model.Config                                                { return testServerConfig() }
 func (a *noopAPI) LogInfo(string, ...any)                                                  {}
 func (a *noopAPI) LogWarn(string, ...any)                                                  {}
 func (a *noopAPI) LogError(string, ...any)                                                 {}

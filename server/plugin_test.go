@@ -136,6 +136,7 @@ func loadFixtures(t testing.TB) map[string]*fixture {
 func newTestPlugin(t testing.TB) (*Plugin, *plugintest.API) {
 	api := &plugintest.API{}
 	api.On("GetPluginConfig").Return(map[string]any{}).Maybe()
+	api.On("GetConfig").Return(testServerConfig()).Maybe()
 	// Activation beats and looks for bots to remind to subscribe.
 	api.On("KVGet", "bots").Return(nil, nil).Maybe()
 	api.On("KVGet", "commands").Return(nil, nil).Maybe()
@@ -483,4 +484,11 @@ func TestConcurrentRequestsAllSucceed(t *testing.T) {
 		assert.Equal(t, 200, code, "request %d", i)
 	}
 	assert.Len(t, ids, n, "every click is published once, each with its own event id")
+}
+
+// testServerConfig is the server's configuration the tests' plugins read: its Site URL.
+func testServerConfig() *model.Config {
+	cfg := &model.Config{}
+	cfg.ServiceSettings.SiteURL = model.NewPointer("https://chat.example.com")
+	return cfg
 }
