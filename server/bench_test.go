@@ -48,6 +48,7 @@ func (a *noopAPI) PublishPluginClusterEvent(model.PluginClusterEvent, model.Plug
 }
 func (a *noopAPI) GetBundlePath() (string, error) { return a.bundle, nil }
 func (a *noopAPI) GetPluginConfig() map[string]any                                         { return nil }
+func (a *noopAPI) GetConfig() *model.Config                                                { return testServerConfig() }
 func (a *noopAPI) LogInfo(string, ...any)                                                  {}
 func (a *noopAPI) LogWarn(string, ...any)                                                  {}
 func (a *noopAPI) LogError(string, ...any)                                                 {}

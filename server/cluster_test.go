@@ -73,6 +73,7 @@ func simPost() *model.Post {
 }
 
 func (a *simAPI) GetPluginConfig() map[string]any { return map[string]any{"answerwindowms": 800} }
+func (a *simAPI) GetConfig() *model.Config        { return testServerConfig() }
 func (a *simAPI) LogInfo(string, ...any)          {}
 func (a *simAPI) LogDebug(string, ...any)         {}
 func (a *simAPI) LogWarn(msg string, kv ...any)   { a.t.Logf("warn: %s %v", msg, kv) }

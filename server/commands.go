@@ -10,9 +10,6 @@ import (
 // ExecuteCommand hands a slash command a bot registered through the plugin to the core, and
 // answers what it decided: the bot's answer, or what the person is told instead.
 func (p *Plugin) ExecuteCommand(_ *plugin.Context, args *model.CommandArgs) (*model.CommandResponse, *model.AppError) {
-	if p.core == nil {
-		return nil, model.NewAppError("ExecuteCommand", "plugin.not_ready", nil, "the plugin is starting", 503)
-	}
 	rep := p.hookReply(input{Command: &commandInput{Args: args}})
 	if rep == nil || rep.Reply == nil || rep.Reply.Command == nil {
 		return nil, model.NewAppError("ExecuteCommand", "plugin.core_failed", nil, "the plugin could not handle the command", 500)

@@ -32,19 +32,21 @@ func (p *Plugin) setConfiguration(c *configuration) {
 // OnConfigurationChange applies saved settings at once, without a restart. Mattermost also
 // calls it once before OnActivate, when the core is not compiled yet; OnActivate applies them.
 func (p *Plugin) OnConfigurationChange() error {
-	if p.core == nil {
+	if !p.life.enter() {
 		return nil
 	}
+	defer p.life.leave()
 	return p.configure("change")
 }
 
 // ConfigurationWillBeSaved refuses invalid settings before they are saved, so System Console
 // shows the message (which names the setting) instead of saving something unusable.
 func (p *Plugin) ConfigurationWillBeSaved(newCfg *model.Config) (*model.Config, error) {
-	if p.core == nil || newCfg == nil {
+	if newCfg == nil || !p.life.enter() {
 		return nil, nil
 	}
-	rep, err := p.callCore(context.Background(), laneInteractive, newConfigureCall(newCfg.PluginSettings.Plugins[p.info.PluginID], nil, "save"), nil)
+	defer p.life.leave()
+	rep, err := p.callCore(context.Background(), laneInteractive, newConfigureCall(newCfg.PluginSettings.Plugins[p.info.PluginID], nil, "save", siteURL(newCfg)), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +61,7 @@ func (p *Plugin) ConfigurationWillBeSaved(newCfg *model.Config) (*model.Config, 
 // the settings it says to run with, and returns the error it says the hook returns.
 func (p *Plugin) configure(event string) error {
 	previous := p.getConfiguration().settings
-	rep, err := p.callCore(context.Background(), laneInteractive, newConfigureCall(p.API.GetPluginConfig(), previous, event), nil)
+	rep, err := p.callCore(context.Background(), laneInteractive, newConfigureCall(p.API.GetPluginConfig(), previous, event, siteURL(p.API.GetConfig())), nil)
 	if err != nil {
 		return err
 	}
@@ -69,4 +71,15 @@ func (p *Plugin) configure(event string) error {
 		return errors.New(*rep.Error)
 	}
 	return nil
+}
+
+// siteURL is the server's address (ServiceSettings.SiteURL), which the core runs with beside
+// the settings: Mattermost sends a click on a button with an absolute URL to the plugin only
+// when that URL is on it. Read with the settings (Mattermost calls OnConfigurationChange for
+// every change of its configuration), never per click.
+func siteURL(cfg *model.Config) string {
+	if cfg == nil || cfg.ServiceSettings.SiteURL == nil {
+		return ""
+	}
+	return *cfg.ServiceSettings.SiteURL
 }

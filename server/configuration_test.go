@@ -5,7 +5,6 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
@@ -20,11 +19,11 @@ func TestConfiguration(t *testing.T) {
 	}{
 		"defaults when nothing is saved": {
 			section: nil,
-			want:    `{"verify_provenance":true,"allow_unverified_ephemeral":false,"dialog_session_minutes":30,"answer_window_ms":2500,"keep_hours":24,"kept_per_bot":1000,"refuse_dead_buttons":false}`,
+			want:    `{"verify_provenance":true,"allow_unverified_ephemeral":false,"dialog_session_minutes":30,"answer_window_ms":2500,"keep_hours":24,"kept_per_bot":1000,"refuse_dead_buttons":false,"site_url":"https://chat.example.com"}`,
 		},
 		"saved values, keys lowercased by Mattermost": {
 			section: map[string]any{"verifyprovenance": false, "allowunverifiedephemeral": true},
-			want:    `{"verify_provenance":false,"allow_unverified_ephemeral":true,"dialog_session_minutes":30,"answer_window_ms":2500,"keep_hours":24,"kept_per_bot":1000,"refuse_dead_buttons":false}`,
+			want:    `{"verify_provenance":false,"allow_unverified_ephemeral":true,"dialog_session_minutes":30,"answer_window_ms":2500,"keep_hours":24,"kept_per_bot":1000,"refuse_dead_buttons":false,"site_url":"https://chat.example.com"}`,
 		},
 		"a value of the wrong type is refused, naming the setting": {
 			section:  map[string]any{"allowunverifiedephemeral": "sometimes"},
@@ -39,13 +38,14 @@ func TestConfiguration(t *testing.T) {
 			id := p.info.PluginID
 			require.Equal(t, "mattermost-plugin-interactive-message-actions-to-websocket-proxy", id)
 
-			cfg := &model.Config{}
+			cfg := testServerConfig()
 			cfg.PluginSettings.Plugins = map[string]map[string]any{id: tc.section}
 			replaced, err := p.ConfigurationWillBeSaved(cfg)
 			assert.Nil(t, replaced, "the configuration is never rewritten")
 
 			api.ExpectedCalls = nil
 			api.On("GetPluginConfig").Return(tc.section)
+			api.On("GetConfig").Return(testServerConfig())
 			if tc.refusal != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tc.refusal)
@@ -72,6 +72,7 @@ func TestSettingsChangeTakesEffectOnTheNextClick(t *testing.T) {
 	p, api := newTestPlugin(t)
 	api.ExpectedCalls = nil
 	api.On("GetPluginConfig").Return(map[string]any{"verifyprovenance": false})
+	api.On("GetConfig").Return(testServerConfig())
 	require.NoError(t, p.OnConfigurationChange())
 
 	f := loadFixtures(t)["verification_off"]

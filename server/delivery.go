@@ -17,7 +17,7 @@ const clusterEventID = "socketmode"
 // plugin (custom_<id>_…). Mattermost calls it for every websocket message of every user, so
 // the prefix test comes first: it is plumbing (is this message for us at all), not a decision.
 func (p *Plugin) WebSocketMessageHasBeenPosted(connID, userID string, req *model.WebSocketRequest) {
-	if p.core == nil || req == nil {
+	if req == nil {
 		return
 	}
 	action, ours := strings.CutPrefix(req.Action, "custom_"+p.info.PluginID+"_")
@@ -34,9 +34,6 @@ func (p *Plugin) WebSocketMessageHasBeenPosted(connID, userID string, req *model
 // OnWebSocketDisconnect reports the end of the connections the core asked to watch: most
 // connections are people's, and the core need not hear of them.
 func (p *Plugin) OnWebSocketDisconnect(connID, userID string) {
-	if p.core == nil {
-		return
-	}
 	if _, watched := p.watched.LoadAndDelete(connID); watched {
 		p.hook(input{Disconnected: &connectionEnd{ConnectionID: connID, UserID: userID}})
 	}
@@ -44,7 +41,7 @@ func (p *Plugin) OnWebSocketDisconnect(connID, userID string) {
 
 // OnPluginClusterEvent hands the core what another node's core sent.
 func (p *Plugin) OnPluginClusterEvent(_ *plugin.Context, ev model.PluginClusterEvent) {
-	if p.core == nil || ev.Id != clusterEventID {
+	if ev.Id != clusterEventID {
 		return
 	}
 	p.hook(input{Cluster: &clusterMessage{Message: ev.Data}})

@@ -24,6 +24,8 @@ type Plugin struct {
 	plugin.MattermostPlugin
 
 	core *core
+	// life admits calls to the core between activation and deactivation, and no others.
+	life lifecycle
 	// info holds the constants the core was built with (from plugin.json).
 	info reply
 	// configuration is replaced whole on every change; read without a lock on the hot path.
@@ -78,6 +80,7 @@ func (p *Plugin) OnActivate() error {
 	if err := p.configure("activate"); err != nil {
 		return err
 	}
+	p.life.open()
 	// The heartbeat, and the hint to every bot that had subscribed to subscribe again.
 	p.hook(input{Activated: &struct{}{}})
 	sizes := poolSizes()
@@ -85,10 +88,11 @@ func (p *Plugin) OnActivate() error {
 	return nil
 }
 
-// OnDeactivate stops the timers, finishes the stores under way, then releases the pools and
-// the compiled module.
+// OnDeactivate stops the timers, lets no new call in and waits for those under way, finishes
+// the stores under way, then releases the pools and the compiled module.
 func (p *Plugin) OnDeactivate() error {
 	p.timers.stop()
+	p.life.close()
 	p.pending.wg.Wait()
 	if p.core == nil {
 		return nil
@@ -98,6 +102,17 @@ func (p *Plugin) OnDeactivate() error {
 
 // ServeHTTP hands every request under /plugins/<id> to the core, which routes it.
 func (p *Plugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Request) {
+	if !p.life.enter() {
+		// Mattermost routes no request to a plugin that is not running; should one slip in
+		// while it stops, it gets the last-resort answer the core gave at activation.
+		if p.info.FaultResponse != nil {
+			writeResponse(w, p.info.FaultResponse)
+		} else {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		return
+	}
+	defer p.life.leave()
 	defer func() {
 		if x := recover(); x != nil {
 			p.respondFault(w, fmt.Sprintf("panic in the shim: %v", x))
@@ -214,7 +229,7 @@ func (p *Plugin) entropy() string {
 
 // UserHasBeenDeactivated tells the core, which says what no longer holds (a cached account).
 func (p *Plugin) UserHasBeenDeactivated(_ *plugin.Context, user *model.User) {
-	if p.core == nil || user == nil {
+	if user == nil {
 		return
 	}
 	p.hook(input{UserDeactivated: &userEvent{UserID: user.Id}})
@@ -226,8 +241,12 @@ func (p *Plugin) hook(in input) {
 }
 
 // hookReply runs a hook's input through the core, carries out the effects and returns the
-// decision (nil when the core failed, which is logged).
+// decision (nil when the core failed, which is logged, or when the plugin is not running).
 func (p *Plugin) hookReply(in input) *reply {
+	if !p.life.enter() {
+		return nil
+	}
+	defer p.life.leave()
 	call := handleCall{
 		Input:    in,
 		NowMs:    p.now().UnixMilli(),

@@ -137,6 +137,7 @@ func newTestPlugin(t testing.TB) (*Plugin, *plugintest.API) {
 	api.On("GetPluginConfig").Return(map[string]any{}).Maybe()
 	// Activation keeps compiled code beside the bundle; none here (the in-process cache serves).
 	api.On("GetBundlePath").Return("", nil).Maybe()
+	api.On("GetConfig").Return(testServerConfig()).Maybe()
 	// Activation beats and looks for bots to remind to subscribe.
 	api.On("KVGet", "bots").Return(nil, nil).Maybe()
 	api.On("KVGet", "commands").Return(nil, nil).Maybe()
@@ -484,4 +485,11 @@ func TestConcurrentRequestsAllSucceed(t *testing.T) {
 		assert.Equal(t, 200, code, "request %d", i)
 	}
 	assert.Len(t, ids, n, "every click is published once, each with its own event id")
+}
+
+// testServerConfig is the server's configuration the tests' plugins read: its Site URL.
+func testServerConfig() *model.Config {
+	cfg := &model.Config{}
+	cfg.ServiceSettings.SiteURL = model.NewPointer("https://chat.example.com")
+	return cfg
 }

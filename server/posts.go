@@ -28,7 +28,7 @@ func (p *Plugin) MessageWillBeUpdated(_ *plugin.Context, newPost, _ *model.Post)
 func (p *Plugin) postWillBeSaved(post *model.Post, edited bool) (*model.Post, string) {
 	// Plumbing, not a decision: only attachments can hold buttons, and most posts have none,
 	// so they go through without a core call.
-	if p.core == nil || post == nil || post.GetProp(model.PostPropsAttachments) == nil {
+	if post == nil || post.GetProp(model.PostPropsAttachments) == nil {
 		return nil, ""
 	}
 	data, err := json.Marshal(post)
@@ -70,7 +70,7 @@ func (p *Plugin) MessageHasBeenUpdated(_ *plugin.Context, newPost, _ *model.Post
 
 // MessageHasBeenDeleted lets the core forget a deleted post.
 func (p *Plugin) MessageHasBeenDeleted(_ *plugin.Context, post *model.Post) {
-	if p.core == nil || post == nil || post.GetProp(model.PostPropsAttachments) == nil {
+	if post == nil || post.GetProp(model.PostPropsAttachments) == nil {
 		return
 	}
 	p.hook(input{PostDeleted: &postDeleted{PostID: post.Id}})
@@ -78,7 +78,7 @@ func (p *Plugin) MessageHasBeenDeleted(_ *plugin.Context, post *model.Post) {
 
 func (p *Plugin) postSaved(post *model.Post) {
 	// Plumbing, as in postWillBeSaved: only posts with attachments can hold buttons.
-	if p.core == nil || post == nil || post.GetProp(model.PostPropsAttachments) == nil {
+	if post == nil || post.GetProp(model.PostPropsAttachments) == nil {
 		return
 	}
 	data, err := json.Marshal(post)

@@ -152,15 +152,16 @@ type configureCall struct {
 		Config   map[string]any  `json:"config"`
 		Previous json.RawMessage `json:"previous,omitempty"`
 		Event    string          `json:"event"`
+		SiteURL  string          `json:"site_url"`
 	} `json:"configure"`
 }
 
-func newConfigureCall(config map[string]any, previous json.RawMessage, event string) *configureCall {
+func newConfigureCall(config map[string]any, previous json.RawMessage, event, siteURL string) *configureCall {
 	if config == nil {
 		config = map[string]any{}
 	}
 	c := &configureCall{}
-	c.Configure.Config, c.Configure.Previous, c.Configure.Event = config, previous, event
+	c.Configure.Config, c.Configure.Previous, c.Configure.Event, c.Configure.SiteURL = config, previous, event, siteURL
 	return c
 }
 

@@ -30,14 +30,22 @@ pub struct Configured {
     pub effects: Vec<Effect>,
 }
 
-/// Reads the plugin's section of Mattermost's configuration for `event`. Wrong settings never
-/// stop the plugin: at activation it runs with the defaults until they are fixed, on a change
-/// it keeps the settings it had.
+/// Reads the plugin's section of Mattermost's configuration for `event`, with the server's
+/// `site_url` (`ServiceSettings.SiteURL`, whatever the plugin's settings say). Wrong settings
+/// never stop the plugin: at activation it runs with the defaults until they are fixed, on a
+/// change it keeps the settings it had.
 pub fn configure(
     config: &Map<String, Value>,
     previous: Option<Settings>,
     event: ConfigEvent,
+    site_url: &str,
 ) -> Configured {
+    let mut configured = read(config, previous, event);
+    configured.settings.site_url = site_url.to_owned();
+    configured
+}
+
+fn read(config: &Map<String, Value>, previous: Option<Settings>, event: ConfigEvent) -> Configured {
     let problem = match Settings::from_plugin_config(config) {
         Ok(settings) => {
             return Configured {
@@ -97,7 +105,7 @@ mod tests {
             ConfigEvent::Change,
             ConfigEvent::Save,
         ] {
-            let c = configure(&config(json!({"verifyprovenance": false})), None, event);
+            let c = configure(&config(json!({"verifyprovenance": false})), None, event, "");
             assert!(!c.settings.verify_provenance);
             assert!(c.error.is_none() && c.effects.is_empty());
         }
@@ -109,6 +117,7 @@ mod tests {
             &config(json!({"verifyprovenance": "maybe"})),
             None,
             ConfigEvent::Activate,
+            "",
         );
         assert_eq!(c.settings, Settings::default());
         assert!(c.error.is_none(), "the plugin still starts");
@@ -126,12 +135,29 @@ mod tests {
         };
         let c = configure(
             &config(json!({"dialogsessionminutes": 0})),
-            Some(previous),
+            Some(previous.clone()),
             ConfigEvent::Change,
+            "",
         );
         assert_eq!(c.settings, previous);
         assert!(c.error.unwrap().contains("DialogSessionMinutes"));
         assert_eq!(c.effects.len(), 1);
+    }
+
+    #[test]
+    fn the_site_url_is_the_servers_whatever_the_settings() {
+        for (config, event) in [
+            (json!({}), ConfigEvent::Activate),
+            (json!({"dialogsessionminutes": 0}), ConfigEvent::Change),
+        ] {
+            let c = configure(
+                &super::tests::config(config),
+                None,
+                event,
+                "https://chat.example.com",
+            );
+            assert_eq!(c.settings.site_url, "https://chat.example.com");
+        }
     }
 
     #[test]
@@ -140,6 +166,7 @@ mod tests {
             &config(json!({"dialogsessionminutes": 0})),
             None,
             ConfigEvent::Save,
+            "",
         );
         assert!(c.error.unwrap().contains("Dialog session lifetime"));
         assert!(

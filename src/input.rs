@@ -107,7 +107,7 @@ pub enum Body<'a> {
 
 /// What the caller knows that the core does not: the time, fresh randomness, the settings, and
 /// which node of the cluster is asking.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Context {
     /// Milliseconds since the Unix epoch.
     pub now_ms: u64,

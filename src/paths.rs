@@ -73,23 +73,67 @@ pub(crate) fn dialog_session(path: &str) -> Option<(&str, SessionPath)> {
         .map(|id| (id, SessionPath::Lookup))
 }
 
-/// Whether an `integration.url` makes Mattermost call this plugin's action handler.
-///
-/// Mattermost calls a plugin in-process for a URL that starts with `/plugins/` or `plugins/`
-/// (after cleaning the path), and over HTTP with the clicker's session for an absolute URL to
-/// its own site, which may sit below a subpath.
-pub(crate) fn targets_action_handler(url: &str) -> bool {
+/// Whether Mattermost sends a click on an action with this `integration.url` to this plugin's
+/// action handler: a path (`/plugins/<id>/api/v1/handler`, or `plugins/<id>/…`, after cleaning
+/// it as Mattermost does), which Mattermost calls in-process, or an absolute URL on the
+/// server's own `site_url` (`ServiceSettings.SiteURL`: the same scheme, host and port, below
+/// its subpath), which it calls over HTTP with the clicker's session. Any other host is a
+/// server of someone else's that Mattermost calls itself: its clicks never reach the plugin,
+/// and the plugin vouches for none of them (SPEC §10).
+pub(crate) fn reaches_action_handler(url: &str, site_url: &str) -> bool {
+    let url = url.split(['?', '#']).next().unwrap_or_default();
+    match (absolute(url), absolute(site_url)) {
+        (None, _) => names_action_handler(url),
+        (Some(_), None) => false,
+        (Some((origin, path)), Some((site, site_path))) => {
+            origin == site
+                && clean_path(path) == clean_path(&format!("{site_path}{}", handler_url()))
+        }
+    }
+}
+
+/// Whether `url` names this plugin's action handler by its path, whatever its host: all the
+/// lint can tell without knowing the server's address (and, in the browser, it does not).
+pub(crate) fn names_action_handler(url: &str) -> bool {
     let handler = handler_url();
     let url = url.split(['?', '#']).next().unwrap_or_default();
-    if let Some(rest) = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-    {
-        let path = rest.find('/').map_or("/", |i| &rest[i..]);
+    if let Some((_, path)) = absolute(url) {
         return clean_path(path).ends_with(&handler);
     }
     let path = clean_path(url);
     (url.starts_with('/') || url.starts_with("plugins/")) && path == handler
+}
+
+/// An absolute `http`/`https` URL as its origin (scheme, host and port, lowercase, the default
+/// port named) and its path; `None` for anything else.
+fn absolute(url: &str) -> Option<(String, &str)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "http" => "80",
+        "https" => "443",
+        _ => return None,
+    };
+    let (authority, path) = rest.find('/').map_or((rest, "/"), |i| rest.split_at(i));
+    // A user name in the address (`user@host`) is no address Mattermost calls as its own.
+    if authority.contains('@') {
+        return None;
+    }
+    let authority = authority.to_ascii_lowercase();
+    // `[::1]:8065`: the port follows the bracket; `host:8065` the last colon.
+    let split = match authority.rfind(']') {
+        Some(end) => (authority[end + 1..].starts_with(':')).then_some(end + 1),
+        None => authority.rfind(':'),
+    };
+    let (host, port) = match split {
+        Some(at) => (&authority[..at], &authority[at + 1..]),
+        None => (authority.as_str(), default_port),
+    };
+    if host.is_empty() || port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let port = port.trim_start_matches('0');
+    Some((format!("{scheme}://{host}:{port}"), path))
 }
 
 /// Resolves `.`, `..` and repeated slashes, as Go's `path.Clean` does, always rooted.
@@ -111,38 +155,79 @@ fn clean_path(path: &str) -> String {
 mod tests {
     use super::*;
 
+    const SITE: &str = "https://chat.example.com";
+
     #[test]
-    fn handler_url_may_be_relative_absolute_or_below_a_subpath() {
+    fn a_path_reaches_the_handler_on_any_server() {
         let h = handler_url();
-        assert!(targets_action_handler(&h));
-        assert!(targets_action_handler(&h[1..]));
-        assert!(targets_action_handler(&format!("{h}?x=1")));
-        assert!(targets_action_handler(&format!(
-            "/plugins/{PLUGIN_ID}/api/v1/./handler"
-        )));
-        assert!(targets_action_handler(&format!(
-            "https://chat.example.com{h}"
-        )));
-        assert!(targets_action_handler(&format!(
-            "http://chat.example.com:8065/mm{h}"
-        )));
+        for url in [
+            h.clone(),
+            h[1..].to_owned(),
+            format!("{h}?x=1"),
+            format!("/plugins/{PLUGIN_ID}/api/v1/./handler"),
+        ] {
+            assert!(reaches_action_handler(&url, SITE), "{url}");
+            assert!(reaches_action_handler(&url, ""), "{url} without a site URL");
+            assert!(names_action_handler(&url), "{url}");
+        }
+    }
+
+    #[test]
+    fn an_absolute_url_reaches_the_handler_only_on_the_site_url() {
+        let h = handler_url();
+        for (url, site) in [
+            (format!("https://chat.example.com{h}"), SITE),
+            (format!("HTTPS://Chat.Example.COM:443{h}"), SITE),
+            (
+                format!("https://chat.example.com{h}"),
+                "https://chat.example.com/",
+            ),
+            (
+                format!("http://chat.example.com:8065/mm{h}"),
+                "http://chat.example.com:8065/mm",
+            ),
+            (
+                format!("http://chat.example.com:8065/mm{h}"),
+                "http://chat.example.com:8065/mm/",
+            ),
+            (format!("http://[::1]:8065{h}"), "http://[::1]:8065"),
+            (format!("http://127.0.0.1{h}"), "http://127.0.0.1:80"),
+        ] {
+            assert!(reaches_action_handler(&url, site), "{url} on {site}");
+        }
+        for (url, site) in [
+            (format!("https://evil.example.com{h}"), SITE),
+            (format!("https://chat.example.com.evil.example{h}"), SITE),
+            (format!("http://chat.example.com{h}"), SITE),
+            (format!("https://chat.example.com:8443{h}"), SITE),
+            (format!("https://me@chat.example.com{h}"), SITE),
+            (format!("https://chat.example.com/other{h}"), SITE),
+            (
+                format!("http://chat.example.com:8065{h}"),
+                "http://chat.example.com:8065/mm",
+            ),
+            (format!("https://chat.example.com{h}"), ""),
+            (
+                format!("ftp://chat.example.com{h}"),
+                "ftp://chat.example.com",
+            ),
+        ] {
+            assert!(!reaches_action_handler(&url, site), "{url} on {site:?}");
+        }
     }
 
     #[test]
     fn handler_url_must_name_this_plugin_and_this_endpoint() {
-        assert!(!targets_action_handler("/plugins/other/api/v1/handler"));
-        assert!(!targets_action_handler(&format!(
-            "/plugins/{PLUGIN_ID}/api/v1/handlers"
-        )));
-        assert!(!targets_action_handler(&format!(
-            "/plugins/{PLUGIN_ID}/api/v1/handler/../lint"
-        )));
-        assert!(!targets_action_handler(&format!(
-            "x/plugins/{PLUGIN_ID}/api/v1/handler"
-        )));
-        assert!(!targets_action_handler(&format!(
-            "https://example.com/plugins/{PLUGIN_ID}/api/v1/handler/x"
-        )));
-        assert!(!targets_action_handler(""));
+        for url in [
+            "/plugins/other/api/v1/handler".to_owned(),
+            format!("/plugins/{PLUGIN_ID}/api/v1/handlers"),
+            format!("/plugins/{PLUGIN_ID}/api/v1/handler/../lint"),
+            format!("x/plugins/{PLUGIN_ID}/api/v1/handler"),
+            format!("https://chat.example.com/plugins/{PLUGIN_ID}/api/v1/handler/x"),
+            String::new(),
+        ] {
+            assert!(!reaches_action_handler(&url, SITE), "{url}");
+            assert!(!names_action_handler(&url), "{url}");
+        }
     }
 }

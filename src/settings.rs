@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// The plugin's settings, in the normalized form the shim passes back in with every request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Settings {
     /// Deliver a click only when the post, channel, button and recipient all check out.
     pub verify_provenance: bool,
@@ -27,6 +27,12 @@ pub struct Settings {
     /// Refuse a post whose buttons aimed at the plugin can never work (lint errors).
     #[serde(default)]
     pub refuse_dead_buttons: bool,
+    /// The server's `ServiceSettings.SiteURL` (not a setting of the plugin's: the server's
+    /// address, which the shim reads with the settings). Mattermost calls the plugin for a
+    /// button whose absolute `integration.url` is on it, and for no other host; empty when the
+    /// server has none.
+    #[serde(default)]
+    pub site_url: String,
 }
 
 fn default_dialog_minutes() -> u32 {
@@ -73,6 +79,7 @@ impl Settings {
             keep_hours: whole_number(config, "KeepHours", 1..=168)?,
             kept_per_bot: whole_number(config, "KeptPerBot", 1..=10_000)?,
             refuse_dead_buttons: boolean(config, "RefuseDeadButtons")?,
+            site_url: String::new(),
         })
     }
 }
@@ -155,6 +162,7 @@ mod tests {
                 keep_hours: 24,
                 kept_per_bot: 1000,
                 refuse_dead_buttons: false,
+                site_url: String::new(),
             }
         );
     }

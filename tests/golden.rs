@@ -63,7 +63,8 @@ fn run(fixture: &Value) -> Value {
     let request = &fixture["request"];
     let settings = fixture.get("settings").cloned().unwrap_or_else(|| {
         call(
-            &json!({"configure": {"config": {}, "event": "activate"}}),
+            // The server the shim's tests run on (server/plugin_test.go, testServerConfig).
+            &json!({"configure": {"config": {}, "event": "activate", "site_url": "https://chat.example.com"}}),
             b"",
         )["settings"]
             .clone()

@@ -363,6 +363,7 @@ fn deliver(
         },
         bot: click.recipient.clone(),
         ephemeral,
+        site_url: ctx.settings.site_url.clone(),
     };
     let outgoing = delivery::Outgoing {
         bot: &click.recipient,

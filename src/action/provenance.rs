@@ -6,7 +6,7 @@
 use super::{Claim, Click};
 use crate::facts::Answer;
 use crate::model::{Post, PostAction, User};
-use crate::paths::targets_action_handler;
+use crate::paths::reaches_action_handler;
 use crate::refusal::Refusal;
 use crate::settings::Settings;
 use crate::sign::Signed;
@@ -27,7 +27,7 @@ pub(super) fn verify(
         }
         post => bots_post(click, claim, post)?,
     };
-    check_action(click, claim, post)?;
+    check_action(click, claim, post, &settings.site_url)?;
     Ok(true)
 }
 
@@ -61,9 +61,16 @@ fn bots_post<'p>(
     Ok(post)
 }
 
-/// Some action on the post must point at this handler with exactly this context, type and data
-/// source (a menu's choice aside), and a static menu must offer the choice.
-fn check_action(click: &Click<'_>, claim: &Claim, post: &Post) -> Result<(), Refusal> {
+/// Some action on the post must be one whose clicks Mattermost sends to this handler (a path, or
+/// a URL on the server's `site_url`), with exactly this context, type and data source (a menu's
+/// choice aside), and a static menu must offer the choice. A click naming an action that points
+/// at another host was made up: Mattermost would have sent it there.
+fn check_action(
+    click: &Click<'_>,
+    claim: &Claim,
+    post: &Post,
+    site_url: &str,
+) -> Result<(), Refusal> {
     // A button's context must match exactly; Mattermost adds `selected_option` (and the menu's
     // data source) to a menu's only when something was chosen.
     // The signature is compared by its own check: without it, the full check is what it was
@@ -86,7 +93,9 @@ fn check_action(click: &Click<'_>, claim: &Claim, post: &Post) -> Result<(), Ref
         })
         .filter(|a| {
             a.integration.as_ref().is_some_and(|i| {
-                i.url.as_deref().is_some_and(targets_action_handler)
+                i.url
+                    .as_deref()
+                    .is_some_and(|url| reaches_action_handler(url, site_url))
                     && i.context
                         .as_ref()
                         .is_some_and(|c| same_object_except(c, &click.context, skip))

@@ -204,6 +204,7 @@ fn decide(args: &str, ctx: &Context, facts: Facts<'_>) -> Result<Outcome, Refusa
         ctx,
     );
     let sender = CommandSender {
+        site_url: ctx.settings.site_url.clone(),
         place: Place {
             post_id: String::new(),
             channel_id: args.channel_id.clone(),
@@ -241,6 +242,8 @@ fn decide(args: &str, ctx: &Context, facts: Facts<'_>) -> Result<Outcome, Refusa
 /// The person who typed the command waits for the bot's answer.
 struct CommandSender {
     place: Place,
+    /// The server's `SiteURL`: an ephemeral answer's buttons are signed only if they reach it.
+    site_url: String,
     bot: UserId,
     /// The event's id: an ephemeral answer with buttons becomes a post of its own id.
     event_id: EventId,
@@ -313,6 +316,7 @@ impl Sender for CommandSender {
                     root_id: root,
                     bot: self.bot.as_str(),
                     to: &self.place.user_id,
+                    site_url: &self.site_url,
                 };
                 let effects = signed_command_answer(&fields, &self.bot, &at, key);
                 let effects = effects.into_iter().collect();

@@ -215,6 +215,7 @@ pub(crate) fn ack(
         &answer,
         &f,
         super::store::keep_seconds(&ctx.settings),
+        &ctx.settings.site_url,
     )
 }
 
@@ -241,12 +242,14 @@ fn claim(key: &str, raw: &RawValue, current: &Kept, answer: &RawValue, ctx: &Con
 }
 
 /// Applies a late answer to a click: out of the queue, the post updated, the text sent.
+/// `site_url` is the server's: an ephemeral post's new buttons are signed only if they reach it.
 fn apply_late(
     kept: &Kept,
     event_id: Id,
     answer: &RawValue,
     f: &AckFacts<'_>,
     keep_s: u64,
+    site_url: &str,
 ) -> Result<Step, Refusal> {
     let fields: Map<String, Value> = serde_json::from_str(answer.get()).unwrap_or_default();
     if kept.place.is_none() {
@@ -269,13 +272,13 @@ fn apply_late(
         });
     }
     if kept.event == COMMAND {
-        return apply_late_command(kept, event_id, answer, &fields, f, keep_s);
+        return apply_late_command(kept, event_id, answer, &fields, f, keep_s, site_url);
     }
     let update = fields.get("update").filter(|u| u.is_object());
     let place = kept.place.as_ref();
     let mut ask = Ask::default();
     ask.unless(&f.unqueued, "unqueued", || unqueue(kept, event_id, keep_s));
-    let ephemeral = place.and_then(|p| p.ephemeral(kept.bot.as_str()));
+    let ephemeral = place.and_then(|p| p.ephemeral(kept.bot.as_str(), site_url));
     if let (Some(_), Some(at)) = (update, &ephemeral) {
         // Not stored: the post is replaced for its one user, its buttons signed again.
         crate::sign::ask_keyring(&mut ask, &f.keyring);
@@ -356,6 +359,7 @@ fn apply_late_command(
     fields: &Map<String, Value>,
     f: &AckFacts<'_>,
     keep_s: u64,
+    site_url: &str,
 ) -> Result<Step, Refusal> {
     let Some(unqueued) = &f.unqueued else {
         return Ok(Step::Ask(Ask::one(
@@ -392,6 +396,7 @@ fn apply_late_command(
                     root_id: root,
                     bot: kept.bot.as_str(),
                     to: &place.user_id,
+                    site_url,
                 };
                 let signed = match &f.keyring {
                     Some(Answer::Found(Some(key))) => {

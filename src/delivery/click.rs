@@ -121,6 +121,8 @@ pub(crate) struct ClickSender {
     /// The key that signs an ephemeral post's buttons again, for a click on one the plugin
     /// sent (its place names the thread).
     pub(crate) ephemeral: Option<crate::sign::Keyring>,
+    /// The server's `SiteURL`, for signing those buttons.
+    pub(crate) site_url: String,
 }
 
 impl Sender for ClickSender {
@@ -143,7 +145,7 @@ impl Sender for ClickSender {
         let answer = check_click_answer(answer, &self.bot).map_err(|e| Refusal::Internal {
             detail: format!("the answer handed to the click is not one: {e}"),
         })?;
-        let ephemeral = self.place.ephemeral(self.bot.as_str());
+        let ephemeral = self.place.ephemeral(self.bot.as_str(), &self.site_url);
         let (answer, effects) = match (ephemeral, &self.ephemeral) {
             (Some(at), Some(key)) => {
                 let (answer, update) = crate::sign::ephemeral::split_answer(&answer, &at, key);

@@ -139,10 +139,11 @@ pub(crate) struct Place {
 }
 
 impl Place {
-    /// The ephemeral post clicked on, if it was one; sent by `bot`.
+    /// The ephemeral post clicked on, if it was one; sent by `bot`, on the server at `site_url`.
     pub(crate) fn ephemeral<'a>(
         &'a self,
         bot: &'a str,
+        site_url: &'a str,
     ) -> Option<crate::sign::ephemeral::Ephemeral<'a>> {
         let root_id = self.ephemeral_root.as_deref()?;
         Some(crate::sign::ephemeral::Ephemeral {
@@ -151,6 +152,7 @@ impl Place {
             root_id,
             bot,
             to: &self.user_id,
+            site_url,
         })
     }
 }

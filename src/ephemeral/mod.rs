@@ -182,6 +182,7 @@ fn decide(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Result<Outc
         root_id: &m.root_id,
         bot: bot.as_str(),
         to: &m.user_id,
+        site_url: &ctx.settings.site_url,
     };
     effects.push(Effect::SendEphemeral {
         user_id: m.user_id.clone(),

@@ -5,7 +5,7 @@ use super::walk::{key_path, Kind, Lint};
 use super::{TooLarge, MAX_OPTIONS};
 use crate::body::MAX_BODY_BYTES;
 use crate::ids::is_mattermost_id;
-use crate::paths::{handler_url, targets_action_handler};
+use crate::paths::{handler_url, names_action_handler};
 use crate::trip::{change, Change};
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
@@ -139,7 +139,7 @@ impl Lint {
             return Ok(());
         };
         let url = self.string(integration, &integration_path, "url");
-        if !targets_action_handler(url) {
+        if !names_action_handler(url) {
             let what = if url.is_empty() {
                 "missing".to_owned()
             } else {
@@ -152,6 +152,16 @@ impl Lint {
                     "The integration URL is {what}, so clicks do not reach this plugin's handler."
                 ),
                 &format!("Set `integration.url` to \"{}\".", handler_url()),
+            );
+        } else if url.starts_with("http://") || url.starts_with("https://") {
+            // Mattermost sends such a click to the plugin only on its own Site URL, and the
+            // plugin signs (and accepts) only those; the lint, which also runs in the browser,
+            // does not know that address.
+            self.warn(
+                &format!("{integration_path}.url"),
+                "integration_url_absolute",
+                format!("The integration URL is absolute ({url:?}): clicks reach this plugin only if it is exactly this server's Site URL (scheme, host and port) followed by the handler's path; on any other host Mattermost sends them there."),
+                &format!("Set `integration.url` to the path \"{}\", which works on any server.", handler_url()),
             );
         }
         self.context(&integration_path, integration.get("context"), bot);
@@ -356,7 +366,10 @@ mod tests {
                 "/integration/url",
                 absolute.into()
             )]))),
-            vec![]
+            vec![(
+                "attachments[0].actions[0].integration.url".to_owned(),
+                "integration_url_absolute"
+            )]
         );
     }
 

@@ -33,6 +33,9 @@ pub(crate) struct Ephemeral<'a> {
     pub(crate) bot: &'a str,
     /// The one user who sees it.
     pub(crate) to: &'a str,
+    /// The server's `SiteURL`: an action is signed only if Mattermost sends its clicks to the
+    /// plugin.
+    pub(crate) site_url: &'a str,
 }
 
 /// The post as `SendEphemeralPost` / `UpdateEphemeralPost` take it: the bot's, its actions
@@ -49,7 +52,18 @@ pub(crate) fn post(
         props.remove(reserved);
     }
     strip_signatures(&mut props);
-    sign_actions(&mut props, key, at.bot, at.channel_id, at.root_id, at.to);
+    let signer = super::Signer {
+        key,
+        site_url: at.site_url,
+    };
+    sign_actions(
+        &mut props,
+        &signer,
+        at.bot,
+        at.channel_id,
+        at.root_id,
+        at.to,
+    );
     let mut post = Map::new();
     post.insert("id".into(), Value::from(at.post_id));
     post.insert("user_id".into(), Value::from(at.bot));

@@ -1,13 +1,13 @@
 //! `MessageWillBePosted` / `MessageWillBeUpdated`: sign a post's buttons (or refuse a post whose
 //! buttons can never work), and `POST /api/v1/admin/signing-key`: rotate the key.
 
-use super::{sign, Keyring, Scope, CONTEXT_KEY, KEYRING_KEY};
+use super::{sign, Keyring, Scope, Signer, CONTEXT_KEY, KEYRING_KEY};
 use crate::effect::{Decision, Effect, Outcome};
 use crate::facts::{present, Answer, Ask, Fact, Facts};
 use crate::input::{Context, Request};
 use crate::lint::{check, Severity};
 use crate::model::{require_admin, User};
-use crate::paths::targets_action_handler;
+use crate::paths::{names_action_handler, reaches_action_handler};
 use crate::refusal::Refusal;
 use serde::Deserialize;
 use serde_json::value::{to_raw_value, RawValue};
@@ -133,7 +133,11 @@ pub(crate) fn post_will_be_saved(post: &str, ctx: &Context, facts: Facts<'_>) ->
         }
     }
     let changed = strip_signatures(props);
-    if !actions_mut(props).iter().any(|a| signable(a, &author)) {
+    let site_url = ctx.settings.site_url.as_str();
+    if !actions_mut(props)
+        .iter()
+        .any(|a| signable(a, &author, site_url))
+    {
         return finish(changed, post);
     }
     // Facts that cannot be read (never from the shim) leave the post unsigned, as a store
@@ -152,7 +156,11 @@ pub(crate) fn post_will_be_saved(post: &str, ctx: &Context, facts: Facts<'_>) ->
         .get_mut("props")
         .and_then(Value::as_object_mut)
         .expect("checked above");
-    sign_actions(props, &key, &author, &channel_id, &root_id, "");
+    let signer = Signer {
+        key: &key,
+        site_url,
+    };
+    sign_actions(props, &signer, &author, &channel_id, &root_id, "");
     let post = to_raw_value(&post).expect("a post serializes");
     Outcome::Decided(Decision::post(effects, Some(post), None))
 }
@@ -168,18 +176,19 @@ pub(crate) fn strip_signatures(props: &mut Map<String, Value>) -> bool {
     changed
 }
 
-/// Signs every action of `props` that points at the handler and names `author` (the post's
-/// author) in `context.user_id`; `to` names the one user of an ephemeral post.
+/// Signs every action of `props` whose clicks Mattermost sends to the handler and that names
+/// `author` (the post's author) in `context.user_id`; `to` names the one user of an ephemeral
+/// post.
 pub(crate) fn sign_actions(
     props: &mut Map<String, Value>,
-    key: &Keyring,
+    signer: &Signer<'_>,
     author: &str,
     channel_id: &str,
     root_id: &str,
     to: &str,
 ) {
     for action in actions_mut(props) {
-        if !signable(action, author) {
+        if !signable(action, author, signer.site_url) {
             continue;
         }
         let kind = match action.get("type").and_then(Value::as_str) {
@@ -207,7 +216,7 @@ pub(crate) fn sign_actions(
             to,
         };
         let context = context_mut(action).expect("a signable action has a context");
-        let sig = sign(key, &scope, context, options);
+        let sig = sign(signer.key, &scope, context, options);
         context.insert(CONTEXT_KEY.into(), sig);
     }
 }
@@ -237,8 +246,10 @@ fn context_mut(action: &mut Map<String, Value>) -> Option<&mut Map<String, Value
         .as_object_mut()
 }
 
-/// An action this plugin vouches for: it points at the handler and names the post's author.
-fn signable(action: &Map<String, Value>, author: &str) -> bool {
+/// An action this plugin vouches for: Mattermost sends its clicks to the handler (a path, or an
+/// absolute URL on the server's `site_url`; never another host), and it names the post's
+/// author.
+fn signable(action: &Map<String, Value>, author: &str, site_url: &str) -> bool {
     let Some(integration) = action.get("integration") else {
         return false;
     };
@@ -250,10 +261,11 @@ fn signable(action: &Map<String, Value>, author: &str) -> bool {
         .get("context")
         .and_then(|c| c.get("user_id"))
         .and_then(Value::as_str);
-    !author.is_empty() && targets_action_handler(url) && names == Some(author)
+    !author.is_empty() && reaches_action_handler(url, site_url) && names == Some(author)
 }
 
-/// Whether any action of the post points at this plugin (only those are the plugin's business).
+/// Whether any action of the post names this plugin's handler (only those are the plugin's
+/// business; the lint says what is wrong with one on another host).
 fn aims_at_plugin(props: &Map<String, Value>) -> bool {
     let Some(Value::Array(attachments)) = props.get("attachments") else {
         return false;
@@ -263,7 +275,7 @@ fn aims_at_plugin(props: &Map<String, Value>) -> bool {
         .filter_map(|a| a.get("actions").and_then(Value::as_array))
         .flatten()
         .filter_map(|a| a.get("integration")?.get("url")?.as_str())
-        .any(targets_action_handler)
+        .any(names_action_handler)
 }
 
 /// What rotating needs to know.

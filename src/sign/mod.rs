@@ -131,6 +131,14 @@ impl Version {
     }
 }
 
+/// The key that signs, and the server's `SiteURL`: only an action whose clicks Mattermost sends
+/// to this plugin is signed (a relative path, or an absolute URL on the site), never one that
+/// Mattermost posts to another host.
+pub(crate) struct Signer<'a> {
+    pub(crate) key: &'a Keyring,
+    pub(crate) site_url: &'a str,
+}
+
 /// What a signature covers, besides the context.
 pub(crate) struct Scope<'a> {
     pub(crate) author: &'a str,

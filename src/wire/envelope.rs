@@ -35,6 +35,9 @@ pub enum Call<'a> {
         previous: Option<Settings>,
         /// Which hook reads them.
         event: ConfigEvent,
+        /// The server's `ServiceSettings.SiteURL` (empty when it has none).
+        #[serde(default)]
+        site_url: String,
     },
     /// Something failed outside the core while serving a request; answer the user properly.
     Fault {
@@ -240,7 +243,8 @@ fn answer(call: Call<'_>, body: &[u8]) -> Reply {
             config,
             previous,
             event,
-        } => Reply::Configured(configure(&config, previous, event)),
+            site_url,
+        } => Reply::Configured(configure(&config, previous, event, &site_url)),
         Call::Fault { detail } => Reply::Decision(fault_decision(&detail)),
         Call::Info => Reply::Info {
             plugin_id: PLUGIN_ID,
