@@ -46,7 +46,7 @@ func (p *Plugin) ConfigurationWillBeSaved(newCfg *model.Config) (*model.Config, 
 		return nil, nil
 	}
 	defer p.life.leave()
-	rep, err := p.callCore(context.Background(), laneInteractive, newConfigureCall(newCfg.PluginSettings.Plugins[p.info.PluginID], nil, "save", siteURL(newCfg)), nil)
+	rep, err := p.callCore(context.Background(), laneInteractive, newConfigureCall(newCfg.PluginSettings.Plugins[p.info.PluginID], nil, "save", serverFactsOf(newCfg)), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +61,7 @@ func (p *Plugin) ConfigurationWillBeSaved(newCfg *model.Config) (*model.Config, 
 // the settings it says to run with, and returns the error it says the hook returns.
 func (p *Plugin) configure(event string) error {
 	previous := p.getConfiguration().settings
-	rep, err := p.callCore(context.Background(), laneInteractive, newConfigureCall(p.API.GetPluginConfig(), previous, event, siteURL(p.API.GetConfig())), nil)
+	rep, err := p.callCore(context.Background(), laneInteractive, newConfigureCall(p.API.GetPluginConfig(), previous, event, serverFactsOf(p.API.GetConfig())), nil)
 	if err != nil {
 		return err
 	}
@@ -73,13 +73,24 @@ func (p *Plugin) configure(event string) error {
 	return nil
 }
 
-// siteURL is the server's address (ServiceSettings.SiteURL), which the core runs with beside
-// the settings: Mattermost sends a click on a button with an absolute URL to the plugin only
-// when that URL is on it. Read with the settings (Mattermost calls OnConfigurationChange for
-// every change of its configuration), never per click.
-func siteURL(cfg *model.Config) string {
-	if cfg == nil || cfg.ServiceSettings.SiteURL == nil {
-		return ""
+// serverFactsOf is what the core runs with of the server's configuration, beside the settings
+// (Mattermost calls OnConfigurationChange for every change of its configuration), never read
+// per request: the Site URL (Mattermost sends a click on a button with an absolute URL to the
+// plugin only when that URL is on it), whether it runs in a cluster, and how long a trigger id
+// opens a dialog (OutgoingIntegrationRequestsTimeout).
+func serverFactsOf(cfg *model.Config) serverFacts {
+	var facts serverFacts
+	if cfg == nil {
+		return facts
 	}
-	return *cfg.ServiceSettings.SiteURL
+	if cfg.ServiceSettings.SiteURL != nil {
+		facts.SiteURL = *cfg.ServiceSettings.SiteURL
+	}
+	if cfg.ClusterSettings.Enable != nil {
+		facts.Clustered = *cfg.ClusterSettings.Enable
+	}
+	if cfg.ServiceSettings.OutgoingIntegrationRequestsTimeout != nil {
+		facts.IntegrationTimeoutS = *cfg.ServiceSettings.OutgoingIntegrationRequestsTimeout
+	}
+	return facts
 }

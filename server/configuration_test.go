@@ -19,11 +19,11 @@ func TestConfiguration(t *testing.T) {
 	}{
 		"defaults when nothing is saved": {
 			section: nil,
-			want:    `{"verify_provenance":true,"allow_unverified_ephemeral":false,"dialog_session_minutes":30,"answer_window_ms":2500,"keep_hours":24,"kept_per_bot":1000,"refuse_dead_buttons":false,"site_url":"https://chat.example.com"}`,
+			want:    `{"verify_provenance":true,"allow_unverified_ephemeral":false,"dialog_session_minutes":30,"answer_window_ms":2500,"keep_hours":24,"kept_per_bot":1000,"refuse_dead_buttons":false,"site_url":"https://chat.example.com","clustered":false,"trigger_seconds":30}`,
 		},
 		"saved values, keys lowercased by Mattermost": {
 			section: map[string]any{"verifyprovenance": false, "allowunverifiedephemeral": true},
-			want:    `{"verify_provenance":false,"allow_unverified_ephemeral":true,"dialog_session_minutes":30,"answer_window_ms":2500,"keep_hours":24,"kept_per_bot":1000,"refuse_dead_buttons":false,"site_url":"https://chat.example.com"}`,
+			want:    `{"verify_provenance":false,"allow_unverified_ephemeral":true,"dialog_session_minutes":30,"answer_window_ms":2500,"keep_hours":24,"kept_per_bot":1000,"refuse_dead_buttons":false,"site_url":"https://chat.example.com","clustered":false,"trigger_seconds":30}`,
 		},
 		"a value of the wrong type is refused, naming the setting": {
 			section:  map[string]any{"allowunverifiedephemeral": "sometimes"},

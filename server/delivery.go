@@ -47,14 +47,32 @@ func (p *Plugin) OnPluginClusterEvent(_ *plugin.Context, ev model.PluginClusterE
 	p.hook(input{Cluster: &clusterMessage{Message: ev.Data}})
 }
 
-// waiters hands a bot's answer to the click waiting for it on this node.
+// waiters holds, on this node, the inputs waiting for a bot's answer (a click, a submission, a
+// command, a lookup), by event id: the core registers each wait (the await fact) with what an
+// acknowledgement may know of it (held), and an acknowledgement hands the answer over in
+// memory (the claim fact). When a wait's time is up it ends, and claims fail from then on;
+// the core then keeps the event in the store, and an acknowledgement asking of it (the held
+// fact) waits until the input that waited is decided, so that it finds the kept event. An
+// ended wait stays known for a while (a tombstone), so that a second or a late
+// acknowledgement is answered without the store.
 type waiters struct {
-	mu sync.Mutex
-	// waiting is the click waiting for each event.
-	waiting map[string]chan json.RawMessage
-	// early holds answers that came before their click began to wait (the bot answered while
-	// the publish was still returning), briefly.
+	mu      sync.Mutex
+	waiting map[string]*wait
+	// expected counts the waits registered, to sweep tombstones now and then.
+	expected uint64
+	// early holds answers handed over before their wait began (a relayed result that came
+	// before the await), briefly.
 	early map[string]earlyAnswer
+}
+
+// wait is one input's wait for an answer.
+type wait struct {
+	held   json.RawMessage // what the core said of it; nil for a wait only the core's messages end
+	state  string          // "waiting", "answered", "ended"
+	answer chan json.RawMessage
+	// decided is closed when the input that waited is decided (its kept event stored).
+	decided chan struct{}
+	ended   time.Time
 }
 
 type earlyAnswer struct {
@@ -62,61 +80,160 @@ type earlyAnswer struct {
 	at     time.Time
 }
 
-// earlyAnswerLife bounds how long an answer waits for its click.
-const earlyAnswerLife = time.Minute
+const (
+	// earlyAnswerLife bounds how long an answer waits for its wait.
+	earlyAnswerLife = time.Minute
+	// tombstoneLife is how long an ended wait is remembered: as long as the store keeps an
+	// answered event (10 minutes), so a second acknowledgement is told it is one.
+	tombstoneLife = 10 * time.Minute
+	// maxWaits bounds the waits and tombstones kept; past it the oldest tombstones go.
+	maxWaits = 100_000
+	// decidedWait bounds how long an acknowledgement waits for an ended wait's input to be
+	// decided (it stores the kept event): the rounds after a window are a few store calls.
+	decidedWait = 10 * time.Second
+)
 
 // expect registers the wait for eventID before the event is published, so that no answer can
 // come before anyone listens.
-func (w *waiters) expect(eventID string) {
+func (w *waiters) expect(eventID string, held json.RawMessage) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.waiting == nil {
-		w.waiting = make(map[string]chan json.RawMessage)
+		w.waiting = make(map[string]*wait)
 	}
-	if _, ok := w.waiting[eventID]; !ok {
-		w.waiting[eventID] = make(chan json.RawMessage, 1)
+	if _, ok := w.waiting[eventID]; ok {
+		return
 	}
+	w.expected++
+	if len(w.waiting) >= maxWaits || w.expected%1024 == 0 {
+		w.sweep(time.Now(), len(w.waiting) >= maxWaits)
+	}
+	w.waiting[eventID] = &wait{held: held, state: "waiting", answer: make(chan json.RawMessage, 1), decided: make(chan struct{})}
 }
 
-// await waits for eventID's answer until deadline; nil when the time is up.
-func (w *waiters) await(eventID string, deadline time.Duration) json.RawMessage {
-	w.expect(eventID)
+// await waits for eventID's answer until deadline; nil when the time is up, and the wait has
+// ended: claims fail from then on.
+func (w *waiters) await(eventID string, held json.RawMessage, deadline time.Duration) json.RawMessage {
+	w.expect(eventID, held)
 	w.mu.Lock()
-	ch := w.waiting[eventID]
-	if e, ok := w.early[eventID]; ok {
+	wt := w.waiting[eventID]
+	if e, ok := w.early[eventID]; ok && wt.state == "waiting" {
 		delete(w.early, eventID)
-		ch <- e.answer
+		wt.state = "answered"
+		wt.answer <- e.answer
 	}
 	w.mu.Unlock()
-	defer func() {
-		w.mu.Lock()
-		delete(w.waiting, eventID)
-		w.mu.Unlock()
-	}()
 	timer := time.NewTimer(max(deadline, 0))
 	defer timer.Stop()
 	select {
-	case answer := <-ch:
+	case answer := <-wt.answer:
 		return answer
 	case <-timer.C:
-		select {
-		case answer := <-ch:
-			return answer
-		default:
-			return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if wt.state == "answered" { // a claim won as the time ran out
+		return <-wt.answer
+	}
+	wt.state, wt.ended = "ended", time.Now()
+	return nil
+}
+
+// decided marks the waits of an input decided (its decide loop is over): acknowledgements
+// waiting to learn of an ended wait go on.
+func (w *waiters) decided(eventIDs []string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	now := time.Now()
+	for _, id := range eventIDs {
+		if wt, ok := w.waiting[id]; ok {
+			if wt.state == "waiting" {
+				wt.state, wt.ended = "ended", now
+			}
+			select {
+			case <-wt.decided:
+			default:
+				close(wt.decided)
+			}
+			if wt.held == nil { // a relay's result: nobody asks of it later
+				delete(w.waiting, id)
+			}
 		}
 	}
 }
 
-// wake hands answer to the click waiting for eventID, or keeps it a moment for a click that
-// is about to wait.
+// heldState answers the held fact: what this node knows of a wait for eventID, or JSON null.
+func (w *waiters) heldState(eventID string) json.RawMessage {
+	w.mu.Lock()
+	wt, ok := w.waiting[eventID]
+	w.mu.Unlock()
+	if !ok || wt.held == nil {
+		return json.RawMessage("null")
+	}
+	w.untilDecided(wt)
+	w.mu.Lock()
+	state := wt.state
+	w.mu.Unlock()
+	return describeWait(state, wt.held)
+}
+
+// untilDecided waits, if wt's time is up, until the input that waited is decided.
+func (w *waiters) untilDecided(wt *wait) {
+	w.mu.Lock()
+	ended := wt.state == "ended"
+	w.mu.Unlock()
+	if !ended {
+		return
+	}
+	select {
+	case <-wt.decided:
+	case <-time.After(decidedWait):
+	}
+}
+
+// describeWait is {"state", ...held} as the core reads it.
+func describeWait(state string, held json.RawMessage) json.RawMessage {
+	out := make([]byte, 0, len(held)+24)
+	out = append(out, `{"state":"`...)
+	out = append(out, state...)
+	out = append(out, `",`...)
+	return append(out, held[1:]...) // held is a JSON object the core wrote
+}
+
+// claim hands answer to the input waiting for eventID, if it still waits: "claimed",
+// "answered" (another claim won), "ended" (its time was up: reported once its input is
+// decided) or "absent".
+func (w *waiters) claim(eventID string, answer json.RawMessage) string {
+	w.mu.Lock()
+	wt, ok := w.waiting[eventID]
+	if !ok || wt.held == nil {
+		w.mu.Unlock()
+		return "absent"
+	}
+	switch wt.state {
+	case "waiting":
+		wt.state = "answered"
+		wt.answer <- answer
+		w.mu.Unlock()
+		return "claimed"
+	case "answered":
+		w.mu.Unlock()
+		return "answered"
+	}
+	w.mu.Unlock()
+	w.untilDecided(wt)
+	return "ended"
+}
+
+// wake hands answer to a wait the core's own messages end (a relayed acknowledgement's
+// result), or keeps it a moment for a wait about to begin.
 func (w *waiters) wake(eventID string, answer json.RawMessage) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if ch, ok := w.waiting[eventID]; ok {
-		select {
-		case ch <- answer:
-		default:
+	if wt, ok := w.waiting[eventID]; ok && wt.held == nil {
+		if wt.state == "waiting" {
+			wt.state = "answered"
+			wt.answer <- answer
 		}
 		return
 	}
@@ -130,6 +247,23 @@ func (w *waiters) wake(eventID string, answer json.RawMessage) {
 		}
 	}
 	w.early[eventID] = earlyAnswer{answer: answer, at: now}
+}
+
+// sweep drops tombstones past their life (all ended ones when full). Called with mu held.
+func (w *waiters) sweep(now time.Time, full bool) {
+	for id, wt := range w.waiting {
+		if wt.state == "waiting" {
+			continue
+		}
+		select {
+		case <-wt.decided:
+		default:
+			continue // its input is still being decided
+		}
+		if full || now.Sub(wt.ended) > tombstoneLife {
+			delete(w.waiting, id)
+		}
+	}
 }
 
 // timers are the core's timers on this node, by name.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"encoding/json"
 	"net/http"
 	"sort"
@@ -89,10 +90,21 @@ func (p *Plugin) carryOut(effects []effect) {
 				p.cache.remember(*e.Fact, e.Found, p.now())
 			}
 		case "delete":
-			// Best effort, as the core asked: the entry expires anyway.
-			if appErr := p.API.KVDelete(e.Key); appErr != nil {
-				p.API.LogWarn("deleting a KV entry failed", "key", e.Key, "error", appErr.Error())
-			}
+			// Best effort, as the core asked (the entry expires anyway), off the request's path;
+			// a later read of the key on this node waits for it.
+			key := e.Key
+			p.pending.start(key, func() {
+				if appErr := p.API.KVDelete(key); appErr != nil {
+					p.API.LogWarn("deleting a KV entry failed", "key", key, "error", appErr.Error())
+				}
+			})
+		case "count":
+			key, by, ttl := e.Key, e.By, e.ExpireInSeconds
+			p.pending.start(key, func() {
+				if r := p.counters.count(p.API, key, by, nil, ttl); r.appErr != nil || r.err != nil {
+					p.API.LogWarn("changing a count failed", "key", key, "error", fmt.Sprint(r.appErr, r.err))
+				}
+			})
 		case "log":
 			p.log(e.Level, e.text(), e.Fields)
 		default:

@@ -120,11 +120,21 @@ func (p *Plugin) ask(q query) result {
 	case "list_remove":
 		return p.listRemove(q)
 	case "await":
-		answer := p.waiters.await(q.EventID, time.UnixMilli(q.UntilMs).Sub(p.now()))
+		answer := p.waiters.await(q.EventID, q.Held, time.UnixMilli(q.UntilMs).Sub(p.now()))
 		if answer == nil {
 			answer = json.RawMessage("null")
 		}
 		return result{value: answer}
+	case "held":
+		return result{value: p.waiters.heldState(q.EventID)}
+	case "claim":
+		return result{value: p.waiters.claim(q.EventID, q.Answer)}
+	case "queue_push":
+		return p.counters.queuePush(p.API, q.Key, q.Cap, max(q.Count, 1), q.ExpireInSeconds)
+	case "count":
+		return p.counters.count(p.API, q.Key, q.By, q.Ceiling, q.ExpireInSeconds)
+	case "kv_set_many":
+		return p.kvSetMany(q.Entries, q.ExpireInSeconds)
 	case "update_post":
 		var post model.Post
 		if err := json.Unmarshal(q.Post, &post); err != nil {

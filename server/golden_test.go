@@ -136,6 +136,12 @@ func (f *fixture) expectEffects(t *testing.T, api *plugintest.API) *[]map[string
 			api.On("KVSetWithOptions", e.Key, jsonEqual(e.Value), model.PluginKVSetOptions{ExpireInSeconds: e.ExpireInSeconds}).Return(true, nil).Once()
 		case "delete":
 			api.On("KVDelete", e.Key).Return(nil).Once()
+		case "count":
+			// A count changed off the request's path: from nothing, in the fixture's store.
+			api.On("KVGet", e.Key).Return(nil, nil).Once()
+			api.On("KVSetWithOptions", e.Key, mock.Anything, mock.MatchedBy(func(o model.PluginKVSetOptions) bool {
+				return o.Atomic && o.OldValue == nil && o.ExpireInSeconds == e.ExpireInSeconds
+			})).Return(true, nil).Once()
 		case "log":
 			var message string
 			require.NoError(t, json.Unmarshal(e.Message, &message))
@@ -270,14 +276,81 @@ func (f *fixture) expectDeliveryFacts(t testing.TB, api *plugintest.API, q query
 		if len(items) > 0 || q.Fact == "list_remove" {
 			stored, _ = json.Marshal(listDoc{Items: items})
 		}
-		api.On("KVGet", q.Key).Return(stored, nil).Maybe()
+		// Read once by the compare-and-set that succeeds, and once before by a removal (which
+		// leaves a list that does not exist alone).
+		reads := 1
+		if q.Fact == "list_remove" {
+			reads = 2
+		}
+		api.On("KVGet", q.Key).Return(stored, nil).Times(reads)
 		api.On("KVSetWithOptions", q.Key, mock.Anything, mock.MatchedBy(func(o model.PluginKVSetOptions) bool {
 			return o.Atomic && bytes.Equal(o.OldValue, stored) && o.ExpireInSeconds == q.ExpireInSeconds
 		})).Return(failed == nil, failed).Once()
 	case "await":
-		// The answer the bot gives, handed over before the click waits (as a Wake would).
+		// The answer the bot gives, handed over before the input waits: a claim for a wait
+		// with what it holds, a wake for one without (a relayed acknowledgement's result).
 		if failed == nil && string(answer.Found) != "null" {
-			f.wakes = append(f.wakes, [2]string{q.EventID, string(answer.Found)})
+			f.wakes = append(f.wakes, fixtureWake{eventID: q.EventID, answer: answer.Found, held: q.Held})
+		}
+	case "held":
+		// What this node knows of the wait: registered as the click's await would have.
+		var held struct {
+			State string `json:"state"`
+			Bot   string `json:"bot"`
+			Event string `json:"event"`
+		}
+		if failed == nil && string(answer.Found) != "null" {
+			require.NoError(t, json.Unmarshal(answer.Found, &held))
+			f.waits = append(f.waits, fixtureWait{eventID: q.EventID, state: held.State,
+				held: mustMarshal(map[string]string{"bot": held.Bot, "event": held.Event})})
+		}
+	case "claim":
+		// Follows from the wait registered for "held".
+	case "queue_push":
+		var want struct {
+			Seq     uint64    `json:"seq"`
+			Dropped [2]uint64 `json:"dropped"`
+		}
+		if failed == nil {
+			require.NoError(t, json.Unmarshal(answer.Found, &want))
+		}
+		count := uint64(max(q.Count, 1))
+		before := queueRange{First: want.Dropped[0], Next: want.Seq}
+		after := queueRange{First: max(want.Dropped[0], want.Dropped[1]), Next: want.Seq + count, Dropped: want.Dropped[1] - want.Dropped[0]}
+		var stored []byte
+		if before != (queueRange{}) {
+			stored = mustMarshal(before)
+		}
+		api.On("KVGet", q.Key).Return(stored, nil).Once()
+		api.On("KVSetWithOptions", q.Key, jsonEqual(mustMarshal(after)), model.PluginKVSetOptions{Atomic: true, OldValue: stored, ExpireInSeconds: q.ExpireInSeconds}).
+			Return(failed == nil, failed).Once()
+	case "count":
+		var want struct {
+			Value     *uint64 `json:"value"`
+			AtCeiling *uint64 `json:"at_ceiling"`
+		}
+		if failed == nil {
+			require.NoError(t, json.Unmarshal(answer.Found, &want))
+		}
+		var before uint64
+		switch {
+		case want.AtCeiling != nil:
+			before = *want.AtCeiling
+		case want.Value != nil:
+			before = uint64(int64(*want.Value) - q.By)
+		}
+		var stored []byte
+		if before > 0 {
+			stored = mustMarshal(before)
+		}
+		api.On("KVGet", q.Key).Return(stored, nil).Once()
+		if want.AtCeiling == nil {
+			api.On("KVSetWithOptions", q.Key, mock.Anything, model.PluginKVSetOptions{Atomic: true, OldValue: stored, ExpireInSeconds: q.ExpireInSeconds}).
+				Return(failed == nil, failed).Once()
+		}
+	case "kv_set_many":
+		for key, value := range q.Entries {
+			api.On("KVSetWithOptions", key, jsonEqual(value), model.PluginKVSetOptions{ExpireInSeconds: q.ExpireInSeconds}).Return(failed == nil, failed).Once()
 		}
 	case "update_post":
 		api.On("UpdatePost", mock.MatchedBy(func(post *model.Post) bool {
@@ -291,11 +364,40 @@ func (f *fixture) expectDeliveryFacts(t testing.TB, api *plugintest.API, q query
 	return true
 }
 
-// handOverAnswers wakes the fixture's awaited answers, as acknowledgements would.
+// fixtureWait is a wait the fixture says this node holds (the held fact's answer).
+type fixtureWait struct {
+	eventID, state string
+	held           json.RawMessage
+}
+
+// handOverAnswers sets up the fixture's waits and hands over its awaited answers, as
+// acknowledgements would.
 func (f *fixture) handOverAnswers(p *Plugin) {
-	for _, w := range f.wakes {
-		p.waiters.wake(w[0], json.RawMessage(w[1]))
+	for _, w := range f.waits {
+		p.waiters.expect(w.eventID, w.held)
+		p.waiters.mu.Lock()
+		wt := p.waiters.waiting[w.eventID]
+		wt.state = w.state
+		p.waiters.mu.Unlock()
+		if w.state != "waiting" {
+			p.waiters.decided([]string{w.eventID})
+		}
 	}
+	for _, w := range f.wakes {
+		if w.held != nil {
+			p.waiters.expect(w.eventID, w.held)
+			p.waiters.claim(w.eventID, w.answer)
+			continue
+		}
+		p.waiters.wake(w.eventID, w.answer)
+	}
+}
+
+// fixtureWake is an answer the fixture's await is answered with.
+type fixtureWake struct {
+	eventID string
+	answer  json.RawMessage
+	held    json.RawMessage
 }
 
 // checkHooked compares a post hook's answer with the fixture's: the rejection, and the props of

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"sync"
+	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
 )
@@ -53,12 +55,16 @@ type listDoc struct {
 	Dropped int64             `json:"dropped"`
 }
 
-// maxListAttempts bounds the compare-and-set retries of one list change.
-const maxListAttempts = 32
-
-// changeList applies change to the list under key until no other writer got in between.
+// changeList applies change to the list under key until no other writer got in between:
+// serialized on this node (so one node's writers never collide), and retried with a jittered,
+// growing pause while other nodes get in between, for at most casPatience.
 func (p *Plugin) changeList(key string, ttl int64, change func(*listDoc) any) result {
-	for range maxListAttempts {
+	k := p.counters.lock(key)
+	defer k.mu.Unlock()
+	k.last = nil // a list is read afresh: it is changed through here only, but rarely
+	deadline := time.Now().Add(casPatience)
+	pause := time.Millisecond
+	for attempt := 1; ; attempt++ {
 		old, appErr := p.API.KVGet(key)
 		if appErr != nil {
 			return result{appErr: appErr}
@@ -85,8 +91,12 @@ func (p *Plugin) changeList(key string, ttl int64, change func(*listDoc) any) re
 		if ok {
 			return result{value: answer}
 		}
+		if time.Now().After(deadline) {
+			return result{err: fmt.Errorf("the list under %q changed %d times while it was being changed", key, attempt)}
+		}
+		time.Sleep(pause/2 + rand.N(pause))
+		pause = min(pause*2, 100*time.Millisecond)
 	}
-	return result{err: fmt.Errorf("the list under %q changed %d times while it was being changed", key, maxListAttempts)}
 }
 
 // field is item's value for name, as JSON text (nil when absent).

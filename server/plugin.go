@@ -38,6 +38,8 @@ type Plugin struct {
 	node string
 	// waiters hands bots' answers to the clicks waiting for them.
 	waiters waiters
+	// counters serializes this node's compare-and-set changes to small documents.
+	counters counters
 	// timers are the core's timers.
 	timers timers
 	// watched holds the connections whose end the core wants to hear of.
@@ -150,6 +152,14 @@ func (p *Plugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Req
 // decide runs one input through the core: while the core asks for facts, gather them and call
 // again with every answer so far. The same call (clock, entropy, settings) serves every round.
 func (p *Plugin) decide(ctx context.Context, lane int, call *handleCall, body []byte) (*reply, error) {
+	var awaited []string
+	// However the input ends, its waits are over: acknowledgements that wait to learn of them
+	// go on.
+	defer func() {
+		if len(awaited) > 0 {
+			p.waiters.decided(awaited)
+		}
+	}()
 	rep, err := p.callCore(ctx, lane, call, body)
 	for round := 0; err == nil && rep.Kind == "need_facts"; round++ {
 		if round == maxFactRounds {
@@ -162,9 +172,10 @@ func (p *Plugin) decide(ctx context.Context, lane int, call *handleCall, body []
 			if _, again := call.Facts[q.Name]; again || q.Name == "" {
 				return nil, fmt.Errorf("the core asked for %q again", q.Name)
 			}
-			// A click waits for its answer from before the event is sent.
+			// An input waits for its answer from before the event is sent.
 			if q.Fact == "await" {
-				p.waiters.expect(q.EventID)
+				p.waiters.expect(q.EventID, q.Held)
+				awaited = append(awaited, q.EventID)
 			}
 		}
 		p.carryOut(rep.Effects)

@@ -41,8 +41,10 @@ type fixture struct {
 	Facts map[string]fixtureAnswer `json:"facts"`
 	// Input is any input but an HTTP request, as the shim writes it (a websocket message, a hook).
 	Input json.RawMessage `json:"input"`
-	// wakes are the answers bots give to awaited events, handed over before the input runs.
-	wakes  [][2]string
+	// wakes are the answers bots give to awaited events, handed over before the input runs;
+	// waits are the waits this node holds, as the held fact says.
+	wakes  []fixtureWake
+	waits  []fixtureWait
 	Expect struct {
 		Queries  []query         `json:"queries"`
 		Effects  []fixtureEffect `json:"effects"`

@@ -152,16 +152,23 @@ type configureCall struct {
 		Config   map[string]any  `json:"config"`
 		Previous json.RawMessage `json:"previous,omitempty"`
 		Event    string          `json:"event"`
-		SiteURL  string          `json:"site_url"`
+		Server   serverFacts     `json:"server"`
 	} `json:"configure"`
 }
 
-func newConfigureCall(config map[string]any, previous json.RawMessage, event, siteURL string) *configureCall {
+// serverFacts is what the core runs with of the server's own configuration.
+type serverFacts struct {
+	SiteURL             string `json:"site_url"`
+	Clustered           bool   `json:"clustered"`
+	IntegrationTimeoutS int64  `json:"integration_timeout_s"`
+}
+
+func newConfigureCall(config map[string]any, previous json.RawMessage, event string, server serverFacts) *configureCall {
 	if config == nil {
 		config = map[string]any{}
 	}
 	c := &configureCall{}
-	c.Configure.Config, c.Configure.Previous, c.Configure.Event, c.Configure.SiteURL = config, previous, event, siteURL
+	c.Configure.Config, c.Configure.Previous, c.Configure.Event, c.Configure.Server = config, previous, event, server
 	return c
 }
 
@@ -274,9 +281,18 @@ type query struct {
 	Unique string          `json:"unique"`
 	Cap    int             `json:"cap"`
 	Field  string          `json:"field"`
-	// await
-	EventID string `json:"event_id"`
-	UntilMs int64  `json:"until_ms"`
+	// await, held, claim
+	EventID string          `json:"event_id"`
+	UntilMs int64           `json:"until_ms"`
+	Held    json.RawMessage `json:"held"`
+	Answer  json.RawMessage `json:"answer"`
+	// queue_push
+	Count int `json:"count"`
+	// count
+	By      int64   `json:"by"`
+	Ceiling *uint64 `json:"ceiling"`
+	// kv_set_many
+	Entries map[string]json.RawMessage `json:"entries"`
 	// update_post
 	Post json.RawMessage `json:"post"`
 }
@@ -304,8 +320,10 @@ type effect struct {
 	Description  string `json:"description"`
 	Hint         string `json:"hint"`
 	Autocomplete bool   `json:"autocomplete"`
-	// store, delete
+	// store, delete, count
 	Key string `json:"key"`
+	// count
+	By int64 `json:"by"`
 	// store
 	Value           json.RawMessage `json:"value"`
 	ExpireInSeconds int64           `json:"expire_in_seconds"`

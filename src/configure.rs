@@ -30,18 +30,36 @@ pub struct Configured {
     pub effects: Vec<Effect>,
 }
 
+/// What the plugin runs with of the server's own configuration, read with its settings (the
+/// shim reads it on every configuration change, never per request).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Server {
+    /// `ServiceSettings.SiteURL` (empty when it has none).
+    #[serde(default)]
+    pub site_url: String,
+    /// `ClusterSettings.Enable`.
+    #[serde(default)]
+    pub clustered: bool,
+    /// `ServiceSettings.OutgoingIntegrationRequestsTimeout`, seconds (0: Mattermost's default).
+    #[serde(default)]
+    pub integration_timeout_s: u32,
+}
+
 /// Reads the plugin's section of Mattermost's configuration for `event`, with the server's
-/// `site_url` (`ServiceSettings.SiteURL`, whatever the plugin's settings say). Wrong settings
-/// never stop the plugin: at activation it runs with the defaults until they are fixed, on a
-/// change it keeps the settings it had.
+/// (whatever the plugin's settings say). Wrong settings never stop the plugin: at activation it
+/// runs with the defaults until they are fixed, on a change it keeps the settings it had.
 pub fn configure(
     config: &Map<String, Value>,
     previous: Option<Settings>,
     event: ConfigEvent,
-    site_url: &str,
+    server: &Server,
 ) -> Configured {
     let mut configured = read(config, previous, event);
-    configured.settings.site_url = site_url.to_owned();
+    configured.settings.site_url = server.site_url.clone();
+    configured.settings.clustered = server.clustered;
+    if server.integration_timeout_s > 0 {
+        configured.settings.trigger_seconds = server.integration_timeout_s;
+    }
     configured
 }
 
@@ -105,7 +123,12 @@ mod tests {
             ConfigEvent::Change,
             ConfigEvent::Save,
         ] {
-            let c = configure(&config(json!({"verifyprovenance": false})), None, event, "");
+            let c = configure(
+                &config(json!({"verifyprovenance": false})),
+                None,
+                event,
+                &Server::default(),
+            );
             assert!(!c.settings.verify_provenance);
             assert!(c.error.is_none() && c.effects.is_empty());
         }
@@ -117,7 +140,7 @@ mod tests {
             &config(json!({"verifyprovenance": "maybe"})),
             None,
             ConfigEvent::Activate,
-            "",
+            &Server::default(),
         );
         assert_eq!(c.settings, Settings::default());
         assert!(c.error.is_none(), "the plugin still starts");
@@ -137,7 +160,7 @@ mod tests {
             &config(json!({"dialogsessionminutes": 0})),
             Some(previous.clone()),
             ConfigEvent::Change,
-            "",
+            &Server::default(),
         );
         assert_eq!(c.settings, previous);
         assert!(c.error.unwrap().contains("DialogSessionMinutes"));
@@ -154,9 +177,15 @@ mod tests {
                 &super::tests::config(config),
                 None,
                 event,
-                "https://chat.example.com",
+                &Server {
+                    site_url: "https://chat.example.com".into(),
+                    clustered: true,
+                    integration_timeout_s: 12,
+                },
             );
             assert_eq!(c.settings.site_url, "https://chat.example.com");
+            assert!(c.settings.clustered);
+            assert_eq!(c.settings.trigger_seconds, 12);
         }
     }
 
@@ -166,7 +195,7 @@ mod tests {
             &config(json!({"dialogsessionminutes": 0})),
             None,
             ConfigEvent::Save,
-            "",
+            &Server::default(),
         );
         assert!(c.error.unwrap().contains("Dialog session lifetime"));
         assert!(

@@ -109,8 +109,8 @@ pub enum Effect {
         /// (`WebsocketBroadcast.ReliableClusterSend`).
         reliable: bool,
     },
-    /// Hand `answer` to the click waiting for `event_id` on this node, if one is (its
-    /// [`crate::Fact::Await`] is answered with it).
+    /// Hand `answer` to the input waiting for `event_id` on this node, if one is (its
+    /// [`crate::Fact::Await`] is answered with it): a relayed acknowledgement's result.
     Wake {
         /// The event answered.
         event_id: String,
@@ -190,6 +190,16 @@ pub enum Effect {
         /// A JSON document.
         value: Box<RawValue>,
         /// When Mattermost drops the entry.
+        expire_in_seconds: u64,
+    },
+    /// Add `by` to the count under `key` ([`crate::Fact::Count`], no ceiling), off the
+    /// request's path; best effort (the count expires anyway).
+    Count {
+        /// The plugin's KV key.
+        key: String,
+        /// The change.
+        by: i64,
+        /// When Mattermost drops the count.
         expire_in_seconds: u64,
     },
     /// Remove `key` from the plugin's KV store; best effort (the entry expires anyway).

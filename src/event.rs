@@ -130,6 +130,26 @@ pub(crate) struct Delivery {
     pub(crate) answer_within_ms: u32,
     /// When it was first sent, milliseconds since the epoch.
     pub(crate) first_sent_at: u64,
+    /// Why it comes again (or comes late); absent on a first sending to a bot that was there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) reason: Option<Reason>,
+}
+
+/// Why an event is sent again, or late (`proxy.delivery.reason`), so a bot knows what still
+/// works: a replayed click's trigger may have expired (`proxy.trigger_expires_at`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Reason {
+    /// The bot had no live connection when it happened: kept until it came back.
+    Offline,
+    /// It was sent, and no acknowledgement came in time.
+    NotAnswered,
+    /// It was sent to a connection that went away before acknowledging it (a replica that
+    /// stopped, a connection that dropped).
+    ConnectionLost,
+    /// It was sent to a connection held by a plugin process that is gone (the plugin or the
+    /// server restarted, or a node of the cluster died).
+    Restarted,
 }
 
 /// `data` with `proxy.expanded` set (SPEC §13), every other value's text unchanged.

@@ -171,19 +171,88 @@ pub enum Fact {
         /// The list's expiry from now on (Mattermost cannot keep the one it had).
         expire_in_seconds: u64,
     },
-    /// Wait for the bot's answer to `event_id` until `until_ms`: answered with the answer, as a
-    /// [`crate::Effect::Wake`] hands it over, or `null` when the time is up.
+    /// Wait for the bot's answer to `event_id` until `until_ms`, on this node: answered with
+    /// the answer a [`Fact::Claim`] hands over (or a [`crate::Effect::Wake`]), or `null` when
+    /// the time is up. The shim registers the wait before the round's effects (the publish)
+    /// are carried out, with `held`, what an acknowledgement is told of it ([`Fact::Held`]).
+    /// Once the time is up, claims fail, and [`Fact::Held`] waits until the input that waited
+    /// is decided (it keeps the event first, if it is kept).
     Await {
         /// The event whose answer the click waits for.
         event_id: String,
         /// Milliseconds since the epoch.
         until_ms: u64,
+        /// What an acknowledgement may know of the wait; none for a wait only the core's own
+        /// messages end (a relayed acknowledgement's result).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        held: Option<Held>,
+    },
+    /// What this node knows of a wait for `event_id`'s answer: answered with
+    /// `{"state": "waiting" | "answered" | "ended", "bot", "event"}` (ended: the time was up),
+    /// or `null` when no input waits or waited for it here lately.
+    Held {
+        /// The event.
+        event_id: String,
+    },
+    /// Hands `answer` to the input waiting for `event_id` on this node, if it still waits:
+    /// answered with `"claimed"`, `"answered"` (another claim won), `"ended"` (the time was up)
+    /// or `"absent"`. In memory, atomic: exactly one claim or the end of the time wins.
+    Claim {
+        /// The event.
+        event_id: String,
+        /// The bot's answer, checked.
+        answer: Box<RawValue>,
+    },
+    /// Gives the next sequence number of the queue counted under `key`
+    /// ([`crate::delivery::store::QueueRange`]), dropping the oldest past `cap`: answered with
+    /// `{"seq", "dropped": [from, to]}`. A storage primitive: the shim serializes the pushes of
+    /// one node and repeats its compare-and-set, with jittered backoff, while other nodes get
+    /// in between.
+    QueuePush {
+        /// The plugin's KV key of the counter.
+        key: String,
+        /// The most sequence numbers the queue spans.
+        cap: u32,
+        /// How many sequence numbers to give (`seq..seq + count`); 1 but when a 1.0 list moves.
+        count: u32,
+        /// When Mattermost drops the counter (refreshed by every push).
+        expire_in_seconds: u64,
+    },
+    /// `KVSetWithOptions` of each entry (`key` → JSON document), concurrently, answered with
+    /// `true` once every one is stored.
+    KvSetMany {
+        /// Each key and its document.
+        entries: std::collections::BTreeMap<String, Box<RawValue>>,
+        /// When Mattermost drops them.
+        expire_in_seconds: u64,
+    },
+    /// Adds `by` to the count under `key` (absent counts 0, never below 0), unless that takes
+    /// it past `ceiling`: answered with `{"value": n}` or `{"at_ceiling": n}` (unchanged).
+    /// Serialized and retried like [`Fact::QueuePush`].
+    Count {
+        /// The plugin's KV key.
+        key: String,
+        /// The change.
+        by: i64,
+        /// The most the count may reach.
+        ceiling: Option<u64>,
+        /// When Mattermost drops the count (refreshed by every change).
+        expire_in_seconds: u64,
     },
     /// `UpdatePost(post)`, answered with `true` once the post is updated.
     UpdatePost {
         /// The post as Mattermost's JSON, its `id` set.
         post: Box<RawValue>,
     },
+}
+
+/// What an input waiting for an event's answer tells an acknowledgement ([`Fact::Await`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Held {
+    /// The bot the event was sent to: the only one who may answer it.
+    pub bot: crate::ids::UserId,
+    /// The event's name (`action`, `dialog_lookup`, …): which answers it takes.
+    pub event: String,
 }
 
 /// The shim's answer to one [`Query`].

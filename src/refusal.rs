@@ -238,6 +238,13 @@ pub enum Refusal {
     /// The session was used by another submission a moment ago.
     #[error("the dialog was already submitted")]
     DialogUsed,
+    /// The bot keeps as many of this person's events as one person may have kept (it is
+    /// offline, or does not answer): the new one is refused rather than pushing out anyone's.
+    #[error("the bot already keeps {kept} events of this person")]
+    TooManyKept {
+        /// How many it keeps.
+        kept: u64,
+    },
     /// A store the decision depends on failed, so nothing was done.
     #[error("the plugin could not store the {what}: {detail}")]
     NotStored {
@@ -412,6 +419,8 @@ fn present(refusal: &Refusal) -> Presentation {
             "This form was opened for someone else, so you cannot submit it.".into()),
         Refusal::DialogUsed => p(409, "dialog_used", Info,
             "This form was already submitted.".into()),
+        Refusal::TooManyKept { kept } => p(429, "too_many_kept", Info, format!(
+            "Not sent: the bot is not answering, and it already holds {kept} of your requests, which it will receive when it is back. Wait for it to answer those before trying again.")),
         Refusal::NotStored { what, .. } => p(503, "store_failed", Error, format!(
             "Nothing was done: the plugin could not save the {what} just now. Please try again.")),
         Refusal::Unavailable { what, .. } => p(503, "mattermost_unavailable", Error, format!(
@@ -524,6 +533,7 @@ mod tests {
             },
             Refusal::UnknownTrigger,
             Refusal::UnknownEvent { event_id: s() },
+            Refusal::TooManyKept { kept: 100 },
             Refusal::NotYourEvent { event_id: s() },
             Refusal::BadAnswer { reason: s() },
             Refusal::BadMessage { what: s() },

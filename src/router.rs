@@ -33,7 +33,7 @@ pub fn handle(input: &Input<'_>, ctx: &Context, facts: Facts<'_>) -> Outcome {
             user_id,
         } => delivery::socket::disconnected(connection_id, user_id, ctx, facts),
         Input::Timer { name } => delivery::node::timer(name, ctx, facts),
-        Input::Cluster { message } => cluster(message, facts),
+        Input::Cluster { message } => cluster(message, ctx, facts),
         Input::Activated => activated(ctx, facts),
         Input::Command { args } => command::execute::execute(args, ctx, facts),
         Input::PostWillBeSaved { post, .. } => crate::sign::post_will_be_saved(post, ctx, facts),
@@ -194,14 +194,14 @@ fn activated(ctx: &Context, facts: Facts<'_>) -> Outcome {
 }
 
 /// A message from another node: a command added or removed there, or the delivery layer's.
-fn cluster(message: &str, facts: Facts<'_>) -> Outcome {
+fn cluster(message: &str, ctx: &Context, facts: Facts<'_>) -> Outcome {
     #[derive(serde::Deserialize)]
     struct CommandMessage {
         command: command::Change,
     }
     match serde_json::from_str::<CommandMessage>(message) {
         Ok(m) => m.command.apply(facts),
-        Err(_) => delivery::node::cluster(message),
+        Err(_) => delivery::node::cluster(message, ctx, facts),
     }
 }
 
@@ -210,9 +210,17 @@ fn ack_over_rest(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Outc
     let step = request
         .caller()
         .and_then(|caller| Ok((caller, body::text(request)?)))
-        .and_then(|(caller, text)| ack::ack(&caller, &ack::read(text)?, ctx, facts));
+        .and_then(|(caller, text)| {
+            ack::ack(&caller, &ack::read(text)?, ack::Origin::Bot, ctx, facts)
+        });
     match step {
         Ok(ack::Step::Ask(ask)) => ask.into(),
+        Ok(ack::Step::NotHere) => Outcome::Decided(refuse(
+            Refusal::Internal {
+                detail: "a bot's own acknowledgement was taken for a relayed one".into(),
+            },
+            request.log_fields(),
+        )),
         Ok(ack::Step::Done {
             event_id,
             status,

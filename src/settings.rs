@@ -33,6 +33,20 @@ pub struct Settings {
     /// server has none.
     #[serde(default)]
     pub site_url: String,
+    /// Whether the server runs in a cluster (`ClusterSettings.Enable`, the server's, read with
+    /// the settings): an acknowledgement of an event this node does not know is then asked of
+    /// the other nodes.
+    #[serde(default)]
+    pub clustered: bool,
+    /// How long a trigger id opens a dialog, in seconds: the server's
+    /// `ServiceSettings.OutgoingIntegrationRequestsTimeout` (Mattermost's
+    /// `OpenInteractiveDialog` refuses a trigger older than that), 30 by default.
+    #[serde(default = "default_trigger_seconds")]
+    pub trigger_seconds: u32,
+}
+
+fn default_trigger_seconds() -> u32 {
+    30
 }
 
 fn default_dialog_minutes() -> u32 {
@@ -80,6 +94,8 @@ impl Settings {
             kept_per_bot: whole_number(config, "KeptPerBot", 1..=10_000)?,
             refuse_dead_buttons: boolean(config, "RefuseDeadButtons")?,
             site_url: String::new(),
+            clustered: false,
+            trigger_seconds: default_trigger_seconds(),
         })
     }
 }
@@ -163,6 +179,8 @@ mod tests {
                 kept_per_bot: 1000,
                 refuse_dead_buttons: false,
                 site_url: String::new(),
+                clustered: false,
+                trigger_seconds: 30,
             }
         );
     }

@@ -2,18 +2,24 @@
 //! `POST /api/v1/ack`: `{"event_id", "answer"?}`.
 //!
 //! Only the bot an event was sent to may acknowledge it; a second acknowledgement is ignored.
-//! While a click waits, the answer goes to it (on this node, or through the cluster to the node
-//! where it waits) and becomes its response. After the window the acknowledgement applies the
-//! answer itself: the post is updated through the plugin API and the clicker is sent the text.
+//! Where the event is decides what an acknowledgement costs:
+//! - **waited for on this node** (in memory, [`Fact::Held`]): the answer is handed to the
+//!   waiting input ([`Fact::Claim`]) and becomes its response. No store, no cluster message.
+//! - **kept** (`ev_<id>` in the store: nobody waits any more): the acknowledgement claims it
+//!   with a compare-and-set, applies the answer itself (the post updated through the plugin
+//!   API, the text sent to the clicker) and takes it out of the bot's queue.
+//! - **waited for on another node** (neither here nor in the store, in a cluster): the
+//!   acknowledgement is relayed to the other nodes in one cluster message; the node where the
+//!   event waits claims it as above and sends back what became of it.
 
 use super::answer::{answer_post, can_post, check_answer, command_post, signed_command_answer};
 use super::click::read_record;
-use super::store::{event_key, queue_key, unavailable, Kept, KeptState, Place};
-use super::WAIT_GRACE_MS;
+use super::keep::unqueue;
+use super::store::{event_key, unavailable, Kept, KeptState, Place};
 use crate::effect::Effect;
 use crate::event::{kept_event, COMMAND};
 use crate::facts::{present, Answer, Ask, Fact, Facts};
-use crate::ids::{Id, UserId};
+use crate::ids::{EventId, Id, UserId};
 use crate::input::Context;
 use crate::model::RETAINED_PROPS;
 use crate::refusal::Refusal;
@@ -44,9 +50,68 @@ pub(crate) struct Acknowledgement<'a> {
     pub(crate) result: bool,
 }
 
+/// Where an acknowledgement came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// The bot, on this node: if the event is nowhere here, the other nodes are asked.
+    Bot,
+    /// Another node relayed it: only the node where the event waits answers.
+    Relayed,
+}
+
+/// How long a node waits for the node where an event waits to say what became of a relayed
+/// acknowledgement: a cluster message's round trip, with room to spare.
+pub(crate) const RELAY_WAIT_MS: u64 = 1_500;
+
+/// What this node knows of a wait, as [`Fact::Held`] answers it.
+#[derive(Debug, Deserialize)]
+struct HeldHere {
+    state: WaitState,
+    bot: UserId,
+    event: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum WaitState {
+    Waiting,
+    Answered,
+    Ended,
+}
+
+/// What [`Fact::Claim`] answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Handed {
+    Claimed,
+    Answered,
+    Ended,
+    Absent,
+}
+
+/// What became of a relayed acknowledgement, as the node that took it sends it back.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Relayed {
+    /// Taken.
+    Status(Status),
+    /// Refused there: the bot named an event that is another bot's.
+    NotYourEvent,
+    /// Refused there: the answer cannot be shown.
+    BadAnswer(String),
+    /// Refused there for another reason (a store that failed).
+    Failed(String),
+}
+
 /// What acknowledging needs to know and do.
 #[derive(Debug, Default, Deserialize)]
 struct AckFacts<'a> {
+    /// What this node knows of a wait for the event.
+    #[serde(default, deserialize_with = "present")]
+    held: Option<Answer<Option<HeldHere>>>,
+    /// The answer was handed to the waiting input.
+    #[serde(default, deserialize_with = "present")]
+    handed: Option<Answer<Handed>>,
     #[serde(borrow, default, deserialize_with = "present")]
     record: Option<Answer<Option<&'a RawValue>>>,
     #[serde(default, deserialize_with = "present")]
@@ -55,15 +120,15 @@ struct AckFacts<'a> {
     record_again: Option<Answer<Option<&'a RawValue>>>,
     #[serde(default, deserialize_with = "present")]
     claimed_again: Option<Answer<bool>>,
+    /// What the node where the event waits said of the relayed acknowledgement.
+    #[serde(default, deserialize_with = "present")]
+    relayed: Option<Answer<Option<Relayed>>>,
     /// The clicked post, for a late update.
     #[serde(borrow, default, deserialize_with = "present")]
     post: Option<Answer<&'a RawValue>>,
     /// The late update was applied.
     #[serde(default, deserialize_with = "present")]
     updated: Option<Answer<bool>>,
-    /// The event left the bot's queue.
-    #[serde(default, deserialize_with = "present")]
-    unqueued: Option<Answer<Value>>,
     /// The bot may post where a late `in_channel` answer to a command would go.
     #[serde(default, deserialize_with = "present")]
     bot_can_post: Option<Answer<bool>>,
@@ -73,7 +138,7 @@ struct AckFacts<'a> {
 }
 
 /// What became of an acknowledgement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Status {
     /// The answer went to the click waiting for it.
@@ -97,6 +162,8 @@ pub(crate) enum Step {
         status: Status,
         effects: Vec<Effect>,
     },
+    /// A relayed acknowledgement for an event that does not wait here: another node answers.
+    NotHere,
 }
 
 /// Reads an acknowledgement's body.
@@ -122,29 +189,12 @@ pub(crate) fn read(body: &str) -> Result<Acknowledgement<'_>, Refusal> {
 pub(crate) fn ack(
     sender: &UserId,
     acknowledgement: &Acknowledgement<'_>,
+    origin: Origin,
     ctx: &Context,
     facts: Facts<'_>,
 ) -> Result<Step, Refusal> {
     let (event_id, given) = (acknowledgement.event_id, acknowledgement.answer);
-    let key = event_key(event_id.as_str());
     let f: AckFacts<'_> = facts.read()?;
-    let Some(record) = &f.record else {
-        return Ok(Step::Ask(Ask::one("record", Fact::KvGet { key })));
-    };
-    let unknown = || Refusal::UnknownEvent {
-        event_id: event_id.as_str().to_owned(),
-    };
-    let raw = found(record)?.ok_or_else(unknown)?;
-    let kept = read_record(raw)?;
-    if kept.bot != *sender {
-        return Err(Refusal::NotYourEvent {
-            event_id: event_id.as_str().to_owned(),
-        });
-    }
-    let answer = match given {
-        Some(answer) => check_answer(&kept.event, answer, &kept.bot)?,
-        None => RawValue::from_string("{}".into()).expect("JSON"),
-    };
     let done = |status, effects| {
         Ok(Step::Done {
             event_id,
@@ -152,9 +202,79 @@ pub(crate) fn ack(
             effects,
         })
     };
+    let checked = |event: &str, bot: &UserId| match given {
+        Some(answer) => check_answer(event, answer, bot),
+        None => Ok(RawValue::from_string("{}".into()).expect("JSON")),
+    };
+    let not_yours = || Refusal::NotYourEvent {
+        event_id: event_id.as_str().to_owned(),
+    };
+
+    // In memory first: an event waited for on this node is answered without the store.
+    let Some(held) = &f.held else {
+        let event_id = event_id.as_str().to_owned();
+        return Ok(Step::Ask(Ask::one("held", Fact::Held { event_id })));
+    };
+    match held {
+        Answer::Found(Some(h)) => {
+            if h.bot != *sender {
+                return Err(not_yours());
+            }
+            match h.state {
+                WaitState::Answered => return done(Status::Duplicate, Vec::new()),
+                WaitState::Waiting => {
+                    let answer = checked(&h.event, &h.bot)?;
+                    let Some(handed) = &f.handed else {
+                        let claim = Fact::Claim {
+                            event_id: event_id.as_str().to_owned(),
+                            answer,
+                        };
+                        return Ok(Step::Ask(Ask::one("handed", claim)));
+                    };
+                    match handed {
+                        Answer::Found(Handed::Claimed) => return done(Status::Applied, Vec::new()),
+                        Answer::Found(Handed::Answered) => {
+                            return done(Status::Duplicate, Vec::new())
+                        }
+                        // The wait ended as the answer came: the event is kept now, if it is
+                        // kept at all.
+                        Answer::Found(Handed::Ended | Handed::Absent) => {}
+                        Answer::Failed(e) => return Err(unavailable("waiting event", e)),
+                    }
+                }
+                WaitState::Ended => {}
+            }
+            if kept_event(&h.event).is_none() {
+                // A lookup's or a refresh's: of use only while the person waited.
+                checked(&h.event, &h.bot)?;
+                return done(Status::TooLate, Vec::new());
+            }
+        }
+        Answer::Found(None) if origin == Origin::Relayed => return Ok(Step::NotHere),
+        Answer::Found(None) => {}
+        Answer::Failed(e) => return Err(unavailable("waiting event", e)),
+    }
+
+    // In the store: a kept event.
+    let key = event_key(event_id.as_str());
+    let Some(record) = &f.record else {
+        return Ok(Step::Ask(Ask::one("record", Fact::KvGet { key })));
+    };
+    let Some(raw) = found(record)? else {
+        return relay(acknowledgement, sender, origin, ctx, &f, event_id);
+    };
+    let unknown = || Refusal::UnknownEvent {
+        event_id: event_id.as_str().to_owned(),
+    };
+    let kept = read_record(raw)?;
+    if kept.bot != *sender {
+        return Err(not_yours());
+    }
+    let answer = checked(&kept.event, &kept.bot)?;
 
     // Claim the event: a compare-and-set of the record read. If another party changed it in
-    // between, read it again and claim once more; a second change means it was answered.
+    // between (the record updated when it was offered again), read it again and claim once
+    // more; a second change means it was answered.
     let (current, claimed) = match (&f.claimed, &f.record_again, &f.claimed_again) {
         (None, _, _) => (kept, None),
         (Some(Answer::Found(true)), _, _) => (kept, Some(true)),
@@ -175,11 +295,9 @@ pub(crate) fn ack(
             (again, Some(won))
         }
     };
-    let waiting = match current.state {
-        KeptState::Answered { .. } => return done(Status::Duplicate, Vec::new()),
-        KeptState::Waiting { until } => ctx.now_ms <= until.saturating_add(WAIT_GRACE_MS),
-        KeptState::Late => false,
-    };
+    if let KeptState::Answered { .. } = current.state {
+        return done(Status::Duplicate, Vec::new());
+    }
     match claimed {
         None => {
             let cas = claim(&key, raw, &current, &answer, ctx);
@@ -187,27 +305,6 @@ pub(crate) fn ack(
         }
         Some(false) => return done(Status::Duplicate, Vec::new()),
         Some(true) => {}
-    }
-
-    if waiting {
-        // The click waits for it, on this node or another: wake it first, then take the event
-        // out of the bot's queue (the click put it there before sending it).
-        let Some(unqueued) = &f.unqueued else {
-            let wake = json!({"wake": {"event_id": event_id.as_str(), "answer": &*answer}});
-            let effects = vec![
-                Effect::Wake {
-                    event_id: event_id.as_str().to_owned(),
-                    answer,
-                },
-                Effect::Cluster {
-                    message: to_raw_value(&wake).expect("a wake message serializes"),
-                },
-            ];
-            let keep_s = super::store::keep_seconds(&ctx.settings);
-            let unqueue = unqueue(&current, event_id, keep_s);
-            return Ok(Step::Ask(Ask::one("unqueued", unqueue).after(effects)));
-        };
-        return done(Status::Applied, unqueue_failed(unqueued));
     }
     apply_late(
         &current,
@@ -219,8 +316,77 @@ pub(crate) fn ack(
     )
 }
 
+/// An event neither waiting on this node nor kept: in a cluster, it may wait on another node,
+/// which is asked in one message and answers with what became of it; otherwise it is unknown.
+fn relay(
+    acknowledgement: &Acknowledgement<'_>,
+    sender: &UserId,
+    origin: Origin,
+    ctx: &Context,
+    f: &AckFacts<'_>,
+    event_id: Id,
+) -> Result<Step, Refusal> {
+    let unknown = || Refusal::UnknownEvent {
+        event_id: event_id.as_str().to_owned(),
+    };
+    if origin == Origin::Relayed || !ctx.settings.clustered {
+        return Err(unknown());
+    }
+    // The reply is awaited under an id of this acknowledgement's own (never an event's).
+    let reply = EventId::from_entropy(ctx.entropy);
+    let Some(relayed) = &f.relayed else {
+        let message = json!({"relay_ack": {
+            "event_id": event_id.as_str(),
+            "sender": sender,
+            "answer": acknowledgement.answer,
+            "from": ctx.node,
+            "reply": reply.as_str(),
+        }});
+        let wait = Fact::Await {
+            event_id: reply.as_str().to_owned(),
+            until_ms: ctx.now_ms.saturating_add(RELAY_WAIT_MS),
+            held: None,
+        };
+        let send = Effect::Cluster {
+            message: to_raw_value(&message).expect("a relay serializes"),
+        };
+        return Ok(Step::Ask(Ask::one("relayed", wait).after(vec![send])));
+    };
+    match relayed {
+        Answer::Found(Some(Relayed::Status(status))) => Ok(Step::Done {
+            event_id,
+            status: *status,
+            effects: Vec::new(),
+        }),
+        Answer::Found(Some(Relayed::NotYourEvent)) => Err(Refusal::NotYourEvent {
+            event_id: event_id.as_str().to_owned(),
+        }),
+        Answer::Found(Some(Relayed::BadAnswer(reason))) => Err(Refusal::BadAnswer {
+            reason: reason.clone(),
+        }),
+        Answer::Found(Some(Relayed::Failed(detail))) => Err(Refusal::Unavailable {
+            what: "acknowledgement on another node",
+            detail: detail.clone(),
+        }),
+        // Nobody answered: no node waits for it.
+        Answer::Found(None) => Err(unknown()),
+        Answer::Failed(e) => Err(unavailable("acknowledgement on another node", e)),
+    }
+}
+
+/// What a relayed acknowledgement's result is, for the node that relayed it.
+pub(crate) fn relayed(result: &Result<Step, Refusal>) -> Option<Relayed> {
+    match result {
+        Ok(Step::Done { status, .. }) => Some(Relayed::Status(*status)),
+        Ok(Step::Ask(_) | Step::NotHere) => None,
+        Err(Refusal::NotYourEvent { .. }) => Some(Relayed::NotYourEvent),
+        Err(Refusal::BadAnswer { reason }) => Some(Relayed::BadAnswer(reason.clone())),
+        Err(other) => Some(Relayed::Failed(other.to_string())),
+    }
+}
+
 /// The compare-and-set that marks `current` (read as `raw`) answered with `answer`. An answered
-/// record is kept a few minutes, for a click whose window ended as the answer came.
+/// record is kept a few minutes, so that a second acknowledgement is told `duplicate`.
 fn claim(key: &str, raw: &RawValue, current: &Kept, answer: &RawValue, ctx: &Context) -> Fact {
     let answered = Kept {
         bot: current.bot.clone(),
@@ -232,6 +398,9 @@ fn claim(key: &str, raw: &RawValue, current: &Kept, answer: &RawValue, ctx: &Con
             answer: answer.to_owned(),
         },
         place: current.place.clone(),
+        seq: current.seq,
+        user: current.user.clone(),
+        sent_to: current.sent_to.clone(),
     };
     Fact::KvCas {
         key: key.to_owned(),
@@ -252,19 +421,10 @@ fn apply_late(
     site_url: &str,
 ) -> Result<Step, Refusal> {
     let fields: Map<String, Value> = serde_json::from_str(answer.get()).unwrap_or_default();
+    // Whatever comes next, the event leaves the bot's queue (its entry, the person's place).
+    let mut effects = unqueue(kept, keep_s);
     if kept.place.is_none() {
-        // A dialog's: nobody can be shown a late answer. A submission was queued for replay,
-        // a lookup or refresh never was.
-        let mut effects = Vec::new();
-        if kept_event(&kept.event).is_some() {
-            let Some(unqueued) = &f.unqueued else {
-                return Ok(Step::Ask(Ask::one(
-                    "unqueued",
-                    unqueue(kept, event_id, keep_s),
-                )));
-            };
-            effects = unqueue_failed(unqueued);
-        }
+        // A dialog's: nobody can be shown a late answer.
         return Ok(Step::Done {
             event_id,
             status: Status::TooLate,
@@ -272,12 +432,11 @@ fn apply_late(
         });
     }
     if kept.event == COMMAND {
-        return apply_late_command(kept, event_id, answer, &fields, f, keep_s, site_url);
+        return apply_late_command(kept, event_id, answer, &fields, f, effects, site_url);
     }
     let update = fields.get("update").filter(|u| u.is_object());
     let place = kept.place.as_ref();
     let mut ask = Ask::default();
-    ask.unless(&f.unqueued, "unqueued", || unqueue(kept, event_id, keep_s));
     let ephemeral = place.and_then(|p| p.ephemeral(kept.bot.as_str(), site_url));
     if let (Some(_), Some(at)) = (update, &ephemeral) {
         // Not stored: the post is replaced for its one user, its buttons signed again.
@@ -292,7 +451,6 @@ fn apply_late(
             });
         };
         let (rest, effect) = crate::sign::ephemeral::split_answer(answer, at, key);
-        let mut effects = f.unqueued.as_ref().map(unqueue_failed).unwrap_or_default();
         effects.extend(effect);
         effects.extend(late_ephemeral_text(&rest, place));
         return Ok(Step::Done {
@@ -314,6 +472,13 @@ fn apply_late(
             Answer::Found(post) => post,
             Answer::Failed(e) => return Err(unavailable("clicked message", e)),
         };
+        // SPEC §9.3: an answer changes only the bot's own post, whatever the settings. The
+        // click named the post; with provenance checks off, that name is the clicker's word.
+        if !owned_by(post, &kept.bot, &place.channel_id) {
+            return Err(Refusal::BadAnswer {
+                reason: "an `update` may change only the bot's own post, and the clicked post is not the bot's".into(),
+            });
+        }
         let Some(updated) = &f.updated else {
             let post = updated_post(post, update, place)?;
             return Ok(Step::Ask(Ask::one("updated", Fact::UpdatePost { post })));
@@ -325,13 +490,25 @@ fn apply_late(
             });
         }
     }
-    let mut effects = f.unqueued.as_ref().map(unqueue_failed).unwrap_or_default();
     effects.extend(late_ephemeral_text(answer, place));
     Ok(Step::Done {
         event_id,
         status: Status::AppliedLate,
         effects,
     })
+}
+
+/// Whether `post` is `bot`'s, in `channel_id`.
+fn owned_by(post: &RawValue, bot: &UserId, channel_id: &str) -> bool {
+    #[derive(Deserialize)]
+    struct Owner<'a> {
+        #[serde(borrow, default)]
+        user_id: Cow<'a, str>,
+        #[serde(borrow, default)]
+        channel_id: Cow<'a, str>,
+    }
+    serde_json::from_str::<Owner<'_>>(post.get())
+        .is_ok_and(|o| o.user_id == bot.as_str() && o.channel_id == channel_id)
 }
 
 /// A late answer's `ephemeral_text`, shown to the clicker where they clicked.
@@ -358,16 +535,9 @@ fn apply_late_command(
     answer: &RawValue,
     fields: &Map<String, Value>,
     f: &AckFacts<'_>,
-    keep_s: u64,
+    mut effects: Vec<Effect>,
     site_url: &str,
 ) -> Result<Step, Refusal> {
-    let Some(unqueued) = &f.unqueued else {
-        return Ok(Step::Ask(Ask::one(
-            "unqueued",
-            unqueue(kept, event_id, keep_s),
-        )));
-    };
-    let mut effects = unqueue_failed(unqueued);
     if let Some(place) = &kept.place {
         let (channel, root) = (&place.channel_id, &place.root_id);
         let post = command_post(answer, &kept.bot, channel, root);
@@ -423,33 +593,6 @@ fn apply_late_command(
         status: Status::AppliedLate,
         effects,
     })
-}
-
-/// Takes an acknowledged event out of its bot's queue.
-fn unqueue(kept: &Kept, event_id: Id, keep_s: u64) -> Fact {
-    Fact::ListRemove {
-        key: queue_key(&kept.bot),
-        field: "event_id",
-        value: event_id.as_str().to_owned(),
-        expire_in_seconds: keep_s,
-    }
-}
-
-/// An event left in the queue after its acknowledgement is harmless (a replay skips answered
-/// events, and its record expires), but worth a line in the log.
-fn unqueue_failed(unqueued: &Answer<Value>) -> Vec<Effect> {
-    match unqueued {
-        Answer::Found(_) => Vec::new(),
-        Answer::Failed(e) => {
-            let mut fields = crate::effect::LogFields::new();
-            fields.insert("error", e.to_string());
-            vec![Effect::Log {
-                level: crate::effect::LogLevel::Warn,
-                message: "an acknowledged event could not be taken out of its bot's queue".into(),
-                fields,
-            }]
-        }
-    }
 }
 
 /// The clicked post with the answer's `update` applied as Mattermost applies an integration's:

@@ -1,26 +1,26 @@
-//! A verified click for a bot that subscribed (SPEC §9.2–9.5): kept, sent to one live
-//! connection, and answered with the bot's answer if it comes within the answer window.
+//! An event for a bot that subscribed (SPEC §9.2–9.6): sent to one live connection, answered
+//! with the bot's answer if it comes within the answer window, kept when someone is told it is.
 //!
-//! The rounds, each one call of the core: the registry (asked with the click's other facts),
-//! the heartbeats of other nodes holding connections (none on a single node), the kept record
-//! and its place in the bot's queue (written before anything is sent, so that nothing is lost
-//! if this process dies), then the publish and the wait for the answer. After the window: the
-//! record is read again and marked late (a compare-and-set, so that an answer racing the window
-//! is applied exactly once) and offered to another live connection.
+//! While the person waits, the event lives in the memory of the node where they wait: the
+//! publish and the wait are one round ([`Fact::Await`]), and an acknowledgement on this node
+//! hands its answer over in memory ([`Fact::Claim`]), from another node through one cluster
+//! message. Nothing touches the store until something is promised: the event is kept
+//! (`keep.rs`) before the person is told the bot is offline, before they are told it has not
+//! answered in time, and before an answer window of 0 lets them go. If this process dies while
+//! the person waits, their request fails, as an HTTP integration's would, and the bot's late
+//! acknowledgement is told the event is unknown (docs/DELIVERY.md).
 
 use super::answer::check_click_answer;
-use super::store::{
-    document, event_key, heartbeat_keys, keep_seconds, live, queue_key, subscriptions_key,
-    unavailable, Kept, KeptState, List, Place, Pushed, Queued, Subscription,
-};
-use crate::effect::{Decision, Effect, LogLevel, Outcome};
-use crate::event::{with_delivery, with_expanded, Delivery};
-use crate::facts::{present, Answer, Ask, Fact, Facts};
+use super::keep::{self, Keeping};
+use super::store::{document, heartbeat_keys, live, unavailable, List, Place, Subscription};
+use crate::effect::{Decision, Effect, Outcome};
+use crate::event::{with_delivery, with_expanded, Delivery, Reason};
+use crate::facts::{present, Answer, Ask, Fact, Facts, Held};
 use crate::ids::{EventId, UserId};
 use crate::input::Context;
 use crate::refusal::{Notice, Refusal, Subject};
 use serde::Deserialize;
-use serde_json::value::{to_raw_value, RawValue};
+use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 
 /// The name the registry is asked under, with a click's other facts.
@@ -35,30 +35,15 @@ struct DeliveryFacts<'a> {
     /// The heartbeats of the other nodes holding its connections.
     #[serde(borrow, default, deserialize_with = "present")]
     heartbeats: Option<Answer<BTreeMap<String, Option<&'a RawValue>>>>,
-    /// The event was kept.
-    #[serde(default, deserialize_with = "present")]
-    kept: Option<Answer<bool>>,
-    /// The event was queued for replay.
-    #[serde(default, deserialize_with = "present")]
-    queued: Option<Answer<Pushed>>,
     /// The bot's answer within the window, or `null`.
     #[serde(borrow, default, deserialize_with = "present")]
     answer: Option<Answer<Option<&'a RawValue>>>,
-    /// The kept record, read once the window passed.
-    #[serde(borrow, default, deserialize_with = "present")]
-    record: Option<Answer<Option<&'a RawValue>>>,
-    /// The record was marked late by this click.
-    #[serde(default, deserialize_with = "present")]
-    marked_late: Option<Answer<bool>>,
-    /// The bot's subscriptions once the window passed.
+    /// The bot's subscriptions once the event was kept.
     #[serde(borrow, default, deserialize_with = "present")]
     registry_now: Option<Answer<Option<&'a RawValue>>>,
-    /// The heartbeats of nodes that joined the registry while the click waited.
+    /// The heartbeats of nodes that joined the registry since it was first read.
     #[serde(borrow, default, deserialize_with = "present")]
     heartbeats_now: Option<Answer<BTreeMap<String, Option<&'a RawValue>>>>,
-    /// The record, read again after an acknowledgement changed it first.
-    #[serde(borrow, default, deserialize_with = "present")]
-    record_again: Option<Answer<Option<&'a RawValue>>>,
     /// What the bot's latest subscription asked to be expanded (asked with the registry).
     #[serde(borrow, default, deserialize_with = "present")]
     expand: Option<Answer<Option<&'a RawValue>>>,
@@ -195,10 +180,10 @@ pub(crate) fn deliver(
         (Some(Answer::Found(h)), false) => h.clone(),
         (Some(Answer::Failed(e)), false) => return Err(unavailable("bot's connections", e)),
     };
-    // The expansions are part of the event as it is kept: gathered before it is stored, in the
-    // round that reads the heartbeats (a lookup for a bot that is offline needs none).
+    // The expansions are part of the event as it is sent and kept: gathered before either, in
+    // the round that reads the heartbeats (a lookup for a bot that is offline needs none).
     // Once the event is out (the wait for its answer was asked), nothing sends `d.data` again:
-    // an offer to another connection sends the kept record's, expansions included.
+    // an offer to another connection sends the same data, expansions included.
     let request = expansions(f.expand.as_ref());
     let sent = f.answer.is_some();
     if !sent && !request.is_empty() && (d.from.kept() || !list.items.is_empty()) {
@@ -212,10 +197,6 @@ pub(crate) fn deliver(
     }
     let alive = live(&list.items, &ctx.node, &heartbeats);
     let window = d.from.window_ms(ctx);
-    let keep_s = keep_seconds(&ctx.settings);
-    let key = event_key(d.event_id.as_str());
-
-    // An event that is not kept is of no use to anybody later.
     let transient = !d.from.kept();
     if transient && (alive.is_empty() || window == 0) {
         let notice = match alive.is_empty() {
@@ -224,160 +205,102 @@ pub(crate) fn deliver(
         };
         return Ok(decided(d.from.told(notice, d.before)));
     }
+    let chosen = (!alive.is_empty()).then(|| alive[usize::from(ctx.entropy[0]) % alive.len()]);
 
-    // Offline: keep it, queue it, tell the clicker at once.
-    if alive.is_empty() {
-        let (Some(kept), Some(queued)) = (&f.kept, &f.queued) else {
-            let record = record(&d, ctx, 0, KeptState::Late);
-            let mut ask = Ask::default();
-            ask.unless(&f.kept, "kept", || store(key.clone(), &record, keep_s))
-                .unless(&f.queued, "queued", || push(&d, ctx));
-            return Ok(Some(ask.into()));
+    // Sent, and waited for in memory: nothing is stored unless the window passes.
+    if let (Some(chosen), true) = (chosen, window > 0) {
+        let Some(answer) = &f.answer else {
+            let publish = send(&d, chosen, &delivery(1, window, ctx.now_ms, None));
+            let mut effects = std::mem::take(&mut d.before);
+            effects.push(publish);
+            let wait = Fact::Await {
+                event_id: d.event_id.as_str().to_owned(),
+                until_ms: ctx.now_ms.saturating_add(u64::from(window)),
+                held: Some(Held {
+                    bot: d.bot.clone(),
+                    event: d.event.to_owned(),
+                }),
+            };
+            return Ok(Some(Ask::one("answer", wait).after(effects).into()));
         };
-        let mut effects = stored(kept, Some(queued))?;
-        // A connection may have subscribed since the registry was read, its replay reading the
-        // queue before this event was in it: with the event queued, read the registry again.
-        // (Subscribing adds to the registry before it reads the queue, so one of the two sees
-        // the other; both may, and the bot then drops the copy by its event id.)
+        match answer {
+            Answer::Found(Some(answer)) => return d.from.answered(answer, facts).map(Some),
+            Answer::Found(None) => {}
+            Answer::Failed(e) => return Err(unavailable("bot's answer", e)),
+        }
+        if transient {
+            return Ok(decided(d.from.told(Notice::NotAnsweredYet, Vec::new())));
+        }
+        // The window passed: kept before the person is told, then offered once to another
+        // live connection (read afresh: a replica or a reconnected bot may have come).
+        let kept = match keep::keep(&keeping(&d, ctx, 1, Some(chosen)), ctx, facts)? {
+            Ok(kept) => kept,
+            Err(ask) => return Ok(Some(ask.into())),
+        };
         let now = match live_now(&f, d.bot, ctx, heartbeats.clone()) {
             Ok(now) => now,
             Err(ask) => return Ok(Some(ask.into())),
         };
-        let Some(back) = now.get(usize::from(ctx.entropy[0]) % now.len().max(1)) else {
-            effects.splice(0..0, d.before);
-            return Ok(Some(Outcome::Decided(
-                d.from.told(Notice::BotOffline, effects),
-            )));
-        };
-        // Nobody waits for its answer: it applies late, as with a window of 0.
-        effects.push(send(&d, back, &delivery(1, 0, ctx.now_ms)));
-        effects.splice(0..0, d.before);
-        return Ok(decided(d.from.accepted(effects)));
-    }
-
-    let chosen = alive[usize::from(ctx.entropy[0]) % alive.len()];
-    let first = delivery(1, window, ctx.now_ms);
-    if window == 0 {
-        // Answered at once; the answer, when it comes, applies late.
-        let (Some(kept), Some(queued)) = (&f.kept, &f.queued) else {
-            let record = record(&d, ctx, 1, KeptState::Late);
-            let mut ask = Ask::default();
-            ask.unless(&f.kept, "kept", || store(key.clone(), &record, keep_s))
-                .unless(&f.queued, "queued", || push(&d, ctx));
-            return Ok(Some(ask.into()));
-        };
-        let mut effects = stored(kept, Some(queued))?;
-        effects.push(send(&d, chosen, &first));
-        effects.splice(0..0, d.before);
-        return Ok(decided(d.from.accepted(effects)));
-    }
-
-    // Kept and queued before it is sent: if this process dies while the click waits, the
-    // event is still replayed. The acknowledgement takes it out of the queue.
-    // An event that is not kept has a record only for its acknowledgement, while it is awaited.
-    let until = ctx.now_ms.saturating_add(u64::from(window));
-    let (Some(kept), true) = (&f.kept, transient || f.queued.is_some()) else {
-        let record = record(&d, ctx, 1, KeptState::Waiting { until });
-        let record_s = match transient {
-            true => u64::from(window) / 1000 + 60,
-            false => keep_s,
-        };
-        let mut ask = Ask::default();
-        ask.unless(&f.kept, "kept", || store(key.clone(), &record, record_s));
-        if !transient {
-            ask.unless(&f.queued, "queued", || push(&d, ctx));
+        let mut effects = Vec::new();
+        if let Some(other) = now.iter().find(|s| s.connection_id != chosen.connection_id) {
+            let again = delivery(2, 0, ctx.now_ms, Some(Reason::NotAnswered));
+            effects.push(kept.offered(other));
+            effects.push(send(&d, other, &again));
         }
-        return Ok(Some(ask.into()));
-    };
-    let Some(answer) = &f.answer else {
-        let publish = send(&d, chosen, &first);
-        let mut effects = stored(kept, f.queued.as_ref())?;
-        effects.splice(0..0, d.before);
-        effects.push(publish);
-        let wait = Fact::Await {
-            event_id: d.event_id.as_str().to_owned(),
-            until_ms: until,
-        };
-        return Ok(Some(Ask::one("answer", wait).after(effects).into()));
-    };
-    match answer {
-        Answer::Found(Some(answer)) => return d.from.answered(answer, facts).map(Some),
-        Answer::Found(None) => {}
-        Answer::Failed(e) => return Err(unavailable("bot's answer", e)),
-    }
-    if transient {
-        return Ok(decided(d.from.told(Notice::NotAnsweredYet, Vec::new())));
+        effects.splice(0..0, kept.effects);
+        return Ok(decided(d.from.told(Notice::NotAnsweredYet, effects)));
     }
 
-    // The window passed without an answer the click saw. Read the record, and the registry as
-    // it is now: a connection that subscribed while the click waited (a replica, the bot back
-    // after a restart) left this event to it.
-    let (Some(record_answer), Some(_)) = (&f.record, &f.registry_now) else {
-        let mut ask = Ask::default();
-        ask.unless(&f.record, "record", || Fact::KvGet { key: key.clone() })
-            .unless(&f.registry_now, "registry_now", || Fact::KvGet {
-                key: subscriptions_key(d.bot),
-            });
-        return Ok(Some(ask.into()));
+    // Kept before anything is said: the bot is offline, or nobody waits (a window of 0: the
+    // answer applies late).
+    let attempts = u32::from(chosen.is_some());
+    let kept = match keep::keep(&keeping(&d, ctx, attempts, chosen), ctx, facts)? {
+        Ok(kept) => kept,
+        Err(ask) => return Ok(Some(ask.into())),
     };
-    let Some(raw) = kv_text(record_answer)? else {
-        return Err(Refusal::Internal {
-            detail: "the kept event vanished while its click waited".into(),
-        });
-    };
-    let current: Kept = read_record(raw)?;
-    match current.state {
-        KeptState::Answered { answer } => return d.from.answered(&answer, facts).map(Some),
-        KeptState::Late => return Ok(decided(d.from.told(Notice::NotAnsweredYet, vec![]))),
-        KeptState::Waiting { .. } => {}
+    let mut effects = std::mem::take(&mut d.before);
+    effects.extend(kept.effects);
+    if let Some(chosen) = chosen {
+        effects.push(send(&d, chosen, &delivery(1, 0, ctx.now_ms, None)));
+        return Ok(decided(d.from.accepted(effects)));
     }
-    let now = match live_now(&f, d.bot, ctx, heartbeats.clone()) {
+    // A connection may have subscribed since the registry was read, its replay reading the
+    // queue before this event was in it: with the event kept, read the registry again.
+    // (Subscribing adds to the registry before it reads the queue, so one of the two sees the
+    // other; both may, and the bot then drops the copy by its event id.)
+    let now = match live_now(&f, d.bot, ctx, heartbeats) {
         Ok(now) => now,
         Err(ask) => return Ok(Some(ask.into())),
     };
-    let other = now.iter().find(|s| s.connection_id != chosen.connection_id);
-    let Some(marked) = &f.marked_late else {
-        let attempts = current.attempts.saturating_add(u32::from(other.is_some()));
-        let late = Kept {
-            state: KeptState::Late,
-            attempts,
-            ..current
-        };
-        let cas = Fact::KvCas {
-            key: key.clone(),
-            old: raw.get().to_owned(),
-            new: to_raw_value(&late).expect("a kept event serializes"),
-            expire_in_seconds: keep_s,
-        };
-        return Ok(Some(Ask::one("marked_late", cas).into()));
+    let Some(back) = now.get(usize::from(ctx.entropy[0]) % now.len().max(1)) else {
+        return Ok(decided(d.from.told(Notice::BotOffline, effects)));
     };
-    match marked {
-        Answer::Found(true) => {
-            // Offered once to another live connection: another replica may be answering. Nobody
-            // waits for that answer: it applies late.
-            let effects = other
-                .and_then(|other| {
-                    let again = delivery(2, 0, current.first_sent_at);
-                    send_data(&d, &current.data, other, &again)
-                })
-                .into_iter()
-                .collect();
-            Ok(decided(d.from.told(Notice::NotAnsweredYet, effects)))
-        }
-        Answer::Found(false) => {
-            // An acknowledgement got in first: the answer is in the record now.
-            let Some(again) = &f.record_again else {
-                return Ok(Some(Ask::one("record_again", Fact::KvGet { key }).into()));
-            };
-            match kv_text(again)?.map(read_record).transpose()? {
-                Some(Kept {
-                    state: KeptState::Answered { answer },
-                    ..
-                }) => d.from.answered(&answer, facts).map(Some),
-                _ => Ok(decided(d.from.told(Notice::NotAnsweredYet, vec![]))),
-            }
-        }
-        Answer::Failed(e) => Err(unavailable("kept event", e)),
+    // Nobody waits for its answer: it applies late, as with a window of 0.
+    effects.push(send(
+        &d,
+        back,
+        &delivery(1, 0, ctx.now_ms, Some(Reason::Offline)),
+    ));
+    Ok(decided(d.from.accepted(effects)))
+}
+
+/// What keeping `d` stores: sent `attempts` times so far, last to `sent_to`.
+fn keeping<'d>(
+    d: &'d Outgoing<'_>,
+    ctx: &Context,
+    attempts: u32,
+    sent_to: Option<&Subscription>,
+) -> Keeping<'d> {
+    Keeping {
+        bot: d.bot,
+        event: d.event,
+        event_id: d.event_id,
+        data: &d.data,
+        user: &d.about.acting_user,
+        place: d.from.place(),
+        attempts,
+        sent_to: sent_to.cloned(),
+        first_sent_at: ctx.now_ms,
     }
 }
 
@@ -434,112 +357,30 @@ fn live_now<'f>(
         .collect())
 }
 
-/// The kept record of `d`.
-fn record(d: &Outgoing<'_>, ctx: &Context, attempts: u32, state: KeptState) -> Kept {
-    Kept {
-        bot: d.bot.clone(),
-        event: d.event.to_owned(),
-        data: d.data.clone(),
-        first_sent_at: ctx.now_ms,
-        attempts,
-        state,
-        place: d.from.place(),
-    }
-}
-
-fn store(key: String, record: &Kept, expire_in_seconds: u64) -> Fact {
-    Fact::KvSet {
-        key,
-        value: to_raw_value(record).expect("a kept event serializes"),
-        expire_in_seconds,
-    }
-}
-
-/// Queues `d` for replay.
-fn push(d: &Outgoing<'_>, ctx: &Context) -> Fact {
-    let item = Queued {
-        event_id: d.event_id,
-        at: ctx.now_ms,
-    };
-    Fact::ListPush {
-        key: queue_key(d.bot),
-        item: to_raw_value(&item).expect("a queued event serializes"),
-        unique: Some("event_id"),
-        cap: ctx.settings.kept_per_bot,
-        expire_in_seconds: keep_seconds(&ctx.settings),
-    }
-}
-
-/// Whether keeping and queueing worked; the effects they lead to (a log of what was dropped).
-fn stored(kept: &Answer<bool>, queued: Option<&Answer<Pushed>>) -> Result<Vec<Effect>, Refusal> {
-    if let Answer::Failed(e) = kept {
-        return Err(not_stored(e));
-    }
-    match queued {
-        None => Ok(Vec::new()),
-        Some(Answer::Failed(e)) => Err(not_stored(e)),
-        Some(Answer::Found(pushed)) if pushed.dropped.is_empty() => Ok(Vec::new()),
-        Some(Answer::Found(pushed)) => {
-            let mut fields = crate::effect::LogFields::new();
-            fields.insert("dropped", pushed.dropped.len().to_string());
-            Ok(vec![Effect::Log {
-                level: LogLevel::Warn,
-                message: "a bot's oldest kept events were dropped: it keeps more than the limit"
-                    .into(),
-                fields,
-            }])
-        }
-    }
-}
-
-fn not_stored(e: &crate::facts::FactError) -> Refusal {
-    Refusal::NotStored {
-        what: "click for the bot",
-        detail: e.to_string(),
-    }
-}
-
-fn delivery(attempt: u32, window: u32, first_sent_at: u64) -> Delivery {
+fn delivery(attempt: u32, window: u32, first_sent_at: u64, reason: Option<Reason>) -> Delivery {
     Delivery {
         attempt,
         ack: "required",
         answer_within_ms: window,
         first_sent_at,
+        reason,
     }
 }
 
 fn send(d: &Outgoing<'_>, to: &Subscription, delivery: &Delivery) -> Effect {
-    send_data(d, &d.data, to, delivery).expect("the core built the event's data")
-}
-
-/// `data` sent to `to`; `None` when it is not an event's data (a kept record read back from
-/// the store, which someone else may have written).
-fn send_data(
-    d: &Outgoing<'_>,
-    data: &RawValue,
-    to: &Subscription,
-    delivery: &Delivery,
-) -> Option<Effect> {
-    Some(Effect::publish_to(
+    Effect::publish_to(
         d.event,
         d.bot.clone(),
         &to.connection_id,
-        with_delivery(data, delivery)?,
-    ))
+        with_delivery(&d.data, delivery).expect("the core built the event's data"),
+    )
 }
 
 fn decided(decision: Decision) -> Option<Outcome> {
     Some(Outcome::Decided(decision))
 }
 
-fn kv_text<'a>(answer: &Answer<Option<&'a RawValue>>) -> Result<Option<&'a RawValue>, Refusal> {
-    match answer {
-        Answer::Found(raw) => Ok(*raw),
-        Answer::Failed(e) => Err(unavailable("kept event", e)),
-    }
-}
-
-pub(crate) fn read_record(raw: &RawValue) -> Result<Kept, Refusal> {
+pub(crate) fn read_record(raw: &RawValue) -> Result<super::Kept, Refusal> {
     serde_json::from_str(raw.get()).map_err(|e| Refusal::Internal {
         detail: format!("reading a kept event: {e}"),
     })

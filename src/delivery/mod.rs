@@ -12,8 +12,10 @@
 //! | key | what |
 //! |---|---|
 //! | `subs_<bot>` | the bot's subscribed connections (a list; its existence means "subscribed within the keep period") |
-//! | `q_<bot>` | the bot's kept events, oldest first (a capped list) |
-//! | `ev_<event id>` | one kept event: its data, attempts, and the state of its answer |
+//! | `qc_<bot>` | the bot's queue counter: the sequence numbers its kept events hold |
+//! | `qi_<bot>_<seq>` | one entry of the bot's queue: which event, since when, whose |
+//! | `qu_<bot>_<user>` | how many of the bot's kept events one person's are |
+//! | `ev_<event id>` | one kept event: its data, attempts, where it was sent, its answer |
 //! | `node_<node id>` | a node's heartbeat: its connections count as live while it is fresh |
 //! | `bots` | every bot that ever subscribed (for the status page and the resubscribe hint) |
 //!
@@ -25,6 +27,7 @@
 pub(crate) mod ack;
 pub(crate) mod answer;
 pub(crate) mod click;
+pub(crate) mod keep;
 pub(crate) mod node;
 pub(crate) mod replay;
 pub(crate) mod socket;
@@ -56,10 +59,6 @@ pub(crate) const HEARTBEAT_S: u64 = 60;
 
 /// The timer that refreshes this node's heartbeat.
 pub(crate) const HEARTBEAT_TIMER: &str = "heartbeat";
-
-/// How long after its window a waiting click may still be answering: an ack later than this
-/// treats the click as gone (its node may have died) and applies the answer itself.
-pub(crate) const WAIT_GRACE_MS: u64 = 2_000;
 
 /// How long a person waits for an answer only the moment needs (a lookup, a refresh): the
 /// answer window, or 2.5 s where the window is 0 (such an answer cannot come later).

@@ -10,8 +10,10 @@ pub(crate) const RESUBSCRIBE_TIMER: &str = "resubscribe";
 
 /// How long after activation the hint goes out.
 const RESUBSCRIBE_AFTER_MS: u64 = 1_000;
+use super::ack;
 use crate::effect::{Decision, Effect, LogLevel, Outcome};
 use crate::facts::{present, Answer, Ask, Fact, Facts};
+use crate::ids::{Id, NodeId, UserId};
 use crate::input::Context;
 use serde::Deserialize;
 use serde_json::json;
@@ -42,7 +44,7 @@ pub(crate) fn activation(ctx: &Context) -> Vec<Effect> {
 pub(crate) fn timer(name: &str, ctx: &Context, facts: Facts<'_>) -> Outcome {
     if let Some(rest) = name.strip_prefix(replay::TIMER_PREFIX) {
         return match replay::Cursor::parse(rest) {
-            Some(cursor) => replay::batch(&cursor, ctx, facts),
+            Some(cursor) => replay::timer(&cursor, ctx, facts),
             None => Outcome::Decided(Decision::quiet(vec![log_error(
                 "an unreadable replay timer",
                 rest,
@@ -71,10 +73,8 @@ fn hint(facts: Facts<'_>) -> Outcome {
     };
     let effects = match bots {
         Answer::Found(Some(raw)) => {
-            let list: List<Subscriber> = serde_json::from_str(raw.get()).unwrap_or(List {
-                items: Vec::new(),
-                dropped: 0,
-            });
+            let list: List<Subscriber> =
+                serde_json::from_str(raw.get()).unwrap_or(List { items: Vec::new() });
             let hint = to_raw_value(&json!({"reason": "the plugin started"})).expect("JSON");
             list.items
                 .into_iter()
@@ -108,29 +108,90 @@ fn beat(ctx: &Context) -> Vec<Effect> {
 enum Message<'a> {
     /// A bot's registry changed: forget the cached copy.
     Forget { key: String },
-    /// An acknowledgement for a click that may wait here.
-    Wake {
+    /// A bot's acknowledgement of an event that may wait here (`ack.rs`: relayed).
+    RelayAck {
         event_id: String,
+        sender: String,
+        #[serde(borrow, default)]
+        answer: Option<&'a RawValue>,
+        /// The node that relayed it, and the id it awaits the result under.
+        from: NodeId,
+        reply: String,
+    },
+    /// What became of an acknowledgement this node relayed.
+    RelayResult {
+        to: NodeId,
+        reply: String,
         #[serde(borrow)]
-        answer: &'a RawValue,
+        result: &'a RawValue,
     },
 }
 
 /// A message from another node.
-pub(crate) fn cluster(message: &str) -> Outcome {
+pub(crate) fn cluster(message: &str, ctx: &Context, facts: Facts<'_>) -> Outcome {
+    let quiet = |effects| Outcome::Decided(Decision::quiet(effects));
     let effects = match serde_json::from_str::<Message<'_>>(message) {
         Ok(Message::Forget { key }) => vec![Effect::Forget {
             fact: Fact::KvGet { key },
         }],
-        Ok(Message::Wake { event_id, answer }) => vec![Effect::Wake {
+        Ok(Message::RelayAck {
             event_id,
-            answer: answer.to_owned(),
-        }],
+            sender,
+            answer,
+            from,
+            reply,
+        }) => return relayed_ack(&event_id, &sender, answer, from, &reply, ctx, facts),
+        // Every node hears it; the one that relayed takes it.
+        Ok(Message::RelayResult { to, reply, result }) if to == ctx.node => {
+            vec![Effect::Wake {
+                event_id: reply,
+                answer: result.to_owned(),
+            }]
+        }
+        Ok(Message::RelayResult { .. }) => Vec::new(),
         Err(e) => vec![log_error(
             "reading a message from another node",
             &e.to_string(),
         )],
     };
+    quiet(effects)
+}
+
+/// An acknowledgement another node relayed: taken here if the event waits here, and its
+/// result sent back; nothing at all otherwise (the node where it waits answers).
+fn relayed_ack(
+    event_id: &str,
+    sender: &str,
+    answer: Option<&RawValue>,
+    from: NodeId,
+    reply: &str,
+    ctx: &Context,
+    facts: Facts<'_>,
+) -> Outcome {
+    let (Some(sender), Some(event_id)) = (UserId::parse(sender), Id::parse(event_id)) else {
+        return Outcome::Decided(Decision::quiet(vec![log_error(
+            "reading a relayed acknowledgement",
+            "not ids",
+        )]));
+    };
+    let acknowledgement = ack::Acknowledgement {
+        event_id,
+        answer: answer.filter(|a| a.get() != "null"),
+        result: false,
+    };
+    let step = ack::ack(&sender, &acknowledgement, ack::Origin::Relayed, ctx, facts);
+    let result = ack::relayed(&step);
+    let mut effects = match step {
+        Ok(ack::Step::Ask(ask)) => return ask.into(),
+        Ok(ack::Step::Done { effects, .. }) => effects,
+        Ok(ack::Step::NotHere) | Err(_) => Vec::new(),
+    };
+    if let Some(result) = result {
+        let message = json!({"relay_result": {"to": from, "reply": reply, "result": result}});
+        effects.push(Effect::Cluster {
+            message: to_raw_value(&message).expect("a relay result serializes"),
+        });
+    }
     Outcome::Decided(Decision::quiet(effects))
 }
 

@@ -1,48 +1,55 @@
 //! Replaying a bot's kept events to a connection that subscribed (SPEC §9.6), in batches.
 //!
-//! Mattermost gives each websocket connection a send queue of 256 messages and closes a
-//! connection whose queue is full: a thousand kept events published at once would cut the bot
-//! off in the middle of its replay. So a replay sends [`BATCH`] events, then sets a timer and
-//! sends the next batch [`PAUSE_MS`] later, from where it stopped, for as long as the connection
-//! is subscribed. The timer's name carries the cursor, so a batch needs nothing but the store.
+//! The bot's queue is a counter (`qc_<bot>`: the sequence numbers `first..next`) and one entry
+//! per kept event (`qi_<bot>_<seq>`); an acknowledged event's entry is deleted, leaving a gap
+//! every replay skips. Mattermost gives each websocket connection a send queue of 256 messages
+//! and closes a connection whose queue is full, so a replay sends at most [`BATCH`] sequence
+//! numbers' worth, then sets a timer and goes on [`PAUSE_MS`] later from where it stopped, for
+//! as long as the connection is subscribed. The timer's name carries the cursor, so a batch
+//! needs nothing but the store. The first batch moves the counter's `first` past the gaps at
+//! its front, so answered events are not read again and again.
+//!
+//! Each replayed event says why it comes again (`proxy.delivery.reason`), from what became of
+//! the connection it was last sent to.
 
-use super::store::{event_key, queue_key, subscriptions_key, List, Queued, Subscription};
-use super::{Kept, KeptState, WAIT_GRACE_MS};
+use super::store::{
+    entry_key, event_key, heartbeat_keys, node_key, queue_key, subscriptions_key, List, QueueRange,
+    Queued, Subscription,
+};
+use super::{Kept, KeptState};
 use crate::effect::{Decision, Effect, Outcome};
-use crate::event::{with_delivery, Delivery};
+use crate::event::{with_delivery, Delivery, Reason};
 use crate::facts::{present, Answer, Ask, Fact, Facts};
 use crate::ids::UserId;
 use crate::input::Context;
 use serde::Deserialize;
-use serde_json::value::RawValue;
+use serde_json::value::{to_raw_value, RawValue};
 use std::collections::BTreeMap;
 
-/// The most events sent at once: well under Mattermost's queue of 256 per connection.
-pub(crate) const BATCH: usize = 100;
+/// The most sequence numbers one batch reads: well under Mattermost's queue of 256.
+pub(crate) const BATCH: u64 = 100;
 
 /// The pause between batches.
 pub(crate) const PAUSE_MS: u64 = 100;
 
-/// The prefix of a replay timer's name: `replay <bot> <connection> <at> <event id>`.
+/// The prefix of a replay timer's name: `replay <bot> <connection> <next seq>`.
 pub(crate) const TIMER_PREFIX: &str = "replay ";
 
-/// Where a replay stands: the last queue entry sent.
+/// Where a replay stands: the next sequence number to read.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Cursor {
     pub(crate) bot: UserId,
     pub(crate) connection_id: String,
-    /// When the last entry sent was queued, and its event id.
-    pub(crate) at: u64,
-    pub(crate) event_id: String,
+    pub(crate) next: u64,
 }
 
 impl Cursor {
-    /// The timer that sends the batch after this cursor.
+    /// The timer that sends the batch from this cursor.
     fn timer(&self, ctx: &Context) -> Effect {
         Effect::WakeAt {
             name: format!(
-                "{TIMER_PREFIX}{} {} {} {}",
-                self.bot, self.connection_id, self.at, self.event_id
+                "{TIMER_PREFIX}{} {} {}",
+                self.bot, self.connection_id, self.next
             ),
             at_ms: ctx.now_ms.saturating_add(PAUSE_MS),
         }
@@ -53,88 +60,163 @@ impl Cursor {
         let mut parts = rest.split(' ');
         let bot = UserId::parse(parts.next()?)?;
         let connection_id = parts.next()?.to_owned();
-        let at = parts.next()?.parse().ok()?;
-        let event_id = parts.next()?.to_owned();
+        let next = parts.next()?.parse().ok()?;
         parts.next().is_none().then_some(Cursor {
             bot,
             connection_id,
-            at,
-            event_id,
+            next,
         })
     }
 }
 
-/// The queue entries to send next: after `cursor` (from the start without one), at most
-/// [`BATCH`], and whether more follow. An entry acknowledged since it was the cursor is gone
-/// from the queue: the batch then starts after the entries queued no later than it.
-pub(crate) fn next<'q>(queue: &'q [Queued], cursor: Option<&Cursor>) -> (&'q [Queued], bool) {
-    let start = match cursor {
-        None => 0,
-        Some(c) => match queue.iter().position(|q| q.event_id.as_str() == c.event_id) {
-            Some(i) => i + 1,
-            None => queue.iter().take_while(|q| q.at <= c.at).count(),
-        },
-    };
-    let rest = &queue[start.min(queue.len())..];
-    let end = rest.len().min(BATCH);
-    (&rest[..end], rest.len() > end)
+/// The sequence numbers the batch from `from` reads, within `range`, and whether more follow.
+pub(crate) fn span(range: &QueueRange, from: u64) -> (std::ops::Range<u64>, bool) {
+    let start = from.max(range.first).min(range.next);
+    let end = start.saturating_add(BATCH).min(range.next);
+    (start..end, end < range.next)
 }
 
-/// The store keys of `entries`' records.
-pub(crate) fn keys(entries: &[Queued]) -> Vec<String> {
-    entries
-        .iter()
-        .map(|q| event_key(q.event_id.as_str()))
-        .collect()
+/// What one batch needs to know, besides the bot's registry and queue range.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct BatchFacts<'a> {
+    /// The batch's queue entries.
+    #[serde(borrow, default, deserialize_with = "present")]
+    entries: Option<Answer<BTreeMap<String, Option<&'a RawValue>>>>,
+    /// Their records.
+    #[serde(borrow, default, deserialize_with = "present")]
+    events: Option<Answer<BTreeMap<String, Option<&'a RawValue>>>>,
+    /// The heartbeats of the nodes the records were last sent from.
+    #[serde(borrow, default, deserialize_with = "present")]
+    senders: Option<Answer<BTreeMap<String, Option<&'a RawValue>>>>,
+    /// The counter's front moved past the gaps at its front (best effort).
+    #[serde(default, deserialize_with = "present")]
+    compacted: Option<Answer<bool>>,
 }
 
-/// The records of `entries` that are due, in order, with the attempt each is sent as. An event
-/// acknowledged meanwhile (answered) or past its keep period is skipped, and so is one whose
-/// click still waits for another connection's answer (that click offers it again if the answer
-/// does not come). A wait long past means the node that waited is gone: the event is replayed.
-pub(crate) fn due(
-    entries: &[Queued],
-    events: &BTreeMap<String, Option<&RawValue>>,
-    bot: &UserId,
-    ctx: &Context,
-) -> Vec<(Kept, u32)> {
-    let not_due = |state: &KeptState| match state {
-        KeptState::Answered { .. } => true,
-        KeptState::Waiting { until } => ctx.now_ms <= until.saturating_add(WAIT_GRACE_MS),
-        KeptState::Late => false,
+/// A batch read and ready to send.
+pub(crate) struct Batch {
+    /// The publishes (and the timer for the next batch).
+    pub(crate) effects: Vec<Effect>,
+    /// How many events it sends.
+    pub(crate) sent: usize,
+}
+
+/// A replay's batch to read: `bot`'s queue from `from`, for `connection_id`.
+pub(crate) struct Replay<'a> {
+    pub(crate) bot: &'a UserId,
+    pub(crate) connection_id: &'a str,
+    pub(crate) from: u64,
+    pub(crate) range: &'a QueueRange,
+    /// The counter as read (its text), when the batch may move its front past its gaps.
+    pub(crate) raw_range: Option<&'a RawValue>,
+    /// The bot's subscriptions.
+    pub(crate) registry: &'a [Subscription],
+}
+
+/// Reads and sends a batch: `Err(ask)` while facts are needed.
+pub(crate) fn batch(r: &Replay<'_>, ctx: &Context, facts: Facts<'_>) -> Result<Batch, Ask> {
+    let Replay {
+        bot,
+        connection_id,
+        from,
+        range,
+        raw_range,
+        registry,
+    } = *r;
+    let (seqs, more) = span(range, from);
+    // Unreadable answers (a shim bug) stop the replay here, as an unreadable store does: the
+    // bot's next subscription starts it again.
+    let Ok(f) = facts.read::<BatchFacts<'_>>() else {
+        return Ok(Batch {
+            effects: Vec::new(),
+            sent: 0,
+        });
     };
-    keys(entries)
-        .iter()
-        .filter_map(|k| events.get(k).copied().flatten())
-        .filter_map(|raw| serde_json::from_str::<Kept>(raw.get()).ok())
-        .filter(|k| k.bot == *bot && !not_due(&k.state))
-        .map(|k| {
-            let attempt = k.attempts.max(1).saturating_add(1);
-            (k, attempt)
+    if seqs.is_empty() {
+        return Ok(Batch {
+            effects: Vec::new(),
+            sent: 0,
+        });
+    }
+    let entry_keys: Vec<String> = seqs.clone().map(|seq| entry_key(bot, seq)).collect();
+    let Some(entries) = &f.entries else {
+        return Err(Ask::one(
+            "entries",
+            Fact::KvGetMany {
+                keys: entry_keys.clone(),
+            },
+        ));
+    };
+    let entries = match entries {
+        Answer::Found(entries) => entries,
+        // Unreadable: the replay stops here; the bot's next subscription starts it again.
+        Answer::Failed(_) => {
+            return Ok(Batch {
+                effects: Vec::new(),
+                sent: 0,
+            })
+        }
+    };
+    let queued: Vec<(u64, Queued)> = seqs
+        .clone()
+        .zip(&entry_keys)
+        .filter_map(|(seq, key)| {
+            let raw = entries.get(key).copied().flatten()?;
+            Some((seq, serde_json::from_str::<Queued>(raw.get()).ok()?))
         })
-        .collect()
-}
-
-/// Publishes `due` to the connection and, when `more` follow `entries`, sets the timer for the
-/// next batch.
-pub(crate) fn send(
-    bot: &UserId,
-    connection_id: &str,
-    entries: &[Queued],
-    due: &[(Kept, u32)],
-    more: bool,
-    ctx: &Context,
-) -> Vec<Effect> {
-    // A record whose data or name is not an event's (a damaged store) is not sent: nothing a
-    // bot could read, and it expires with its keep period.
+        .collect();
+    let event_keys: Vec<String> = queued
+        .iter()
+        .map(|(_, q)| event_key(q.event_id.as_str()))
+        .collect();
+    let mut ask = Ask::default();
+    let events = match &f.events {
+        _ if event_keys.is_empty() => BTreeMap::new(),
+        None => {
+            ask.unless(&f.events, "events", || Fact::KvGetMany {
+                keys: event_keys.clone(),
+            });
+            BTreeMap::new()
+        }
+        Some(Answer::Found(events)) => events.clone(),
+        Some(Answer::Failed(_)) => BTreeMap::new(),
+    };
+    // The front of the queue moves past its gaps (events answered since they were kept).
+    let front = queued.first().map_or(seqs.end, |(seq, _)| *seq);
+    if let (Some(raw), true) = (raw_range, from <= range.first && front > range.first) {
+        let moved = QueueRange {
+            first: front,
+            ..*range
+        };
+        ask.unless(&f.compacted, "compacted", || Fact::KvCas {
+            key: queue_key(bot),
+            old: raw.get().to_owned(),
+            new: to_raw_value(&moved).expect("a queue range serializes"),
+            expire_in_seconds: super::store::keep_seconds(&ctx.settings),
+        });
+    }
+    if !ask.is_empty() {
+        return Err(ask);
+    }
+    let due = due(&event_keys, &events, bot);
+    // Why each comes again depends on what became of the node it was last sent from.
+    let others: Vec<Subscription> = due.iter().filter_map(|k| k.sent_to.clone()).collect();
+    let nodes = heartbeat_keys(&others, &ctx.node);
+    let senders = match &f.senders {
+        _ if nodes.is_empty() => BTreeMap::new(),
+        None => return Err(Ask::one("senders", Fact::KvGetMany { keys: nodes })),
+        Some(Answer::Found(h)) => h.clone(),
+        Some(Answer::Failed(_)) => BTreeMap::new(),
+    };
     let mut effects: Vec<Effect> = due
         .iter()
-        .filter_map(|(kept, attempt)| {
+        .filter_map(|kept| {
             let delivery = Delivery {
-                attempt: *attempt,
+                attempt: kept.attempts.max(1).saturating_add(1),
                 ack: "required",
                 answer_within_ms: 0,
                 first_sent_at: kept.first_sent_at,
+                reason: Some(reason(kept, registry, ctx, &senders)),
             };
             Some(Effect::publish_to(
                 crate::event::kept_event(&kept.event)?,
@@ -144,36 +226,70 @@ pub(crate) fn send(
             ))
         })
         .collect();
-    if let (true, Some(last)) = (more, entries.last()) {
+    let sent = effects.len();
+    if more {
         let cursor = Cursor {
             bot: bot.clone(),
             connection_id: connection_id.to_owned(),
-            at: last.at,
-            event_id: last.event_id.as_str().to_owned(),
+            next: seqs.end,
         };
         effects.push(cursor.timer(ctx));
     }
-    effects
+    Ok(Batch { effects, sent })
 }
 
-/// What the next batch needs to know.
+/// The records of `keys` that are due, in order: an event answered meanwhile, past its keep
+/// period, or not the bot's (a damaged store) is skipped.
+fn due(keys: &[String], events: &BTreeMap<String, Option<&RawValue>>, bot: &UserId) -> Vec<Kept> {
+    keys.iter()
+        .filter_map(|k| events.get(k).copied().flatten())
+        .filter_map(|raw| serde_json::from_str::<Kept>(raw.get()).ok())
+        .filter(|k| k.bot == *bot && !matches!(k.state, KeptState::Answered { .. }))
+        .collect()
+}
+
+/// Why `kept` comes again: it was never sent (the bot was offline), the process that sent it
+/// is gone (a restart), the connection it went to left, or it was there and did not answer.
+fn reason(
+    kept: &Kept,
+    registry: &[Subscription],
+    ctx: &Context,
+    senders: &BTreeMap<String, Option<&RawValue>>,
+) -> Reason {
+    let Some(sent_to) = &kept.sent_to else {
+        return Reason::Offline;
+    };
+    let node_alive = sent_to.node == ctx.node
+        || senders
+            .get(&node_key(&sent_to.node))
+            .is_some_and(Option::is_some);
+    if !node_alive {
+        return Reason::Restarted;
+    }
+    match registry
+        .iter()
+        .any(|s| s.connection_id == sent_to.connection_id)
+    {
+        true => Reason::NotAnswered,
+        false => Reason::ConnectionLost,
+    }
+}
+
+/// What a replay timer's batch needs to know first.
 #[derive(Debug, Default, Deserialize)]
-struct BatchFacts<'a> {
+struct TimerFacts<'a> {
     /// The bot's subscriptions: the replay goes on while the connection is one of them.
     #[serde(borrow, default, deserialize_with = "present")]
     registry: Option<Answer<Option<&'a RawValue>>>,
-    /// The bot's queue.
+    /// The bot's queue counter.
     #[serde(borrow, default, deserialize_with = "present")]
     queue: Option<Answer<Option<&'a RawValue>>>,
-    /// The batch's records.
-    #[serde(borrow, default, deserialize_with = "present")]
-    events: Option<Answer<BTreeMap<String, Option<&'a RawValue>>>>,
 }
 
 /// A replay timer is due: the next batch, if the connection is still subscribed.
-pub(crate) fn batch(cursor: &Cursor, ctx: &Context, facts: Facts<'_>) -> Outcome {
+pub(crate) fn timer(cursor: &Cursor, ctx: &Context, facts: Facts<'_>) -> Outcome {
     let quiet = |effects| Outcome::Decided(Decision::quiet(effects));
-    let Ok(f) = facts.read::<BatchFacts<'_>>() else {
+    let Ok(f) = facts.read::<TimerFacts<'_>>() else {
         return quiet(Vec::new());
     };
     let (Some(registry), Some(queue)) = (&f.registry, &f.queue) else {
@@ -187,124 +303,98 @@ pub(crate) fn batch(cursor: &Cursor, ctx: &Context, facts: Facts<'_>) -> Outcome
         return ask.into();
     };
     // Unreadable: the replay stops here; the bot's next subscription starts it again.
-    fn read<'a>(answer: &Answer<Option<&'a RawValue>>) -> Option<&'a str> {
-        match answer {
-            Answer::Found(Some(raw)) => Some(raw.get()),
-            _ => None,
-        }
-    }
-    let subscribed = read(registry)
-        .and_then(|raw| serde_json::from_str::<List<Subscription>>(raw).ok())
-        .is_some_and(|l| {
-            l.items
-                .iter()
-                .any(|s| s.connection_id == cursor.connection_id)
-        });
-    let Some(list) = read(queue).and_then(|raw| serde_json::from_str::<List<Queued>>(raw).ok())
-    else {
+    let registry: Vec<Subscription> = match registry {
+        Answer::Found(Some(raw)) => serde_json::from_str::<List<Subscription>>(raw.get())
+            .map(|l| l.items)
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let Ok(range) = read_range(queue) else {
         return quiet(Vec::new());
     };
-    if !subscribed {
+    if !registry
+        .iter()
+        .any(|s| s.connection_id == cursor.connection_id)
+    {
         return quiet(Vec::new());
     }
-    let (entries, more) = next(&list.items, Some(cursor));
-    let events = match &f.events {
-        _ if entries.is_empty() => BTreeMap::new(),
-        None => {
-            return Ask::one(
-                "events",
-                Fact::KvGetMany {
-                    keys: keys(entries),
-                },
-            )
-            .into()
-        }
-        Some(Answer::Found(events)) => events.clone(),
-        Some(Answer::Failed(_)) => return quiet(Vec::new()),
+    let replay = Replay {
+        bot: &cursor.bot,
+        connection_id: &cursor.connection_id,
+        from: cursor.next,
+        range: &range,
+        raw_range: None,
+        registry: &registry,
     };
-    let due = due(entries, &events, &cursor.bot, ctx);
-    quiet(send(
-        &cursor.bot,
-        &cursor.connection_id,
-        entries,
-        &due,
-        more,
-        ctx,
-    ))
+    match batch(&replay, ctx, facts) {
+        Ok(batch) => quiet(batch.effects),
+        Err(ask) => ask.into(),
+    }
+}
+
+/// A queue counter as read (an empty queue when there is none).
+pub(crate) fn read_range(
+    answer: &Answer<Option<&RawValue>>,
+) -> Result<QueueRange, crate::refusal::Refusal> {
+    super::store::document(answer, "bot's queue").map(Option::unwrap_or_default)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::EventId;
 
-    fn queue(n: usize) -> Vec<Queued> {
-        (0..n)
-            .map(|i| {
-                let mut entropy = [0u8; 16];
-                entropy[15] = i as u8;
-                entropy[14] = (i >> 8) as u8;
-                Queued {
-                    event_id: EventId::from_entropy(entropy),
-                    at: 1_000 + i as u64,
-                }
-            })
-            .collect()
-    }
-
-    fn cursor_at(q: &Queued) -> Cursor {
-        Cursor {
-            bot: UserId::parse("bot1bot1bot1bot1bot1bot1b1").unwrap(),
-            connection_id: "conn1".into(),
-            at: q.at,
-            event_id: q.event_id.as_str().to_owned(),
+    fn ctx() -> Context {
+        Context {
+            now_ms: 1_700_000_000_000,
+            entropy: [0; 16],
+            settings: crate::settings::Settings::default(),
+            node: crate::ids::Id::from_entropy([0; 16]),
         }
     }
 
     #[test]
     fn a_replay_goes_through_the_queue_in_batches_from_where_it_stopped() {
-        let q = queue(250);
-        let (first, more) = next(&q, None);
-        assert_eq!((first.len(), more), (BATCH, true));
-        let (second, more) = next(&q, Some(&cursor_at(&first[BATCH - 1])));
-        assert_eq!(second[0].at, q[BATCH].at);
-        assert_eq!((second.len(), more), (BATCH, true));
-        let (third, more) = next(&q, Some(&cursor_at(&second[BATCH - 1])));
-        assert_eq!((third.len(), more), (50, false));
-        assert_eq!(third.last().unwrap().at, q[249].at);
-    }
-
-    #[test]
-    fn an_entry_acknowledged_since_it_was_the_cursor_does_not_restart_the_replay() {
-        let q = queue(150);
-        let cursor = cursor_at(&q[99]);
-        let without: Vec<Queued> = q
-            .iter()
-            .filter(|e| e.event_id != q[99].event_id)
-            .cloned()
-            .collect();
-        let (batch, more) = next(&without, Some(&cursor));
-        assert_eq!((batch.len(), more), (50, false));
-        assert_eq!(batch[0].at, q[100].at);
+        let range = QueueRange {
+            first: 10,
+            next: 260,
+            dropped: 0,
+        };
+        let (first, more) = span(&range, 0);
+        assert_eq!((first.clone(), more), (10..110, true), "from the front");
+        let (second, more) = span(&range, first.end);
+        assert_eq!((second.clone(), more), (110..210, true));
+        let (third, more) = span(&range, second.end);
+        assert_eq!((third, more), (210..260, false));
+        assert!(span(&range, 400).0.is_empty(), "past the end: nothing");
+        let moved = QueueRange {
+            first: 150,
+            ..range
+        };
+        assert_eq!(
+            span(&moved, 110).0,
+            150..250,
+            "a cursor behind a moved front"
+        );
     }
 
     #[test]
     fn the_cursor_survives_its_timer_name() {
-        let q = queue(1);
-        let cursor = cursor_at(&q[0]);
-        let ctx = Context {
-            now_ms: 1_700_000_000_000,
-            entropy: [0; 16],
-            settings: crate::settings::Settings::default(),
-            node: crate::ids::Id::from_entropy([0; 16]),
+        let cursor = Cursor {
+            bot: UserId::parse("bot1bot1bot1bot1bot1bot1b1").unwrap(),
+            connection_id: "conn1".into(),
+            next: 1234,
         };
-        let Effect::WakeAt { name, at_ms } = cursor.timer(&ctx) else {
+        let Effect::WakeAt { name, at_ms } = cursor.timer(&ctx()) else {
             panic!("a timer")
         };
-        assert_eq!(at_ms, ctx.now_ms + PAUSE_MS);
+        assert_eq!(at_ms, ctx().now_ms + PAUSE_MS);
         let rest = name.strip_prefix(TIMER_PREFIX).unwrap();
         assert_eq!(Cursor::parse(rest), Some(cursor));
-        assert_eq!(Cursor::parse("bot1bot1bot1bot1bot1bot1b1 conn1 12"), None);
-        assert_eq!(Cursor::parse("x conn1 12 e"), None);
+        assert_eq!(Cursor::parse("bot1bot1bot1bot1bot1bot1b1 conn1"), None);
+        assert_eq!(Cursor::parse("x conn1 12"), None);
+        assert_eq!(
+            Cursor::parse("bot1bot1bot1bot1bot1bot1b1 conn1 12 extra"),
+            None
+        );
     }
 }

@@ -9,8 +9,8 @@ use super::ack::{self, Status};
 use super::events::{ACK_RESULT, ERROR, SUBSCRIBED, UNSUBSCRIBED};
 use super::replay;
 use super::store::{
-    keep_seconds, queue_key, subscriptions_key, List, Pushed, Queued, Subscriber, Subscription,
-    BOTS_KEY, MAX_CONNECTIONS,
+    entry_key, keep_seconds, legacy_queue_key, queue_key, subscriptions_key, List, ListPushed,
+    Pushed, Queued, Subscriber, Subscription, BOTS_KEY, MAX_CONNECTIONS,
 };
 use super::PROTOCOL;
 use crate::effect::{Decision, Effect, LogLevel, Outcome};
@@ -21,26 +21,38 @@ use crate::refusal::{presented, Refusal};
 use serde::Deserialize;
 use serde_json::value::{to_raw_value, RawValue};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 
 /// What subscribing needs done and known.
 #[derive(Debug, Default, Deserialize)]
 struct SubscribeFacts<'a> {
     /// The connection was added to the bot's registry.
     #[serde(default, deserialize_with = "present")]
-    added: Option<Answer<Pushed>>,
+    added: Option<Answer<ListPushed>>,
     /// The bot is in the list of bots that subscribed.
     #[serde(default, deserialize_with = "present")]
-    listed: Option<Answer<Pushed>>,
+    listed: Option<Answer<ListPushed>>,
     /// The subscription's expansions are the bot's.
     #[serde(default, deserialize_with = "present")]
     expand_saved: Option<Answer<bool>>,
-    /// The bot's kept events, in order.
+    /// The bot's queue counter.
     #[serde(borrow, default, deserialize_with = "present")]
     queue: Option<Answer<Option<&'a RawValue>>>,
-    /// The kept events themselves, by key.
+    /// The bot's registry with this connection in it: a replayed event says why it comes
+    /// again by whether the connection it went to is still there.
     #[serde(borrow, default, deserialize_with = "present")]
-    events: Option<Answer<BTreeMap<String, Option<&'a RawValue>>>>,
+    registry: Option<Answer<Option<&'a RawValue>>>,
+    /// The bot's kept events as 1.0 kept them (one list), moved into the queue once.
+    #[serde(borrow, default, deserialize_with = "present")]
+    legacy: Option<Answer<Option<&'a RawValue>>>,
+    /// The sequence numbers the 1.0 list's events were given.
+    #[serde(default, deserialize_with = "present")]
+    moved: Option<Answer<Pushed>>,
+    /// Their entries are stored.
+    #[serde(default, deserialize_with = "present")]
+    entered: Option<Answer<bool>>,
+    /// The queue counter, read again after the move.
+    #[serde(borrow, default, deserialize_with = "present")]
+    queue_now: Option<Answer<Option<&'a RawValue>>>,
 }
 
 /// What unsubscribing needs done.
@@ -77,9 +89,10 @@ pub(crate) fn message(m: &WebSocketMessage<'_>, ctx: &Context, facts: Facts<'_>)
             }
         }),
         "ack" => ack::read(m.data)
-            .and_then(|a| Ok((ack::ack(&user, &a, ctx, facts)?, a.result)))
+            .and_then(|a| Ok((ack::ack(&user, &a, ack::Origin::Bot, ctx, facts)?, a.result)))
             .map(|(step, result)| match step {
                 ack::Step::Ask(ask) => Step::Ask(ask),
+                ack::Step::NotHere => Step::Done(Vec::new()),
                 ack::Step::Done {
                     event_id,
                     status,
@@ -229,42 +242,66 @@ fn subscribe(
             detail: e.to_string(),
         });
     }
-    let Some(queue) = &f.queue else {
-        let key = queue_key(user);
-        return Ok(Step::Ask(Ask::one("queue", Fact::KvGet { key })));
+    let (Some(queue), Some(legacy), Some(registry)) = (&f.queue, &f.legacy, &f.registry) else {
+        let mut ask = Ask::default();
+        ask.unless(&f.queue, "queue", || Fact::KvGet {
+            key: queue_key(user),
+        })
+        .unless(&f.registry, "registry", || Fact::KvGet {
+            key: subscriptions_key(user),
+        })
+        .unless(&f.legacy, "legacy", || Fact::KvGet {
+            key: legacy_queue_key(user),
+        });
+        return Ok(Step::Ask(ask));
     };
-    let queued: Vec<Queued> = match queue {
-        Answer::Found(None) => Vec::new(),
-        Answer::Found(Some(raw)) => serde_json::from_str::<List<Queued>>(raw.get())
+    let mut effects = Vec::new();
+    let (queue, legacy_moved) = match moved_legacy(user, legacy, ctx, &f)? {
+        Moving::Ask(ask) => return Ok(Step::Ask(ask)),
+        Moving::Nothing => (queue, false),
+        Moving::Done(more) => {
+            effects.extend(more);
+            let Some(now) = &f.queue_now else {
+                let key = queue_key(user);
+                return Ok(Step::Ask(Ask::one("queue_now", Fact::KvGet { key })));
+            };
+            (now, true)
+        }
+    };
+    let range = replay::read_range(queue)?;
+    let raw_range = match queue {
+        Answer::Found(raw) => *raw,
+        Answer::Failed(_) => None,
+    };
+    // The registry as it is now (this connection was just added).
+    let registry: Vec<Subscription> = match registry {
+        Answer::Found(Some(raw)) => serde_json::from_str::<List<Subscription>>(raw.get())
             .map(|l| l.items)
             .unwrap_or_default(),
-        Answer::Failed(e) => return Err(super::store::unavailable("bot's kept events", e)),
+        _ => Vec::new(),
     };
-    let (entries, more) = replay::next(&queued, None);
-    let events = match &f.events {
-        _ if entries.is_empty() => BTreeMap::new(),
-        None => {
-            let keys = replay::keys(entries);
-            return Ok(Step::Ask(Ask::one("events", Fact::KvGetMany { keys })));
-        }
-        Some(Answer::Found(events)) => events.clone(),
-        Some(Answer::Failed(e)) => return Err(super::store::unavailable("bot's kept events", e)),
+    let replay = replay::Replay {
+        bot: user,
+        connection_id: m.connection_id,
+        from: range.first,
+        range: &range,
+        raw_range: raw_range.filter(|_| !legacy_moved),
+        registry: &registry,
+    };
+    let batch = match replay::batch(&replay, ctx, facts) {
+        Ok(batch) => batch,
+        Err(ask) => return Ok(Step::Ask(ask)),
     };
 
-    let mut effects = vec![Effect::Watch {
+    effects.push(Effect::Watch {
         connection_id: m.connection_id.to_owned(),
-    }];
+    });
     effects.extend(registry_changed(user));
     effects.extend(forget_everywhere(crate::expand::request_key(user)));
-    let due = replay::due(entries, &events, user, ctx);
-    // Beyond the first batch the queue's length is the count: a few of those may turn out to
-    // be answered meanwhile, and are skipped.
-    let kept = due.len()
-        + if more {
-            queued.len() - entries.len()
-        } else {
-            0
-        };
+    // Beyond the first batch the queue's span is the count: some of those may turn out to be
+    // answered meanwhile, and are skipped.
+    let (first_span, _) = replay::span(&range, range.first);
+    let kept = batch.sent as u64 + range.next.saturating_sub(first_span.end);
     effects.push(reply(
         m,
         user,
@@ -276,15 +313,78 @@ fn subscribe(
             "expand": expand,
         }),
     ));
-    effects.extend(replay::send(
-        user,
-        m.connection_id,
-        entries,
-        &due,
-        more,
-        ctx,
-    ));
+    effects.extend(batch.effects);
     Ok(Step::Done(effects))
+}
+
+/// Where moving a bot's 1.0 list of kept events into its queue stands.
+enum Moving {
+    /// Facts still needed.
+    Ask(Ask),
+    /// There was nothing to move.
+    Nothing,
+    /// Moved: the list is deleted (the effects), and the queue is to be read again.
+    Done(Vec<Effect>),
+}
+
+/// Moves what a bot's 1.0 list (`q_<bot>`) still holds into its queue, once, oldest first:
+/// their sequence numbers in one push, their entries, then the list deleted. Their records
+/// are as they were (an acknowledgement of one leaves its entry to expire; replays skip it).
+fn moved_legacy(
+    bot: &UserId,
+    legacy: &Answer<Option<&RawValue>>,
+    ctx: &Context,
+    f: &SubscribeFacts<'_>,
+) -> Result<Moving, Refusal> {
+    let items: Vec<Queued> = match legacy {
+        Answer::Found(Some(raw)) => serde_json::from_str::<List<Queued>>(raw.get())
+            .map(|l| l.items)
+            .unwrap_or_default(),
+        Answer::Found(None) => return Ok(Moving::Nothing),
+        Answer::Failed(e) => return Err(super::store::unavailable("bot's kept events", e)),
+    };
+    let keep_s = keep_seconds(&ctx.settings);
+    let delete = vec![Effect::Delete {
+        key: legacy_queue_key(bot),
+    }];
+    if items.is_empty() {
+        return Ok(Moving::Done(delete));
+    }
+    let Some(moved) = &f.moved else {
+        let push = Fact::QueuePush {
+            key: queue_key(bot),
+            cap: ctx.settings.kept_per_bot,
+            count: u32::try_from(items.len()).unwrap_or(u32::MAX),
+            expire_in_seconds: keep_s,
+        };
+        return Ok(Moving::Ask(Ask::one("moved", push)));
+    };
+    let moved = match moved {
+        Answer::Found(p) => *p,
+        Answer::Failed(e) => return Err(super::store::unavailable("bot's kept events", e)),
+    };
+    let Some(entered) = &f.entered else {
+        let entries = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let key = entry_key(bot, moved.seq + i as u64);
+                (key, to_raw_value(item).expect("a queue entry serializes"))
+            })
+            .collect();
+        let set = Fact::KvSetMany {
+            entries,
+            expire_in_seconds: keep_s,
+        };
+        return Ok(Moving::Ask(Ask::one("entered", set)));
+    };
+    if let Answer::Failed(e) = entered {
+        return Err(Refusal::NotStored {
+            what: "bot's kept events",
+            detail: e.to_string(),
+        });
+    }
+    Ok(Moving::Done(delete))
 }
 
 /// `unsubscribe` and the end of a connection: out of the registry.

@@ -2,8 +2,8 @@
 //! `GET /api/v1/admin/status` (every bot's, for system administrators: the System Console page).
 
 use super::store::{
-    heartbeat_keys, live, node_key, queue_key, subscriptions_key, unavailable, List, Queued,
-    Subscriber, Subscription, BOTS_KEY,
+    entry_key, heartbeat_keys, live, node_key, queue_key, subscriptions_key, unavailable, List,
+    QueueRange, Queued, Subscriber, Subscription, BOTS_KEY,
 };
 use crate::effect::Decision;
 use crate::facts::{present, Answer, Ask, Fact, Facts};
@@ -33,6 +33,49 @@ struct StatusFacts<'a> {
     registries: Option<Answer<BTreeMap<String, Option<&'a RawValue>>>>,
     #[serde(borrow, default, deserialize_with = "present")]
     queues: Option<Answer<BTreeMap<String, Option<&'a RawValue>>>>,
+    /// The caller's queue entries.
+    #[serde(borrow, default, deserialize_with = "present")]
+    entries: Option<Answer<BTreeMap<String, Option<&'a RawValue>>>>,
+}
+
+/// What a status shows of a bot's kept events.
+#[derive(Debug, Default)]
+struct KeptCount {
+    /// How many.
+    kept: u64,
+    /// When the oldest was kept, if known.
+    oldest_at: Option<u64>,
+    /// How many fell off the front, ever.
+    dropped: u64,
+}
+
+impl KeptCount {
+    /// Exact: counted from the queue's entries (a bot's own status).
+    fn counted(
+        bot: &UserId,
+        range: &QueueRange,
+        entries: &BTreeMap<String, Option<&RawValue>>,
+    ) -> Self {
+        let queued: Vec<Queued> = (range.first..range.next)
+            .filter_map(|seq| entries.get(&entry_key(bot, seq)).copied().flatten())
+            .filter_map(|raw| serde_json::from_str(raw.get()).ok())
+            .collect();
+        KeptCount {
+            kept: queued.len() as u64,
+            oldest_at: queued.first().map(|q| q.at),
+            dropped: range.dropped,
+        }
+    }
+
+    /// From the counter alone (every bot's, for administrators): the span of the queue, which
+    /// counts events answered since the bot's last replay until that replay skips them.
+    fn spanned(range: &QueueRange) -> Self {
+        KeptCount {
+            kept: range.next.saturating_sub(range.first),
+            oldest_at: None,
+            dropped: range.dropped,
+        }
+    }
 }
 
 /// Where one call leaves a status request.
@@ -66,10 +109,26 @@ pub(crate) fn own(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Res
         (Some(Answer::Found(h)), false) => h.clone(),
         (Some(Answer::Failed(e)), false) => return Err(unavailable("node heartbeats", e)),
     };
+    let mut range = super::replay::read_range(queue)?;
+    // A queue never spans more than the bot may keep (a damaged counter is read that far).
+    range.next = range.next.min(
+        range
+            .first
+            .saturating_add(u64::from(ctx.settings.kept_per_bot)),
+    );
+    let keys: Vec<String> = (range.first..range.next)
+        .map(|seq| entry_key(&user, seq))
+        .collect();
+    let entries = match &f.entries {
+        _ if keys.is_empty() => BTreeMap::new(),
+        None => return Ok(Step::Ask(Ask::one("entries", Fact::KvGetMany { keys }))),
+        Some(Answer::Found(entries)) => entries.clone(),
+        Some(Answer::Failed(e)) => return Err(unavailable("kept events", e)),
+    };
     let body = bot_status(
         &user,
         subscriptions.as_ref(),
-        list::<Queued>(queue, "kept events")?.as_ref(),
+        &KeptCount::counted(&user, &range, &entries),
         ctx,
         &heartbeats,
     );
@@ -153,9 +212,16 @@ pub(crate) fn admin(
         .zip(&subscriptions)
         .zip(&queue_keys)
         .map(|((bot, subs), qk)| {
-            let queue: Option<List<Queued>> =
-                read(queues, qk).and_then(|v| serde_json::from_value(v).ok());
-            bot_status(bot, subs.as_ref(), queue.as_ref(), ctx, &heartbeats)
+            let range: QueueRange = read(queues, qk)
+                .and_then(|v| serde_json::from_value(v).ok())
+                .unwrap_or_default();
+            bot_status(
+                bot,
+                subs.as_ref(),
+                &KeptCount::spanned(&range),
+                ctx,
+                &heartbeats,
+            )
         })
         .collect();
     let body = json!({"node": ctx.node.as_str(), "bots": rows, "this_node_heartbeat_key": node_key(&ctx.node)});
@@ -176,7 +242,7 @@ fn list<T: for<'de> Deserialize<'de>>(
 fn bot_status(
     bot: &UserId,
     subscriptions: Option<&List<Subscription>>,
-    queue: Option<&List<Queued>>,
+    kept: &KeptCount,
     ctx: &Context,
     heartbeats: &BTreeMap<String, Option<&RawValue>>,
 ) -> Value {
@@ -199,9 +265,9 @@ fn bot_status(
         "user_id": bot.as_str(),
         "subscribed": subscriptions.is_some(),
         "connections": connections,
-        "kept": queue.map_or(0, |q| q.items.len()),
-        "oldest_kept_at": queue.and_then(|q| q.items.first()).map(|q| q.at),
-        "dropped": queue.map_or(0, |q| q.dropped),
+        "kept": kept.kept,
+        "oldest_kept_at": kept.oldest_at,
+        "dropped": kept.dropped,
         "answer_window_ms": ctx.settings.answer_window_ms,
         "keep_hours": ctx.settings.keep_hours,
     })

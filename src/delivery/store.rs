@@ -12,8 +12,24 @@ pub(crate) fn subscriptions_key(bot: &UserId) -> String {
     format!("subs_{bot}")
 }
 
-/// The key of a bot's kept events, oldest first.
+/// The key of a bot's queue counter: the range of sequence numbers its kept events hold.
 pub(crate) fn queue_key(bot: &UserId) -> String {
+    format!("qc_{bot}")
+}
+
+/// The key of the entry at `seq` of a bot's queue: which event it is.
+pub(crate) fn entry_key(bot: &UserId, seq: u64) -> String {
+    format!("qi_{bot}_{seq}")
+}
+
+/// The key of how many of a bot's kept events one person's clicks made.
+pub(crate) fn quota_key(bot: &UserId, user: &str) -> String {
+    format!("qu_{bot}_{user}")
+}
+
+/// The key of a bot's kept events before 1.1: one list, rewritten by every click and ack. A
+/// subscription moves what it still holds into the queue (`socket.rs`).
+pub(crate) fn legacy_queue_key(bot: &UserId) -> String {
     format!("q_{bot}")
 }
 
@@ -38,17 +54,6 @@ pub(crate) const MAX_CONNECTIONS: u32 = 100;
 pub(crate) struct List<T> {
     #[serde(default = "Vec::new")]
     pub(crate) items: Vec<T>,
-    /// How many items fell off the front past the cap, ever.
-    #[serde(default)]
-    pub(crate) dropped: u64,
-}
-
-/// What [`crate::Fact::ListPush`] answers.
-#[derive(Debug, Deserialize)]
-pub(crate) struct Pushed {
-    /// The items that fell off the front.
-    #[serde(default)]
-    pub(crate) dropped: Vec<Box<RawValue>>,
 }
 
 /// One subscribed connection of a bot.
@@ -62,13 +67,54 @@ pub(crate) struct Subscription {
     pub(crate) since: u64,
 }
 
-/// One event in a bot's queue.
+/// One event in a bot's queue (before 1.1, an item of the `q_<bot>` list).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Queued {
     pub(crate) event_id: EventId,
     /// When it was queued.
     pub(crate) at: u64,
+    /// Whose click, submission or command it is: their quota gives the place back when it
+    /// leaves the queue. Absent in entries from before 1.1.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub(crate) user: String,
 }
+
+/// A bot's queue counter (`qc_<bot>`): its kept events hold the sequence numbers
+/// `first..next`, oldest first, each an entry `qi_<bot>_<seq>`. Pushing is the only change
+/// most kept events make to it: a small document, whatever the backlog.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub(crate) struct QueueRange {
+    /// The oldest sequence number that may still be kept.
+    pub(crate) first: u64,
+    /// The next sequence number to be given.
+    pub(crate) next: u64,
+    /// How many entries fell off the front past the cap, ever.
+    #[serde(default)]
+    pub(crate) dropped: u64,
+}
+
+/// What [`crate::Fact::QueuePush`] answers: the sequence number given, and the range that fell
+/// off the front past the cap (its entries are the pusher's to delete).
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub(crate) struct Pushed {
+    pub(crate) seq: u64,
+    /// `[from, to)`; empty when nothing fell off.
+    #[serde(default)]
+    pub(crate) dropped: (u64, u64),
+}
+
+/// What [`crate::Fact::Count`] answers: the count after the change, or that it is at its
+/// ceiling (nothing changed).
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Counted {
+    Value(#[allow(dead_code)] u64),
+    AtCeiling(u64),
+}
+
+/// What [`crate::Fact::ListPush`] answers (read only to know it worked).
+#[derive(Debug, Deserialize)]
+pub(crate) struct ListPushed {}
 
 /// One bot in the list of bots that subscribed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -97,24 +143,38 @@ pub(crate) struct Kept {
     pub(crate) first_sent_at: u64,
     /// How many times it was sent so far.
     pub(crate) attempts: u32,
-    /// Whether a click is waiting for the answer, whether it was answered.
+    /// Whether it was answered.
     pub(crate) state: KeptState,
     /// Where the click was made: where a late answer goes.
     #[serde(default)]
     pub(crate) place: Option<Place>,
+    /// Its place in the bot's queue (absent in records from before 1.1, queued in the list).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) seq: Option<u64>,
+    /// Whose it is, for their quota (empty before 1.1).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub(crate) user: String,
+    /// The connection it was last sent to, if it was sent: a replay says why it comes again
+    /// by what became of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) sent_to: Option<Subscription>,
 }
 
-/// The state of a kept event's answer. Only two parties change it, each with a
-/// compare-and-set: the click waiting for the answer (waiting → late) and the acknowledgement
-/// (waiting or late → answered), so exactly one of them applies the answer.
+/// The state of a kept event's answer. An event is kept (written to the store) only once
+/// nobody waits for its answer, so the only change is the acknowledgement's compare-and-set
+/// (late → answered), which exactly one acknowledgement wins.
 ///
-/// Externally tagged (`{"waiting": {"until": …}}`, `"late"`, `{"answered": {"answer": …}}`), so
-/// that the answer is read as the exact text the bot sent.
+/// Externally tagged (`"late"`, `{"answered": {"answer": …}}`), so that the answer is read as
+/// the exact text the bot sent.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum KeptState {
-    /// A click waits for the answer until `until` (milliseconds since the epoch).
-    Waiting { until: u64 },
+    /// A record from before 1.1, written while a click waited (`{"waiting": {"until": …}}`):
+    /// whatever waited for it is gone with the process that wrote it, so it counts as late.
+    Waiting {
+        #[allow(dead_code)]
+        until: u64,
+    },
     /// Nobody waits: the acknowledgement applies the answer itself.
     Late,
     /// Acknowledged; the answer as the bot gave it, checked.

@@ -35,9 +35,9 @@ pub enum Call<'a> {
         previous: Option<Settings>,
         /// Which hook reads them.
         event: ConfigEvent,
-        /// The server's `ServiceSettings.SiteURL` (empty when it has none).
+        /// What the plugin runs with of the server's own configuration.
         #[serde(default)]
-        site_url: String,
+        server: crate::configure::Server,
     },
     /// Something failed outside the core while serving a request; answer the user properly.
     Fault {
@@ -243,8 +243,8 @@ fn answer(call: Call<'_>, body: &[u8]) -> Reply {
             config,
             previous,
             event,
-            site_url,
-        } => Reply::Configured(configure(&config, previous, event, &site_url)),
+            server,
+        } => Reply::Configured(configure(&config, previous, event, &server)),
         Call::Fault { detail } => Reply::Decision(fault_decision(&detail)),
         Call::Info => Reply::Info {
             plugin_id: PLUGIN_ID,
