@@ -46,13 +46,13 @@ func (a *noopAPI) PublishWebSocketEvent(string, map[string]any, *model.Websocket
 func (a *noopAPI) PublishPluginClusterEvent(model.PluginClusterEvent, model.PluginClusterEventSendOptions) error {
 	return nil
 }
-func (a *noopAPI) GetBundlePath() (string, error) { return a.bundle, nil }
-func (a *noopAPI) GetPluginConfig() map[string]any                                         { return nil }
-func (a *noopAPI) GetConfig() *model.Config                                                { return testServerConfig() }
-func (a *noopAPI) LogInfo(string, ...any)                                                  {}
-func (a *noopAPI) LogWarn(string, ...any)                                                  {}
-func (a *noopAPI) LogError(string, ...any)                                                 {}
-func (a *noopAPI) LogDebug(string, ...any)                                                 {}
+func (a *noopAPI) GetBundlePath() (string, error)  { return a.bundle, nil }
+func (a *noopAPI) GetPluginConfig() map[string]any { return nil }
+func (a *noopAPI) GetConfig() *model.Config        { return testServerConfig() }
+func (a *noopAPI) LogInfo(string, ...any)          {}
+func (a *noopAPI) LogWarn(string, ...any)          {}
+func (a *noopAPI) LogError(string, ...any)         {}
+func (a *noopAPI) LogDebug(string, ...any)         {}
 
 func benchPlugin(b *testing.B) (*Plugin, []byte, string) {
 	f := loadFixtures(b)["button"]

@@ -99,9 +99,9 @@ func (a *simAPI) GetConfig() *model.Config {
 	cfg.ClusterSettings.Enable = model.NewPointer(true)
 	return cfg
 }
-func (a *simAPI) LogInfo(string, ...any)          {}
-func (a *simAPI) LogDebug(string, ...any)         {}
-func (a *simAPI) LogWarn(msg string, kv ...any)   { a.t.Logf("warn: %s %v", msg, kv) }
+func (a *simAPI) LogInfo(string, ...any)        {}
+func (a *simAPI) LogDebug(string, ...any)       {}
+func (a *simAPI) LogWarn(msg string, kv ...any) { a.t.Logf("warn: %s %v", msg, kv) }
 func (a *simAPI) LogError(msg string, kv ...any) {
 	a.w.mu.Lock()
 	down := a.w.down[a.self]
