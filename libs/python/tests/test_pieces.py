@@ -21,7 +21,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[3]
     ("action", None, None),
     ("action", "Done.", {"ephemeral_text": "Done."}),
     ("action", {"update": {"message": "x"}}, {"update": {"message": "x"}}),
-    ("command", "Usage: /x", {"text": "Usage: /x"}),
+    ("command", "Usage: /x", {"response_type": "ephemeral", "text": "Usage: /x"}),
     ("dialog_lookup", ["a", {"text": "B", "value": "b"}], {"items": [{"text": "a", "value": "a"}, {"text": "B", "value": "b"}]}),
     ("dialog_lookup", {"items": []}, {"items": []}),
     ("dialog_submission", {}, {}),

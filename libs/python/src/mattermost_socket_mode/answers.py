@@ -4,7 +4,8 @@ A handler returns the answer as the plugin takes it (``docs/schemas/ack.schema.j
 ``None`` for none. Three shorthands, each the obvious meaning for its kind:
 
 - a click or a command may return a ``str``: the text the person reads
-  (``{"ephemeral_text": s}`` for a click, ``{"text": s}`` — ephemeral — for a command);
+  (``{"ephemeral_text": s}`` for a click, ``{"response_type": "ephemeral", "text": s}`` for a
+  command);
 - a lookup may return a list: its items (``{"items": [...]}``), each a ``{"text", "value"}``
   dict or a plain string (text and value alike);
 - a dialog submission or refresh may return a dialog definition (a dict with ``elements``):
@@ -30,7 +31,7 @@ def normalize(kind: str, answer: Any) -> Any:
         if kind == "action":
             return {"ephemeral_text": answer}
         if kind == "command":
-            return {"text": answer}
+            return {"response_type": "ephemeral", "text": answer}
         raise AnswerError(f"a {kind} handler returned a string; return a dict (see the README)")
     if kind == "dialog_lookup" and isinstance(answer, (list, tuple)):
         return {"items": [_item(i) for i in answer]}
