@@ -66,7 +66,7 @@ async def form(event):
     seen(event)
     opened = await app.aopen_dialog(event, {
         "callback_id": "form", "title": "Form", "state": event.post_id,
-        "elements": [{"display_name": "Name", "name": "name", "type": "text", "min_length": 2},
+        "elements": [{"display_name": "Name", "name": "name", "type": "text", "min_length": 2, "max_length": 50},
                      {"display_name": "Who", "name": "who", "type": "select", "data_source": "dynamic",
                       "optional": True}]})
     out(dialog=opened["session_id"])
@@ -100,4 +100,5 @@ async def command(event):
 
 if __name__ == "__main__":
     logging.basicConfig(stream=sys.stderr, level=logging.INFO)
+    logging.getLogger("mattermost_socket_mode").setLevel(logging.DEBUG)
     app.run()

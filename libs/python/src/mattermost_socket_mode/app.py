@@ -338,6 +338,7 @@ class App:
             name, data = protocol.parse(raw)
             if not name:
                 continue
+            log.debug("received %s", name)
             kind = name[len(p):] if name.startswith(p) else None
             if name == "hello" or kind == "resubscribe":
                 # Every new connection, and every plugin (re)start, needs a subscription.
