@@ -20,6 +20,7 @@ diagnostics go to stderr.
 
 import logging
 import os
+import threading
 
 from mattermost_socket_mode import ApiError, App, button, menu
 
@@ -32,9 +33,14 @@ app = App(os.environ["MM_URL"], os.environ["MM_BOT_TOKEN"],
           expand={"acting_user": "summary", "post": "summary", "locale": True})
 
 
+_stdout = threading.Lock()
+
+
 def say(line):
-    """One result line on stdout, flushed at once (someone may be reading the pipe)."""
-    print(line, flush=True)
+    """One result line on stdout, flushed at once (someone may be reading the pipe); one at a
+    time, since def handlers run in threads."""
+    with _stdout:
+        print(line, flush=True)
 
 
 def who(event):

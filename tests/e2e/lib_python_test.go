@@ -98,7 +98,7 @@ func (b *pyLibBot) next(t *testing.T, key string, timeout time.Duration) map[str
 			return true
 		}
 		if _, ok := m["raw"]; ok {
-			t.Logf("%s (other output): %v", b.name, m["raw"])
+			t.Errorf("%s printed %q, not a JSON line", b.name, m["raw"])
 		}
 		return false
 	})
@@ -213,6 +213,14 @@ func TestLibPython(t *testing.T) {
 		t.Fatalf("the bot started with %s, want its post and its command registered", mustJSON(ready))
 	}
 	waitLive(t, bot, 1)
+	// app.lint: the library's buttons have no finding; an action id with "_" has an error.
+	lint, _ := ready["lint"].(map[string]any)
+	if ok, _ := lint["ok"].([]any); len(ok) != 0 {
+		t.Errorf("lint of the bot's buttons: %s, want no findings", mustJSON(ok))
+	}
+	if bad, _ := lint["bad"].([]any); len(bad) == 0 || !strings.Contains(mustJSON(bad), "action_id_invalid") {
+		t.Errorf("lint of an action id with _: %s, want action_id_invalid", mustJSON(bad))
+	}
 
 	// A click answered in the ack: the post is updated, alice reads the text.
 	mustClick(t, alice, postID, "answer", "")
@@ -279,7 +287,12 @@ func TestLibPython(t *testing.T) {
 	// The kept events follow the subscription at once: they may be handled before on_ready ran.
 	var replayed []map[string]any
 	for ready := false; !ready || len(replayed) < 2; {
-		m, err := harness.Await(a.lines, 60*time.Second, func(m map[string]any) bool { return m["ready"] != nil || m["event"] != nil })
+		m, err := harness.Await(a.lines, 60*time.Second, func(m map[string]any) bool {
+			if m["raw"] != nil {
+				t.Errorf("replica a (again) printed %q", m["raw"])
+			}
+			return m["ready"] != nil || m["event"] != nil
+		})
 		if err != nil {
 			t.Fatalf("replica a (again): ready %v, %d events replayed: %v", ready, len(replayed), err)
 		}
@@ -321,7 +334,7 @@ func TestLibPython(t *testing.T) {
 	for _, r := range []*pyLibBot{a, b} {
 		go func(r *pyLibBot) {
 			for m := range r.lines {
-				if _, ok := m["event"]; ok {
+				if m["event"] != nil || m["raw"] != nil {
 					merged <- m
 				}
 			}
@@ -331,6 +344,9 @@ func TestLibPython(t *testing.T) {
 	for len(handled) < clicks {
 		select {
 		case m := <-merged:
+			if m["raw"] != nil {
+				t.Fatalf("a replica printed %q, not a JSON line", m["raw"])
+			}
 			data := m["data"].(map[string]any)
 			if err := validateData("action", data); err != nil {
 				t.Error(err)

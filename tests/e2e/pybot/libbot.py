@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import sys
+import threading
 
 from mattermost_socket_mode import App, button, menu
 
@@ -22,8 +23,13 @@ REPLICA = os.environ.get("REPLICA", "a")
 app = App(os.environ["MM_URL"], os.environ["MM_BOT_TOKEN"], expand={"acting_user": "summary"}, stop_timeout=5)
 
 
+_print = threading.Lock()
+
+
 def out(**line):
-    print(json.dumps(line), flush=True)
+    # One line at a time: handlers print from several threads at once.
+    with _print:
+        print(json.dumps(line), flush=True)
 
 
 def seen(event):
@@ -36,16 +42,16 @@ def who(event):
 
 @app.on_ready
 def ready():
-    post_id = None
+    post_id, lint = None, None
     if os.environ.get("POST") == "1":
-        post_id = app.post(os.environ["MM_CHANNEL_ID"], "Library test", actions=[
-            button("answer", "Answer"),
-            menu("pick", "Pick", ["a", "b"]),
-            button("form", "Form"),
-            button("count", "Count"),
-        ])["id"]
+        actions = [button("answer", "Answer"), menu("pick", "Pick", ["a", "b"]),
+                   button("form", "Form"), button("count", "Count")]
+        # What the plugin finds wrong with the buttons (nothing), and one it refuses.
+        lint = {"ok": app.lint(actions=actions)["findings"],
+                "bad": app.lint(props={"attachments": [{"actions": [{"id": "a_b", "name": "A"}]}]})["findings"]}
+        post_id = app.post(os.environ["MM_CHANNEL_ID"], "Library test", actions=actions)["id"]
     command = app.commands[os.environ["MM_COMMAND"]]
-    out(ready=REPLICA, post_id=post_id, command=command.error.code if command.error else "registered")
+    out(ready=REPLICA, post_id=post_id, lint=lint, command=command.error.code if command.error else "registered")
 
 
 @app.action("answer")

@@ -12,6 +12,7 @@ Environment: MM_URL (http://host:port), MM_BOT_TOKEN.
 
 import json
 import os
+import threading
 from urllib.parse import urlparse
 
 from mmpy_bot import ActionEvent, Bot, Message, Plugin, Settings, WebHookEvent, listen_to, listen_webhook
@@ -20,8 +21,13 @@ from mattermost_socket_mode import button
 from mattermost_socket_mode.mmpy_bot import SocketModePlugin
 
 
+_print = threading.Lock()
+
+
 def out(**line):
-    print(json.dumps(line), flush=True)
+    # One line at a time: handlers print from several threads at once.
+    with _print:
+        print(json.dumps(line), flush=True)
 
 
 def seen(event: WebHookEvent):

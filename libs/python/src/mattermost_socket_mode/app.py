@@ -395,9 +395,11 @@ class App:
             return
         must_ack = isinstance(proxy.get("delivery"), dict)
         if self._stopping:
+            log.debug("%s %s not taken: stopping", kind, event_id)
             return  # not taken: unacknowledged, the plugin sends it again later
         rec = self._seen.get(event_id)
         if rec is not None:
+            log.debug("%s %s again (%s)", kind, event_id, "answered" if rec.done else "running")
             # A repeat: acknowledged again with the first answer; while the first is still
             # running, its own ack will answer this attempt too.
             if rec.done and must_ack:
@@ -417,6 +419,7 @@ class App:
 
             event._ack = early
         handler = self._router.find(event)
+        log.debug("handling %s %s", event.name, _describe(event))
         result: Any = None
         try:
             if handler is None:
@@ -447,6 +450,7 @@ class App:
 
     async def _send_ack(self, event_id: str, answer: Any) -> None:
         data = protocol.ack_data(event_id, answer)
+        log.debug("acknowledging %s", event_id)
         conn = self._conn
         if conn is not None and conn.is_open:
             try:
