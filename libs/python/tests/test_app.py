@@ -4,6 +4,7 @@ clean shutdown."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import threading
 
@@ -507,5 +508,29 @@ def test_helpers_send_what_the_plugin_takes():
                 pass
             else:
                 raise AssertionError("a dialog opened without a trigger")
+
+    run(scenario())
+
+
+def test_malformed_frames_and_events_are_skipped_and_the_loop_goes_on():
+    async def scenario():
+        async with FakeMattermost() as mm:
+            app = mm.app()
+            got = []
+            app.action("approve")(lambda e: got.append(e.event_id) or "ok")
+            await started(mm, app)
+            ws = mm.conns[0]
+            for frame in ["not json", "[1, 2]", '{"event": 3}', '{"status": "OK", "seq_reply": 1}',
+                          json.dumps({"event": P + "action", "data": None}),
+                          json.dumps({"event": P + "action", "data": {"proxy": "x"}}),
+                          json.dumps({"event": P + "action", "data": {"proxy": {"event_id": 5}}}),
+                          json.dumps({"event": P + "action", "data": {**click(1), "context": "not an object"}})]:
+                await ws.send(frame)
+            await mm.deliver("action", click(2))
+            acks = [(await mm.next("ack"))[1]["data"] for _ in range(2)]
+            # The click with a broken context matched no handler: acknowledged without an answer.
+            assert acks == [{"event_id": event_id(1)}, {"event_id": event_id(2), "answer": {"ephemeral_text": "ok"}}]
+            assert got == [event_id(2)]
+            await app.stop()
 
     run(scenario())
