@@ -534,3 +534,25 @@ def test_malformed_frames_and_events_are_skipped_and_the_loop_goes_on():
             await app.stop()
 
     run(scenario())
+
+
+def test_a_handler_still_running_at_stop_timeout_is_left_unacknowledged_for_the_replay():
+    async def scenario():
+        async with FakeMattermost() as mm:
+            app = mm.app(stop_timeout=0.2)
+            began = asyncio.Event()
+
+            @app.action("slow")
+            async def slow(event):
+                began.set()
+                await asyncio.sleep(30)
+                return "too late"
+
+            await started(mm, app)
+            await mm.deliver("action", click(1, "slow"))
+            await asyncio.wait_for(began.wait(), 5)
+            await app.stop()  # returns after stop_timeout
+            await mm.next("unsubscribe")
+            await mm.nothing("ack", 0.3)  # the plugin keeps the event and sends it again later
+
+    run(scenario())

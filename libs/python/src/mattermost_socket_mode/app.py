@@ -255,12 +255,16 @@ class App:
                 await conn.send("unsubscribe", {})
             except (ConnectionClosed, OSError):
                 pass
-        if self._tasks:
-            _, late = await asyncio.wait(set(self._tasks), timeout=self.stop_timeout)
-            if late:
+        # Running handlers, and the acks they spawn (an early ack() is a task of its own).
+        deadline = asyncio.get_running_loop().time() + self.stop_timeout
+        while self._tasks:
+            left = deadline - asyncio.get_running_loop().time()
+            _, late = await asyncio.wait(set(self._tasks), timeout=max(left, 0))
+            if late and left <= 0:
                 log.warning("%d handlers still running at stop: their events will be sent again", len(late))
                 for t in late:
                     t.cancel()
+                break
         conn = self._conn or conn
         if self._main is not None:
             self._main.cancel()
