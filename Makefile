@@ -215,3 +215,9 @@ clean:
 .PHONY: help
 help:
 	@grep -E '^## ' $(MAKEFILE_LIST) | sed 's/^## /  /'
+
+## test-lib-python: the Python library's unit tests (libs/python; its venv from tests/e2e/scripts/pylibenv.sh)
+.PHONY: test-lib-python
+test-lib-python:
+	@echo "==> Python library unit tests (libs/python)"
+	py=$$($(E2E_DIR)/scripts/pylibenv.sh) && cd libs/python && "$$py" -m pytest -q -p no:cacheprovider
