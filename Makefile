@@ -87,7 +87,7 @@ $(BUNDLE): server plugin.json $(if $(wildcard webapp/package.json),$(WEBAPP_BUND
 
 ## test: every test — Rust (native, a short fuzzing run, the web build), the playground in a browser, Go (race detector), end-to-end
 .PHONY: test
-test: test-core test-fuzz test-web test-browser test-server e2e
+test: test-core test-fuzz test-web test-browser test-server test-lib-python e2e
 
 ## test-core: the Rust core's unit and golden tests
 .PHONY: test-core
@@ -215,3 +215,9 @@ clean:
 .PHONY: help
 help:
 	@grep -E '^## ' $(MAKEFILE_LIST) | sed 's/^## /  /'
+
+## test-lib-python: the Python library's unit tests (libs/python; its venv from tests/e2e/scripts/pylibenv.sh)
+.PHONY: test-lib-python
+test-lib-python:
+	@echo "==> Python library unit tests (libs/python)"
+	py=$$($(E2E_DIR)/scripts/pylibenv.sh) && cd libs/python && "$$py" -m pytest -q -p no:cacheprovider
