@@ -77,7 +77,12 @@ func (c *conn) send(action string, data map[string]any) (sent bool) {
 }
 
 // close ends the connection: a close frame if it can, then the network connection.
+//
+// Before, a ping action goes through the model client's writer: the writer takes one
+// message at a time, so once it took this one, every message sent before (the last
+// acknowledgements) is written, and the close frame cannot overtake them.
 func (c *conn) close() {
+	c.send("ping", nil)
 	if c.closed.Swap(true) {
 		return
 	}

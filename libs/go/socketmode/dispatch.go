@@ -42,11 +42,12 @@ func carriesWork(name string) bool {
 func (a *App) receive(c *conn, ev *model.WebSocketEvent) {
 	name, ours := pluginEvent(ev)
 	switch {
-	case ev.EventType() == model.WebsocketEventHello, ours && name == evResubscribe:
-		// Every hello is a new connection, and resubscribe a restarted plugin: both need
-		// the subscription (again).
-		a.subscribe(c)
+	case ours && name == evResubscribe:
+		a.subscribe(c) // the plugin restarted: subscribe again
 	case !ours:
+		if ev.EventType() == model.WebsocketEventHello {
+			a.subscribe(c) // every hello is a new connection: subscribe it
+		}
 		if h := a.handlers.websocket(); h != nil {
 			h(ev)
 		}
@@ -221,6 +222,9 @@ func (a *App) sendAck(c *conn, id string, answer json.RawMessage) {
 	data := map[string]any{"event_id": id}
 	if answer != nil {
 		data["answer"] = answer
+	}
+	if a.work.Err() != nil {
+		return // past the shutdown timeout: the plugin sends the event again later
 	}
 	if c.send(eventPrefix+"ack", data) {
 		return
