@@ -17,11 +17,15 @@ import (
 // Action handles clicks on the action whose id is actionID (integration.context.action_id,
 // which App.Post, CreatePost and SendEphemeral put there): buttons, and menus unless a Menu
 // handler takes them.
-func (a *App) Action(actionID string, h ActionHandler) { setHandler(&a.handlers, a.handlers.actions, actionID, h) }
+func (a *App) Action(actionID string, h ActionHandler) {
+	setHandler(&a.handlers, a.handlers.actions, actionID, h)
+}
 
 // Menu handles choices in the menu whose id is actionID; e.SelectedOption is the value
 // chosen.
-func (a *App) Menu(actionID string, h ActionHandler) { setHandler(&a.handlers, a.handlers.menus, actionID, h) }
+func (a *App) Menu(actionID string, h ActionHandler) {
+	setHandler(&a.handlers, a.handlers.menus, actionID, h)
+}
 
 // ActionContext handles clicks whose integration.context has every key of match with the
 // same value, e.g. {"action": "approve"}: for messages posted with contexts of their own.
@@ -37,7 +41,9 @@ func (a *App) ActionContext(match map[string]any, h ActionHandler) {
 }
 
 // Dialog handles the submissions (and cancellations) of dialogs opened with callbackID.
-func (a *App) Dialog(callbackID string, h DialogHandler) { setHandler(&a.handlers, a.handlers.dialogs, callbackID, h) }
+func (a *App) Dialog(callbackID string, h DialogHandler) {
+	setHandler(&a.handlers, a.handlers.dialogs, callbackID, h)
+}
 
 // Lookup handles the lookups of the dynamic select named field in dialogs opened with
 // callbackID; field "" handles every dynamic select of those dialogs.
@@ -46,7 +52,9 @@ func (a *App) Lookup(callbackID, field string, h LookupHandler) {
 }
 
 // Refresh handles field refreshes of dialogs opened with callbackID.
-func (a *App) Refresh(callbackID string, h RefreshHandler) { setHandler(&a.handlers, a.handlers.refreshes, callbackID, h) }
+func (a *App) Refresh(callbackID string, h RefreshHandler) {
+	setHandler(&a.handlers, a.handlers.refreshes, callbackID, h)
+}
 
 // Command handles the slash command /trigger, which the app registers with the plugin once
 // subscribed (the registration is kept by the plugin: it survives restarts). Ready.Commands
@@ -287,5 +295,6 @@ func decode(raw json.RawMessage, into any) error {
 	if err != nil {
 		return err
 	}
+	reflect.ValueOf(into).Elem().SetZero() // what the first try filled in before it failed
 	return json.Unmarshal(again, into)
 }
