@@ -200,3 +200,11 @@ clean:
 .PHONY: help
 help:
 	@grep -E '^## ' $(MAKEFILE_LIST) | sed 's/^## /  /'
+
+## test-lib-go: the Go bot library (libs/go): gofmt, go vet, unit tests with the race detector (no server)
+.PHONY: test-lib-go
+test-lib-go:
+	@echo "==> gofmt, go vet, go test -race (libs/go, examples/go)"
+	@test -z "$$(gofmt -l libs/go examples/go)" || { gofmt -l libs/go examples/go; echo "gofmt: files above need formatting"; exit 1; }
+	cd libs/go && go vet ./... && go test -race -count=1 ./...
+	cd examples/go && go vet ./...

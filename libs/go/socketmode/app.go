@@ -102,9 +102,11 @@ type App struct {
 	sem      chan struct{}
 	started  atomic.Bool
 
+	botMu sync.Mutex // held while the bot's user id is asked for
+	bot   string     // the bot's user id, once known
+
 	mu    sync.Mutex
-	bot   string // the bot's user id, once known
-	live  *conn  // the connection events come on, while it is open
+	live  *conn // the connection events come on, while it is open
 	ready bool   // the first subscription was taken and the commands registered
 
 	// running counts handlers (and their acknowledgements) still at work.
@@ -147,8 +149,8 @@ func New(siteURL, token string, opts Options) *App {
 
 // BotUserID is the bot's user id (GET /api/v4/users/me, asked once).
 func (a *App) BotUserID(ctx context.Context) (string, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.botMu.Lock()
+	defer a.botMu.Unlock()
 	if a.bot != "" {
 		return a.bot, nil
 	}
