@@ -107,7 +107,7 @@ type App struct {
 
 	mu    sync.Mutex
 	live  *conn // the connection events come on, while it is open
-	ready bool   // the first subscription was taken and the commands registered
+	ready bool  // the first subscription was taken and the commands registered
 
 	// running counts handlers (and their acknowledgements) still at work.
 	running sync.WaitGroup
