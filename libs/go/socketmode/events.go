@@ -33,6 +33,10 @@ type Proxy struct {
 	// TriggerToken lets the plugin open a dialog from this event's trigger on any node of a
 	// cluster; OpenDialog sends it when present.
 	TriggerToken string `json:"trigger_token,omitempty"`
+	// TriggerExpiresAt is until when (ms since the epoch) the event's trigger_id can still
+	// open a dialog (a replayed click's may be dead: offer a fresh button instead); 0 when
+	// the plugin does not say.
+	TriggerExpiresAt int64 `json:"trigger_expires_at,omitempty"`
 }
 
 // Delivery says how an event is being delivered to a subscribed bot.
@@ -49,9 +53,6 @@ type Delivery struct {
 	// Reason says why the event came again: "offline", "not_answered", "connection_lost" or
 	// "restarted"; empty on a first attempt (and from plugins that do not say).
 	Reason string `json:"reason,omitempty"`
-	// TriggerExpiresAt is until when (ms since the epoch) the event's trigger_id can still
-	// open a dialog; 0 when the plugin does not say.
-	TriggerExpiresAt int64 `json:"trigger_expires_at,omitempty"`
 }
 
 // Expanded is proxy.expanded (docs/schemas/expanded.schema.json): the entities the
