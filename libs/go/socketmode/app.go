@@ -99,8 +99,11 @@ type App struct {
 	handlers handlers
 	memory   *memory
 	backoff  backoff
-	sem      chan struct{}
-	started  atomic.Bool
+	// unanswered is how long to wait for the plugin's answer to a subscription before
+	// asking again.
+	unanswered backoff
+	sem        chan struct{}
+	started    atomic.Bool
 
 	botMu sync.Mutex // held while the bot's user id is asked for
 	bot   string     // the bot's user id, once known
@@ -136,14 +139,15 @@ func New(siteURL, token string, opts Options) *App {
 	client := model.NewAPIv4Client(siteURL)
 	client.SetToken(token)
 	return &App{
-		Client:   client,
-		siteURL:  siteURL,
-		opts:     opts,
-		log:      opts.Logger.With("lib", "socketmode"),
-		handlers: newHandlers(),
-		memory:   newMemory(opts.Remember),
-		backoff:  defaultBackoff,
-		sem:      make(chan struct{}, opts.Concurrency),
+		Client:     client,
+		siteURL:    siteURL,
+		opts:       opts,
+		log:        opts.Logger.With("lib", "socketmode"),
+		handlers:   newHandlers(),
+		memory:     newMemory(opts.Remember),
+		backoff:    defaultBackoff,
+		unanswered: backoff{min: 2 * time.Second, max: time.Minute, random: defaultBackoff.random},
+		sem:        make(chan struct{}, opts.Concurrency),
 	}
 }
 

@@ -37,6 +37,23 @@ func TestSubscribesOnEveryHelloAndResubscribe(t *testing.T) {
 	}
 }
 
+func TestAnUnansweredSubscriptionIsAskedAgain(t *testing.T) {
+	f := newFakeMM(t)
+	f.unanswered.Store(2) // the plugin is not enabled yet
+	ready := make(chan *Ready, 1)
+	startApp(t, f, Options{}, func(a *App) {
+		a.unanswered = backoff{min: time.Millisecond, max: time.Millisecond, random: func() float64 { return 0 }}
+		a.OnReady(func(ctx context.Context, r *Ready) { ready <- r })
+	})
+	c := <-f.conns
+	for range 3 {
+		c.next(t, eventPrefix+"subscribe")
+	}
+	if r := <-ready; r.Subscribed.ConnectionID != "conn1" {
+		t.Errorf("ready after the third subscription: %+v", r)
+	}
+}
+
 func TestNoExpandSubscribesWithoutIt(t *testing.T) {
 	f := newFakeMM(t)
 	startApp(t, f, Options{}, nil)

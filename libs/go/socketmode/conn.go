@@ -24,6 +24,9 @@ type conn struct {
 	mu     sync.Mutex
 	closed atomic.Bool
 	done   chan struct{} // closed when the reader stopped
+
+	asked    atomic.Int64 // subscriptions asked for on this connection
+	answered atomic.Bool  // the last one was answered (subscribed)
 }
 
 // dial opens and authenticates a connection (the model client sends the token in its
@@ -132,10 +135,28 @@ func (a *App) serve(ctx context.Context, c *conn) (greeted bool) {
 }
 
 // subscribe asks the plugin for guaranteed delivery on c (SPEC §9.1), with the expansions.
+//
+// Unanswered, it asks again, less and less often: a plugin that is not enabled yet answers
+// nothing, and once enabled it asks only bots that had subscribed before to subscribe again.
+// A subscription taken twice is harmless (the plugin sends its kept events again; the
+// library acknowledges the repeats from memory).
 func (a *App) subscribe(c *conn) {
+	c.answered.Store(false)
+	a.askSubscription(c, c.asked.Add(1), 0)
+}
+
+func (a *App) askSubscription(c *conn, ask int64, attempt int) {
+	if c.closed.Load() || c.answered.Load() || c.asked.Load() != ask {
+		return // gone, answered, or asked again since (that ask has its own timer)
+	}
+	if attempt > 0 {
+		a.log.Warn("the subscription was not answered: is the plugin enabled? Asking again", "attempt", attempt+1)
+	}
 	data := map[string]any{"protocol": 1}
 	if x := a.opts.Expand.request(); x != nil {
 		data["expand"] = x
 	}
-	c.send(eventPrefix+"subscribe", data)
+	if c.send(eventPrefix+"subscribe", data) {
+		time.AfterFunc(a.unanswered.delay(attempt), func() { a.askSubscription(c, ask, attempt+1) })
+	}
 }

@@ -80,6 +80,7 @@ func (a *App) subscribed(c *conn, data map[string]any) {
 		_ = json.Unmarshal(raw, &s)
 	}
 	a.log.Info("subscribed", "connection_id", s.ConnectionID, "kept", s.Kept, "answer_window_ms", s.AnswerWindowMs)
+	c.answered.Store(true)
 	a.mu.Lock()
 	a.live = c
 	first := !a.ready

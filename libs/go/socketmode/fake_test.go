@@ -35,6 +35,8 @@ type fakeMM struct {
 
 	// refuseSockets makes websocket upgrades fail (503): the bot cannot reconnect.
 	refuseSockets atomic.Bool
+	// unanswered is how many subscriptions go unanswered first (a plugin not enabled yet).
+	unanswered atomic.Int32
 	// subscribeReply is the subscribed event's data (nil: the fake does not answer).
 	subscribeReply map[string]any
 	// restReply answers a REST call, by "METHOD path"; a missing one answers {} with 200.
@@ -144,7 +146,7 @@ func (f *fakeMM) serveSocket(w http.ResponseWriter, r *http.Request) {
 			if err := ws.ReadJSON(&m); err != nil {
 				return
 			}
-			if m.Action == eventPrefix+"subscribe" && f.subscribeReply != nil {
+			if m.Action == eventPrefix+"subscribe" && f.subscribeReply != nil && f.unanswered.Add(-1) < 0 {
 				c.event(eventPrefix+"subscribed", f.subscribeReply)
 			}
 			c.got <- m
