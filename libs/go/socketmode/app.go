@@ -3,6 +3,7 @@ package socketmode
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -185,6 +186,9 @@ func (a *App) Run(ctx context.Context) error {
 	if !a.started.CompareAndSwap(false, true) {
 		return errors.New("socketmode: Run called twice")
 	}
+	if !strings.HasPrefix(a.siteURL, "http://") && !strings.HasPrefix(a.siteURL, "https://") {
+		return fmt.Errorf("socketmode: the site URL %q must start with http:// or https://", a.siteURL)
+	}
 	a.work, a.cancelWork = context.WithCancel(context.WithoutCancel(ctx))
 	defer a.cancelWork()
 	if err := a.whoAmI(ctx); err != nil {
@@ -193,6 +197,7 @@ func (a *App) Run(ctx context.Context) error {
 	wsURL := "ws" + strings.TrimPrefix(a.siteURL, "http")
 	for attempt := 0; ; attempt++ {
 		if ctx.Err() != nil {
+			a.shutdown(nil)
 			return nil
 		}
 		c, err := a.dial(wsURL)
@@ -211,6 +216,7 @@ func (a *App) Run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
+			a.shutdown(nil) // handlers still running acknowledge over REST
 			return nil
 		case <-time.After(a.backoff.delay(attempt)):
 		}
@@ -238,10 +244,12 @@ func (a *App) whoAmI(ctx context.Context) error {
 	}
 }
 
-// shutdown stops taking events on c, waits for the running handlers and their
-// acknowledgements, then closes c.
+// shutdown stops taking events on c (nil: no connection is up), waits for the running
+// handlers and their acknowledgements, then closes c.
 func (a *App) shutdown(c *conn) {
-	c.send(eventPrefix+"unsubscribe", map[string]any{})
+	if c != nil {
+		c.send(eventPrefix+"unsubscribe", map[string]any{})
+	}
 	done := make(chan struct{})
 	go func() { a.running.Wait(); close(done) }()
 	select {
@@ -249,6 +257,9 @@ func (a *App) shutdown(c *conn) {
 	case <-time.After(a.opts.ShutdownTimeout):
 		a.log.Warn("handlers still running at the shutdown timeout: their events will be sent again", "timeout", a.opts.ShutdownTimeout)
 		a.cancelWork()
+	}
+	if c == nil {
+		return
 	}
 	a.mu.Lock()
 	if a.live == c {

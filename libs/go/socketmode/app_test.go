@@ -489,6 +489,40 @@ func TestCleanShutdownFinishesRunningHandlersAndTheirAcks(t *testing.T) {
 	}
 }
 
+func TestAShutdownWhileDisconnectedStillFinishesTheHandlers(t *testing.T) {
+	f := newFakeMM(t)
+	release := make(chan struct{})
+	started := make(chan struct{})
+	s := startApp(t, f, Options{}, func(a *App) {
+		a.Action("slow", func(ctx context.Context, e *Action) (*ActionAnswer, error) {
+			close(started)
+			<-release
+			return &ActionAnswer{EphemeralText: "done"}, nil
+		})
+	})
+	c := f.connection(t)
+	c.plugin("action", actionEvent(eventID(13), map[string]any{"action_id": "slow"}, true))
+	<-started
+	f.refuseSockets.Store(true)
+	c.drop()
+	waitFor(t, "the bot to notice the connection is gone", func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.live == nil
+	})
+	s.cancel()
+	select {
+	case <-s.done:
+		t.Fatal("Run returned while a handler was running")
+	default:
+	}
+	close(release)
+	if call := f.call(t, "POST /api/v1/ack"); call.Body["event_id"] != eventID(13) {
+		t.Errorf("REST ack %s", mustJSON(call.Body))
+	}
+	<-s.done
+}
+
 func TestShutdownTimeoutCancelsTheHandlers(t *testing.T) {
 	f := newFakeMM(t)
 	started := make(chan struct{})
@@ -517,6 +551,9 @@ func TestARefusedTokenEndsRun(t *testing.T) {
 	}
 	if err := a.Run(context.Background()); err == nil {
 		t.Error("a second Run did not fail")
+	}
+	if err := New("chat.example.com", testToken, Options{}).Run(context.Background()); err == nil {
+		t.Error("Run without a scheme in the site URL did not fail")
 	}
 }
 
