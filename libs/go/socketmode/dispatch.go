@@ -189,7 +189,7 @@ func (a *App) handle(c *conn, name string, raw json.RawMessage, id string, entry
 		finish(nil)
 		return
 	}
-	answer, err := a.call(name, id, run)
+	answer, err := a.call(run)
 	switch {
 	case err != nil:
 		a.log.Error("the handler failed: acknowledged without an answer", "event", name, "event_id", id, "error", err)
@@ -201,7 +201,7 @@ func (a *App) handle(c *conn, name string, raw json.RawMessage, id string, entry
 }
 
 // call runs a handler, turning a panic into an error.
-func (a *App) call(name, id string, run func(context.Context) (any, error)) (answer any, err error) {
+func (a *App) call(run func(context.Context) (any, error)) (answer any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
