@@ -2,7 +2,8 @@ package e2e_test
 
 // The Go bot library (libs/go, package socketmode) against the real server: cmd/golibbot,
 // a bot written on it, runs as its own process (one, then two replicas) and the test clicks,
-// fills in a dialog, types a command, stops and restarts the bot, and restarts the plugin.
+// fills in a dialog, types a command, clicks a verified ephemeral button, reads the lint,
+// stops and restarts the bot, and restarts the plugin.
 // Every event the library hands a handler is printed by the bot as received and held to
 // docs/schemas. One bot process serves most checks, to keep the suite short.
 
@@ -210,6 +211,9 @@ func TestLibGo(t *testing.T) {
 	if want := map[string]any{trigger: ""}; !reflect.DeepEqual(ready["commands"], want) {
 		t.Fatalf("ready: commands %s, want %s registered", mustJSON(ready["commands"]), trigger)
 	}
+	if want := map[string]any{"good": []any{}, "bad": []any{"action_id_invalid"}}; !reflect.DeepEqual(ready["lint"], want) {
+		t.Errorf("lint: %s, want %s", mustJSON(ready["lint"]), mustJSON(want))
+	}
 	waitLive(t, bot, 1)
 
 	// A click answered: the post is updated, alice reads the bot's text, in one round trip.
@@ -254,6 +258,28 @@ func TestLibGo(t *testing.T) {
 	}
 	a.event(t, "command")
 	aliceWS.ephemeralPost(t, 10*time.Second)
+
+	// A verified button on an ephemeral message (SendEphemeral, from the command): clicked
+	// with its cookie, as the webapp does; the answer replaces that ephemeral post.
+	execute(t, alice, "/"+trigger+" ephemeral")
+	a.event(t, "command")
+	shown := aliceWS.ephemeralPost(t, 10*time.Second)
+	if shown.Message != "Drop it?" || shown.UserId != bot.ID() || len(shown.Attachments()) != 1 || shown.Attachments()[0].Actions[0].Cookie == "" {
+		t.Fatalf("alice was shown %s, want the bot's ephemeral message with a button", mustJSON(shown))
+	}
+	cookie := mustJSON(map[string]string{"cookie": shown.Attachments()[0].Actions[0].Cookie})
+	if r, err := clickWith(alice, shown.Id, "drop", cookie); err != nil || r.Status != http.StatusOK {
+		t.Fatalf("clicking the ephemeral button: %v %+v", err, r)
+	}
+	if data := a.event(t, "action"); data["proxy"].(map[string]any)["verified"] != true {
+		t.Errorf("the ephemeral click reached the bot unverified: %s", mustJSON(data))
+	}
+	if p := aliceWS.editedPost(t, shown.Id, 10*time.Second); p.Message != "Dropped." {
+		t.Errorf("alice's ephemeral post now reads %q, want the bot's update", p.Message)
+	}
+	if p := aliceWS.ephemeralPost(t, 10*time.Second); p.Message != "Done." {
+		t.Errorf("alice read %q, want the bot's ephemeral text", p.Message)
+	}
 	waitStatus(t, bot, 1, 0) // every event acknowledged
 
 	// Replay after a restart: the bot stops (SIGTERM), three choices are made while it is

@@ -3,7 +3,8 @@
 // It prints one JSON line per thing on stdout, and every event the library hands one of its
 // handlers exactly as it was received, so that the test can hold each to docs/schemas:
 //
-//	{"kind": "ready", "post_id": "...", "commands": {"<trigger>": ""}}    (the error code, or "")
+//	{"kind": "ready", "post_id": "...", "commands": {"<trigger>": ""},   (the error code, or "")
+//	 "lint": {"good": [], "bad": ["action_id_invalid"]}}                  (the lint's error codes)
 //	{"kind": "event", "name": "action", "data": {...}}                   before handling it
 //	{"kind": "dialog", "session_id": "...", "error": ""}                  a dialog opened, or not
 //
@@ -71,9 +72,24 @@ func main() {
 				v := string(rune('a' + i))
 				picks[i] = socketmode.Option("Pick "+v, v)
 			}
-			post, err := app.Post(ctx, os.Getenv("MM_CHANNEL_ID"), "The library's test message.",
-				socketmode.Attachment("Pick one", socketmode.Button("ok", "OK"), socketmode.Button("form", "Form"),
-					socketmode.Select("pick", "Pick", picks...)))
+			attachment := socketmode.Attachment("Pick one", socketmode.Button("ok", "OK"), socketmode.Button("form", "Form"),
+				socketmode.Select("pick", "Pick", picks...))
+			// Lint first: the message as it will be posted, and one with a dead button.
+			lint := map[string][]string{}
+			for name, a := range map[string]*model.SlackAttachment{"good": attachment, "bad": socketmode.Attachment("", socketmode.Button("bad_id", "Bad"))} {
+				p := &model.Post{ChannelId: os.Getenv("MM_CHANNEL_ID"), Message: "x"}
+				p.AddProp(model.PostPropsAttachments, []*model.SlackAttachment{a})
+				r, err := app.Lint(ctx, p)
+				if err != nil {
+					log.Fatalf("lint: %v", err)
+				}
+				lint[name] = []string{}
+				for _, f := range r.Errors() {
+					lint[name] = append(lint[name], f.Code)
+				}
+			}
+			ready["lint"] = lint
+			post, err := app.Post(ctx, os.Getenv("MM_CHANNEL_ID"), "The library's test message.", attachment)
 			if err != nil {
 				log.Fatalf("post: %v", err)
 			}
@@ -126,8 +142,22 @@ func main() {
 		}
 		return nil, nil // closes the dialog
 	})
+	// A button on an ephemeral message, sent through the plugin: its click comes verified,
+	// and the answer's update replaces that ephemeral post.
+	app.Action("drop", func(ctx context.Context, e *socketmode.Action) (*socketmode.ActionAnswer, error) {
+		seen("action", e.Raw())
+		if !e.Proxy.Verified {
+			return &socketmode.ActionAnswer{EphemeralText: "not verified"}, nil
+		}
+		return &socketmode.ActionAnswer{Update: &socketmode.PostUpdate{Message: "Dropped."}, EphemeralText: "Done."}, nil
+	})
 	app.Command(trigger, func(ctx context.Context, e *socketmode.Command) (*socketmode.CommandAnswer, error) {
 		seen("command", e.Raw())
+		if e.Text == "ephemeral" {
+			_, err := app.SendEphemeral(ctx, socketmode.EphemeralPost{UserID: e.UserID, ChannelID: e.ChannelID,
+				Message: "Drop it?", Attachments: []*model.SlackAttachment{socketmode.Attachment("", socketmode.Button("drop", "Drop it"))}})
+			return &socketmode.CommandAnswer{}, err // nothing more to show
+		}
 		return &socketmode.CommandAnswer{Text: "lib " + replica + ": " + e.Text}, nil
 	}, socketmode.CommandInfo{Description: "The library's test command"})
 	app.Default(func(ctx context.Context, e *socketmode.Event) (any, error) {
