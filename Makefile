@@ -221,3 +221,11 @@ help:
 test-lib-python:
 	@echo "==> Python library unit tests (libs/python)"
 	py=$$($(E2E_DIR)/scripts/pylibenv.sh) && cd libs/python && "$$py" -m pytest -q -p no:cacheprovider
+
+## test-lib-go: the Go bot library (libs/go): gofmt, go vet, unit tests with the race detector (no server)
+.PHONY: test-lib-go
+test-lib-go:
+	@echo "==> gofmt, go vet, go test -race (libs/go, examples/go)"
+	@test -z "$$(gofmt -l libs/go examples/go)" || { gofmt -l libs/go examples/go; echo "gofmt: files above need formatting"; exit 1; }
+	cd libs/go && go vet ./... && go test -race -count=1 ./...
+	cd examples/go && go vet ./...

@@ -2,7 +2,10 @@ module example/gobot
 
 go 1.24.6
 
-require github.com/mattermost/mattermost/server/public v0.1.21
+require (
+	github.com/mattermost/mattermost/server/public v0.1.21
+	github.com/socketmode/mattermost-plugin-interactive-message-actions-to-websocket-proxy/libs/go v1.0.0
+)
 
 require (
 	github.com/blang/semver/v4 v4.0.0 // indirect
@@ -46,3 +49,6 @@ require (
 	gopkg.in/yaml.v2 v2.4.0 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
+
+// The library is in this repository: build against it as it is here.
+replace github.com/socketmode/mattermost-plugin-interactive-message-actions-to-websocket-proxy/libs/go => ../../libs/go

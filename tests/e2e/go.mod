@@ -6,6 +6,7 @@ require (
 	github.com/gorilla/websocket v1.5.3
 	github.com/mattermost/mattermost/server/public v0.1.21
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
+	github.com/socketmode/mattermost-plugin-interactive-message-actions-to-websocket-proxy/libs/go v1.0.0
 )
 
 require (
@@ -55,3 +56,6 @@ require (
 	gopkg.in/yaml.v2 v2.4.0 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
+
+// The Go bot library is in this repository (cmd/golibbot, lib_go_test.go).
+replace github.com/socketmode/mattermost-plugin-interactive-message-actions-to-websocket-proxy/libs/go => ../../libs/go

@@ -1,0 +1,249 @@
+package socketmode
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mattermost/mattermost/server/public/model"
+)
+
+// The protocol's events, without their custom_<id>_ prefix, that are not work for a handler.
+const (
+	evSubscribed   = "subscribed"
+	evResubscribe  = "resubscribe"
+	evUnsubscribed = "unsubscribed"
+	evError        = "error"
+	evAckResult    = "ack_result"
+)
+
+// pluginEvent is ev's name without the plugin's prefix, and whether it is the plugin's.
+func pluginEvent(ev *model.WebSocketEvent) (string, bool) {
+	return strings.CutPrefix(string(ev.EventType()), eventPrefix)
+}
+
+// carriesWork reports whether a plugin event is for a handler (and acknowledged).
+func carriesWork(name string) bool {
+	switch name {
+	case evSubscribed, evResubscribe, evUnsubscribed, evError, evAckResult:
+		return false
+	}
+	return true
+}
+
+// receive handles one event read from c, on the reading goroutine: protocol events at
+// once, work in a goroutine of its own.
+func (a *App) receive(c *conn, ev *model.WebSocketEvent) {
+	name, ours := pluginEvent(ev)
+	switch {
+	case ours && name == evResubscribe:
+		a.subscribe(c) // the plugin restarted: subscribe again
+	case !ours:
+		if ev.EventType() == model.WebsocketEventHello {
+			a.subscribe(c) // every hello is a new connection: subscribe it
+		}
+		if h := a.handlers.websocket(); h != nil {
+			h(ev)
+		}
+	case name == evSubscribed:
+		a.subscribed(c, ev.GetData())
+	case name == evUnsubscribed, name == evAckResult:
+		a.log.Debug("plugin event", "event", name, "data", ev.GetData())
+	case name == evError:
+		// A message of ours was refused: a bad answer (the event stays kept), a bad
+		// subscription. The bot's developer needs to read it.
+		data := ev.GetData()
+		e, _ := data["error"].(map[string]any)
+		a.log.Error("the plugin refused a message", "action", data["action"], "event_id", data["event_id"],
+			"code", e["code"], "message", e["message"])
+	default:
+		raw, err := json.Marshal(ev.GetData())
+		if err != nil {
+			a.log.Error("an event could not be read", "event", name, "error", err)
+			return
+		}
+		a.dispatch(c, name, raw)
+	}
+}
+
+// subscribed records c as the connection events come on; the first time, the app becomes
+// ready (commands registered, OnReady called) in the background.
+func (a *App) subscribed(c *conn, data map[string]any) {
+	var s Subscribed
+	if raw, err := json.Marshal(data); err == nil {
+		_ = json.Unmarshal(raw, &s)
+	}
+	a.log.Info("subscribed", "connection_id", s.ConnectionID, "kept", s.Kept, "answer_window_ms", s.AnswerWindowMs)
+	c.answered.Store(true)
+	a.mu.Lock()
+	a.live = c
+	first := !a.ready
+	a.ready = true
+	a.mu.Unlock()
+	if first {
+		a.running.Add(1)
+		go func() {
+			defer a.running.Done()
+			a.becomeReady(s)
+		}()
+	}
+}
+
+// becomeReady registers the slash commands (once subscribed, so that none typed meanwhile
+// reaches a bot that cannot answer it) and calls OnReady.
+func (a *App) becomeReady(s Subscribed) {
+	r := &Ready{BotUserID: a.bot, Subscribed: s, Commands: map[string]error{}}
+	for trigger, cmd := range a.handlers.allCommands() {
+		err := a.registerCommand(a.work, trigger, cmd.info)
+		if err != nil {
+			a.log.Error("registering a slash command failed", "trigger", trigger, "error", err)
+		}
+		r.Commands[trigger] = err
+	}
+	if h := a.handlers.ready(); h != nil {
+		func() {
+			defer a.recovered("OnReady")
+			h(a.work, r)
+		}()
+	}
+}
+
+// dispatch runs the handler of one event once per proxy.event_id, and acknowledges the event
+// (when it has proxy.delivery) with the answer, every time it comes.
+func (a *App) dispatch(c *conn, name string, raw json.RawMessage) {
+	var head struct {
+		Proxy struct {
+			EventID  string          `json:"event_id"`
+			Delivery json.RawMessage `json:"delivery"`
+		} `json:"proxy"`
+	}
+	if err := json.Unmarshal(raw, &head); err != nil {
+		a.log.Error("an event could not be read", "event", name, "error", err)
+		return
+	}
+	id, acked := head.Proxy.EventID, len(head.Proxy.Delivery) > 0 && string(head.Proxy.Delivery) != "null"
+	entry, first := a.memory.claim(id)
+	a.running.Add(1)
+	if !first {
+		// Sent again: its acknowledgement was lost, or it was being handled when the
+		// connection went away. Acknowledge it again with the first answer, once known.
+		go func() {
+			defer a.running.Done()
+			select {
+			case <-entry.done:
+			case <-a.work.Done():
+				return
+			}
+			a.log.Debug("an event came again: acknowledged with its first answer", "event", name, "event_id", id)
+			if acked {
+				a.sendAck(c, id, entry.answer)
+			}
+		}()
+		return
+	}
+	go func() {
+		defer a.running.Done()
+		select { // at most Concurrency handlers at once
+		case a.sem <- struct{}{}:
+		case <-a.work.Done():
+			return
+		}
+		defer func() { <-a.sem }()
+		a.handle(c, name, raw, id, entry, acked)
+	}()
+}
+
+// handle runs the handler matched for one event and acknowledges it with the answer: the
+// handler's return value, or what it passed to Ack first.
+func (a *App) handle(c *conn, name string, raw json.RawMessage, id string, entry *remembered, acked bool) {
+	var once sync.Once
+	var ackedEarly atomic.Bool
+	finish := func(answer any) {
+		once.Do(func() {
+			encoded, err := encodeAnswer(answer, a.bot)
+			if err != nil {
+				a.log.Error("the answer could not be encoded: acknowledged without it", "event", name, "event_id", id, "error", err)
+				encoded = nil
+			}
+			entry.finish(encoded)
+			if acked {
+				a.sendAck(c, id, encoded)
+			}
+		})
+	}
+	run, ok := a.handlers.match(name, raw, func(answer any) {
+		if ackedEarly.Swap(true) {
+			a.log.Warn("Ack called twice: the first answer stands", "event", name, "event_id", id)
+			return
+		}
+		finish(answer)
+	})
+	if !ok {
+		a.log.Info("no handler for this event: acknowledged without an answer", "event", name, "event_id", id)
+		finish(nil)
+		return
+	}
+	answer, err := a.call(run)
+	switch {
+	case err != nil:
+		a.log.Error("the handler failed: acknowledged without an answer", "event", name, "event_id", id, "error", err)
+		answer = nil
+	case ackedEarly.Load() && answer != nil:
+		a.log.Warn("the handler returned an answer after Ack: the first answer stands", "event", name, "event_id", id)
+	}
+	finish(answer)
+}
+
+// call runs a handler, turning a panic into an error.
+func (a *App) call(run func(context.Context) (any, error)) (answer any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return run(a.work)
+}
+
+// recovered logs a panic in a callback of the bot's.
+func (a *App) recovered(what string) {
+	if p := recover(); p != nil {
+		a.log.Error("a callback panicked", "callback", what, "panic", p, "stack", string(debug.Stack()))
+	}
+}
+
+// sendAck acknowledges event id with answer (nil: none): on the connection it came on,
+// else on the bot's live one, else over REST (POST /api/v1/ack) when no socket is up.
+func (a *App) sendAck(c *conn, id string, answer json.RawMessage) {
+	data := map[string]any{"event_id": id}
+	if answer != nil {
+		data["answer"] = answer
+	}
+	if a.work.Err() != nil {
+		return // past the shutdown timeout: the plugin sends the event again later
+	}
+	if c.send(eventPrefix+"ack", data) {
+		return
+	}
+	a.mu.Lock()
+	live := a.live
+	a.mu.Unlock()
+	if live != nil && live != c && live.send(eventPrefix+"ack", data) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(a.work), 15*time.Second)
+	defer cancel()
+	var result struct {
+		Status string `json:"status"`
+	}
+	if err := a.pluginCall(ctx, http.MethodPost, "/api/v1/ack", data, &result); err != nil {
+		a.log.Error("acknowledging over REST failed: the plugin will send the event again", "event_id", id, "error", err)
+		return
+	}
+	a.log.Debug("acknowledged over REST (no websocket)", "event_id", id, "status", result.Status)
+}

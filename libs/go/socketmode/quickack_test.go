@@ -1,0 +1,25 @@
+package socketmode
+
+import "testing"
+
+// Where there is no TCP_QUICKACK, an unsolicited pong follows every message read.
+func TestPongAfterEachMessageWithoutQuickAck(t *testing.T) {
+	saved := tcpQuickAck
+	tcpQuickAck = nil // as on macOS and Windows
+	t.Cleanup(func() { tcpQuickAck = saved })
+	for _, off := range []bool{false, true} {
+		f := newFakeMM(t)
+		s := startApp(t, f, Options{NoQuickAck: off}, nil)
+		c := f.connection(t)
+		c.event("posted", map[string]any{})
+		c.event("typing", map[string]any{})
+		s.flush(t, c) // hello, subscribed, posted, typing were read before the flush
+		want := int32(4)
+		if off {
+			want = 0
+		}
+		if got := c.pongs.Load(); got != want {
+			t.Errorf("NoQuickAck %v: %d pongs for 4 messages, want %d", off, got, want)
+		}
+	}
+}
