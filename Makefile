@@ -200,3 +200,9 @@ clean:
 .PHONY: help
 help:
 	@grep -E '^## ' $(MAKEFILE_LIST) | sed 's/^## /  /'
+
+## test-lib-js: the JavaScript library's own tests (types checked by tsc, node --test); needs Node 20 + npm
+.PHONY: test-lib-js
+test-lib-js:
+	@echo "==> libs/js: npm ci, tsc, node --test"
+	cd libs/js && npm ci --no-audit --no-fund && npm test

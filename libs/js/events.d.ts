@@ -50,6 +50,11 @@ export interface Proxy {
     trigger_token?: string;
 }
 
+/** The proxy of an event the plugin made itself (a submission, lookup or command): always verified. */
+export interface VerifiedProxy extends Proxy {
+    verified: true;
+}
+
 /** The action's `integration.context` as the bot posted it; for a menu, plus `selected_option`. */
 export interface ActionContext {
     /** The bot that receives the click: the bot that posted the message. */
@@ -98,7 +103,7 @@ export interface DialogSubmissionEvent {
     team_id: string;
     /** True for a cancellation of a `notify_on_cancel` dialog. */
     cancelled: boolean;
-    proxy: Proxy;
+    proxy: VerifiedProxy;
 }
 
 /** A dialog field marked `refresh` changed: the submission's shape, values unchecked. */
@@ -117,7 +122,7 @@ export interface DialogLookupEvent {
     user_id: Id;
     channel_id: string;
     team_id: string;
-    proxy: Proxy;
+    proxy: VerifiedProxy;
 }
 
 /** A slash command the bot registered, typed by someone (`custom_<id>_command`). */
@@ -136,7 +141,7 @@ export interface CommandEvent {
     root_id: string;
     /** Opens one dialog within a few seconds. */
     trigger_id: string;
-    proxy: Proxy;
+    proxy: VerifiedProxy;
 }
 
 /** The plugin took a connection's subscription (`custom_<id>_subscribed`). */
