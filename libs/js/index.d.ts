@@ -180,7 +180,7 @@ export class App {
     start(): Promise<SubscribedEvent>;
     /** Stops cleanly: no more events, the handlers under way finish and are acknowledged. */
     stop(): Promise<void>;
-    /** start(), then run until SIGINT or SIGTERM, then stop(). */
+    /** start() (unless called already), then run until SIGINT or SIGTERM, then stop(). */
     run(): Promise<void>;
 
     /** Opens a dialog through the plugin with the event's trigger (a click's or a command's). */
@@ -214,4 +214,6 @@ export class PluginError extends Error {
     readonly status: number;
     /** The whole answer. */
     readonly body: unknown;
+    /** For a slash command the plugin refused to register when the app started: its trigger. */
+    readonly trigger: string | undefined;
 }

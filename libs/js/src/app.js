@@ -198,7 +198,10 @@ export class App {
         return subscribed;
     }
 
-    /** Runs until SIGINT or SIGTERM (or stop()), then stops cleanly; a second signal exits at once. */
+    /**
+     * start() (unless it was called already), then runs until SIGINT or SIGTERM (or stop()), then
+     * stops cleanly; a second signal exits at once.
+     */
     async run() {
         const signals = /** @type {const} */ (['SIGINT', 'SIGTERM']);
         let signalled = false;
@@ -216,7 +219,9 @@ export class App {
             process.on(signal, onSignal);
         }
         try {
-            await this.start();
+            if (!this.me) {
+                await this.start();
+            }
             await this.stopped;
         } finally {
             for (const signal of signals) {
@@ -319,6 +324,7 @@ export class App {
         } catch (err) {
             if (err instanceof PluginError) {
                 err.message = `registering /${body.trigger}: ${err.message}`;
+                err.trigger = String(body.trigger);
             }
             throw err;
         }

@@ -19,6 +19,8 @@ export class PluginError extends Error {
         this.code = code;
         this.status = status;
         this.body = body;
+        /** @type {string | undefined} the slash command whose registration was refused */
+        this.trigger = undefined;
     }
 }
 
