@@ -354,3 +354,56 @@ func TestLibJS(t *testing.T) {
 	}
 	t.Logf("the replicas handled %v of %d clicks", per, clicks)
 }
+
+// TestLibJSQuickStart runs the complete bot of libs/js/README.md, as written there (its trigger
+// made unique), and does what the README says to do with it.
+func TestLibJSQuickStart(t *testing.T) {
+	requirePlugin(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := libjsDir(t, ctx)
+	readme, err := os.ReadFile(filepath.Join(harness.E2EDir(), "..", "..", "libs", "js", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, code, ok := strings.Cut(string(readme), "## A complete bot\n\n```js\n")
+	code, _, ok2 := strings.Cut(code, "```")
+	if !ok || !ok2 || !strings.Contains(code, "app.command('deploy'") {
+		t.Fatalf("libs/js/README.md has no complete bot with a /deploy command")
+	}
+	trigger := uniqueTrigger("deploy")
+	code = strings.Replace(code, "app.command('deploy'", "app.command('"+trigger+"'", 1)
+	if err := os.WriteFile(filepath.Join(dir, "quickstart.mjs"), []byte(code), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bot := newDeliveryBot(t, "libjsqs")
+	cmd := exec.Command("node", "quickstart.mjs")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "MM_URL="+env.SiteURL, "MM_BOT_TOKEN="+bot.Token)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	var stderr exampleStderr
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("the quick start's stderr:\n%s", stderr.String())
+		}
+	})
+	waitLive(t, bot, 1)
+
+	alice := env.Users[0]
+	aliceWS := openSocket(t, alice)
+	if status, res := execute(t, alice, "/"+trigger+" 1.4.2"); status != http.StatusOK {
+		t.Fatalf("/%s 1.4.2: HTTP %d %s", trigger, status, mustJSON(res))
+	}
+	post := botPostWithText(t, bot, "Deploy 1.4.2?")
+	mustClick(t, alice, post.Id, "approve", "")
+	waitPostMessage(t, alice, post.Id, "Deploying 1.4.2, approved by @alice.")
+	if p := aliceWS.ephemeralPost(t, 10*time.Second); p.Message != "Thanks, deploying now." {
+		t.Errorf("alice read %q after the click", p.Message)
+	}
+}
