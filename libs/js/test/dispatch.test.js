@@ -165,3 +165,21 @@ test('close() takes no more events and waits for the handlers under way and thei
     await closing;
     assert.deepEqual(acks, [{event_id: slow.proxy.event_id, answer: {ephemeral_text: 'finally'}}]);
 });
+
+test('malformed events never crash the loop: no event_id is dropped (logged), odd fields go to the catch-all', async () => {
+    const {routes, acks, logged, dispatcher} = rig();
+    const handled = [];
+    routes.action('approve', () => 'never');
+    routes.fallback = (event, {kind}) => { handled.push(kind); };
+    for (const data of [{}, {proxy: {}}, {proxy: {event_id: ''}}, null]) {
+        dispatcher.receive('action', data);
+    }
+    assert.equal(logged.filter(([level, m]) => level === 'warn' && m.includes('without proxy.event_id')).length, 4);
+    // Not what the plugin sends (it checks every click), but what a bot with verification off may get.
+    const odd = actionEvent({});
+    odd.context = null;
+    dispatcher.receive('action', odd);
+    await dispatcher.close();
+    assert.deepEqual(handled, ['action']);
+    assert.deepEqual(acks, [{event_id: odd.proxy.event_id}]);
+});
