@@ -48,6 +48,11 @@ export class Connection {
         this.client = new WebSocketClient({
             newWebSocketFn: (socketUrl) => {
                 const socket = new WebSocket(socketUrl);
+                // The client's only use of a socket's errors is to print the whole event object
+                // on stdout (the bot's own output); the close that follows is what reconnects.
+                // One line in the library's log instead.
+                Object.defineProperty(socket, 'onerror', {get: () => null, set: () => {}});
+                socket.on('error', (err) => logger.warn(`websocket error: ${err.message}`));
                 if (nagleRemedy) {
                     acknowledgeEveryMessage(socket);
                 }
@@ -113,7 +118,7 @@ export class Connection {
         // client hearing of it (it would schedule a reconnection of its own).
         if (this.socket && this.socket.readyState === WebSocket.CONNECTING) {
             this.socket.onclose = null;
-            this.socket.onerror = () => {};
+            this.socket.removeAllListeners('error').on('error', () => {}); // "closed before established": we know
             this.socket.terminate();
         }
         this.socket = null;
