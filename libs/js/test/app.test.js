@@ -215,3 +215,17 @@ test('the helpers: dialogs with the trigger (and its token when there is one), e
     await assert.rejects(app.listCommands(), (err) => err.code === 'http_404' && /enabled/.test(err.message));
     assert.throws(() => button('approve_1', 'No'), /letters and digits/);
 });
+
+test('stop() while the server cannot be reached: start() rejects, and nothing tries again', async (t) => {
+    const {server, app} = await rig(t);
+    server.refuse = 1e6;
+    const starting = app.start();
+    await until(() => app.connection, 'the first attempt');
+    await app.stop();
+    await assert.rejects(starting, /stopped before it subscribed/);
+    const attempts = server.refuse;
+    server.refuse = 0;
+    await new Promise((resolve) => setTimeout(resolve, 100)); // longer than any backoff of this rig
+    assert.equal(server.connections, 0);
+    assert.ok(attempts < 1e6, 'it had tried to connect');
+});
