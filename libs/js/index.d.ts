@@ -174,7 +174,7 @@ export class App {
     /** Every event no other handler matched. */
     catchAll(handler: CatchAllHandler): this;
     /** Every websocket message, as received (Mattermost's own events too). */
-    onWebSocketEvent(listener: (message: WebSocketMessage) => void): this;
+    onWebSocketEvent(listener: (message: WebSocketMessage) => void | Promise<void>): this;
 
     /** Checks the token, registers the commands, connects, subscribes: resolves once subscribed. */
     start(): Promise<SubscribedEvent>;

@@ -166,8 +166,13 @@ export class App {
                 `the server refused the token (401): use the bot's access token (${this.client.getUrl()})` :
                 `GET /api/v4/users/me on ${this.client.getUrl()} failed: ${describe(err)}`);
         }
-        for (const body of this.commands.values()) {
-            await this.registerCommand(body);
+        try {
+            for (const body of this.commands.values()) {
+                await this.registerCommand(body);
+            }
+        } catch (err) {
+            this.me = undefined; // not started: start() may be called again
+            throw err;
         }
         if (this.stopping) {
             throw new Error('the app was stopped while starting');
@@ -255,7 +260,8 @@ export class App {
     onMessage(message) {
         for (const listener of this.socketListeners) {
             try {
-                listener(message);
+                // An async listener's rejection is logged too (unhandled, it would end the process).
+                Promise.resolve(listener(message)).catch((err) => this.logger.error(`a websocket listener failed: ${describe(err)}`));
             } catch (err) {
                 this.logger.error(`a websocket listener failed: ${describe(err)}`);
             }

@@ -113,14 +113,17 @@ export class Connection {
     /** Closes the socket, and connects no more. What was sent before goes out first. */
     close() {
         this.closed = true;
-        withWindow(() => this.client.close());
-        // The client closes only an open socket. One still connecting is ended here, without the
-        // client hearing of it (it would schedule a reconnection of its own).
-        if (this.socket && this.socket.readyState === WebSocket.CONNECTING) {
-            this.socket.onclose = null;
-            this.socket.removeAllListeners('error').on('error', () => {}); // "closed before established": we know
-            this.socket.terminate();
+        // The client closes only an open socket. One still connecting, or already closing, is
+        // left to end without the client hearing of it: it would schedule a reconnection of its own.
+        const socket = this.socket;
+        if (socket && socket.readyState !== WebSocket.OPEN) {
+            socket.onclose = null;
+            socket.removeAllListeners('error').on('error', () => {}); // "closed before established": we know
+            if (socket.readyState === WebSocket.CONNECTING) {
+                socket.terminate();
+            }
         }
+        withWindow(() => this.client.close());
         this.socket = null;
     }
 }

@@ -32,6 +32,8 @@ export class FakeMattermost {
         /** Live sockets, newest last, each with .sent (the bot's messages, parsed), .pongs. */
         this.sockets = [];
         this.connections = 0;
+        /** Sockets that authenticated (a socket the bot gave up on while connecting never does). */
+        this.authenticated = 0;
         /** Refuse websocket connections while > 0 (each refusal counts down). */
         this.refuse = 0;
         this.route('GET /api/v4/users/me', (body, auth) => (auth?.toLowerCase() === `bearer ${TOKEN}` ?
@@ -103,6 +105,7 @@ export class FakeMattermost {
                 ws.authenticated = msg.data?.token === TOKEN;
                 ws.send(JSON.stringify({status: ws.authenticated ? 'OK' : 'FAIL', seq_reply: msg.seq}));
                 if (ws.authenticated) {
+                    this.authenticated++;
                     this.event(ws, 'hello', {connection_id: ws.connectionId, server_version: '11.4.0'});
                 }
             } else if (msg.action === 'ping') {
