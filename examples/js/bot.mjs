@@ -23,7 +23,7 @@
 // "command <user> <text>"), besides the lines @mattermost/client itself logs
 // ("websocket connecting to ..."); diagnostics go to stderr.
 
-import {App, PluginError, button, menu} from 'mattermost-socket-mode';
+import {App, button, menu} from 'mattermost-socket-mode';
 
 const MM_URL = mustEnv('MM_URL'); // e.g. http://127.0.0.1:8065
 const BOT_TOKEN = mustEnv('MM_BOT_TOKEN'); // the bot's personal access token
@@ -147,16 +147,8 @@ app.command(COMMAND, {displayName: 'Release', description: 'Release 1.4.2: statu
 });
 
 // app.start() registers the command, connects and subscribes. A trigger that another bot or
-// Mattermost has is refused (command_taken), and the bot stops.
-try {
-    await app.start();
-} catch (err) {
-    if (err instanceof PluginError && err.trigger) {
-        say(`command error ${err.code}`);
-    }
-    console.error(err.message);
-    process.exit(1);
-}
+// Mattermost has is refused (command_taken): the bot runs without it.
+await app.start();
 // Subscribed: every click on the message comes through the subscription.
 const post = await app.post(CHANNEL_ID, 'Release 1.4.2 is ready.', {attachments: [{
     text: 'Deploy it to production?',
@@ -167,5 +159,6 @@ const post = await app.post(CHANNEL_ID, 'Release 1.4.2 is ready.', {attachments:
     ],
 }]});
 say(`posted ${post.id}`);
-say(`command registered ${COMMAND}`);
+const {error} = app.commands.get(COMMAND);
+say(error ? `command error ${error.code}` : `command registered ${COMMAND}`);
 await app.run(); // until SIGINT or SIGTERM; then the handlers under way finish

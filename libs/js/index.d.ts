@@ -50,8 +50,10 @@ export interface AppOptions {
     nagleRemedy?: boolean;
     /** How many recent event ids are remembered to handle each event once. Default 10,000. */
     remember?: number;
-    /** Reconnection: the first delay and the longest, doubling in between, jittered. Default 1 s, 30 s. */
+    /** Reconnection delays, doubling from `initialMs` to `maxMs`, each jittered within its upper half. Default 500 ms, 30 s. */
     backoff?: {initialMs?: number; maxMs?: number};
+    /** How long stop() waits for the handlers under way before it closes anyway. Default 10,000 ms. */
+    stopTimeoutMs?: number;
     /** Where the library logs. Default: stderr, from `logLevel` up. */
     logger?: Logger;
     /** The default logger's least severe level. Default "info". */
@@ -156,6 +158,12 @@ export class App {
     readonly botUserId: string;
     /** The bot's account, once start() has begun. */
     readonly me: UserProfile | undefined;
+    /**
+     * What became of each slash command's registration, by trigger (set by start(), or at once
+     * for a command added later): the command as the plugin keeps it, or the PluginError that
+     * refused it (`command_taken`, …). A refused command does not stop the bot.
+     */
+    readonly commands: ReadonlyMap<string, {command?: RegisteredCommand; error?: PluginError | Error}>;
 
     /** A click on a button or a menu choice, by action id (`context.action_id`) or by context keys. */
     action(actionId: string | Record<string, unknown>, handler: ActionHandler): this;

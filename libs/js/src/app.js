@@ -16,13 +16,17 @@ const {Client4} = clientPackage;
 /** How long start() waits for the plugin's first `subscribed` before it says so in the log. */
 const SUBSCRIBE_PATIENCE_MS = 10000;
 
+/** How long stop() waits for the handlers under way by default. */
+const STOP_TIMEOUT_MS = 10000;
+
 /** @type {ReadonlySet<string>} */
 const HANDLED_KINDS = new Set(HANDLED);
 
 export class App {
     /** @param {import('../index.js').AppOptions} options */
     constructor(options) {
-        const {url, token, expand, nagleRemedy = true, remember = 10000, backoff, logger, logLevel} = options ?? {};
+        const {url, token, expand, nagleRemedy = true, remember = 10000, backoff, logger, logLevel,
+            stopTimeoutMs = STOP_TIMEOUT_MS} = options ?? {};
         if (typeof url !== 'string' || !/^https?:\/\//.test(url)) {
             throw new TypeError(`url must be the server's address, like https://chat.example.com, not ${JSON.stringify(url)}`);
         }
@@ -36,10 +40,17 @@ export class App {
         this.expand = expand;
         this.nagleRemedy = nagleRemedy;
         this.remember = remember;
+        this.stopTimeoutMs = stopTimeoutMs;
         this.backoff = {...DEFAULT_BACKOFF, ...backoff};
         this.logger = logger ?? makeLogger(logLevel ?? 'info');
         this.routes = new Routes();
-        /** @type {Map<string, Record<string, unknown>>} slash commands to register, by trigger */
+        /** @type {Map<string, Record<string, unknown>>} the slash commands to register: the plugin's request body, by trigger */
+        this.commandBodies = new Map();
+        /**
+         * What became of each command's registration, by trigger: `{command}` (as the plugin keeps
+         * it) or `{error}` (a PluginError: `command_taken`, …). A refused command does not stop the bot.
+         * @type {Map<string, {command?: any, error?: Error}>}
+         */
         this.commands = new Map();
         /** @type {Array<(message: any) => void>} */
         this.socketListeners = [];
@@ -115,9 +126,9 @@ export class App {
             ...(hint !== undefined && {hint}),
             ...(autocomplete !== undefined && {autocomplete}),
         };
-        this.commands.set(name, body);
+        this.commandBodies.set(name, body);
         if (this.me) { // started: register it now
-            this.registerCommand(body).catch((err) => this.logger.error(`registering /${name} failed: ${describe(err)}`));
+            void this.registerCommand(body);
         }
         return this;
     }
@@ -166,13 +177,8 @@ export class App {
                 `the server refused the token (401): use the bot's access token (${this.client.getUrl()})` :
                 `GET /api/v4/users/me on ${this.client.getUrl()} failed: ${describe(err)}`);
         }
-        try {
-            for (const body of this.commands.values()) {
-                await this.registerCommand(body);
-            }
-        } catch (err) {
-            this.me = undefined; // not started: start() may be called again
-            throw err;
+        for (const body of this.commandBodies.values()) {
+            await this.registerCommand(body);
         }
         if (this.stopping) {
             throw new Error('the app was stopped while starting');
@@ -246,7 +252,18 @@ export class App {
             if (this.connection) {
                 this.connection.send(PREFIX + 'unsubscribe', {});
             }
-            await this.dispatcher?.close();
+            if (this.dispatcher) {
+                /** @type {NodeJS.Timeout | undefined} */
+                let timer;
+                const late = new Promise((resolve) => {
+                    timer = setTimeout(() => resolve('late'), this.stopTimeoutMs);
+                });
+                if (await Promise.race([this.dispatcher.close(), late]) === 'late') {
+                    this.logger.warn(`${this.dispatcher.running.size} handlers or acknowledgements still under way after ` +
+                        `${this.stopTimeoutMs} ms: closing (what they answer later goes by REST; what is not acknowledged comes again)`);
+                }
+                clearTimeout(timer);
+            }
             this.connection?.close();
             this.starting?.reject(new Error('the app was stopped before it subscribed'));
             this.starting = undefined;
@@ -321,24 +338,30 @@ export class App {
 
     // ---- what a bot does next ----
 
-    /** @param {Record<string, unknown>} body */
+    /**
+     * Registers a slash command with the plugin and records the outcome in `commands`; a refusal
+     * is logged, never thrown: the bot's other handlers work without it.
+     * @param {Record<string, unknown>} body
+     */
     async registerCommand(body) {
+        const trigger = String(body.trigger);
         try {
             const answer = await callPlugin(this.client, 'POST', '/commands', body);
-            this.logger.info(`command /${body.trigger} registered`);
-            return answer.command;
+            this.commands.set(trigger, {command: answer.command});
+            this.logger.info(`command /${trigger} registered`);
         } catch (err) {
             if (err instanceof PluginError) {
-                err.message = `registering /${body.trigger}: ${err.message}`;
-                err.trigger = String(body.trigger);
+                err.trigger = trigger;
             }
-            throw err;
+            this.commands.set(trigger, {error: /** @type {Error} */ (err)});
+            this.logger.error(`the command /${trigger} was not registered: ${describe(err)}`);
         }
     }
 
     /** @param {string} trigger */
     async removeCommand(trigger) {
         const name = normalizeTrigger(trigger);
+        this.commandBodies.delete(name);
         this.commands.delete(name);
         await callPlugin(this.client, 'DELETE', '/commands/' + encodeURIComponent(name));
     }

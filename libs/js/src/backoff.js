@@ -16,5 +16,5 @@ export function backoffDelay(failures, {initialMs, maxMs}, random = Math.random)
     return step / 2 + random() * (step / 2);
 }
 
-/** The defaults: 1 s after a drop, doubling up to 30 s. */
-export const DEFAULT_BACKOFF = Object.freeze({initialMs: 1000, maxMs: 30000});
+/** The defaults (the Go and Python libraries' too): 0.25–0.5 s after a drop, doubling up to 15–30 s. */
+export const DEFAULT_BACKOFF = Object.freeze({initialMs: 500, maxMs: 30000});

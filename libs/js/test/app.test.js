@@ -146,24 +146,41 @@ test('stop() unsubscribes, lets the handler under way finish and acknowledges it
     assert.equal(server.connections, 1); // and no reconnection
 });
 
-test('a refused token, a refused subscription and a refused command stop start() with the reason', async (t) => {
+test('a refused token or subscription stops start() with the reason; a refused command is reported, and the bot runs', async (t) => {
     const server = await new FakeMattermost().start();
     t.after(() => server.stop());
     const bad = new App({url: server.url, token: 'wrong', logger: quiet});
     await assert.rejects(bad.start(), /refused the token \(401\)/);
 
-    server.route(`POST ${API_PATH}/commands`, () => [409, {error: {code: 'command_taken', message: 'otherbot has /release'}}]);
-    const taken = new App({url: server.url, token: TOKEN, logger: quiet}).command('release', () => 'x');
-    await assert.rejects(taken.start(), (err) => err instanceof PluginError && err.code === 'command_taken' && err.status === 409 && err.trigger === 'release');
-    assert.equal(server.connections, 0); // it never connected
-    await assert.rejects(taken.start(), (err) => err.code === 'command_taken'); // and may be started again
+    server.route(`POST ${API_PATH}/commands`, (body) => (body.trigger === 'release' ?
+        [409, {error: {code: 'command_taken', message: 'otherbot has /release'}}] : [200, {command: body}]));
+    const taken = new App({url: server.url, token: TOKEN, logger: quiet}).command('release', () => 'x').command('deploy', () => 'y');
+    t.after(() => taken.stop());
+    await taken.start();
+    const {error} = taken.commands.get('release');
+    assert.ok(error instanceof PluginError && error.code === 'command_taken' && error.status === 409 && error.trigger === 'release');
+    assert.deepEqual(taken.commands.get('deploy'), {command: {trigger: 'deploy'}});
+    await taken.stop();
 
     server.autoSubscribe = false;
     const refused = new App({url: server.url, token: TOKEN, logger: quiet, expand: {nonsense: 'all'}});
     const starting = refused.start();
-    const ws = await until(() => server.socket && server.actions(server.socket, 'subscribe').length === 1 && server.socket);
+    const ws = await until(() => server.sockets.find((s) => server.actions(s, 'subscribe').some((d) => d.expand?.nonsense)));
     server.plugin(ws, 'error', {action: 'subscribe', seq: 2, error: {code: 'bad_message', message: 'unknown expansion nonsense'}});
     await assert.rejects(starting, (err) => err instanceof PluginError && err.code === 'bad_message');
+});
+
+test('stop() waits for a handler at most stopTimeoutMs, then closes', async (t) => {
+    const {server, app} = await rig(t, {stopTimeoutMs: 50});
+    let started = false;
+    app.action('forever', () => { started = true; return new Promise(() => {}); });
+    await app.start();
+    const ws = server.socket;
+    deliver(server, 'action', actionEvent({action_id: 'forever'}));
+    await until(() => started);
+    await app.stop();
+    await until(() => ws.readyState === ws.CLOSED, 'the socket closed');
+    assert.deepEqual(server.actions(ws, 'ack'), []); // not acknowledged: the plugin sends it again later
 });
 
 test('the helpers: dialogs with the trigger (and its token when there is one), ephemeral and posted buttons that reach the bot, lint, commands', async (t) => {
