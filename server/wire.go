@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
 )
@@ -205,11 +204,11 @@ type reply struct {
 	Lanes         map[string]laneInfo `json:"lanes"`
 }
 
-// laneInfo is what the core says of a lane: the deadline of its calls, and the paths it serves
-// (the interactive lane serves every other input).
+// laneInfo is what the core says of a lane: the fuel each of its calls may spend, and the paths
+// it serves (the interactive lane serves every other input).
 type laneInfo struct {
-	DeadlineMs int      `json:"deadline_ms"`
-	Paths      []string `json:"paths"`
+	Fuel  int64    `json:"fuel"`
+	Paths []string `json:"paths"`
 }
 
 // laneNames are the lanes' names in the core's info.
@@ -223,9 +222,12 @@ func (r *reply) lane(path string) int {
 	return laneInteractive
 }
 
-// deadline is the core's deadline for a call on lane; none before the core said.
-func (r *reply) deadline(lane int) time.Duration {
-	return time.Duration(r.Lanes[laneNames[lane]].DeadlineMs) * time.Millisecond
+// fuel is the core's budget for a call on lane; unbounded before the core said.
+func (r *reply) fuel(lane int) int64 {
+	if f := r.Lanes[laneNames[lane]].Fuel; f > 0 {
+		return f
+	}
+	return fuelUnbounded
 }
 
 // decisionReply is what the plugin answers whoever gave it the input; nothing for a hook.
@@ -379,7 +381,7 @@ func (p *Plugin) callCore(ctx context.Context, lane int, call any, body []byte) 
 	if err != nil {
 		return nil, fmt.Errorf("encoding the core's call: %w", err)
 	}
-	out, err := p.core.call(ctx, lane, p.info.deadline(lane), doc, body)
+	out, _, err := p.core.call(ctx, lane, p.info.fuel(lane), doc, body)
 	if err != nil {
 		return nil, err
 	}

@@ -175,7 +175,7 @@ fn decide(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Result<Outc
     };
     // Mattermost keeps an id it is given: the bot learns it, and a click names it. A one-way
     // digest of this call's entropy, which may have just made the signing key.
-    let post_id = crate::sign::ephemeral::post_id(&crate::sign::hex(&ctx.entropy));
+    let post_id = crate::sign::ephemeral::post_id(&hex::encode(ctx.entropy));
     let at = Ephemeral {
         post_id: &post_id,
         channel_id: &m.channel_id,

@@ -91,7 +91,7 @@ pub(crate) fn split_answer(
 /// call's entropy): the same on every node and every round, and a one-way digest, so that it
 /// shows nothing of the seed.
 pub(crate) fn post_id(seed: &str) -> String {
-    let digest = super::sha256::hmac(b"ephemeral answer", &[seed.as_bytes()]);
+    let digest = super::mac::hmac(b"ephemeral answer", &[seed.as_bytes()]);
     let mut entropy = [0u8; 16];
     entropy.copy_from_slice(&digest[..16]);
     crate::ids::EventId::from_entropy(entropy)
