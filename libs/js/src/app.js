@@ -3,7 +3,7 @@
 
 import clientPackage from '@mattermost/client';
 import {fillProps} from './actions.js';
-import {DEFAULT_BACKOFF} from './backoff.js';
+import {DEFAULT_BACKOFF, backoffDelay} from './backoff.js';
 import {Connection} from './connection.js';
 import {Dispatcher, describe} from './dispatch.js';
 import {makeLogger} from './logger.js';
@@ -169,14 +169,7 @@ export class App {
         if (this.me || this.connection) {
             throw new Error('the app was started already');
         }
-        try {
-            this.me = await this.client.getMe();
-        } catch (err) {
-            const status = /** @type {any} */ (err)?.status_code;
-            throw new Error(status === 401 ?
-                `the server refused the token (401): use the bot's access token (${this.client.getUrl()})` :
-                `GET /api/v4/users/me on ${this.client.getUrl()} failed: ${describe(err)}`);
-        }
+        this.me = await this.whoAmI();
         for (const body of this.commandBodies.values()) {
             await this.registerCommand(body);
         }
@@ -207,6 +200,30 @@ export class App {
         SUBSCRIBE_PATIENCE_MS);
         this.connection.open();
         return subscribed;
+    }
+
+    /**
+     * The bot's account (`GET /api/v4/users/me`), which checks the token. An unreachable server
+     * (a bot started beside it) is tried again with the reconnection backoff; an answer that is
+     * not the account (a refused token) is final.
+     */
+    async whoAmI() {
+        for (let failures = 1; ; failures++) {
+            try {
+                return await this.client.getMe();
+            } catch (err) {
+                const status = /** @type {any} */ (err)?.status_code;
+                if (status === 401) {
+                    throw new Error(`the server refused the token (401): use the bot's access token (${this.client.getUrl()})`);
+                }
+                if (status || this.stopping) {
+                    throw new Error(`GET /api/v4/users/me on ${this.client.getUrl()} failed: ${describe(err)}`);
+                }
+                const delay = backoffDelay(failures, this.backoff);
+                this.logger.warn(`${this.client.getUrl()} cannot be reached (${err instanceof Error ? err.message : err}); trying again in ${Math.round(delay)} ms`);
+                await new Promise((resolve) => setTimeout(resolve, delay));
+            }
+        }
     }
 
     /**

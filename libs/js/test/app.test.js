@@ -146,6 +146,14 @@ test('stop() unsubscribes, lets the handler under way finish and acknowledges it
     assert.equal(server.connections, 1); // and no reconnection
 });
 
+test('a server that cannot be reached yet is tried again until it answers', async (t) => {
+    const {server, app} = await rig(t);
+    server.dropRest = 2;
+    await app.start();
+    assert.equal(app.botUserId, BOT_ID);
+    assert.equal(server.dropRest, 0);
+});
+
 test('a refused token or subscription stops start() with the reason; a refused command is reported, and the bot runs', async (t) => {
     const server = await new FakeMattermost().start();
     t.after(() => server.stop());

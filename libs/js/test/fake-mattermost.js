@@ -36,6 +36,8 @@ export class FakeMattermost {
         this.authenticated = 0;
         /** Refuse websocket connections while > 0 (each refusal counts down). */
         this.refuse = 0;
+        /** Drop REST requests without an answer while > 0 (each counts down). */
+        this.dropRest = 0;
         this.route('GET /api/v4/users/me', (body, auth) => (auth?.toLowerCase() === `bearer ${TOKEN}` ?
             [200, {id: BOT_ID, username: 'bot'}] : [401, {id: 'api.context.session_expired.app_error', status_code: 401}]));
         this.route('POST /api/v4/posts', (body) => [201, {...body, id: 'postpostpostpostpostpost01', user_id: BOT_ID}]);
@@ -75,6 +77,11 @@ export class FakeMattermost {
     }
 
     serve(req, res) {
+        if (this.dropRest > 0) { // as if the server were not there yet
+            this.dropRest--;
+            req.socket.destroy();
+            return;
+        }
         let raw = '';
         req.on('data', (chunk) => { raw += chunk; });
         req.on('end', () => {
