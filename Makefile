@@ -87,7 +87,7 @@ $(BUNDLE): server plugin.json $(if $(wildcard webapp/package.json),$(WEBAPP_BUND
 
 ## test: every test — Rust (native, a short fuzzing run, the web build), the playground in a browser, Go (race detector), end-to-end
 .PHONY: test
-test: test-core test-fuzz test-web test-browser test-server test-lib-python e2e
+test: test-core test-fuzz test-web test-browser test-server test-lib-python test-lib-go test-lib-js e2e
 
 ## test-core: the Rust core's unit and golden tests
 .PHONY: test-core
@@ -229,3 +229,9 @@ test-lib-go:
 	@test -z "$$(gofmt -l libs/go examples/go)" || { gofmt -l libs/go examples/go; echo "gofmt: files above need formatting"; exit 1; }
 	cd libs/go && go vet ./... && go test -race -count=1 ./...
 	cd examples/go && go vet ./...
+
+## test-lib-js: the JavaScript library's own tests (types checked by tsc, node --test); needs Node 20 + npm
+.PHONY: test-lib-js
+test-lib-js:
+	@echo "==> libs/js: npm ci, tsc, node --test"
+	cd libs/js && npm ci --no-audit --no-fund && npm test
