@@ -76,7 +76,7 @@ func TestSettingsChangeTakesEffectOnTheNextClick(t *testing.T) {
 	require.NoError(t, p.OnConfigurationChange())
 
 	f := loadFixtures(t)["verification_off"]
-	f.expectFacts(t, api)
+	f.expectFactsWarm(t, api)
 	allowDelivery(api)
 	var data map[string]any
 	api.On("PublishWebSocketEvent", "action", mock.Anything, mock.Anything).Run(func(args mock.Arguments) {

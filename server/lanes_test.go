@@ -74,7 +74,7 @@ func TestLintCannotOccupyTheInstancesClicksUse(t *testing.T) {
 	}()
 
 	f := loadFixtures(t)["button"]
-	f.expectFacts(t, api)
+	f.expectFactsWarm(t, api)
 	allowDelivery(api)
 	api.On("PublishWebSocketEvent", "action", mock.Anything, mock.Anything).Once()
 	w := httptest.NewRecorder()

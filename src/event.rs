@@ -42,9 +42,10 @@ pub(crate) fn kept_event(name: &str) -> Option<&'static str> {
 pub(crate) fn action_event(
     fields: &BTreeMap<String, &RawValue>,
     verified: bool,
+    issued: Option<&crate::trigger::Issued>,
     ctx: &Context,
 ) -> Box<RawValue> {
-    let proxy = proxy_block(verified, ctx);
+    let proxy = proxy_block(verified, issued, ctx);
     let mut data: BTreeMap<&str, &RawValue> =
         fields.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     data.insert(PROXY_KEY, &proxy);
@@ -95,6 +96,16 @@ pub(crate) struct DialogLookup<'a> {
 
 /// The `data` of any event built from a typed body: the body plus `proxy`.
 pub(crate) fn event_with_proxy<T: Serialize>(body: &T, ctx: &Context) -> Box<RawValue> {
+    event_with_trigger(body, None, ctx)
+}
+
+/// [`event_with_proxy`] for an event that carries a trigger (a slash command): `proxy` says
+/// what its trigger opens.
+pub(crate) fn event_with_trigger<T: Serialize>(
+    body: &T,
+    issued: Option<&crate::trigger::Issued>,
+    ctx: &Context,
+) -> Box<RawValue> {
     #[derive(Serialize)]
     struct Data<'a, T> {
         #[serde(flatten)]
@@ -103,19 +114,28 @@ pub(crate) fn event_with_proxy<T: Serialize>(body: &T, ctx: &Context) -> Box<Raw
     }
     to_raw_value(&Data {
         body,
-        proxy: proxy_block(true, ctx),
+        proxy: proxy_block(true, issued, ctx),
     })
     .expect("an event serializes")
 }
 
-/// `proxy`: what the plugin adds to every event.
-fn proxy_block(verified: bool, ctx: &Context) -> Box<RawValue> {
-    let block = json!({
+/// `proxy`: what the plugin adds to every event; for one with a trigger id, the trigger's
+/// token (what a bot hands back to open a dialog with it) and until when it opens one.
+fn proxy_block(
+    verified: bool,
+    issued: Option<&crate::trigger::Issued>,
+    ctx: &Context,
+) -> Box<RawValue> {
+    let mut block = json!({
         "event_id": EventId::from_entropy(ctx.entropy).as_str(),
         "received_at": ctx.now_ms,
         "verified": verified,
         "version": PLUGIN_VERSION,
     });
+    if let Some(issued) = issued {
+        block["trigger_token"] = issued.trigger_token.clone().into();
+        block["trigger_expires_at"] = issued.trigger_expires_at.into();
+    }
     to_raw_value(&block).expect("a JSON value serializes")
 }
 

@@ -151,8 +151,9 @@ pub enum Refusal {
         /// The limit.
         limit: usize,
     },
-    /// The trigger id was not delivered by the plugin lately, or it opened a dialog already.
-    #[error("the trigger id was not delivered by this plugin in the last minute, or it was used already")]
+    /// The trigger id was not delivered by the plugin (its token does not vouch for it, or
+    /// without one this node did not deliver it lately), or it opened a dialog already.
+    #[error("the trigger id was not delivered by this plugin (or its trigger_token does not match it), or it was used already")]
     UnknownTrigger,
     /// An acknowledgement names an event the plugin does not keep (acknowledged already, past
     /// its keep period, or never sent).
@@ -391,7 +392,7 @@ fn present(refusal: &Refusal) -> Presentation {
         Refusal::OverLimit { what, limit } => p(413, "over_limit", Info, format!(
             "This was refused: {what} is over the plugin's limit of {limit}. Make it smaller.")),
         Refusal::UnknownTrigger => p(400, "unknown_trigger", Warn,
-            "The dialog was not opened: `trigger_id` must come from a click or command this plugin delivered in the last minute, and opens one dialog only.".into()),
+            "The dialog was not opened: `trigger_id` must come from a click or command this plugin delivered, sent with that event's `proxy.trigger_token` (without it, only the server that delivered the event knows the trigger, for a minute), and opens one dialog only.".into()),
         Refusal::UnknownEvent { .. } => p(404, "unknown_event", Info,
             "The acknowledgement was not taken: the plugin keeps no such event (acknowledged already, past its keep period, or never sent).".into()),
         Refusal::NotYourEvent { .. } => p(403, "not_your_event", Warn,

@@ -18,7 +18,7 @@ use crate::input::{Context, Request};
 use crate::model::{Channel, Post, Team, User};
 use crate::refusal::{refuse, Refusal};
 use crate::sign::{self, Keyring, Signed};
-use crate::trigger::{Place, Trigger, TRIGGER_MEMORY_S};
+use crate::trigger::{Place, Trigger};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::value::to_raw_value;
@@ -83,7 +83,7 @@ struct ClickFacts {
     /// The recipient's subscriptions (read by the delivery layer; asked here, with the rest).
     #[serde(default, deserialize_with = "present")]
     registry: Option<Answer<IgnoredAny>>,
-    /// The key that signs buttons, asked only when the click carries a signature.
+    /// The key that signs buttons and the trigger token.
     #[serde(default, deserialize_with = "present")]
     keyring: Option<Answer<Option<Keyring>>>,
 }
@@ -135,8 +135,14 @@ pub(crate) fn handle(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> 
         }
         _ => None,
     };
+    let keyring = match &facts.keyring {
+        Some(Answer::Found(Some(key))) => Some(key),
+        _ => None,
+    };
     match decide(&click, ctx, &facts, &signature) {
-        Ok(verified) => match deliver(&click, verified, root_id, ephemeral, ctx, raw_facts) {
+        Ok(verified) => match deliver(
+            &click, verified, root_id, ephemeral, keyring, ctx, raw_facts,
+        ) {
             Ok(outcome) => outcome,
             Err(refusal) => refused(refusal, &click),
         },
@@ -208,6 +214,8 @@ fn missing(click: &Click<'_>, f: &ClickFacts, signature: &Signature) -> Option<A
             }
             Signature::None => {
                 ask.unless(&f.post, "post", post);
+                // For the trigger token every event carries (a node keeps it a minute).
+                sign::ask_keyring(&mut ask, &f.keyring);
             }
         }
         // Asked for signed clicks too: Mattermost shows a post's integrations, signatures
@@ -279,14 +287,16 @@ fn decide(
     Ok(verified)
 }
 
-/// The effects of an accepted click: remember where its trigger was issued (for the dialog the
-/// bot may open with it), then deliver: through the delivery layer to a bot that subscribed,
-/// or published to the bot's every connection, answered `{}`, as before subscriptions existed.
+/// The effects of an accepted click: its trigger's place signed into the event (for the dialog
+/// the bot may open with it) and remembered on this node, then deliver: through the delivery
+/// layer to a bot that subscribed, or published to the bot's every connection, answered `{}`,
+/// as before subscriptions existed.
 fn deliver(
     click: &Click<'_>,
     verified: bool,
     root_id: String,
     ephemeral: Option<Keyring>,
+    keyring: Option<&Keyring>,
     ctx: &Context,
     facts: Facts<'_>,
 ) -> Result<Outcome, Refusal> {
@@ -313,28 +323,38 @@ fn deliver(
             .zip(id("team_id"))
             .filter(|(c, _)| !c.is_empty()),
     };
+    let mut issued = None;
     if let (Some(trigger), Some((channel_id, team_id))) = (trigger, place.clone()) {
         let place = Place {
             user_id: trigger.user_id.clone(),
             channel_id,
             team_id,
         };
-        before.push(Effect::Store {
-            key: trigger.key(),
-            value: to_raw_value(&place).expect("a place serializes"),
-            expire_in_seconds: TRIGGER_MEMORY_S,
+        if let Some(key) = keyring {
+            let bot = click.recipient.as_str();
+            issued = Some(crate::trigger::issue(
+                &trigger,
+                &place,
+                bot,
+                key,
+                &ctx.settings,
+            ));
+        }
+        before.push(Effect::Remember {
+            fact: trigger.remembered(),
+            found: to_raw_value(&place).expect("a place serializes"),
         });
     }
     // The signature is the plugin's, not the bot's: it never reaches the bot.
     let data = match click.context.contains_key(sign::CONTEXT_KEY) {
-        false => action_event(click.fields.raw(), verified, ctx),
+        false => action_event(click.fields.raw(), verified, issued.as_ref(), ctx),
         true => {
             let mut context = click.context.clone();
             context.remove(sign::CONTEXT_KEY);
             let context = to_raw_value(&context).expect("a context serializes");
             let mut fields = click.fields.raw().clone();
             fields.insert("context".into(), &context);
-            action_event(&fields, verified, ctx)
+            action_event(&fields, verified, issued.as_ref(), ctx)
         }
     };
     let post_id = id("post_id").unwrap_or_default();

@@ -11,7 +11,7 @@ use crate::delivery::answer::{
 };
 use crate::delivery::{self, Place, Sender};
 use crate::effect::{Decision, Effect, LogLevel, Outcome};
-use crate::event::{event_with_proxy, COMMAND};
+use crate::event::{event_with_trigger, COMMAND};
 use crate::facts::{present, Answer, Ask, Fact, Facts};
 use crate::ids::{is_mattermost_id, EventId, UserId};
 use crate::input::Context;
@@ -19,7 +19,7 @@ use crate::model::User;
 use crate::refusal::{presented, Notice, Refusal, Subject};
 use crate::sign::ephemeral::Ephemeral;
 use crate::sign::Keyring;
-use crate::trigger::{Trigger, TRIGGER_MEMORY_S};
+use crate::trigger::Trigger;
 use serde::{Deserialize, Serialize};
 use serde_json::value::{to_raw_value, RawValue};
 use serde_json::{json, Map, Value};
@@ -60,6 +60,9 @@ struct CommandFacts<'a> {
     /// The owner's account: a deactivated bot serves no command.
     #[serde(default, deserialize_with = "present")]
     bot_account: Option<Answer<User>>,
+    /// The key that signs the trigger token (and an ephemeral answer's buttons).
+    #[serde(default, deserialize_with = "present")]
+    keyring: Option<Answer<Option<Keyring>>>,
 }
 
 /// What a `command` event tells the bot.
@@ -162,6 +165,7 @@ fn decide(args: &str, ctx: &Context, facts: Facts<'_>) -> Result<Outcome, Refusa
         ask.unless_cached(&f.bot_account, "bot_account", || Fact::User {
             user_id: bot.to_string(),
         });
+        crate::sign::ask_keyring(&mut ask, &f.keyring);
         return Ok(ask.into());
     };
     match account {
@@ -177,19 +181,28 @@ fn decide(args: &str, ctx: &Context, facts: Facts<'_>) -> Result<Outcome, Refusa
 
     // The command's trigger opens a dialog bound to this channel, as a click's does.
     let mut before = Vec::new();
+    let mut issued = None;
     if let Some(t) = Trigger::parse(&args.trigger_id).filter(|t| t.user_id == args.user_id) {
         let place = crate::trigger::Place {
             user_id: args.user_id.clone(),
             channel_id: args.channel_id.clone(),
             team_id: args.team_id.clone(),
         };
-        before.push(Effect::Store {
-            key: t.key(),
-            value: to_raw_value(&place).expect("a place serializes"),
-            expire_in_seconds: TRIGGER_MEMORY_S,
+        if let Some(Answer::Found(Some(key))) = &f.keyring {
+            issued = Some(crate::trigger::issue(
+                &t,
+                &place,
+                bot.as_str(),
+                key,
+                &ctx.settings,
+            ));
+        }
+        before.push(Effect::Remember {
+            fact: t.remembered(),
+            found: to_raw_value(&place).expect("a place serializes"),
         });
     }
-    let data = event_with_proxy(
+    let data = event_with_trigger(
         &CommandEvent {
             command: typed,
             trigger: &trigger,
@@ -201,6 +214,7 @@ fn decide(args: &str, ctx: &Context, facts: Facts<'_>) -> Result<Outcome, Refusa
             root_id: &args.root_id,
             trigger_id: &args.trigger_id,
         },
+        issued.as_ref(),
         ctx,
     );
     let sender = CommandSender {

@@ -271,6 +271,11 @@ pub(crate) fn ack(
         return Err(not_yours());
     }
     let answer = checked(&kept.event, &kept.bot)?;
+    // An answer that cannot be applied is refused before the event is claimed: the bot may
+    // acknowledge again with one that can.
+    if let Some(ask) = late_update_allowed(&kept, &answer, &f, &ctx.settings.site_url)? {
+        return Ok(Step::Ask(ask));
+    }
 
     // Claim the event: a compare-and-set of the record read. If another party changed it in
     // between (the record updated when it was offered again), read it again and claim once
@@ -468,17 +473,12 @@ fn apply_late(
         return Ok(Step::Ask(ask));
     }
     if let (Some(update), Some(place), Some(post)) = (update, place, &f.post) {
-        let post = match post {
-            Answer::Found(post) => post,
-            Answer::Failed(e) => return Err(unavailable("clicked message", e)),
-        };
-        // SPEC §9.3: an answer changes only the bot's own post, whatever the settings. The
-        // click named the post; with provenance checks off, that name is the clicker's word.
-        if !owned_by(post, &kept.bot, &place.channel_id) {
-            return Err(Refusal::BadAnswer {
-                reason: "an `update` may change only the bot's own post, and the clicked post is not the bot's".into(),
+        // Read, and found the bot's own, before the event was claimed.
+        let Answer::Found(post) = post else {
+            return Err(Refusal::Internal {
+                detail: "the clicked post was claimed unread".into(),
             });
-        }
+        };
         let Some(updated) = &f.updated else {
             let post = updated_post(post, update, place)?;
             return Ok(Step::Ask(Ask::one("updated", Fact::UpdatePost { post })));
@@ -496,6 +496,41 @@ fn apply_late(
         status: Status::AppliedLate,
         effects,
     })
+}
+
+/// For a late answer that updates the clicked post: the post, and that it is the bot's own
+/// (SPEC §9.3: whatever the settings; with provenance checks off, the clicker named the post).
+/// `Ok(Some(ask))` while the post is to be read.
+fn late_update_allowed(
+    kept: &Kept,
+    answer: &RawValue,
+    f: &AckFacts<'_>,
+    site_url: &str,
+) -> Result<Option<Ask>, Refusal> {
+    let Some(place) = kept
+        .place
+        .as_ref()
+        .filter(|_| kept.event == crate::event::ACTION)
+    else {
+        return Ok(None);
+    };
+    let updates = serde_json::from_str::<Map<String, Value>>(answer.get())
+        .is_ok_and(|a| a.get("update").is_some_and(Value::is_object));
+    // An ephemeral post's update replaces it for its one user: its signature vouched for it.
+    if !updates || place.ephemeral(kept.bot.as_str(), site_url).is_some() {
+        return Ok(None);
+    }
+    let Some(post) = &f.post else {
+        let post_id = place.post_id.clone();
+        return Ok(Some(Ask::one("post", Fact::Post { post_id })));
+    };
+    match post {
+        Answer::Found(post) if owned_by(post, &kept.bot, &place.channel_id) => Ok(None),
+        Answer::Found(_) => Err(Refusal::BadAnswer {
+            reason: "an `update` may change only the bot's own post, and the clicked post is not the bot's".into(),
+        }),
+        Answer::Failed(e) => Err(unavailable("clicked message", e)),
+    }
 }
 
 /// Whether `post` is `bot`'s, in `channel_id`.

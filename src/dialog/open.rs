@@ -1,9 +1,11 @@
 //! `POST /api/v1/dialogs/open`, called by a bot with its own token.
 //!
-//! In order: the trigger must be one the plugin delivered in the last minute (its place is
-//! remembered then), it is used up so that it opens one dialog only, the session is stored,
-//! and only then is the dialog opened, so that nothing the person submits can arrive for a
-//! session that is not there.
+//! In order: the trigger must be one the plugin delivered (its place comes back signed in the
+//! event's `trigger_token`, or, for a bot that sends only the trigger id, from the memory of
+//! the node that delivered it), it is used up so that it opens one dialog only (the one write
+//! a trigger costs, paid here rather than on every click), the session is stored, and only
+//! then is the dialog opened, so that nothing the person submits can arrive for a session that
+//! is not there.
 
 use super::session::{session_key, Session};
 use crate::body;
@@ -14,7 +16,7 @@ use crate::ids::EventId;
 use crate::input::{Context, Request};
 use crate::paths::{dialog_lookup_url, dialog_submit_url};
 use crate::refusal::{refuse, Refusal};
-use crate::trigger::{Place, Trigger};
+use crate::trigger::{Place, Trigger, TRIGGER_MEMORY_MS};
 use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::{to_raw_value, RawValue};
@@ -25,7 +27,11 @@ const TRIGGER_EXPIRED: &str = "interactive_message.decode_trigger_id.expired";
 /// What opening a dialog needs done, in this order.
 #[derive(Debug, Default, Deserialize)]
 struct OpenFacts<'a> {
-    /// Where the trigger was issued (`null` when the plugin did not deliver it lately).
+    /// The key that signed the trigger token.
+    #[serde(default, deserialize_with = "present")]
+    keyring: Option<Answer<Option<crate::sign::Keyring>>>,
+    /// Where the trigger was issued, as this node remembers it (`null`: it did not deliver
+    /// it lately), when no token came.
     #[serde(borrow, default, deserialize_with = "present")]
     place: Option<Answer<Option<&'a RawValue>>>,
     /// The trigger was used up by this request.
@@ -81,50 +87,70 @@ fn decide(
     let (raw_dialog, lookups) = bind(raw_dialog, session_id.as_str()).map_err(refused)?;
     let dialog = check_definition(&raw_dialog).map_err(refused)?;
 
-    let trigger_key = trigger.key();
-    let Some(place) = facts.place else {
-        return Ok(Step::Ask(Ask::one(
-            "place",
-            Fact::KvGet { key: trigger_key },
-        )));
+    let token: Option<String> = fields
+        .get("trigger_token", "the event's `proxy.trigger_token`")
+        .map_err(refused)?;
+    let unavailable = |e: &crate::facts::FactError| {
+        refused(Refusal::Unavailable {
+            what: "trigger",
+            detail: e.to_string(),
+        })
     };
-    let raw_place = match place {
-        Answer::Found(Some(raw)) => raw,
-        Answer::Found(None) => return Err(refused(Refusal::UnknownTrigger)),
-        Answer::Failed(e) => {
-            return Err(refused(Refusal::Unavailable {
-                what: "trigger",
-                detail: e.to_string(),
-            }))
+    let place = match &token {
+        Some(token) => {
+            let Some(keyring) = &facts.keyring else {
+                let mut ask = Ask::default();
+                crate::sign::ask_keyring(&mut ask, &facts.keyring);
+                return Ok(Step::Ask(ask));
+            };
+            let key = match keyring {
+                Answer::Found(Some(key)) => key,
+                Answer::Found(None) => return Err(refused(Refusal::UnknownTrigger)),
+                Answer::Failed(e) => return Err(unavailable(e)),
+            };
+            crate::trigger::redeem(token, &trigger, bot.as_str(), key)
+                .ok_or_else(|| refused(Refusal::UnknownTrigger))?
+        }
+        None => {
+            let Some(place) = facts.place else {
+                let remembered = trigger.remembered();
+                let mut ask = Ask::default();
+                ask.unless_cached_for(&facts.place, "place", TRIGGER_MEMORY_MS, || remembered);
+                return Ok(Step::Ask(ask));
+            };
+            let raw_place = match place {
+                Answer::Found(Some(raw)) => raw,
+                Answer::Found(None) => return Err(refused(Refusal::UnknownTrigger)),
+                Answer::Failed(e) => return Err(unavailable(&e)),
+            };
+            let place: Place = serde_json::from_str(raw_place.get()).map_err(|e| {
+                refused(Refusal::Internal {
+                    detail: format!("reading the trigger's place: {e}"),
+                })
+            })?;
+            if place.user_id != trigger.user_id {
+                return Err(refused(Refusal::UnknownTrigger));
+            }
+            place
         }
     };
-    let place: Place = serde_json::from_str(raw_place.get()).map_err(|e| {
-        refused(Refusal::Internal {
-            detail: format!("reading the trigger's place: {e}"),
-        })
-    })?;
-    if place.user_id != trigger.user_id {
-        return Err(refused(Refusal::UnknownTrigger));
-    }
-    // Used up before anything is stored: two requests with one trigger cannot both open.
+    // Used up before anything is stored: two requests with one trigger cannot both open. The
+    // mark outlives the trigger itself (Mattermost refuses it past its lifetime anyway).
     let Some(claimed) = facts.claimed else {
+        let used_s = u64::from(ctx.settings.trigger_seconds).saturating_add(60);
         return Ok(Step::Ask(Ask::one(
             "claimed",
-            Fact::KvConsume {
-                key: trigger_key,
-                expected: raw_place.get().to_owned(),
+            Fact::KvCreate {
+                key: trigger.used_key(),
+                value: to_raw_value(&bot).expect("an id serializes"),
+                expire_in_seconds: used_s,
             },
         )));
     };
     match claimed {
         Answer::Found(true) => {}
         Answer::Found(false) => return Err(refused(Refusal::UnknownTrigger)),
-        Answer::Failed(e) => {
-            return Err(refused(Refusal::Unavailable {
-                what: "trigger",
-                detail: e.to_string(),
-            }))
-        }
+        Answer::Failed(e) => return Err(unavailable(&e)),
     }
 
     let key = session_key(session_id.as_str());

@@ -98,6 +98,11 @@ impl Keyring {
         }
     }
 
+    /// The HMAC key of trigger tokens (`trigger.rs`, a MAC domain of their own).
+    pub(crate) fn token_key(&self) -> &[u8] {
+        &self.bytes
+    }
+
     /// The HMAC key a signature of `version` was made with. Version 2 keys the MAC with the
     /// 16 random bytes; version 1 (signatures made before 1.1) keyed it with the bytes of their
     /// hex text, and posts signed then keep verifying.
