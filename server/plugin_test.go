@@ -43,11 +43,11 @@ type fixture struct {
 	Input json.RawMessage `json:"input"`
 	// wakes are the answers bots give to awaited events, handed over before the input runs;
 	// waits are the waits this node holds, as the held fact says.
-	wakes  []fixtureWake
-	waits  []fixtureWait
+	wakes []fixtureWake
+	waits []fixtureWait
 	// warm: the fixture runs on a plugin that activated as newTestPlugin does (the signing key
 	// is in the shim's cache already).
-	warm bool
+	warm   bool
 	Expect struct {
 		Queries  []query         `json:"queries"`
 		Effects  []fixtureEffect `json:"effects"`
