@@ -19,6 +19,7 @@ import (
 type noopAPI struct {
 	plugin.API
 	bundle  string
+	keyring []byte
 	post    *model.Post
 	user    *model.User
 	clicker *model.User
@@ -38,7 +39,12 @@ func (a *noopAPI) GetTeam(string) (*model.Team, *model.AppError)       { return 
 func (a *noopAPI) KVSetWithOptions(string, []byte, model.PluginKVSetOptions) (bool, *model.AppError) {
 	return true, nil
 }
-func (a *noopAPI) KVGet(string) ([]byte, *model.AppError) { return nil, nil }
+func (a *noopAPI) KVGet(key string) ([]byte, *model.AppError) {
+	if key == "signing_key" {
+		return a.keyring, nil
+	}
+	return nil, nil
+}
 func (a *noopAPI) HasPermissionToChannel(string, string, *model.Permission) bool {
 	return true
 }
@@ -54,9 +60,11 @@ func (a *noopAPI) LogWarn(string, ...any)          {}
 func (a *noopAPI) LogError(string, ...any)         {}
 func (a *noopAPI) LogDebug(string, ...any)         {}
 
+// benchPlugin is an activated plugin whose no-op API answers a warm signed click's facts: the
+// shared fixture signing/click_signed_v2 (a button the plugin signed when the bot posted it).
 func benchPlugin(b *testing.B) (*Plugin, []byte, string) {
-	f := loadFixtures(b)["button"]
-	api := &noopAPI{}
+	f := loadFixtures(b)["sign_click_signed_v2"]
+	api := &noopAPI{keyring: f.Facts["keyring"].Found}
 	if err := json.Unmarshal(f.Facts["post"].Found, &api.post); err != nil {
 		b.Fatal(err)
 	}

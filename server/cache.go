@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -13,8 +14,10 @@ import (
 // no longer than the core allows, and the core names what to forget when a hook says it
 // changed. It is plumbing: what may be cached, for how long, is the core's to say.
 type factCache struct {
-	mu      sync.Mutex
-	entries map[string]cachedAnswer
+	mu sync.Mutex
+	// entries holds, per fact, its answers by the fields they were projected to ("" for the
+	// whole answer): forgetting a fact forgets every projection of it.
+	entries map[string]map[string]cachedAnswer
 }
 
 type cachedAnswer struct {
@@ -30,8 +33,13 @@ const maxCachedFacts = 10_000
 // core gave the answer nor how old an answer it accepts: two facts that differ in any field,
 // such as two permissions of one user, are two entries.
 func cacheKey(q query) string {
-	q.Name, q.CacheMs = "", 0
+	q.Name, q.CacheMs, q.Fields = "", 0, nil
 	return fmt.Sprintf("%#v", q)
+}
+
+// projectionKey names the fields an answer was projected to.
+func projectionKey(q query) string {
+	return strings.Join(q.Fields, ",")
 }
 
 func (c *factCache) get(q query, now time.Time) (json.RawMessage, bool) {
@@ -40,7 +48,7 @@ func (c *factCache) get(q query, now time.Time) (json.RawMessage, bool) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.entries[cacheKey(q)]
+	e, ok := c.entries[cacheKey(q)][projectionKey(q)]
 	if !ok || now.Sub(e.at) > time.Duration(q.CacheMs)*time.Millisecond {
 		return nil, false
 	}
@@ -54,9 +62,13 @@ func (c *factCache) put(q query, answer json.RawMessage, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.entries == nil || len(c.entries) >= maxCachedFacts {
-		c.entries = make(map[string]cachedAnswer)
+		c.entries = make(map[string]map[string]cachedAnswer)
 	}
-	c.entries[cacheKey(q)] = cachedAnswer{answer: answer, at: now}
+	key := cacheKey(q)
+	if c.entries[key] == nil {
+		c.entries[key] = make(map[string]cachedAnswer, 1)
+	}
+	c.entries[key][projectionKey(q)] = cachedAnswer{answer: answer, at: now}
 }
 
 // remember keeps found as the answer to q, as if Mattermost had just given it (the core says

@@ -38,9 +38,33 @@ func (p *Plugin) gatherFacts(queries []query, answers map[string]json.RawMessage
 	wg.Wait()
 	for i, r := range results {
 		answer := r.answer()
+		if len(asked[i].Fields) > 0 && r.err == nil && r.appErr == nil {
+			answer = answerFound(project(answer[len(`{"found":`):len(answer)-1], asked[i].Fields))
+		}
 		p.cache.put(asked[i], answer, now)
 		answers[asked[i].Name] = answer
 	}
+}
+
+// project keeps only fields of the JSON object value, as the core asked: it reads a few
+// fields of large objects (a user's five of fifty), so the call and the cache carry no more.
+// Anything but an object is left as it is.
+func project(value json.RawMessage, fields []string) json.RawMessage {
+	var all map[string]json.RawMessage
+	if json.Unmarshal(value, &all) != nil {
+		return value
+	}
+	kept := make(map[string]json.RawMessage, len(fields))
+	for _, f := range fields {
+		if v, ok := all[f]; ok {
+			kept[f] = v
+		}
+	}
+	out, err := json.Marshal(kept)
+	if err != nil {
+		return value
+	}
+	return out
 }
 
 // result is what the plugin API said, before it is encoded for the core.

@@ -261,6 +261,7 @@ type query struct {
 	Name            string          `json:"name"`
 	Fact            string          `json:"fact"`
 	CacheMs         int             `json:"cache_ms"`
+	Fields          []string        `json:"fields"`
 	PostID          string          `json:"post_id"`
 	UserID          string          `json:"user_id"`
 	ChannelID       string          `json:"channel_id"`

@@ -23,6 +23,11 @@ pub struct Query {
     /// Only answers that were found are kept; `None` asks Mattermost every time.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_ms: Option<u32>,
+    /// The top-level fields of the answer the core reads, when it reads few of a large object
+    /// (a user's five of fifty): the shim keeps only those, so that neither the call nor the
+    /// cache carries the rest. `None`: the whole answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<&'static [&'static str]>,
 }
 
 /// How long the facts that rarely change may be served from the shim's cache. A cache may
@@ -342,6 +347,7 @@ impl Ask {
                 name,
                 fact,
                 cache_ms: None,
+                fields: None,
             }],
             Vec::new(),
         )
@@ -398,7 +404,25 @@ impl Ask {
                 name,
                 fact: fact(),
                 cache_ms,
+                fields: None,
             });
+        }
+        self
+    }
+
+    /// [`Ask::unless_cached`] for a large object of which only `fields` are read.
+    pub(crate) fn unless_cached_fields<T>(
+        &mut self,
+        answer: &Option<T>,
+        name: &'static str,
+        fields: &'static [&'static str],
+        fact: impl FnOnce() -> Fact,
+    ) -> &mut Self {
+        if answer.is_none() {
+            self.ask(answer, name, Some(RARELY_CHANGES_MS), fact);
+            if let Some(query) = self.0.last_mut() {
+                query.fields = Some(fields);
+            }
         }
         self
     }

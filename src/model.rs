@@ -74,6 +74,12 @@ pub(crate) struct User {
     pub(crate) is_bot: bool,
 }
 
+impl User {
+    /// What the rules read of a user: a query for one asks these alone.
+    pub(crate) const FIELDS: &'static [&'static str] =
+        &["id", "username", "roles", "delete_at", "is_bot"];
+}
+
 /// The caller's account must be a system administrator's, to `what`.
 pub(crate) fn require_admin(
     account: &crate::facts::Answer<User>,
@@ -105,12 +111,23 @@ pub(crate) struct Channel {
     pub(crate) delete_at: i64,
 }
 
+impl Channel {
+    /// What the rules read of a channel (and `id` and `type`, for the log and the lint).
+    pub(crate) const FIELDS: &'static [&'static str] =
+        &["id", "team_id", "name", "delete_at", "type"];
+}
+
 /// The parts of a Mattermost team the rules read.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Team {
     /// The team's handle, as a click's `team_domain` carries it.
     #[serde(default)]
     pub(crate) name: String,
+}
+
+impl Team {
+    /// What the rules read of a team.
+    pub(crate) const FIELDS: &'static [&'static str] = &["id", "name"];
 }
 
 impl Post {

@@ -226,12 +226,14 @@ fn missing(click: &Click<'_>, f: &ClickFacts, signature: &Signature) -> Option<A
             channel_id: claim.channel_id.clone(),
             permission: "read_channel",
         });
-        ask.unless_cached(&f.channel, "channel", || Fact::Channel {
+        ask.unless_cached_fields(&f.channel, "channel", Channel::FIELDS, || Fact::Channel {
             channel_id: claim.channel_id.clone(),
         })
-        .unless_cached(&f.clicker, "clicker", || Fact::User { user_id: caller() });
+        .unless_cached_fields(&f.clicker, "clicker", User::FIELDS, || Fact::User {
+            user_id: caller(),
+        });
         if !claim.team_id.is_empty() {
-            ask.unless_cached(&f.team, "team", || Fact::Team {
+            ask.unless_cached_fields(&f.team, "team", Team::FIELDS, || Fact::Team {
                 team_id: claim.team_id.clone(),
             });
         }
@@ -251,7 +253,7 @@ fn missing(click: &Click<'_>, f: &ClickFacts, signature: &Signature) -> Option<A
             _ => {}
         }
     }
-    ask.unless_cached(&f.recipient, "recipient", || Fact::User {
+    ask.unless_cached_fields(&f.recipient, "recipient", User::FIELDS, || Fact::User {
         user_id: click.recipient.to_string(),
     });
     delivery::ask_registry(&mut ask, &f.registry, &click.recipient);
