@@ -102,7 +102,12 @@ func (f *fixture) run(t *testing.T, p *Plugin, w *httptest.ResponseRecorder) {
 	case in.PostSaved != nil:
 		var post model.Post
 		require.NoError(t, json.Unmarshal(in.PostSaved.Post, &post))
-		p.MessageHasBeenPosted(nil, &post)
+		if in.PostSaved.Edited {
+			// The post as it was had attachments (the fixture's post may have none left).
+			p.MessageHasBeenUpdated(nil, &post, &model.Post{Id: post.Id, Props: model.StringInterface{"attachments": []any{}}})
+		} else {
+			p.MessageHasBeenPosted(nil, &post)
+		}
 	case in.PostDeleted != nil:
 		p.MessageHasBeenDeleted(nil, &model.Post{Id: in.PostDeleted.PostID, Props: model.StringInterface{"attachments": []any{}}})
 	case in.PostToSave != nil:

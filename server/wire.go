@@ -47,9 +47,11 @@ type commandInput struct {
 	Args *model.CommandArgs `json:"args"`
 }
 
-// postSaved is a post with attachments as saved (MessageHasBeenPosted/-Updated).
+// postSaved is a post as saved (MessageHasBeenPosted with attachments, or MessageHasBeenUpdated
+// for a post that has or had attachments).
 type postSaved struct {
-	Post json.RawMessage `json:"post"`
+	Post   json.RawMessage `json:"post"`
+	Edited bool            `json:"edited,omitempty"`
 }
 
 // postDeleted names a deleted post with attachments (MessageHasBeenDeleted).

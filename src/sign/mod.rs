@@ -16,8 +16,8 @@ mod hooks;
 pub(crate) mod sha256;
 
 pub(crate) use hooks::{
-    keyring, post_deleted, post_saved, post_will_be_saved, rotate, sign_actions, strip_signatures,
-    SignFacts,
+    keyring, post_changed_elsewhere, post_deleted, post_saved, post_will_be_saved, rotate,
+    sign_actions, strip_signatures, SignFacts,
 };
 
 use crate::trip::as_delivered;

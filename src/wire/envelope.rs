@@ -109,6 +109,8 @@ enum InputDoc<'a> {
     PostSaved {
         #[serde(borrow)]
         post: &'a RawValue,
+        #[serde(default)]
+        edited: bool,
     },
     PostDeleted {
         #[serde(borrow)]
@@ -229,7 +231,10 @@ fn answer(call: Call<'_>, body: &[u8]) -> Reply {
                     post: post.get(),
                     edited: *edited,
                 },
-                InputDoc::PostSaved { post } => Input::PostSaved { post: post.get() },
+                InputDoc::PostSaved { post, edited } => Input::PostSaved {
+                    post: post.get(),
+                    edited: *edited,
+                },
                 InputDoc::PostDeleted { post_id } => Input::PostDeleted { post_id },
                 InputDoc::Command { args } => Input::Command { args: args.get() },
             };
