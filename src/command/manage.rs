@@ -137,7 +137,7 @@ pub(crate) fn register(
                     })
                 }
             };
-            if served.built_in.contains(&trigger) {
+            if super::built_in::is_built_in(&trigger, &served.built_in) {
                 return Err(Refusal::CommandTaken {
                     trigger,
                     owner: "Mattermost itself (a built-in command)",
@@ -382,9 +382,27 @@ pub(crate) fn restore(facts: Facts<'_>) -> Result<Vec<crate::effect::Effect>, As
         ));
     };
     Ok(match listed(commands) {
-        Ok(all) => all.iter().map(Registered::register).collect(),
+        Ok(all) => all
+            .iter()
+            .map(|c| match super::built_in::is_built_in(&c.trigger, &[]) {
+                false => c.register(),
+                // Registered before the plugin knew every built-in: Mattermost's own stays.
+                true => built_in_not_restored(c),
+            })
+            .collect(),
         Err(e) => vec![restore_failed(&e.to_string())],
     })
+}
+
+fn built_in_not_restored(command: &Registered) -> crate::effect::Effect {
+    let mut fields = crate::effect::LogFields::new();
+    fields.insert("trigger", command.trigger.clone());
+    fields.insert("bot_user_id", command.bot.to_string());
+    crate::effect::Effect::Log {
+        level: crate::effect::LogLevel::Warn,
+        message: "a bot's slash command is not served: its trigger is one of Mattermost's built-in commands".into(),
+        fields,
+    }
 }
 
 fn restore_failed(error: &str) -> crate::effect::Effect {

@@ -11,6 +11,7 @@
 //! | `cmd_<trigger>` | who owns the trigger: a [`Registered`], claimed with a create-if-absent |
 //! | `commands` | every registered command (a list, unique by trigger): activation and `GET` read it |
 
+pub(crate) mod built_in;
 pub(crate) mod execute;
 pub(crate) mod manage;
 
