@@ -107,6 +107,8 @@ func (p *Plugin) ask(q query) result {
 		return result{value: created, appErr: appErr}
 	case "mattermost_commands":
 		return p.mattermostCommands()
+	case "team_commands":
+		return p.teamCommands(q.TeamID)
 	case "kv_consume":
 		deleted, appErr := p.API.KVCompareAndDelete(q.Key, []byte(q.Expected))
 		return result{value: deleted, appErr: appErr}

@@ -260,6 +260,18 @@ func (f *fixture) expectFacts(t testing.TB, api *plugintest.API) {
 			api.On("ListPluginCommands", "").Return(commands(served.Plugins), nil).Once()
 			api.On("GetTeams").Return([]*model.Team{{Id: "teamteamteamteamteamteam01"}}, nil).Once()
 			api.On("ListCustomCommands", "teamteamteamteamteamteam01").Return(commands(served.Custom), nil).Once()
+		case "team_commands":
+			if failed != nil {
+				api.On("ListCustomCommands", q.TeamID).Return(nil, failed).Once()
+				break
+			}
+			var triggers []string
+			require.NoError(t, json.Unmarshal(answer.Found, &triggers))
+			commands := []*model.Command{}
+			for _, trigger := range triggers {
+				commands = append(commands, &model.Command{Trigger: trigger, TeamId: q.TeamID})
+			}
+			api.On("ListCustomCommands", q.TeamID).Return(commands, nil).Once()
 		case "kv_consume":
 			api.On("KVCompareAndDelete", q.Key, []byte(q.Expected)).Return(string(answer.Found) == "true", failed).Once()
 		case "open_dialog":

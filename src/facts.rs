@@ -121,6 +121,13 @@ pub enum Fact {
         /// When Mattermost drops the entry (0: never).
         expire_in_seconds: u64,
     },
+    /// `ListCustomCommands(team_id)`: the team's own slash commands, answered with their
+    /// triggers (`["standup", …]`), or Mattermost's refusal (501 when custom slash commands are
+    /// off on the server).
+    TeamCommands {
+        /// The team the command was typed in.
+        team_id: String,
+    },
     /// The slash commands Mattermost already serves (`ListBuiltInCommands`, and
     /// `ListPluginCommands("")`: every plugin's, this one's included), answered with
     /// `{"built_in": [trigger, …], "plugins": [trigger, …]}`.

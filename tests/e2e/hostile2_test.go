@@ -6,9 +6,16 @@ package e2e_test
 // these took something over, let something through or stalled somebody else; now each holds.
 
 import (
+	"context"
+	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/mattermost/mattermost/server/public/model"
 )
 
 // 4: a bot cannot register a built-in command's trigger, whatever the built-in's
@@ -26,4 +33,85 @@ func TestHostileBuiltInTriggersCannotBeTaken(t *testing.T) {
 	if status, out, _ := call(http.MethodGet, commandsPath, bot.Token, nil); status != http.StatusOK || strings.Contains(string(out), "invite_people") {
 		t.Errorf("the bot's commands: HTTP %d %s, want none", status, out)
 	}
+}
+
+// teamCommandServer is a team's own slash command on loopback: it records what it is sent and
+// answers with its own text. Mattermost reaches it once 127.0.0.1 is an allowed untrusted
+// internal connection (restored when the test ends).
+func teamCommandServer(t *testing.T, answer string) (string, <-chan url.Values) {
+	t.Helper()
+	got := make(chan url.Values, 8)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		values, _ := url.ParseQuery(string(body))
+		got <- values
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(mustJSON(map[string]any{"response_type": "ephemeral", "text": answer})))
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+
+	ctx := context.Background()
+	cfg, _, err := env.Admin.Client.GetConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := *cfg.ServiceSettings.AllowedUntrustedInternalConnections
+	cfg.ServiceSettings.AllowedUntrustedInternalConnections = model.NewPointer(strings.TrimSpace(old + " 127.0.0.1"))
+	if _, _, err := env.Admin.Client.UpdateConfig(ctx, cfg); err != nil {
+		t.Fatalf("allowing 127.0.0.1: %v", err)
+	}
+	t.Cleanup(func() {
+		cfg, _, err := env.Admin.Client.GetConfig(ctx)
+		if err == nil {
+			cfg.ServiceSettings.AllowedUntrustedInternalConnections = model.NewPointer(old)
+			_, _, _ = env.Admin.Client.UpdateConfig(ctx, cfg)
+		}
+	})
+	return "http://" + ln.Addr().String() + "/command", got
+}
+
+// 5: a team creates its own slash command with the trigger a bot registered earlier. What
+// people type there (secrets included) must reach the team's command, not the bot: Mattermost
+// runs a plugin's command first (as the first step shows), so the plugin hands the command
+// back to Mattermost, which runs the team's own. Elsewhere the bot's command still works.
+func TestHostileTeamCommandMadeLaterIsNotTakenOver(t *testing.T) {
+	requirePlugin(t)
+	bot, alice := newDeliveryBot(t, "cmdlater"), env.Users[0]
+	botWS := openSocket(t, bot)
+	botWS.subscribe(t)
+	trigger := uniqueTrigger("vault")
+	if status, body := registerCommand(t, bot, trigger); status != http.StatusOK {
+		t.Fatalf("register /%s: HTTP %d %s", trigger, status, mustJSON(body))
+	}
+	// Before the team has a command of that name, the plugin's runs (the bot answers).
+	pending := executeAsync(alice, "/"+trigger+" before")
+	d := deliveryOf(t, botWS.mustNext(t, commandEvent, 10*time.Second))
+	botWS.ackQuiet(d.EventID, map[string]any{"text": "the bot's answer"})
+	if res := <-pending; res["text"] != "the bot's answer" {
+		t.Fatalf("before the team's command existed, execute answered %s", mustJSON(res))
+	}
+
+	hook, received := teamCommandServer(t, "the team's own answer")
+	if _, _, err := env.Admin.Client.CreateCommand(context.Background(), &model.Command{TeamId: env.Team.Id, Trigger: trigger,
+		Method: model.CommandMethodPost, URL: hook, DisplayName: "Vault"}); err != nil {
+		t.Fatalf("creating the team's /%s: %v", trigger, err)
+	}
+	status, res := execute(t, alice, "/"+trigger+" s3cr3t-password")
+	if status != http.StatusOK || res["text"] != "the team's own answer" {
+		t.Errorf("/%s in the team that has its own: HTTP %d %s, want the team's command's answer", trigger, status, mustJSON(res))
+	}
+	select {
+	case values := <-received:
+		if values.Get("text") != "s3cr3t-password" || values.Get("user_id") != alice.ID() {
+			t.Errorf("the team's command was sent %v, want alice's text", values)
+		}
+	case <-time.After(10 * time.Second):
+		t.Errorf("the team's own command never ran")
+	}
+	botWS.expectNone(t, commandEvent, time.Second)
 }
