@@ -7,11 +7,13 @@ package e2e_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -114,4 +116,59 @@ func TestHostileTeamCommandMadeLaterIsNotTakenOver(t *testing.T) {
 		t.Errorf("the team's own command never ran")
 	}
 	botWS.expectNone(t, commandEvent, time.Second)
+}
+
+// 6: the per-bot limit of 25 commands holds under 40 concurrent registrations by one bot.
+func TestHostileCommandLimitHoldsUnderConcurrentRegistrations(t *testing.T) {
+	requirePlugin(t)
+	bot := newDeliveryBot(t, "cmdrace")
+	var wg sync.WaitGroup
+	statuses := make([]int, 40)
+	bodies := make([]string, 40)
+	prefix := strings.ToLower(model.NewId()[:6])
+	for i := range statuses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			status, out, err := call(http.MethodPost, commandsPath, bot.Token, map[string]any{"trigger": fmt.Sprintf("race%s%02d", prefix, i)})
+			if err != nil {
+				status, out = -1, []byte(err.Error())
+			}
+			statuses[i], bodies[i] = status, string(out)
+		}()
+	}
+	wg.Wait()
+	count := map[int]int{}
+	for i, s := range statuses {
+		count[s]++
+		if s != http.StatusOK && (s != http.StatusRequestEntityTooLarge || !strings.Contains(bodies[i], "over_limit")) {
+			t.Errorf("registration %d: HTTP %d %s, want 200 or 413 over_limit", i, s, bodies[i])
+		}
+	}
+	if count[http.StatusOK] != 25 {
+		t.Errorf("40 concurrent registrations: %d accepted, want exactly 25 (statuses %v)", count[http.StatusOK], count)
+	}
+	status, out, err := call(http.MethodGet, commandsPath, bot.Token, nil)
+	if err != nil || status != http.StatusOK {
+		t.Fatalf("GET commands: HTTP %d %v", status, err)
+	}
+	if listed, _ := jsonObject(out)["commands"].([]any); len(listed) != count[http.StatusOK] {
+		t.Errorf("the bot lists %d commands, and %d registrations were accepted", len(listed), count[http.StatusOK])
+	}
+	// A freed slot is free again: one deleted, one more registered.
+	if status, out, _ := call(http.MethodDelete, commandsPath+"/"+fmt.Sprintf("race%s%02d", prefix, firstOK(statuses)), bot.Token, nil); status != http.StatusOK {
+		t.Fatalf("DELETE: HTTP %d %s", status, out)
+	}
+	if status, body := registerCommand(t, bot, "race"+prefix+"xx"); status != http.StatusOK {
+		t.Errorf("after a delete, one more registration: HTTP %d %s", status, mustJSON(body))
+	}
+}
+
+func firstOK(statuses []int) int {
+	for i, s := range statuses {
+		if s == http.StatusOK {
+			return i
+		}
+	}
+	return 0
 }
