@@ -240,6 +240,7 @@ fn decide(args: &str, ctx: &Context, facts: Facts<'_>) -> Result<Outcome, Refusa
             root_id: args.root_id.clone(),
             user_id: args.user_id.clone(),
             ephemeral_root: None,
+            ephemeral_version: None,
         },
         bot: bot.clone(),
         event_id: EventId::from_entropy(ctx.entropy),
@@ -361,6 +362,9 @@ impl Sender for CommandSender {
             struct KeyFacts {
                 #[serde(default, deserialize_with = "present")]
                 keyring: Option<Answer<Option<Keyring>>>,
+                /// The version of the answer's buttons was stored.
+                #[serde(default, deserialize_with = "present")]
+                ephemeral_stored: Option<Answer<bool>>,
             }
             let f: KeyFacts = facts.read()?;
             let mut ask = Ask::default();
@@ -372,6 +376,7 @@ impl Sender for CommandSender {
             // ephemeral answer, its buttons unsigned.
             if let Some(Answer::Found(Some(key))) = &f.keyring {
                 let post_id = crate::sign::ephemeral::post_id(self.event_id.as_str());
+                let version = crate::sign::ephemeral::version(self.event_id.as_str());
                 let at = Ephemeral {
                     post_id: &post_id,
                     channel_id: channel,
@@ -379,10 +384,22 @@ impl Sender for CommandSender {
                     bot: self.bot.as_str(),
                     to: &self.place.user_id,
                     site_url: &self.site_url,
+                    version: &version,
                 };
-                let effects = signed_command_answer(&fields, &self.bot, &at, key);
-                let effects = effects.into_iter().collect();
-                return Ok(Outcome::Decided(Decision::command(effects, empty())));
+                // Its buttons' version is kept before they are shown; should that fail, the
+                // answer is Mattermost's own ephemeral one, its buttons unsigned.
+                match &f.ephemeral_stored {
+                    None => {
+                        let stored = crate::sign::ephemeral::store(&at);
+                        return Ok(Ask::one("ephemeral_stored", stored).into());
+                    }
+                    Some(Answer::Found(_)) => {
+                        let effects = signed_command_answer(&fields, &self.bot, &at, key);
+                        let effects = effects.into_iter().collect();
+                        return Ok(Outcome::Decided(Decision::command(effects, empty())));
+                    }
+                    Some(Answer::Failed(_)) => {}
+                }
             }
         }
         fields.insert("response_type".into(), Value::from("ephemeral"));

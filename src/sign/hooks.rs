@@ -160,7 +160,7 @@ pub(crate) fn post_will_be_saved(post: &str, ctx: &Context, facts: Facts<'_>) ->
         key: &key,
         site_url,
     };
-    sign_actions(props, &signer, &author, &channel_id, &root_id, "");
+    sign_actions(props, &signer, &author, &channel_id, &root_id, None);
     let post = to_raw_value(&post).expect("a post serializes");
     Outcome::Decided(Decision::post(effects, Some(post), None))
 }
@@ -177,15 +177,15 @@ pub(crate) fn strip_signatures(props: &mut Map<String, Value>) -> bool {
 }
 
 /// Signs every action of `props` whose clicks Mattermost sends to the handler and that names
-/// `author` (the post's author) in `context.user_id`; `to` names the one user of an ephemeral
-/// post.
+/// `author` (the post's author) in `context.user_id`; `ephemeral` names an ephemeral post's one
+/// user, its id and its version.
 pub(crate) fn sign_actions(
     props: &mut Map<String, Value>,
     signer: &Signer<'_>,
     author: &str,
     channel_id: &str,
     root_id: &str,
-    to: &str,
+    ephemeral: Option<&super::ephemeral::Ephemeral<'_>>,
 ) {
     for action in actions_mut(props) {
         if !signable(action, author, signer.site_url) {
@@ -213,7 +213,9 @@ pub(crate) fn sign_actions(
             root_id,
             kind,
             data_source: &data_source,
-            to,
+            to: ephemeral.map_or("", |e| e.to),
+            post_id: ephemeral.map_or("", |e| e.post_id),
+            version: ephemeral.map_or("", |e| e.version),
         };
         let context = context_mut(action).expect("a signable action has a context");
         let sig = sign(signer.key, &scope, context, options);

@@ -172,3 +172,88 @@ func firstOK(statuses []int) int {
 	}
 	return 0
 }
+
+// 8: once the bot's answer has changed an ephemeral post, its old buttons are dead: the old
+// cookie re-sent is refused and the bot receives nothing. The new buttons work.
+func TestHostileEphemeralButtonsCannotBeReplayed(t *testing.T) {
+	requirePlugin(t)
+	bot, alice := newDeliveryBot(t, "ephreplay"), env.Users[0]
+	botWS, aliceWS := openSocket(t, bot), openSocket(t, alice)
+	botWS.subscribe(t)
+	send := func(actions ...map[string]any) (string, map[string]string) {
+		list := make([]any, len(actions))
+		for i, a := range actions {
+			list[i] = a
+		}
+		status, out := sendEphemeral(t, bot, map[string]any{"user_id": alice.ID(), "channel_id": env.Channel.Id, "message": "Proceed?",
+			"props": map[string]any{"attachments": []any{map[string]any{"actions": list}}}})
+		if status != http.StatusOK {
+			t.Fatalf("POST %s: HTTP %d %s", ephemeralPath, status, mustJSON(out))
+		}
+		shown := aliceWS.ephemeralPost(t, 10*time.Second)
+		return shown.Id, cookies(shown)
+	}
+	clickOnce := func(postID, action, cookie string) delivered {
+		pending := make(chan clickResult, 1)
+		go func() { r, _ := clickWith(alice, postID, action, cookie); pending <- r }()
+		d := botWS.nextAction(t, 10*time.Second)
+		if c := <-pending; c.Status != http.StatusOK {
+			t.Fatalf("alice's click: HTTP %d %s", c.Status, c.Body)
+		}
+		return d
+	}
+	refused := func(what, postID, action, cookie string) {
+		if _, err := clickWith(alice, postID, action, cookie); err != nil {
+			t.Fatal(err)
+		}
+		botWS.expectNone(t, actionEvent, 1500*time.Millisecond)
+		if p := aliceWS.ephemeralPost(t, 10*time.Second); !strings.Contains(p.Message, "no longer") {
+			t.Errorf("%s: alice read %q, want to be told the button no longer works", what, p.Message)
+		}
+	}
+
+	// An update that removes the buttons.
+	postID, old := send(button("drop", "Drop", map[string]any{"user_id": bot.ID(), "db": "staging"}))
+	d := clickOnce(postID, "drop", old["drop"])
+	botWS.ack(d.EventID, map[string]any{"update": map[string]any{"message": "Dropped."}})
+	if got := botWS.ackResult(t, d.EventID); got != "applied" && got != "applied_late" {
+		t.Fatalf("ack_result %q", got)
+	}
+	if p := aliceWS.editedPost(t, postID, 10*time.Second); p.Message != "Dropped." || len(p.Attachments()) != 0 {
+		t.Fatalf("alice's post after the update: %s", mustJSON(p))
+	}
+	refused("the removed button's cookie re-sent", postID, "drop", old["drop"])
+
+	// An update that changes the buttons: the old one is dead, the new one works.
+	postID, old = send(button("first", "First", map[string]any{"user_id": bot.ID(), "step": 1}))
+	d = clickOnce(postID, "first", old["first"])
+	botWS.ack(d.EventID, map[string]any{"update": map[string]any{"message": "Step 2?", "props": map[string]any{"attachments": []any{
+		map[string]any{"actions": []any{button("second", "Second", map[string]any{"user_id": bot.ID(), "step": 2})}}}}}})
+	if got := botWS.ackResult(t, d.EventID); got != "applied" && got != "applied_late" {
+		t.Fatalf("ack_result %q", got)
+	}
+	updated := aliceWS.editedPost(t, postID, 10*time.Second)
+	refused("the first step's cookie re-sent", postID, "first", old["first"])
+	next := cookies(updated)
+	if d := clickOnce(postID, "second", next["second"]); d.Data["context"].(map[string]any)["step"] != float64(2) {
+		t.Errorf("the new button delivered %s", mustJSON(d.Data))
+	} else {
+		// Answered without an update, its buttons stay: the same click works again.
+		botWS.ack(d.EventID, map[string]any{"ephemeral_text": "Noted."})
+		aliceWS.ephemeralPost(t, 10*time.Second)
+		d = clickOnce(postID, "second", next["second"])
+		botWS.ack(d.EventID, nil)
+	}
+}
+
+// cookies is each action's cookie by action id, as the webapp sends them back:
+// {"cookie": ...}.
+func cookies(p *model.Post) map[string]string {
+	out := map[string]string{}
+	for _, a := range p.Attachments() {
+		for _, action := range a.Actions {
+			out[action.Id] = mustJSON(map[string]string{"cookie": action.Cookie})
+		}
+	}
+	return out
+}
