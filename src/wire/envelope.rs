@@ -10,7 +10,7 @@ use crate::effect::{Decision, Effect, Outcome, Response};
 use crate::facts::{Facts, Query};
 use crate::input::{Body, Context, Input, Request, WebSocketMessage};
 use crate::manifest::{PLUGIN_ID, PLUGIN_VERSION};
-use crate::paths::{DIALOG_OPEN_PATH, LINT_PATH};
+use crate::paths::{DIALOG_OPEN_PATH, EPHEMERAL_PATH, LINT_PATH};
 use crate::refusal::fault_decision;
 use crate::router::handle;
 use crate::settings::Settings;
@@ -261,20 +261,33 @@ fn answer(call: Call<'_>, body: &[u8]) -> Reply {
     }
 }
 
-/// The lanes: the inputs a person waits on never queue behind heavy work. Whatever is not in
-/// `bulk.paths` is interactive.
+/// The lanes: the inputs a person waits on never queue behind heavy work. The bulk lane serves
+/// the endpoints whose work is a large document (`paths`) and any input whose payload is
+/// larger than `heavy_bytes` (a request body, a post a hook saves); everything else is
+/// interactive. The shim decides by these numbers before it calls the core, so a heavy input
+/// never enters an interactive instance at all, not even to be sent elsewhere.
 #[derive(Debug, Serialize)]
 struct Lanes {
     interactive: Lane,
     bulk: Lane,
 }
 
-/// One lane: a deadline for every call on it, and the paths it serves.
+/// One lane: a deadline for every call on it, the paths it serves, and (the bulk lane) the
+/// size from which any input is its.
 #[derive(Debug, Serialize)]
 struct Lane {
     deadline_ms: u32,
     paths: &'static [&'static str],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    heavy_bytes: Option<usize>,
 }
+
+/// The payload size from which an input is heavy, whatever it is: a click, an ack over REST
+/// (whose answer's `update.props` or attachments are linted), a post the hooks sign. Checking
+/// a document costs about 30 µs per KiB; past 32 KiB a call would hold an interactive instance
+/// for a millisecond or more, some fifty clicks' worth. Clicks, acks and posts people make are
+/// a few KiB (and Mattermost caps a websocket message, so a websocket ack, at 8 KiB).
+const HEAVY_BYTES: usize = 32 * 1024;
 
 impl Default for Lanes {
     fn default() -> Self {
@@ -284,11 +297,14 @@ impl Default for Lanes {
             interactive: Lane {
                 deadline_ms: 1_000,
                 paths: &[],
+                heavy_bytes: None,
             },
-            // Lint and dialog definitions up to the body limit take tens of milliseconds.
+            // Lint, dialog definitions and ephemeral messages (linted, then signed) up to the
+            // body limit take tens of milliseconds.
             bulk: Lane {
                 deadline_ms: 5_000,
-                paths: &[LINT_PATH, DIALOG_OPEN_PATH],
+                paths: &[LINT_PATH, DIALOG_OPEN_PATH, EPHEMERAL_PATH],
+                heavy_bytes: Some(HEAVY_BYTES),
             },
         }
     }
@@ -325,6 +341,20 @@ mod tests {
         let body: Value =
             serde_json::from_str(r["fault_response"]["body"].as_str().unwrap()).unwrap();
         assert_eq!(body["error"]["code"], "internal_error");
+    }
+
+    #[test]
+    fn heavy_work_has_its_own_lane() {
+        let lanes = &reply(r#""info""#)["lanes"];
+        let bulk = lanes["bulk"]["paths"].as_array().unwrap();
+        for path in [LINT_PATH, DIALOG_OPEN_PATH, EPHEMERAL_PATH] {
+            assert!(bulk.contains(&Value::from(path)), "{path}");
+        }
+        assert_eq!(lanes["bulk"]["heavy_bytes"], HEAVY_BYTES);
+        assert!(lanes["interactive"].get("heavy_bytes").is_none());
+        assert!(
+            lanes["interactive"]["deadline_ms"].as_u64() < lanes["bulk"]["deadline_ms"].as_u64()
+        );
     }
 
     #[test]

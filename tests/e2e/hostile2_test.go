@@ -6,14 +6,17 @@ package e2e_test
 // these took something over, let something through or stalled somebody else; now each holds.
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -171,6 +174,104 @@ func firstOK(statuses []int) int {
 		}
 	}
 	return 0
+}
+
+// heaviestEphemeral is an ephemeral message at the limits: 200 buttons (the lint's limit)
+// whose contexts fill the body to about 940 KB, every button valid, so that every check runs.
+func heaviestEphemeral(bot, to string) []byte {
+	actions := make([]any, 200)
+	for i := range actions {
+		actions[i] = button(fmt.Sprintf("b%d", i), "B", map[string]any{"user_id": bot, "pad": strings.Repeat("é", 2300)})
+	}
+	return []byte(mustJSON(map[string]any{"user_id": to, "channel_id": env.Channel.Id, "message": "heavy",
+		"props": map[string]any{"attachments": []any{map[string]any{"actions": actions}}}}))
+}
+
+// 7: 48 heavy ephemeral requests in flight at all times, and clicks meanwhile. A click that
+// queued behind them would wait while many of them were answered; one that does not waits for
+// none of them. For each click the test counts the heavy requests answered between the click
+// and its event reaching the bot.
+func TestHostileEphemeralFloodDoesNotStallClicks(t *testing.T) {
+	requirePlugin(t)
+	sender, clicked := newDeliveryBot(t, "heavy"), env.Bots[0]
+	clickerWS := openSocket(t, clicked)
+	post := createPost(t, clicked, "", "clicks under an ephemeral flood", button("f", "F", map[string]any{"user_id": clicked.ID(), "phase": "ephemeral-flood"}))
+	heavy := heaviestEphemeral(sender.ID(), env.Users[0].ID())
+	if n := len(heavy); n < 900_000 || n > 1<<20 {
+		t.Fatalf("the heavy request is %d bytes", n)
+	}
+	if status, out, err := call(http.MethodPost, ephemeralPath, sender.Token, heavy); err != nil || status != http.StatusOK {
+		t.Fatalf("one heavy ephemeral request: HTTP %d %v %.300s", status, err, out)
+	}
+
+	// A heavy request waits for its lane as long as the lane is busy (a minute, with 48 of them
+	// on one instance): the test's client waits as a patient bot would, past the suite's
+	// usual 30 s.
+	patient := &http.Client{Transport: httpClient.Transport, Timeout: 5 * time.Minute}
+	sendHeavy := func() (int, error) {
+		req, err := http.NewRequest(http.MethodPost, env.SiteURL+ephemeralPath, bytes.NewReader(heavy))
+		if err != nil {
+			return 0, err
+		}
+		req.Header.Set("Authorization", "Bearer "+sender.Token)
+		resp, err := patient.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		defer resp.Body.Close()
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode, nil
+	}
+	stop := make(chan struct{})
+	var inFlight, answered, failed atomic.Int64
+	var wg sync.WaitGroup
+	for range 48 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				inFlight.Add(1)
+				status, err := sendHeavy()
+				inFlight.Add(-1)
+				answered.Add(1)
+				if err != nil || status != http.StatusOK {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	defer func() { close(stop); wg.Wait() }()
+	// The flood is on once its first requests have been answered.
+	for answered.Load() < 48 {
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	var during []int
+	for range 7 {
+		before := answered.Load()
+		r := mustClick(t, env.Users[1], post.Id, "f", "")
+		if _, err := clickerWS.next(actionEvent, 60*time.Second); err != nil {
+			t.Fatalf("a click under the flood: %v", err)
+		}
+		during = append(during, int(answered.Load()-before))
+		t.Logf("click answered in %s while %d heavy requests were in flight; %d answered meanwhile",
+			r.Done.Sub(r.Sent).Round(time.Millisecond), inFlight.Load(), during[len(during)-1])
+	}
+	sort.Ints(during)
+	// The plugin serves heavy requests one or two at a time: a click that does not queue behind
+	// them sees at most a couple answered while it is served. One that queued behind 48 of
+	// them sees them answered by the dozen.
+	if median := during[len(during)/2]; median > 4 {
+		t.Errorf("heavy requests answered while a click waited: %v (median %d); the clicks queued behind the flood", during, median)
+	}
+	if failed.Load() > 0 {
+		t.Errorf("%d of %d heavy requests failed: a heavy request waits for its lane, it does not fail", failed.Load(), answered.Load())
+	}
 }
 
 // 8: once the bot's answer has changed an ephemeral post, its old buttons are dead: the old
