@@ -12,6 +12,7 @@ PLATFORMS      := linux-amd64 linux-arm64 darwin-amd64 darwin-arm64 windows-amd6
 WASM_TARGET := wasm32-unknown-unknown
 WASM_RAW    := target/$(WASM_TARGET)/wasm/socket_mode_core.wasm
 WASM        := server/core.wasm
+FUEL_TOOL   := tools/fuel/target/release/socket-mode-fuel
 # Features the Rust wasm target emits by default; wasm-opt must be told it may keep them. The
 # one list, for the server build here and the browser build (webapp/scripts/build-core.sh).
 export WASM_OPT_FEATURES := --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int \
@@ -46,16 +47,23 @@ setup:
 	    apt-get install -y -q binaryen >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q binaryen >/dev/null; }; \
 	  else echo "!! wasm-opt not found: install binaryen, or the server wasm will be larger than its 200 KiB budget"; fi; }
 
-## wasm: build the Rust core for the server (no imports, optimized for speed)
+## wasm: build the Rust core for the server (no imports, optimized for speed, its loops metered)
 .PHONY: wasm
 wasm: $(WASM)
-$(WASM): $(CORE_SOURCES) | setup
+$(WASM): $(CORE_SOURCES) $(FUEL_TOOL) | setup
 	@echo "==> building the core (Rust → $(WASM_TARGET))"
 	cargo build --locked --profile wasm --target $(WASM_TARGET)
 	@if command -v wasm-opt >/dev/null; then \
-	  wasm-opt -O3 $(WASM_OPT_FEATURES) $(WASM_RAW) -o $@; \
-	else cp $(WASM_RAW) $@; fi
+	  wasm-opt -O3 $(WASM_OPT_FEATURES) $(WASM_RAW) -o $(WASM_RAW).opt; \
+	else cp $(WASM_RAW) $(WASM_RAW).opt; fi
+	@echo "==> metering the core's loops (fuel)"
+	$(FUEL_TOOL) $(WASM_RAW).opt $@
 	@echo "    $@: $$(stat -c %s $@ 2>/dev/null || stat -f %z $@) bytes"
+
+# The build step that meters the server wasm's work (tools/fuel: a build tool, its own crate).
+$(FUEL_TOOL): tools/fuel/Cargo.toml tools/fuel/Cargo.lock tools/fuel/src/main.rs
+	@echo "==> building the fuel meter (tools/fuel)"
+	cargo build --release --locked --manifest-path tools/fuel/Cargo.toml
 
 ## server: build the Go shim for every platform Mattermost runs on
 .PHONY: server
@@ -79,7 +87,7 @@ $(BUNDLE): server plugin.json $(if $(wildcard webapp/package.json),$(WEBAPP_BUND
 
 ## test: every test — Rust (native, a short fuzzing run, the web build), the playground in a browser, Go (race detector), end-to-end
 .PHONY: test
-test: test-core test-fuzz test-web test-browser test-server e2e
+test: test-core test-fuzz test-web test-browser test-server test-lib-python e2e
 
 ## test-core: the Rust core's unit and golden tests
 .PHONY: test-core
@@ -155,16 +163,16 @@ deploy: $(BUNDLE)
 	curl -fsS -X POST -H "Authorization: Bearer $$MM_ADMIN_TOKEN" "$$MM_SERVICESETTINGS_SITEURL/api/v4/plugins/$(PLUGIN_ID)/enable" >/dev/null
 	@echo "deployed $(PLUGIN_ID) $(PLUGIN_VERSION)"
 
-## fuzz: ten million mutated inputs through every endpoint of the core (FUZZ_INPUTS to change)
+## fuzz: ten million mutated inputs through every endpoint of the core, one in 16 also through the metered wasm (its cost and its answer)
 FUZZ_INPUTS ?= 10000000
 .PHONY: fuzz
-fuzz:
+fuzz: $(WASM)
 	@echo "==> fuzzing the core ($(FUZZ_INPUTS) inputs)"
 	cargo run --release --locked --manifest-path fuzz/Cargo.toml -- --inputs $(FUZZ_INPUTS)
 
 ## test-fuzz: a short fuzzing run, part of make test (every run starts from another seed)
 .PHONY: test-fuzz
-test-fuzz:
+test-fuzz: $(WASM)
 	@echo "==> fuzzing the core briefly (200,000 inputs)"
 	cargo run --release --locked --manifest-path fuzz/Cargo.toml -- --inputs 200000 --seed $$(date +%s)
 
@@ -191,12 +199,25 @@ bench: $(WASM)
 	@echo "==> go test -bench (shim + wasm pool)"
 	cd server && go test -run '^$$' -bench . -benchtime 2s -count 3 .
 
+## bench-once: every benchmark run once (-benchtime 1x), so that a broken one fails CI
+.PHONY: bench-once
+bench-once: $(WASM)
+	@echo "==> every benchmark once (cargo bench --test, go test -bench -benchtime 1x)"
+	cargo bench --locked --bench core -- --test
+	cd server && go test -run '^$$' -bench . -benchtime 1x .
+
 ## clean: remove build outputs
 .PHONY: clean
 clean:
-	rm -rf dist server/dist $(WASM) target fuzz/target fuzz/findings webapp/pkg webapp/dist webapp/test-artifacts
+	rm -rf dist server/dist $(WASM) target fuzz/target tools/fuel/target fuzz/findings webapp/pkg webapp/dist webapp/test-artifacts
 
 ## help: this list
 .PHONY: help
 help:
 	@grep -E '^## ' $(MAKEFILE_LIST) | sed 's/^## /  /'
+
+## test-lib-python: the Python library's unit tests (libs/python; its venv from tests/e2e/scripts/pylibenv.sh)
+.PHONY: test-lib-python
+test-lib-python:
+	@echo "==> Python library unit tests (libs/python)"
+	py=$$($(E2E_DIR)/scripts/pylibenv.sh) && cd libs/python && "$$py" -m pytest -q -p no:cacheprovider

@@ -51,6 +51,9 @@ type simAPI struct {
 	t    testing.TB
 }
 
+// GetBundlePath: no bundle directory, so compiled code is cached in the process only.
+func (a *simAPI) GetBundlePath() (string, error) { return "", nil }
+
 // The post every click is made on, by the bot, in the world's channel.
 var (
 	simBot     = &model.User{Id: "bot1bot1bot1bot1bot1bot1b1", Username: "helper-bot", IsBot: true}

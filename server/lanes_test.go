@@ -27,12 +27,12 @@ func heavyLint() []byte {
 	return b
 }
 
-// TestACallPastItsDeadlineIsStoppedAndItsInstanceReplaced runs the heaviest lint with a
-// deadline it cannot meet: the call stops (wazero closes the instance), the caller learns it
-// was the deadline, and the next call is served by a fresh instance.
-func TestACallPastItsDeadlineIsStoppedAndItsInstanceReplaced(t *testing.T) {
+// TestACallPastItsBudgetIsStoppedAndItsInstanceReplaced runs the heaviest lint with less fuel
+// than it needs: the call traps when the fuel runs out, the caller learns it was the budget,
+// and the next call is served by a fresh instance.
+func TestACallPastItsBudgetIsStoppedAndItsInstanceReplaced(t *testing.T) {
 	ctx := context.Background()
-	c, err := newCore(ctx, [lanes]int{1, 1}, maxMemoryPages, true)
+	c, err := newCore(ctx, [lanes]int{1, 1}, maxMemoryPages, "")
 	require.NoError(t, err)
 	defer c.Close(ctx)
 	pool := c.pools[laneBulk]
@@ -40,13 +40,15 @@ func TestACallPastItsDeadlineIsStoppedAndItsInstanceReplaced(t *testing.T) {
 	pool <- stopped
 
 	call := []byte(`{"handle":{"input":{"http":{"method":"POST","path":"/api/v1/lint","user_id":"alicealicealicealicealice1"}},"now_ms":1,"entropy":"00000000000000000000000000000000","node":"nodenodenodenodenodenode01","settings":{"verify_provenance":true,"allow_unverified_ephemeral":false,"dialog_session_minutes":30}}}`)
-	_, err = c.call(ctx, laneBulk, time.Microsecond, call, heavyLint())
-	require.ErrorIs(t, err, errCoreDeadline)
+	_, used, err := c.call(ctx, laneBulk, 100_000, call, heavyLint())
+	require.ErrorIs(t, err, errCoreOutOfFuel)
+	assert.Greater(t, used, int64(100_000), "it stopped once the budget was spent")
 	assert.True(t, stopped.module.IsClosed(), "a stopped instance is closed")
 
-	out, err := c.call(ctx, laneBulk, 10*time.Second, call, heavyLint())
-	require.NoError(t, err, "with time enough the same call is answered")
+	out, used, err := c.call(ctx, laneBulk, fuelUnbounded, call, heavyLint())
+	require.NoError(t, err, "with fuel enough the same call is answered")
 	assert.Contains(t, string(out), `"kind":"decision"`)
+	t.Logf("the heaviest lint spends %d fuel", used)
 	next := <-pool
 	assert.NotSame(t, stopped, next, "the stopped instance is never reused")
 	pool <- next

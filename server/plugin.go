@@ -65,7 +65,8 @@ func poolSizes() [lanes]int {
 func (p *Plugin) OnActivate() error {
 	ctx := context.Background()
 	start := time.Now()
-	c, err := newCore(ctx, poolSizes(), maxMemoryPages, true)
+	bundlePath, _ := p.API.GetBundlePath()
+	c, err := newCore(ctx, poolSizes(), maxMemoryPages, compilationCacheDir(bundlePath))
 	if err != nil {
 		return fmt.Errorf("starting the core: %w", err)
 	}

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/mattermost/mattermost/server/public/plugin/plugintest"
@@ -137,6 +136,8 @@ func newTestPlugin(t testing.TB) (*Plugin, *plugintest.API) {
 	api := &plugintest.API{}
 	api.On("GetPluginConfig").Return(map[string]any{}).Maybe()
 	api.On("GetConfig").Return(testServerConfig()).Maybe()
+	// Activation keeps compiled code beside the bundle; none here (the in-process cache serves).
+	api.On("GetBundlePath").Return("", nil).Maybe()
 	// Activation beats and looks for bots to remind to subscribe.
 	api.On("KVGet", "bots").Return(nil, nil).Maybe()
 	api.On("KVGet", "commands").Return(nil, nil).Maybe()
@@ -375,7 +376,7 @@ func TestPublishedDataSurvivesTheGobRPC(t *testing.T) {
 }
 
 func TestCoreImportsNothing(t *testing.T) {
-	c, err := newCore(context.Background(), [lanes]int{1, 1}, maxMemoryPages, true)
+	c, err := newCore(context.Background(), [lanes]int{1, 1}, maxMemoryPages, "")
 	require.NoError(t, err)
 	defer c.Close(context.Background())
 	assert.Empty(t, c.compiled.ImportedFunctions())
@@ -414,19 +415,19 @@ const hogPages = 8
 // the trapped instance is closed, never handed out again, and the next call is served.
 func TestTrappedInstanceIsClosedAndReplaced(t *testing.T) {
 	ctx := context.Background()
-	c, err := newCore(ctx, [lanes]int{1, 1}, hogPages, true)
+	c, err := newCore(ctx, [lanes]int{1, 1}, hogPages, "")
 	require.NoError(t, err)
 	defer c.Close(ctx)
 	pool := c.pools[laneInteractive]
 	trapped := <-pool
 	pool <- trapped
 
-	_, err = c.call(ctx, laneInteractive, time.Second, []byte(`{"handle":{"input":{"http":{"method":"POST","path":"/api/v1/handler","user_id":"alicealicealicealicealice1"}},"now_ms":1,"entropy":"00000000000000000000000000000000","node":"nodenodenodenodenodenode01","settings":{"verify_provenance":true,"allow_unverified_ephemeral":false}}}`), memoryHog())
+	_, _, err = c.call(ctx, laneInteractive, fuelUnbounded, []byte(`{"handle":{"input":{"http":{"method":"POST","path":"/api/v1/handler","user_id":"alicealicealicealicealice1"}},"now_ms":1,"entropy":"00000000000000000000000000000000","node":"nodenodenodenodenodenode01","settings":{"verify_provenance":true,"allow_unverified_ephemeral":false}}}`), memoryHog())
 	require.ErrorIs(t, err, errCoreTrapped)
 	assert.True(t, trapped.module.IsClosed(), "a trapped instance is closed")
 
 	for range 3 {
-		out, err := c.call(ctx, laneInteractive, time.Second, []byte(`"info"`), nil)
+		out, _, err := c.call(ctx, laneInteractive, fuelUnbounded, []byte(`"info"`), nil)
 		require.NoError(t, err)
 		assert.Contains(t, string(out), `"kind":"info"`)
 	}
@@ -439,7 +440,7 @@ func TestTrappedInstanceIsClosedAndReplaced(t *testing.T) {
 // core's own internal-error body from a fresh instance, a log line, and service goes on.
 func TestTrapDuringARequestAnswersTheUser(t *testing.T) {
 	p, api := newTestPlugin(t)
-	small, err := newCore(context.Background(), [lanes]int{1, 1}, hogPages, true)
+	small, err := newCore(context.Background(), [lanes]int{1, 1}, hogPages, "")
 	require.NoError(t, err)
 	_ = p.core.Close(context.Background())
 	p.core = small

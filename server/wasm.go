@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"time"
+	"math"
+	"sync"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -26,10 +28,10 @@ const (
 	keepMemoryBytes = 2 << 20
 )
 
-// compilationCache keeps compiled code for the life of the process: the plugin process
-// activates once, so this costs nothing there, while anything that activates the plugin again
-// in the same process (a re-enable handled in-process, the test suite) skips recompiling.
-var compilationCache = wazero.NewCompilationCache()
+// compilationCaches keeps one cache per directory for the life of the process: anything that
+// activates the plugin again in the same process (the test suite) skips recompiling, and with
+// a directory the compiled code outlives the process (compile.go).
+var compilationCaches sync.Map
 
 // errCoreTrapped marks a call that trapped (a panic in the core, or a bug at the boundary).
 var errCoreTrapped = errors.New("the core trapped")
@@ -44,10 +46,13 @@ var errCoreTrapped = errors.New("the core trapped")
 // heavy (lint, opening a dialog), and those get a small pool of their own, so a flood of them
 // can occupy at most that pool, never the instances clicks and submissions use.
 //
-// Every call runs under a deadline the core sets per lane. wazero's WithCloseOnContextDone
-// makes a call past it stop and close its instance (which is then replaced like a trapped
-// one); its cost is a check in every loop of the compiled code, measured in
-// docs/BENCHMARKS.md.
+// Every call runs on a budget of fuel the core sets per lane: the module's loops are metered at
+// build time (tools/fuel), so a call that would run past its budget traps and its instance is
+// replaced like a trapped one. Fuel counts work, not time: the same input costs the same on an
+// idle or an overloaded machine, and a valid click is never stopped because the machine was
+// busy. It replaced wazero's WithCloseOnContextDone, whose check at every loop header leaves
+// native code for Go and whose goroutine per call cost 6-9 times the work of a click's call
+// (docs/BENCHMARKS.md, "Bounded work").
 type core struct {
 	runtime  wazero.Runtime
 	compiled wazero.CompiledModule
@@ -61,26 +66,37 @@ const (
 	lanes
 )
 
-// errCoreDeadline marks a call stopped at its deadline.
-var errCoreDeadline = errors.New("the core ran past its deadline")
+// errCoreOutOfFuel marks a call stopped when it spent its lane's budget.
+var errCoreOutOfFuel = errors.New("the core ran past its work budget")
+
+// fuelUnbounded is the budget of the calls made before the core said its lanes' budgets (the
+// first call asks for them).
+const fuelUnbounded = math.MaxInt64
+
+// initialInbox is the inbox an instance starts with: most calls fit (a click is 2-4 KiB), so
+// one exported call serves them.
+const initialInbox = 64 << 10
 
 // instance is one instantiated module and its exports, looked up once.
 type instance struct {
 	module      api.Module
 	memory      api.Memory
-	alloc       api.Function
-	dealloc     api.Function
+	fuel        api.MutableGlobal
+	inbox       api.Function
 	handle      api.Function
+	inboxPtr    uint32
+	inboxLen    uint32
 	panicBuffer uint32
 	stack       []uint64
 }
 
 // newCore compiles the embedded module once and fills each lane's pool (sizes[lane]
 // instances), each instance capped at memoryPages pages of 64 KiB (maxMemoryPages in
-// production). With guard, a call stops at its context's deadline.
-func newCore(ctx context.Context, sizes [lanes]int, memoryPages uint32, guard bool) (*core, error) {
+// production). cacheDir keeps the compiled code on disk for the next process (none when
+// empty; a directory that cannot be used only costs a compilation).
+func newCore(ctx context.Context, sizes [lanes]int, memoryPages uint32, cacheDir string) (*core, error) {
 	config := wazero.NewRuntimeConfig().WithMemoryLimitPages(memoryPages).
-		WithCompilationCache(compilationCache).WithCloseOnContextDone(guard)
+		WithCompilationCache(compilationCache(cacheDir))
 	runtime := wazero.NewRuntimeWithConfig(ctx, config)
 	compiled, err := runtime.CompileModule(ctx, coreWasm)
 	if err != nil {
@@ -113,67 +129,66 @@ func (c *core) instantiate(ctx context.Context) (*instance, error) {
 		return nil, fmt.Errorf("instantiating the core: %w", err)
 	}
 	inst := &instance{
-		module:  module,
-		memory:  module.Memory(),
-		alloc:   module.ExportedFunction("alloc"),
-		dealloc: module.ExportedFunction("dealloc"),
-		handle:  module.ExportedFunction("handle"),
-		stack:   make([]uint64, 4),
+		module: module,
+		memory: module.Memory(),
+		inbox:  module.ExportedFunction("inbox"),
+		handle: module.ExportedFunction("handle"),
+		stack:  make([]uint64, 2),
 	}
+	fuel, _ := module.ExportedGlobal("fuel").(api.MutableGlobal)
+	inst.fuel = fuel
 	panicMessage := module.ExportedFunction("panic_message")
-	if inst.memory == nil || inst.alloc == nil || inst.dealloc == nil || inst.handle == nil || panicMessage == nil {
+	if inst.memory == nil || inst.inbox == nil || inst.handle == nil || inst.fuel == nil || panicMessage == nil {
 		_ = module.Close(ctx)
-		return nil, errors.New("the core module lacks an export (memory, alloc, dealloc, handle, panic_message)")
+		return nil, errors.New("the core module lacks an export (memory, fuel, inbox, handle, panic_message): was it built with make wasm?")
 	}
 	// Asked now, while the instance is sound: after a trap it must not be called again.
+	inst.fuel.Set(fuelUnbounded)
 	res, err := panicMessage.Call(ctx)
 	if err != nil {
 		_ = module.Close(ctx)
 		return nil, fmt.Errorf("asking the core for its panic buffer: %w", err)
 	}
 	inst.panicBuffer = uint32(res[0])
+	if err := inst.reserve(ctx, initialInbox); err != nil {
+		_ = module.Close(ctx)
+		return nil, err
+	}
 	return inst, nil
 }
 
-// call runs one `handle` call on an instance of lane's pool, stopped after deadline (none when
-// 0). A trapped or stopped instance is closed and replaced, never reused; so is one whose
-// memory grew past keepMemoryBytes.
-func (c *core) call(ctx context.Context, lane int, deadline time.Duration, input, body []byte) ([]byte, error) {
+// call runs one `handle` call on an instance of lane's pool, on a budget of fuel. A trapped
+// instance, or one that spent its budget, is closed and replaced, never reused; so is one whose
+// memory grew past keepMemoryBytes. used is the fuel the call spent.
+func (c *core) call(ctx context.Context, lane int, fuel int64, input, body []byte) (out []byte, used int64, err error) {
 	pool := c.pools[lane]
 	var inst *instance
 	select {
 	case inst = <-pool:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, 0, ctx.Err()
 	}
 	if inst == nil {
-		var err error
 		if inst, err = c.instantiate(context.Background()); err != nil {
 			pool <- nil
-			return nil, err
+			return nil, 0, err
 		}
 	}
-	callCtx := ctx
-	if deadline > 0 {
-		var cancel context.CancelFunc
-		callCtx, cancel = context.WithTimeout(ctx, deadline)
-		defer cancel()
-	}
-	out, err := inst.call(callCtx, input, body)
+	out, used, err = inst.call(input, body, fuel)
 	if err != nil {
 		failure := fmt.Errorf("%w: %v%s", errCoreTrapped, err, inst.panicMessage())
-		if errors.Is(callCtx.Err(), context.DeadlineExceeded) {
-			failure = fmt.Errorf("%w (%s)", errCoreDeadline, deadline)
+		if used > fuel {
+			failure = fmt.Errorf("%w (%d)", errCoreOutOfFuel, fuel)
 		}
 		c.replace(pool, inst)
-		return nil, failure
+		return nil, used, failure
 	}
 	if inst.memory.Size() > keepMemoryBytes {
 		c.replace(pool, inst)
 	} else {
 		pool <- inst
 	}
-	return out, nil
+	return out, used, nil
 }
 
 // replace closes inst and puts a fresh instance in its slot of pool, off the caller's path.
@@ -194,47 +209,49 @@ func (c *core) Close(ctx context.Context) error {
 	return c.runtime.Close(ctx)
 }
 
-func (i *instance) call(ctx context.Context, input, body []byte) ([]byte, error) {
-	inputPtr, err := i.write(ctx, input)
-	if err != nil {
-		return nil, err
+// call writes the call and its body into the inbox and runs `handle` once, with fuel to spend.
+// The context is not passed down: nothing in the module waits, and fuel bounds its work.
+func (i *instance) call(input, body []byte, fuel int64) ([]byte, int64, error) {
+	ctx := context.Background()
+	i.fuel.Set(uint64(fuel))
+	spent := func() int64 { return fuel - int64(i.fuel.Get()) }
+	n := len(input) + len(body)
+	if uint64(n) > uint64(i.inboxLen) {
+		if err := i.reserve(ctx, n); err != nil {
+			return nil, spent(), err
+		}
 	}
-	bodyPtr, err := i.write(ctx, body)
-	if err != nil {
-		return nil, err
+	if !i.memory.Write(i.inboxPtr, input) || !i.memory.Write(i.inboxPtr+uint32(len(input)), body) {
+		return nil, spent(), fmt.Errorf("the core's inbox (%d bytes) does not hold %d", i.inboxLen, n)
 	}
-	i.stack[0], i.stack[1], i.stack[2], i.stack[3] = inputPtr, uint64(len(input)), bodyPtr, uint64(len(body))
+	i.stack[0], i.stack[1] = uint64(len(input)), uint64(len(body))
 	if err := i.handle.CallWithStack(ctx, i.stack); err != nil {
-		return nil, err
+		return nil, spent(), err
 	}
-	ptr, n := uint32(i.stack[0]>>32), uint32(i.stack[0])
-	view, ok := i.memory.Read(ptr, n)
+	ptr, size := uint32(i.stack[0]>>32), uint32(i.stack[0])
+	if ptr == 0 {
+		return nil, spent(), errors.New("the core found the call outside its inbox")
+	}
+	view, ok := i.memory.Read(ptr, size)
 	if !ok {
-		return nil, fmt.Errorf("the core's reply (%d bytes at %#x) is outside its memory", n, ptr)
+		return nil, spent(), fmt.Errorf("the core's reply (%d bytes at %#x) is outside its memory", size, ptr)
 	}
-	out := make([]byte, n)
-	copy(out, view)
-	i.stack[0], i.stack[1] = uint64(ptr), uint64(n)
-	if err := i.dealloc.CallWithStack(ctx, i.stack); err != nil {
-		return nil, err
-	}
-	return out, nil
+	// The reply is the core's until the next call: copied out now.
+	return bytes.Clone(view), spent(), nil
 }
 
-// write copies data into a buffer the core allocates; the core takes ownership of it.
-func (i *instance) write(ctx context.Context, data []byte) (uint64, error) {
-	if len(data) == 0 {
-		return 0, nil
-	}
-	i.stack[0] = uint64(len(data))
-	if err := i.alloc.CallWithStack(ctx, i.stack); err != nil {
-		return 0, err
+// reserve makes the inbox hold at least n bytes.
+func (i *instance) reserve(ctx context.Context, n int) error {
+	i.stack[0] = uint64(n)
+	if err := i.inbox.CallWithStack(ctx, i.stack); err != nil {
+		return err
 	}
 	ptr := uint32(i.stack[0])
-	if ptr == 0 || !i.memory.Write(ptr, data) {
-		return 0, fmt.Errorf("the core could not take %d bytes", len(data))
+	if ptr == 0 {
+		return fmt.Errorf("the core could not take %d bytes", n)
 	}
-	return uint64(ptr), nil
+	i.inboxPtr, i.inboxLen = ptr, uint32(n)
+	return nil
 }
 
 // panicMessage reads what the core's panic hook left, formatted for appending to an error.

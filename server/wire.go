@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
 )
@@ -224,11 +223,11 @@ type reply struct {
 	Lanes         map[string]laneInfo `json:"lanes"`
 }
 
-// laneInfo is what the core says of a lane: the deadline of its calls, the paths it serves,
-// and (the bulk lane) the payload size from which any input is its (the interactive lane
-// serves every other input).
+// laneInfo is what the core says of a lane: the fuel each of its calls may spend, the paths it
+// serves, and (the bulk lane) the payload size from which any input is its (the interactive
+// lane serves every other input).
 type laneInfo struct {
-	DeadlineMs int      `json:"deadline_ms"`
+	Fuel       int64    `json:"fuel"`
 	Paths      []string `json:"paths"`
 	HeavyBytes int      `json:"heavy_bytes"`
 }
@@ -246,9 +245,12 @@ func (r *reply) lane(path string, size int) int {
 	return laneInteractive
 }
 
-// deadline is the core's deadline for a call on lane; none before the core said.
-func (r *reply) deadline(lane int) time.Duration {
-	return time.Duration(r.Lanes[laneNames[lane]].DeadlineMs) * time.Millisecond
+// fuel is the core's budget for a call on lane; unbounded before the core said.
+func (r *reply) fuel(lane int) int64 {
+	if f := r.Lanes[laneNames[lane]].Fuel; f > 0 {
+		return f
+	}
+	return fuelUnbounded
 }
 
 // decisionReply is what the plugin answers whoever gave it the input; nothing for a hook.
@@ -402,7 +404,7 @@ func (p *Plugin) callCore(ctx context.Context, lane int, call any, body []byte) 
 	if err != nil {
 		return nil, fmt.Errorf("encoding the core's call: %w", err)
 	}
-	out, err := p.core.call(ctx, lane, p.info.deadline(lane), doc, body)
+	out, _, err := p.core.call(ctx, lane, p.info.fuel(lane), doc, body)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,8 @@
 //! issued it was made, so that the dialog it opens is bound to that channel.
 
 use crate::ids::is_mattermost_id;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 /// What a trigger id says, once read.
@@ -35,7 +37,7 @@ pub(crate) struct Place {
 impl Trigger {
     /// Reads a trigger id; `None` when it is not one Mattermost issued.
     pub(crate) fn parse(trigger_id: &str) -> Option<Self> {
-        let decoded = String::from_utf8(base64_decode(trigger_id)?).ok()?;
+        let decoded = String::from_utf8(STANDARD.decode(trigger_id).ok()?).ok()?;
         let mut parts = decoded.splitn(4, ':');
         let (client, user, timestamp, signature) =
             (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
@@ -53,28 +55,6 @@ impl Trigger {
     pub(crate) fn key(&self) -> String {
         format!("trigger_{}", self.client_id)
     }
-}
-
-fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(s.len() / 4 * 3);
-    let (mut acc, mut bits) = (0u32, 0);
-    for c in s.trim_end_matches('=').bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    Some(out)
 }
 
 #[cfg(test)]
@@ -105,20 +85,6 @@ mod tests {
     }
 
     fn base64_encode(bytes: &[u8]) -> String {
-        const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut out = String::new();
-        for chunk in bytes.chunks(3) {
-            let n = chunk
-                .iter()
-                .enumerate()
-                .fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
-            for i in 0..=chunk.len() {
-                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
-            }
-        }
-        while out.len() % 4 != 0 {
-            out.push('=');
-        }
-        out
+        STANDARD.encode(bytes)
     }
 }

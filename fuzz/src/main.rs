@@ -10,12 +10,18 @@
 //! well-formed document, any event with a top-level `user` key, any refusal without words for
 //! the person, is a finding: the input is written to `fuzz/findings/` and the run fails.
 //!
-//! `cargo run --release -- [--inputs N] [--seconds S] [--seed X] [--threads T]`
+//! One input in [`METERED_EVERY`] also runs through the server wasm itself (`server/core.wasm`,
+//! metered; [`meter`]): every call's fuel must stay within a bound linear in what it carries
+//! and answers (a quadratic path is a finding), and the wasm's reply must be byte for byte the native one.
+//!
+//! `cargo run --release -- [--inputs N] [--seconds S] [--seed X] [--threads T] [--metered-every M]`
+
+mod meter;
 
 use serde_json::{json, Map, Value};
 use socket_mode_core::wire::envelope::handle_call;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -312,8 +318,17 @@ fn make_case(rng: &mut Rng, seeds: &[Seed]) -> Case {
     }
 }
 
-/// Runs one case through every round the core asks for; `Err` names a broken promise.
-fn run(case: &Case, rng: &mut Rng) -> Result<u32, String> {
+/// How often an input also runs through the metered wasm, by default.
+const METERED_EVERY: u64 = 16;
+
+/// The costliest metered call seen: its fuel per byte carried, in thousandths.
+static COSTLIEST_MILLI_FUEL_PER_BYTE: AtomicI64 = AtomicI64::new(0);
+/// How many calls ran through the metered wasm.
+static METERED_CALLS: AtomicU64 = AtomicU64::new(0);
+
+/// Runs one case through every round the core asks for, natively and, with `meter`, through
+/// the metered wasm too; `Err` names a broken promise.
+fn run(case: &Case, rng: &mut Rng, mut meter: Option<&mut meter::Meter>) -> Result<u32, String> {
     let user_id = match &case.user_id {
         Value::String(_) | Value::Null => case.user_id.clone(),
         other => json!(other.to_string()),
@@ -332,6 +347,31 @@ fn run(case: &Case, rng: &mut Rng) -> Result<u32, String> {
     for round in 1..=8u32 {
         let call = json!({ "handle": handle }).to_string();
         let reply = handle_call(call.as_bytes(), &case.body);
+        if let Some(meter) = meter.as_deref_mut() {
+            let (wasm_reply, fuel) = meter.call(call.as_bytes(), &case.body)?;
+            if wasm_reply != reply {
+                return Err(format!(
+                    "the wasm build answered otherwise than the native one: {} against {}",
+                    String::from_utf8_lossy(&wasm_reply),
+                    String::from_utf8_lossy(&reply)
+                ));
+            }
+            // What the call carries and what it answers: a lint's findings and previews are
+            // larger than the message they describe, and building them is work too.
+            let carried = call.len() + case.body.len() + reply.len();
+            if fuel > meter::fuel_limit(carried) {
+                return Err(format!(
+                    "a call spent {fuel} fuel for {carried} bytes, over the linear bound of {} \
+                     ({} + {} a byte): work that grows faster than its input",
+                    meter::fuel_limit(carried),
+                    meter::FUEL_BASE,
+                    meter::FUEL_PER_BYTE
+                ));
+            }
+            METERED_CALLS.fetch_add(1, Ordering::Relaxed);
+            let milli = (fuel - meter::FUEL_BASE).max(0) * 1000 / carried.max(1) as i64;
+            COSTLIEST_MILLI_FUEL_PER_BYTE.fetch_max(milli, Ordering::Relaxed);
+        }
         let reply: Value =
             serde_json::from_slice(&reply).map_err(|e| format!("the reply is not JSON: {e}"))?;
         match reply["kind"].as_str() {
@@ -426,6 +466,8 @@ struct Options {
     seconds: u64,
     seed: u64,
     threads: usize,
+    /// One input in this many also runs through the metered wasm (0: never).
+    metered_every: u64,
 }
 
 fn options() -> Options {
@@ -434,6 +476,7 @@ fn options() -> Options {
         seconds: 900,
         seed: 0x5eed_f022,
         threads: std::thread::available_parallelism().map_or(2, usize::from),
+        metered_every: METERED_EVERY,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
@@ -443,6 +486,7 @@ fn options() -> Options {
             "--seconds" => o.seconds = value.parse().expect("--seconds S"),
             "--seed" => o.seed = value.parse().expect("--seed X"),
             "--threads" => o.threads = value.parse().expect("--threads T"),
+            "--metered-every" => o.metered_every = value.parse().expect("--metered-every M"),
             other => panic!("unknown option {other}"),
         }
     }
@@ -470,6 +514,14 @@ fn write_finding(case: &Case, what: &str) -> PathBuf {
 fn main() {
     let o = options();
     let seeds = Arc::new(load_seeds());
+    let wasm = Path::new(env!("CARGO_MANIFEST_DIR")).join("../server/core.wasm");
+    let metered = match o.metered_every {
+        0 => None,
+        _ => Some(Arc::new(meter::load(&wasm).unwrap_or_else(|e| {
+            eprintln!("{e} (make wasm builds it; --metered-every 0 fuzzes natively only)");
+            std::process::exit(2)
+        }))),
+    };
     let executed = Arc::new(AtomicU64::new(0));
     let calls = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicBool::new(false));
@@ -493,8 +545,12 @@ fn main() {
                 calls.clone(),
                 failed.clone(),
             );
-            let (target, seed) = (o.inputs, o.seed);
+            let (target, seed, every) = (o.inputs, o.seed, o.metered_every);
+            let metered = metered.clone();
             std::thread::spawn(move || {
+                let mut meter = metered
+                    .as_ref()
+                    .map(|m| meter::Meter::new(&m.0, &m.1).unwrap_or_else(|e| panic!("{e}")));
                 let mut rng = Rng(seed ^ (0x9e37_79b9_7f4a_7c15u64.wrapping_mul(t as u64 + 1)) | 1);
                 while !failed.load(Ordering::Relaxed) {
                     if executed.fetch_add(1, Ordering::Relaxed) >= target
@@ -505,8 +561,10 @@ fn main() {
                     }
                     let case = make_case(&mut rng, &seeds);
                     let mut answers = Rng(rng.next() | 1);
+                    let n = executed.load(Ordering::Relaxed);
+                    let through_wasm = every != 0 && n.is_multiple_of(every);
                     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        run(&case, &mut answers)
+                        run(&case, &mut answers, meter.as_mut().filter(|_| through_wasm))
                     }));
                     let what = match outcome {
                         Ok(Ok(rounds)) => {
@@ -557,8 +615,12 @@ fn main() {
     let n = executed.load(Ordering::Relaxed).min(o.inputs);
     let secs = start.elapsed().as_secs_f64();
     println!(
-        "{n} inputs ({} core calls) in {secs:.1} s: {:.0} inputs/s; {}",
+        "{n} inputs ({} core calls, {} of them also through the metered wasm: at most {:.1} fuel \
+         a byte carried, against a bound of {} a byte) in {secs:.1} s: {:.0} inputs/s; {}",
         calls.load(Ordering::Relaxed),
+        METERED_CALLS.load(Ordering::Relaxed),
+        COSTLIEST_MILLI_FUEL_PER_BYTE.load(Ordering::Relaxed) as f64 / 1000.0,
+        meter::FUEL_PER_BYTE,
         n as f64 / secs,
         if failed.load(Ordering::Relaxed) {
             "a finding (above)"

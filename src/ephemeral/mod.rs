@@ -178,7 +178,7 @@ fn decide(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Result<Outc
     };
     // Mattermost keeps an id it is given: the bot learns it, and a click names it. A one-way
     // digest of this call's entropy, which may have just made the signing key.
-    let seed = crate::sign::hex(&ctx.entropy);
+    let seed = hex::encode(ctx.entropy);
     let post_id = crate::sign::ephemeral::post_id(&seed);
     let version = crate::sign::ephemeral::version(&seed);
     let at = Ephemeral {

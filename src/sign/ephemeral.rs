@@ -98,8 +98,8 @@ fn record(version: &str) -> Box<RawValue> {
 /// The version of a post made from `seed` (an event's id, or the sending call's entropy): the
 /// same on every node and every round, and, like [`post_id`], a one-way digest of it.
 pub(crate) fn version(seed: &str) -> String {
-    let digest = super::sha256::hmac(b"ephemeral version", &[seed.as_bytes()]);
-    super::hex(&digest[..8])
+    let digest = super::mac::hmac(b"ephemeral version", &[seed.as_bytes()]);
+    hex::encode(&digest[..8])
 }
 
 /// The post as `SendEphemeralPost` / `UpdateEphemeralPost` take it: the bot's, its actions
@@ -208,7 +208,7 @@ pub(crate) fn not_moved(post_id: &str, error: Option<&crate::facts::FactError>) 
 /// call's entropy): the same on every node and every round, and a one-way digest, so that it
 /// shows nothing of the seed.
 pub(crate) fn post_id(seed: &str) -> String {
-    let digest = super::sha256::hmac(b"ephemeral answer", &[seed.as_bytes()]);
+    let digest = super::mac::hmac(b"ephemeral answer", &[seed.as_bytes()]);
     let mut entropy = [0u8; 16];
     entropy.copy_from_slice(&digest[..16]);
     crate::ids::EventId::from_entropy(entropy)

@@ -13,7 +13,7 @@
 
 pub(crate) mod ephemeral;
 mod hooks;
-pub(crate) mod sha256;
+pub(crate) mod mac;
 
 pub(crate) use hooks::{
     keyring, post_changed_elsewhere, post_deleted, post_saved, post_will_be_saved, rotate,
@@ -52,26 +52,82 @@ pub(crate) fn ask_keyring<T>(ask: &mut crate::facts::Ask, answered: &Option<T>) 
 /// The signing key in use. Only the current key verifies: a rotated-out key's signatures fall
 /// back to the full check.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(try_from = "StoredKeyring")]
 pub(crate) struct Keyring {
     /// Names the key in every signature it made.
     pub(crate) id: String,
-    /// 16 random bytes, hex.
-    pub(crate) secret: String,
+    /// 16 random bytes, hex (as stored since 1.0).
+    secret: String,
+    /// The same bytes, the HMAC key of current signatures.
+    #[serde(skip)]
+    bytes: [u8; 16],
+}
+
+/// A keyring as the store holds it, before its secret is checked.
+#[derive(Deserialize)]
+struct StoredKeyring {
+    id: String,
+    secret: String,
+}
+
+impl TryFrom<StoredKeyring> for Keyring {
+    type Error = String;
+
+    /// A stored key whose secret is not 16 bytes of hex is no key: reading it fails like any
+    /// unreadable fact, and nothing is signed or verified with it. Only the plugin writes it.
+    fn try_from(stored: StoredKeyring) -> Result<Self, String> {
+        let mut bytes = [0u8; 16];
+        hex::decode_to_slice(&stored.secret, &mut bytes)
+            .map_err(|e| format!("the signing key's secret is not 16 bytes of hex: {e}"))?;
+        Ok(Keyring {
+            id: stored.id,
+            secret: stored.secret,
+            bytes,
+        })
+    }
 }
 
 impl Keyring {
     /// A new key from 16 random bytes.
     pub(crate) fn new(entropy: [u8; 16]) -> Keyring {
-        let hex = hex(&entropy);
         Keyring {
             // The id names the key, not its bits: a hash of it, short.
-            id: hex_digest(&entropy)[..8].to_owned(),
-            secret: hex,
+            id: hex::encode(mac::sha256(&entropy))[..8].to_owned(),
+            secret: hex::encode(entropy),
+            bytes: entropy,
         }
     }
 
-    fn bytes(&self) -> Vec<u8> {
-        self.secret.as_bytes().to_vec()
+    /// The HMAC key a signature of `version` was made with. Version 2 keys the MAC with the
+    /// 16 random bytes; version 1 (signatures made before 1.1) keyed it with the bytes of their
+    /// hex text, and posts signed then keep verifying.
+    fn bytes(&self, version: Version) -> &[u8] {
+        match version {
+            Version::TextKey => self.secret.as_bytes(),
+            Version::RandomBytes => &self.bytes,
+        }
+    }
+}
+
+/// How a signature was made: the `v` it carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Version {
+    /// `v: 1`: the HMAC key was the key's hex text (before 1.1); verified, never made.
+    TextKey = 1,
+    /// `v: 2`: the HMAC key is the key's random bytes.
+    RandomBytes = 2,
+}
+
+impl Version {
+    /// What every new signature is.
+    const CURRENT: Version = Version::RandomBytes;
+
+    fn parse(v: u64) -> Option<Version> {
+        match v {
+            1 => Some(Version::TextKey),
+            2 => Some(Version::RandomBytes),
+            _ => None,
+        }
     }
 }
 
@@ -116,9 +172,11 @@ pub(crate) fn sign(
     if let Some(o) = options.as_mut() {
         as_delivered(o);
     }
-    let mac = mac(key, scope, context, options.as_ref());
+    let version = Version::CURRENT;
+    let text = signed_text(scope, context, options.as_ref());
+    let mac = mac::hmac(key.bytes(version), &[text.as_bytes()]);
     let mut sig = Map::new();
-    sig.insert("v".into(), Value::from(1));
+    sig.insert("v".into(), Value::from(version as u64));
     sig.insert("k".into(), Value::from(key.id.clone()));
     sig.insert("r".into(), Value::from(scope.root_id));
     if !scope.to.is_empty() {
@@ -129,7 +187,7 @@ pub(crate) fn sign(
     if let Some(o) = options {
         sig.insert("o".into(), o);
     }
-    sig.insert("m".into(), Value::from(mac));
+    sig.insert("m".into(), Value::from(hex::encode(mac)));
     Value::Object(sig)
 }
 
@@ -157,7 +215,8 @@ pub(crate) fn verify(
     sig: &Value,
 ) -> Option<Signed> {
     let sig = sig.as_object()?;
-    if sig.get("v")?.as_u64()? != 1 || sig.get("k")?.as_str()? != key.id {
+    let version = Version::parse(sig.get("v")?.as_u64()?)?;
+    if sig.get("k")?.as_str()? != key.id {
         return None;
     }
     let root_id = sig.get("r")?.as_str()?.to_owned();
@@ -169,21 +228,21 @@ pub(crate) fn verify(
     };
     // An ephemeral post's signature names its user, the post and its version; a stored post's
     // none of them.
-    let (to, post_id, version) = match sig.get("e") {
+    let (to, post_id, post_version) = match sig.get("e") {
         None => (String::new(), String::new(), String::new()),
         Some(_) => (text("e")?, text("p")?, text("n")?),
     };
     let options = sig.get("o").cloned();
-    let claimed = sig.get("m")?.as_str()?;
+    let claimed = hex::decode(sig.get("m")?.as_str()?).ok()?;
     let scope = Scope {
         root_id: &root_id,
         to: &to,
         post_id: &post_id,
-        version: &version,
+        version: &post_version,
         ..*scope
     };
-    let expected = mac(key, &scope, context, options.as_ref());
-    if !sha256::equal(expected.as_bytes(), claimed.as_bytes()) {
+    let text = signed_text(&scope, context, options.as_ref());
+    if !mac::verify(key.bytes(version), &[text.as_bytes()], &claimed) {
         return None;
     }
     let options = match options {
@@ -196,16 +255,12 @@ pub(crate) fn verify(
         options,
         to,
         post_id,
-        version,
+        version: post_version,
     })
 }
 
-fn mac(
-    key: &Keyring,
-    scope: &Scope<'_>,
-    context: &Map<String, Value>,
-    options: Option<&Value>,
-) -> String {
+/// The text a signature's MAC covers.
+fn signed_text(scope: &Scope<'_>, context: &Map<String, Value>, options: Option<&Value>) -> String {
     let mut context = Value::Object(context.clone());
     as_delivered(&mut context);
     let mut text = String::new();
@@ -238,7 +293,7 @@ fn mac(
     canonical(&context, &mut text);
     text.push('\n');
     canonical(options.unwrap_or(&Value::Null), &mut text);
-    hex(&sha256::hmac(&key.bytes(), &[text.as_bytes()]))
+    text
 }
 
 /// One text for equal values, whatever their order of keys or their numbers' spelling:
@@ -276,22 +331,6 @@ fn canonical(value: &Value, out: &mut String) {
             out.push('}');
         }
     }
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 15)]));
-    }
-    s
-}
-
-fn hex_digest(bytes: &[u8]) -> String {
-    let mut h = sha256::Sha256::new();
-    h.update(bytes);
-    hex(&h.finish())
 }
 
 #[cfg(test)]
@@ -408,6 +447,55 @@ mod tests {
         assert!(
             verify(&key, &scope("chan1", "button"), &c, &stored).is_none(),
             "passed off as a stored post's"
+        );
+    }
+
+    #[test]
+    fn signatures_made_before_1_1_with_the_keys_text_keep_verifying() {
+        let key = Keyring::new([9; 16]);
+        let c = ctx(json!({"user_id": BOT, "action": "approve"}));
+        let new = sign(&key, &scope("chan1", "button"), &c, None);
+        assert_eq!(
+            new["v"],
+            json!(2),
+            "every new signature keys the MAC with the random bytes"
+        );
+        // A v 1 signature: the same text, the HMAC keyed by the key's hex text.
+        let text = signed_text(&scope("chan1", "button"), &c, None);
+        let old_mac = mac::hmac(key.secret.as_bytes(), &[text.as_bytes()]);
+        let mut old = new.clone();
+        old["v"] = json!(1);
+        old["m"] = json!(hex::encode(old_mac));
+        assert!(verify(&key, &scope("chan1", "button"), &c, &old).is_some());
+        // Neither version's MAC passes for the other's.
+        let mut swapped = new.clone();
+        swapped["m"] = old["m"].clone();
+        assert!(verify(&key, &scope("chan1", "button"), &c, &swapped).is_none());
+        old["m"] = new["m"].clone();
+        assert!(verify(&key, &scope("chan1", "button"), &c, &old).is_none());
+        for v in [json!(0), json!(3), json!("2")] {
+            let mut s = new.clone();
+            s["v"] = v;
+            assert!(verify(&key, &scope("chan1", "button"), &c, &s).is_none());
+        }
+    }
+
+    #[test]
+    fn a_stored_key_must_be_sixteen_bytes_of_hex() {
+        let ok: Keyring = serde_json::from_value(
+            json!({"id": "k1", "secret": "00112233445566778899aabbccddeeff"}),
+        )
+        .unwrap();
+        assert_eq!(ok.bytes(Version::RandomBytes)[15], 0xff);
+        for secret in ["", "0011", "zz112233445566778899aabbccddeeff"] {
+            assert!(
+                serde_json::from_value::<Keyring>(json!({"id": "k1", "secret": secret})).is_err()
+            );
+        }
+        let back: Keyring = serde_json::from_str(&serde_json::to_string(&ok).unwrap()).unwrap();
+        assert_eq!(
+            back.secret, ok.secret,
+            "stored as before: id and hex secret"
         );
     }
 

@@ -1,71 +1,76 @@
-//! The exports of the server wasm module: an allocator pair and one entry point.
+//! The exports of the server wasm module: one entry point, the buffer it reads from, and the
+//! panic message.
 //!
-//! Memory ownership, in one place:
-//! - The host asks [`alloc`] for a buffer, writes into it and passes it to [`handle`], which
-//!   takes ownership and frees it. The host never frees an input buffer itself.
-//! - [`handle`] returns a buffer the core allocated, packed as `(ptr << 32) | len`. The host
-//!   copies it out and gives it back with [`dealloc`].
+//! One call into the core is one exported call: the host writes the call document and the
+//! body, one after the other, into the instance's *inbox* and calls [`handle`] with their
+//! lengths. Memory ownership, in one place:
+//! - The inbox belongs to the core and lives as long as the instance. [`inbox`] makes it hold
+//!   at least `len` bytes and says where it is; the host asks once when the instance starts,
+//!   and again only for a call larger than it (then two exported calls, not one). The host
+//!   writes into it and never frees it.
+//! - [`handle`] returns the reply as `(ptr << 32) | len`: a buffer the core keeps until the
+//!   next call, when it frees it. The host copies it out before calling again.
 //! - On a panic the module traps; the message is left at [`panic_message`]'s address (a
 //!   little-endian `u32` length, then UTF-8) for the host to log. A trapped instance must be
 //!   closed, never called again: its stack pointer and heap are no longer trustworthy.
+//!
+//! The build meters the module's loops (`tools/fuel`): the host sets the exported `fuel`
+//! global before a call, and a call that spends it traps.
 //!
 //! The module imports nothing: no WASI, no host functions.
 
 use crate::wire::envelope::handle_call;
 use std::sync::Once;
 
-/// Allocates `len` bytes for the host to fill; 0 when `len` is 0.
+/// The buffer the host writes each call into, and the last reply, kept until the next call.
+/// A wasm instance runs one call at a time on one thread: nothing else touches them.
+static mut INBOX: Vec<u8> = Vec::new();
+static mut REPLY: Vec<u8> = Vec::new();
+
+/// Makes the inbox hold at least `len` bytes; returns its address (0 when it cannot grow).
 #[no_mangle]
-pub extern "C" fn alloc(len: u32) -> u32 {
-    if len == 0 {
-        return 0;
+pub extern "C" fn inbox(len: u32) -> u32 {
+    // SAFETY: one call at a time (see INBOX); no reference to the inbox outlives this call.
+    let inbox = unsafe { &mut *std::ptr::addr_of_mut!(INBOX) };
+    let len = len as usize;
+    if inbox.len() < len {
+        // Grown to what was asked, never in advance: an instance that grew past its memory
+        // budget serving one large call is replaced by the host.
+        if inbox.try_reserve_exact(len - inbox.len()).is_err() {
+            return 0;
+        }
+        inbox.resize(len, 0);
     }
-    let mut buf = Vec::<u8>::with_capacity(len as usize);
-    let ptr = buf.as_mut_ptr();
-    std::mem::forget(buf);
-    ptr as u32
+    inbox.as_mut_ptr() as u32
 }
 
-/// Frees a buffer of `len` bytes that [`alloc`] or [`handle`] gave out.
-///
-/// # Safety
-/// `ptr` and `len` must be exactly what [`alloc`] or [`handle`] returned, and freed once.
+/// Runs one call: the inbox holds a `Call` document of `input_len` bytes, then the HTTP body
+/// of `body_len` bytes (0 for none). Returns the reply as `(ptr << 32) | len`, valid until the
+/// next call; `0` when the lengths do not fit the inbox (a host bug).
 #[no_mangle]
-pub unsafe extern "C" fn dealloc(ptr: u32, len: u32) {
-    if len != 0 {
-        drop(Vec::from_raw_parts(ptr as *mut u8, 0, len as usize));
-    }
-}
-
-/// Runs one call: `input` is a `Call` document, `body` the HTTP body (length 0 for none).
-/// Takes ownership of both buffers; returns the reply as `(ptr << 32) | len`.
-///
-/// # Safety
-/// Each buffer must come from [`alloc`] with exactly that length, and be filled by the host.
-#[no_mangle]
-pub unsafe extern "C" fn handle(
-    input_ptr: u32,
-    input_len: u32,
-    body_ptr: u32,
-    body_len: u32,
-) -> u64 {
+pub extern "C" fn handle(input_len: u32, body_len: u32) -> u64 {
     static HOOK: Once = Once::new();
     HOOK.call_once(|| std::panic::set_hook(Box::new(record_panic)));
 
-    let input = owned(input_ptr, input_len);
-    let body = owned(body_ptr, body_len);
-    let reply = handle_call(&input, &body).into_boxed_slice();
-    let len = reply.len() as u64;
-    let ptr = Box::into_raw(reply) as *mut u8 as u64;
+    // SAFETY: one call at a time (see INBOX); the references end before this call returns.
+    let (inbox, reply) = unsafe {
+        (
+            &*std::ptr::addr_of!(INBOX),
+            &mut *std::ptr::addr_of_mut!(REPLY),
+        )
+    };
+    let (input_len, body_len) = (input_len as usize, body_len as usize);
+    let Some(end) = input_len
+        .checked_add(body_len)
+        .filter(|&n| n <= inbox.len())
+    else {
+        return 0;
+    };
+    let (input, body) = inbox[..end].split_at(input_len);
+    // The previous reply is freed here, by replacing it.
+    *reply = handle_call(input, body);
+    let (ptr, len) = (reply.as_ptr() as u64, reply.len() as u64);
     (ptr << 32) | len
-}
-
-unsafe fn owned(ptr: u32, len: u32) -> Vec<u8> {
-    if len == 0 {
-        Vec::new()
-    } else {
-        Vec::from_raw_parts(ptr as *mut u8, len as usize, len as usize)
-    }
 }
 
 /// Where the last panic's message is kept: a `u32` length, then up to 1 KiB of UTF-8.

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// hostileBodies are the costliest bodies the 1 MiB limit lets through, of every shape the core
+// must read before it can refuse or accept them: deep nesting, wide objects and arrays, long
+// escaped strings, big numbers, and valid requests carrying as much as they may.
+func hostileBodies() map[string][]byte {
+	const limit = 1 << 20
+	fill := func(prefix, unit, suffix string) []byte {
+		n := (limit - len(prefix) - len(suffix)) / len(unit)
+		return []byte(prefix + strings.Repeat(unit, n) + suffix)
+	}
+	wideObject := func(prefix, suffix string) []byte {
+		var b strings.Builder
+		b.WriteString(prefix)
+		for i := 0; b.Len() < limit-len(suffix)-32; i++ {
+			fmt.Fprintf(&b, `"k%d":%d,`, i, i)
+		}
+		b.WriteString(`"end":0` + suffix)
+		return []byte(b.String())
+	}
+	click := `{"user_id":"alicealicealicealicealice1","user_name":"alice","channel_id":"chanchanchanchanchanchan01","post_id":"postpostpostpostpostpost01","type":"button","context":{"user_id":"bot1bot1bot1bot1bot1bot1b1","pad":`
+	return map[string][]byte{
+		"deep arrays":          fill("", "[", ""),
+		"deep objects":         fill("", `{"a":`, ""),
+		"nesting at the limit": []byte(strings.Repeat("[", 127) + strings.Repeat("0,", limit/2-200) + "0" + strings.Repeat("]", 127)),
+		"wide object":          wideObject("{", "}"),
+		"wide array":           fill("[", "0,", "0]"),
+		"escaped string":       fill(`{"user_id":"`, `\u00e9`, `"}`),
+		"multibyte string":     fill(`{"user_id":"`, "é", `"}`),
+		"long numbers":         fill(`{"user_id":1`, "9", `}`),
+		"duplicate keys":       fill("{", `"user_id":"x",`, `"user_id":"y"}`),
+		"click, wide context":  wideObject(click+`{`, `}}}`),
+		"click, long context":  fill(click+`"`, `\"é`, `"}}`),
+		"click, deep context":  []byte(click + strings.Repeat(`{"a":`, 120) + "1" + strings.Repeat("}", 120) + "}}"),
+		"lint, many actions":   heavyLint(),
+	}
+}
+
+// TestTheCostliestInputsStayWellWithinTheirLanesBudget runs every hostile body through every
+// endpoint and measures the fuel each call spends: the costliest must stay under a quarter of
+// its lane's budget, so that no input the body limit allows can be stopped for running out,
+// while a call that loops forever (a bug) is stopped within the budget.
+func TestTheCostliestInputsStayWellWithinTheirLanesBudget(t *testing.T) {
+	p, _ := newTestPlugin(t)
+	ctx := context.Background()
+	paths := []string{"/api/v1/handler", "/api/v1/ack", "/api/v1/dialogs/open", "/api/v1/lint",
+		"/api/v1/ephemeral", "/api/v1/commands", "/api/v1/dialogs/submit/sessionsessionsession01"}
+	for lane, name := range laneNames {
+		budget := p.info.fuel(lane)
+		var worst int64
+		var worstCase string
+		for _, path := range paths {
+			for shape, body := range hostileBodies() {
+				// Each body on the lane the shim would run it on (by path, or by its size).
+				if p.info.lane(path, len(body)) != lane {
+					continue
+				}
+				call := handleCall{
+					Input:    input{HTTP: &httpInput{Method: "POST", Path: path, UserID: "alicealicealicealicealice1"}},
+					NowMs:    1700000000000,
+					Entropy:  p.entropy(),
+					Node:     p.node,
+					Settings: p.getConfiguration().settings,
+				}
+				doc, err := call.encode()
+				require.NoError(t, err)
+				start := time.Now()
+				_, used, err := p.core.call(ctx, lane, fuelUnbounded, doc, body)
+				require.NoError(t, err, "%s %s", path, shape)
+				if testing.Verbose() {
+					t.Logf("%-28s %-26s %11d fuel %8.2f ms", path, shape, used, float64(time.Since(start).Microseconds())/1000)
+				}
+				if used > worst {
+					worst, worstCase = used, path+", "+shape
+				}
+			}
+		}
+		t.Logf("%s lane: the costliest hostile input (%s) spent %d fuel of a budget of %d (%.1f%%)",
+			name, worstCase, worst, budget, 100*float64(worst)/float64(budget))
+		assert.Less(t, worst, budget/4, "%s lane: %s", name, worstCase)
+	}
+}

@@ -1,0 +1,152 @@
+//! `socket-mode-fuel [--unmetered] IN OUT`: meters the work of every call into the server wasm.
+//!
+//! Every `loop` of every function gets, at the top of its body, a charge of its own size
+//! against a mutable `i64` global exported as `fuel`: the charge is the number of instructions
+//! the body runs once around (nested loops charge for themselves), and when the fuel goes below
+//! zero the instance traps with `unreachable`. Straight-line code needs no meter: its length is
+//! bounded by the module, and recursion by the 128 KiB stack. So the fuel the shim sets before
+//! a call bounds the instructions the call can run, deterministically — the same input costs
+//! the same fuel on a fast or an overloaded machine — and the fuzzer reads how much each input
+//! used.
+//!
+//! This replaces wazero's `WithCloseOnContextDone`, which leaves native code for Go at every
+//! loop header and starts a goroutine per call: the metered module stays in native code and
+//! pays a load, a subtraction, a store and a predicted branch per iteration
+//! (docs/ARCHITECTURE.md, "Bounded work").
+//!
+//! `--unmetered` adds the `fuel` export and nothing else: a module with the same exports and no
+//! meter, the floor the benchmarks compare the metered module against (`BENCH_CORE_WASM`).
+
+use std::collections::HashSet;
+use walrus::ir::{
+    BinaryOp, Binop, Const, GlobalGet, GlobalSet, Instr, InstrSeqId, Loop, Unreachable, Value,
+    Visitor,
+};
+use walrus::{ConstExpr, FunctionId, GlobalId, LocalFunction, Module, ValType};
+
+/// The export the shim sets before each call and reads after it.
+const FUEL_EXPORT: &str = "fuel";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (unmetered, paths) = match args.split_first() {
+        Some((flag, rest)) if flag == "--unmetered" => (true, rest),
+        _ => (false, args.as_slice()),
+    };
+    let [input, output] = paths else {
+        eprintln!("usage: socket-mode-fuel [--unmetered] IN.wasm OUT.wasm");
+        std::process::exit(2);
+    };
+    let mut module = Module::from_file(input).unwrap_or_else(|e| {
+        eprintln!("reading {input}: {e}");
+        std::process::exit(1)
+    });
+    let metered = meter(&mut module, !unmetered);
+    module.emit_wasm_file(output).unwrap_or_else(|e| {
+        eprintln!("writing {output}: {e}");
+        std::process::exit(1)
+    });
+    eprintln!("    {output}: {metered} loops metered, fuel exported as `{FUEL_EXPORT}`");
+}
+
+/// Adds the `fuel` global and, when `charging`, a charge at the top of every loop; returns how
+/// many loops were metered.
+fn meter(module: &mut Module, charging: bool) -> usize {
+    if module.exports.iter().any(|e| e.name == FUEL_EXPORT) {
+        eprintln!("the module already exports `{FUEL_EXPORT}`: metered twice?");
+        std::process::exit(1);
+    }
+    let fuel = module
+        .globals
+        .add_local(ValType::I64, true, false, ConstExpr::Value(Value::I64(0)));
+    module.exports.add(FUEL_EXPORT, fuel);
+    if !charging {
+        return 0;
+    }
+    let ids: Vec<FunctionId> = module.funcs.iter_local().map(|(id, _)| id).collect();
+    let mut metered = 0;
+    for id in ids {
+        let func = module.funcs.get_mut(id).kind.unwrap_local_mut();
+        for (seq, cost) in loops(func) {
+            charge(func, seq, cost, fuel);
+            metered += 1;
+        }
+    }
+    metered
+}
+
+/// Every loop body of `func` and what one iteration of it costs.
+fn loops(func: &LocalFunction) -> Vec<(InstrSeqId, i64)> {
+    #[derive(Default)]
+    struct Loops(Vec<InstrSeqId>);
+    impl<'i> Visitor<'i> for Loops {
+        fn visit_loop(&mut self, instr: &Loop) {
+            self.0.push(instr.seq);
+        }
+    }
+    let mut found = Loops::default();
+    walrus::ir::dfs_in_order(&mut found, func, func.entry_block());
+    let loops: HashSet<InstrSeqId> = found.0.iter().copied().collect();
+    found
+        .0
+        .into_iter()
+        .map(|seq| (seq, cost(func, seq, &loops).max(1)))
+        .collect()
+}
+
+/// What one pass through `seq` costs, about: its own instructions, plus the longer branch of
+/// each `if` and the costliest of the blocks inside it (a loop body's blocks are mostly the
+/// arms of a `br_table`, of which one runs). Loops inside it charge for themselves.
+fn cost(func: &LocalFunction, seq: InstrSeqId, loops: &HashSet<InstrSeqId>) -> i64 {
+    let mut own = 0;
+    let mut costliest_block = 0;
+    for (instr, _) in &func.block(seq).instrs {
+        own += 1;
+        match instr {
+            Instr::Block(b) => costliest_block = costliest_block.max(cost(func, b.seq, loops)),
+            Instr::IfElse(i) => {
+                own += cost(func, i.consequent, loops).max(cost(func, i.alternative, loops));
+            }
+            Instr::Loop(l) if loops.contains(&l.seq) => {}
+            _ => {}
+        }
+    }
+    own + costliest_block
+}
+
+/// Puts `fuel -= cost; if fuel < 0 { unreachable }` at the top of the loop body `seq`.
+fn charge(func: &mut LocalFunction, seq: InstrSeqId, cost: i64, fuel: GlobalId) {
+    let mut body = func.builder_mut().instr_seq(seq);
+    let prelude: [Instr; 7] = [
+        GlobalGet { global: fuel }.into(),
+        Const {
+            value: Value::I64(cost),
+        }
+        .into(),
+        Binop {
+            op: BinaryOp::I64Sub,
+        }
+        .into(),
+        GlobalSet { global: fuel }.into(),
+        GlobalGet { global: fuel }.into(),
+        Const {
+            value: Value::I64(0),
+        }
+        .into(),
+        Binop {
+            op: BinaryOp::I64LtS,
+        }
+        .into(),
+    ];
+    for (at, instr) in prelude.into_iter().enumerate() {
+        body.instr_at(at, instr);
+    }
+    body.if_else_at(
+        7,
+        None,
+        |then| {
+            then.instr(Unreachable {});
+        },
+        |_| {},
+    );
+}
