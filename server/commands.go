@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 
 	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/mattermost/mattermost/server/public/plugin"
@@ -13,6 +14,11 @@ func (p *Plugin) ExecuteCommand(_ *plugin.Context, args *model.CommandArgs) (*mo
 	rep := p.hookReply(input{Command: &commandInput{Args: args}})
 	if rep == nil || rep.Reply == nil || rep.Reply.Command == nil {
 		return nil, model.NewAppError("ExecuteCommand", "plugin.core_failed", nil, "the plugin could not handle the command", 500)
+	}
+	// The core handed the command back: with no response and no error, Mattermost goes on to
+	// run the team's own command or its built-in (App.ExecuteCommand), as without this plugin.
+	if len(rep.Reply.Command.Response) == 0 {
+		return nil, nil
 	}
 	// Decoded with float64 numbers: the response crosses a gob-encoded RPC (see gobSafe).
 	var response model.CommandResponse
@@ -55,4 +61,17 @@ func triggers(commands []*model.Command) []string {
 		out = append(out, c.Trigger)
 	}
 	return out
+}
+
+// teamCommands answers the team_commands fact: the triggers of a team's own slash commands.
+func (p *Plugin) teamCommands(teamID string) result {
+	commands, err := p.API.ListCustomCommands(teamID)
+	var appErr *model.AppError
+	if errors.As(err, &appErr) {
+		return result{appErr: appErr}
+	}
+	if err != nil {
+		return result{err: err}
+	}
+	return result{value: triggers(commands)}
 }

@@ -129,8 +129,22 @@ func (p *Plugin) ask(q query) result {
 		// OldValue nil: set only if nothing is stored (Mattermost's insert-if-absent).
 		created, appErr := p.API.KVSetWithOptions(q.Key, []byte(q.Value), model.PluginKVSetOptions{Atomic: true, ExpireInSeconds: q.ExpireInSeconds})
 		return result{value: created, appErr: appErr}
+	case "kv_create_any":
+		// Insert-if-absent on each key in the core's order: the first that was free, or null.
+		for _, key := range q.Keys {
+			created, appErr := p.API.KVSetWithOptions(key, []byte(q.Value), model.PluginKVSetOptions{Atomic: true, ExpireInSeconds: q.ExpireInSeconds})
+			if appErr != nil {
+				return result{appErr: appErr}
+			}
+			if created {
+				return result{value: key}
+			}
+		}
+		return result{value: nil}
 	case "mattermost_commands":
 		return p.mattermostCommands()
+	case "team_commands":
+		return p.teamCommands(q.TeamID)
 	case "kv_consume":
 		deleted, appErr := p.API.KVCompareAndDelete(q.Key, []byte(q.Expected))
 		return result{value: deleted, appErr: appErr}

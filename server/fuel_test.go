@@ -14,8 +14,7 @@ import (
 // hostileBodies are the costliest bodies the 1 MiB limit lets through, of every shape the core
 // must read before it can refuse or accept them: deep nesting, wide objects and arrays, long
 // escaped strings, big numbers, and valid requests carrying as much as they may.
-func hostileBodies() map[string][]byte {
-	const limit = 1 << 20
+func hostileBodies(limit int) map[string][]byte {
 	fill := func(prefix, unit, suffix string) []byte {
 		n := (limit - len(prefix) - len(suffix)) / len(unit)
 		return []byte(prefix + strings.Repeat(unit, n) + suffix)
@@ -43,7 +42,7 @@ func hostileBodies() map[string][]byte {
 		"click, wide context":  wideObject(click+`{`, `}}}`),
 		"click, long context":  fill(click+`"`, `\"é`, `"}}`),
 		"click, deep context":  []byte(click + strings.Repeat(`{"a":`, 120) + "1" + strings.Repeat("}", 120) + "}}"),
-		"lint, many actions":   heavyLint(),
+		"lint, many actions":   heavyLint()[:min(len(heavyLint()), limit)],
 	}
 }
 
@@ -60,11 +59,18 @@ func TestTheCostliestInputsStayWellWithinTheirLanesBudget(t *testing.T) {
 		budget := p.info.fuel(lane)
 		var worst int64
 		var worstCase string
+		// The largest bodies the limit lets through, and the largest the interactive lane
+		// takes (the bulk lane takes anything larger).
+		bodies := hostileBodies(1 << 20)
+		for shape, body := range hostileBodies(32<<10 - 1) {
+			bodies[shape+", 32 KiB"] = body
+		}
 		for _, path := range paths {
-			if p.info.lane(path) != lane {
-				continue
-			}
-			for shape, body := range hostileBodies() {
+			for shape, body := range bodies {
+				// Each body on the lane the shim would run it on (by path, or by its size).
+				if p.info.lane(path, len(body)) != lane {
+					continue
+				}
 				call := handleCall{
 					Input:    input{HTTP: &httpInput{Method: "POST", Path: path, UserID: "alicealicealicealicealice1"}},
 					NowMs:    1700000000000,

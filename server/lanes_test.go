@@ -58,9 +58,9 @@ func TestACallPastItsBudgetIsStoppedAndItsInstanceReplaced(t *testing.T) {
 // requests would) and shows a click is served at once, while a lint waits for its lane.
 func TestLintCannotOccupyTheInstancesClicksUse(t *testing.T) {
 	p, api := newTestPlugin(t)
-	require.Equal(t, laneBulk, p.info.lane("/api/v1/lint"))
-	require.Equal(t, laneBulk, p.info.lane("/api/v1/dialogs/open"))
-	require.Equal(t, laneInteractive, p.info.lane("/api/v1/handler"))
+	require.Equal(t, laneBulk, p.info.lane("/api/v1/lint", 0))
+	require.Equal(t, laneBulk, p.info.lane("/api/v1/dialogs/open", 0))
+	require.Equal(t, laneInteractive, p.info.lane("/api/v1/handler", 0))
 
 	bulk := p.core.pools[laneBulk]
 	var held []*instance
@@ -91,6 +91,49 @@ func TestLintCannotOccupyTheInstancesClicksUse(t *testing.T) {
 	w = httptest.NewRecorder()
 	p.ServeHTTP(nil, w, r)
 	assert.Equal(t, 500, w.Code, "the lint waited for its own lane until its request gave up")
+	api.AssertExpectations(t)
+}
+
+// TestHeavyInputsRunOnTheBulkLane: the endpoints that check a large document (lint, opening a
+// dialog, an ephemeral message) and any input past the core's heavy_bytes (an ack over REST
+// whose answer is linted, a made-up click, a large post the hooks sign) run on the bulk lane;
+// what people send every moment stays interactive. With the bulk lane full, an ephemeral
+// message waits for it (and gives up with its request) while a click is served.
+func TestHeavyInputsRunOnTheBulkLane(t *testing.T) {
+	p, api := newTestPlugin(t)
+	heavy := p.info.Lanes[laneNames[laneBulk]].HeavyBytes
+	require.Equal(t, 32<<10, heavy, "the core says what is heavy")
+	for path, size := range map[string]int{"/api/v1/ephemeral": 100, "/api/v1/ack": heavy + 1, "/api/v1/handler": heavy + 1} {
+		assert.Equal(t, laneBulk, p.info.lane(path, size), "%s with %d bytes", path, size)
+	}
+	for path, size := range map[string]int{"/api/v1/ack": 4 << 10, "/api/v1/handler": heavy, "/api/v1/status": 0} {
+		assert.Equal(t, laneInteractive, p.info.lane(path, size), "%s with %d bytes", path, size)
+	}
+	bigPost := input{PostWillBeSaved: &postToSave{Post: bytes.Repeat([]byte("x"), heavy+1)}}
+	assert.Equal(t, laneBulk, p.info.lane("", bigPost.size()), "a large post the hooks sign")
+	smallPost := input{PostSaved: &postSaved{Post: []byte(`{"id":"p"}`)}}
+	assert.Equal(t, laneInteractive, p.info.lane("", smallPost.size()))
+
+	bulk := p.core.pools[laneBulk]
+	var held []*instance
+	for range cap(bulk) {
+		held = append(held, <-bulk)
+	}
+	defer func() {
+		for _, inst := range held {
+			bulk <- inst
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	r := httptest.NewRequest("POST", "/api/v1/ephemeral", strings.NewReader(`{}`)).WithContext(ctx)
+	r.Header.Set("Mattermost-User-Id", "bot1bot1bot1bot1bot1bot1b1")
+	api.On("LogError", "request refused", "error_code", "internal_error", "reason", mock.MatchedBy(func(s string) bool {
+		return strings.Contains(s, "context deadline exceeded")
+	})).Once()
+	w := httptest.NewRecorder()
+	p.ServeHTTP(nil, w, r)
+	assert.Equal(t, 500, w.Code, "the ephemeral message waited for the bulk lane until its request gave up")
 	api.AssertExpectations(t)
 }
 

@@ -137,7 +137,7 @@ func (p *Plugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Req
 		Node:     p.node,
 		Settings: p.getConfiguration().settings,
 	}
-	rep, err := p.decide(r.Context(), p.info.lane(r.URL.Path), &call, body)
+	rep, err := p.decide(r.Context(), p.info.lane(r.URL.Path, len(body)), &call, body)
 	if err == nil && (rep.Reply == nil || rep.Reply.HTTP == nil) {
 		err = fmt.Errorf("the core answered %q without an HTTP response", rep.Kind)
 	}
@@ -265,7 +265,7 @@ func (p *Plugin) hookReply(in input) *reply {
 		Node:     p.node,
 		Settings: p.getConfiguration().settings,
 	}
-	rep, err := p.decide(context.Background(), laneInteractive, &call, nil)
+	rep, err := p.decide(context.Background(), p.info.lane("", in.size()), &call, nil)
 	if err != nil {
 		p.API.LogError("the core could not decide a hook", "error", err.Error())
 		return nil

@@ -278,6 +278,31 @@ func (f *fixture) expectFacts(t testing.TB, api *plugintest.API) {
 			api.On("ListPluginCommands", "").Return(commands(served.Plugins), nil).Once()
 			api.On("GetTeams").Return([]*model.Team{{Id: "teamteamteamteamteamteam01"}}, nil).Once()
 			api.On("ListCustomCommands", "teamteamteamteamteamteam01").Return(commands(served.Custom), nil).Once()
+		case "kv_create_any":
+			// Every key is taken up to the one the fixture says was free (none: all taken).
+			var won *string
+			if failed == nil {
+				require.NoError(t, json.Unmarshal(answer.Found, &won))
+			}
+			for _, key := range q.Keys {
+				free := won != nil && key == *won
+				api.On("KVSetWithOptions", key, jsonEqual(q.Value), model.PluginKVSetOptions{Atomic: true, ExpireInSeconds: q.ExpireInSeconds}).Return(free, failed).Once()
+				if free || failed != nil {
+					break
+				}
+			}
+		case "team_commands":
+			if failed != nil {
+				api.On("ListCustomCommands", q.TeamID).Return(nil, failed).Once()
+				break
+			}
+			var triggers []string
+			require.NoError(t, json.Unmarshal(answer.Found, &triggers))
+			commands := []*model.Command{}
+			for _, trigger := range triggers {
+				commands = append(commands, &model.Command{Trigger: trigger, TeamId: q.TeamID})
+			}
+			api.On("ListCustomCommands", q.TeamID).Return(commands, nil).Once()
 		case "kv_consume":
 			api.On("KVCompareAndDelete", q.Key, []byte(q.Expected)).Return(string(answer.Found) == "true", failed).Once()
 		case "open_dialog":

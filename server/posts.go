@@ -60,12 +60,21 @@ func (p *Plugin) postWillBeSaved(post *model.Post, edited bool) (*model.Post, st
 
 // MessageHasBeenPosted lets the core remember a post with signed buttons as saved.
 func (p *Plugin) MessageHasBeenPosted(_ *plugin.Context, post *model.Post) {
-	p.postSaved(post)
+	if post == nil || post.GetProp(model.PostPropsAttachments) == nil {
+		return
+	}
+	p.postSaved(post, false)
 }
 
-// MessageHasBeenUpdated is MessageHasBeenPosted for an edit.
-func (p *Plugin) MessageHasBeenUpdated(_ *plugin.Context, newPost, _ *model.Post) {
-	p.postSaved(newPost)
+// MessageHasBeenUpdated is MessageHasBeenPosted for an edit, also of a post whose attachments
+// the edit removed: every node that holds a copy of it must forget the copy.
+func (p *Plugin) MessageHasBeenUpdated(_ *plugin.Context, newPost, oldPost *model.Post) {
+	// Plumbing, as in postWillBeSaved: only a post that has or had attachments ever held buttons.
+	if newPost == nil || (newPost.GetProp(model.PostPropsAttachments) == nil &&
+		(oldPost == nil || oldPost.GetProp(model.PostPropsAttachments) == nil)) {
+		return
+	}
+	p.postSaved(newPost, true)
 }
 
 // MessageHasBeenDeleted lets the core forget a deleted post.
@@ -76,14 +85,10 @@ func (p *Plugin) MessageHasBeenDeleted(_ *plugin.Context, post *model.Post) {
 	p.hook(input{PostDeleted: &postDeleted{PostID: post.Id}})
 }
 
-func (p *Plugin) postSaved(post *model.Post) {
-	// Plumbing, as in postWillBeSaved: only posts with attachments can hold buttons.
-	if post == nil || post.GetProp(model.PostPropsAttachments) == nil {
-		return
-	}
+func (p *Plugin) postSaved(post *model.Post, edited bool) {
 	data, err := json.Marshal(post)
 	if err != nil {
 		return
 	}
-	p.hook(input{PostSaved: &postSaved{Post: data}})
+	p.hook(input{PostSaved: &postSaved{Post: data, Edited: edited}})
 }

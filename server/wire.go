@@ -41,14 +41,32 @@ type input struct {
 	Command         *commandInput   `json:"command,omitempty"`
 }
 
+// size is how large the input's payload is, for choosing its lane: the post a hook saves, a
+// websocket message's data, a cluster message (an HTTP body travels beside the input).
+func (in *input) size() int {
+	switch {
+	case in.PostWillBeSaved != nil:
+		return len(in.PostWillBeSaved.Post)
+	case in.PostSaved != nil:
+		return len(in.PostSaved.Post)
+	case in.WebSocket != nil:
+		return len(in.WebSocket.Data)
+	case in.Cluster != nil:
+		return len(in.Cluster.Message)
+	}
+	return 0
+}
+
 // commandInput is a slash command someone typed (ExecuteCommand): Mattermost's CommandArgs.
 type commandInput struct {
 	Args *model.CommandArgs `json:"args"`
 }
 
-// postSaved is a post with attachments as saved (MessageHasBeenPosted/-Updated).
+// postSaved is a post as saved (MessageHasBeenPosted with attachments, or MessageHasBeenUpdated
+// for a post that has or had attachments).
 type postSaved struct {
-	Post json.RawMessage `json:"post"`
+	Post   json.RawMessage `json:"post"`
+	Edited bool            `json:"edited,omitempty"`
 }
 
 // postDeleted names a deleted post with attachments (MessageHasBeenDeleted).
@@ -212,19 +230,23 @@ type reply struct {
 	Lanes         map[string]laneInfo `json:"lanes"`
 }
 
-// laneInfo is what the core says of a lane: the fuel each of its calls may spend, and the paths
-// it serves (the interactive lane serves every other input).
+// laneInfo is what the core says of a lane: the fuel each of its calls may spend, the paths it
+// serves, and (the bulk lane) the payload size from which any input is its (the interactive
+// lane serves every other input).
 type laneInfo struct {
-	Fuel  int64    `json:"fuel"`
-	Paths []string `json:"paths"`
+	Fuel       int64    `json:"fuel"`
+	Paths      []string `json:"paths"`
+	HeavyBytes int      `json:"heavy_bytes"`
 }
 
 // laneNames are the lanes' names in the core's info.
 var laneNames = [lanes]string{laneInteractive: "interactive", laneBulk: "bulk"}
 
-// lane is the lane the core assigns to path.
-func (r *reply) lane(path string) int {
-	if slices.Contains(r.Lanes[laneNames[laneBulk]].Paths, path) {
+// lane is the lane the core assigns to an input: by its path (empty for a hook), or by the
+// size of its payload (a request body, a post), decided before the core is called.
+func (r *reply) lane(path string, size int) int {
+	bulk := r.Lanes[laneNames[laneBulk]]
+	if slices.Contains(bulk.Paths, path) || (bulk.HeavyBytes > 0 && size > bulk.HeavyBytes) {
 		return laneBulk
 	}
 	return laneInteractive

@@ -50,10 +50,13 @@ pub enum Reply {
     Http(Response),
     /// Nothing: the input was a hook that answers nobody (`{"none": {}}` on the wire).
     None {},
-    /// The answer of `ExecuteCommand`: Mattermost's `CommandResponse`.
+    /// The answer of `ExecuteCommand`: Mattermost's `CommandResponse`, or none: the command
+    /// is handed back, and Mattermost runs what it would have run without this plugin (a
+    /// team's own command, a built-in).
     Command {
-        /// The response, as Mattermost's JSON.
-        response: Box<RawValue>,
+        /// The response, as Mattermost's JSON; `None` hands the command back.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        response: Option<Box<RawValue>>,
     },
     /// The answer of `MessageWillBePosted` / `MessageWillBeUpdated`: the post to save instead
     /// (`None`: unchanged), or why it is refused.
@@ -72,7 +75,9 @@ impl PartialEq for Reply {
         match (self, other) {
             (Reply::Http(a), Reply::Http(b)) => a == b,
             (Reply::None {}, Reply::None {}) => true,
-            (Reply::Command { response: a }, Reply::Command { response: b }) => a.get() == b.get(),
+            (Reply::Command { response: a }, Reply::Command { response: b }) => {
+                a.as_ref().map(|r| r.get()) == b.as_ref().map(|r| r.get())
+            }
             (
                 Reply::Post { post, rejection },
                 Reply::Post {
@@ -275,7 +280,18 @@ impl Decision {
     pub(crate) fn command(effects: Vec<Effect>, response: Box<RawValue>) -> Self {
         Self {
             effects,
-            reply: Reply::Command { response },
+            reply: Reply::Command {
+                response: Some(response),
+            },
+        }
+    }
+
+    /// A slash command handed back to Mattermost, which runs what it would have run without
+    /// this plugin (`ExecuteCommand` answers no response and no error).
+    pub(crate) fn command_handed_back(effects: Vec<Effect>) -> Self {
+        Self {
+            effects,
+            reply: Reply::Command { response: None },
         }
     }
 

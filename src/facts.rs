@@ -126,6 +126,25 @@ pub enum Fact {
         /// When Mattermost drops the entry (0: never).
         expire_in_seconds: u64,
     },
+    /// `KVSetWithOptions(key, value, {Atomic, OldValue: nil})` on each of `keys` in turn until
+    /// one is stored: the first key that was free, answered with that key, or `null` when none
+    /// was. How a registration claims one numbered slot among many (a command limit held by
+    /// the claim itself). A storage primitive: which keys, in which order, is the core's.
+    KvCreateAny {
+        /// The plugin's KV keys, in the order to try them.
+        keys: Vec<String>,
+        /// A JSON document.
+        value: Box<RawValue>,
+        /// When Mattermost drops the entry (0: never).
+        expire_in_seconds: u64,
+    },
+    /// `ListCustomCommands(team_id)`: the team's own slash commands, answered with their
+    /// triggers (`["standup", …]`), or Mattermost's refusal (501 when custom slash commands are
+    /// off on the server).
+    TeamCommands {
+        /// The team the command was typed in.
+        team_id: String,
+    },
     /// The slash commands Mattermost already serves (`ListBuiltInCommands`, and
     /// `ListPluginCommands("")`: every plugin's, this one's included), answered with
     /// `{"built_in": [trigger, …], "plugins": [trigger, …]}`.

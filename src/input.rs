@@ -49,11 +49,14 @@ pub enum Input<'a> {
         /// Whether it is an edit.
         edited: bool,
     },
-    /// `MessageHasBeenPosted` / `MessageHasBeenUpdated` for a post with attachments: the post
-    /// as saved, as JSON.
+    /// `MessageHasBeenPosted` (`edited: false`) for a post with attachments, or
+    /// `MessageHasBeenUpdated` (`true`) for a post that has or had attachments: the post as
+    /// saved, as JSON.
     PostSaved {
         /// The post.
         post: &'a str,
+        /// Whether it is an edit (a node may hold a copy of the post as it was).
+        edited: bool,
     },
     /// `MessageHasBeenDeleted` for a post with attachments.
     PostDeleted {

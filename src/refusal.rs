@@ -73,6 +73,13 @@ pub enum Refusal {
         /// The post named in the request.
         post_id: String,
     },
+    /// A button of an ephemeral post the plugin sent, since replaced or removed by an `update`
+    /// answer, or older than its buttons live: the person's client sent an old cookie.
+    #[error("post {post_id} has changed since this button was shown, or its buttons expired")]
+    StaleButton {
+        /// The ephemeral post named in the request.
+        post_id: String,
+    },
     /// A top-level field of the request is not what Mattermost knows: the body was made up.
     #[error("`{field}` does not match what Mattermost knows")]
     FieldMismatch {
@@ -368,6 +375,8 @@ fn present(refusal: &Refusal) -> Presentation {
             "Nobody received your click: this button does not say which bot should receive it. {fix_context}")),
         Refusal::UnverifiablePost { .. } => p(403, "unverifiable_post", Info,
             "Your click was not delivered: this message is not stored (it is an ephemeral message), so the plugin cannot verify where the button came from. The bot's developer can send it through the plugin (POST /api/v1/ephemeral) or post a regular message instead, or an administrator can allow clicks on ephemeral messages in the plugin's settings.".into()),
+        Refusal::StaleButton { .. } => p(403, "stale_button", Info,
+            "This button no longer works: the message it was on has changed since it was shown, or it is more than a day old. Use the buttons the message shows now.".into()),
         Refusal::FieldMismatch { field } => p(403, "field_mismatch", Warn, format!(
             "This click was refused: its `{field}` is not what Mattermost knows, so it was not made by Mattermost. If you just renamed something, wait a few seconds and try again.")),
         Refusal::ReservedField { field } => p(400, "reserved_field", Warn, format!(
@@ -521,6 +530,7 @@ mod tests {
             },
             Refusal::InvalidRecipient,
             Refusal::UnverifiablePost { post_id: s() },
+            Refusal::StaleButton { post_id: s() },
             Refusal::FieldMismatch { field: "user_name" },
             Refusal::ReservedField { field: "user" },
             Refusal::ChannelArchived { channel_id: s() },

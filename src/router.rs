@@ -37,7 +37,7 @@ pub fn handle(input: &Input<'_>, ctx: &Context, facts: Facts<'_>) -> Outcome {
         Input::Activated => activated(ctx, facts),
         Input::Command { args } => command::execute::execute(args, ctx, facts),
         Input::PostWillBeSaved { post, .. } => crate::sign::post_will_be_saved(post, ctx, facts),
-        Input::PostSaved { post } => crate::sign::post_saved(post),
+        Input::PostSaved { post, edited } => crate::sign::post_saved(post, *edited),
         Input::PostDeleted { post_id } => crate::sign::post_deleted(post_id),
     }
 }
@@ -193,16 +193,20 @@ fn activated(ctx: &Context, facts: Facts<'_>) -> Outcome {
     Outcome::Decided(Decision::quiet(effects))
 }
 
-/// A message from another node: a command added or removed there, or the delivery layer's.
+/// A message from another node: a command added or removed there, a post changed there, or the
+/// delivery layer's.
 fn cluster(message: &str, ctx: &Context, facts: Facts<'_>) -> Outcome {
     #[derive(serde::Deserialize)]
     struct CommandMessage {
         command: command::Change,
     }
-    match serde_json::from_str::<CommandMessage>(message) {
-        Ok(m) => m.command.apply(facts),
-        Err(_) => delivery::node::cluster(message, ctx, facts),
+    if let Ok(m) = serde_json::from_str::<CommandMessage>(message) {
+        return m.command.apply(facts);
     }
+    if let Some(outcome) = crate::sign::post_changed_elsewhere(message) {
+        return outcome;
+    }
+    delivery::node::cluster(message, ctx, facts)
 }
 
 /// `POST /api/v1/ack`: an acknowledgement with the bot's token, answered with what became of it.

@@ -412,8 +412,9 @@ fn check_decision(reply: &Value) -> Result<(), String> {
         return check_effects(reply);
     }
     if let Some(command) = reply["reply"].get("command") {
-        // Mattermost's CommandResponse: always an object the shim can decode.
-        if !command["response"].is_object() {
+        // Mattermost's CommandResponse: an object the shim can decode, or none (the command
+        // handed back to Mattermost).
+        if !command["response"].is_object() && !command["response"].is_null() {
             return Err(format!("a command answered with {command}"));
         }
         return check_effects(reply);

@@ -86,6 +86,10 @@ struct ClickFacts {
     /// The key that signs buttons and the trigger token.
     #[serde(default, deserialize_with = "present")]
     keyring: Option<Answer<Option<Keyring>>>,
+    /// For a click on an ephemeral post the plugin sent: the version its buttons are at
+    /// (`null`: none any more, the post's buttons expired).
+    #[serde(default, deserialize_with = "present")]
+    ephemeral: Option<Answer<Option<crate::sign::ephemeral::Record>>>,
 }
 
 /// Where a click's signature leaves it.
@@ -131,7 +135,12 @@ pub(crate) fn handle(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> 
     // A click on an ephemeral post the plugin sent: an `update` answer is the plugin's to apply.
     let ephemeral = match (&signature, &facts.keyring) {
         (Signature::Valid(signed), Some(Answer::Found(Some(key)))) if !signed.to.is_empty() => {
-            Some(key.clone())
+            let answering = crate::sign::ephemeral::Answering {
+                key: key.clone(),
+                site_url: ctx.settings.site_url.clone(),
+                event_id: EventId::from_entropy(ctx.entropy).as_str().to_owned(),
+            };
+            Some((answering, signed.version.clone()))
         }
         _ => None,
     };
@@ -172,11 +181,17 @@ fn signature(click: &Click<'_>, f: &ClickFacts) -> Signature {
         kind: &claim.kind,
         data_source: &claim.data_source,
         to: "",
+        post_id: "",
+        version: "",
     };
     match sign::verify(key, &scope, &context, sig) {
-        // An ephemeral post's signature carries only its own user's clicks (a cookie handed to
-        // somebody else gets the full check, and no stored post to pass it).
-        Some(signed) if !signed.to.is_empty() && signed.to != click.caller.as_str() => {
+        // An ephemeral post's signature carries only its own user's clicks on that post (a
+        // cookie handed to somebody else, or named with another post, gets the full check, and
+        // no stored post to pass it).
+        Some(signed)
+            if !signed.to.is_empty()
+                && (signed.to != click.caller.as_str() || signed.post_id != claim.post_id) =>
+        {
             Signature::None
         }
         Some(signed) => Signature::Valid(signed),
@@ -194,9 +209,15 @@ fn missing(click: &Click<'_>, f: &ClickFacts, signature: &Signature) -> Option<A
         let post = || Fact::Post {
             post_id: claim.post_id.clone(),
         };
+        // An ephemeral post is not stored: its signature is all there is to check, with the
+        // version the plugin keeps for it (never cached: an update moves it on).
+        let version = || Fact::KvGet {
+            key: crate::sign::ephemeral::record_key(&claim.post_id),
+        };
         match signature {
-            // An ephemeral post is not stored: its signature is all there is to check.
-            Signature::Valid(signed) if !signed.to.is_empty() => {}
+            Signature::Valid(signed) if !signed.to.is_empty() => {
+                ask.unless(&f.ephemeral, "ephemeral", version);
+            }
             Signature::Valid(_) => {
                 ask.unless_cached_for(&f.post, "post", sign::POST_CACHE_MS, post);
             }
@@ -208,9 +229,10 @@ fn missing(click: &Click<'_>, f: &ClickFacts, signature: &Signature) -> Option<A
                     .context
                     .get(sign::CONTEXT_KEY)
                     .is_some_and(|s| s.get("e").is_some());
-                if !ephemeral {
-                    ask.unless_cached_for(&f.post, "post", sign::POST_CACHE_MS, post);
-                }
+                match ephemeral {
+                    true => ask.unless(&f.ephemeral, "ephemeral", version),
+                    false => ask.unless_cached_for(&f.post, "post", sign::POST_CACHE_MS, post),
+                };
             }
             Signature::None => {
                 ask.unless(&f.post, "post", post);
@@ -274,6 +296,8 @@ fn decide(
                 let post = f.post.as_ref().expect("asked");
                 let sig = click.context.get(sign::CONTEXT_KEY).expect("signed");
                 provenance::verify_signed(click, claim, post, sig)?;
+            } else {
+                provenance::check_ephemeral_version(claim, signed, f.ephemeral.as_ref())?;
             }
             provenance::check_signed_choice(claim, signed)?;
             true
@@ -297,7 +321,7 @@ fn deliver(
     click: &Click<'_>,
     verified: bool,
     root_id: String,
-    ephemeral: Option<Keyring>,
+    ephemeral: Option<(crate::sign::ephemeral::Answering, String)>,
     keyring: Option<&Keyring>,
     ctx: &Context,
     facts: Facts<'_>,
@@ -371,9 +395,11 @@ fn deliver(
         },
         root_id: root_id.clone(),
     };
+    let (ephemeral, ephemeral_version) = ephemeral.unzip();
     let sender = delivery::ClickSender {
         place: delivery::Place {
             ephemeral_root: ephemeral.as_ref().map(|_| root_id.clone()),
+            ephemeral_version,
             root_id: if root_id.is_empty() {
                 post_id.clone()
             } else {
@@ -385,7 +411,6 @@ fn deliver(
         },
         bot: click.recipient.clone(),
         ephemeral,
-        site_url: ctx.settings.site_url.clone(),
     };
     let outgoing = delivery::Outgoing {
         bot: &click.recipient,

@@ -181,6 +181,26 @@ pub(super) fn check_signed_choice(claim: &Claim, signed: &Signed) -> Result<(), 
     Err(Refusal::OptionNotOffered { option })
 }
 
+/// A click on an ephemeral post the plugin sent must carry the version the plugin keeps for the
+/// post: an `update` answer moved it on (its buttons were replaced or removed), or the buttons
+/// expired, and the cookie the person's client kept is sent again.
+pub(super) fn check_ephemeral_version(
+    claim: &Claim,
+    signed: &Signed,
+    record: Option<&Answer<Option<crate::sign::ephemeral::Record>>>,
+) -> Result<(), Refusal> {
+    match record.expect("asked") {
+        Answer::Found(Some(record)) if record.v == signed.version => Ok(()),
+        Answer::Found(_) => Err(Refusal::StaleButton {
+            post_id: claim.post_id.clone(),
+        }),
+        Answer::Failed(e) => Err(Refusal::Unavailable {
+            what: "message",
+            detail: e.to_string(),
+        }),
+    }
+}
+
 /// The recipient must be an existing, active user.
 pub(super) fn check_recipient(click: &Click<'_>, answer: &Answer<User>) -> Result<(), Refusal> {
     let recipient = click.recipient.to_string();

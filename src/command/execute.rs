@@ -63,6 +63,9 @@ struct CommandFacts<'a> {
     /// The key that signs the trigger token (and an ephemeral answer's buttons).
     #[serde(default, deserialize_with = "present")]
     keyring: Option<Answer<Option<Keyring>>>,
+    /// The triggers of the team's own slash commands.
+    #[serde(default, deserialize_with = "present")]
+    team_commands: Option<Answer<Vec<String>>>,
 }
 
 /// What a `command` event tells the bot.
@@ -116,9 +119,23 @@ fn decide(args: &str, ctx: &Context, facts: Facts<'_>) -> Result<Outcome, Refusa
     let trigger = head.trim_start_matches('/').to_ascii_lowercase();
     let text = rest.trim();
 
+    // Mattermost runs this plugin's command before a team's own and before its built-ins: where
+    // either has the trigger, the command is theirs. It is handed back untouched, Mattermost
+    // runs theirs, and the bot hears nothing. A built-in needs no fact (a command registered
+    // before the plugin knew every built-in is still registered on a node that has not
+    // restarted).
+    if super::built_in::is_built_in(&trigger, &[]) {
+        return Ok(handed_back(&trigger, &args.team_id, "a built-in command"));
+    }
     let raw_facts = facts;
     let f: CommandFacts<'_> = facts.read()?;
-    let (Some(owner), Some(issuer)) = (&f.owner, &f.issuer) else {
+    // The team's own commands are read on every command, never cached: one a team made after
+    // the bot registered must never see what people type go to the bot. (In a direct or group
+    // message Mattermost names no team, or the person's current one.)
+    let team = !args.team_id.is_empty();
+    let (Some(owner), Some(issuer), true) =
+        (&f.owner, &f.issuer, !team || f.team_commands.is_some())
+    else {
         let mut ask = Ask::default();
         ask.unless_cached_for(&f.owner, "owner", OWNER_CACHE_MS, || Fact::KvGet {
             key: owner_key(&trigger),
@@ -126,8 +143,20 @@ fn decide(args: &str, ctx: &Context, facts: Facts<'_>) -> Result<Outcome, Refusa
         .unless_cached(&f.issuer, "issuer", || Fact::User {
             user_id: args.user_id.clone(),
         });
+        if team {
+            ask.unless(&f.team_commands, "team_commands", || Fact::TeamCommands {
+                team_id: args.team_id.clone(),
+            });
+        }
         return Ok(ask.into());
     };
+    if team_has(&trigger, f.team_commands.as_ref())? {
+        return Ok(handed_back(
+            &trigger,
+            &args.team_id,
+            "the team's own slash command",
+        ));
+    }
     let bot = match owner {
         Answer::Found(Some(raw)) => owner_of(raw),
         Answer::Found(None) => None,
@@ -225,6 +254,7 @@ fn decide(args: &str, ctx: &Context, facts: Facts<'_>) -> Result<Outcome, Refusa
             root_id: args.root_id.clone(),
             user_id: args.user_id.clone(),
             ephemeral_root: None,
+            ephemeral_version: None,
         },
         bot: bot.clone(),
         event_id: EventId::from_entropy(ctx.entropy),
@@ -251,6 +281,39 @@ fn decide(args: &str, ctx: &Context, facts: Facts<'_>) -> Result<Outcome, Refusa
     // (if it does) with its own REST calls: the person sees nothing from the plugin.
     before.push(Effect::publish(COMMAND, bot, data));
     Ok(Outcome::Decided(Decision::command(before, empty())))
+}
+
+/// Whether the team the command was typed in has its own slash command with `trigger`. A
+/// server with custom slash commands off runs none (Mattermost refuses the list with 501);
+/// a list that cannot be read delivers nothing (the person is told to try again).
+fn team_has(trigger: &str, team_commands: Option<&Answer<Vec<String>>>) -> Result<bool, Refusal> {
+    match team_commands {
+        None => Ok(false),
+        Some(Answer::Found(triggers)) => {
+            Ok(triggers.iter().any(|t| t.eq_ignore_ascii_case(trigger)))
+        }
+        Some(Answer::Failed(e)) if e.status == 501 => Ok(false),
+        Some(Answer::Failed(e)) => Err(Refusal::Unavailable {
+            what: "team's slash commands",
+            detail: e.to_string(),
+        }),
+    }
+}
+
+/// The command handed back to Mattermost, which runs the `whose` command of that trigger; the
+/// log says so, for the administrator who wonders why a bot's command does nothing there.
+fn handed_back(trigger: &str, team_id: &str, whose: &str) -> Outcome {
+    let mut fields = crate::effect::LogFields::new();
+    fields.insert("trigger", trigger.to_owned());
+    fields.insert("team_id", team_id.to_owned());
+    fields.insert("served_by", whose.to_owned());
+    let log = Effect::Log {
+        level: LogLevel::Info,
+        message: "a bot's slash command was handed back to Mattermost: its trigger is also Mattermost's or the team's"
+            .into(),
+        fields,
+    };
+    Outcome::Decided(Decision::command_handed_back(vec![log]))
 }
 
 /// The person who typed the command waits for the bot's answer.
@@ -313,6 +376,9 @@ impl Sender for CommandSender {
             struct KeyFacts {
                 #[serde(default, deserialize_with = "present")]
                 keyring: Option<Answer<Option<Keyring>>>,
+                /// The version of the answer's buttons was stored.
+                #[serde(default, deserialize_with = "present")]
+                ephemeral_stored: Option<Answer<bool>>,
             }
             let f: KeyFacts = facts.read()?;
             let mut ask = Ask::default();
@@ -324,6 +390,7 @@ impl Sender for CommandSender {
             // ephemeral answer, its buttons unsigned.
             if let Some(Answer::Found(Some(key))) = &f.keyring {
                 let post_id = crate::sign::ephemeral::post_id(self.event_id.as_str());
+                let version = crate::sign::ephemeral::version(self.event_id.as_str());
                 let at = Ephemeral {
                     post_id: &post_id,
                     channel_id: channel,
@@ -331,10 +398,22 @@ impl Sender for CommandSender {
                     bot: self.bot.as_str(),
                     to: &self.place.user_id,
                     site_url: &self.site_url,
+                    version: &version,
                 };
-                let effects = signed_command_answer(&fields, &self.bot, &at, key);
-                let effects = effects.into_iter().collect();
-                return Ok(Outcome::Decided(Decision::command(effects, empty())));
+                // Its buttons' version is kept before they are shown; should that fail, the
+                // answer is Mattermost's own ephemeral one, its buttons unsigned.
+                match &f.ephemeral_stored {
+                    None => {
+                        let stored = crate::sign::ephemeral::store(&at);
+                        return Ok(Ask::one("ephemeral_stored", stored).into());
+                    }
+                    Some(Answer::Found(_)) => {
+                        let effects = signed_command_answer(&fields, &self.bot, &at, key);
+                        let effects = effects.into_iter().collect();
+                        return Ok(Outcome::Decided(Decision::command(effects, empty())));
+                    }
+                    Some(Answer::Failed(_)) => {}
+                }
             }
         }
         fields.insert("response_type".into(), Value::from("ephemeral"));

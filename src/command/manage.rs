@@ -1,6 +1,7 @@
 //! `POST /api/v1/commands`, `GET /api/v1/commands` and `DELETE /api/v1/commands/<trigger>`: a
 //! bot's own slash commands, with its token.
 
+use super::slots::{self, bot_slot_key, free_bot_slots, free_slots, slot_key, Slots};
 use super::{
     owner_key, parse_trigger, Change, Registered, COMMANDS_KEY, MAX_COMMANDS,
     MAX_DESCRIPTION_CHARS, MAX_DISPLAY_NAME_CHARS, MAX_HINT_CHARS, MAX_PER_BOT,
@@ -44,6 +45,12 @@ struct ManageFacts<'a> {
     /// The command joined (or left) the list.
     #[serde(default, deserialize_with = "present")]
     listed: Option<Answer<serde_json::Value>>,
+    /// The bot's slot this command claimed (`null`: none was free).
+    #[serde(default, deserialize_with = "present")]
+    bot_slot: Option<Answer<Option<String>>>,
+    /// The plugin's slot this command claimed (`null`: none was free).
+    #[serde(default, deserialize_with = "present")]
+    slot: Option<Answer<Option<String>>>,
 }
 
 /// What [`Fact::MattermostCommands`] answers.
@@ -98,6 +105,7 @@ pub(crate) fn register(
         )?,
         autocomplete: fields.get("autocomplete", "true or false")?.unwrap_or(true),
         registered_at: ctx.now_ms,
+        slots: None,
     };
 
     let f: ManageFacts<'_> = facts.read()?;
@@ -119,14 +127,15 @@ pub(crate) fn register(
     require_bot(account)?;
     let owner: Option<Registered> = document(owner, "command's owner")?;
     let all = listed(commands)?;
-    match &owner {
+    let held = match &owner {
         Some(o) if o.bot != caller => {
             return Err(Refusal::CommandTaken {
                 trigger,
                 owner: "another bot",
             })
         }
-        Some(_) => {}
+        // The owner registering again: an update, in the slots it holds.
+        Some(o) => Some(o.slots),
         None => {
             let served = match served {
                 Answer::Found(s) => s,
@@ -137,7 +146,7 @@ pub(crate) fn register(
                     })
                 }
             };
-            if served.built_in.contains(&trigger) {
+            if super::built_in::is_built_in(&trigger, &served.built_in) {
                 return Err(Refusal::CommandTaken {
                     trigger,
                     owner: "Mattermost itself (a built-in command)",
@@ -158,20 +167,37 @@ pub(crate) fn register(
                     owner: "another plugin",
                 });
             }
-            if all.iter().filter(|c| c.bot == caller).count() >= MAX_PER_BOT {
-                return Err(Refusal::OverLimit {
-                    what: "the number of commands a bot may own",
-                    limit: MAX_PER_BOT,
-                });
-            }
-            if all.len() >= MAX_COMMANDS as usize {
-                return Err(Refusal::OverLimit {
-                    what: "the number of commands the plugin serves",
-                    limit: MAX_COMMANDS as usize,
-                });
-            }
+            None
         }
-    }
+    };
+
+    // A new command claims a slot of its bot's and one of the plugin's: the claims hold the
+    // limits, whatever else runs at once.
+    let refused = |refusal: Refusal, effects: Vec<crate::effect::Effect>| {
+        let mut decision = crate::refusal::refuse(refusal, request.log_fields());
+        decision.effects.splice(0..0, effects);
+        Ok(Step::Done(decision))
+    };
+    let slots = match held {
+        Some(slots) => slots,
+        None => match claim_slots(&caller, &trigger, &all, ctx, &f)? {
+            Claimed::Ask(ask) => return Ok(Step::Ask(ask)),
+            Claimed::Slots(slots) => Some(slots),
+            Claimed::Refused(refusal, won) => return refused(refusal, deletes(won)),
+        },
+    };
+    let command = Registered { slots, ..command };
+    // Given up if anything after fails, so that the limits count only what is served.
+    let release = |with_trigger: bool| {
+        let mut keys: Vec<String> = match (held, slots) {
+            (None, Some(s)) => vec![bot_slot_key(&caller, s.bot), slot_key(s.all)],
+            _ => Vec::new(),
+        };
+        if with_trigger {
+            keys.insert(0, owner_key(&trigger));
+        }
+        deletes(keys)
+    };
 
     let record = to_raw_value(&command).expect("a command serializes");
     // A new trigger goes to whichever bot creates its record first; the owner rewrites its own.
@@ -193,19 +219,20 @@ pub(crate) fn register(
     match claimed {
         Answer::Found(true) => {}
         Answer::Found(false) => {
-            return Err(Refusal::CommandTaken {
-                trigger,
+            let taken = Refusal::CommandTaken {
+                trigger: trigger.clone(),
                 owner: "another bot",
-            })
+            };
+            return refused(taken, release(false));
         }
-        Answer::Failed(e) => return Err(not_stored(e)),
+        Answer::Failed(e) => return refused(not_stored(e), release(false)),
     }
     let Some(listed) = &f.listed else {
         let push = Fact::ListPush {
             key: COMMANDS_KEY.into(),
             item: record,
             unique: Some("trigger"),
-            // The limits are checked before; past them the list drops nothing anybody owns.
+            // The slots hold the limits; past them the list drops nothing anybody owns.
             cap: u32::MAX,
             expire_in_seconds: 0,
         };
@@ -213,18 +240,93 @@ pub(crate) fn register(
     };
     if let Answer::Failed(e) = listed {
         // Claimed but not listed: give the trigger up again (it would never be restored).
-        let mut decision = crate::refusal::refuse(not_stored(e), request.log_fields());
-        let release = crate::effect::Effect::Delete {
-            key: owner_key(&trigger),
-        };
-        decision.effects.insert(0, release);
-        return Ok(Step::Done(decision));
+        return refused(not_stored(e), release(owner.is_none()));
     }
     let change = Change::Added(command.clone());
     let mut effects = vec![change.announce()];
     effects.extend(change.effects());
     let body = json!({ "command": shown(&command) }).to_string();
     Ok(Step::Done(Decision::http(effects, 200, body)))
+}
+
+/// Where claiming a new command's slots leaves it.
+enum Claimed {
+    Ask(Ask),
+    Slots(Slots),
+    /// No slot was free (or the claim failed): why, and the keys of the slots won, to give
+    /// back.
+    Refused(Refusal, Vec<String>),
+}
+
+/// Gives `keys` up (best effort: a slot whose delete fails stays taken, and the log of the
+/// store says so).
+fn deletes(keys: Vec<String>) -> Vec<crate::effect::Effect> {
+    keys.into_iter()
+        .map(|key| crate::effect::Effect::Delete { key })
+        .collect()
+}
+
+/// Claims one of `bot`'s slots and one of the plugin's, concurrently, among those the list says
+/// are free.
+fn claim_slots(
+    bot: &UserId,
+    trigger: &str,
+    all: &[Registered],
+    ctx: &Context,
+    f: &ManageFacts<'_>,
+) -> Result<Claimed, Refusal> {
+    let per_bot = Refusal::OverLimit {
+        what: "the number of commands a bot may own",
+        limit: MAX_PER_BOT,
+    };
+    let in_all = Refusal::OverLimit {
+        what: "the number of commands the plugin serves",
+        limit: MAX_COMMANDS as usize,
+    };
+    let (Some(bot_slot), Some(slot)) = (&f.bot_slot, &f.slot) else {
+        let (mine, any) = (
+            free_bot_slots(bot, all, ctx.entropy),
+            free_slots(all, ctx.entropy),
+        );
+        // Full by the list already: nothing to try.
+        if mine.is_empty() {
+            return Err(per_bot);
+        }
+        if any.is_empty() {
+            return Err(in_all);
+        }
+        let value = to_raw_value(trigger).expect("a trigger serializes");
+        let mut ask = Ask::default();
+        ask.unless(&f.bot_slot, "bot_slot", || Fact::KvCreateAny {
+            keys: mine,
+            value: value.clone(),
+            expire_in_seconds: 0,
+        })
+        .unless(&f.slot, "slot", || Fact::KvCreateAny {
+            keys: any,
+            value,
+            expire_in_seconds: 0,
+        });
+        return Ok(Claimed::Ask(ask));
+    };
+    let won = |answer: &Answer<Option<String>>| match answer {
+        Answer::Found(Some(key)) => slots::number(key).map(|n| (key.clone(), n)),
+        _ => None,
+    };
+    let (mine, any) = (won(bot_slot), won(slot));
+    if let (Some((_, bot_n)), Some((_, all_n))) = (&mine, &any) {
+        return Ok(Claimed::Slots(Slots {
+            bot: *bot_n,
+            all: *all_n,
+        }));
+    }
+    let refusal = match (bot_slot, slot) {
+        (Answer::Failed(e), _) | (_, Answer::Failed(e)) => not_stored(e),
+        (Answer::Found(None), _) => per_bot,
+        _ => in_all,
+    };
+    let won = [mine, any].into_iter().flatten().map(|(k, _)| k).collect();
+    Ok(Claimed::Refused(refusal, won))
 }
 
 /// `GET /api/v1/commands`: the caller's own commands.
@@ -313,6 +415,13 @@ pub(crate) fn delete(
     };
     let mut effects = vec![change.announce()];
     effects.extend(change.effects());
+    // Its slots are free again once it is gone.
+    if let Some(s) = record.slots {
+        effects.extend(deletes(vec![
+            bot_slot_key(&record.bot, s.bot),
+            slot_key(s.all),
+        ]));
+    }
     let body = json!({ "deleted": trigger }).to_string();
     Ok(Step::Done(Decision::http(effects, 200, body)))
 }
@@ -382,9 +491,27 @@ pub(crate) fn restore(facts: Facts<'_>) -> Result<Vec<crate::effect::Effect>, As
         ));
     };
     Ok(match listed(commands) {
-        Ok(all) => all.iter().map(Registered::register).collect(),
+        Ok(all) => all
+            .iter()
+            .map(|c| match super::built_in::is_built_in(&c.trigger, &[]) {
+                false => c.register(),
+                // Registered before the plugin knew every built-in: Mattermost's own stays.
+                true => built_in_not_restored(c),
+            })
+            .collect(),
         Err(e) => vec![restore_failed(&e.to_string())],
     })
+}
+
+fn built_in_not_restored(command: &Registered) -> crate::effect::Effect {
+    let mut fields = crate::effect::LogFields::new();
+    fields.insert("trigger", command.trigger.clone());
+    fields.insert("bot_user_id", command.bot.to_string());
+    crate::effect::Effect::Log {
+        level: crate::effect::LogLevel::Warn,
+        message: "a bot's slash command is not served: its trigger is one of Mattermost's built-in commands".into(),
+        fields,
+    }
 }
 
 fn restore_failed(error: &str) -> crate::effect::Effect {

@@ -10,9 +10,12 @@
 //! |---|---|
 //! | `cmd_<trigger>` | who owns the trigger: a [`Registered`], claimed with a create-if-absent |
 //! | `commands` | every registered command (a list, unique by trigger): activation and `GET` read it |
+//! | `cmdslot_…` | the numbered slots that hold the limits ([`slots`]) |
 
+pub(crate) mod built_in;
 pub(crate) mod execute;
 pub(crate) mod manage;
+pub(crate) mod slots;
 
 use crate::effect::Effect;
 use crate::ids::UserId;
@@ -21,7 +24,7 @@ use serde::{Deserialize, Serialize};
 /// The key of the list of every registered command.
 pub(crate) const COMMANDS_KEY: &str = "commands";
 
-/// The most commands one bot may own.
+/// The most commands one bot may own (its slots: [`slots`]).
 pub(crate) const MAX_PER_BOT: usize = 25;
 
 /// The most commands the plugin serves in all.
@@ -58,6 +61,9 @@ pub(crate) struct Registered {
     /// When it was registered, milliseconds since the epoch.
     #[serde(default)]
     pub(crate) registered_at: u64,
+    /// The slots it holds (none for a command registered before slots existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) slots: Option<slots::Slots>,
 }
 
 impl Registered {

@@ -135,6 +135,12 @@ struct AckFacts<'a> {
     /// The key that signs a late update of an ephemeral post's buttons.
     #[serde(default, deserialize_with = "present")]
     keyring: Option<Answer<Option<crate::sign::Keyring>>>,
+    /// A late update moved the ephemeral post's version on from the one clicked.
+    #[serde(default, deserialize_with = "present")]
+    ephemeral_updated: Option<Answer<bool>>,
+    /// The version of a late ephemeral command answer's buttons was stored.
+    #[serde(default, deserialize_with = "present")]
+    ephemeral_stored: Option<Answer<bool>>,
 }
 
 /// What became of an acknowledgement.
@@ -455,8 +461,22 @@ fn apply_late(
                 detail: "the key that signs buttons could not be read".into(),
             });
         };
-        let (rest, effect) = crate::sign::ephemeral::split_answer(answer, at, key);
-        effects.extend(effect);
+        // Applied only if the post is still at the version clicked (its buttons replaced then,
+        // as in time: `ClickSender::answered`).
+        let new_version = crate::sign::ephemeral::version(event_id.as_str());
+        let (rest, update) = crate::sign::ephemeral::split_answer(answer, at, &new_version, key);
+        if let Some(update) = update {
+            match &f.ephemeral_updated {
+                None => return Ok(Step::Ask(Ask::one("ephemeral_updated", update.moved))),
+                Some(Answer::Found(true)) => effects.push(update.shown),
+                Some(Answer::Found(false)) => {
+                    effects.push(crate::sign::ephemeral::not_moved(at.post_id, None))
+                }
+                Some(Answer::Failed(e)) => {
+                    effects.push(crate::sign::ephemeral::not_moved(at.post_id, Some(e)))
+                }
+            }
+        }
         effects.extend(late_ephemeral_text(&rest, place));
         return Ok(Step::Done {
             event_id,
@@ -595,6 +615,7 @@ fn apply_late_command(
                     return Ok(Step::Ask(ask));
                 }
                 let post_id = crate::sign::ephemeral::post_id(event_id.as_str());
+                let version = crate::sign::ephemeral::version(event_id.as_str());
                 let at = Ephemeral {
                     post_id: &post_id,
                     channel_id: channel,
@@ -602,9 +623,16 @@ fn apply_late_command(
                     bot: kept.bot.as_str(),
                     to: &place.user_id,
                     site_url,
+                    version: &version,
                 };
-                let signed = match &f.keyring {
-                    Some(Answer::Found(Some(key))) => {
+                // Its buttons' version is kept before they are shown; should that fail, the
+                // answer goes out unsigned.
+                let signed = match (&f.keyring, &f.ephemeral_stored) {
+                    (Some(Answer::Found(Some(_))), None) if buttons => {
+                        let stored = crate::sign::ephemeral::store(&at);
+                        return Ok(Step::Ask(Ask::one("ephemeral_stored", stored)));
+                    }
+                    (Some(Answer::Found(Some(key))), Some(Answer::Found(_))) => {
                         signed_command_answer(fields, &kept.bot, &at, key)
                     }
                     _ => None,

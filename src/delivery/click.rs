@@ -103,11 +103,9 @@ pub(crate) struct ClickSender {
     pub(crate) place: Place,
     /// The bot whose post it was.
     pub(crate) bot: UserId,
-    /// The key that signs an ephemeral post's buttons again, for a click on one the plugin
-    /// sent (its place names the thread).
-    pub(crate) ephemeral: Option<crate::sign::Keyring>,
-    /// The server's `SiteURL`, for signing those buttons.
-    pub(crate) site_url: String,
+    /// For a click on an ephemeral post the plugin sent (its place names the thread and the
+    /// version clicked): what an `update` answer needs to replace it.
+    pub(crate) ephemeral: Option<crate::sign::ephemeral::Answering>,
 }
 
 impl Sender for ClickSender {
@@ -126,17 +124,45 @@ impl Sender for ClickSender {
     /// The click's response: the bot's answer, which must be one Mattermost can read. The
     /// answered record stays until it expires (minutes), so that a second acknowledgement is
     /// told `duplicate` rather than "unknown event".
-    fn answered(&self, answer: &RawValue, _: Facts<'_>) -> Result<Outcome, Refusal> {
+    fn answered(&self, answer: &RawValue, facts: Facts<'_>) -> Result<Outcome, Refusal> {
         let answer = check_click_answer(answer, &self.bot).map_err(|e| Refusal::Internal {
             detail: format!("the answer handed to the click is not one: {e}"),
         })?;
-        let ephemeral = self.place.ephemeral(self.bot.as_str(), &self.site_url);
-        let (answer, effects) = match (ephemeral, &self.ephemeral) {
-            (Some(at), Some(key)) => {
-                let (answer, update) = crate::sign::ephemeral::split_answer(&answer, &at, key);
-                (answer, update.into_iter().collect())
+        let Some((a, at)) = self.ephemeral.as_ref().and_then(|a| {
+            let at = self.place.ephemeral(self.bot.as_str(), &a.site_url)?;
+            Some((a, at))
+        }) else {
+            return Ok(Outcome::Decided(Decision::http(
+                Vec::new(),
+                200,
+                answer.get().to_owned(),
+            )));
+        };
+        // An ephemeral post: the plugin replaces it, once its version moved on from the one
+        // clicked (so that the buttons it replaces stop working).
+        let new_version = crate::sign::ephemeral::version(&a.event_id);
+        let (answer, update) =
+            crate::sign::ephemeral::split_answer(&answer, &at, &new_version, &a.key);
+        let effects = match update {
+            None => Vec::new(),
+            Some(update) => {
+                #[derive(Default, Deserialize)]
+                struct Moved {
+                    #[serde(default, deserialize_with = "present")]
+                    ephemeral_updated: Option<Answer<bool>>,
+                }
+                let f: Moved = facts.read()?;
+                match f.ephemeral_updated {
+                    None => return Ok(Ask::one("ephemeral_updated", update.moved).into()),
+                    Some(Answer::Found(true)) => vec![update.shown],
+                    Some(Answer::Found(false)) => {
+                        vec![crate::sign::ephemeral::not_moved(at.post_id, None)]
+                    }
+                    Some(Answer::Failed(e)) => {
+                        vec![crate::sign::ephemeral::not_moved(at.post_id, Some(&e))]
+                    }
+                }
             }
-            _ => (answer, Vec::new()),
         };
         Ok(Outcome::Decided(Decision::http(
             effects,

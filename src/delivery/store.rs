@@ -196,6 +196,10 @@ pub(crate) struct Place {
     /// outside one): a late `update` replaces the post for the clicker alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) ephemeral_root: Option<String>,
+    /// The version of that ephemeral post the click was made on: a late `update` applies only
+    /// if the post is still at it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) ephemeral_version: Option<String>,
 }
 
 impl Place {
@@ -213,6 +217,7 @@ impl Place {
             bot,
             to: &self.user_id,
             site_url,
+            version: self.ephemeral_version.as_deref().unwrap_or_default(),
         })
     }
 }

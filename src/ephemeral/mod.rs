@@ -65,6 +65,9 @@ struct EphemeralFacts<'a> {
     created: Option<Answer<bool>>,
     #[serde(borrow, default, deserialize_with = "present")]
     keyring_again: Option<Answer<Option<&'a RawValue>>>,
+    /// The version of the post's buttons was stored (a message with buttons only).
+    #[serde(default, deserialize_with = "present")]
+    stored: Option<Answer<bool>>,
 }
 
 /// `POST /api/v1/ephemeral`, with the bot's token.
@@ -175,7 +178,9 @@ fn decide(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Result<Outc
     };
     // Mattermost keeps an id it is given: the bot learns it, and a click names it. A one-way
     // digest of this call's entropy, which may have just made the signing key.
-    let post_id = crate::sign::ephemeral::post_id(&hex::encode(ctx.entropy));
+    let seed = hex::encode(ctx.entropy);
+    let post_id = crate::sign::ephemeral::post_id(&seed);
+    let version = crate::sign::ephemeral::version(&seed);
     let at = Ephemeral {
         post_id: &post_id,
         channel_id: &m.channel_id,
@@ -183,7 +188,24 @@ fn decide(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Result<Outc
         bot: bot.as_str(),
         to: &m.user_id,
         site_url: &ctx.settings.site_url,
+        version: &version,
     };
+    // The buttons' version is kept before the person can click them (SPEC §13; issue 18).
+    if m.props.as_ref().is_some_and(has_actions) {
+        match &f.stored {
+            None => {
+                let stored = crate::sign::ephemeral::store(&at);
+                return Ok(Ask::one("stored", stored).into());
+            }
+            Some(Answer::Found(_)) => {}
+            Some(Answer::Failed(e)) => {
+                return Err(Refusal::NotStored {
+                    what: "ephemeral message",
+                    detail: e.to_string(),
+                })
+            }
+        }
+    }
     effects.push(Effect::SendEphemeral {
         user_id: m.user_id.clone(),
         post: post(
@@ -195,6 +217,18 @@ fn decide(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Result<Outc
     });
     let body = json!({"post_id": post_id}).to_string();
     Ok(Outcome::Decided(Decision::http(effects, 200, body)))
+}
+
+/// Whether any attachment of `props` has an action: only then are there buttons to keep a
+/// version of.
+fn has_actions(props: &Map<String, Value>) -> bool {
+    props
+        .get("attachments")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.get("actions").and_then(Value::as_array))
+        .any(|actions| !actions.is_empty())
 }
 
 /// The message, every field checked.

@@ -160,7 +160,7 @@ pub(crate) fn post_will_be_saved(post: &str, ctx: &Context, facts: Facts<'_>) ->
         key: &key,
         site_url,
     };
-    sign_actions(props, &signer, &author, &channel_id, &root_id, "");
+    sign_actions(props, &signer, &author, &channel_id, &root_id, None);
     let post = to_raw_value(&post).expect("a post serializes");
     Outcome::Decided(Decision::post(effects, Some(post), None))
 }
@@ -177,15 +177,15 @@ pub(crate) fn strip_signatures(props: &mut Map<String, Value>) -> bool {
 }
 
 /// Signs every action of `props` whose clicks Mattermost sends to the handler and that names
-/// `author` (the post's author) in `context.user_id`; `to` names the one user of an ephemeral
-/// post.
+/// `author` (the post's author) in `context.user_id`; `ephemeral` names an ephemeral post's one
+/// user, its id and its version.
 pub(crate) fn sign_actions(
     props: &mut Map<String, Value>,
     signer: &Signer<'_>,
     author: &str,
     channel_id: &str,
     root_id: &str,
-    to: &str,
+    ephemeral: Option<&super::ephemeral::Ephemeral<'_>>,
 ) {
     for action in actions_mut(props) {
         if !signable(action, author, signer.site_url) {
@@ -213,7 +213,9 @@ pub(crate) fn sign_actions(
             root_id,
             kind,
             data_source: &data_source,
-            to,
+            to: ephemeral.map_or("", |e| e.to),
+            post_id: ephemeral.map_or("", |e| e.post_id),
+            version: ephemeral.map_or("", |e| e.version),
         };
         let context = context_mut(action).expect("a signable action has a context");
         let sig = sign(signer.key, &scope, context, options);
@@ -340,8 +342,11 @@ pub(crate) fn rotate(
 }
 
 /// `MessageHasBeenPosted` / `MessageHasBeenUpdated`: a post with signed buttons is remembered
-/// as saved, for the clicks that follow.
-pub(crate) fn post_saved(post: &str) -> Outcome {
+/// as saved, for the clicks that follow. An edit (`edited`) also makes every other node forget
+/// the copy it may hold, and an edit that leaves no signed button (its buttons removed, or no
+/// longer the plugin's) makes this node forget its copy too: a signed click is checked against
+/// the copy, and a button the edit removed must stop working at once, not when a copy expires.
+pub(crate) fn post_saved(post: &str, edited: bool) -> Outcome {
     let quiet = |effects| Outcome::Decided(Decision::quiet(effects));
     let Ok(Value::Object(mut fields)) = serde_json::from_str::<Value>(post) else {
         return quiet(Vec::new());
@@ -351,27 +356,72 @@ pub(crate) fn post_saved(post: &str) -> Outcome {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
-    let Some(props) = fields.get_mut("props").and_then(Value::as_object_mut) else {
-        return quiet(Vec::new());
-    };
-    let signed = actions_mut(props)
-        .into_iter()
-        .any(|a| context_mut(a).is_some_and(|c| c.contains_key(CONTEXT_KEY)));
-    if id.is_empty() || !signed {
+    if id.is_empty() {
         return quiet(Vec::new());
     }
-    let found = RawValue::from_string(post.to_owned()).expect("the post is JSON");
-    quiet(vec![Effect::Remember {
-        fact: Fact::Post { post_id: id },
-        found,
-    }])
+    let signed = fields
+        .get_mut("props")
+        .and_then(Value::as_object_mut)
+        .is_some_and(|props| {
+            actions_mut(props)
+                .into_iter()
+                .any(|a| context_mut(a).is_some_and(|c| c.contains_key(CONTEXT_KEY)))
+        });
+    let mut effects = Vec::new();
+    if signed {
+        let found = RawValue::from_string(post.to_owned()).expect("the post is JSON");
+        effects.push(Effect::Remember {
+            fact: Fact::Post {
+                post_id: id.clone(),
+            },
+            found,
+        });
+    } else if edited {
+        effects.push(forget_post(&id));
+    }
+    if edited {
+        effects.push(post_changed(&id));
+    }
+    quiet(effects)
 }
 
-/// `MessageHasBeenDeleted`: a remembered post is forgotten.
+/// `MessageHasBeenDeleted`: every node forgets the post.
 pub(crate) fn post_deleted(post_id: &str) -> Outcome {
-    Outcome::Decided(Decision::quiet(vec![Effect::Forget {
+    Outcome::Decided(Decision::quiet(vec![
+        forget_post(post_id),
+        post_changed(post_id),
+    ]))
+}
+
+/// What a node tells the others when a post changed or was deleted there: Mattermost calls the
+/// post hooks on that node only, and another may hold a copy for the clicks it serves.
+#[derive(Debug, serde::Serialize, Deserialize)]
+struct PostChanged {
+    post_changed: String,
+}
+
+fn post_changed(post_id: &str) -> Effect {
+    let message = PostChanged {
+        post_changed: post_id.to_owned(),
+    };
+    Effect::Cluster {
+        message: to_raw_value(&message).expect("a message serializes"),
+    }
+}
+
+fn forget_post(post_id: &str) -> Effect {
+    Effect::Forget {
         fact: Fact::Post {
             post_id: post_id.to_owned(),
         },
-    }]))
+    }
+}
+
+/// A message from another node saying a post changed there: forget this node's copy. `None`
+/// when the message is about something else.
+pub(crate) fn post_changed_elsewhere(message: &str) -> Option<Outcome> {
+    let m: PostChanged = serde_json::from_str(message).ok()?;
+    Some(Outcome::Decided(Decision::quiet(vec![forget_post(
+        &m.post_changed,
+    )])))
 }

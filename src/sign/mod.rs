@@ -16,8 +16,8 @@ mod hooks;
 pub(crate) mod mac;
 
 pub(crate) use hooks::{
-    keyring, post_deleted, post_saved, post_will_be_saved, rotate, sign_actions, strip_signatures,
-    SignFacts,
+    keyring, post_changed_elsewhere, post_deleted, post_saved, post_will_be_saved, rotate,
+    sign_actions, strip_signatures, SignFacts,
 };
 
 use crate::trip::as_delivered;
@@ -154,8 +154,15 @@ pub(crate) struct Scope<'a> {
     pub(crate) data_source: &'a str,
     /// The one user an ephemeral post was sent to (SPEC §13); empty for a stored post. An
     /// ephemeral post is never stored, so its signature alone vouches for it: it names whose
-    /// clicks it carries.
+    /// clicks it carries, and the post and version it was made for.
     pub(crate) to: &'a str,
+    /// An ephemeral post's id (empty for a stored post, whose id is not known when it is
+    /// signed).
+    pub(crate) post_id: &'a str,
+    /// An ephemeral post's version: a click must carry the one the plugin keeps for the post,
+    /// which an `update` answer moves on, so that the buttons it replaced stop working
+    /// ([`ephemeral`]).
+    pub(crate) version: &'a str,
 }
 
 /// The signature of an action with `context` (without [`CONTEXT_KEY`]) and, for a static menu,
@@ -179,6 +186,8 @@ pub(crate) fn sign(
     sig.insert("r".into(), Value::from(scope.root_id));
     if !scope.to.is_empty() {
         sig.insert("e".into(), Value::from(scope.to));
+        sig.insert("p".into(), Value::from(scope.post_id));
+        sig.insert("n".into(), Value::from(scope.version));
     }
     if let Some(o) = options {
         sig.insert("o".into(), o);
@@ -196,11 +205,14 @@ pub(crate) struct Signed {
     pub(crate) options: Option<Vec<Value>>,
     /// For an ephemeral post, the one user it was sent to; empty for a stored post.
     pub(crate) to: String,
+    /// For an ephemeral post, its id and the version its buttons were signed with.
+    pub(crate) post_id: String,
+    pub(crate) version: String,
 }
 
 /// Checks a click's signature. `context` is the click's context without [`CONTEXT_KEY`] (and
-/// without a menu's `selected_option`); `scope.root_id` and `scope.to` are ignored (the
-/// signature says them, and the MAC covers them).
+/// without a menu's `selected_option`); `scope.root_id`, `scope.to`, `scope.post_id` and
+/// `scope.version` are ignored (the signature says them, and the MAC covers them).
 pub(crate) fn verify(
     key: &Keyring,
     scope: &Scope<'_>,
@@ -213,15 +225,25 @@ pub(crate) fn verify(
         return None;
     }
     let root_id = sig.get("r")?.as_str()?.to_owned();
-    let to = match sig.get("e") {
-        None => String::new(),
-        Some(e) => e.as_str().filter(|e| !e.is_empty())?.to_owned(),
+    let text = |k: &str| {
+        sig.get(k)?
+            .as_str()
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+    };
+    // An ephemeral post's signature names its user, the post and its version; a stored post's
+    // none of them.
+    let (to, post_id, post_version) = match sig.get("e") {
+        None => (String::new(), String::new(), String::new()),
+        Some(_) => (text("e")?, text("p")?, text("n")?),
     };
     let options = sig.get("o").cloned();
     let claimed = hex::decode(sig.get("m")?.as_str()?).ok()?;
     let scope = Scope {
         root_id: &root_id,
         to: &to,
+        post_id: &post_id,
+        version: &post_version,
         ..*scope
     };
     let text = signed_text(&scope, context, options.as_ref());
@@ -237,6 +259,8 @@ pub(crate) fn verify(
         root_id,
         options,
         to,
+        post_id,
+        version: post_version,
     })
 }
 
@@ -246,9 +270,16 @@ fn signed_text(scope: &Scope<'_>, context: &Map<String, Value>, options: Option<
     as_delivered(&mut context);
     let mut text = String::new();
     // A stored post's signature covers what it always did; an ephemeral one says so first, and
-    // names its user, so that neither can pass for the other.
+    // names its user, its post and its version, so that neither can pass for the other and an
+    // ephemeral one holds for the post as it is now.
     if !scope.to.is_empty() {
-        for part in ["socket-mode ephemeral button v1", scope.to] {
+        let parts = [
+            "socket-mode ephemeral button v2",
+            scope.to,
+            scope.post_id,
+            scope.version,
+        ];
+        for part in parts {
             canonical(&Value::from(part), &mut text);
             text.push('\n');
         }
@@ -322,6 +353,8 @@ mod tests {
             kind,
             data_source: "",
             to: "",
+            post_id: "",
+            version: "",
         }
     }
 
@@ -388,18 +421,27 @@ mod tests {
         let c = ctx(json!({"user_id": BOT, "action": "confirm"}));
         let to = Scope {
             to: "alicealicealicealicealice1",
+            post_id: "ephemeralpostephemeralpo1",
+            version: "v1",
             ..scope("chan1", "button")
         };
         let sig = sign(&key, &to, &c, None);
         let ok = verify(&key, &scope("chan1", "button"), &c, &sig).unwrap();
         assert_eq!(ok.to, "alicealicealicealicealice1");
-        for (what, forged) in [
-            ("another user", json!("bobbobbobbobbobbobbobbob01")),
-            ("no user", json!("")),
-            ("not text", json!(1)),
+        assert_eq!(
+            (ok.post_id.as_str(), ok.version.as_str()),
+            ("ephemeralpostephemeralpo1", "v1")
+        );
+        for (what, field, forged) in [
+            ("another user", "e", json!("bobbobbobbobbobbobbobbob01")),
+            ("no user", "e", json!("")),
+            ("not text", "e", json!(1)),
+            ("another post", "p", json!("otherpostotherpostotherp01")),
+            ("another version", "n", json!("v2")),
+            ("no version", "n", json!("")),
         ] {
             let mut s = sig.clone();
-            s["e"] = forged;
+            s[field] = forged;
             assert!(
                 verify(&key, &scope("chan1", "button"), &c, &s).is_none(),
                 "{what}"

@@ -10,7 +10,7 @@ use crate::effect::{Decision, Effect, Outcome, Response};
 use crate::facts::{Facts, Query};
 use crate::input::{Body, Context, Input, Request, WebSocketMessage};
 use crate::manifest::{PLUGIN_ID, PLUGIN_VERSION};
-use crate::paths::{DIALOG_OPEN_PATH, LINT_PATH};
+use crate::paths::{DIALOG_OPEN_PATH, EPHEMERAL_PATH, LINT_PATH};
 use crate::refusal::fault_decision;
 use crate::router::handle;
 use crate::settings::Settings;
@@ -109,6 +109,8 @@ enum InputDoc<'a> {
     PostSaved {
         #[serde(borrow)]
         post: &'a RawValue,
+        #[serde(default)]
+        edited: bool,
     },
     PostDeleted {
         #[serde(borrow)]
@@ -229,7 +231,10 @@ fn answer(call: Call<'_>, body: &[u8]) -> Reply {
                     post: post.get(),
                     edited: *edited,
                 },
-                InputDoc::PostSaved { post } => Input::PostSaved { post: post.get() },
+                InputDoc::PostSaved { post, edited } => Input::PostSaved {
+                    post: post.get(),
+                    edited: *edited,
+                },
                 InputDoc::PostDeleted { post_id } => Input::PostDeleted { post_id },
                 InputDoc::Command { args } => Input::Command { args: args.get() },
             };
@@ -256,15 +261,19 @@ fn answer(call: Call<'_>, body: &[u8]) -> Reply {
     }
 }
 
-/// The lanes: the inputs a person waits on never queue behind heavy work. Whatever is not in
-/// `bulk.paths` is interactive.
+/// The lanes: the inputs a person waits on never queue behind heavy work. The bulk lane serves
+/// the endpoints whose work is a large document (`paths`) and any input whose payload is
+/// larger than `heavy_bytes` (a request body, a post a hook saves); everything else is
+/// interactive. The shim decides by these numbers before it calls the core, so a heavy input
+/// never enters an interactive instance at all, not even to be sent elsewhere.
 #[derive(Debug, Serialize)]
 struct Lanes {
     interactive: Lane,
     bulk: Lane,
 }
 
-/// One lane: the fuel every call on it may spend, and the paths it serves.
+/// One lane: the fuel every call on it may spend, the paths it serves, and (the bulk lane) the
+/// size from which any input is its.
 #[derive(Debug, Serialize)]
 struct Lane {
     /// The module's loops are metered at build time (`tools/fuel`): one unit of fuel is about
@@ -272,7 +281,16 @@ struct Lane {
     /// instance is replaced.
     fuel: u64,
     paths: &'static [&'static str],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    heavy_bytes: Option<usize>,
 }
+
+/// The payload size from which an input is heavy, whatever it is: a click, an ack over REST
+/// (whose answer's `update.props` or attachments are linted), a post the hooks sign. Checking
+/// a document costs about 30 µs per KiB; past 32 KiB a call would hold an interactive instance
+/// for a millisecond or more, some fifty clicks' worth. Clicks, acks and posts people make are
+/// a few KiB (and Mattermost caps a websocket message, so a websocket ack, at 8 KiB).
+const HEAVY_BYTES: usize = 32 * 1024;
 
 impl Default for Lanes {
     fn default() -> Self {
@@ -280,25 +298,29 @@ impl Default for Lanes {
             interactive: Lane {
                 fuel: INTERACTIVE_FUEL,
                 paths: &[],
+                heavy_bytes: None,
             },
+            // Lint, dialog definitions and ephemeral messages (linted, then signed) up to the
+            // body limit.
             bulk: Lane {
                 fuel: BULK_FUEL,
-                paths: &[LINT_PATH, DIALOG_OPEN_PATH],
+                paths: &[LINT_PATH, DIALOG_OPEN_PATH, EPHEMERAL_PATH],
+                heavy_bytes: Some(HEAVY_BYTES),
             },
         }
     }
 }
 
 /// The budget of a call on the interactive lane: more than four times what the costliest input
-/// the body limit lets through spends there (a click whose context is a 1 MiB object of small
-/// keys, about 500 million:
-/// `server/fuel_test.go` measures every hostile shape on every endpoint), so no valid input
-/// comes near it; on the project's CI machine it is well under a second of work.
-pub const INTERACTIVE_FUEL: u64 = 2_500_000_000;
+/// that lane takes spends (a click whose context is an object of small keys, as large as the
+/// lane takes, 32 KiB: about 13 million; `server/fuel_test.go` measures every hostile shape on
+/// every endpoint), so no valid input comes near it, and a call that loops is stopped within a
+/// few tens of milliseconds.
+pub const INTERACTIVE_FUEL: u64 = 100_000_000;
 
-/// The budget of a call on the bulk lane: lint and dialog definitions up to the body limit, with
-/// a wider margin (they were given five seconds before fuel replaced deadlines).
-pub const BULK_FUEL: u64 = 8_000_000_000;
+/// The budget of a call on the bulk lane: anything up to the body limit (a 1 MiB click context
+/// of small keys, about 500 million, is the costliest), with a margin of eight.
+pub const BULK_FUEL: u64 = 4_000_000_000;
 
 fn parse_entropy(text: &str) -> Option<[u8; 16]> {
     let mut out = [0u8; 16];
@@ -324,6 +346,18 @@ mod tests {
         let body: Value =
             serde_json::from_str(r["fault_response"]["body"].as_str().unwrap()).unwrap();
         assert_eq!(body["error"]["code"], "internal_error");
+    }
+
+    #[test]
+    fn heavy_work_has_its_own_lane() {
+        let lanes = &reply(r#""info""#)["lanes"];
+        let bulk = lanes["bulk"]["paths"].as_array().unwrap();
+        for path in [LINT_PATH, DIALOG_OPEN_PATH, EPHEMERAL_PATH] {
+            assert!(bulk.contains(&Value::from(path)), "{path}");
+        }
+        assert_eq!(lanes["bulk"]["heavy_bytes"], HEAVY_BYTES);
+        assert!(lanes["interactive"].get("heavy_bytes").is_none());
+        assert!(lanes["interactive"]["fuel"].as_u64() < lanes["bulk"]["fuel"].as_u64());
     }
 
     #[test]
