@@ -12,8 +12,8 @@ SCHEMAS = pathlib.Path(__file__).resolve().parents[3] / "docs" / "schemas"
 EVENTS = ["action-event", "command-event", "dialog-lookup-event", "dialog-submission-event"]
 # Shortcuts, not fields: proxy.event_id and proxy.expanded at the top, context's keys, ack().
 SHORTCUTS = {"event_id", "expanded", "action_id", "selected_option", "ack", "acked"}
-# Announced by issue 20, read when a plugin sends them (optional in every version).
-COMING = {"trigger_token", "trigger_expires_at", "reason"}
+# Fields a plugin is about to add, read when it sends them (none at the moment).
+COMING = set()
 
 
 def schema(name: str) -> dict:
