@@ -236,8 +236,6 @@ fn missing(click: &Click<'_>, f: &ClickFacts, signature: &Signature) -> Option<A
             }
             Signature::None => {
                 ask.unless(&f.post, "post", post);
-                // For the trigger token every event carries (a node keeps it a minute).
-                sign::ask_keyring(&mut ask, &f.keyring);
             }
         }
         // Asked for signed clicks too: Mattermost shows a post's integrations, signatures
@@ -278,6 +276,11 @@ fn missing(click: &Click<'_>, f: &ClickFacts, signature: &Signature) -> Option<A
     ask.unless_cached_fields(&f.recipient, "recipient", User::FIELDS, || Fact::User {
         user_id: click.recipient.to_string(),
     });
+    // For the trigger token every event carries (a node keeps the key a minute); a signed
+    // click asked it above.
+    if !matches!(signature, Signature::KeyNeeded) {
+        sign::ask_keyring(&mut ask, &f.keyring);
+    }
     delivery::ask_registry(&mut ask, &f.registry, &click.recipient);
     (!ask.is_empty()).then_some(ask)
 }

@@ -18,6 +18,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -29,6 +31,7 @@ import (
 	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
+	"github.com/socketmode/mattermost-plugin-interactive-message-actions-to-websocket-proxy/libs/go/socketmode"
 
 	"e2e/harness"
 )
@@ -127,6 +130,58 @@ func answeringBot(t *testing.T, bot *harness.Account, rest bool) *socket {
 	return s
 }
 
+// libraryBot runs the Go library's bot for bot (libs/go, package socketmode), answering every
+// choice in the menu "pick" with benchAnswer in its acknowledgement on the websocket, as a bot
+// developer's bot would; quickAck is the library's remedy for Mattermost's Nagle stall (on by
+// default). It runs until the test ends.
+func libraryBot(t *testing.T, bot *harness.Account, quickAck bool) {
+	t.Helper()
+	app := socketmode.New(env.SiteURL, bot.Token, socketmode.Options{NoQuickAck: !quickAck,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	ready := make(chan struct{})
+	var once sync.Once
+	app.OnReady(func(context.Context, *socketmode.Ready) { once.Do(func() { close(ready) }) })
+	app.Menu("pick", func(_ context.Context, e *socketmode.Action) (*socketmode.ActionAnswer, error) {
+		a := benchAnswer(e.UserName, e.SelectedOption)
+		return &socketmode.ActionAnswer{Update: &socketmode.PostUpdate{Message: a["update"].(map[string]any)["message"].(string)},
+			EphemeralText: a["ephemeral_text"].(string)}, nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = app.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	select {
+	case <-ready:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the library's bot did not subscribe")
+	}
+}
+
+// benchSidesRun runs each side in turn, round after round (A B C D A B C D …), and reports
+// each round and the whole, every side against the last (the native baseline).
+func benchSidesRun(add func(string, ...any), what, measured string, rounds int, names []string, sides []func() []time.Duration) {
+	all := make([][]time.Duration, len(sides))
+	base := len(sides) - 1
+	for round := range rounds {
+		line := fmt.Sprintf("%s round %d:", what, round+1)
+		got := make([][]time.Duration, len(sides))
+		for i, side := range sides {
+			got[i] = side()
+			all[i] = append(all[i], got[i]...)
+		}
+		for i := range sides {
+			line += fmt.Sprintf(" %s p50 %s (%.2f);", names[i], ms(median(got[i])), float64(median(got[i]))/float64(median(got[base])))
+		}
+		add("%s", line)
+	}
+	b50, b95, _ := percentiles(all[base])
+	add("%s: %s, %d a side in %d alternating rounds; %s p50 %s p95 %s", what, measured, len(all[base]), rounds, names[base], ms(b50), ms(b95))
+	for i := range base {
+		p50, p95, _ := percentiles(all[i])
+		add("%s: %s: p50 %s p95 %s, ratio p50 %.2f, p95 %.2f", what, names[i], ms(p50), ms(p95), float64(p50)/float64(b50), float64(p95)/float64(b95))
+	}
+}
+
 // benchReport collects a benchmark's lines, each logged as it comes, for writeBenchReport.
 type benchReport struct {
 	t     *testing.T
@@ -185,11 +240,15 @@ func TestDeliveryBench(t *testing.T) {
 	add("real Mattermost %s + %s %s, %d CPUs, PostgreSQL, Go bot websocket (model.WebSocketClient)",
 		mmVersion(), pluginID, pluginVersion, runtime.NumCPU())
 
-	// --- click -> answer applied: plugin + websocket bot (A) vs native HTTP integration (B).
+	// --- click -> answer applied: the plugin with a websocket bot on the Go library, with its
+	// Nagle remedy (A) and without (A0), with a bot acking over REST (R), against a native HTTP
+	// integration on loopback (B).
 	allowLoopbackIntegrations(t)
 	hook := nativeIntegration(t)
 	bot := newDeliveryBot(t, "benchanswer")
-	answeringBot(t, bot, false)
+	libraryBot(t, bot, true)
+	stalled := newDeliveryBot(t, "benchnagle")
+	libraryBot(t, stalled, false)
 	restBot := newDeliveryBot(t, "benchrest")
 	answeringBot(t, restBot, true)
 	values := make([]string, benchClicksRound)
@@ -202,9 +261,10 @@ func TestDeliveryBench(t *testing.T) {
 	}
 	menu := func(who *harness.Account, url string) map[string]any {
 		return map[string]any{"id": "pick", "name": "Pick", "type": "select", "options": options,
-			"integration": map[string]any{"url": url, "context": map[string]any{"user_id": who.ID()}}}
+			"integration": map[string]any{"url": url, "context": map[string]any{"user_id": who.ID(), "action_id": "pick"}}}
 	}
 	viaPlugin := createPost(t, bot, "", "via the plugin", menu(bot, handlerPath))
+	viaStalled := createPost(t, stalled, "", "via the plugin, no Nagle remedy", menu(stalled, handlerPath))
 	viaREST := createPost(t, restBot, "", "via the plugin, acks over REST", menu(restBot, handlerPath))
 	native := createPost(t, bot, "", "native integration", menu(bot, hook))
 	side := func(post *model.Post) []time.Duration {
@@ -220,14 +280,14 @@ func TestDeliveryBench(t *testing.T) {
 		return out
 	}
 	// Warm every path (connections, caches) before measuring.
-	for _, p := range []*model.Post{viaPlugin, viaREST, native} {
+	for _, p := range []*model.Post{viaPlugin, viaStalled, viaREST, native} {
 		side(p)
 		waitPostMessage(t, alice, p.Id, "Deployed "+values[len(values)-1]+" for @alice")
 	}
-	benchABC(add, benchRounds, benchSides{what: "answer", measured: "click -> answer applied", unit: "clicks",
-		native: "native HTTP", nativeWhole: "native HTTP integration"},
-		func() []time.Duration { return side(viaPlugin) }, func() []time.Duration { return side(viaREST) },
-		func() []time.Duration { return side(native) })
+	benchSidesRun(add, "answer", "click -> answer applied", benchRounds,
+		[]string{"plugin, library bot acking on the websocket", "plugin, the same without its Nagle remedy", "plugin, bot acking over REST", "native HTTP integration"},
+		[]func() []time.Duration{func() []time.Duration { return side(viaPlugin) }, func() []time.Duration { return side(viaStalled) },
+			func() []time.Duration { return side(viaREST) }, func() []time.Duration { return side(native) }})
 
 	// --- offline: how fast the clicker hears it.
 	away := newDeliveryBot(t, "benchaway")
@@ -261,6 +321,28 @@ func TestDeliveryBench(t *testing.T) {
 	writeBenchReport(t, "delivery-bench.txt", report.lines)
 }
 
+// moreUsers makes n users named prefix1… in the e2e team and channel (again if they exist:
+// they are logged in), for tests that need many clickers.
+func moreUsers(t *testing.T, prefix string, n int) []*harness.Account {
+	t.Helper()
+	ctx := context.Background()
+	var out []*harness.Account
+	for i := 1; i <= n; i++ {
+		name := prefix + strconv.Itoa(i)
+		if u, _, err := env.Admin.Client.CreateUser(ctx, &model.User{Username: name, Email: name + "@example.com", Password: harness.UserPassword}); err == nil {
+			_, _, _ = env.Admin.Client.AddTeamMember(ctx, env.Team.Id, u.Id)
+			_, _, _ = env.Admin.Client.AddChannelMember(ctx, env.Channel.Id, u.Id)
+		}
+		c := model.NewAPIv4Client(env.SiteURL)
+		me, _, err := c.Login(ctx, name, harness.UserPassword)
+		if err != nil {
+			t.Fatalf("login %s: %v", name, err)
+		}
+		out = append(out, &harness.Account{User: me, Password: harness.UserPassword, Token: c.AuthToken, Client: c})
+	}
+	return out
+}
+
 // benchKeptEvents keeps n clicks for an offline bot, measures the plugin's memory, then the
 // replay to the bot when it is back.
 func benchKeptEvents(t *testing.T, alice *harness.Account, n int, add func(string, ...any)) {
@@ -278,6 +360,9 @@ func benchKeptEvents(t *testing.T, alice *harness.Account, n int, add func(strin
 	s.ws.Close()
 	waitLive(t, keeper, 0)
 	keptPost := createPost(t, keeper, "", "kept", button("go", "Go", map[string]any{"user_id": keeper.ID()}))
+	// One person may have a tenth of what a bot keeps: the clicks come from enough people.
+	clickers := append([]*harness.Account{alice, env.Users[1]}, createLoadUsersOnce(t)...)
+	clickers = append(clickers, moreUsers(t, "keeper", 12-len(clickers))...)
 	pid := pluginProcess()
 	rssBefore, _ := rssKiB(pid)
 	var next, failed atomic.Int64
@@ -287,8 +372,8 @@ func benchKeptEvents(t *testing.T, alice *harness.Account, n int, add func(strin
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for next.Add(1) <= int64(n) {
-				if r, err := click(alice, keptPost.Id, "go", ""); err != nil || r.Status != http.StatusOK {
+			for i := next.Add(1); i <= int64(n); i = next.Add(1) {
+				if r, err := click(clickers[int(i)%len(clickers)], keptPost.Id, "go", ""); err != nil || r.Status != http.StatusOK {
 					failed.Add(1)
 				}
 			}

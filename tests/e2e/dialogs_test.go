@@ -541,8 +541,8 @@ func TestDialogTriggerRefusals(t *testing.T) {
 	t.Run("forged_signature", func(t *testing.T) {
 		status, body := openDialog(t, r.bot.Token, madeUpTrigger(r.alice.ID()), def)
 		checkOpenError(t, "forged trigger", status, body, http.StatusBadRequest, "unknown_trigger",
-			"The dialog was not opened: `trigger_id` must come from a click or command this plugin delivered in the last minute, and opens one dialog only.",
-			"the trigger id was not delivered by this plugin in the last minute, or it was used already")
+			"The dialog was not opened: `trigger_id` must come from a click or command this plugin delivered, sent with that event's `proxy.trigger_token` (without it, only the server that delivered the event knows the trigger, for a minute), and opens one dialog only.",
+			"the trigger id was not delivered by this plugin (or its trigger_token does not match it), or it was used already")
 	})
 
 	// Without a signed-in user (no token) nothing is opened either.

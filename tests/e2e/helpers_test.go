@@ -393,8 +393,19 @@ func checkEvent(t testing.TB, who string, data, want map[string]any, c clickResu
 	if !ok {
 		t.Fatalf("%s: proxy = %s, want an object", who, mustJSON(data["proxy"]))
 	}
-	if len(proxy) != 4 {
-		t.Errorf("%s: proxy has keys %v, want event_id, received_at, verified, version", who, mustJSON(proxy))
+	// A click's trigger opens a dialog: the event says until when, and carries its token.
+	if len(proxy) != 6 {
+		t.Errorf("%s: proxy has keys %v, want event_id, received_at, verified, version, trigger_token, trigger_expires_at", who, mustJSON(proxy))
+	}
+	if len(parts) == 4 {
+		issued, _ := strconv.ParseInt(parts[2], 10, 64)
+		lifetime := integrationTimeout(t)
+		if expires, _ := proxy["trigger_expires_at"].(float64); int64(expires) != issued+lifetime.Milliseconds() {
+			t.Errorf("%s: proxy.trigger_expires_at = %v, want the trigger's time %d plus %s (OutgoingIntegrationRequestsTimeout)", who, proxy["trigger_expires_at"], issued, lifetime)
+		}
+	}
+	if tok, _ := proxy["trigger_token"].(string); !strings.Contains(tok, ".") {
+		t.Errorf("%s: proxy.trigger_token = %v, want a signed token", who, proxy["trigger_token"])
 	}
 	id, _ := proxy["event_id"].(string)
 	if len(id) != 26 || strings.Trim(id, "abcdefghijklmnopqrstuvwxyz0123456789") != "" {
@@ -411,6 +422,20 @@ func checkEvent(t testing.TB, who string, data, want map[string]any, c clickResu
 		t.Errorf("%s: proxy.version = %v, want %q", who, proxy["version"], pluginVersion)
 	}
 	return id
+}
+
+// integrationTimeout is the server's OutgoingIntegrationRequestsTimeout: how long a trigger id
+// opens a dialog (Mattermost's OpenInteractiveDialog refuses an older one).
+func integrationTimeout(t testing.TB) time.Duration {
+	t.Helper()
+	cfg, _, err := env.Admin.Client.GetConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := cfg.ServiceSettings.OutgoingIntegrationRequestsTimeout; s != nil && *s > 0 {
+		return time.Duration(*s) * time.Second
+	}
+	return 30 * time.Second
 }
 
 // forgedBody is a request body as Mattermost sends it to the handler, made

@@ -59,7 +59,7 @@ func TestSignatureStaysSecret(t *testing.T) {
 	post := createPost(t, bot, "", "Deploy signed-1.4.2?", button("deploy", "Deploy", bctx),
 		staticSelect("region", "Region", map[string]any{"user_id": bot.ID()}, "eu", "us"))
 
-	if sig := signatureOf(t, post.Id); sig["v"] != float64(1) || sig["m"] == nil {
+	if sig := signatureOf(t, post.Id); sig["v"] != float64(2) || sig["m"] == nil {
 		t.Fatalf("the stored post carries no signature: %s", storedProps(t, post.Id))
 	}
 	// The websocket events that carried the new post.
