@@ -1,8 +1,8 @@
 //! Keeping an event (SPEC §9.6): what makes it durable, before anyone is told it is kept.
 //!
-//! An event is kept in three writes, two rounds: its place in the bot's queue (a sequence
-//! number from the bot's small queue counter, [`Fact::QueuePush`]) beside the person's quota
-//! ([`Fact::Count`]), then the record (`ev_<id>`) beside its queue entry (`qi_<bot>_<seq>`).
+//! An event is kept in four writes, three rounds: the person's quota ([`Fact::Count`]), its
+//! place in the bot's queue (a sequence number from the bot's small queue counter,
+//! [`Fact::QueuePush`]), then the record (`ev_<id>`) beside its queue entry (`qi_<bot>_<seq>`).
 //! No document grows with the backlog: a burst of kept events for one bot costs each the same,
 //! and the shim serializes one node's pushes to the counter, so they do not collide.
 //!
@@ -118,34 +118,39 @@ pub(crate) fn keep(
     let f: KeepFacts<'_> = facts.read()?;
     let keep_s = keep_seconds(&ctx.settings);
     let quota = quota_key(k.bot, k.user);
-    let (Some(pushed), Some(counted)) = (&f.pushed, &f.quota) else {
-        let mut ask = Ask::default();
-        ask.unless(&f.pushed, "pushed", || Fact::QueuePush {
-            key: queue_key(k.bot),
-            cap: ctx.settings.kept_per_bot,
-            count: 1,
-            expire_in_seconds: keep_s,
-        })
-        .unless(&f.quota, "quota", || Fact::Count {
-            key: quota.clone(),
-            by: 1,
-            ceiling: Some(person_quota(&ctx.settings)),
-            expire_in_seconds: keep_s,
-        });
-        return Ok(Err(ask));
+    // The person's place first: a click refused for their quota takes no place in the queue
+    // (a gap there would count as a kept event until a replay skipped it).
+    let Some(counted) = &f.quota else {
+        return Ok(Err(Ask::one(
+            "quota",
+            Fact::Count {
+                key: quota.clone(),
+                by: 1,
+                ceiling: Some(person_quota(&ctx.settings)),
+                expire_in_seconds: keep_s,
+            },
+        )));
+    };
+    match counted {
+        Answer::Found(Counted::Value(_)) => {}
+        Answer::Found(Counted::AtCeiling(n)) => return Err(Refusal::TooManyKept { kept: *n }),
+        Answer::Failed(e) => return Err(not_stored(e)),
+    }
+    let Some(pushed) = &f.pushed else {
+        return Ok(Err(Ask::one(
+            "pushed",
+            Fact::QueuePush {
+                key: queue_key(k.bot),
+                cap: ctx.settings.kept_per_bot,
+                count: 1,
+                expire_in_seconds: keep_s,
+            },
+        )));
     };
     let pushed = match pushed {
         Answer::Found(p) => *p,
         Answer::Failed(e) => return Err(not_stored(e)),
     };
-    match counted {
-        Answer::Found(Counted::Value(_)) => {}
-        Answer::Found(Counted::AtCeiling(n)) => {
-            // The sequence number stays unused: a gap every replay skips.
-            return Err(Refusal::TooManyKept { kept: *n });
-        }
-        Answer::Failed(e) => return Err(not_stored(e)),
-    }
     let record = Kept {
         bot: k.bot.clone(),
         event: k.event.to_owned(),
