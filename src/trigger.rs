@@ -35,7 +35,7 @@ pub(crate) const TRIGGER_MEMORY_MS: u32 = 60_000;
 /// The domain of a trigger token's MAC: no signature of a button can pass for one.
 const TOKEN_DOMAIN: &[u8] = b"socket-mode trigger v1\n";
 
-/// Where a trigger was issued: what the plugin remembers for [`TRIGGER_MEMORY_S`].
+/// Where a trigger was issued: what the plugin remembers for [`TRIGGER_MEMORY_MS`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Place {
     /// The person the trigger was issued for.
