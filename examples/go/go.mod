@@ -4,7 +4,7 @@ go 1.24.6
 
 require (
 	github.com/mattermost/mattermost/server/public v0.1.21
-	github.com/socketmode/mattermost-plugin-interactive-message-actions-to-websocket-proxy/libs/go v1.0.0
+	github.com/socketmode/mattermost-plugin-interactive-message-actions-to-websocket-proxy/libs/go v1.1.0
 )
 
 require (

@@ -33,7 +33,7 @@ func TestTheREADMEQuickStartBuilds(t *testing.T) {
 	}
 	const module = "github.com/socketmode/mattermost-plugin-interactive-message-actions-to-websocket-proxy/libs/go"
 	dir := t.TempDir()
-	goMod := "module quickstart\n\ngo 1.24.6\n\nrequire " + module + " v1.0.0\n\nreplace " + module + " => " + lib + "\n"
+	goMod := "module quickstart\n\ngo 1.24.6\n\nrequire " + module + " v1.1.0\n\nreplace " + module + " => " + lib + "\n"
 	sum, err := os.ReadFile(filepath.Join(lib, "go.sum"))
 	if err != nil {
 		t.Fatal(err)
