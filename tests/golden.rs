@@ -95,6 +95,7 @@ fn run(fixture: &Value) -> Value {
     let mut asked = Vec::new();
     let mut effects = Vec::new();
     let mut reply = call(&json!({ "handle": handle }), &body);
+    let mut rounds = 1;
     // The core may ask several rounds; each lists only what it still needs, and what to do
     // before the shim asks (carried out in that order, so listed with the effects).
     while reply["kind"] == "need_facts" {
@@ -115,6 +116,7 @@ fn run(fixture: &Value) -> Value {
         }
         handle["facts"] = Value::Object(answered.clone());
         reply = call(&json!({ "handle": handle }), &body);
+        rounds += 1;
     }
     assert_eq!(
         answered.len(),
@@ -125,9 +127,15 @@ fn run(fixture: &Value) -> Value {
     assert_eq!(reply["kind"], "decision", "{reply}");
     let mut actual = Map::new();
     if !asked.is_empty() {
-        actual.insert("queries".into(), Value::Array(asked));
+        actual.insert("queries".into(), Value::Array(asked.clone()));
     }
     effects.extend(reply["effects"].as_array().cloned().unwrap_or_default());
+    // What the flow costs: a change that adds a core call or a KV write fails the fixture,
+    // on purpose (BLESS=1 to accept it, and say why in the commit).
+    actual.insert(
+        "cost".into(),
+        json!({"rounds": rounds, "kv_writes": kv_writes(&asked, &effects)}),
+    );
     actual.insert("effects".into(), Value::Array(effects));
     // A post hook answers with the post to save instead (or nothing: unchanged) or a rejection.
     if let Some(answer) = reply["reply"].get("post") {
@@ -158,6 +166,21 @@ fn run(fixture: &Value) -> Value {
         json!({"status": response["status"], "body": response_body}),
     );
     Value::Object(actual)
+}
+
+/// How many KV store writes a flow asks for: the writes asked as facts (their outcome decides
+/// what comes next) and those ordered as effects; a `kv_set_many` counts each of its keys.
+fn kv_writes(asked: &[Value], effects: &[Value]) -> usize {
+    let facts = asked.iter().map(|q| match q["fact"].as_str().unwrap_or("") {
+        "kv_set" | "kv_consume" | "kv_create" | "kv_create_any" | "kv_cas" | "list_push"
+        | "list_remove" | "queue_push" | "count" => 1,
+        "kv_set_many" => q["entries"].as_object().map_or(0, |e| e.len()),
+        _ => 0,
+    });
+    let ordered = effects
+        .iter()
+        .filter(|e| matches!(e["type"].as_str(), Some("store" | "count" | "delete")));
+    facts.sum::<usize>() + ordered.count()
 }
 
 /// A fixture as text, its top-level keys in the order things happen.
