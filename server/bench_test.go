@@ -199,8 +199,7 @@ func benchCorePath(b *testing.B, guard bool) {
 				b.Fatal(err)
 			}
 			fuel += used
-			var r reply
-			if err := json.Unmarshal(out, &r); err != nil {
+			if _, err := decodeReply(out); err != nil {
 				b.Fatal(err)
 			}
 		}

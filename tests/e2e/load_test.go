@@ -135,7 +135,7 @@ func TestLoad(t *testing.T) {
 		t.Skip("load test: not under -short (E2E_BENCH=1 runs it)")
 	}
 	bot, alice := env.Bots[0], env.Users[0]
-	users := append([]*harness.Account{alice, env.Users[1]}, createLoadUsers(t, loadExtraUsers)...)
+	users := append([]*harness.Account{alice, env.Users[1]}, createLoadUsersOnce(t)...)
 	botWS := openSocket(t, bot)
 	pid := pluginProcess()
 	if pid == 0 {
