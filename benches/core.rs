@@ -43,6 +43,12 @@ fn bench(c: &mut Criterion) {
     assert_eq!(decided["kind"], "decision", "{decided}");
     assert_eq!(decided["reply"]["http"]["status"], 200, "{decided}");
 
+    c.bench_function("signed click: plan (the first call: what to ask)", |b| {
+        b.iter(|| handle_call(black_box(plan_input.as_bytes()), &body))
+    });
+    c.bench_function("signed click: decide (the second call: every fact)", |b| {
+        b.iter(|| handle_call(black_box(decide_input.as_bytes()), &body))
+    });
     c.bench_function(
         "signed click: plan + decide (wire form, as the shim calls it)",
         |b| {

@@ -41,7 +41,7 @@ pub mod wire;
 pub use body::MAX_BODY_BYTES;
 pub use configure::{configure, ConfigEvent, Configured};
 pub use effect::{Decision, Effect, LogLevel, Outcome, Reply, Response};
-pub use facts::{Answer, Fact, FactError, Facts, Held, Query};
+pub use facts::{Answer, Answers, Fact, FactError, Facts, Held, Query};
 pub use ids::{EventId, Id, NodeId, UserId};
 pub use input::{Body, Context, Input, Request, WebSocketMessage};
 pub use lint::{check, lint, preview, Finding, Preview, Severity};

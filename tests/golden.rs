@@ -171,12 +171,14 @@ fn run(fixture: &Value) -> Value {
 /// How many KV store writes a flow asks for: the writes asked as facts (their outcome decides
 /// what comes next) and those ordered as effects; a `kv_set_many` counts each of its keys.
 fn kv_writes(asked: &[Value], effects: &[Value]) -> usize {
-    let facts = asked.iter().map(|q| match q["fact"].as_str().unwrap_or("") {
-        "kv_set" | "kv_consume" | "kv_create" | "kv_create_any" | "kv_cas" | "list_push"
-        | "list_remove" | "queue_push" | "count" => 1,
-        "kv_set_many" => q["entries"].as_object().map_or(0, |e| e.len()),
-        _ => 0,
-    });
+    let facts = asked
+        .iter()
+        .map(|q| match q["fact"].as_str().unwrap_or("") {
+            "kv_set" | "kv_consume" | "kv_create" | "kv_create_any" | "kv_cas" | "list_push"
+            | "list_remove" | "queue_push" | "count" => 1,
+            "kv_set_many" => q["entries"].as_object().map_or(0, |e| e.len()),
+            _ => 0,
+        });
     let ordered = effects
         .iter()
         .filter(|e| matches!(e["type"].as_str(), Some("store" | "count" | "delete")));

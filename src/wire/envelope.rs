@@ -61,7 +61,7 @@ pub struct HandleCall<'a> {
     node: crate::ids::NodeId,
     /// The answers so far, keyed by query name; absent on the first call.
     #[serde(default, borrow)]
-    facts: Option<&'a RawValue>,
+    facts: Option<crate::facts::Answers<'a>>,
 }
 
 /// [`Input`] as the shim writes it.
@@ -238,7 +238,7 @@ fn answer(call: Call<'_>, body: &[u8]) -> Reply {
                 InputDoc::PostDeleted { post_id } => Input::PostDeleted { post_id },
                 InputDoc::Command { args } => Input::Command { args: args.get() },
             };
-            let facts = h.facts.map_or(Facts::none(), |raw| Facts::json(raw.get()));
+            let facts = h.facts.as_ref().map_or(Facts::none(), Facts::answers);
             match handle(&input, &ctx, facts) {
                 Outcome::NeedFacts { effects, queries } => Reply::NeedFacts { effects, queries },
                 Outcome::Decided(decision) => Reply::Decision(decision),
