@@ -23,8 +23,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -289,6 +292,19 @@ func TestDeliveryBench(t *testing.T) {
 		[]func() []time.Duration{func() []time.Duration { return side(viaPlugin) }, func() []time.Duration { return side(viaStalled) },
 			func() []time.Duration { return side(viaREST) }, func() []time.Duration { return side(native) }})
 
+	// --- a burst of 200 concurrent clicks for one bot: answered in time (nothing is promised,
+	// so nothing should be written), then for the bot offline (each click kept before the
+	// clicker is told so). The KV store's row operations come from PostgreSQL's own counters.
+	clickers := append([]*harness.Account{env.Users[1]}, createLoadUsersOnce(t)...)
+	burstPost := createPost(t, bot, "", "burst", menu(bot, handlerPath))
+	benchBurst(t, add, "answered in time by the library bot", burstPost, clickers, "0")
+	gone := newDeliveryBot(t, "benchburst")
+	g := openSocket(t, gone)
+	g.subscribe(t)
+	g.ws.Close()
+	waitLive(t, gone, 0)
+	benchBurst(t, add, "for the bot offline (every click kept)", createPost(t, gone, "", "burst offline", menu(gone, handlerPath)), clickers, "0")
+
 	// --- offline: how fast the clicker hears it.
 	away := newDeliveryBot(t, "benchaway")
 	s := openSocket(t, away)
@@ -319,6 +335,66 @@ func TestDeliveryBench(t *testing.T) {
 	}
 
 	writeBenchReport(t, "delivery-bench.txt", report.lines)
+}
+
+// benchBurst makes 200 concurrent clicks (choosing option) on post from clickers, each click
+// waiting for Mattermost's answer, and reports the KV store's row operations per click.
+func benchBurst(t *testing.T, add func(string, ...any), label string, post *model.Post, clickers []*harness.Account, option string) {
+	t.Helper()
+	const burst, concurrent = 200, 20
+	before := kvTableStats(t)
+	var next, failed atomic.Int64
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range concurrent {
+		wg.Add(1)
+		go func(u *harness.Account) {
+			defer wg.Done()
+			for next.Add(1) <= burst {
+				if r, err := click(u, post.Id, "pick", option); err != nil || r.Status != http.StatusOK {
+					failed.Add(1)
+				}
+			}
+		}(clickers[i%len(clickers)])
+	}
+	wg.Wait()
+	took := time.Since(start)
+	after := kvTableStats(t)
+	if failed.Load() != 0 {
+		t.Fatalf("burst %s: %d of %d clicks failed", label, failed.Load(), burst)
+	}
+	d := func(i int) float64 { return float64(after[i]-before[i]) / burst }
+	add("burst of %d concurrent clicks (%d at a time) %s: all answered in %s; KV store per click: %.2f rows inserted, %.2f updated, %.2f deleted, %.2f index lookups (PostgreSQL's pg_stat_user_tables for PluginKeyValueStore, the plugin's heartbeats included)",
+		burst, concurrent, label, took.Round(time.Millisecond), d(0), d(1), d(2), d(3))
+}
+
+// kvTableStats reads PostgreSQL's counters for the plugins' KV table: rows inserted, updated,
+// deleted, and index scans (each read, compare-and-set and upsert looks its row up). A
+// backend reports its counters when idle, at most every ten seconds (PostgreSQL 15's
+// PGSTAT_IDLE_INTERVAL): wait that long first.
+func kvTableStats(t *testing.T) [4]int64 {
+	t.Helper()
+	time.Sleep(11 * time.Second)
+	psql, _ := filepath.Glob("/usr/lib/postgresql/*/bin/psql")
+	if len(psql) == 0 {
+		t.Fatal("psql not found under /usr/lib/postgresql/*/bin")
+	}
+	port := os.Getenv("E2E_PG_PORT")
+	if port == "" {
+		port = "55432"
+	}
+	out, err := exec.Command(psql[len(psql)-1], "-h", "127.0.0.1", "-p", port, "-U", "postgres", "-d", "mattermost", "-Atc",
+		"SELECT n_tup_ins, n_tup_upd, n_tup_del, coalesce(idx_scan, 0) FROM pg_stat_user_tables WHERE relname = 'pluginkeyvaluestore'").Output()
+	if err != nil {
+		t.Fatalf("psql: %v", err)
+	}
+	var v [4]int64
+	for i, f := range strings.Split(strings.TrimSpace(string(out)), "|") {
+		if i < len(v) {
+			v[i], _ = strconv.ParseInt(f, 10, 64)
+		}
+	}
+	return v
 }
 
 // moreUsers makes n users named prefix1… in the e2e team and channel (again if they exist:

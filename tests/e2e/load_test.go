@@ -78,6 +78,16 @@ func ms(d time.Duration) string {
 	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 2, 64) + " ms"
 }
 
+// serverProcess is the Mattermost server's process (0: not known).
+func serverProcess() int {
+	b, err := os.ReadFile(filepath.Join(env.RunDir, "mm", "server.pid"))
+	if err != nil {
+		return 0
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return pid
+}
+
 // rssKiB reads VmRSS and VmHWM (peak) of a process, in KiB.
 func rssKiB(pid int) (rss, peak int) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
@@ -308,11 +318,7 @@ func TestLoad(t *testing.T) {
 	close(stop)
 	<-collected
 	rssAfter, rssPeak := rssKiB(pid)
-	serverPid := 0
-	if b, err := os.ReadFile(filepath.Join(env.RunDir, "mm", "server.pid")); err == nil {
-		serverPid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
-	}
-	serverRSS, _ := rssKiB(serverPid)
+	serverRSS, _ := rssKiB(serverProcess())
 
 	mu.Lock()
 	defer mu.Unlock()

@@ -7,6 +7,7 @@ package e2e_test
 // real server does that the spec does not say.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -362,8 +363,11 @@ func setPluginSection(t testing.TB, section map[string]any) {
 
 // pluginProcess finds the plugin's process (its executable is in the
 // server's plugin directory) and returns its pid, or 0.
-func pluginProcess() int {
-	dir := filepath.Join(env.RunDir, "mm", "plugins", pluginID) + string(filepath.Separator)
+func pluginProcess() int { return pluginProcessOf(pluginID) }
+
+// pluginProcessOf finds the process Mattermost runs for plugin id (0: not running).
+func pluginProcessOf(id string) int {
+	dir := filepath.Join(env.RunDir, "mm", "plugins", id) + string(filepath.Separator)
 	procs, _ := filepath.Glob("/proc/[0-9]*")
 	for _, p := range procs {
 		exe, err := os.Readlink(filepath.Join(p, "exe"))
@@ -373,6 +377,23 @@ func pluginProcess() int {
 		}
 	}
 	return 0
+}
+
+// cpuTime is the CPU time (user + system) a process has used so far, from /proc/<pid>/stat
+// (clock ticks of 10 ms on Linux).
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name (which may hold spaces) start after its ')'.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // f: settings changed through PUT /api/v4/config apply at once, without

@@ -32,8 +32,9 @@ import (
 
 const (
 	sbsRounds     = 6
-	sbsClicks     = 200 // sequential clicks per side per round
-	sbsSaturation = 600 // clicks per side in the saturation run
+	sbsClicks     = 200  // sequential clicks per side per round
+	sbsSaturation = 1000 // clicks per side in each saturation round
+	sbsSatRounds  = 3
 	sbsClickers   = 8
 	sbsPosts      = 100 // posts per side per round of the hook benchmark
 )
@@ -130,12 +131,31 @@ func TestSideBySide(t *testing.T) {
 		wg.Wait()
 		return float64(got) / time.Since(start).Seconds(), int(failed.Load())
 	}
-	for round := range 2 {
-		ra, fa := saturate(ours, actionEvent)
-		rb, fb := saturate(base, baselineEvent)
-		add("saturation round %d, %d clickers, %d clicks a side: A %.0f clicks/s (%d failed); B %.0f clicks/s (%d failed); ratio %.2f",
-			round+1, sbsClickers, sbsSaturation, ra, fa, rb, fb, ra/rb)
+	// The plugin processes' CPU time per 1,000 clicks (each side's own process), and the
+	// server's, over the same rounds.
+	pidA, pidB, server := pluginProcess(), pluginProcessOf(helloPluginID), serverProcess()
+	if pidA == 0 || pidB == 0 {
+		t.Fatalf("plugin processes not found (A %d, B %d)", pidA, pidB)
 	}
+	perK := func(d time.Duration) float64 { return float64(d.Milliseconds()) * 1000 / sbsSaturation }
+	var rates, cpus, servers [2][]float64
+	for round := range sbsSatRounds {
+		a0, s0 := cpuTime(pidA), cpuTime(server)
+		ra, fa := saturate(ours, actionEvent)
+		a1, s1 := cpuTime(pidA), cpuTime(server)
+		b0 := cpuTime(pidB)
+		rb, fb := saturate(base, baselineEvent)
+		b1, s2 := cpuTime(pidB), cpuTime(server)
+		ca, cb := perK(a1-a0), perK(b1-b0)
+		rates[0], rates[1] = append(rates[0], ra), append(rates[1], rb)
+		cpus[0], cpus[1] = append(cpus[0], ca), append(cpus[1], cb)
+		servers[0], servers[1] = append(servers[0], perK(s1-s0)), append(servers[1], perK(s2-s1))
+		add("saturation round %d, %d clickers, %d clicks a side: A %.0f clicks/s (%d failed); B %.0f clicks/s (%d failed); ratio %.2f; plugin CPU per 1,000 clicks A %.0f ms, B %.0f ms (ratio %.2f); server CPU per 1,000 clicks A %.0f ms, B %.0f ms",
+			round+1, sbsClickers, sbsSaturation, ra, fa, rb, fb, ra/rb, ca, cb, ca/cb, perK(s1-s0), perK(s2-s1))
+	}
+	med := func(v []float64) float64 { s := append([]float64(nil), v...); sort.Float64s(s); return s[len(s)/2] }
+	add("saturation, median of %d rounds: A %.0f clicks/s, B %.0f clicks/s, ratio %.2f; plugin CPU per 1,000 clicks A %.0f ms, B %.0f ms, ratio %.2f; server CPU per 1,000 clicks A %.0f ms, B %.0f ms",
+		sbsSatRounds, med(rates[0]), med(rates[1]), med(rates[0])/med(rates[1]), med(cpus[0]), med(cpus[1]), med(cpus[0])/med(cpus[1]), med(servers[0]), med(servers[1]))
 
 	// The post hook: POST /api/v4/posts with the plugin enabled and disabled, alternately.
 	post := func(props map[string]any) time.Duration {
