@@ -119,16 +119,17 @@ pub(crate) fn own(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Res
     let keys: Vec<String> = (range.first..range.next)
         .map(|seq| entry_key(&user, seq))
         .collect();
+    let none = BTreeMap::new();
     let entries = match &f.entries {
-        _ if keys.is_empty() => BTreeMap::new(),
+        _ if keys.is_empty() => &none,
         None => return Ok(Step::Ask(Ask::one("entries", Fact::KvGetMany { keys }))),
-        Some(Answer::Found(entries)) => entries.clone(),
+        Some(Answer::Found(entries)) => entries,
         Some(Answer::Failed(e)) => return Err(unavailable("kept events", e)),
     };
     let body = bot_status(
         &user,
         subscriptions.as_ref(),
-        &KeptCount::counted(&user, &range, &entries),
+        &KeptCount::counted(&user, &range, entries),
         ctx,
         &heartbeats,
     );

@@ -10,7 +10,7 @@ use crate::effect::{Decision, Effect, Outcome, Response};
 use crate::facts::{Facts, Query};
 use crate::input::{Body, Context, Input, Request, WebSocketMessage};
 use crate::manifest::{PLUGIN_ID, PLUGIN_VERSION};
-use crate::paths::{DIALOG_OPEN_PATH, EPHEMERAL_PATH, LINT_PATH};
+use crate::paths::{ADMIN_STATUS_PATH, DIALOG_OPEN_PATH, EPHEMERAL_PATH, LINT_PATH, STATUS_PATH};
 use crate::refusal::fault_decision;
 use crate::router::handle;
 use crate::settings::Settings;
@@ -301,10 +301,17 @@ impl Default for Lanes {
                 heavy_bytes: None,
             },
             // Lint, dialog definitions and ephemeral messages (linted, then signed) up to the
-            // body limit.
+            // body limit; statuses, which read every kept event's queue entry of a bot (up to
+            // `KeptPerBot`, 10,000) or every bot's counters.
             bulk: Lane {
                 fuel: BULK_FUEL,
-                paths: &[LINT_PATH, DIALOG_OPEN_PATH, EPHEMERAL_PATH],
+                paths: &[
+                    LINT_PATH,
+                    DIALOG_OPEN_PATH,
+                    EPHEMERAL_PATH,
+                    STATUS_PATH,
+                    ADMIN_STATUS_PATH,
+                ],
                 heavy_bytes: Some(HEAVY_BYTES),
             },
         }
