@@ -172,9 +172,14 @@ func gobSafe(v any) any {
 }
 
 // writeResponse writes the core's response in one Write: Mattermost's in-process response
-// writer keeps only the last Write of an action request.
+// writer keeps only the last Write of an action request. Each method of a plugin's response
+// writer is a round trip to the server (Header one; WriteHeader and Write two each, as both
+// send the headers first), so a 200 — every click, ack and lookup answered — leaves the status
+// to the Write, as net/http does: three round trips instead of five.
 func writeResponse(w http.ResponseWriter, r *response) {
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(r.Status)
+	if r.Status != http.StatusOK {
+		w.WriteHeader(r.Status)
+	}
 	_, _ = w.Write([]byte(r.Body))
 }
