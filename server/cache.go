@@ -2,12 +2,13 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/segmentio/encoding/json"
 )
 
 // factCache keeps answers the core said may be reused (query.CacheMs): the facts that rarely

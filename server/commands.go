@@ -1,11 +1,11 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 
 	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/mattermost/mattermost/server/public/plugin"
+	"github.com/segmentio/encoding/json"
 )
 
 // ExecuteCommand hands a slash command a bot registered through the plugin to the core, and

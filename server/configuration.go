@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 
 	"github.com/mattermost/mattermost/server/public/model"
+	"github.com/segmentio/encoding/json"
 )
 
 // configuration is the plugin's settings in the form the core normalized and checked.

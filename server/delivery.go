@@ -1,13 +1,13 @@
 package main
 
 import (
-	"encoding/json"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/mattermost/mattermost/server/public/plugin"
+	"github.com/segmentio/encoding/json"
 )
 
 // clusterEventID names the plugin's messages between nodes (PublishPluginClusterEvent).

@@ -1,12 +1,12 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
+	"github.com/segmentio/encoding/json"
 )
 
 // gatherFacts answers the core's questions through the plugin API, each into answers under

@@ -2,13 +2,13 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"sync"
 	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
+	"github.com/segmentio/encoding/json"
 )
 
 // The KV primitives the core asks for beyond get and set: many keys at once, and capped lists

@@ -1,10 +1,10 @@
 package main
 
 import (
-	"encoding/json"
-
 	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/mattermost/mattermost/server/public/plugin"
+
+	"github.com/segmentio/encoding/json"
 )
 
 // MessageWillBePosted lets the core sign the post's buttons (SPEC §10), or refuse the post.

@@ -2,13 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
 
 	"github.com/mattermost/mattermost/server/public/model"
-	segjson "github.com/segmentio/encoding/json"
+	"github.com/segmentio/encoding/json"
 )
 
 // The Go mirror of src/wire/envelope.rs: every document that crosses the wasm boundary is
@@ -435,7 +434,7 @@ func (p *Plugin) callCore(ctx context.Context, lane int, call any, body []byte) 
 // Numbers stay json.Number so that event data keeps every digit (see gobSafe).
 func decodeReply(out []byte) (*reply, error) {
 	var r reply
-	if _, err := segjson.Parse(out, &r, segjson.UseNumber); err != nil {
+	if _, err := json.Parse(out, &r, json.UseNumber); err != nil {
 		return nil, fmt.Errorf("decoding the core's reply: %w", err)
 	}
 	if r.Kind == "error" {
