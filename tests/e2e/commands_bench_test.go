@@ -19,7 +19,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"runtime"
 	"testing"
 	"time"
@@ -30,10 +29,10 @@ import (
 	"e2e/harness"
 )
 
-const (
-	commandBenchRounds  = 6
-	commandBenchPerSide = 40
-	lookupBenchN        = 200
+var (
+	commandBenchRounds  = benchSize(6, 1)
+	commandBenchPerSide = benchSize(40, 3)
+	lookupBenchN        = benchSize(200, 3)
 )
 
 // benchCommandText is what both sides answer a command with.
@@ -147,9 +146,6 @@ func libraryCommandBot(t *testing.T, bot *harness.Account, trigger string) {
 
 func TestCommandBench(t *testing.T) {
 	requirePlugin(t)
-	if os.Getenv("E2E_BENCH") != "1" {
-		t.Skip("command benchmark: E2E_BENCH=1 runs it (make e2e-bench)")
-	}
 	ctx := context.Background()
 	alice := env.Users[0]
 	report := &benchReport{t: t}

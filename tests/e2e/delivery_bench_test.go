@@ -39,11 +39,11 @@ import (
 	"e2e/harness"
 )
 
-const (
-	benchRounds       = 6  // A B C rounds
-	benchClicksRound  = 40 // clicks per side per round
-	benchOfflineClick = 50 // clicks measured for the offline notice
-	benchKept         = 10_000
+var (
+	benchRounds       = benchSize(6, 1)  // A B C rounds
+	benchClicksRound  = benchSize(40, 3) // clicks per side per round
+	benchOfflineClick = benchSize(50, 3) // clicks measured for the offline notice
+	benchKept         = benchSize(10_000, 30)
 	benchKeepers      = 4 // concurrent clickers filling the queue
 )
 
@@ -233,9 +233,6 @@ func median(ds []time.Duration) time.Duration {
 
 func TestDeliveryBench(t *testing.T) {
 	requirePlugin(t)
-	if os.Getenv("E2E_BENCH") != "1" {
-		t.Skip("delivery benchmark: E2E_BENCH=1 runs it (make e2e-bench)")
-	}
 	alice := env.Users[0]
 	aliceWS := openSocket(t, alice)
 	report := &benchReport{t: t}
@@ -341,7 +338,7 @@ func TestDeliveryBench(t *testing.T) {
 // waiting for Mattermost's answer, and reports the KV store's row operations per click.
 func benchBurst(t *testing.T, add func(string, ...any), label string, post *model.Post, clickers []*harness.Account, option string) {
 	t.Helper()
-	const burst, concurrent = 200, 20
+	burst, concurrent := benchSize(200, 40), 20
 	before := kvTableStats(t)
 	var next, failed atomic.Int64
 	start := time.Now()
@@ -350,7 +347,7 @@ func benchBurst(t *testing.T, add func(string, ...any), label string, post *mode
 		wg.Add(1)
 		go func(u *harness.Account) {
 			defer wg.Done()
-			for next.Add(1) <= burst {
+			for next.Add(1) <= int64(burst) {
 				if r, err := click(u, post.Id, "pick", option); err != nil || r.Status != http.StatusOK {
 					failed.Add(1)
 				}
@@ -363,7 +360,7 @@ func benchBurst(t *testing.T, add func(string, ...any), label string, post *mode
 	if failed.Load() != 0 {
 		t.Fatalf("burst %s: %d of %d clicks failed", label, failed.Load(), burst)
 	}
-	d := func(i int) float64 { return float64(after[i]-before[i]) / burst }
+	d := func(i int) float64 { return float64(after[i]-before[i]) / float64(burst) }
 	add("burst of %d concurrent clicks (%d at a time) %s: all answered in %s; KV store per click: %.2f rows inserted, %.2f updated, %.2f deleted, %.2f index lookups (PostgreSQL's pg_stat_user_tables for PluginKeyValueStore, the plugin's heartbeats included)",
 		burst, concurrent, label, took.Round(time.Millisecond), d(0), d(1), d(2), d(3))
 }

@@ -15,7 +15,6 @@ package e2e_test
 import (
 	"fmt"
 	"net/http"
-	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -95,9 +94,6 @@ func expandBenchBot(t *testing.T, bot *harness.Account, expand bool, received ch
 
 func TestExpandBench(t *testing.T) {
 	requirePlugin(t)
-	if os.Getenv("E2E_BENCH") != "1" {
-		t.Skip("expand benchmark: E2E_BENCH=1 runs it (make e2e-bench)")
-	}
 	setPrivacy(t, true, true) // the bot may read the clicker's full name either way
 	clicker := newPerson(t, "benchx")
 	clickerWS := openSocket(t, clicker)

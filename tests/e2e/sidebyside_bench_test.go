@@ -17,7 +17,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"runtime"
 	"sort"
 	"sync"
@@ -30,22 +29,19 @@ import (
 	"e2e/harness"
 )
 
-const (
-	sbsRounds     = 6
-	sbsClicks     = 200  // sequential clicks per side per round
-	sbsSaturation = 1000 // clicks per side in each saturation round
-	sbsSatRounds  = 3
+var (
+	sbsRounds     = benchSize(6, 1)
+	sbsClicks     = benchSize(200, 3)   // sequential clicks per side per round
+	sbsSaturation = benchSize(1000, 16) // clicks per side in each saturation round
+	sbsSatRounds  = benchSize(3, 1)
 	sbsClickers   = 8
-	sbsPosts      = 100 // posts per side per round of the hook benchmark
+	sbsPosts      = benchSize(100, 3) // posts per side per round of the hook benchmark
 )
 
 var baselineEvent = "custom_" + helloPluginID + "_action"
 
 func TestSideBySide(t *testing.T) {
 	requirePlugin(t)
-	if os.Getenv("E2E_BENCH") != "1" {
-		t.Skip("side-by-side benchmark: E2E_BENCH=1 runs it (make e2e-bench)")
-	}
 	ctx := context.Background()
 	hello, err := helloBundle()
 	if err != nil {
@@ -114,7 +110,7 @@ func TestSideBySide(t *testing.T) {
 			wg.Add(1)
 			go func(u *harness.Account) {
 				defer wg.Done()
-				for next.Add(1) <= sbsSaturation {
+				for next.Add(1) <= int64(sbsSaturation) {
 					if r, err := click(u, post.Id, "go", ""); err != nil || r.Status != http.StatusOK {
 						failed.Add(1)
 					}
@@ -137,7 +133,7 @@ func TestSideBySide(t *testing.T) {
 	if pidA == 0 || pidB == 0 {
 		t.Fatalf("plugin processes not found (A %d, B %d)", pidA, pidB)
 	}
-	perK := func(d time.Duration) float64 { return float64(d.Milliseconds()) * 1000 / sbsSaturation }
+	perK := func(d time.Duration) float64 { return float64(d.Milliseconds()) * 1000 / float64(sbsSaturation) }
 	var rates, cpus, servers [2][]float64
 	for round := range sbsSatRounds {
 		a0, s0 := cpuTime(pidA), cpuTime(server)
