@@ -175,9 +175,13 @@ func gobSafe(v any) any {
 // writer keeps only the last Write of an action request. Each method of a plugin's response
 // writer is a round trip to the server (Header one; WriteHeader and Write two each, as both
 // send the headers first), so a 200 — every click, ack and lookup answered — leaves the status
-// to the Write, as net/http does: three round trips instead of five.
+// to the Write, as net/http does, and a response to Mattermost's own request (a click, a
+// submission, a lookup: it reads the JSON whatever the headers) sets no header: two round trips
+// instead of five.
 func writeResponse(w http.ResponseWriter, r *response) {
-	w.Header().Set("Content-Type", "application/json")
+	if !r.ToMattermost {
+		w.Header().Set("Content-Type", "application/json")
+	}
 	if r.Status != http.StatusOK {
 		w.WriteHeader(r.Status)
 	}

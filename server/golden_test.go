@@ -55,7 +55,14 @@ func TestGoldenFixturesThroughServeHTTP(t *testing.T) {
 
 			if f.Input == nil {
 				assert.Equal(t, f.Expect.Response.Status, w.Code)
-				assert.Equal(t, "application/json", w.Header().Get("Content-Type"))
+				// Mattermost reads its own requests' answers whatever their headers, and setting
+				// one is a round trip to the server: none is set (the recorder, like net/http,
+				// then sniffs one). Everyone else gets JSON's type.
+				if f.Expect.Response.ToMattermost {
+					assert.NotEqual(t, "application/json", w.Header().Get("Content-Type"))
+				} else {
+					assert.Equal(t, "application/json", w.Header().Get("Content-Type"))
+				}
 				assert.JSONEq(t, string(f.Expect.Response.Body), w.Body.String())
 			}
 			f.checkHooked(t)

@@ -54,6 +54,8 @@ type fixture struct {
 		Response struct {
 			Status int             `json:"status"`
 			Body   json.RawMessage `json:"body"`
+			// Written without headers: the answer to a request Mattermost itself makes.
+			ToMattermost bool `json:"to_mattermost"`
 		} `json:"response"`
 		// A post hook's answer: the post to save instead, or why it is refused.
 		Post      json.RawMessage `json:"post"`

@@ -371,6 +371,8 @@ func (e *effect) text() string {
 type response struct {
 	Status int    `json:"status"`
 	Body   string `json:"body"`
+	// ToMattermost: Mattermost made the request and reads the body whatever its headers.
+	ToMattermost bool `json:"to_mattermost"`
 }
 
 // answerFound is a fact answer: what Mattermost answered.

@@ -257,6 +257,12 @@ pub struct Response {
     pub status: u16,
     /// A JSON document, always (Mattermost turns anything else into a generic error).
     pub body: String,
+    /// The answer to a request only Mattermost makes — a click, a dialog's submission or
+    /// refresh, a lookup — which it reads as JSON whatever its headers say: the shim writes it
+    /// without a `Content-Type`, because setting one costs a round trip to the server (a
+    /// plugin's response headers live in the server process), on every click.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub to_mattermost: bool,
 }
 
 impl Decision {
@@ -264,7 +270,11 @@ impl Decision {
     pub(crate) fn http(effects: Vec<Effect>, status: u16, body: String) -> Self {
         Self {
             effects,
-            reply: Reply::Http(Response { status, body }),
+            reply: Reply::Http(Response {
+                status,
+                body,
+                to_mattermost: false,
+            }),
         }
     }
 

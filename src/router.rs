@@ -113,10 +113,14 @@ fn http(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Outcome {
         Err(refusal) => Outcome::Decided(refuse(refusal, request.log_fields())),
     };
     match endpoint {
-        Endpoint::Action => action::handle(request, ctx, facts),
+        Endpoint::Action => to_mattermost(action::handle(request, ctx, facts)),
         Endpoint::DialogOpen => dialog::open(request, ctx, facts),
-        Endpoint::DialogSubmit(session) => dialog::submit(request, session, ctx, facts),
-        Endpoint::DialogLookup(session) => dialog::lookup(request, session, ctx, facts),
+        Endpoint::DialogSubmit(session) => {
+            to_mattermost(dialog::submit(request, session, ctx, facts))
+        }
+        Endpoint::DialogLookup(session) => {
+            to_mattermost(dialog::lookup(request, session, ctx, facts))
+        }
         Endpoint::Lint => Outcome::Decided(lint::handle(request)),
         Endpoint::Ephemeral => ephemeral::send(request, ctx, facts),
         Endpoint::Ack => ack_over_rest(request, ctx, facts),
@@ -136,6 +140,20 @@ fn http(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Outcome {
                 Err(refusal) => Outcome::Decided(refuse(refusal, request.log_fields())),
             }
         }
+    }
+}
+
+/// Marks the response to a request that Mattermost itself makes (the URLs of the plugin's buttons,
+/// dialogs and dynamic selects): Mattermost reads its body whatever its headers.
+fn to_mattermost(outcome: Outcome) -> Outcome {
+    match outcome {
+        Outcome::Decided(mut decision) => {
+            if let crate::effect::Reply::Http(response) = &mut decision.reply {
+                response.to_mattermost = true;
+            }
+            Outcome::Decided(decision)
+        }
+        asking => asking,
     }
 }
 

@@ -161,10 +161,12 @@ fn run(fixture: &Value) -> Value {
     };
     let response_body: Value = serde_json::from_str(response["body"].as_str().unwrap())
         .expect("every response body is JSON");
-    actual.insert(
-        "response".into(),
-        json!({"status": response["status"], "body": response_body}),
-    );
+    let mut recorded = json!({"status": response["status"], "body": response_body});
+    // Written without headers (Mattermost's own request): recorded only when so.
+    if response["to_mattermost"] == true {
+        recorded["to_mattermost"] = Value::Bool(true);
+    }
+    actual.insert("response".into(), recorded);
     Value::Object(actual)
 }
 
