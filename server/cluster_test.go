@@ -37,6 +37,8 @@ type world struct {
 	over chan struct{}
 	// written lists every key written to the store, in order.
 	written []string
+	// config is the plugin's settings, when a test needs other than simAPI's.
+	config map[string]any
 }
 
 // writes is how many keys were written so far.
@@ -89,6 +91,9 @@ func simPost() *model.Post {
 }
 
 func (a *simAPI) GetPluginConfig() map[string]any {
+	if a.w.config != nil {
+		return a.w.config
+	}
 	return map[string]any{"answerwindowms": 800, "keptperbot": 5000}
 }
 
@@ -266,8 +271,11 @@ type simEvent struct {
 	data []byte
 }
 
-func newWorld(t *testing.T, nodes int) *world {
-	w := &world{kv: map[string]kvEntry{}, conns: map[string]*simConn{}, down: map[*Plugin]bool{}, over: make(chan struct{})}
+func newWorld(t *testing.T, nodes int) *world { return newWorldWith(t, nodes, nil) }
+
+// newWorldWith is newWorld with the plugin's settings given (nil: simAPI's).
+func newWorldWith(t *testing.T, nodes int, config map[string]any) *world {
+	w := &world{kv: map[string]kvEntry{}, conns: map[string]*simConn{}, down: map[*Plugin]bool{}, over: make(chan struct{}), config: config}
 	for range nodes {
 		p := &Plugin{}
 		p.SetAPI(&simAPI{w: w, self: p, t: t})

@@ -35,7 +35,49 @@ struct StatusFacts<'a> {
     queues: Option<Answer<BTreeMap<String, Option<&'a RawValue>>>>,
     /// The caller's queue entries.
     #[serde(borrow, default, deserialize_with = "present")]
-    entries: Option<Answer<BTreeMap<String, Option<&'a RawValue>>>>,
+    entries: Option<Answer<KeptEntries<'a>>>,
+}
+
+/// A bot's queue entries as `kv_get_many` answers them (`{"qi_<bot>_<seq>": entry or null}`),
+/// read in one pass and not kept: how many are there, and the oldest (the lowest sequence
+/// number). A full queue is `KeptPerBot` entries, up to 10,000: a map of them, its keys
+/// formatted again to look each one up, cost the core more than the bulk lane's budget.
+#[derive(Debug, Default)]
+struct KeptEntries<'a> {
+    present: u64,
+    oldest: Option<(u64, &'a RawValue)>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for KeptEntries<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entries<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Entries<'a> {
+            type Value = KeptEntries<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("the queue entries by key")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> Result<Self::Value, M::Error> {
+                let mut out = KeptEntries::default();
+                while let Some((key, entry)) =
+                    map.next_entry::<&'de str, Option<&'de RawValue>>()?
+                {
+                    let Some(entry) = entry else { continue };
+                    out.present += 1;
+                    let seq = key.rsplit('_').next().and_then(|s| s.parse::<u64>().ok());
+                    if let Some(seq) = seq {
+                        if out.oldest.is_none_or(|(oldest, _)| seq < oldest) {
+                            out.oldest = Some((seq, entry));
+                        }
+                    }
+                }
+                Ok(out)
+            }
+        }
+        deserializer.deserialize_map(Entries(std::marker::PhantomData))
+    }
 }
 
 /// What a status shows of a bot's kept events.
@@ -50,19 +92,15 @@ struct KeptCount {
 }
 
 impl KeptCount {
-    /// Exact: counted from the queue's entries (a bot's own status).
-    fn counted(
-        bot: &UserId,
-        range: &QueueRange,
-        entries: &BTreeMap<String, Option<&RawValue>>,
-    ) -> Self {
-        let queued: Vec<Queued> = (range.first..range.next)
-            .filter_map(|seq| entries.get(&entry_key(bot, seq)).copied().flatten())
-            .filter_map(|raw| serde_json::from_str(raw.get()).ok())
-            .collect();
+    /// Exact: counted from the queue's entries (a bot's own status), which are the range's;
+    /// only the oldest is read.
+    fn counted(range: &QueueRange, entries: &KeptEntries<'_>) -> Self {
         KeptCount {
-            kept: queued.len() as u64,
-            oldest_at: queued.first().map(|q| q.at),
+            kept: entries.present,
+            oldest_at: entries
+                .oldest
+                .and_then(|(_, raw)| serde_json::from_str::<Queued>(raw.get()).ok())
+                .map(|q| q.at),
             dropped: range.dropped,
         }
     }
@@ -116,20 +154,22 @@ pub(crate) fn own(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Res
             .first
             .saturating_add(u64::from(ctx.settings.kept_per_bot)),
     );
-    let keys: Vec<String> = (range.first..range.next)
-        .map(|seq| entry_key(&user, seq))
-        .collect();
-    let none = BTreeMap::new();
+    let none = KeptEntries::default();
     let entries = match &f.entries {
-        _ if keys.is_empty() => &none,
-        None => return Ok(Step::Ask(Ask::one("entries", Fact::KvGetMany { keys }))),
+        _ if range.first >= range.next => &none,
+        None => {
+            let keys = (range.first..range.next)
+                .map(|seq| entry_key(&user, seq))
+                .collect();
+            return Ok(Step::Ask(Ask::one("entries", Fact::KvGetMany { keys })));
+        }
         Some(Answer::Found(entries)) => entries,
         Some(Answer::Failed(e)) => return Err(unavailable("kept events", e)),
     };
     let body = bot_status(
         &user,
         subscriptions.as_ref(),
-        &KeptCount::counted(&user, &range, entries),
+        &KeptCount::counted(&range, entries),
         ctx,
         &heartbeats,
     );

@@ -399,13 +399,18 @@ func TestLoad(t *testing.T) {
 	}
 }
 
-// writeBenchReport prints lines as an "E2E-BENCH" block and writes it to $E2E_RUN_DIR/file.
+// writeBenchReport prints lines as an "E2E-BENCH" block and writes it to $E2E_RUN_DIR/file; a
+// token-size run (make e2e) writes <file>.once instead, so that it never replaces the figures of
+// a full run (make e2e-bench) in the same run directory.
 func writeBenchReport(t *testing.T, file string, lines []string) {
 	var report strings.Builder
 	for _, l := range lines {
 		report.WriteString("E2E-BENCH " + l + "\n")
 	}
 	fmt.Print("\n" + report.String() + "\n")
+	if !benchFull && file != "bench.txt" { // TestLoad runs at full size either way
+		file += ".once"
+	}
 	if err := os.WriteFile(filepath.Join(env.RunDir, file), []byte(report.String()), 0o644); err != nil {
 		t.Errorf("writing %s: %v", file, err)
 	}
