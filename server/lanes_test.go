@@ -62,16 +62,7 @@ func TestLintCannotOccupyTheInstancesClicksUse(t *testing.T) {
 	require.Equal(t, laneBulk, p.info.lane("/api/v1/dialogs/open", 0))
 	require.Equal(t, laneInteractive, p.info.lane("/api/v1/handler", 0))
 
-	bulk := p.core.pools[laneBulk]
-	var held []*instance
-	for range cap(bulk) {
-		held = append(held, <-bulk)
-	}
-	defer func() {
-		for _, inst := range held {
-			bulk <- inst
-		}
-	}()
+	defer holdLane(p.core, laneBulk)()
 
 	f := loadFixtures(t)["button"]
 	f.expectFactsWarm(t, api)
@@ -114,16 +105,7 @@ func TestHeavyInputsRunOnTheBulkLane(t *testing.T) {
 	smallPost := input{PostSaved: &postSaved{Post: []byte(`{"id":"p"}`)}}
 	assert.Equal(t, laneInteractive, p.info.lane("", smallPost.size()))
 
-	bulk := p.core.pools[laneBulk]
-	var held []*instance
-	for range cap(bulk) {
-		held = append(held, <-bulk)
-	}
-	defer func() {
-		for _, inst := range held {
-			bulk <- inst
-		}
-	}()
+	defer holdLane(p.core, laneBulk)()
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	r := httptest.NewRequest("POST", "/api/v1/ephemeral", strings.NewReader(`{}`)).WithContext(ctx)
@@ -227,4 +209,19 @@ func TestAStoreOffTheRequestsPathIsSeenByTheNextRead(t *testing.T) {
 	got := p.ask(query{Fact: "kv_get", Key: "k"})
 	assert.Equal(t, json.RawMessage(`{"a":1}`), got.value)
 	api.AssertExpectations(t)
+}
+
+// holdLane takes every instance of lane's pool, as a flood of its work would, and returns what
+// gives them back.
+func holdLane(c *core, lane int) (release func()) {
+	pool := c.pools[lane]
+	held := make([]*instance, 0, cap(pool))
+	for range cap(pool) {
+		held = append(held, <-pool)
+	}
+	return func() {
+		for _, inst := range held {
+			pool <- inst
+		}
+	}
 }

@@ -340,29 +340,38 @@ func benchBurst(t *testing.T, add func(string, ...any), label string, post *mode
 	t.Helper()
 	burst, concurrent := benchSize(200, 40), 20
 	before := kvTableStats(t)
-	var next, failed atomic.Int64
 	start := time.Now()
-	var wg sync.WaitGroup
-	for i := range concurrent {
-		wg.Add(1)
-		go func(u *harness.Account) {
-			defer wg.Done()
-			for next.Add(1) <= int64(burst) {
-				if r, err := click(u, post.Id, "pick", option); err != nil || r.Status != http.StatusOK {
-					failed.Add(1)
-				}
-			}
-		}(clickers[i%len(clickers)])
-	}
-	wg.Wait()
+	wait, _ := clickConcurrently(clickers, concurrent, burst, post.Id, "pick", option)
+	failed := wait()
 	took := time.Since(start)
 	after := kvTableStats(t)
-	if failed.Load() != 0 {
-		t.Fatalf("burst %s: %d of %d clicks failed", label, failed.Load(), burst)
+	if failed != 0 {
+		t.Fatalf("burst %s: %d of %d clicks failed", label, failed, burst)
 	}
 	d := func(i int) float64 { return float64(after[i]-before[i]) / float64(burst) }
 	add("burst of %d concurrent clicks (%d at a time) %s: all answered in %s; KV store per click: %.2f rows inserted, %.2f updated, %.2f deleted, %.2f index lookups (PostgreSQL's pg_stat_user_tables for PluginKeyValueStore, the plugin's heartbeats included)",
 		burst, concurrent, label, took.Round(time.Millisecond), d(0), d(1), d(2), d(3))
+}
+
+// clickConcurrently makes n clicks on a post's action from workers concurrent clickers (the
+// users in turn), each click waiting for Mattermost's answer. It returns at once: wait waits
+// for the last click and says how many failed; failed says how many failed so far.
+func clickConcurrently(users []*harness.Account, workers, n int, postID, action, option string) (wait, failedSoFar func() int) {
+	var next, failed atomic.Int64
+	var wg sync.WaitGroup
+	for i := range workers {
+		wg.Add(1)
+		go func(u *harness.Account) {
+			defer wg.Done()
+			for next.Add(1) <= int64(n) {
+				if r, err := click(u, postID, action, option); err != nil || r.Status != http.StatusOK {
+					failed.Add(1)
+				}
+			}
+		}(users[i%len(users)])
+	}
+	failedSoFar = func() int { return int(failed.Load()) }
+	return func() int { wg.Wait(); return failedSoFar() }, failedSoFar
 }
 
 // kvTableStats reads PostgreSQL's counters for the plugins' KV table: rows inserted, updated,
@@ -406,14 +415,20 @@ func moreUsers(t *testing.T, prefix string, n int) []*harness.Account {
 			_, _, _ = env.Admin.Client.AddTeamMember(ctx, env.Team.Id, u.Id)
 			_, _, _ = env.Admin.Client.AddChannelMember(ctx, env.Channel.Id, u.Id)
 		}
-		c := model.NewAPIv4Client(env.SiteURL)
-		me, _, err := c.Login(ctx, name, harness.UserPassword)
-		if err != nil {
-			t.Fatalf("login %s: %v", name, err)
-		}
-		out = append(out, &harness.Account{User: me, Password: harness.UserPassword, Token: c.AuthToken, Client: c})
+		out = append(out, logIn(t, name))
 	}
 	return out
+}
+
+// logIn signs a user made by the tests in, with the tests' password.
+func logIn(t *testing.T, name string) *harness.Account {
+	t.Helper()
+	c := model.NewAPIv4Client(env.SiteURL)
+	me, _, err := c.Login(context.Background(), name, harness.UserPassword)
+	if err != nil {
+		t.Fatalf("login %s: %v", name, err)
+	}
+	return &harness.Account{User: me, Password: harness.UserPassword, Token: c.AuthToken, Client: c}
 }
 
 // benchKeptEvents keeps n clicks for an offline bot, measures the plugin's memory, then the

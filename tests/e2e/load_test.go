@@ -129,12 +129,7 @@ func createLoadUsers(t *testing.T, n int) []*harness.Account {
 		if _, _, err := ac.AddChannelMember(ctx, env.Channel.Id, u.Id); err != nil {
 			t.Fatal(err)
 		}
-		c := model.NewAPIv4Client(env.SiteURL)
-		me, _, err := c.Login(ctx, name, harness.UserPassword)
-		if err != nil {
-			t.Fatalf("login %s: %v", name, err)
-		}
-		out = append(out, &harness.Account{User: me, Password: harness.UserPassword, Token: c.AuthToken, Client: c})
+		out = append(out, logIn(t, name))
 	}
 	return out
 }

@@ -20,7 +20,6 @@ import (
 	"runtime"
 	"sort"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -103,29 +102,17 @@ func TestSideBySide(t *testing.T) {
 	// counted as they arrive.
 	saturate := func(post *model.Post, event string) (float64, int) {
 		users := append([]*harness.Account{alice, env.Users[1]}, createLoadUsersOnce(t)...)
-		var next, failed atomic.Int64
 		start := time.Now()
-		var wg sync.WaitGroup
-		for i := range sbsClickers {
-			wg.Add(1)
-			go func(u *harness.Account) {
-				defer wg.Done()
-				for next.Add(1) <= int64(sbsSaturation) {
-					if r, err := click(u, post.Id, "go", ""); err != nil || r.Status != http.StatusOK {
-						failed.Add(1)
-					}
-				}
-			}(users[i%len(users)])
-		}
+		wait, failedSoFar := clickConcurrently(users, sbsClickers, sbsSaturation, post.Id, "go", "")
 		got := 0
-		for got < sbsSaturation-int(failed.Load()) {
+		for got < sbsSaturation-failedSoFar() {
 			if _, err := botWS.next(event, 20*time.Second); err != nil {
 				t.Fatalf("saturation: %d of %d events: %v", got, sbsSaturation, err)
 			}
 			got++
 		}
-		wg.Wait()
-		return float64(got) / time.Since(start).Seconds(), int(failed.Load())
+		failed := wait()
+		return float64(got) / time.Since(start).Seconds(), failed
 	}
 	// The plugin processes' CPU time per 1,000 clicks (each side's own process), and the
 	// server's, over the same rounds.
