@@ -39,6 +39,23 @@ type world struct {
 	written []string
 	// config is the plugin's settings, when a test needs other than simAPI's.
 	config map[string]any
+	// read lists every key read from the store, in order.
+	read []string
+	// dialogs lists the dialogs opened on people's screens.
+	dialogs []model.OpenDialogRequest
+}
+
+// readsOf is how many times key was read from the store so far.
+func (w *world) readsOf(key string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, k := range w.read {
+		if k == key {
+			n++
+		}
+	}
+	return n
 }
 
 // writes is how many keys were written so far.
@@ -153,11 +170,19 @@ func (a *simAPI) KVGet(key string) ([]byte, *model.AppError) {
 	if err := a.dead(); err != nil {
 		return nil, err
 	}
+	a.w.read = append(a.w.read, key)
 	e, ok := a.w.kv[key]
 	if !ok || (!e.expires.IsZero() && time.Now().After(e.expires)) {
 		return nil, nil
 	}
 	return append([]byte(nil), e.value...), nil
+}
+
+func (a *simAPI) OpenInteractiveDialog(request model.OpenDialogRequest) *model.AppError {
+	a.w.mu.Lock()
+	defer a.w.mu.Unlock()
+	a.w.dialogs = append(a.w.dialogs, request)
+	return nil
 }
 
 func (a *simAPI) KVSetWithOptions(key string, value []byte, o model.PluginKVSetOptions) (bool, *model.AppError) {
@@ -590,3 +615,110 @@ func TestClusterReplicasShareTheClicks(t *testing.T) {
 }
 
 func base64Std(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+// request is one HTTP request to node's plugin as user, answered with its status and body.
+func request(t *testing.T, node *Plugin, user, method, path string, body any) (int, map[string]any) {
+	t.Helper()
+	r := httptest.NewRequest(method, path, bytes.NewReader(mustMarshal(body)))
+	r.Header.Set("Mattermost-User-Id", user)
+	w := httptest.NewRecorder()
+	node.ServeHTTP(nil, w, r)
+	var answer map[string]any
+	_ = json.Unmarshal(w.Body.Bytes(), &answer)
+	return w.Code, answer
+}
+
+// SPEC §11, issue 20: the lookups of a person typing in a dynamic select read no store — the
+// node that opened the dialog remembers the session it stored — and a refresh on another node
+// that adds a dynamic select makes every node forget its copy, so that the new select's
+// lookups work at once.
+func TestClusterLookupsReadNoStoreAndFollowARefresh(t *testing.T) {
+	w := newWorld(t, 2)
+	a, b := w.nodes[0], w.nodes[1]
+	conn := w.connect(a)
+	conn.subscribe(t)
+	// The bot: opens a dialog with a dynamic select on the click, lists options, and answers
+	// the refresh with a form that has a second dynamic select.
+	go func() {
+		for {
+			var ev simEvent
+			select {
+			case ev = <-conn.events:
+			case <-w.over:
+				return
+			}
+			var data map[string]any
+			_ = json.Unmarshal(ev.data, &data)
+			var answer any
+			switch ev.name {
+			case "action":
+				proxy := data["proxy"].(map[string]any)
+				status, body := request(t, a, simBot.Id, "POST", "/api/v1/dialogs/open", map[string]any{
+					"trigger_id": data["trigger_id"], "trigger_token": proxy["trigger_token"],
+					"dialog": map[string]any{"callback_id": "deploy", "title": "Deploy", "elements": []any{
+						map[string]any{"display_name": "Service", "name": "service", "type": "select", "data_source": "dynamic"},
+						map[string]any{"display_name": "Region", "name": "region", "type": "select", "refresh": true,
+							"options": []any{map[string]any{"text": "EU", "value": "eu"}}},
+					}},
+				})
+				assert.Equal(t, 200, status, "the dialog opens: %v", body)
+			case "dialog_lookup":
+				field := data["selected_field"].(string)
+				answer = map[string]any{"items": []any{map[string]any{"text": field + ": " + data["query"].(string), "value": "x"}}}
+			case "dialog_refresh":
+				answer = map[string]any{"type": "form", "form": map[string]any{"callback_id": "deploy", "title": "Deploy", "elements": []any{
+					map[string]any{"display_name": "Service", "name": "service", "type": "select", "data_source": "dynamic"},
+					map[string]any{"display_name": "Zone", "name": "zone", "type": "select", "data_source": "dynamic"},
+				}}}
+			default:
+				continue
+			}
+			conn.send("ack", map[string]any{"event_id": eventID(data), "answer": answer})
+		}
+	}()
+	status, _ := click(t, a)
+	require.Equal(t, 200, status)
+	require.Eventually(t, func() bool { w.mu.Lock(); defer w.mu.Unlock(); return len(w.dialogs) == 1 }, 5*time.Second, 10*time.Millisecond)
+	w.mu.Lock()
+	url := w.dialogs[0].URL // .../dialogs/<session>/submit
+	w.mu.Unlock()
+	session := strings.TrimSuffix(strings.TrimPrefix(url, "/plugins/mattermost-plugin-interactive-message-actions-to-websocket-proxy/api/v1/dialogs/"), "/submit")
+	key := "dialog_" + session
+	lookup := func(node *Plugin, field, query string) (int, map[string]any) {
+		return request(t, node, simAlice.Id, "POST", "/api/v1/dialogs/"+session+"/lookup", map[string]any{
+			"user_id": simAlice.Id, "channel_id": simChannel.Id, "team_id": simTeam.Id, "type": "dialog_lookup",
+			"submission": map[string]any{"selected_field": field, "query": query}})
+	}
+
+	// Typing in the select on the node that opened the dialog: options, and no store read.
+	before := w.readsOf(key)
+	for _, q := range []string{"a", "ap", "api"} {
+		status, body := lookup(a, "service", q)
+		require.Equal(t, 200, status, "%v", body)
+		assert.Equal(t, "service: "+q, body["items"].([]any)[0].(map[string]any)["text"])
+	}
+	assert.Equal(t, before, w.readsOf(key), "a lookup reads the session this node remembers, not the store")
+
+	// B reads the store once, then its own copy.
+	for range 2 {
+		status, _ := lookup(b, "service", "x")
+		require.Equal(t, 200, status)
+	}
+	assert.Equal(t, before+1, w.readsOf(key), "another node reads the store once, then keeps a copy")
+
+	// A refresh on B redraws the form with a new dynamic select: B forgets its copy at once, A
+	// when the cluster message reaches it (without it A would refuse the new select for as
+	// long as it keeps a copy, 30 s).
+	status, body := request(t, b, simAlice.Id, "POST", "/api/v1/dialogs/"+session+"/submit", map[string]any{
+		"user_id": simAlice.Id, "channel_id": simChannel.Id, "team_id": simTeam.Id, "callback_id": "deploy",
+		"type": "refresh", "submission": map[string]any{"region": "eu"}})
+	require.Equal(t, 200, status, "%v", body)
+	require.Equal(t, "form", body["type"])
+	status, body = lookup(b, "zone", "z")
+	require.Equal(t, 200, status, "%v", body)
+	assert.Equal(t, "zone: z", body["items"].([]any)[0].(map[string]any)["text"], "the redrawn form's select works where it was redrawn")
+	assert.Eventually(t, func() bool {
+		status, _ := lookup(a, "zone", "z")
+		return status == 200
+	}, 2*time.Second, 20*time.Millisecond, "the redrawn form's select works on the other node")
+}

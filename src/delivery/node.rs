@@ -127,6 +127,25 @@ enum Message<'a> {
     },
 }
 
+/// Every node forgets its copy of the document under `key`: this one at once, the others by a
+/// [`Message::Forget`] — only in a cluster: on a single server the message would reach no one
+/// and still cost a round trip to Mattermost.
+pub(crate) fn forget_everywhere(key: String, ctx: &Context) -> Vec<Effect> {
+    let message = ctx
+        .settings
+        .clustered
+        .then(|| json!({"forget": {"key": key}}));
+    let mut effects = vec![Effect::Forget {
+        fact: Fact::KvGet { key },
+    }];
+    if let Some(message) = message {
+        effects.push(Effect::Cluster {
+            message: to_raw_value(&message).expect("a message serializes"),
+        });
+    }
+    effects
+}
+
 /// A message from another node.
 pub(crate) fn cluster(message: &str, ctx: &Context, facts: Facts<'_>) -> Outcome {
     let quiet = |effects| Outcome::Decided(Decision::quiet(effects));

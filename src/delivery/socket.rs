@@ -7,6 +7,7 @@
 
 use super::ack::{self, Status};
 use super::events::{ACK_RESULT, ERROR, SUBSCRIBED, UNSUBSCRIBED};
+use super::node::forget_everywhere;
 use super::replay;
 use super::store::{
     entry_key, keep_seconds, legacy_queue_key, queue_key, subscriptions_key, List, ListPushed,
@@ -296,8 +297,8 @@ fn subscribe(
     effects.push(Effect::Watch {
         connection_id: m.connection_id.to_owned(),
     });
-    effects.extend(registry_changed(user));
-    effects.extend(forget_everywhere(crate::expand::request_key(user)));
+    effects.extend(registry_changed(user, ctx));
+    effects.extend(forget_everywhere(crate::expand::request_key(user), ctx));
     // Beyond the first batch the queue's span is the count: some of those may turn out to be
     // answered meanwhile, and are skipped.
     let (first_span, _) = replay::span(&range, range.first);
@@ -413,26 +414,13 @@ fn unsubscribe(
     let mut effects = vec![Effect::Unwatch {
         connection_id: m.connection_id.to_owned(),
     }];
-    effects.extend(registry_changed(user));
+    effects.extend(registry_changed(user, ctx));
     Ok((None, effects))
 }
 
 /// A bot's registry changed: every node forgets its copy.
-pub(crate) fn registry_changed(user: &UserId) -> Vec<Effect> {
-    forget_everywhere(subscriptions_key(user))
-}
-
-/// Every node forgets its copy of the document under `key`.
-fn forget_everywhere(key: String) -> Vec<Effect> {
-    let message = json!({"forget": {"key": key}});
-    vec![
-        Effect::Forget {
-            fact: Fact::KvGet { key },
-        },
-        Effect::Cluster {
-            message: to_raw_value(&message).expect("a message serializes"),
-        },
-    ]
+fn registry_changed(user: &UserId, ctx: &Context) -> Vec<Effect> {
+    forget_everywhere(subscriptions_key(user), ctx)
 }
 
 /// What the plugin answers an acknowledgement with, on the websocket and over REST.

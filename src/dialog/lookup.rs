@@ -4,11 +4,11 @@
 //! offline, silent or not subscribed yields an empty list and a log line: a menu with nothing
 //! in it, never an error in the middle of a form.
 
-use super::session::{caller_and_fields, open_for, session_key};
+use super::session::{caller_and_fields, open_for, stored_session, SESSION_CACHE_MS};
 use crate::delivery::{self, Sender};
 use crate::effect::{Decision, Effect, LogFields, LogLevel, Outcome};
 use crate::event::{event_with_proxy, DialogLookup, DIALOG_LOOKUP};
-use crate::facts::{present, Answer, Ask, Fact, Facts};
+use crate::facts::{present, Answer, Ask, Facts};
 use crate::form::answer::read_lookup_answer;
 use crate::ids::{EventId, UserId};
 use crate::input::{Context, Request};
@@ -56,13 +56,11 @@ fn decide(
     let raw_facts = facts;
     let f: LookupFacts<'_> = facts.read()?;
     let Some(session) = &f.session else {
-        return Ok(Ask::one(
-            "session",
-            Fact::KvGet {
-                key: session_key(session_id),
-            },
-        )
-        .into());
+        let mut ask = Ask::default();
+        ask.unless_cached_for(&f.session, "session", SESSION_CACHE_MS, || {
+            stored_session(session_id)
+        });
+        return Ok(ask.into());
     };
     let (session, _) = open_for(session, &caller, ctx.now_ms)?;
     if !session.lookups.contains(&selected_field) {

@@ -7,7 +7,7 @@
 //! then is the dialog opened, so that nothing the person submits can arrive for a session that
 //! is not there.
 
-use super::session::{session_key, Session};
+use super::session::{remember, session_key, stored_session, Session};
 use crate::body;
 use crate::effect::{Decision, Effect, Outcome};
 use crate::facts::{present, Answer, Ask, Fact, Facts};
@@ -156,21 +156,23 @@ fn decide(
     let key = session_key(session_id.as_str());
     let lifetime_s = u64::from(ctx.settings.dialog_session_minutes) * 60;
     let expires_at = ctx.now_ms + lifetime_s * 1000;
+    let binds_lookups = !lookups.is_empty();
+    let session = Session {
+        recipient: bot.to_string(),
+        user_id: place.user_id,
+        channel_id: place.channel_id,
+        team_id: place.team_id,
+        expires_at,
+        dialog,
+        lookups,
+    };
+    let stored_text = to_raw_value(&session).expect("a session serializes");
     let Some(stored) = facts.stored else {
-        let session = Session {
-            recipient: bot.to_string(),
-            user_id: place.user_id,
-            channel_id: place.channel_id,
-            team_id: place.team_id,
-            expires_at,
-            dialog,
-            lookups,
-        };
         return Ok(Step::Ask(Ask::one(
             "stored",
             Fact::KvSet {
                 key,
-                value: to_raw_value(&session).expect("a session serializes"),
+                value: stored_text,
                 expire_in_seconds: lifetime_s,
             },
         )));
@@ -188,12 +190,21 @@ fn decide(
             json!(dialog_submit_url(session_id.as_str())),
             raw_dialog.get()
         );
-        return Ok(Step::Ask(Ask::one(
-            "opened",
-            Fact::OpenDialog {
-                request: RawValue::from_string(open_request).expect("built from JSON pieces"),
-            },
-        )));
+        // The lookups of its dynamic selects read this node's copy, from before the person
+        // can type.
+        let remembered = match binds_lookups {
+            true => vec![remember(session_id.as_str(), &stored_text)],
+            false => Vec::new(),
+        };
+        return Ok(Step::Ask(
+            Ask::one(
+                "opened",
+                Fact::OpenDialog {
+                    request: RawValue::from_string(open_request).expect("built from JSON pieces"),
+                },
+            )
+            .after(remembered),
+        ));
     };
     match opened {
         Answer::Found(_) => {
@@ -213,7 +224,12 @@ fn decide(
                     detail: format!("{}: {}", e.id, e.message),
                 }
             },
-            vec![Effect::Delete { key }],
+            [Effect::Delete { key }]
+                .into_iter()
+                .chain(binds_lookups.then(|| Effect::Forget {
+                    fact: stored_session(session_id.as_str()),
+                }))
+                .collect(),
         )),
     }
 }

@@ -1,10 +1,11 @@
 //! What the KV store keeps for one open dialog, and under which key.
 
 use crate::body::{self, Fields};
-use crate::facts::Answer;
+use crate::effect::Effect;
+use crate::facts::{Answer, Fact};
 use crate::form::definition::Dialog;
 use crate::ids::{is_mattermost_id, UserId};
-use crate::input::Request;
+use crate::input::{Context, Request};
 use crate::refusal::Refusal;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -40,6 +41,34 @@ impl Session {
 /// The KV key of a session.
 pub(super) fn session_key(session_id: &str) -> String {
     format!("dialog_{session_id}")
+}
+
+/// How old a copy of a session a lookup may read (SPEC §11, issue 20: a lookup touches no
+/// store). A person typing in a dynamic select sends a lookup per keystroke; the node that
+/// opened the dialog remembers the session it stored, and every change (a refresh, a next
+/// form, a submission) makes every node forget its copy, so the age only bounds a copy a
+/// change raced with. Submissions and refreshes always read the store: they change it.
+pub(super) const SESSION_CACHE_MS: u32 = 30_000;
+
+/// The session as stored (a lookup accepts a copy [`SESSION_CACHE_MS`] old).
+pub(super) fn stored_session(session_id: &str) -> Fact {
+    Fact::KvGet {
+        key: session_key(session_id),
+    }
+}
+
+/// A session just stored: this node keeps it for the lookups that follow.
+pub(super) fn remember(session_id: &str, stored: &RawValue) -> Effect {
+    Effect::Remember {
+        fact: stored_session(session_id),
+        found: stored.to_owned(),
+    }
+}
+
+/// A session changed or went: every node forgets its copy (the other nodes by a message, when
+/// there are others).
+pub(super) fn forget(session_id: &str, ctx: &Context) -> Vec<Effect> {
+    crate::delivery::forget_everywhere(session_key(session_id), ctx)
 }
 
 /// What every request about a session checks first: a signed-in caller, a session id of

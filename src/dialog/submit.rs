@@ -1,6 +1,6 @@
 //! `POST /api/v1/dialogs/<session>/submit`, called by Mattermost for the person submitting.
 
-use super::session::{caller_and_fields, open_for, session_key, Session};
+use super::session::{caller_and_fields, forget, open_for, session_key, Session};
 use crate::delivery::{self, Sender};
 use crate::effect::{Decision, Effect, Outcome};
 use crate::event::{dialog_submission_event, DialogSubmission, DIALOG_REFRESH, DIALOG_SUBMISSION};
@@ -293,6 +293,9 @@ impl Sender for SubmissionSender<'_> {
         let answer = read_submission_answer(answer).map_err(|reason| Refusal::Internal {
             detail: format!("the answer handed to the submission is not one: {reason}"),
         })?;
+        // A next form changes the session: the copies lookups read go (the errors' session
+        // is the one they read).
+        let mut changed = Vec::new();
         let (body, write) = match answer {
             SubmissionAnswer::Close => {
                 return Ok(Outcome::Decided(Decision::http(
@@ -314,13 +317,14 @@ impl Sender for SubmissionSender<'_> {
                     value: to_raw_value(&next).expect("a session serializes"),
                     expire_in_seconds: next.remaining_s(self.ctx.now_ms),
                 };
+                changed = forget(self.place.session_id, self.ctx);
                 (json!({"type": "form", "form": form}), store)
             }
         };
         let f: SessionWrite = facts.read()?;
         Ok(Outcome::Decided(match f.session_written {
             None => return Ok(Ask::one("session_written", write).into()),
-            Some(Answer::Found(true)) => Decision::http(Vec::new(), 200, body.to_string()),
+            Some(Answer::Found(true)) => Decision::http(changed, 200, body.to_string()),
             Some(_) => not_saved(),
         }))
     }
@@ -445,8 +449,9 @@ impl Sender for RefreshSender<'_> {
                 },
             )
             .into()),
+            // The lookups of the redrawn form's selects must not read the form before it.
             Some(Answer::Found(true)) => Ok(Outcome::Decided(Decision::http(
-                Vec::new(),
+                forget(self.place.session_id, self.ctx),
                 200,
                 json!({"type": "form", "form": form}).to_string(),
             ))),
