@@ -144,6 +144,60 @@ func libraryCommandBot(t *testing.T, bot *harness.Account, trigger string) {
 	}
 }
 
+// libraryLookupBot runs the Go library's bot for bot: it posts a button that opens a dialog
+// with a dynamic select, and answers the select's lookups with benchItems, on its websocket
+// (its Nagle remedy on, as by default). It returns the dialog's session once alice clicked.
+func libraryLookupBot(t *testing.T, bot *harness.Account) string {
+	t.Helper()
+	app := socketmode.New(env.SiteURL, bot.Token, socketmode.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	posted, sessions := make(chan string, 1), make(chan string, 1)
+	app.OnReady(func(ctx context.Context, _ *socketmode.Ready) {
+		a := &model.SlackAttachment{Text: "Deploy?", Actions: []*model.PostAction{{Id: "lkopen", Name: "Open", Type: model.PostActionTypeButton}}}
+		post, err := app.Post(ctx, env.Channel.Id, "Lookups", a)
+		if err != nil {
+			t.Errorf("the library's bot could not post: %v", err)
+			return
+		}
+		select {
+		case posted <- post.Id:
+		default:
+		}
+	})
+	app.Action("lkopen", func(ctx context.Context, e *socketmode.Action) (*socketmode.ActionAnswer, error) {
+		s, err := app.OpenDialog(ctx, e, model.Dialog{CallbackId: "deploy-lib", Title: "Deploy",
+			Elements: []model.DialogElement{{DisplayName: "Approver", Name: "approver", Type: "select", DataSource: "dynamic", Optional: true}}})
+		if err == nil {
+			sessions <- s.SessionID
+		}
+		return nil, err
+	})
+	app.Lookup("deploy-lib", "approver", func(_ context.Context, e *socketmode.DialogLookup) ([]socketmode.LookupItem, error) {
+		var items []socketmode.LookupItem
+		for _, it := range benchItems(e.Query) {
+			items = append(items, socketmode.LookupItem{Text: it["text"], Value: it["value"]})
+		}
+		return items, nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = app.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	var postID string
+	select {
+	case postID = <-posted:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the library's bot did not post")
+	}
+	clickDone(t, clickAsync(env.Users[0], postID, "lkopen", ""))
+	select {
+	case s := <-sessions:
+		return s
+	case <-time.After(10 * time.Second):
+		t.Fatal("the library's bot did not open its dialog")
+	}
+	return ""
+}
+
 func TestCommandBench(t *testing.T) {
 	requirePlugin(t)
 	ctx := context.Background()
@@ -209,17 +263,22 @@ func TestCommandBench(t *testing.T) {
 		}
 		return took
 	}
+	// The same through the Go library's bot, answering on its websocket.
+	libURL := dialogPathPrefix + libraryLookupBot(t, newDeliveryBot(t, "benchlklib")) + "/lookup"
 	lookup(lookupURL, -1)
+	lookup(libURL, -1)
 	lookup(base+"/lookup", -1)
-	var viaPlugin, native []time.Duration
+	var viaPlugin, viaLibrary, native []time.Duration
 	for i := range lookupBenchN {
 		viaPlugin = append(viaPlugin, lookup(lookupURL, i))
+		viaLibrary = append(viaLibrary, lookup(libURL, i))
 		native = append(native, lookup(base+"/lookup", i))
 	}
 	p50, p95, _ := percentiles(viaPlugin)
+	l50, l95, _ := percentiles(viaLibrary)
 	n50, n95, _ := percentiles(native)
-	add("lookup: %d lookups a side, alternating: plugin + websocket bot (REST ack) p50 %s p95 %s; native lookup URL p50 %s p95 %s; ratio p50 %.2f",
-		lookupBenchN, ms(p50), ms(p95), ms(n50), ms(n95), float64(p50)/float64(n50))
+	add("lookup: %d lookups a side, alternating (A B C): plugin + websocket bot (REST ack) p50 %s p95 %s; plugin + the Go library's bot (ack on the websocket) p50 %s p95 %s; native lookup URL p50 %s p95 %s; ratios p50 %.2f, %.2f",
+		lookupBenchN, ms(p50), ms(p95), ms(l50), ms(l95), ms(n50), ms(n95), float64(p50)/float64(n50), float64(l50)/float64(n50))
 
 	writeBenchReport(t, "command-bench.txt", report.lines)
 }
