@@ -45,9 +45,11 @@ pub(super) fn session_key(session_id: &str) -> String {
 
 /// How old a copy of a session a lookup may read (SPEC §11, issue 20: a lookup touches no
 /// store). A person typing in a dynamic select sends a lookup per keystroke; the node that
-/// opened the dialog remembers the session it stored, and every change (a refresh, a next
-/// form, a submission) makes every node forget its copy, so the age only bounds a copy a
-/// change raced with. Submissions and refreshes always read the store: they change it.
+/// opened the dialog remembers the session it stored, and every change lookups depend on (a
+/// refresh, a bot's next form) makes every node forget its copy, so the age only bounds a copy
+/// a change raced with. A submission consumes the session without forgetting it: a copy can
+/// then serve only the same person's lookups on a closed dialog, for at most this long.
+/// Submissions and refreshes always read the store: they change it.
 pub(super) const SESSION_CACHE_MS: u32 = 30_000;
 
 /// The session as stored (a lookup accepts a copy [`SESSION_CACHE_MS`] old).
