@@ -43,6 +43,9 @@ func hostileBodies(limit int) map[string][]byte {
 		"click, long context":  fill(click+`"`, `\"é`, `"}}`),
 		"click, deep context":  []byte(click + strings.Repeat(`{"a":`, 120) + "1" + strings.Repeat("}", 120) + "}}"),
 		"lint, many actions":   heavyLint()[:min(len(heavyLint()), limit)],
+		// Every element's keys are checked for Go's case-folded spellings (found by the fuzzer:
+		// each unknown key was folded against every known one, 220,000 fuel an element).
+		"dialog, elements with unknown keys": fill(`{"trigger_id":"dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0MDE6YWxpY2VhbGljZWFsaWNlYWxpY2VhbGljZTE6MTcwMDAwMDAwMDAwMDpNRVVDSVFEc2lnbmF0dXJl","dialog":{"title":"t","elements":[`, `{"text":0,"value":"v"},`, `{"text":0}]}}`),
 	}
 }
 

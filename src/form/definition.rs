@@ -371,28 +371,38 @@ pub(crate) fn spelling_problems(dialog: &Value) -> Vec<String> {
     let Some(d) = dialog.as_object() else {
         return out;
     };
-    misspelled(d, DIALOG_KEYS, "", &mut out);
+    misspelled(d, DIALOG_KEYS, String::new, &mut out);
     let elements = d.get("elements").and_then(Value::as_array);
     for (i, e) in elements.into_iter().flatten().enumerate() {
         let Some(e) = e.as_object() else { continue };
-        let at = format!("`elements[{i}]`: ");
-        misspelled(e, ELEMENT_KEYS, &at, &mut out);
+        misspelled(e, ELEMENT_KEYS, || format!("`elements[{i}]`: "), &mut out);
         let options = e.get("options").and_then(Value::as_array);
         for (j, o) in options.into_iter().flatten().enumerate() {
             if let Some(o) = o.as_object() {
-                misspelled(o, OPTION_KEYS, &format!("{at}`options[{j}]`: "), &mut out);
+                let at = || format!("`elements[{i}]`: `options[{j}]`: ");
+                misspelled(o, OPTION_KEYS, at, &mut out);
             }
         }
     }
     out
 }
 
-fn misspelled(object: &Map<String, Value>, known: &[&str], at: &str, out: &mut Vec<String>) {
+/// Each key of `object` that is not one of `known` but folds to one. The known keys are
+/// lowercase ASCII, their own folding (a test holds them to it), so only the unknown key is
+/// folded, once: the work per key is its length, not its length times the known keys'
+/// (a dialog of 100 elements with unknown keys cost 220,000 fuel an element before).
+fn misspelled(
+    object: &Map<String, Value>,
+    known: &[&str],
+    at: impl Fn() -> String,
+    out: &mut Vec<String>,
+) {
     for key in object.keys().filter(|k| !known.contains(&k.as_str())) {
         let folded = fold(key);
-        if let Some(field) = known.iter().find(|k| fold(k) == folded) {
+        if let Some(field) = known.iter().find(|k| **k == folded) {
             out.push(format!(
-                "{at}the key {key:?} must be spelled {field:?} (Mattermost would read it as {field:?}, the plugin would not)"
+                "{}the key {key:?} must be spelled {field:?} (Mattermost would read it as {field:?}, the plugin would not)",
+                at()
             ));
         }
     }
@@ -430,6 +440,13 @@ mod tests {
 
     fn problems(element: Value) -> Vec<String> {
         dialog(json!([element])).problems()
+    }
+
+    #[test]
+    fn the_known_keys_are_their_own_folding() {
+        for key in DIALOG_KEYS.iter().chain(ELEMENT_KEYS).chain(OPTION_KEYS) {
+            assert_eq!(fold(key), *key);
+        }
     }
 
     #[test]
