@@ -57,7 +57,8 @@ func TestTheCostliestInputsStayWellWithinTheirLanesBudget(t *testing.T) {
 	p, _ := newTestPlugin(t)
 	ctx := context.Background()
 	paths := []string{"/api/v1/handler", "/api/v1/ack", "/api/v1/dialogs/open", "/api/v1/lint",
-		"/api/v1/ephemeral", "/api/v1/commands", "/api/v1/dialogs/submit/sessionsessionsession01"}
+		"/api/v1/ephemeral", "/api/v1/commands", "/api/v1/dialogs/sessionsessionsessionsess1/submit",
+		"/api/v1/dialogs/sessionsessionsessionsess1/lookup"}
 	for lane, name := range laneNames {
 		budget := p.info.fuel(lane)
 		var worst int64
