@@ -166,13 +166,14 @@ fn decide(
         dialog,
         lookups,
     };
-    let stored_text = to_raw_value(&session).expect("a session serializes");
+    // Written only in the rounds that store it or remember it, not in every round after.
+    let stored_text = || to_raw_value(&session).expect("a session serializes");
     let Some(stored) = facts.stored else {
         return Ok(Step::Ask(Ask::one(
             "stored",
             Fact::KvSet {
                 key,
-                value: stored_text,
+                value: stored_text(),
                 expire_in_seconds: lifetime_s,
             },
         )));
@@ -193,7 +194,7 @@ fn decide(
         // The lookups of its dynamic selects read this node's copy, from before the person
         // can type.
         let remembered = match binds_lookups {
-            true => vec![remember(session_id.as_str(), &stored_text)],
+            true => vec![remember(session_id.as_str(), &stored_text())],
             false => Vec::new(),
         };
         return Ok(Step::Ask(
