@@ -222,26 +222,37 @@ func TestCommandBench(t *testing.T) {
 		t.Fatalf("creating the native command: %v", err)
 	}
 
-	run := func(trigger string) []time.Duration {
+	// The floor: the least any plugin can do (helloplugin's /e2efloor, floor_bench_test.go).
+	requireHello(t)
+	floorAcc := newDeliveryBot(t, "benchfloor")
+	floorBot(t, floorAcc)
+
+	run := func(command func(text string) string) []time.Duration {
 		out := make([]time.Duration, 0, commandBenchPerSide)
 		for i := range commandBenchPerSide {
 			text := fmt.Sprint("1.4.", i)
 			start := time.Now()
-			status, res := execute(t, alice, "/"+trigger+" "+text)
+			status, res := execute(t, alice, command(text))
 			out = append(out, time.Since(start))
 			if status != http.StatusOK || res["text"] != benchCommandText(text) {
-				t.Fatalf("/%s %s: HTTP %d %s", trigger, text, status, mustJSON(res))
+				t.Fatalf("%s: HTTP %d %s", command(text), status, mustJSON(res))
 			}
 		}
 		return out
 	}
-	for _, tr := range []string{wsTrigger, restTrigger, nativeTrigger} {
-		run(tr) // warm every path
+	slash := func(trigger string) func() []time.Duration {
+		return func() []time.Duration { return run(func(text string) string { return "/" + trigger + " " + text }) }
 	}
-	benchABC(add, commandBenchRounds, benchSides{what: "command", measured: "execute -> answer shown", unit: "commands",
-		native: "native HTTP command", nativeWhole: "native HTTP command"},
-		func() []time.Duration { return run(wsTrigger) }, func() []time.Duration { return run(restTrigger) },
-		func() []time.Duration { return run(nativeTrigger) })
+	floorSide := func() []time.Duration {
+		return run(func(text string) string { return "/" + floorTrigger + " " + floorAcc.ID() + " " + text })
+	}
+	sides := []func() []time.Duration{slash(wsTrigger), slash(restTrigger), floorSide, slash(nativeTrigger)}
+	for _, side := range sides {
+		side() // warm every path
+	}
+	names := []string{"plugin, library bot acking on the websocket", "plugin, bot acking over REST", "floor plugin, bot acking on the websocket", "native HTTP command"}
+	p50s := benchSidesRun(add, "command", "execute -> answer shown", commandBenchRounds, names, sides)
+	reportOverFloor(add, "command", names, p50s, 2, 2)
 
 	// --- lookups: a dialog opened through the plugin, its dynamic select answered by the bot.
 	r := newAnswerRig(t, "benchlk")
@@ -265,20 +276,25 @@ func TestCommandBench(t *testing.T) {
 	}
 	// The same through the Go library's bot, answering on its websocket.
 	libURL := dialogPathPrefix + libraryLookupBot(t, newDeliveryBot(t, "benchlklib")) + "/lookup"
-	lookup(lookupURL, -1)
-	lookup(libURL, -1)
-	lookup(base+"/lookup", -1)
-	var viaPlugin, viaLibrary, native []time.Duration
-	for i := range lookupBenchN {
-		viaPlugin = append(viaPlugin, lookup(lookupURL, i))
-		viaLibrary = append(viaLibrary, lookup(libURL, i))
-		native = append(native, lookup(base+"/lookup", i))
+	floorLookupURL := floorURL(floorAcc, "lookup")
+	urls := []string{lookupURL, libURL, floorLookupURL, base + "/lookup"}
+	for _, u := range urls {
+		lookup(u, -1)
 	}
-	p50, p95, _ := percentiles(viaPlugin)
-	l50, l95, _ := percentiles(viaLibrary)
-	n50, n95, _ := percentiles(native)
-	add("lookup: %d lookups a side, alternating (A B C): plugin + websocket bot (REST ack) p50 %s p95 %s; plugin + the Go library's bot (ack on the websocket) p50 %s p95 %s; native lookup URL p50 %s p95 %s; ratios p50 %.2f, %.2f",
-		lookupBenchN, ms(p50), ms(p95), ms(l50), ms(l95), ms(n50), ms(n95), float64(p50)/float64(n50), float64(l50)/float64(n50))
+	all := make([][]time.Duration, len(urls))
+	for i := range lookupBenchN {
+		for j, u := range urls {
+			all[j] = append(all[j], lookup(u, i))
+		}
+	}
+	var p50, p95 [4]time.Duration
+	for j := range urls {
+		p50[j], p95[j], _ = percentiles(all[j])
+	}
+	add("lookup: %d lookups a side, alternating (A B C D): plugin + websocket bot (REST ack) p50 %s p95 %s; plugin + the Go library's bot (ack on the websocket) p50 %s p95 %s; floor plugin, bot acking on the websocket p50 %s p95 %s; native lookup URL p50 %s p95 %s; ratios p50 %.2f, %.2f (floor %.2f)",
+		lookupBenchN, ms(p50[0]), ms(p95[0]), ms(p50[1]), ms(p95[1]), ms(p50[2]), ms(p95[2]), ms(p50[3]), ms(p95[3]),
+		float64(p50[0])/float64(p50[3]), float64(p50[1])/float64(p50[3]), float64(p50[2])/float64(p50[3]))
+	reportOverFloor(add, "lookup", []string{"plugin + websocket bot (REST ack)", "plugin + the Go library's bot (ack on the websocket)", "floor plugin, bot acking on the websocket"}, p50[:], 2, 2)
 
 	writeBenchReport(t, "command-bench.txt", report.lines)
 }

@@ -161,8 +161,9 @@ func libraryBot(t *testing.T, bot *harness.Account, quickAck bool) {
 }
 
 // benchSidesRun runs each side in turn, round after round (A B C D A B C D …), and reports
-// each round and the whole, every side against the last (the native baseline).
-func benchSidesRun(add func(string, ...any), what, measured string, rounds int, names []string, sides []func() []time.Duration) {
+// each round and the whole, every side against the last (the native baseline). It returns
+// each side's p50 over every round.
+func benchSidesRun(add func(string, ...any), what, measured string, rounds int, names []string, sides []func() []time.Duration) []time.Duration {
 	all := make([][]time.Duration, len(sides))
 	base := len(sides) - 1
 	for round := range rounds {
@@ -179,10 +180,24 @@ func benchSidesRun(add func(string, ...any), what, measured string, rounds int, 
 	}
 	b50, b95, _ := percentiles(all[base])
 	add("%s: %s, %d a side in %d alternating rounds; %s p50 %s p95 %s", what, measured, len(all[base]), rounds, names[base], ms(b50), ms(b95))
+	p50s := make([]time.Duration, len(sides))
+	p50s[base] = b50
 	for i := range base {
 		p50, p95, _ := percentiles(all[i])
+		p50s[i] = p50
 		add("%s: %s: p50 %s p95 %s, ratio p50 %.2f, p95 %.2f", what, names[i], ms(p50), ms(p95), float64(p50)/float64(b50), float64(p95)/float64(b95))
 	}
+	return p50s
+}
+
+// reportOverFloor reports the plugin's sides (the first n) against the floor side's p50: what
+// the plugin adds to the hops any plugin makes.
+func reportOverFloor(add func(string, ...any), what string, names []string, p50s []time.Duration, n, floor int) {
+	line := fmt.Sprintf("%s: against the floor (%s, p50 %s):", what, names[floor], ms(p50s[floor]))
+	for i := range n {
+		line += fmt.Sprintf(" %s %.2f (+%s);", names[i], float64(p50s[i])/float64(p50s[floor]), ms(p50s[i]-p50s[floor]))
+	}
+	add("%s", line)
 }
 
 // benchReport collects a benchmark's lines, each logged as it comes, for writeBenchReport.
@@ -196,34 +211,6 @@ func (r *benchReport) add(format string, args ...any) {
 	line := fmt.Sprintf(format, args...)
 	r.lines = append(r.lines, line)
 	r.t.Log(line)
-}
-
-// benchSides names what a three-way benchmark measures, for its report lines.
-type benchSides struct {
-	what, measured, unit string
-	native, nativeWhole  string // the baseline, in a round's line and in the summary
-}
-
-// benchABC runs A (the plugin, its bot acking on the websocket), R (acking over REST) and B (the
-// native integration) in alternating rounds, and reports each round and the whole.
-func benchABC(add func(string, ...any), rounds int, n benchSides, a, r, b func() []time.Duration) {
-	var all [3][]time.Duration
-	for round := range rounds {
-		ra, rr, rb := a(), r(), b()
-		all[0], all[1], all[2] = append(all[0], ra...), append(all[1], rr...), append(all[2], rb...)
-		add("%s round %d: plugin, ack on the websocket p50 %s; plugin, ack over REST p50 %s; %s p50 %s; ratios %.2f, %.2f",
-			n.what, round+1, ms(median(ra)), ms(median(rr)), n.native, ms(median(rb)),
-			float64(median(ra))/float64(median(rb)), float64(median(rr))/float64(median(rb)))
-	}
-	a50, a95, _ := percentiles(all[0])
-	r50, r95, _ := percentiles(all[1])
-	b50, b95, _ := percentiles(all[2])
-	add("%s: %s, %d %s a side in %d alternating rounds (A B C): %s p50 %s p95 %s",
-		n.what, n.measured, len(all[0]), n.unit, rounds, n.nativeWhole, ms(b50), ms(b95))
-	add("%s: plugin + websocket bot, ack on the websocket: p50 %s p95 %s, ratio p50 %.2f, p95 %.2f",
-		n.what, ms(a50), ms(a95), float64(a50)/float64(b50), float64(a95)/float64(b95))
-	add("%s: plugin + websocket bot, ack over REST: p50 %s p95 %s, ratio p50 %.2f, p95 %.2f",
-		n.what, ms(r50), ms(r95), float64(r50)/float64(b50), float64(r95)/float64(b95))
 }
 
 func median(ds []time.Duration) time.Duration {
@@ -267,6 +254,11 @@ func TestDeliveryBench(t *testing.T) {
 	viaStalled := createPost(t, stalled, "", "via the plugin, no Nagle remedy", menu(stalled, handlerPath))
 	viaREST := createPost(t, restBot, "", "via the plugin, acks over REST", menu(restBot, handlerPath))
 	native := createPost(t, bot, "", "native integration", menu(bot, hook))
+	// The floor: the least any plugin can do (helloplugin's /floor, floor_bench_test.go).
+	requireHello(t)
+	floorAcc := newDeliveryBot(t, "benchfloor")
+	floorBot(t, floorAcc)
+	viaFloor := createPost(t, floorAcc, "", "floor plugin", menu(floorAcc, floorURL(floorAcc, "click")))
 	side := func(post *model.Post) []time.Duration {
 		out := make([]time.Duration, 0, benchClicksRound)
 		for _, v := range values {
@@ -280,14 +272,16 @@ func TestDeliveryBench(t *testing.T) {
 		return out
 	}
 	// Warm every path (connections, caches) before measuring.
-	for _, p := range []*model.Post{viaPlugin, viaStalled, viaREST, native} {
+	for _, p := range []*model.Post{viaPlugin, viaStalled, viaREST, viaFloor, native} {
 		side(p)
 		waitPostMessage(t, alice, p.Id, "Deployed "+values[len(values)-1]+" for @alice")
 	}
-	benchSidesRun(add, "answer", "click -> answer applied", benchRounds,
-		[]string{"plugin, library bot acking on the websocket", "plugin, the same without its Nagle remedy", "plugin, bot acking over REST", "native HTTP integration"},
+	names := []string{"plugin, library bot acking on the websocket", "plugin, the same without its Nagle remedy", "plugin, bot acking over REST",
+		"floor plugin, bot acking on the websocket", "native HTTP integration"}
+	p50s := benchSidesRun(add, "answer", "click -> answer applied", benchRounds, names,
 		[]func() []time.Duration{func() []time.Duration { return side(viaPlugin) }, func() []time.Duration { return side(viaStalled) },
-			func() []time.Duration { return side(viaREST) }, func() []time.Duration { return side(native) }})
+			func() []time.Duration { return side(viaREST) }, func() []time.Duration { return side(viaFloor) }, func() []time.Duration { return side(native) }})
+	reportOverFloor(add, "answer", names, p50s, 3, 3)
 
 	// --- a burst of 200 concurrent clicks for one bot: answered in time (nothing is promised,
 	// so nothing should be written), then for the bot offline (each click kept before the

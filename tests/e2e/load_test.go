@@ -158,9 +158,7 @@ func TestLoad(t *testing.T) {
 	// A trivial Go plugin whose handler answers {} at once (helloplugin /noop):
 	// what any plugin's ServeHTTP costs, RPC included.
 	noopPost := (*model.Post)(nil)
-	if hello, err := helloBundle(); err != nil {
-		t.Logf("no trivial-plugin baseline: %v", err)
-	} else if _, err := env.UploadPlugin(context.Background(), hello); err != nil {
+	if err := installHello(); err != nil {
 		t.Logf("no trivial-plugin baseline: %v", err)
 	} else {
 		noopPost = createPost(t, bot, "", "trivial plugin", map[string]any{"id": "noop", "name": "Noop", "type": "button",

@@ -42,16 +42,7 @@ var baselineEvent = "custom_" + helloPluginID + "_action"
 func TestSideBySide(t *testing.T) {
 	requirePlugin(t)
 	ctx := context.Background()
-	hello, err := helloBundle()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := env.UploadPlugin(ctx, hello); err != nil {
-		t.Fatal(err)
-	}
-	if err := env.WaitPluginRunning(ctx, helloPluginID, 60*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	requireHello(t)
 	report := &benchReport{t: t}
 	add := report.add
 	add("real Mattermost %s, %d CPUs, PostgreSQL; A: %s %s (verification on, signed buttons); B: the baseline handler (publish the body, check nothing)",

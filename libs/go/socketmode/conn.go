@@ -34,7 +34,7 @@ type conn struct {
 func (a *App) dial(wsURL string) (*conn, error) {
 	d := &websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: 30 * time.Second}
 	if !a.opts.NoQuickAck {
-		d.NetDialContext = dialQuickAck
+		d.NetDialContext = DialQuickAck
 	}
 	ws, err := model.NewWebSocketClient4WithDialer(d, wsURL, a.Client.AuthToken)
 	if err != nil {

@@ -26,9 +26,14 @@ import (
 // TCP_NODELAY is set on the bot's own side too (Go's default, made explicit), so the bot's
 // acknowledgements are never held back themselves. Options.NoQuickAck turns it all off.
 
-// dialQuickAck is the websocket dialer's NetDialContext: a TCP connection with TCP_NODELAY,
-// wrapped so that every read re-arms TCP_QUICKACK where the system has it.
-func dialQuickAck(ctx context.Context, network, addr string) (net.Conn, error) {
+// DialQuickAck is the websocket dialer's NetDialContext: a TCP connection with TCP_NODELAY,
+// wrapped so that every read re-arms TCP_QUICKACK where the system has it. The App dials
+// with it; a bot that holds its own model.WebSocketClient gets the same remedy on Linux with
+//
+//	model.NewWebSocketClientWithDialer(&websocket.Dialer{NetDialContext: socketmode.DialQuickAck}, url, token)
+//
+// (elsewhere it only sets TCP_NODELAY: send a pong after each message read, as the App does).
+func DialQuickAck(ctx context.Context, network, addr string) (net.Conn, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, network, addr)
 	if err != nil {

@@ -54,14 +54,14 @@ func TestQuickAckIsRearmedAfterEveryRead(t *testing.T) {
 			go func() { _, _ = io.Copy(s, s) }() // echo
 		}
 	}()
-	remedied, err := dialQuickAck(context.Background(), "tcp", ln.Addr().String())
+	remedied, err := DialQuickAck(context.Background(), "tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer remedied.Close()
 	qc, ok := remedied.(*quickAckConn)
 	if !ok {
-		t.Fatalf("dialQuickAck gave a %T, want a *quickAckConn", remedied)
+		t.Fatalf("DialQuickAck gave a %T, want a *quickAckConn", remedied)
 	}
 	plain, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {

@@ -1,0 +1,105 @@
+package e2e_test
+
+// The floor: tests/e2e/helloplugin's /floor handler and /e2efloor command, the least any
+// plugin can do to have a websocket bot answer a click, a lookup or a command (publish,
+// wait in memory for the bot's ack on its websocket, answer). The benchmarks run it as one
+// more side beside the plugin and the native integration, so that the plugin's own cost can
+// be told from the hops Mattermost's plugin API imposes on any plugin.
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/mattermost/mattermost/server/public/model"
+	"github.com/socketmode/mattermost-plugin-interactive-message-actions-to-websocket-proxy/libs/go/socketmode"
+
+	"e2e/harness"
+)
+
+const (
+	floorEvent   = "custom_" + helloPluginID + "_floor"
+	floorAck     = "custom_" + helloPluginID + "_ack"
+	floorTrigger = "e2efloor"
+)
+
+var (
+	helloOnce sync.Once
+	helloErr  error
+)
+
+// installHello builds and installs the harness's trivial plugin, once per run.
+func installHello() error {
+	helloOnce.Do(func() {
+		ctx := context.Background()
+		bundle, err := helloBundle()
+		if err != nil {
+			helloErr = err
+			return
+		}
+		if _, err := env.UploadPlugin(ctx, bundle); err != nil {
+			helloErr = err
+			return
+		}
+		helloErr = env.WaitPluginRunning(ctx, helloPluginID, 60*time.Second)
+	})
+	return helloErr
+}
+
+// requireHello is installHello that fails the test.
+func requireHello(t testing.TB) {
+	t.Helper()
+	if err := installHello(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// floorURL is the floor's handler for kind ("click" or "lookup"), answered by bot.
+func floorURL(bot *harness.Account, kind string) string {
+	return "/plugins/" + helloPluginID + "/floor?to=" + bot.ID() + "&kind=" + kind
+}
+
+// floorBot answers, for bot, every floor event as the benchmarks' other bots answer the same
+// request: a click with benchAnswer, a lookup with benchItems, a command with
+// benchCommandText. It acks on a websocket dialed like the Go library's, with its Nagle remedy,
+// so that it is set beside the library's bot on equal terms.
+func floorBot(t *testing.T, bot *harness.Account) {
+	t.Helper()
+	ws, err := model.NewWebSocketClientWithDialer(&websocket.Dialer{NetDialContext: socketmode.DialQuickAck}, env.WebSocketURL(), bot.Token)
+	if err != nil {
+		t.Fatalf("floor bot's websocket: %v", err)
+	}
+	ws.Listen()
+	t.Cleanup(ws.Close)
+	go func() {
+		for range ws.ResponseChannel { //nolint:revive // drained so the reader never blocks
+		}
+	}()
+	go func() {
+		for ev := range ws.EventChannel {
+			if string(ev.EventType()) != floorEvent {
+				continue
+			}
+			data := ev.GetData()
+			request, _ := data["request"].(map[string]any)
+			var answer any
+			switch data["kind"] {
+			case "click":
+				name, _ := request["user_name"].(string)
+				ctx, _ := request["context"].(map[string]any)
+				option, _ := ctx["selected_option"].(string)
+				answer = benchAnswer(name, option)
+			case "lookup":
+				submission, _ := request["submission"].(map[string]any)
+				q, _ := submission["query"].(string)
+				answer = map[string]any{"items": benchItems(q)}
+			case "command":
+				text, _ := request["text"].(string)
+				answer = map[string]any{"response_type": "ephemeral", "text": benchCommandText(text)}
+			}
+			ws.SendMessage(floorAck, map[string]any{"event_id": data["event_id"], "answer": answer})
+		}
+	}()
+}

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mattermost/mattermost/server/public/model"
+	"github.com/mattermost/mattermost/server/public/plugin"
+)
+
+// The floor: the least any plugin can do to have a bot on its websocket answer a click, a
+// lookup or a slash command, the hops Mattermost's plugin API leaves no way around. It reads
+// the request, publishes it to the bot as custom_com.example.e2e-hello_floor
+// {event_id, kind, request}, waits in memory for the bot's custom_com.example.e2e-hello_ack
+// {event_id, answer} on the websocket (WebSocketMessageHasBeenPosted), and answers Mattermost
+// with the bot's answer as it is. It checks nothing, keeps nothing and runs no core: the
+// benchmarks set the real plugin beside it, so that what the plugin adds to the hops can be
+// told from the hops themselves (docs/BENCHMARKS.md).
+
+const (
+	floorTrigger = "e2efloor"
+	floorWait    = 5 * time.Second
+)
+
+type floor struct {
+	mu      sync.Mutex
+	waiting map[string]floorWaiter
+}
+
+type floorWaiter struct {
+	bot    string
+	answer chan json.RawMessage
+}
+
+// ask publishes request to bot and waits for its answer; nil when none came in time.
+func (p *helloPlugin) ask(bot, kind string, request map[string]any) json.RawMessage {
+	id := model.NewId()
+	ch := make(chan json.RawMessage, 1)
+	p.floor.mu.Lock()
+	if p.floor.waiting == nil {
+		p.floor.waiting = make(map[string]floorWaiter)
+	}
+	p.floor.waiting[id] = floorWaiter{bot: bot, answer: ch}
+	p.floor.mu.Unlock()
+	defer func() {
+		p.floor.mu.Lock()
+		delete(p.floor.waiting, id)
+		p.floor.mu.Unlock()
+	}()
+	p.API.PublishWebSocketEvent("floor", map[string]any{"event_id": id, "kind": kind, "request": request},
+		&model.WebsocketBroadcast{UserId: bot})
+	select {
+	case a := <-ch:
+		return a
+	case <-time.After(floorWait):
+		return nil
+	}
+}
+
+// serveFloor answers a click (kind=click) or a dialog's lookup (kind=lookup) with the bot's
+// answer.
+func (p *helloPlugin) serveFloor(w http.ResponseWriter, r *http.Request) {
+	// Decoded, as the baseline does: the payload crosses a gob-encoded RPC, which carries
+	// maps, strings and float64 numbers.
+	var request map[string]any
+	if err := json.NewDecoder(r.Body).Decode(&request); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	answer := p.ask(r.URL.Query().Get("to"), r.URL.Query().Get("kind"), request)
+	if answer == nil {
+		http.Error(w, "no answer", http.StatusGatewayTimeout)
+		return
+	}
+	_, _ = w.Write(answer)
+}
+
+// ExecuteCommand answers /e2efloor <bot's user id> <text> with the bot's command response.
+func (p *helloPlugin) ExecuteCommand(_ *plugin.Context, args *model.CommandArgs) (*model.CommandResponse, *model.AppError) {
+	fields := strings.SplitN(args.Command, " ", 3)
+	if len(fields) < 3 {
+		return nil, model.NewAppError("ExecuteCommand", "floor.usage", nil, "usage: /e2efloor <user id> <text>", http.StatusBadRequest)
+	}
+	answer := p.ask(fields[1], "command", map[string]any{"text": fields[2], "user_id": args.UserId, "channel_id": args.ChannelId})
+	var response model.CommandResponse
+	if answer == nil || json.Unmarshal(answer, &response) != nil {
+		return nil, model.NewAppError("ExecuteCommand", "floor.no_answer", nil, "no answer", http.StatusGatewayTimeout)
+	}
+	return &response, nil
+}
+
+// WebSocketMessageHasBeenPosted hands the bot's answer to the request waiting for it; only
+// the user the event went to may answer it.
+func (p *helloPlugin) WebSocketMessageHasBeenPosted(_, userID string, req *model.WebSocketRequest) {
+	if req == nil || req.Action != "custom_com.example.e2e-hello_ack" {
+		return
+	}
+	id, _ := req.Data["event_id"].(string)
+	raw, err := json.Marshal(req.Data["answer"])
+	if err != nil {
+		return
+	}
+	p.floor.mu.Lock()
+	wt, ok := p.floor.waiting[id]
+	if ok && wt.bot == userID {
+		delete(p.floor.waiting, id)
+	}
+	p.floor.mu.Unlock()
+	if ok && wt.bot == userID {
+		wt.answer <- raw
+	}
+}
