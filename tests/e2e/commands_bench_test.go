@@ -222,11 +222,6 @@ func TestCommandBench(t *testing.T) {
 		t.Fatalf("creating the native command: %v", err)
 	}
 
-	// The floor: the least any plugin can do (helloplugin's /e2efloor, floor_bench_test.go).
-	requireHello(t)
-	floorAcc := newDeliveryBot(t, "benchfloor")
-	floorBot(t, floorAcc)
-
 	run := func(command func(text string) string) []time.Duration {
 		out := make([]time.Duration, 0, commandBenchPerSide)
 		for i := range commandBenchPerSide {
@@ -243,16 +238,12 @@ func TestCommandBench(t *testing.T) {
 	slash := func(trigger string) func() []time.Duration {
 		return func() []time.Duration { return run(func(text string) string { return "/" + trigger + " " + text }) }
 	}
-	floorSide := func() []time.Duration {
-		return run(func(text string) string { return "/" + floorTrigger + " " + floorAcc.ID() + " " + text })
-	}
-	sides := []func() []time.Duration{slash(wsTrigger), slash(restTrigger), floorSide, slash(nativeTrigger)}
+	sides := []func() []time.Duration{slash(wsTrigger), slash(restTrigger), slash(nativeTrigger)}
 	for _, side := range sides {
 		side() // warm every path
 	}
-	names := []string{"plugin, library bot acking on the websocket", "plugin, bot acking over REST", "floor plugin, bot acking on the websocket", "native HTTP command"}
-	p50s := benchSidesRun(add, "command", "execute -> answer shown", commandBenchRounds, names, sides)
-	reportOverFloor(add, "command", names, p50s, 2, 2)
+	benchSidesRun(add, "command", "execute -> answer shown", commandBenchRounds,
+		[]string{"plugin, library bot acking on the websocket", "plugin, bot acking over REST", "native HTTP command"}, sides)
 
 	// --- lookups: a dialog opened through the plugin, its dynamic select answered by the bot.
 	r := newAnswerRig(t, "benchlk")
@@ -276,25 +267,44 @@ func TestCommandBench(t *testing.T) {
 	}
 	// The same through the Go library's bot, answering on its websocket.
 	libURL := dialogPathPrefix + libraryLookupBot(t, newDeliveryBot(t, "benchlklib")) + "/lookup"
-	floorLookupURL := floorURL(floorAcc, "lookup")
-	urls := []string{lookupURL, libURL, floorLookupURL, base + "/lookup"}
-	for _, u := range urls {
-		lookup(u, -1)
-	}
-	all := make([][]time.Duration, len(urls))
-	for i := range lookupBenchN {
-		for j, u := range urls {
-			all[j] = append(all[j], lookup(u, i))
+	// lookups alternates the lookups of urls, one of each in turn, and returns each one's p50
+	// and p95.
+	lookups := func(urls ...string) (p50, p95 []time.Duration) {
+		for _, u := range urls {
+			lookup(u, -1) // warm every path
 		}
+		all := make([][]time.Duration, len(urls))
+		for i := range lookupBenchN {
+			for j, u := range urls {
+				all[j] = append(all[j], lookup(u, i))
+			}
+		}
+		p50, p95 = make([]time.Duration, len(urls)), make([]time.Duration, len(urls))
+		for j := range urls {
+			p50[j], p95[j], _ = percentiles(all[j])
+		}
+		return p50, p95
 	}
-	var p50, p95 [4]time.Duration
-	for j := range urls {
-		p50[j], p95[j], _ = percentiles(all[j])
-	}
-	add("lookup: %d lookups a side, alternating (A B C D): plugin + websocket bot (REST ack) p50 %s p95 %s; plugin + the Go library's bot (ack on the websocket) p50 %s p95 %s; floor plugin, bot acking on the websocket p50 %s p95 %s; native lookup URL p50 %s p95 %s; ratios p50 %.2f, %.2f (floor %.2f)",
-		lookupBenchN, ms(p50[0]), ms(p95[0]), ms(p50[1]), ms(p95[1]), ms(p50[2]), ms(p95[2]), ms(p50[3]), ms(p95[3]),
-		float64(p50[0])/float64(p50[3]), float64(p50[1])/float64(p50[3]), float64(p50[2])/float64(p50[3]))
-	reportOverFloor(add, "lookup", []string{"plugin + websocket bot (REST ack)", "plugin + the Go library's bot (ack on the websocket)", "floor plugin, bot acking on the websocket"}, p50[:], 2, 2)
+	p50, p95 := lookups(lookupURL, libURL, base+"/lookup")
+	add("lookup: %d lookups a side, alternating (A B C): plugin + websocket bot (REST ack) p50 %s p95 %s; plugin + the Go library's bot (ack on the websocket) p50 %s p95 %s; native lookup URL p50 %s p95 %s; ratios p50 %.2f, %.2f",
+		lookupBenchN, ms(p50[0]), ms(p95[0]), ms(p50[1]), ms(p95[1]), ms(p50[2]), ms(p95[2]), float64(p50[0])/float64(p50[2]), float64(p50[1])/float64(p50[2]))
+
+	// Commands and lookups beside the floor: the least any plugin can do (floor_bench_test.go).
+	withFloor(t, func(floorAcc *harness.Account) {
+		floorSide := func() []time.Duration {
+			return run(func(text string) string { return "/" + floorTrigger + " " + floorAcc.ID() + " " + text })
+		}
+		floorSide()
+		names := []string{"plugin, library bot acking on the websocket", "floor plugin, bot acking on the websocket", "native HTTP command"}
+		p50s := benchSidesRun(add, "command beside the floor", "execute -> answer shown", commandBenchRounds, names,
+			[]func() []time.Duration{slash(wsTrigger), floorSide, slash(nativeTrigger)})
+		reportOverFloor(add, "command beside the floor", names, p50s, 1, 1)
+
+		p50, p95 := lookups(libURL, floorURL(floorAcc, "lookup"), base+"/lookup")
+		add("lookup beside the floor: %d lookups a side, alternating (A B C): plugin + the Go library's bot (ack on the websocket) p50 %s p95 %s; floor plugin, bot acking on the websocket p50 %s p95 %s; native lookup URL p50 %s p95 %s; ratios p50 %.2f, %.2f",
+			lookupBenchN, ms(p50[0]), ms(p95[0]), ms(p50[1]), ms(p95[1]), ms(p50[2]), ms(p95[2]), float64(p50[0])/float64(p50[2]), float64(p50[1])/float64(p50[2]))
+		reportOverFloor(add, "lookup beside the floor", []string{"plugin + the Go library's bot (ack on the websocket)", "floor plugin, bot acking on the websocket"}, p50, 1, 1)
+	})
 
 	writeBenchReport(t, "command-bench.txt", report.lines)
 }

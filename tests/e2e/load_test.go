@@ -411,13 +411,47 @@ func writeBenchReport(t *testing.T, file string, lines []string) {
 
 const helloPluginID = "com.example.e2e-hello"
 
+var (
+	helloOnce sync.Once
+	helloErr  error
+)
+
+// installHello builds and installs the harness's trivial plugin, once per run.
+func installHello() error {
+	helloOnce.Do(func() {
+		ctx := context.Background()
+		bundle, err := helloBundle()
+		if err != nil {
+			helloErr = err
+			return
+		}
+		if _, err := env.UploadPlugin(ctx, bundle); err != nil {
+			helloErr = err
+			return
+		}
+		helloErr = env.WaitPluginRunning(ctx, helloPluginID, 60*time.Second)
+	})
+	return helloErr
+}
+
+// requireHello is installHello that fails the test.
+func requireHello(t testing.TB) {
+	t.Helper()
+	if err := installHello(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // helloBundle builds the harness's trivial plugin (scripts/make-hello-bundle.sh).
-func helloBundle() (string, error) {
-	cmd := exec.Command("bash", filepath.Join(harness.E2EDir(), "scripts", "make-hello-bundle.sh"))
+func helloBundle() (string, error) { return testPluginBundle("helloplugin") }
+
+// testPluginBundle builds one of the harness's own plugins, tests/e2e/<dir>.
+func testPluginBundle(dir string) (string, error) {
+	cmd := exec.Command("bash", filepath.Join(harness.E2EDir(), "scripts", "make-hello-bundle.sh"), dir)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return "", fmt.Errorf("make-hello-bundle.sh: %w", err)
+		return "", fmt.Errorf("make-hello-bundle.sh %s: %w", dir, err)
 	}
 	return strings.TrimSpace(string(out)), nil
 }

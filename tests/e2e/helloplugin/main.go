@@ -7,9 +7,7 @@
 //   - POST /plugins/com.example.e2e-hello/baseline: the least a websocket proxy can do — read
 //     the body, publish it unchanged to the user in context.user_id as
 //     custom_com.example.e2e-hello_action, answer "{}" — checking nothing (TestSideBySide
-//     compares the real plugin with it);
-//   - POST /plugins/com.example.e2e-hello/floor?to=<user id>, and the slash command
-//     /e2efloor <user id> <text>: the least a websocket proxy that answers can do (floor.go).
+//     compares the real plugin with it).
 package main
 
 import (
@@ -22,11 +20,6 @@ import (
 
 type helloPlugin struct {
 	plugin.MattermostPlugin
-	floor floor
-}
-
-func (p *helloPlugin) OnActivate() error {
-	return p.API.RegisterCommand(&model.Command{Trigger: floorTrigger, DisplayName: "floor", AutoComplete: false})
 }
 
 func (p *helloPlugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Request) {
@@ -47,8 +40,6 @@ func (p *helloPlugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *htt
 		p.API.PublishWebSocketEvent("action", body, &model.WebsocketBroadcast{UserId: userID})
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte("{}"))
-	case "/floor":
-		p.serveFloor(w, r)
 	default:
 		http.NotFound(w, r)
 	}

@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# Builds the harness self-test plugin (tests/e2e/helloplugin) into a bundle
-# and prints its path: E2E_BUNDLE=$(scripts/make-hello-bundle.sh) go test ./...
+# Builds one of the harness's own plugins into a bundle and prints its path:
+#   scripts/make-hello-bundle.sh              # tests/e2e/helloplugin (the harness self-test,
+#                                             # the benchmarks' no-op and baseline handlers)
+#   scripts/make-hello-bundle.sh floorplugin  # tests/e2e/floorplugin (the benchmarks' floor)
+# E2E_BUNDLE=$(scripts/make-hello-bundle.sh) go test ./...
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
-out="$E2E_CACHE_DIR/hello-bundle"
+dir="${1:-helloplugin}"
+id="$(sed -n 's/^ *"id": *"\([^"]*\)".*/\1/p' "$E2E_DIR/$dir/plugin.json" | head -n1)"
+out="$E2E_CACHE_DIR/$dir-bundle"
 rm -rf "$out"
-mkdir -p "$out/com.example.e2e-hello/server"
+mkdir -p "$out/$id/server"
 arch="$(go env GOARCH)"
 (cd "$E2E_DIR" && CGO_ENABLED=0 GOOS=linux go build -trimpath \
-	-o "$out/com.example.e2e-hello/server/plugin-linux-$arch" ./helloplugin)
-cp "$E2E_DIR/helloplugin/plugin.json" "$out/com.example.e2e-hello/"
-tar -C "$out" -czf "$out/com.example.e2e-hello-0.0.1.tar.gz" com.example.e2e-hello
-echo "$out/com.example.e2e-hello-0.0.1.tar.gz"
+	-o "$out/$id/server/plugin-linux-$arch" "./$dir")
+cp "$E2E_DIR/$dir/plugin.json" "$out/$id/"
+tar -C "$out" -czf "$out/$id-0.0.1.tar.gz" "$id"
+echo "$out/$id-0.0.1.tar.gz"

@@ -13,8 +13,8 @@ import (
 
 // The floor: the least any plugin can do to have a bot on its websocket answer a click, a
 // lookup or a slash command, the hops Mattermost's plugin API leaves no way around. It reads
-// the request, publishes it to the bot as custom_com.example.e2e-hello_floor
-// {event_id, kind, request}, waits in memory for the bot's custom_com.example.e2e-hello_ack
+// the request, publishes it to the bot as custom_com.example.e2e-floor_floor
+// {event_id, kind, request}, waits in memory for the bot's custom_com.example.e2e-floor_ack
 // {event_id, answer} on the websocket (WebSocketMessageHasBeenPosted), and answers Mattermost
 // with the bot's answer as it is. It checks nothing, keeps nothing and runs no core: the
 // benchmarks set the real plugin beside it, so that what the plugin adds to the hops can be
@@ -36,7 +36,7 @@ type floorWaiter struct {
 }
 
 // ask publishes request to bot and waits for its answer; nil when none came in time.
-func (p *helloPlugin) ask(bot, kind string, request map[string]any) json.RawMessage {
+func (p *floorPlugin) ask(bot, kind string, request map[string]any) json.RawMessage {
 	id := model.NewId()
 	ch := make(chan json.RawMessage, 1)
 	p.floor.mu.Lock()
@@ -60,9 +60,13 @@ func (p *helloPlugin) ask(bot, kind string, request map[string]any) json.RawMess
 	}
 }
 
-// serveFloor answers a click (kind=click) or a dialog's lookup (kind=lookup) with the bot's
-// answer.
-func (p *helloPlugin) serveFloor(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP answers POST /plugins/com.example.e2e-floor/floor?to=<user id>&kind=<click or
+// lookup>: a click or a dialog's lookup, with the bot's answer.
+func (p *floorPlugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/floor" {
+		http.NotFound(w, r)
+		return
+	}
 	// Decoded, as the baseline does: the payload crosses a gob-encoded RPC, which carries
 	// maps, strings and float64 numbers.
 	var request map[string]any
@@ -79,7 +83,7 @@ func (p *helloPlugin) serveFloor(w http.ResponseWriter, r *http.Request) {
 }
 
 // ExecuteCommand answers /e2efloor <bot's user id> <text> with the bot's command response.
-func (p *helloPlugin) ExecuteCommand(_ *plugin.Context, args *model.CommandArgs) (*model.CommandResponse, *model.AppError) {
+func (p *floorPlugin) ExecuteCommand(_ *plugin.Context, args *model.CommandArgs) (*model.CommandResponse, *model.AppError) {
 	fields := strings.SplitN(args.Command, " ", 3)
 	if len(fields) < 3 {
 		return nil, model.NewAppError("ExecuteCommand", "floor.usage", nil, "usage: /e2efloor <user id> <text>", http.StatusBadRequest)
@@ -94,8 +98,8 @@ func (p *helloPlugin) ExecuteCommand(_ *plugin.Context, args *model.CommandArgs)
 
 // WebSocketMessageHasBeenPosted hands the bot's answer to the request waiting for it; only
 // the user the event went to may answer it.
-func (p *helloPlugin) WebSocketMessageHasBeenPosted(_, userID string, req *model.WebSocketRequest) {
-	if req == nil || req.Action != "custom_com.example.e2e-hello_ack" {
+func (p *floorPlugin) WebSocketMessageHasBeenPosted(_, userID string, req *model.WebSocketRequest) {
+	if req == nil || req.Action != "custom_com.example.e2e-floor_ack" {
 		return
 	}
 	id, _ := req.Data["event_id"].(string)
