@@ -37,8 +37,8 @@ pub fn handle(input: &Input<'_>, ctx: &Context, facts: Facts<'_>) -> Outcome {
         Input::Activated => activated(ctx, facts),
         Input::Command { args } => command::execute::execute(args, ctx, facts),
         Input::PostWillBeSaved { post, .. } => crate::sign::post_will_be_saved(post, ctx, facts),
-        Input::PostSaved { post, edited } => crate::sign::post_saved(post, *edited),
-        Input::PostDeleted { post_id } => crate::sign::post_deleted(post_id),
+        Input::PostSaved { post, edited } => crate::sign::post_saved(post, *edited, ctx),
+        Input::PostDeleted { post_id } => crate::sign::post_deleted(post_id, ctx),
     }
 }
 

@@ -346,7 +346,7 @@ pub(crate) fn rotate(
 /// the copy it may hold, and an edit that leaves no signed button (its buttons removed, or no
 /// longer the plugin's) makes this node forget its copy too: a signed click is checked against
 /// the copy, and a button the edit removed must stop working at once, not when a copy expires.
-pub(crate) fn post_saved(post: &str, edited: bool) -> Outcome {
+pub(crate) fn post_saved(post: &str, edited: bool, ctx: &Context) -> Outcome {
     let quiet = |effects| Outcome::Decided(Decision::quiet(effects));
     let Ok(Value::Object(mut fields)) = serde_json::from_str::<Value>(post) else {
         return quiet(Vec::new());
@@ -380,33 +380,34 @@ pub(crate) fn post_saved(post: &str, edited: bool) -> Outcome {
         effects.push(forget_post(&id));
     }
     if edited {
-        effects.push(post_changed(&id));
+        effects.extend(post_changed(&id, ctx));
     }
     quiet(effects)
 }
 
 /// `MessageHasBeenDeleted`: every node forgets the post.
-pub(crate) fn post_deleted(post_id: &str) -> Outcome {
-    Outcome::Decided(Decision::quiet(vec![
-        forget_post(post_id),
-        post_changed(post_id),
-    ]))
+pub(crate) fn post_deleted(post_id: &str, ctx: &Context) -> Outcome {
+    let mut effects = vec![forget_post(post_id)];
+    effects.extend(post_changed(post_id, ctx));
+    Outcome::Decided(Decision::quiet(effects))
 }
 
 /// What a node tells the others when a post changed or was deleted there: Mattermost calls the
-/// post hooks on that node only, and another may hold a copy for the clicks it serves.
+/// post hooks on that node only, and another may hold a copy for the clicks it serves. On a
+/// single server there is nobody to tell (the message would cost a round trip and reach no
+/// one).
 #[derive(Debug, serde::Serialize, Deserialize)]
 struct PostChanged {
     post_changed: String,
 }
 
-fn post_changed(post_id: &str) -> Effect {
+fn post_changed(post_id: &str, ctx: &Context) -> Option<Effect> {
     let message = PostChanged {
         post_changed: post_id.to_owned(),
     };
-    Effect::Cluster {
+    ctx.settings.clustered.then(|| Effect::Cluster {
         message: to_raw_value(&message).expect("a message serializes"),
-    }
+    })
 }
 
 fn forget_post(post_id: &str) -> Effect {
