@@ -15,6 +15,7 @@ package e2e_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/mattermost/mattermost/server/public/model"
@@ -73,8 +74,16 @@ func floorBot(t *testing.T, bot *harness.Account) {
 		for range ws.ResponseChannel { //nolint:revive // drained so the reader never blocks
 		}
 	}()
+	// Ready once Mattermost said hello: the connection is authenticated and registered for
+	// the events published to the bot, so that none is sent before anyone listens.
+	hello := make(chan struct{})
 	go func() {
+		greeted := false
 		for ev := range ws.EventChannel {
+			if ev.EventType() == model.WebsocketEventHello && !greeted {
+				greeted = true
+				close(hello)
+			}
 			if string(ev.EventType()) != floorEvent {
 				continue
 			}
@@ -98,4 +107,9 @@ func floorBot(t *testing.T, bot *harness.Account) {
 			ws.SendMessage(floorAck, map[string]any{"event_id": data["event_id"], "answer": answer})
 		}
 	}()
+	select {
+	case <-hello:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("the floor bot's websocket: no hello (%v)", ws.ListenError)
+	}
 }
