@@ -35,7 +35,7 @@ pub(crate) mod status;
 pub(crate) mod store;
 
 pub(crate) use click::{ask_registry, deliver, ClickSender, Outgoing, Sender};
-pub(crate) use node::forget_everywhere;
+pub(crate) use node::{forget_everywhere, to_other_nodes};
 pub(crate) use store::{Kept, KeptState, Place};
 
 /// The events the delivery layer sends, besides the ones it delivers.

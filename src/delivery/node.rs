@@ -128,22 +128,22 @@ enum Message<'a> {
 }
 
 /// Every node forgets its copy of the document under `key`: this one at once, the others by a
-/// [`Message::Forget`] — only in a cluster: on a single server the message would reach no one
-/// and still cost a round trip to Mattermost.
+/// [`Message::Forget`].
 pub(crate) fn forget_everywhere(key: String, ctx: &Context) -> Vec<Effect> {
-    let message = ctx
-        .settings
-        .clustered
-        .then(|| json!({"forget": {"key": key}}));
+    let message = to_other_nodes(&json!({"forget": {"key": key}}), ctx);
     let mut effects = vec![Effect::Forget {
         fact: Fact::KvGet { key },
     }];
-    if let Some(message) = message {
-        effects.push(Effect::Cluster {
-            message: to_raw_value(&message).expect("a message serializes"),
-        });
-    }
+    effects.extend(message);
     effects
+}
+
+/// `message` for the other nodes of a cluster; none on a single server, where it would reach
+/// no one and still cost a round trip to Mattermost.
+pub(crate) fn to_other_nodes(message: &impl serde::Serialize, ctx: &Context) -> Option<Effect> {
+    ctx.settings.clustered.then(|| Effect::Cluster {
+        message: to_raw_value(message).expect("a message serializes"),
+    })
 }
 
 /// A message from another node.

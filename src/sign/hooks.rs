@@ -405,9 +405,7 @@ fn post_changed(post_id: &str, ctx: &Context) -> Option<Effect> {
     let message = PostChanged {
         post_changed: post_id.to_owned(),
     };
-    ctx.settings.clustered.then(|| Effect::Cluster {
-        message: to_raw_value(&message).expect("a message serializes"),
-    })
+    crate::delivery::to_other_nodes(&message, ctx)
 }
 
 fn forget_post(post_id: &str) -> Effect {
