@@ -63,30 +63,34 @@ func (a *noopAPI) LogDebug(string, ...any)         {}
 // benchPlugin is an activated plugin whose no-op API answers a warm signed click's facts: the
 // shared fixture signing/click_signed_v2 (a button the plugin signed when the bot posted it).
 func benchPlugin(b *testing.B) (*Plugin, []byte, string) {
-	f := loadFixtures(b)["sign_click_signed_v2"]
+	api, body, user := clickAPI(b)
+	return activated(b, api), body, user
+}
+
+// clickAPI is a no-op API that answers the facts of signing/click_signed_v2, and that click's
+// body and clicker.
+func clickAPI(tb testing.TB) (*noopAPI, []byte, string) {
+	f := loadFixtures(tb)["sign_click_signed_v2"]
 	api := &noopAPI{keyring: f.Facts["keyring"].Found}
-	if err := json.Unmarshal(f.Facts["post"].Found, &api.post); err != nil {
-		b.Fatal(err)
+	for fact, into := range map[string]any{"post": &api.post, "recipient": &api.user, "clicker": &api.clicker, "channel": &api.channel, "team": &api.team} {
+		if err := json.Unmarshal(f.Facts[fact].Found, into); err != nil {
+			tb.Fatal(err)
+		}
 	}
-	if err := json.Unmarshal(f.Facts["recipient"].Found, &api.user); err != nil {
-		b.Fatal(err)
-	}
-	if err := json.Unmarshal(f.Facts["clicker"].Found, &api.clicker); err != nil {
-		b.Fatal(err)
-	}
-	if err := json.Unmarshal(f.Facts["channel"].Found, &api.channel); err != nil {
-		b.Fatal(err)
-	}
-	if err := json.Unmarshal(f.Facts["team"].Found, &api.team); err != nil {
-		b.Fatal(err)
-	}
+	return api, f.Request.Body, *f.Request.UserID
+}
+
+// activated is a plugin on api, activated, deactivated when the test ends. Its timers never
+// fire, so that the core is called only for what the test or benchmark does.
+func activated(tb testing.TB, api plugin.API) *Plugin {
 	p := &Plugin{}
+	p.timers.manual = true
 	p.SetAPI(api)
 	if err := p.OnActivate(); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	b.Cleanup(func() { _ = p.OnDeactivate() })
-	return p, f.Request.Body, *f.Request.UserID
+	tb.Cleanup(func() { _ = p.OnDeactivate() })
+	return p
 }
 
 func serveClick(b *testing.B, p *Plugin, body []byte, user string) {
@@ -105,9 +109,11 @@ func BenchmarkServeHTTPClick(b *testing.B) {
 	p, body, user := benchPlugin(b)
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
+	before := p.core.calls.Load()
 	for b.Loop() {
 		serveClick(b, p, body, user)
 	}
+	b.ReportMetric(float64(p.core.calls.Load()-before)/float64(b.N), "core-calls/op")
 }
 
 // BenchmarkServeHTTPClickParallel is the same under concurrency: throughput should grow with

@@ -56,7 +56,7 @@ func cacheKey(q query) string {
 		}
 	}
 	text(q.Fact, q.PostID, q.UserID, q.ChannelID, q.TeamID, q.Permission, q.Key, q.Expected, q.Old,
-		q.Unique, q.Field, q.EventID)
+		q.Unique, q.Field, q.EventID, q.Trigger)
 	raw(q.Value, q.Request, q.New, q.Item, q.Held, q.Answer, q.Post)
 	number(q.ExpireInSeconds, int64(q.Cap), q.UntilMs, int64(q.Count), q.By)
 	number(int64(len(q.Keys)))

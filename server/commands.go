@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/mattermost/mattermost/server/public/plugin"
@@ -63,8 +64,10 @@ func triggers(commands []*model.Command) []string {
 	return out
 }
 
-// teamCommands answers the team_commands fact: the triggers of a team's own slash commands.
-func (p *Plugin) teamCommands(teamID string) result {
+// teamCommands answers the team_commands fact: the triggers of a team's own slash commands
+// that are trigger, ignoring case (the core decides what matches; this only leaves out the
+// rest, so that the answer is almost always the empty list the core expects).
+func (p *Plugin) teamCommands(teamID, trigger string) result {
 	commands, err := p.API.ListCustomCommands(teamID)
 	var appErr *model.AppError
 	if errors.As(err, &appErr) {
@@ -73,5 +76,11 @@ func (p *Plugin) teamCommands(teamID string) result {
 	if err != nil {
 		return result{err: err}
 	}
-	return result{value: triggers(commands)}
+	matching := []string{}
+	for _, t := range triggers(commands) {
+		if strings.EqualFold(t, trigger) {
+			matching = append(matching, t)
+		}
+	}
+	return result{value: matching}
 }

@@ -10,11 +10,15 @@ import (
 )
 
 // gatherFacts answers the core's questions through the plugin API, each into answers under
-// the name the core asked it under. The API calls run concurrently (each is an RPC round trip to the
-// server); encoding the answers happens afterwards on the calling goroutine, whose stack is
-// grown already (a fresh goroutine would grow its own for encoding/json on every request).
+// the name the core asked it under.
 func (p *Plugin) gatherFacts(queries []query, answers map[string]json.RawMessage) {
 	now := p.now()
+	p.startAsking(p.fromCache(queries, answers, now), answers, now, true)()
+}
+
+// fromCache puts the answers the cache holds into answers, and returns the queries still to
+// ask.
+func (p *Plugin) fromCache(queries []query, answers map[string]json.RawMessage, now time.Time) []query {
 	var asked []query
 	for _, q := range queries {
 		if answer, ok := p.cache.get(q, now); ok {
@@ -23,26 +27,41 @@ func (p *Plugin) gatherFacts(queries []query, answers map[string]json.RawMessage
 			asked = append(asked, q)
 		}
 	}
+	return asked
+}
+
+// startAsking asks the plugin API the queries, concurrently (each is an RPC round trip to the
+// server), and returns a function that waits for them and puts each answer into answers (and
+// the cache). Encoding the answers happens there, on the calling goroutine, whose stack is
+// grown already (a fresh goroutine would grow its own for encoding/json on every request).
+// With inline, the last query is asked on the calling goroutine, before startAsking returns.
+func (p *Plugin) startAsking(asked []query, answers map[string]json.RawMessage, now time.Time, inline bool) (wait func()) {
 	results := make([]result, len(asked))
 	var wg sync.WaitGroup
-	for i, q := range asked[:max(len(asked)-1, 0)] {
+	n := len(asked)
+	if inline && n > 0 {
+		n--
+	}
+	for i, q := range asked[:n] {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			results[i] = p.ask(q)
 		}()
 	}
-	if n := len(asked); n > 0 {
-		results[n-1] = p.ask(asked[n-1])
+	if n < len(asked) {
+		results[n] = p.ask(asked[n])
 	}
-	wg.Wait()
-	for i, r := range results {
-		answer := r.answer()
-		if len(asked[i].Fields) > 0 && r.err == nil && r.appErr == nil {
-			answer = answerFound(project(answer[len(`{"found":`):len(answer)-1], asked[i].Fields))
+	return func() {
+		wg.Wait()
+		for i, r := range results {
+			answer := r.answer()
+			if len(asked[i].Fields) > 0 && r.err == nil && r.appErr == nil {
+				answer = answerFound(project(answer[len(`{"found":`):len(answer)-1], asked[i].Fields))
+			}
+			p.cache.put(asked[i], answer, now)
+			answers[asked[i].Name] = answer
 		}
-		p.cache.put(asked[i], answer, now)
-		answers[asked[i].Name] = answer
 	}
 }
 
@@ -144,7 +163,7 @@ func (p *Plugin) ask(q query) result {
 	case "mattermost_commands":
 		return p.mattermostCommands()
 	case "team_commands":
-		return p.teamCommands(q.TeamID)
+		return p.teamCommands(q.TeamID, q.Trigger)
 	case "kv_consume":
 		deleted, appErr := p.API.KVCompareAndDelete(q.Key, []byte(q.Expected))
 		return result{value: deleted, appErr: appErr}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -179,13 +180,53 @@ func (p *Plugin) decide(ctx context.Context, lane int, call *handleCall, body []
 			}
 		}
 		p.carryOut(rep.Effects)
-		p.gatherFacts(rep.Queries, call.Facts)
-		rep, err = p.callCore(ctx, lane, call, body)
+		rep, err = p.nextRound(ctx, lane, call, rep.Queries, body)
 	}
 	if err == nil && rep.Kind != "decision" {
 		err = fmt.Errorf("the core answered %q where a decision was due", rep.Kind)
 	}
 	return rep, err
+}
+
+// nextRound gathers the facts the core asked for and calls it again.
+//
+// A question that comes with the answer the core expects (query.Likely: a clicker may read
+// the channel they clicked in) is not waited for: the core is called with that answer while
+// the question is asked, so its round trip to the server runs beside the core's work instead
+// of before it. That reply is used only if every real answer is, byte for byte, the expected
+// one; otherwise the core is called again with the real answers, as if nothing had been
+// guessed. A call changes nothing (its effects are carried out by the caller, once the reply
+// is the one used), so a reply left unused has done nothing.
+func (p *Plugin) nextRound(ctx context.Context, lane int, call *handleCall, queries []query, body []byte) (*reply, error) {
+	now := p.now()
+	var sure, guessed []query
+	for _, q := range p.fromCache(queries, call.Facts, now) {
+		if len(q.Likely) > 0 {
+			guessed = append(guessed, q)
+		} else {
+			sure = append(sure, q)
+		}
+	}
+	real := make(map[string]json.RawMessage, len(guessed))
+	waitGuessed := p.startAsking(guessed, real, now, false)
+	p.startAsking(sure, call.Facts, now, true)()
+	if len(guessed) == 0 {
+		return p.callCore(ctx, lane, call, body)
+	}
+	for _, q := range guessed {
+		call.Facts[q.Name] = q.Likely
+	}
+	guess, guessErr := p.callCore(ctx, lane, call, body)
+	waitGuessed()
+	confirmed := true
+	for _, q := range guessed {
+		call.Facts[q.Name] = real[q.Name]
+		confirmed = confirmed && bytes.Equal(real[q.Name], q.Likely)
+	}
+	if confirmed {
+		return guess, guessErr
+	}
+	return p.callCore(ctx, lane, call, body)
 }
 
 // respondFault asks the core how to answer a failure outside it (a trap, a shim panic).

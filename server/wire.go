@@ -293,6 +293,11 @@ type query struct {
 	ExpireInSeconds int64           `json:"expire_in_seconds"`
 	Expected        string          `json:"expected"`
 	Request         json.RawMessage `json:"request"`
+	// team_commands: only the commands with this trigger (ignoring case).
+	Trigger string `json:"trigger"`
+	// The answer the core expects, if it knows one: asked beside the core's next call
+	// (nextRound).
+	Likely json.RawMessage `json:"likely"`
 	// kv_get_many
 	Keys []string `json:"keys"`
 	// kv_cas

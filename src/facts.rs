@@ -31,6 +31,35 @@ pub struct Query {
     /// cache carries the rest. `None`: the whole answer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<&'static [&'static str]>,
+    /// The answer this query gets almost always, when the core knows it (a clicker may read the
+    /// channel they clicked in): the shim may call the core with it while it asks, and act on
+    /// that reply only if the real answer is exactly this one (otherwise it calls again with the
+    /// real one). A round trip to the server then runs beside the core's next call instead of
+    /// before it. Only for questions that change nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub likely: Option<Likely>,
+}
+
+/// An answer the core expects, written as the shim writes the answer (`{"found": …}`), so that
+/// the shim compares bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Likely {
+    /// `{"found":true}`: a permission held.
+    Granted,
+    /// `{"found":[]}`: an empty list.
+    Empty,
+}
+
+impl Serialize for Likely {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(1))?;
+        match self {
+            Self::Granted => map.serialize_entry("found", &true)?,
+            Self::Empty => map.serialize_entry("found", &[(); 0])?,
+        }
+        map.end()
+    }
 }
 
 /// How long the facts that rarely change may be served from the shim's cache. A cache may
@@ -141,12 +170,15 @@ pub enum Fact {
         /// When Mattermost drops the entry (0: never).
         expire_in_seconds: u64,
     },
-    /// `ListCustomCommands(team_id)`: the team's own slash commands, answered with their
-    /// triggers (`["standup", …]`), or Mattermost's refusal (501 when custom slash commands are
+    /// `ListCustomCommands(team_id)`: the team's own slash commands with one trigger, answered
+    /// with their triggers (`["standup"]`), or Mattermost's refusal (501 when custom slash commands are
     /// off on the server).
     TeamCommands {
         /// The team the command was typed in.
         team_id: String,
+        /// Only the commands whose trigger is this one, ignoring case (the core checks again):
+        /// almost always none, which the core can then expect (see [`Query::likely`]).
+        trigger: String,
     },
     /// The slash commands Mattermost already serves (`ListBuiltInCommands`, and
     /// `ListPluginCommands("")`: every plugin's, this one's included), answered with
@@ -433,6 +465,7 @@ impl Ask {
                 fact,
                 cache_ms: None,
                 fields: None,
+                likely: None,
             }],
             Vec::new(),
         )
@@ -490,6 +523,7 @@ impl Ask {
                 fact: fact(),
                 cache_ms,
                 fields: None,
+                likely: None,
             });
         }
         self
@@ -512,6 +546,24 @@ impl Ask {
         self
     }
 
+    /// [`Ask::unless`] for a question that almost always gets `likely` (never cached, and
+    /// changing nothing): see [`Query::likely`].
+    pub(crate) fn unless_likely<T>(
+        &mut self,
+        answer: &Option<T>,
+        name: &'static str,
+        likely: Likely,
+        fact: impl FnOnce() -> Fact,
+    ) -> &mut Self {
+        if answer.is_none() {
+            self.ask(answer, name, None, fact);
+            if let Some(query) = self.0.last_mut() {
+                query.likely = Some(likely);
+            }
+        }
+        self
+    }
+
     /// Asks `other`'s queries too, in the same round.
     pub(crate) fn extend(&mut self, other: Ask) {
         self.0.extend(other.0);
@@ -526,5 +578,25 @@ impl Ask {
     /// The effects first, then the queries.
     pub(crate) fn into_parts(self) -> (Vec<crate::effect::Effect>, Vec<Query>) {
         (self.1, self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Likely;
+
+    /// The shim compares the real answer with the expected one byte for byte, and writes
+    /// answers as `{"found":…}` without spaces (server/wire.go, answerFound): a guess written
+    /// any other way would never be confirmed, and every such round would call the core twice.
+    #[test]
+    fn likely_answers_are_written_as_the_shim_writes_answers() {
+        assert_eq!(
+            serde_json::to_string(&Likely::Granted).unwrap(),
+            r#"{"found":true}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&Likely::Empty).unwrap(),
+            r#"{"found":[]}"#
+        );
     }
 }

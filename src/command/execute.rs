@@ -12,7 +12,7 @@ use crate::delivery::answer::{
 use crate::delivery::{self, Place, Sender};
 use crate::effect::{Decision, Effect, LogLevel, Outcome};
 use crate::event::{event_with_trigger, COMMAND};
-use crate::facts::{present, Answer, Ask, Fact, Facts};
+use crate::facts::{present, Answer, Ask, Fact, Facts, Likely};
 use crate::ids::{is_mattermost_id, EventId, UserId};
 use crate::input::Context;
 use crate::model::User;
@@ -144,8 +144,13 @@ fn decide(args: &str, ctx: &Context, facts: Facts<'_>) -> Result<Outcome, Refusa
             user_id: args.user_id.clone(),
         });
         if team {
-            ask.unless(&f.team_commands, "team_commands", || Fact::TeamCommands {
-                team_id: args.team_id.clone(),
+            // A team almost never has a command of its own with a trigger a bot registered:
+            // the shim may ask this beside the core's next call.
+            ask.unless_likely(&f.team_commands, "team_commands", Likely::Empty, || {
+                Fact::TeamCommands {
+                    team_id: args.team_id.clone(),
+                    trigger: trigger.clone(),
+                }
             });
         }
         return Ok(ask.into());
