@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"os"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -114,6 +116,67 @@ func BenchmarkServeHTTPClick(b *testing.B) {
 		serveClick(b, p, body, user)
 	}
 	b.ReportMetric(float64(p.core.calls.Load()-before)/float64(b.N), "core-calls/op")
+}
+
+// permissionRTT is what HasPermissionToChannel took on the real server (p50, a trace of
+// sequential clicks: docs/BENCHMARKS.md): a click's one round trip it cannot skip.
+const permissionRTT = 410 * time.Microsecond
+
+// otherCPU stands for the Mattermost server on the machine's other processor: it answers each
+// request permissionRTT after it was sent. It spins (Go's timers are too coarse for this), so
+// it holds one of the benchmark's processors the whole time, as the server's work would.
+type otherCPU struct {
+	due  atomic.Int64 // when the request in flight is answered (Unix ns); 0: none
+	done chan struct{}
+	stop atomic.Bool
+}
+
+func newOtherCPU(b *testing.B) *otherCPU {
+	if runtime.GOMAXPROCS(0) < 2 {
+		b.Skip("needs two processors: the plugin's and the server's")
+	}
+	o := &otherCPU{done: make(chan struct{})}
+	go func() {
+		for !o.stop.Load() {
+			if due := o.due.Load(); due != 0 && time.Now().UnixNano() >= due {
+				o.due.Store(0)
+				o.done <- struct{}{}
+			}
+		}
+	}()
+	b.Cleanup(func() { o.stop.Store(true) })
+	return o
+}
+
+// roundTrip sends a request and waits for its answer, as an RPC does: the caller's processor
+// is free meanwhile.
+func (o *otherCPU) roundTrip() {
+	o.due.Store(time.Now().Add(permissionRTT).UnixNano())
+	<-o.done
+}
+
+// slowPermission is the no-op API with the permission's round trip to the other processor.
+type slowPermission struct {
+	*noopAPI
+	server *otherCPU
+}
+
+func (a slowPermission) HasPermissionToChannel(string, string, *model.Permission) bool {
+	a.server.roundTrip()
+	return true
+}
+
+// BenchmarkServeHTTPClickPermissionRTT is BenchmarkServeHTTPClick with the permission's round
+// trip as long as on the real server, answered by another processor: what a click waits for
+// in the shim, with that round trip beside the core's decision (nextRound) rather than before
+// it.
+func BenchmarkServeHTTPClickPermissionRTT(b *testing.B) {
+	api, body, user := clickAPI(b)
+	p := activated(b, slowPermission{api, newOtherCPU(b)})
+	b.ReportAllocs()
+	for b.Loop() {
+		serveClick(b, p, body, user)
+	}
 }
 
 // BenchmarkServeHTTPClickParallel is the same under concurrency: throughput should grow with

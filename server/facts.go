@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -51,6 +52,12 @@ func (p *Plugin) startAsking(asked []query, answers map[string]json.RawMessage, 
 	}
 	if n < len(asked) {
 		results[n] = p.ask(asked[n])
+	} else if n > 0 {
+		// Let the questions go out before this goroutine goes on: it goes on into the core,
+		// which does not yield, and on a busy machine no other processor may take them up
+		// until it is done. Each runs here until it waits for its answer (an RPC sends its
+		// request first), then this goroutine resumes.
+		runtime.Gosched()
 	}
 	return func() {
 		wg.Wait()

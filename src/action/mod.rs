@@ -264,8 +264,9 @@ fn missing(click: &Click<'_>, f: &ClickFacts, signature: &Signature) -> Option<A
             ("users", Some(id)) => {
                 ask.unless_cached(&f.chosen_user, "chosen_user", || Fact::User { user_id: id });
             }
+            // The menu offered the person channels they can read: almost always held.
             ("channels", Some(id)) => {
-                ask.unless(&f.chosen_channel, "chosen_channel", || {
+                ask.unless_likely(&f.chosen_channel, "chosen_channel", Likely::Granted, || {
                     Fact::ChannelPermission {
                         user_id: caller(),
                         channel_id: id,
