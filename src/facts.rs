@@ -171,8 +171,8 @@ pub enum Fact {
         expire_in_seconds: u64,
     },
     /// `ListCustomCommands(team_id)`: the team's own slash commands with one trigger, answered
-    /// with their triggers (`["standup"]`), or Mattermost's refusal (501 when custom slash commands are
-    /// off on the server).
+    /// with their triggers (`["deploy"]`, or `[]`), or Mattermost's refusal (501 when custom
+    /// slash commands are off on the server).
     TeamCommands {
         /// The team the command was typed in.
         team_id: String,
