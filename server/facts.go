@@ -10,13 +10,6 @@ import (
 	"github.com/segmentio/encoding/json"
 )
 
-// gatherFacts answers the core's questions through the plugin API, each into answers under
-// the name the core asked it under.
-func (p *Plugin) gatherFacts(queries []query, answers map[string]json.RawMessage) {
-	now := p.now()
-	p.startAsking(p.fromCache(queries, answers, now), answers, now, true)()
-}
-
 // fromCache puts the answers the cache holds into answers, and returns the queries still to
 // ask.
 func (p *Plugin) fromCache(queries []query, answers map[string]json.RawMessage, now time.Time) []query {
