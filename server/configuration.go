@@ -76,8 +76,9 @@ func (p *Plugin) configure(event string) error {
 // serverFactsOf is what the core runs with of the server's configuration, beside the settings
 // (Mattermost calls OnConfigurationChange for every change of its configuration), never read
 // per request: the Site URL (Mattermost sends a click on a button with an absolute URL to the
-// plugin only when that URL is on it), whether it runs in a cluster, and how long a trigger id
-// opens a dialog (OutgoingIntegrationRequestsTimeout).
+// plugin only when that URL is on it), whether it runs in a cluster, how long a trigger id
+// opens a dialog (OutgoingIntegrationRequestsTimeout), and whether custom slash commands are
+// off (EnableCommands).
 func serverFactsOf(cfg *model.Config) serverFacts {
 	var facts serverFacts
 	if cfg == nil {
@@ -92,5 +93,6 @@ func serverFactsOf(cfg *model.Config) serverFacts {
 	if cfg.ServiceSettings.OutgoingIntegrationRequestsTimeout != nil {
 		facts.IntegrationTimeoutS = *cfg.ServiceSettings.OutgoingIntegrationRequestsTimeout
 	}
+	facts.CustomCommandsOff = cfg.ServiceSettings.EnableCommands != nil && !*cfg.ServiceSettings.EnableCommands
 	return facts
 }

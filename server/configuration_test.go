@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
@@ -19,11 +20,11 @@ func TestConfiguration(t *testing.T) {
 	}{
 		"defaults when nothing is saved": {
 			section: nil,
-			want:    `{"verify_provenance":true,"allow_unverified_ephemeral":false,"dialog_session_minutes":30,"answer_window_ms":2500,"keep_hours":24,"kept_per_bot":1000,"refuse_dead_buttons":false,"site_url":"https://chat.example.com","clustered":false,"trigger_seconds":30}`,
+			want:    `{"verify_provenance":true,"allow_unverified_ephemeral":false,"dialog_session_minutes":30,"answer_window_ms":2500,"keep_hours":24,"kept_per_bot":1000,"refuse_dead_buttons":false,"site_url":"https://chat.example.com","clustered":false,"trigger_seconds":30,"custom_commands_off":false}`,
 		},
 		"saved values, keys lowercased by Mattermost": {
 			section: map[string]any{"verifyprovenance": false, "allowunverifiedephemeral": true},
-			want:    `{"verify_provenance":false,"allow_unverified_ephemeral":true,"dialog_session_minutes":30,"answer_window_ms":2500,"keep_hours":24,"kept_per_bot":1000,"refuse_dead_buttons":false,"site_url":"https://chat.example.com","clustered":false,"trigger_seconds":30}`,
+			want:    `{"verify_provenance":false,"allow_unverified_ephemeral":true,"dialog_session_minutes":30,"answer_window_ms":2500,"keep_hours":24,"kept_per_bot":1000,"refuse_dead_buttons":false,"site_url":"https://chat.example.com","clustered":false,"trigger_seconds":30,"custom_commands_off":false}`,
 		},
 		"a value of the wrong type is refused, naming the setting": {
 			section:  map[string]any{"allowunverifiedephemeral": "sometimes"},
@@ -88,4 +89,16 @@ func TestSettingsChangeTakesEffectOnTheNextClick(t *testing.T) {
 	proxy, _ := json.Marshal(data["proxy"])
 	assert.Contains(t, string(proxy), `"verified":false`)
 	api.AssertExpectations(t)
+}
+
+// With custom slash commands off on the server, the core is told so (and asks no team's
+// commands: fixture commands/execute_with_custom_commands_off_asks_no_team_commands); unset is
+// Mattermost's default, on.
+func TestServerFactsSayWhenCustomSlashCommandsAreOff(t *testing.T) {
+	cfg := testServerConfig()
+	assert.False(t, serverFactsOf(cfg).CustomCommandsOff, "unset")
+	cfg.ServiceSettings.EnableCommands = model.NewPointer(true)
+	assert.False(t, serverFactsOf(cfg).CustomCommandsOff, "on")
+	cfg.ServiceSettings.EnableCommands = model.NewPointer(false)
+	assert.True(t, serverFactsOf(cfg).CustomCommandsOff, "off")
 }

@@ -178,6 +178,7 @@ type serverFacts struct {
 	SiteURL             string `json:"site_url"`
 	Clustered           bool   `json:"clustered"`
 	IntegrationTimeoutS int64  `json:"integration_timeout_s"`
+	CustomCommandsOff   bool   `json:"custom_commands_off"`
 }
 
 func newConfigureCall(config map[string]any, previous json.RawMessage, event string, server serverFacts) *configureCall {

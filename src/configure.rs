@@ -43,6 +43,10 @@ pub struct Server {
     /// `ServiceSettings.OutgoingIntegrationRequestsTimeout`, seconds (0: Mattermost's default).
     #[serde(default)]
     pub integration_timeout_s: u32,
+    /// `ServiceSettings.EnableCommands` is off: Mattermost runs no team's own slash command.
+    /// Said as "off" so that a shim that does not say means "on", the side that asks.
+    #[serde(default)]
+    pub custom_commands_off: bool,
 }
 
 /// Reads the plugin's section of Mattermost's configuration for `event`, with the server's
@@ -57,6 +61,7 @@ pub fn configure(
     let mut configured = read(config, previous, event);
     configured.settings.site_url = server.site_url.clone();
     configured.settings.clustered = server.clustered;
+    configured.settings.custom_commands_off = server.custom_commands_off;
     if server.integration_timeout_s > 0 {
         configured.settings.trigger_seconds = server.integration_timeout_s;
     }
@@ -181,10 +186,12 @@ mod tests {
                     site_url: "https://chat.example.com".into(),
                     clustered: true,
                     integration_timeout_s: 12,
+                    custom_commands_off: true,
                 },
             );
             assert_eq!(c.settings.site_url, "https://chat.example.com");
             assert!(c.settings.clustered);
+            assert!(c.settings.custom_commands_off);
             assert_eq!(c.settings.trigger_seconds, 12);
         }
     }

@@ -43,6 +43,11 @@ pub struct Settings {
     /// `OpenInteractiveDialog` refuses a trigger older than that), 30 by default.
     #[serde(default = "default_trigger_seconds")]
     pub trigger_seconds: u32,
+    /// The server runs no team's own slash commands (`ServiceSettings.EnableCommands` off, the
+    /// server's, read with the settings): a slash command then need not ask whether the team
+    /// has one of its trigger.
+    #[serde(default)]
+    pub custom_commands_off: bool,
 }
 
 fn default_trigger_seconds() -> u32 {
@@ -96,6 +101,7 @@ impl Settings {
             site_url: String::new(),
             clustered: false,
             trigger_seconds: default_trigger_seconds(),
+            custom_commands_off: false,
         })
     }
 }
@@ -181,6 +187,7 @@ mod tests {
                 site_url: String::new(),
                 clustered: false,
                 trigger_seconds: 30,
+                custom_commands_off: false,
             }
         );
     }

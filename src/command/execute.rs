@@ -132,7 +132,9 @@ fn decide(args: &str, ctx: &Context, facts: Facts<'_>) -> Result<Outcome, Refusa
     // The team's own commands are read on every command, never cached: one a team made after
     // the bot registered must never see what people type go to the bot. (In a direct or group
     // message Mattermost names no team, or the person's current one.)
-    let team = !args.team_id.is_empty();
+    // With custom slash commands off on the server, Mattermost runs none (its
+    // tryExecuteCustomCommand answers 501 first): nothing to ask.
+    let team = !args.team_id.is_empty() && !ctx.settings.custom_commands_off;
     let (Some(owner), Some(issuer), true) =
         (&f.owner, &f.issuer, !team || f.team_commands.is_some())
     else {

@@ -287,3 +287,42 @@ func TestCommandsSurvivePluginRestart(t *testing.T) {
 		t.Errorf("after the restart, execute answered %s", mustJSON(res))
 	}
 }
+
+// With custom slash commands off on the server (System Console > Integrations > Enable Custom
+// Slash Commands), Mattermost runs no team's own command, and the plugin, told so with the
+// server's settings, does not ask for them: a bot's command still reaches the bot and its
+// answer is shown. Mattermost runs a plugin's commands whatever that setting says.
+func TestCommandWithCustomSlashCommandsOff(t *testing.T) {
+	requirePlugin(t)
+	bot, alice := newDeliveryBot(t, "cmdnocustom"), env.Users[0]
+	botWS := openSocket(t, bot)
+	botWS.subscribe(t)
+	trigger := uniqueTrigger("weather")
+	if status, body := registerCommand(t, bot, trigger); status != http.StatusOK {
+		t.Fatalf("register /%s: HTTP %d %s", trigger, status, mustJSON(body))
+	}
+	ctx := context.Background()
+	setCustomCommands := func(on bool) error {
+		cfg, _, err := env.Admin.Client.GetConfig(ctx)
+		if err != nil {
+			return err
+		}
+		cfg.ServiceSettings.EnableCommands = model.NewPointer(on)
+		_, _, err = env.Admin.Client.UpdateConfig(ctx, cfg)
+		return err
+	}
+	if err := setCustomCommands(false); err != nil {
+		t.Fatalf("turning custom slash commands off: %v", err)
+	}
+	t.Cleanup(func() { _ = setCustomCommands(true) })
+
+	pending := executeAsync(alice, "/"+trigger+" Lisbon")
+	d := deliveryOf(t, botWS.mustNext(t, commandEvent, 10*time.Second))
+	if d.Data["text"] != "Lisbon" {
+		t.Errorf("the bot got %s, want the text after the trigger", mustJSON(d.Data))
+	}
+	botWS.ackQuiet(d.EventID, map[string]any{"text": "Sunny in Lisbon"})
+	if res := <-pending; res["text"] != "Sunny in Lisbon" {
+		t.Errorf("with custom slash commands off, execute answered %s, want the bot's answer", mustJSON(res))
+	}
+}
