@@ -33,6 +33,20 @@ func registerCommand(t testing.TB, acc *harness.Account, trigger string) (int, m
 	return status, jsonObject(out)
 }
 
+// commandBot is a new bot, subscribed on its websocket, that registered a trigger nobody else
+// in the suite uses (starting with word).
+func commandBot(t testing.TB, name, word string) (*harness.Account, *socket, string) {
+	t.Helper()
+	bot := newDeliveryBot(t, name)
+	ws := openSocket(t, bot)
+	ws.subscribe(t)
+	trigger := uniqueTrigger(word)
+	if status, body := registerCommand(t, bot, trigger); status != http.StatusOK {
+		t.Fatalf("register /%s: HTTP %d %s", trigger, status, mustJSON(body))
+	}
+	return bot, ws, trigger
+}
+
 // uniqueTrigger is a trigger nobody else in the suite uses.
 func uniqueTrigger(prefix string) string {
 	return prefix + strings.ToLower(model.NewId()[:6])
@@ -191,13 +205,8 @@ func TestCommandAnsweredInChannelAndEphemerally(t *testing.T) {
 
 func TestCommandBotOffline(t *testing.T) {
 	requirePlugin(t)
-	bot, alice := newDeliveryBot(t, "cmdoff"), env.Users[0]
-	s := openSocket(t, bot)
-	s.subscribe(t)
-	trigger := uniqueTrigger("status")
-	if status, body := registerCommand(t, bot, trigger); status != http.StatusOK {
-		t.Fatalf("register: HTTP %d %s", status, mustJSON(body))
-	}
+	bot, s, trigger := commandBot(t, "cmdoff", "status")
+	alice := env.Users[0]
 	s.ws.Close()
 	waitLive(t, bot, 0)
 	status, res := execute(t, alice, "/"+trigger+" api")
@@ -294,13 +303,8 @@ func TestCommandsSurvivePluginRestart(t *testing.T) {
 // answer is shown. Mattermost runs a plugin's commands whatever that setting says.
 func TestCommandWithCustomSlashCommandsOff(t *testing.T) {
 	requirePlugin(t)
-	bot, alice := newDeliveryBot(t, "cmdnocustom"), env.Users[0]
-	botWS := openSocket(t, bot)
-	botWS.subscribe(t)
-	trigger := uniqueTrigger("weather")
-	if status, body := registerCommand(t, bot, trigger); status != http.StatusOK {
-		t.Fatalf("register /%s: HTTP %d %s", trigger, status, mustJSON(body))
-	}
+	_, botWS, trigger := commandBot(t, "cmdnocustom", "weather")
+	alice := env.Users[0]
 	ctx := context.Background()
 	setCustomCommands := func(on bool) error {
 		cfg, _, err := env.Admin.Client.GetConfig(ctx)

@@ -86,13 +86,8 @@ func teamCommandServer(t *testing.T, answer string) (string, <-chan url.Values) 
 // back to Mattermost, which runs the team's own. Elsewhere the bot's command still works.
 func TestHostileTeamCommandMadeLaterIsNotTakenOver(t *testing.T) {
 	requirePlugin(t)
-	bot, alice := newDeliveryBot(t, "cmdlater"), env.Users[0]
-	botWS := openSocket(t, bot)
-	botWS.subscribe(t)
-	trigger := uniqueTrigger("vault")
-	if status, body := registerCommand(t, bot, trigger); status != http.StatusOK {
-		t.Fatalf("register /%s: HTTP %d %s", trigger, status, mustJSON(body))
-	}
+	_, botWS, trigger := commandBot(t, "cmdlater", "vault")
+	alice := env.Users[0]
 	// Before the team has a command of that name, the plugin's runs (the bot answers).
 	pending := executeAsync(alice, "/"+trigger+" before")
 	d := deliveryOf(t, botWS.mustNext(t, commandEvent, 10*time.Second))
