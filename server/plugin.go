@@ -207,12 +207,13 @@ func (p *Plugin) nextRound(ctx context.Context, lane int, call *handleCall, quer
 			sure = append(sure, q)
 		}
 	}
+	if len(guessed) == 0 {
+		p.startAsking(sure, call.Facts, now, true)()
+		return p.callCore(ctx, lane, call, body)
+	}
 	real := make(map[string]json.RawMessage, len(guessed))
 	waitGuessed := p.startAsking(guessed, real, now, false)
 	p.startAsking(sure, call.Facts, now, true)()
-	if len(guessed) == 0 {
-		return p.callCore(ctx, lane, call, body)
-	}
 	for _, q := range guessed {
 		call.Facts[q.Name] = q.Likely
 	}
