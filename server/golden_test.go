@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
@@ -45,6 +46,7 @@ func TestGoldenFixturesThroughServeHTTP(t *testing.T) {
 				return time.UnixMilli(f.NowMs).Add(time.Minute)
 			}
 			p.random = func(b []byte) { _, _ = hex.Decode(b, []byte(f.Entropy)) }
+			f.cacheStanding(t, p)
 			f.expectFacts(t, api)
 			f.handOverAnswers(p)
 			published := f.expectEffects(t, api)
@@ -69,6 +71,18 @@ func TestGoldenFixturesThroughServeHTTP(t *testing.T) {
 			f.checkEffects(t, p, *published)
 			api.AssertExpectations(t)
 		})
+	}
+}
+
+// cacheStanding puts the fixture's standing answers in the shim's cache, as answers this
+// node got at the fixture's time.
+func (f *fixture) cacheStanding(t *testing.T, p *Plugin) {
+	for name, answer := range f.Standing {
+		i := slices.IndexFunc(p.info.Standing, func(q query) bool { return q.Name == name })
+		require.GreaterOrEqual(t, i, 0, "%s is not a standing query of the core", name)
+		var compact bytes.Buffer
+		require.NoError(t, json.Compact(&compact, answer))
+		p.cache.put(p.info.Standing[i], compact.Bytes(), time.UnixMilli(f.NowMs))
 	}
 }
 

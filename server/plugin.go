@@ -161,6 +161,7 @@ func (p *Plugin) decide(ctx context.Context, lane int, call *handleCall, body []
 			p.waiters.decided(awaited)
 		}
 	}()
+	p.attachStanding(call)
 	rep, err := p.callCore(ctx, lane, call, body)
 	for round := 0; err == nil && rep.Kind == "need_facts"; round++ {
 		if round == maxFactRounds {
@@ -186,6 +187,24 @@ func (p *Plugin) decide(ctx context.Context, lane int, call *handleCall, body []
 		err = fmt.Errorf("the core answered %q where a decision was due", rep.Kind)
 	}
 	return rep, err
+}
+
+// attachStanding gives the first call the answers this node has cached to the core's standing
+// queries (the signing key): the core asks only for what is still missing, so an input that
+// needs nothing else (a post hook signing buttons) is decided in one call. Answers the cache
+// does not hold, or holds too old for the query's cache_ms, are asked as usual when needed.
+func (p *Plugin) attachStanding(call *handleCall) {
+	now := time.UnixMilli(call.NowMs)
+	for _, q := range p.info.Standing {
+		answer, ok := p.cache.get(q, now)
+		if !ok {
+			continue
+		}
+		if call.Facts == nil {
+			call.Facts = make(map[string]json.RawMessage, 4)
+		}
+		call.Facts[q.Name] = answer
+	}
 }
 
 // nextRound gathers the facts the core asked for and calls it again.

@@ -39,6 +39,9 @@ type fixture struct {
 	} `json:"request"`
 	// Facts are keyed by the name the core asks them under.
 	Facts map[string]fixtureAnswer `json:"facts"`
+	// Standing are answers to the core's standing queries this node has cached: the shim
+	// attaches them to the first call, unasked.
+	Standing map[string]json.RawMessage `json:"standing"`
 	// Input is any input but an HTTP request, as the shim writes it (a websocket message, a hook).
 	Input json.RawMessage `json:"input"`
 	// wakes are the answers bots give to awaited events, handed over before the input runs;

@@ -45,3 +45,43 @@ func TestAnEditThatRemovesSignedButtonsForgetsTheCopy(t *testing.T) {
 	p.MessageHasBeenUpdated(nil, plain, plain)
 	api.AssertExpectations(t)
 }
+
+// TestAPostHookSignsInOneCallOnceTheKeyIsCached: the first post with the plugin's buttons asks
+// for the signing key (two core calls: what to ask, then the signing); the node keeps the key a
+// minute, and from then on the shim hands it to the first call (the core's standing queries),
+// so every later post, and every edit on an answer's path, is signed in one call and reads
+// nothing from the store.
+func TestAPostHookSignsInOneCallOnceTheKeyIsCached(t *testing.T) {
+	p, api := newTestPlugin(t)
+	f := loadFixtures(t)["sign_post_signed"]
+	var in struct {
+		PostToSave postToSave `json:"post_will_be_saved"`
+	}
+	require.NoError(t, json.Unmarshal(f.Input, &in))
+	sign := func() (*model.Post, int64) {
+		var post model.Post
+		require.NoError(t, json.Unmarshal(in.PostToSave.Post, &post))
+		before := p.core.calls.Load()
+		signed, rejection := p.MessageWillBePosted(nil, &post)
+		require.Empty(t, rejection)
+		require.NotNil(t, signed)
+		return signed, p.core.calls.Load() - before
+	}
+	keyReads := func() int {
+		n := 0
+		for _, c := range api.Calls {
+			if c.Method == "KVGet" && c.Arguments.String(0) == "signing_key" {
+				n++
+			}
+		}
+		return n
+	}
+	first, calls := sign()
+	assert.Equal(t, int64(2), calls, "the first post asks for the key")
+	assert.Equal(t, 2, keyReads(), "activation's read, and this one")
+
+	second, calls := sign()
+	assert.Equal(t, int64(1), calls, "the key came with the first call")
+	assert.Equal(t, 2, keyReads(), "no read of the key")
+	assert.Equal(t, first.GetProps(), second.GetProps(), "signed alike")
+}

@@ -228,6 +228,8 @@ type reply struct {
 	MaxBodyBytes  int                 `json:"max_body_bytes"`
 	FaultResponse *response           `json:"fault_response"`
 	Lanes         map[string]laneInfo `json:"lanes"`
+	// Standing are the queries whose cached answers go with the first call of every input.
+	Standing []query `json:"standing"`
 }
 
 // laneInfo is what the core says of a lane: the fuel each of its calls may spend, the paths it

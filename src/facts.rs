@@ -471,6 +471,11 @@ impl Ask {
         )
     }
 
+    /// The queries asked so far, without their effects.
+    pub(crate) fn into_queries(self) -> Vec<Query> {
+        self.0
+    }
+
     /// Carries out `effects` before the facts are gathered (a publish before the wait for its
     /// answer).
     pub(crate) fn after(mut self, effects: Vec<crate::effect::Effect>) -> Self {

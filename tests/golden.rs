@@ -91,7 +91,25 @@ fn run(fixture: &Value) -> Value {
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
-    let mut answered = Map::new();
+    // Facts the shim had cached and attached to the first call, unasked (Info's `standing`).
+    let standing = fixture
+        .get("standing")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let declared = call(&json!("info"), b"")["standing"].clone();
+    let declared = declared.as_array().unwrap();
+    for name in standing.keys() {
+        assert!(
+            declared.iter().any(|q| q["name"] == name.as_str()),
+            "{}: {name} is not a standing query of the core",
+            fixture["description"]
+        );
+    }
+    let mut answered = standing.clone();
+    if !answered.is_empty() {
+        handle["facts"] = Value::Object(answered.clone());
+    }
     let mut asked = Vec::new();
     let mut effects = Vec::new();
     let mut reply = call(&json!({ "handle": handle }), &body);
@@ -102,6 +120,17 @@ fn run(fixture: &Value) -> Value {
         effects.extend(reply["effects"].as_array().cloned().unwrap_or_default());
         for query in reply["queries"].as_array().unwrap() {
             let name = query["name"].as_str().unwrap();
+            // A standing query served from a cache is asked exactly as declared, or the shim's
+            // cached answer to the one would never be found for the other. (Activation reads the
+            // key afresh, uncached: it is a process's first call, when nothing is cached.)
+            let cached = query.get("cache_ms").is_some();
+            if let Some(declared) = declared.iter().find(|q| cached && q["name"] == name) {
+                assert_eq!(
+                    query, declared,
+                    "{}: {name} asked otherwise than its standing query",
+                    fixture["description"]
+                );
+            }
             let answer = facts.get(name).unwrap_or_else(|| {
                 panic!(
                     "{}: the fixture does not answer {query}",
@@ -119,7 +148,7 @@ fn run(fixture: &Value) -> Value {
         rounds += 1;
     }
     assert_eq!(
-        answered.len(),
+        answered.len() - standing.len(),
         facts.len(),
         "{}: the fixture answers questions the core never asked",
         fixture["description"]
@@ -189,7 +218,7 @@ fn kv_writes(asked: &[Value], effects: &[Value]) -> usize {
 
 /// A fixture as text, its top-level keys in the order things happen.
 fn write(fixture: &Value) -> String {
-    const ORDER: [&str; 9] = [
+    const ORDER: [&str; 10] = [
         "description",
         "now_ms",
         "entropy",
@@ -197,6 +226,7 @@ fn write(fixture: &Value) -> String {
         "settings",
         "input",
         "request",
+        "standing",
         "facts",
         "expect",
     ];

@@ -40,6 +40,18 @@ pub(crate) const KEYRING_CACHE_MS: u32 = 60_000;
 /// by someone who knows a signature, which no client is shown.
 pub(crate) const POST_CACHE_MS: u32 = 60_000;
 
+/// The facts a node may hand the core with the first call of any input, unasked, when it has a
+/// recent answer (Info's `standing`): the signing key, which every signed thing needs and which
+/// changes only by a rotation every node hears of. A post hook that signs buttons, or a dialog
+/// opened with a trigger token, is then decided in one call instead of two. Built by
+/// [`ask_keyring`] itself, so the query is exactly the one asked (the shim finds the answer under
+/// the same cache key).
+pub(crate) fn standing_queries() -> Vec<crate::facts::Query> {
+    let mut ask = crate::facts::Ask::default();
+    ask_keyring(&mut ask, &None::<()>);
+    ask.into_queries()
+}
+
 /// Asks for the signing key under `keyring` unless `answered` (a node keeps it a minute).
 pub(crate) fn ask_keyring<T>(ask: &mut crate::facts::Ask, answered: &Option<T>) {
     ask.unless_cached_for(answered, "keyring", KEYRING_CACHE_MS, || {

@@ -155,6 +155,11 @@ enum Reply {
         fault_response: Response,
         /// Which pool of instances serves which input, and each call's deadline.
         lanes: Lanes,
+        /// Queries whose recent answers the shim attaches to the first call of every input,
+        /// unasked, when it has them cached (their `cache_ms` says how recent): the core asks
+        /// only for what is still missing, so an input that needs nothing else is decided in one
+        /// call. An input that does not read them pays for a few hundred bytes it skips.
+        standing: Vec<crate::facts::Query>,
     },
     /// The call document itself was unreadable: a bug in the shim, never in a request.
     Error {
@@ -257,6 +262,7 @@ fn answer(call: Call<'_>, body: &[u8]) -> Reply {
             max_body_bytes: MAX_BODY_BYTES,
             fault_response: fault_decision("").response().clone(),
             lanes: Lanes::default(),
+            standing: crate::sign::standing_queries(),
         },
     }
 }
