@@ -118,6 +118,42 @@ func BenchmarkServeHTTPClick(b *testing.B) {
 	b.ReportMetric(float64(p.core.calls.Load()-before)/float64(b.N), "core-calls/op")
 }
 
+// BenchmarkMessageWillBePosted is a bot's post with the plugin's buttons through the post hook
+// (fixture signing/post_signed): its buttons signed, on a node that has the signing key cached,
+// as every post but a node's first in a minute. It reports the core calls a post costs: one,
+// the key coming with the first call (the core's standing queries).
+func BenchmarkMessageWillBePosted(b *testing.B) {
+	api, _, _ := clickAPI(b)
+	p := activated(b, api)
+	var in struct {
+		PostToSave postToSave `json:"post_will_be_saved"`
+	}
+	if err := json.Unmarshal(loadFixtures(b)["sign_post_signed"].Input, &in); err != nil {
+		b.Fatal(err)
+	}
+	post := func() *model.Post {
+		var post model.Post
+		if err := json.Unmarshal(in.PostToSave.Post, &post); err != nil {
+			b.Fatal(err)
+		}
+		return &post
+	}
+	if signed, rejection := p.MessageWillBePosted(nil, post()); signed == nil || rejection != "" {
+		b.Fatalf("the post was not signed: %q", rejection)
+	}
+	b.ReportAllocs()
+	before := p.core.calls.Load()
+	for b.Loop() {
+		b.StopTimer()
+		unsigned := post()
+		b.StartTimer()
+		if signed, _ := p.MessageWillBePosted(nil, unsigned); signed == nil {
+			b.Fatal("the post was not signed")
+		}
+	}
+	b.ReportMetric(float64(p.core.calls.Load()-before)/float64(b.N), "core-calls/op")
+}
+
 // permissionRTT is what HasPermissionToChannel took on the real server (p50, a trace of
 // sequential clicks: docs/BENCHMARKS.md): a click's one round trip it cannot skip.
 const permissionRTT = 410 * time.Microsecond
@@ -197,13 +233,24 @@ func BenchmarkServeHTTPClickParallel(b *testing.B) {
 // the documents prepared beforehand. No plugin API, no HTTP. It reports the fuel a click
 // spends. BENCH_CORE_WASM runs it on another build of the core with the same exports (the
 // unmetered floor: `tools/fuel --unmetered`, docs/BENCHMARKS.md).
-func BenchmarkCorePath(b *testing.B) { benchCorePath(b, false) }
+func BenchmarkCorePath(b *testing.B) { benchCorePath(b, false, false) }
+
+// BenchmarkCorePathCold is the same with the processor's caches holding other work's data
+// before every call (64 MiB written between calls, outside the timing), as on a server where
+// Mattermost and PostgreSQL run between a click's calls: the core's code and memory come from
+// main memory again. On the real server a call costs about this, not CorePath's figure
+// (docs/BENCHMARKS.md, "Cold calls").
+func BenchmarkCorePathCold(b *testing.B) { benchCorePath(b, false, true) }
 
 // BenchmarkCorePathGuarded is the same with wazero's WithCloseOnContextDone on, the deadline
 // guard fuel replaced: the difference is what that guard cost every call.
-func BenchmarkCorePathGuarded(b *testing.B) { benchCorePath(b, true) }
+func BenchmarkCorePathGuarded(b *testing.B) { benchCorePath(b, true, false) }
 
-func benchCorePath(b *testing.B, guard bool) {
+// otherWork stands for the memory the rest of the machine touches between two core calls:
+// larger than any processor cache.
+var otherWork = make([]byte, 64<<20)
+
+func benchCorePath(b *testing.B, guard, cold bool) {
 	p, body, user := benchPlugin(b)
 	ctx := context.Background()
 	if module, runtimeConfig := benchModule(b), wazero.NewRuntimeConfig(); guard || module != nil {
@@ -261,6 +308,13 @@ func benchCorePath(b *testing.B, guard bool) {
 	for b.Loop() {
 		fuel = 0
 		for _, doc := range docs {
+			if cold {
+				b.StopTimer()
+				for i := 0; i < len(otherWork); i += 64 {
+					otherWork[i]++
+				}
+				b.StartTimer()
+			}
 			// A guarded call needs a deadline for the guard to watch, as it had in production.
 			callCtx, cancel := context.WithTimeout(ctx, time.Second)
 			out, used, err := p.core.call(callCtx, laneInteractive, p.info.fuel(laneInteractive), doc, body)
