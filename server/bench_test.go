@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"runtime"
@@ -305,9 +306,10 @@ func benchCorePath(b *testing.B, guard, cold bool) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	var fuel int64
+	spent := make([]time.Duration, len(docs)) // per call, to tell the plan from the decision
 	for b.Loop() {
 		fuel = 0
-		for _, doc := range docs {
+		for i, doc := range docs {
 			if cold {
 				b.StopTimer()
 				for i := 0; i < len(otherWork); i += 64 {
@@ -317,7 +319,9 @@ func benchCorePath(b *testing.B, guard, cold bool) {
 			}
 			// A guarded call needs a deadline for the guard to watch, as it had in production.
 			callCtx, cancel := context.WithTimeout(ctx, time.Second)
+			start := time.Now()
 			out, used, err := p.core.call(callCtx, laneInteractive, p.info.fuel(laneInteractive), doc, body)
+			spent[i] += time.Since(start)
 			cancel()
 			if err != nil {
 				b.Fatal(err)
@@ -330,6 +334,9 @@ func benchCorePath(b *testing.B, guard, cold bool) {
 	}
 	b.ReportMetric(float64(len(docs)), "core-calls")
 	b.ReportMetric(float64(fuel), "fuel")
+	for i, d := range spent {
+		b.ReportMetric(float64(d.Nanoseconds())/float64(b.N)/1000, fmt.Sprintf("call%d-µs", i+1))
+	}
 }
 
 // benchModule is the module BENCH_CORE_WASM names, if any.
