@@ -40,6 +40,14 @@ func (p *Plugin) startAsking(asked []query, answers map[string]json.RawMessage, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// A panic here would end the plugin process (no caller's recover reaches another
+			// goroutine): it becomes a failed answer instead, the core's to report. What
+			// panicked is not said: the reason reaches the person who clicked.
+			defer func() {
+				if recover() != nil {
+					results[i] = result{err: fmt.Errorf("asking for %s failed inside the plugin", q.Fact)}
+				}
+			}()
 			results[i] = p.ask(q)
 		}()
 	}

@@ -73,3 +73,30 @@ func TestAClickWhosePermissionIsRefusedIsNeverDeliveredOnTheGuess(t *testing.T) 
 	assert.EqualValues(t, 3, calls, "the guess, then the decision on the real answer")
 	assert.Zero(t, api.published.Load(), "nothing is published to the bot")
 }
+
+// panickyPost is the no-op API whose GetPost panics.
+type panickyPost struct{ *noopAPI }
+
+func (panickyPost) GetPost(string) (*model.Post, *model.AppError) { panic("GetPost exploded") }
+
+// TestAPanicWhileAskingBesideTheCallerFailsTheClickNotThePlugin: the facts of a round are
+// asked on goroutines of their own; a panic in one of them (a plugin API bug) reaches no
+// recover of the request's, and before would have ended the plugin process, every bot's
+// websocket events with it. It is now the failed answer it is: the click gets the core's error
+// and the plugin goes on serving.
+func TestAPanicWhileAskingBesideTheCallerFailsTheClickNotThePlugin(t *testing.T) {
+	api, body, user := clickAPI(t)
+	p := activated(t, panickyPost{api})
+	r := httptest.NewRequest("POST", "/api/v1/handler", bytes.NewReader(body))
+	r.Header.Set("Mattermost-User-Id", user)
+	w := httptest.NewRecorder()
+	p.ServeHTTP(nil, w, r)
+	assert.Equal(t, 503, w.Code, w.Body.String())
+	assert.Contains(t, w.Body.String(), `"code":"mattermost_unavailable"`)
+	assert.NotContains(t, w.Body.String(), "exploded", "what panicked stays inside")
+
+	// Still serving: a request that asks nothing is answered.
+	w = httptest.NewRecorder()
+	p.ServeHTTP(nil, w, httptest.NewRequest("GET", "/nothing-here", nil))
+	assert.Equal(t, 404, w.Code)
+}
