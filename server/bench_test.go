@@ -247,11 +247,14 @@ func BenchmarkCorePathCold(b *testing.B) { benchCorePath(b, false, true) }
 // guard fuel replaced: the difference is what that guard cost every call.
 func BenchmarkCorePathGuarded(b *testing.B) { benchCorePath(b, true, false) }
 
-// otherWork stands for the memory the rest of the machine touches between two core calls:
-// larger than any processor cache.
-var otherWork = make([]byte, 64<<20)
-
 func benchCorePath(b *testing.B, guard, cold bool) {
+	// otherWork stands for the memory the rest of the machine touches between two core calls:
+	// larger than any processor cache. Made only when used: 64 MiB of live heap would make the
+	// garbage collector run less often in every other benchmark of the package.
+	var otherWork []byte
+	if cold {
+		otherWork = make([]byte, 64<<20)
+	}
 	p, body, user := benchPlugin(b)
 	ctx := context.Background()
 	if module, runtimeConfig := benchModule(b), wazero.NewRuntimeConfig(); guard || module != nil {

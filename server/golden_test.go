@@ -52,7 +52,13 @@ func TestGoldenFixturesThroughServeHTTP(t *testing.T) {
 			published := f.expectEffects(t, api)
 
 			w := httptest.NewRecorder()
+			coreCalls := p.core.calls.Load()
 			f.run(t, p, w)
+			if f.Standing != nil {
+				// The point of a standing fact: the round it saves (the mock would also serve a
+				// key the shim failed to attach, from the cache, when the core asked).
+				assert.Equal(t, f.Expect.Cost.Rounds, p.core.calls.Load()-coreCalls, "core calls")
+			}
 			p.pending.wg.Wait() // stores off the request's path
 
 			if f.Input == nil {

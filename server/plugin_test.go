@@ -65,6 +65,10 @@ type fixture struct {
 		Rejection string          `json:"rejection"`
 		// ExecuteCommand's answer.
 		Command json.RawMessage `json:"command"`
+		// What the flow costs: its core calls.
+		Cost struct {
+			Rounds int64 `json:"rounds"`
+		} `json:"cost"`
 	} `json:"expect"`
 	// hooked is what a hook returned, for the check.
 	hooked struct {

@@ -42,8 +42,10 @@ pub(crate) const POST_CACHE_MS: u32 = 60_000;
 
 /// The facts a node may hand the core with the first call of any input, unasked, when it has a
 /// recent answer (Info's `standing`): the signing key, which every signed thing needs and which
-/// changes only by a rotation every node hears of. A post hook that signs buttons, or a dialog
-/// opened with a trigger token, is then decided in one call instead of two. Built by
+/// changes only by a rotation every node hears of. A post hook that signs buttons is then
+/// decided in one call instead of two, and every flow that asks the key in a round of its own
+/// (a dialog opened with a trigger token, a late answer that updates a post) makes one call
+/// fewer. Built by
 /// [`ask_keyring`] itself, so the query is exactly the one asked (the shim finds the answer under
 /// the same cache key).
 pub(crate) fn standing_queries() -> Vec<crate::facts::Query> {

@@ -74,8 +74,16 @@ func TestSideBySide(t *testing.T) {
 	var ratios []float64
 	var allA, allB []time.Duration
 	for round := range sbsRounds {
-		a := sequential(ours, actionEvent, sbsClicks)
-		b := sequential(base, baselineEvent, sbsClicks)
+		// Which side goes first alternates, so that neither always runs on a machine the
+		// other has just warmed (or loaded).
+		var a, b []time.Duration
+		if round%2 == 0 {
+			a = sequential(ours, actionEvent, sbsClicks)
+			b = sequential(base, baselineEvent, sbsClicks)
+		} else {
+			b = sequential(base, baselineEvent, sbsClicks)
+			a = sequential(ours, actionEvent, sbsClicks)
+		}
 		allA, allB = append(allA, a...), append(allB, b...)
 		a50, a95, _ := percentiles(a)
 		b50, b95, _ := percentiles(b)
@@ -113,19 +121,30 @@ func TestSideBySide(t *testing.T) {
 	}
 	perK := func(d time.Duration) float64 { return float64(d.Milliseconds()) * 1000 / float64(sbsSaturation) }
 	var rates, cpus, servers [2][]float64
+	// One side's saturation: clicks/s, failures, its plugin process's CPU and the server's, per
+	// 1,000 clicks.
+	side := func(post *model.Post, event string, pid int) (rate float64, failed int, cpu, srv float64) {
+		p0, s0 := cpuTime(pid), cpuTime(server)
+		rate, failed = saturate(post, event)
+		p1, s1 := cpuTime(pid), cpuTime(server)
+		return rate, failed, perK(p1 - p0), perK(s1 - s0)
+	}
 	for round := range sbsSatRounds {
-		a0, s0 := cpuTime(pidA), cpuTime(server)
-		ra, fa := saturate(ours, actionEvent)
-		a1, s1 := cpuTime(pidA), cpuTime(server)
-		b0 := cpuTime(pidB)
-		rb, fb := saturate(base, baselineEvent)
-		b1, s2 := cpuTime(pidB), cpuTime(server)
-		ca, cb := perK(a1-a0), perK(b1-b0)
+		// Alternating which side goes first, as above.
+		var ra, rb, ca, cb, sa, sb float64
+		var fa, fb int
+		if round%2 == 0 {
+			ra, fa, ca, sa = side(ours, actionEvent, pidA)
+			rb, fb, cb, sb = side(base, baselineEvent, pidB)
+		} else {
+			rb, fb, cb, sb = side(base, baselineEvent, pidB)
+			ra, fa, ca, sa = side(ours, actionEvent, pidA)
+		}
 		rates[0], rates[1] = append(rates[0], ra), append(rates[1], rb)
 		cpus[0], cpus[1] = append(cpus[0], ca), append(cpus[1], cb)
-		servers[0], servers[1] = append(servers[0], perK(s1-s0)), append(servers[1], perK(s2-s1))
+		servers[0], servers[1] = append(servers[0], sa), append(servers[1], sb)
 		add("saturation round %d, %d clickers, %d clicks a side: A %.0f clicks/s (%d failed); B %.0f clicks/s (%d failed); ratio %.2f; plugin CPU per 1,000 clicks A %.0f ms, B %.0f ms (ratio %.2f); server CPU per 1,000 clicks A %.0f ms, B %.0f ms",
-			round+1, sbsClickers, sbsSaturation, ra, fa, rb, fb, ra/rb, ca, cb, ca/cb, perK(s1-s0), perK(s2-s1))
+			round+1, sbsClickers, sbsSaturation, ra, fa, rb, fb, ra/rb, ca, cb, ca/cb, sa, sb)
 	}
 	med := func(v []float64) float64 { s := append([]float64(nil), v...); sort.Float64s(s); return s[len(s)/2] }
 	// The ratios are each round's, A against the B that ran right after it, then their median:
