@@ -20,6 +20,11 @@ type factCache struct {
 	// entries holds, per fact, its answers by the fields they were projected to ("" for the
 	// whole answer): forgetting a fact forgets every projection of it.
 	entries map[string]map[string]cachedAnswer
+	// forgets counts the forgets so far. An answer asked before a forget and received after it
+	// may be the very value forgotten (a key read while it was rotated): it is not kept
+	// (putAsked). One count for every fact keeps it bounded; a forget is rare, and an answer
+	// not kept only costs its next reader a round trip.
+	forgets uint64
 }
 
 type cachedAnswer struct {
@@ -97,12 +102,32 @@ func (c *factCache) get(q query, now time.Time) (json.RawMessage, bool) {
 	return e.answer, true
 }
 
+// generation is what putAsked compares: take it before asking.
+func (c *factCache) generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.forgets
+}
+
+// putAsked keeps answer, asked when the cache was at generation asked, unless something was
+// forgotten since: it might be this very answer, read before the change that made it wrong.
+func (c *factCache) putAsked(q query, answer json.RawMessage, now time.Time, asked uint64) {
+	c.store(q, answer, now, &asked)
+}
+
 func (c *factCache) put(q query, answer json.RawMessage, now time.Time) {
+	c.store(q, answer, now, nil)
+}
+
+func (c *factCache) store(q query, answer json.RawMessage, now time.Time, asked *uint64) {
 	if q.CacheMs <= 0 || !bytes.HasPrefix(answer, []byte(`{"found":`)) {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if asked != nil && *asked != c.forgets {
+		return
+	}
 	if c.entries == nil || len(c.entries) >= maxCachedFacts {
 		c.entries = make(map[string]map[string]cachedAnswer)
 	}
@@ -123,6 +148,7 @@ func (c *factCache) remember(q query, found json.RawMessage, now time.Time) {
 func (c *factCache) forget(q query) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.forgets++
 	delete(c.entries, cacheKey(q))
 }
 

@@ -5,7 +5,9 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Two facts that differ in any field of their query are two cache entries (a user's two
@@ -50,4 +52,63 @@ func TestCacheKeysNameEveryFieldOfAQuery(t *testing.T) {
 	}
 	// Values are delimited by their lengths: moving text between fields changes the key.
 	assert.NotEqual(t, cacheKey(query{Fact: "ab", Key: "c"}), cacheKey(query{Fact: "a", Key: "bc"}))
+}
+
+// gatedKey is the no-op API whose read of the signing key waits until released: a read in
+// flight while the key is rotated.
+type gatedKey struct {
+	*noopAPI
+	reading chan struct{}
+	release chan struct{}
+}
+
+func (a gatedKey) KVGet(key string) ([]byte, *model.AppError) {
+	if key == "signing_key" {
+		a.reading <- struct{}{}
+		<-a.release
+	}
+	return a.noopAPI.KVGet(key)
+}
+
+// TestAKeyReadDuringARotationIsNotKept: a post hook reads the signing key; before the answer
+// comes back, the key is rotated on this node (the core's forget effect). The old key that read
+// returns is used by that one input, but not kept: kept, every input of the next minute would
+// get it with its first call (a standing fact), and clicks signed under the rotated-out key
+// would still verify here.
+func TestAKeyReadDuringARotationIsNotKept(t *testing.T) {
+	api, _, _ := clickAPI(t)
+	gated := gatedKey{noopAPI: api, reading: make(chan struct{}), release: make(chan struct{})}
+	activating := make(chan *Plugin)
+	go func() { activating <- activated(t, gated) }()
+	<-gated.reading // activation reads the key afresh
+	gated.release <- struct{}{}
+	p := <-activating
+	require.NotEmpty(t, p.info.Standing)
+	keyring := p.info.Standing[0]
+
+	var in struct {
+		PostToSave postToSave `json:"post_will_be_saved"`
+	}
+	require.NoError(t, json.Unmarshal(loadFixtures(t)["sign_post_signed"].Input, &in))
+	var post model.Post
+	require.NoError(t, json.Unmarshal(in.PostToSave.Post, &post))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.MessageWillBePosted(nil, &post)
+	}()
+	<-gated.reading
+	p.carryOut([]effect{{Type: "forget", Fact: &keyring}}) // the rotation, meanwhile
+	gated.release <- struct{}{}
+	<-done
+
+	_, kept := p.cache.get(keyring, p.now())
+	assert.False(t, kept, "the key read before the rotation is not kept")
+
+	// The next read, after the rotation, is kept as ever.
+	go func() { <-gated.reading; gated.release <- struct{}{} }()
+	require.NoError(t, json.Unmarshal(in.PostToSave.Post, &post))
+	p.MessageWillBePosted(nil, &post)
+	_, kept = p.cache.get(keyring, p.now())
+	assert.True(t, kept)
 }

@@ -31,6 +31,7 @@ func (p *Plugin) fromCache(queries []query, answers map[string]json.RawMessage, 
 // With inline, the last query is asked on the calling goroutine, before startAsking returns.
 func (p *Plugin) startAsking(asked []query, answers map[string]json.RawMessage, now time.Time, inline bool) (wait func()) {
 	results := make([]result, len(asked))
+	generation := p.cache.generation()
 	var wg sync.WaitGroup
 	n := len(asked)
 	if inline && n > 0 {
@@ -67,7 +68,7 @@ func (p *Plugin) startAsking(asked []query, answers map[string]json.RawMessage, 
 			if len(asked[i].Fields) > 0 && r.err == nil && r.appErr == nil {
 				answer = answerFound(project(answer[len(`{"found":`):len(answer)-1], asked[i].Fields))
 			}
-			p.cache.put(asked[i], answer, now)
+			p.cache.putAsked(asked[i], answer, now, generation)
 			answers[asked[i].Name] = answer
 		}
 	}
