@@ -157,6 +157,13 @@ fn to_mattermost(outcome: Outcome) -> Outcome {
     }
 }
 
+/// Activation's read of the signing key, as stored now.
+#[derive(Debug, Default, serde::Deserialize)]
+struct StoredKey<'a> {
+    #[serde(borrow, default, deserialize_with = "crate::facts::present")]
+    stored_key: Option<crate::facts::Answer<Option<&'a serde_json::value::RawValue>>>,
+}
+
 /// `OnActivate`: this node's part in delivery, and every registered command registered again
 /// with this Mattermost process (which forgot them when the plugin stopped).
 ///
@@ -165,17 +172,28 @@ fn to_mattermost(outcome: Outcome) -> Outcome {
 /// is its event's id), and nothing made from this call's entropy is shown to anyone.
 fn activated(ctx: &Context, facts: Facts<'_>) -> Outcome {
     let mut ask = crate::facts::Ask::default();
-    // Read afresh, not kept: a node keeps only a key it made (or the hooks read). Answers that
-    // cannot be read (never from the shim) leave the key alone: asking again would ask twice.
-    let key = match facts.read::<crate::sign::SignFacts<'_>>() {
-        Ok(sign) if sign.keyring.is_none() => Err(Some(crate::facts::Ask::one(
-            "keyring",
+    // Read afresh, not kept: a node keeps only a key it made (or the hooks read). So it is read
+    // under a name of its own, never `keyring`, which a node attaches from its cache unasked (a
+    // standing fact). Answers that cannot be read (never from the shim) leave the key alone:
+    // asking again would ask twice.
+    let key = match (
+        facts.read::<StoredKey<'_>>(),
+        facts.read::<crate::sign::SignFacts<'_>>(),
+    ) {
+        (Ok(stored), _) if stored.stored_key.is_none() => Err(Some(crate::facts::Ask::one(
+            "stored_key",
             Fact::KvGet {
                 key: crate::sign::KEYRING_KEY.into(),
             },
         ))),
-        Ok(sign) => crate::sign::keyring(&sign, ctx),
-        Err(_) => Err(None),
+        (Ok(stored), Ok(sign)) => crate::sign::keyring(
+            &crate::sign::SignFacts {
+                keyring: stored.stored_key,
+                ..sign
+            },
+            ctx,
+        ),
+        _ => Err(None),
     };
     let key = match key {
         Err(Some(more)) => {
