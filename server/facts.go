@@ -30,6 +30,9 @@ func (p *Plugin) fromCache(queries []query, answers map[string]json.RawMessage, 
 // grown already (a fresh goroutine would grow its own for encoding/json on every request).
 // With inline, the last query is asked on the calling goroutine, before startAsking returns.
 func (p *Plugin) startAsking(asked []query, answers map[string]json.RawMessage, now time.Time, inline bool) (wait func()) {
+	if len(asked) == 0 {
+		return func() {}
+	}
 	results := make([]result, len(asked))
 	generation := p.cache.generation()
 	var wg sync.WaitGroup
