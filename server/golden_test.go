@@ -47,6 +47,7 @@ func TestGoldenFixturesThroughServeHTTP(t *testing.T) {
 			}
 			p.random = func(b []byte) { _, _ = hex.Decode(b, []byte(f.Entropy)) }
 			f.cacheStanding(t, p)
+			f.cachePrefetched(t, p, api)
 			f.expectFacts(t, api)
 			f.handOverAnswers(p)
 			published := f.expectEffects(t, api)
@@ -54,9 +55,11 @@ func TestGoldenFixturesThroughServeHTTP(t *testing.T) {
 			w := httptest.NewRecorder()
 			coreCalls := p.core.calls.Load()
 			f.run(t, p, w)
-			if f.Standing != nil {
-				// The point of a standing fact: the round it saves (the mock would also serve a
-				// key the shim failed to attach, from the cache, when the core asked).
+			if f.Standing != nil || f.Prefetched != nil {
+				// The point of a standing or prefetched fact: the round it saves (the mock would
+				// also serve a key the shim failed to attach, from the cache, when the core
+				// asked; a prefetched fact the core did not take is asked again, and fails the
+				// mock).
 				assert.Equal(t, f.Expect.Cost.Rounds, p.core.calls.Load()-coreCalls, "core calls")
 			}
 			p.pending.wg.Wait() // stores off the request's path
@@ -89,6 +92,59 @@ func (f *fixture) cacheStanding(t *testing.T, p *Plugin) {
 		var compact bytes.Buffer
 		require.NoError(t, json.Compact(&compact, answer))
 		p.cache.put(p.info.Standing[i], compact.Bytes(), time.UnixMilli(f.NowMs))
+	}
+}
+
+// cachePrefetched fills the core's prefetch queries from the fixture's request as the shim
+// does. A cached answer the fixture has at hand goes in the shim's cache; a likely question is
+// asked beside the first call, so the plugin API answers it with the fixture's answer (at
+// hand, or among the facts the core asks), or, for a request refused before the core would
+// ask it, with anything (Maybe: nothing the core decides reads it).
+func (f *fixture) cachePrefetched(t *testing.T, p *Plugin, api *plugintest.API) {
+	if f.Input != nil {
+		return
+	}
+	plan := p.prefetchPlans[f.Request.Path]
+	if plan == nil {
+		require.Nil(t, f.Prefetched, "the core prefetches nothing for %s", f.Request.Path)
+		return
+	}
+	r := f.httpRequest(t)
+	body, _, err := readBody(r.Body, p.info.MaxBodyBytes)
+	require.NoError(t, err)
+	values := plan.values(r.Header.Get("Mattermost-User-Id"), body)
+	filled := map[string]bool{}
+	for _, tmpl := range plan.templates {
+		_, q, ok := tmpl.fill(plan.markers, values)
+		if !ok {
+			continue
+		}
+		filled[q.Name] = true
+		answer, atHand := f.Prefetched[q.Name]
+		switch {
+		case q.CacheMs > 0 && atHand:
+			var compact bytes.Buffer
+			require.NoError(t, json.Compact(&compact, answer))
+			p.cache.put(q, compact.Bytes(), time.UnixMilli(f.NowMs))
+		case len(q.Likely) > 0 && len(body) <= plan.maxBodyBytes:
+			require.Equal(t, "channel_permission", q.Fact, "a likely question this test does not answer")
+			if slices.ContainsFunc(f.Expect.Queries, func(e query) bool { return e.Name == q.Name }) {
+				continue // asked the once the fixture says (expectFacts)
+			}
+			var granted struct{ Found bool }
+			if atHand {
+				require.NoError(t, json.Unmarshal(answer, &granted))
+			}
+			call := api.On("HasPermissionToChannel", q.UserID, q.ChannelID, permissionByID(q.Permission)).Return(granted.Found)
+			if atHand {
+				call.Once()
+			} else {
+				call.Maybe()
+			}
+		}
+	}
+	for name := range f.Prefetched {
+		require.True(t, filled[name], "%s is not among the core's prefetch queries for this request", name)
 	}
 }
 

@@ -36,42 +36,71 @@ func (a *slowPermissionAPI) PublishWebSocketEvent(string, map[string]any, *model
 	a.published.Add(1)
 }
 
-func clickWithSlowPermission(t *testing.T, granted bool) (*slowPermissionAPI, *httptest.ResponseRecorder, int64) {
+// clickWithSlowPermission serves one signed click whose permission is answered only once the
+// core has been called waitFor times during it; warm first serves one click with the
+// permission at once, so that the post, the accounts, the channel and the team are cached.
+func clickWithSlowPermission(t *testing.T, granted, warm bool, waitFor int64) (*slowPermissionAPI, *httptest.ResponseRecorder, int64) {
 	noop, body, user := clickAPI(t)
-	api := &slowPermissionAPI{noopAPI: noop, granted: granted}
+	api := &slowPermissionAPI{noopAPI: noop, granted: true}
 	p := activated(t, api)
+	api.core = func() int64 { return 0 }
+	click := func() *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", "/api/v1/handler", bytes.NewReader(body))
+		r.Header.Set("Mattermost-User-Id", user)
+		w := httptest.NewRecorder()
+		p.ServeHTTP(nil, w, r)
+		return w
+	}
+	if warm {
+		require.Equal(t, 200, click().Code)
+		api.published.Store(0)
+	}
+	api.granted = granted
 	before := p.core.calls.Load()
-	// The click's first call reads it and asks the facts; the second decides.
-	api.core, api.waitFor = func() int64 { return p.core.calls.Load() - before }, 2
-	r := httptest.NewRequest("POST", "/api/v1/handler", bytes.NewReader(body))
-	r.Header.Set("Mattermost-User-Id", user)
-	w := httptest.NewRecorder()
-	p.ServeHTTP(nil, w, r)
+	api.core, api.waitFor = func() int64 { return p.core.calls.Load() - before }, waitFor
+	w := click()
 	return api, w, p.core.calls.Load() - before
 }
 
 // A click's one unavoidable round trip, the clicker's permission to read the channel, runs
-// beside the core's decision instead of before it (the core says the answer is almost always
-// "yes"): the core has decided by the time Mattermost answers, and the click costs no extra
+// beside the core's first call instead of before it (the core says the answer is almost
+// always "yes", and lists the question among those the shim may ask before the first call):
+// the core has read the click by the time Mattermost answers, and the click costs no extra
 // call.
-func TestAClickAsksThePermissionBesideTheDecision(t *testing.T) {
-	api, w, calls := clickWithSlowPermission(t, true)
+func TestAClickAsksThePermissionBesideTheFirstCall(t *testing.T) {
+	api, w, calls := clickWithSlowPermission(t, true, false, 1)
 	require.Equal(t, 200, w.Code, w.Body.String())
-	assert.EqualValues(t, 2, api.seen.Load(), "the core decided while the permission was being asked")
-	assert.EqualValues(t, 2, calls, "a click whose permission is held costs two core calls, as before")
+	assert.EqualValues(t, 1, api.seen.Load(), "the core was called while the permission was being asked")
+	assert.EqualValues(t, 2, calls, "a first click costs two core calls: what to ask, then the decision")
+	assert.EqualValues(t, 1, api.published.Load(), "the bot got the click")
+}
+
+// Issue 19.3: a warm click on a signed post — the key, the post, the accounts, the channel
+// and the team cached — is decided in one core call, beside the permission's round trip.
+func TestAWarmSignedClickIsDecidedInOneCall(t *testing.T) {
+	api, w, calls := clickWithSlowPermission(t, true, true, 1)
+	require.Equal(t, 200, w.Code, w.Body.String())
+	assert.EqualValues(t, 1, api.seen.Load(), "the core decided while the permission was being asked")
+	assert.EqualValues(t, 1, calls, "one core call")
 	assert.EqualValues(t, 1, api.published.Load(), "the bot got the click")
 }
 
 // SPEC §7: someone who cannot read the channel (who saw the buttons in a permalink preview)
 // clicks a validly signed button. The core's reply made with the permission assumed would
 // deliver the click; it is thrown away, and the click is refused as if nothing had been
-// assumed: nothing reaches the bot.
+// assumed: nothing reaches the bot. Warm or not.
 func TestAClickWhosePermissionIsRefusedIsNeverDeliveredOnTheGuess(t *testing.T) {
-	api, w, calls := clickWithSlowPermission(t, false)
-	assert.Equal(t, 403, w.Code, w.Body.String())
-	assert.EqualValues(t, 2, api.seen.Load(), "the core's guess ran before the refusal came")
-	assert.EqualValues(t, 3, calls, "the guess, then the decision on the real answer")
-	assert.Zero(t, api.published.Load(), "nothing is published to the bot")
+	for _, warm := range []bool{false, true} {
+		api, w, calls := clickWithSlowPermission(t, false, warm, 1)
+		assert.Equal(t, 403, w.Code, w.Body.String())
+		assert.EqualValues(t, 1, api.seen.Load(), "the core's guess ran before the refusal came")
+		if warm {
+			assert.EqualValues(t, 2, calls, "the guess, then the decision on the real answer")
+		} else {
+			assert.EqualValues(t, 3, calls, "the guess, the same call with the real answer, then the decision")
+		}
+		assert.Zero(t, api.published.Load(), "nothing is published to the bot")
+	}
 }
 
 // panickyPost is the no-op API whose GetPost panics.

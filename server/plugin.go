@@ -29,6 +29,8 @@ type Plugin struct {
 	life lifecycle
 	// info holds the constants the core was built with (from plugin.json).
 	info reply
+	// prefetchPlans are info's prefetch lists, ready to fill, by path.
+	prefetchPlans map[string]*prefetchPlan
 	// configuration is replaced whole on every change; read without a lock on the hot path.
 	configuration atomic.Pointer[configuration]
 	// cache keeps the answers the core says may be reused for a while.
@@ -80,6 +82,7 @@ func (p *Plugin) OnActivate() error {
 		return fmt.Errorf("asking the core for its constants: %w", err)
 	}
 	p.info = *info
+	p.prefetchPlans = newPrefetchPlans(info.Prefetch)
 	if err := p.configure("activate"); err != nil {
 		return err
 	}
@@ -138,7 +141,8 @@ func (p *Plugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Req
 		Node:     p.node,
 		Settings: p.getConfiguration().settings,
 	}
-	rep, err := p.decide(r.Context(), p.info.lane(r.URL.Path, len(body)), &call, body)
+	guesses := p.prefetch(&call, body, time.UnixMilli(call.NowMs))
+	rep, err := p.decide(r.Context(), p.info.lane(r.URL.Path, len(body)), &call, body, guesses)
 	if err == nil && (rep.Reply == nil || rep.Reply.HTTP == nil) {
 		err = fmt.Errorf("the core answered %q without an HTTP response", rep.Kind)
 	}
@@ -152,7 +156,10 @@ func (p *Plugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Req
 
 // decide runs one input through the core: while the core asks for facts, gather them and call
 // again with every answer so far. The same call (clock, entropy, settings) serves every round.
-func (p *Plugin) decide(ctx context.Context, lane int, call *handleCall, body []byte) (*reply, error) {
+// guesses are the likely questions prefetched for the first call (nil: none): its reply
+// stands only if every one got the answer expected; otherwise the core is called again with
+// the real answers, as if nothing had been expected.
+func (p *Plugin) decide(ctx context.Context, lane int, call *handleCall, body []byte, guesses *prefetchGuesses) (*reply, error) {
 	var awaited []string
 	// However the input ends, its waits are over: acknowledgements that wait to learn of them
 	// go on.
@@ -163,6 +170,9 @@ func (p *Plugin) decide(ctx context.Context, lane int, call *handleCall, body []
 	}()
 	p.attachStanding(call)
 	rep, err := p.callCore(ctx, lane, call, body)
+	if guesses != nil && !guesses.confirmed(call) {
+		rep, err = p.callCore(ctx, lane, call, body)
+	}
 	for round := 0; err == nil && rep.Kind == "need_facts"; round++ {
 		if round == maxFactRounds {
 			return nil, fmt.Errorf("the core still asked for facts after %d rounds", round)
@@ -326,7 +336,7 @@ func (p *Plugin) hookReply(in input) *reply {
 		Node:     p.node,
 		Settings: p.getConfiguration().settings,
 	}
-	rep, err := p.decide(context.Background(), p.info.lane("", in.size()), &call, nil)
+	rep, err := p.decide(context.Background(), p.info.lane("", in.size()), &call, nil, nil)
 	if err != nil {
 		p.API.LogError("the core could not decide a hook", "error", err.Error())
 		return nil

@@ -42,6 +42,10 @@ type fixture struct {
 	// Standing are answers to the core's standing queries this node has cached: the shim
 	// attaches them to the first call, unasked.
 	Standing map[string]json.RawMessage `json:"standing"`
+	// Prefetched are answers at hand before the first call, to the core's prefetch queries
+	// filled from the request: a cached answer is in the shim's cache, a likely one is what
+	// the plugin API answers when the shim asks beside the call.
+	Prefetched map[string]json.RawMessage `json:"prefetched"`
 	// Input is any input but an HTTP request, as the shim writes it (a websocket message, a hook).
 	Input json.RawMessage `json:"input"`
 	// wakes are the answers bots give to awaited events, handed over before the input runs;

@@ -23,6 +23,8 @@ type handleCall struct {
 	// below): encode splices them in rather than re-validating them on every call.
 	Settings json.RawMessage            `json:"-"`
 	Facts    map[string]json.RawMessage `json:"-"`
+	// Prefetched are answers at hand before the core asked (server/prefetch.go).
+	Prefetched []prefetched `json:"-"`
 }
 
 // input is what happened; exactly one field is set.
@@ -127,6 +129,9 @@ func (c *handleCall) encode() ([]byte, error) {
 	for name, answer := range c.Facts {
 		size += len(name) + len(answer) + 4
 	}
+	for _, pf := range c.Prefetched {
+		size += len(pf.query) + len(pf.answer) + 24
+	}
 	doc := make([]byte, 0, size)
 	doc = append(doc, `{"handle":`...)
 	doc = append(doc, head[:len(head)-1]...) // without its closing brace
@@ -145,6 +150,20 @@ func (c *handleCall) encode() ([]byte, error) {
 			doc = append(doc, answer...)
 		}
 		doc = append(doc, '}')
+	}
+	if len(c.Prefetched) > 0 {
+		doc = append(doc, `,"prefetched":[`...)
+		for i, pf := range c.Prefetched {
+			if i > 0 {
+				doc = append(doc, ',')
+			}
+			doc = append(doc, `{"query":`...)
+			doc = append(doc, pf.query...)
+			doc = append(doc, `,"answer":`...)
+			doc = append(doc, pf.answer...)
+			doc = append(doc, '}')
+		}
+		doc = append(doc, ']')
 	}
 	return append(doc, `}}`...), nil
 }
@@ -230,6 +249,8 @@ type reply struct {
 	Lanes         map[string]laneInfo `json:"lanes"`
 	// Standing are the queries whose cached answers go with the first call of every input.
 	Standing []query `json:"standing"`
+	// Prefetch lists, by path, what the shim may answer before a request's first call.
+	Prefetch []prefetchInfo `json:"prefetch"`
 }
 
 // laneInfo is what the core says of a lane: the fuel each of its calls may spend, the paths it

@@ -14,7 +14,7 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 
 /// A JSON object body, kept as the exact text of each top-level value: what is only passed
 /// through is never re-encoded, and only the fields a rule reads are parsed.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct Fields<'a>(BTreeMap<String, &'a RawValue>);
 
 /// Reads `request`'s body: within [`MAX_BODY_BYTES`], UTF-8, JSON whose every value passed

@@ -40,6 +40,26 @@ pub struct Query {
     pub likely: Option<Likely>,
 }
 
+/// Queries the shim may answer before an input's first call, from what it holds (a cached
+/// answer) or expects (a [`Likely`] one, asked beside the call), so that an input whose every
+/// fact is at hand is decided in one call (docs/ARCHITECTURE.md, step 2). Each query is written
+/// with marker ids; the shim replaces each marker with the value `fill` names, which must be a
+/// Mattermost id (else the queries with that marker are left out): `user`, the
+/// `Mattermost-User-Id` header, or `body.<field>[.<field>]`, a string of the JSON body. The
+/// core uses a prefetched answer only for a query it asks that is, byte for byte, the filled
+/// one; anything else is never looked at, so a wrong guess costs a lookup, never an outcome.
+#[derive(Debug, Serialize)]
+pub(crate) struct Prefetch {
+    /// The HTTP path whose requests it serves.
+    pub(crate) path: &'static str,
+    /// The shim reads no larger body for it.
+    pub(crate) max_body_bytes: usize,
+    /// Marker id → where its value comes from.
+    pub(crate) fill: BTreeMap<&'static str, &'static str>,
+    /// The queries, with markers.
+    pub(crate) queries: Vec<Query>,
+}
+
 /// An answer the core expects, written as the shim writes the answer (`{"found": …}`), so that
 /// the shim compares bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -116,9 +116,23 @@ fn run_with(fixture: &Value, every_fact_asked: bool) -> Value {
     if !answered.is_empty() {
         handle["facts"] = Value::Object(answered.clone());
     }
+    // Facts the shim had at hand before the first call (Info's `prefetch`): filled from the
+    // request as the shim fills them, and attached with the exact query text.
+    if let Some(at_hand) = fixture.get("prefetched").and_then(Value::as_object) {
+        let filled = prefetch_queries(request, &body);
+        let mut prefetched = Vec::new();
+        for (name, answer) in at_hand {
+            let (_, query) = filled
+                .iter()
+                .find(|(n, _)| n == name)
+                .unwrap_or_else(|| panic!("{}: no prefetch query {name}", fixture["description"]));
+            prefetched.push(json!({"query": Value::String(query.clone()), "answer": answer}));
+        }
+        handle["prefetched"] = Value::Array(prefetched);
+    }
     let mut asked = Vec::new();
     let mut effects = Vec::new();
-    let mut reply = call(&json!({ "handle": handle }), &body);
+    let mut reply = call_prefetched(&handle, &body);
     let mut rounds = 1;
     // The core may ask several rounds; each lists only what it still needs, and what to do
     // before the shim asks (carried out in that order, so listed with the effects).
@@ -149,7 +163,7 @@ fn run_with(fixture: &Value, every_fact_asked: bool) -> Value {
             asked.push(query.clone());
         }
         handle["facts"] = Value::Object(answered.clone());
-        reply = call(&json!({ "handle": handle }), &body);
+        reply = call_prefetched(&handle, &body);
         rounds += 1;
     }
     if every_fact_asked {
@@ -206,6 +220,93 @@ fn run_with(fixture: &Value, every_fact_asked: bool) -> Value {
     Value::Object(actual)
 }
 
+/// Calls the core with `handle`, its prefetched queries written as the raw JSON they are (the
+/// fixture holds each as a string, the shim splices its bytes).
+fn call_prefetched(handle: &Value, body: &[u8]) -> Value {
+    let Some(prefetched) = handle.get("prefetched").and_then(Value::as_array) else {
+        return call(&json!({ "handle": handle }), body);
+    };
+    let mut without = handle.clone();
+    without.as_object_mut().unwrap().remove("prefetched");
+    let entries: Vec<String> = prefetched
+        .iter()
+        .map(|p| {
+            format!(
+                r#"{{"query":{},"answer":{}}}"#,
+                p["query"].as_str().unwrap(),
+                p["answer"]
+            )
+        })
+        .collect();
+    let text = json!({ "handle": without }).to_string();
+    let doc = format!(
+        r#"{},"prefetched":[{}]}}}}"#,
+        &text[..text.len() - 2],
+        entries.join(",")
+    );
+    serde_json::from_slice(&handle_call(doc.as_bytes(), body)).unwrap()
+}
+
+/// The core's prefetch queries for `request`'s path, filled as the shim fills them
+/// (server/prefetch.go): each marker replaced with the value its `fill` names, which must be a
+/// Mattermost id; a query with a marker left unfilled is left out. Name and exact text.
+fn prefetch_queries(request: &Value, body: &[u8]) -> Vec<(String, String)> {
+    #[derive(serde::Deserialize)]
+    struct Info<'a> {
+        #[serde(borrow)]
+        prefetch: Vec<Prefetch<'a>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Prefetch<'a> {
+        path: String,
+        max_body_bytes: usize,
+        fill: std::collections::BTreeMap<String, String>,
+        #[serde(borrow)]
+        queries: Vec<&'a serde_json::value::RawValue>,
+    }
+    let info = handle_call(br#""info""#, b"");
+    let info: Info<'_> = serde_json::from_slice(&info).unwrap();
+    let size = body.len();
+    let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let mut out = Vec::new();
+    for p in info.prefetch {
+        if p.path != request["path"] || size > p.max_body_bytes {
+            continue;
+        }
+        let value = |source: &str| -> Option<String> {
+            let v = match source.strip_prefix("body.") {
+                Some(path) => path.split('.').try_fold(&body, |v, k| v.get(k))?,
+                None if source == "user" => &request["user_id"],
+                None => panic!("unknown fill source {source}"),
+            };
+            v.as_str()
+                .filter(|s| {
+                    s.len() == 26
+                        && s.bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                })
+                .map(str::to_owned)
+        };
+        for query in p.queries {
+            let mut text = query.get().to_owned();
+            let mut complete = true;
+            for (marker, source) in &p.fill {
+                if text.contains(marker.as_str()) {
+                    match value(source) {
+                        Some(v) => text = text.replace(marker.as_str(), &v),
+                        None => complete = false,
+                    }
+                }
+            }
+            if complete {
+                let name: Value = serde_json::from_str(&text).unwrap();
+                out.push((name["name"].as_str().unwrap().to_owned(), text));
+            }
+        }
+    }
+    out
+}
+
 /// How many KV store writes a flow asks for: the writes asked as facts (their outcome decides
 /// what comes next) and those ordered as effects; a `kv_set_many` counts each of its keys.
 fn kv_writes(asked: &[Value], effects: &[Value]) -> usize {
@@ -225,7 +326,7 @@ fn kv_writes(asked: &[Value], effects: &[Value]) -> usize {
 
 /// A fixture as text, its top-level keys in the order things happen.
 fn write(fixture: &Value) -> String {
-    const ORDER: [&str; 10] = [
+    const ORDER: [&str; 11] = [
         "description",
         "now_ms",
         "entropy",
@@ -234,6 +335,7 @@ fn write(fixture: &Value) -> String {
         "input",
         "request",
         "standing",
+        "prefetched",
         "facts",
         "expect",
     ];
@@ -378,13 +480,6 @@ fn every_refusal_tells_the_user_and_publishes_nothing() {
 #[test]
 fn standing_facts_change_no_outcome() {
     let key = json!({"found": {"id": "8f3a1c2e", "secret": "000102030405060708090a0b0c0d0e0f"}});
-    let decided = |actual: &Value| {
-        let mut out = actual.clone();
-        let out = out.as_object_mut().unwrap();
-        out.remove("queries");
-        out.remove("cost");
-        Value::Object(out.clone())
-    };
     let mut fewer = Vec::new();
     for path in fixtures() {
         let fixture: Value =
@@ -426,4 +521,137 @@ fn standing_facts_change_no_outcome() {
     }
     // The flows that ask for the key in a round of its own make one call fewer.
     eprintln!("rounds with the key at hand:\n{}", fewer.join("\n"));
+}
+
+/// What is decided, without how many rounds it took or what was asked on the way.
+fn decided(actual: &Value) -> Value {
+    let mut out = actual.clone();
+    let out = out.as_object_mut().unwrap();
+    out.remove("queries");
+    out.remove("cost");
+    Value::Object(out.clone())
+}
+
+/// Answers at hand before the first call (the core's prefetch queries, filled from the
+/// request) change how many calls a flow takes, never what it decides: every fixture of a
+/// prefetching path is run again with each filled query the fixture answers attached, with the
+/// fixture's answer (and the key, which such a node has cached too), and must end in the same
+/// effects and answer, in no more rounds.
+#[test]
+fn prefetched_facts_change_no_outcome() {
+    let mut fewer = Vec::new();
+    let mut tried = 0;
+    for path in fixtures() {
+        let fixture: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        if fixture.get("prefetched").is_some() || fixture.get("request").is_none() {
+            continue;
+        }
+        let request = &fixture["request"];
+        let facts = fixture["facts"].as_object().cloned().unwrap_or_default();
+        let at_hand: Map<String, Value> = prefetch_queries(request, &body_bytes(request))
+            .into_iter()
+            .filter_map(|(name, _)| Some((name.clone(), facts.get(&name)?.clone())))
+            .collect();
+        if at_hand.is_empty() {
+            continue;
+        }
+        tried += 1;
+        let before = run(&fixture);
+        let mut variant = fixture.clone();
+        variant["prefetched"] = Value::Object(at_hand);
+        // A node with answers cached has the key cached too (a standing fact): without it, a
+        // click whose signature then fails asks again for what the prefetched answers did not
+        // answer exactly (its post, uncached), one round more.
+        if let Some(key) = variant["facts"].as_object_mut().unwrap().remove("keyring") {
+            variant["standing"] = json!({ "keyring": key });
+        }
+        let after = run_with(&variant, false);
+        assert_eq!(
+            decided(&after),
+            decided(&before),
+            "{}: decided otherwise with answers prefetched",
+            path.display()
+        );
+        let (was, is) = (&before["cost"]["rounds"], &after["cost"]["rounds"]);
+        assert!(
+            is.as_u64() <= was.as_u64(),
+            "{}: more rounds",
+            path.display()
+        );
+        if was != is {
+            fewer.push(format!("{} {was} -> {is}", path.display()));
+        }
+    }
+    assert!(tried >= 10, "only {tried} fixtures prefetch anything");
+    assert!(
+        !fewer.is_empty(),
+        "no flow got shorter with its answers at hand"
+    );
+    eprintln!("rounds with answers prefetched:\n{}", fewer.join("\n"));
+}
+
+/// A prefetched answer is the answer to one exact question: one filled for another post is
+/// never used for the post clicked (the core asks for it), and one for the exact question is
+/// used as the real answer would be (a permission refused refuses the click).
+#[test]
+fn a_prefetched_answer_serves_only_its_exact_query() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/signing/click_signed_with_every_fact_at_hand.json"
+    );
+    let warm: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(run(&warm)["cost"]["rounds"], 1);
+
+    // The post at hand is another post's: the click asks for its own, and only for it.
+    let request = &warm["request"];
+    let body = body_bytes(request);
+    let settings = call(
+        &json!({"configure": {"config": {}, "event": "activate", "server": {"site_url": "https://chat.example.com"}}}),
+        b"",
+    )["settings"]
+        .clone();
+    let post_id = request["body"]["post_id"].as_str().unwrap();
+    let other = "otherpostotherpostotherp01";
+    let prefetched: Vec<Value> = prefetch_queries(request, &body)
+        .into_iter()
+        .map(|(name, query)| {
+            let query = match name.as_str() {
+                "post" => query.replace(post_id, other),
+                _ => query,
+            };
+            json!({"query": query, "answer": warm["prefetched"][&name]})
+        })
+        .collect();
+    let handle = json!({
+        "input": {"http": {"method": request["method"], "path": request["path"], "user_id": request["user_id"]}},
+        "now_ms": warm["now_ms"],
+        "entropy": warm["entropy"],
+        "settings": settings,
+        "node": NODE,
+        "facts": warm["standing"],
+        "prefetched": prefetched,
+    });
+    let reply = call_prefetched(&handle, &body);
+    assert_eq!(reply["kind"], "need_facts", "{reply}");
+    let asked: Vec<&str> = reply["queries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["post_id"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(asked, [post_id], "{reply}");
+
+    // The permission at hand for the exact question says no: the click is refused, and
+    // nothing is published.
+    let mut refused = warm.clone();
+    refused["prefetched"]["can_read"] = json!({"found": false});
+    let actual = run_with(&refused, false);
+    assert_eq!(actual["cost"]["rounds"], 1);
+    assert_eq!(actual["response"]["status"], 403, "{actual}");
+    assert!(actual["effects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["type"] != "publish"));
 }

@@ -12,7 +12,7 @@ use crate::body::{self, Fields};
 use crate::delivery;
 use crate::effect::{Decision, Effect, Outcome};
 use crate::event::{action_event, ACTION};
-use crate::facts::{present, Answer, Ask, Fact, Facts, Likely};
+use crate::facts::{present, Answer, Ask, Fact, Facts, Likely, Prefetch};
 use crate::ids::{is_mattermost_id, EventId, UserId};
 use crate::input::{Context, Request};
 use crate::model::{Channel, Post, Team, User};
@@ -288,6 +288,63 @@ fn missing(click: &Click<'_>, f: &ClickFacts, signature: &Signature) -> Option<A
     delivery::ask_registry(&mut ask, &f.registry, &click.recipient);
     (!ask.is_empty()).then_some(ask)
 }
+
+/// The first round of a warm click on a stored signed post, the key at hand (attached as a
+/// standing fact), with marker ids where the click's own go: what the shim may look up before
+/// the click's first call ([`Prefetch`]). Built by [`missing`] itself, so that a filled query
+/// is byte for byte the one the click asks; only those a shim can answer without the server
+/// (cached) or expect (likely) are listed.
+pub(crate) fn prefetch() -> Prefetch {
+    const USER: &str = "prefetchmarkerclicker00001";
+    const POST: &str = "prefetchmarkerpost00000001";
+    const CHANNEL: &str = "prefetchmarkerchannel00001";
+    const TEAM: &str = "prefetchmarkerteam00000001";
+    const RECIPIENT: &str = "prefetchmarkerrecipient001";
+    let id = |marker: &str| UserId::parse(marker).expect("markers are ids");
+    let click = Click {
+        fields: Fields::default(),
+        context: Map::new(),
+        caller: id(USER),
+        recipient: id(RECIPIENT),
+        claim: Some(Claim {
+            post_id: POST.into(),
+            channel_id: CHANNEL.into(),
+            team_id: TEAM.into(),
+            kind: "button".into(),
+            data_source: String::new(),
+            selected: None,
+        }),
+    };
+    let facts = ClickFacts {
+        keyring: Some(Answer::Found(None)),
+        ..ClickFacts::default()
+    };
+    let signed = Signature::Valid(Signed::default());
+    let queries = missing(&click, &facts, &signed)
+        .map(Ask::into_queries)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|q| q.cache_ms.is_some() || q.likely.is_some())
+        .collect();
+    Prefetch {
+        path: crate::paths::ACTION_PATH,
+        max_body_bytes: PREFETCH_BODY_BYTES,
+        fill: [
+            (USER, "user"),
+            (POST, "body.post_id"),
+            (CHANNEL, "body.channel_id"),
+            (TEAM, "body.team_id"),
+            (RECIPIENT, "body.context.user_id"),
+        ]
+        .into(),
+        queries,
+    }
+}
+
+/// The largest click body the shim reads for [`prefetch`]: clicks are a few hundred bytes to a
+/// few KiB; a larger one (hostile, or a huge context) is decided in the usual rounds rather
+/// than read twice.
+const PREFETCH_BODY_BYTES: usize = 8 * 1024;
 
 /// Decides from the answers; `Ok(verified)` means deliver, with `proxy.verified = verified`.
 fn decide(

@@ -211,7 +211,7 @@ pub(crate) fn sign(
 }
 
 /// What a valid signature vouches for.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Default, PartialEq)]
 pub(crate) struct Signed {
     /// The thread of the post.
     pub(crate) root_id: String,

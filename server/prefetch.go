@@ -1,0 +1,246 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"time"
+
+	"github.com/segmentio/encoding/json"
+)
+
+// Answers at hand before a request's first call (src/facts.rs, Prefetch): the core lists, per
+// path, the queries its first round asks when everything is warm, with marker ids where the
+// request's own ids go. The shim fills them from the request and attaches what it holds — a
+// cached answer, or the answer a likely question almost always gets, asked beside the call —
+// each with the exact query it answers. The core uses one only for a query it asks that is,
+// byte for byte, the filled one, so a warm click on a signed post is decided in one call.
+// Which ids, which queries and when they may be used are the core's; the shim only copies ids.
+
+// prefetchInfo is the core's description of what to prefetch for one path.
+type prefetchInfo struct {
+	Path         string            `json:"path"`
+	MaxBodyBytes int               `json:"max_body_bytes"`
+	Fill         map[string]string `json:"fill"`
+	Queries      []json.RawMessage `json:"queries"`
+}
+
+// prefetchPlan is a prefetchInfo made ready at activation: each query decoded once, with the
+// markers it holds.
+type prefetchPlan struct {
+	maxBodyBytes int
+	markers      []prefetchMarker
+	templates    []prefetchTemplate
+}
+
+// prefetchMarker is one marker id and where its value comes from: the Mattermost-User-Id
+// header (user), or a string of the JSON body found by the keys of bodyPath.
+type prefetchMarker struct {
+	id       string
+	user     bool
+	bodyPath []string
+}
+
+type prefetchTemplate struct {
+	raw     []byte
+	q       query
+	markers []int
+}
+
+// prefetched is one answer attached to a first call, with the exact query it answers.
+type prefetched struct {
+	query  []byte
+	answer json.RawMessage
+}
+
+// prefetchGuesses are the likely questions asked beside a first call: their real answers
+// decide whether its reply stands.
+type prefetchGuesses struct {
+	queries []query
+	// at is each guess's index in the call's Prefetched.
+	at   []int
+	real map[string]json.RawMessage
+	wait func()
+}
+
+// newPrefetchPlans prepares the core's prefetch lists, by path. A list the shim cannot read is
+// left out: prefetching only saves calls, it never decides anything.
+func newPrefetchPlans(infos []prefetchInfo) map[string]*prefetchPlan {
+	plans := make(map[string]*prefetchPlan, len(infos))
+	for _, info := range infos {
+		plan := &prefetchPlan{maxBodyBytes: info.MaxBodyBytes}
+		for id, source := range info.Fill {
+			m := prefetchMarker{id: id}
+			switch {
+			case source == "user":
+				m.user = true
+			case strings.HasPrefix(source, "body."):
+				m.bodyPath = strings.Split(strings.TrimPrefix(source, "body."), ".")
+			default:
+				continue
+			}
+			plan.markers = append(plan.markers, m)
+		}
+		for _, raw := range info.Queries {
+			t := prefetchTemplate{raw: bytes.Clone(raw)}
+			if json.Unmarshal(raw, &t.q) != nil {
+				continue
+			}
+			for i, m := range plan.markers {
+				if bytes.Contains(raw, []byte(m.id)) {
+					t.markers = append(t.markers, i)
+				}
+			}
+			plan.templates = append(plan.templates, t)
+		}
+		plans[info.Path] = plan
+	}
+	return plans
+}
+
+// prefetch attaches to call the answers at hand for its request, and starts asking the likely
+// questions among them; nil when it asked none.
+func (p *Plugin) prefetch(call *handleCall, body []byte, now time.Time) *prefetchGuesses {
+	in := call.Input.HTTP
+	plan := p.prefetchPlans[in.Path]
+	if plan == nil || in.BodyTooLarge || len(body) > plan.maxBodyBytes {
+		return nil
+	}
+	values := plan.values(in.UserID, body)
+	var guesses *prefetchGuesses
+	for _, t := range plan.templates {
+		raw, q, ok := t.fill(plan.markers, values)
+		if !ok {
+			continue
+		}
+		var answer json.RawMessage
+		switch {
+		case q.CacheMs > 0:
+			if answer, ok = p.cache.get(q, now); !ok {
+				continue
+			}
+		case len(q.Likely) > 0:
+			if guesses == nil {
+				guesses = &prefetchGuesses{}
+			}
+			guesses.queries = append(guesses.queries, q)
+			guesses.at = append(guesses.at, len(call.Prefetched))
+			answer = q.Likely
+		default:
+			continue
+		}
+		call.Prefetched = append(call.Prefetched, prefetched{query: raw, answer: answer})
+	}
+	if guesses != nil {
+		guesses.real = make(map[string]json.RawMessage, len(guesses.queries))
+		guesses.wait = p.startAsking(guesses.queries, guesses.real, now, false)
+	}
+	return guesses
+}
+
+// confirmed waits for the likely questions' real answers and puts them in place of the
+// guesses; it reports whether every guess was right (a reply computed with them stands).
+func (g *prefetchGuesses) confirmed(call *handleCall) bool {
+	g.wait()
+	right := true
+	for i, q := range g.queries {
+		real := g.real[q.Name]
+		right = right && bytes.Equal(real, call.Prefetched[g.at[i]].answer)
+		call.Prefetched[g.at[i]].answer = real
+	}
+	return right
+}
+
+// values finds each marker's value for one request: a Mattermost id, or "" when the request
+// has none there (a missing field, another type, anything but an id).
+func (plan *prefetchPlan) values(user string, body []byte) []string {
+	values := make([]string, len(plan.markers))
+	var top map[string]json.RawMessage
+	parsed := false
+	for i, m := range plan.markers {
+		if m.user {
+			if isMattermostID(user) {
+				values[i] = user
+			}
+			continue
+		}
+		if !parsed {
+			parsed = true
+			if json.Unmarshal(body, &top) != nil {
+				top = nil
+			}
+		}
+		values[i] = idAt(top, m.bodyPath)
+	}
+	return values
+}
+
+// idAt is the Mattermost id written as the JSON string at path in object, or "".
+func idAt(object map[string]json.RawMessage, path []string) string {
+	for len(path) > 1 {
+		var inner map[string]json.RawMessage
+		if json.Unmarshal(object[path[0]], &inner) != nil {
+			return ""
+		}
+		object, path = inner, path[1:]
+	}
+	raw := object[path[0]]
+	// An id is written plainly: `"` and 26 characters a-z, 0-9. A string written any other
+	// way (escapes included) is no id to prefetch for.
+	if len(raw) != 28 || raw[0] != '"' || raw[27] != '"' || !isMattermostID(string(raw[1:27])) {
+		return ""
+	}
+	return string(raw[1:27])
+}
+
+// isMattermostID reports whether s has the shape of a Mattermost id: 26 characters a-z, 0-9.
+func isMattermostID(s string) bool {
+	if len(s) != 26 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// fill writes the request's values in place of the template's markers, in its text and in
+// its decoded query; false when a marker has no value. A marker and its value are both ids,
+// 26 characters, so the text keeps its length.
+func (t *prefetchTemplate) fill(markers []prefetchMarker, values []string) ([]byte, query, bool) {
+	raw := bytes.Clone(t.raw)
+	q := t.q
+	for _, i := range t.markers {
+		marker, value := markers[i].id, values[i]
+		if value == "" {
+			return nil, query{}, false
+		}
+		for at := 0; ; {
+			j := bytes.Index(raw[at:], []byte(marker))
+			if j < 0 {
+				break
+			}
+			copy(raw[at+j:], value)
+			at += j + len(marker)
+		}
+		q.fillText(marker, value)
+	}
+	return raw, q, true
+}
+
+// fillText replaces marker with value in every text of q that names something (what the cache
+// key and the plugin API read). TestPrefetchFillsTheQueryAsItsText checks it against decoding
+// the filled text.
+func (q *query) fillText(marker, value string) {
+	for _, s := range [...]*string{&q.PostID, &q.UserID, &q.ChannelID, &q.TeamID, &q.Key, &q.Trigger} {
+		*s = strings.ReplaceAll(*s, marker, value)
+	}
+	if len(q.Keys) > 0 {
+		keys := make([]string, len(q.Keys))
+		for i, k := range q.Keys {
+			keys[i] = strings.ReplaceAll(k, marker, value)
+		}
+		q.Keys = keys
+	}
+}
