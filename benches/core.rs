@@ -43,6 +43,37 @@ fn bench(c: &mut Criterion) {
     assert_eq!(decided["kind"], "decision", "{decided}");
     assert_eq!(decided["reply"]["http"]["status"], 200, "{decided}");
 
+    // The warm click as the shim makes it (issue 19.3): the key a standing fact, every other
+    // answer prefetched with the exact query the plan asks; one call decides.
+    let plan: serde_json::Value =
+        serde_json::from_slice(&handle_call(plan_input.as_bytes(), &body)).unwrap();
+    let plan_raw = handle_call(plan_input.as_bytes(), &body);
+    #[derive(serde::Deserialize)]
+    struct Asked<'a> {
+        #[serde(borrow)]
+        queries: Vec<&'a serde_json::value::RawValue>,
+    }
+    let asked: Asked<'_> = serde_json::from_slice(&plan_raw).unwrap();
+    let prefetched: Vec<String> = asked
+        .queries
+        .iter()
+        .zip(plan["queries"].as_array().unwrap())
+        .map(|(raw, q)| {
+            let answer = &fixture["facts"][q["name"].as_str().unwrap()];
+            format!(r#"{{"query":{},"answer":{answer}}}"#, raw.get())
+        })
+        .collect();
+    let text = json!({ "handle": handle }).to_string();
+    let one_call = format!(
+        r#"{},"prefetched":[{}]}}}}"#,
+        &text[..text.len() - 2],
+        prefetched.join(",")
+    );
+    let decided: Value = serde_json::from_slice(&handle_call(one_call.as_bytes(), &body)).unwrap();
+    assert_eq!(decided["kind"], "decision", "{decided}");
+    c.bench_function("signed click: one call, every answer prefetched", |b| {
+        b.iter(|| handle_call(black_box(one_call.as_bytes()), &body))
+    });
     c.bench_function("signed click: plan (the first call: what to ask)", |b| {
         b.iter(|| handle_call(black_box(plan_input.as_bytes()), &body))
     });

@@ -96,19 +96,15 @@ func (f *fixture) cacheStanding(t *testing.T, p *Plugin) {
 }
 
 // cachePrefetched fills the core's prefetch queries from the fixture's request as the shim
-// does. A cached answer the fixture has at hand goes in the shim's cache; a likely question is
-// asked beside the first call, so the plugin API answers it with the fixture's answer (at
-// hand, or among the facts the core asks), or, for a request refused before the core would
-// ask it, with anything (Maybe: nothing the core decides reads it).
+// does. A cached answer the fixture has at hand goes in the shim's cache; a likely question at
+// hand is asked beside the first call, so the plugin API answers it once, with the fixture's
+// answer.
 func (f *fixture) cachePrefetched(t *testing.T, p *Plugin, api *plugintest.API) {
-	if f.Input != nil {
+	if f.Prefetched == nil {
 		return
 	}
 	plan := p.prefetchPlans[f.Request.Path]
-	if plan == nil {
-		require.Nil(t, f.Prefetched, "the core prefetches nothing for %s", f.Request.Path)
-		return
-	}
+	require.NotNil(t, plan, "the core prefetches nothing for %s", f.Request.Path)
 	r := f.httpRequest(t)
 	body, _, err := readBody(r.Body, p.info.MaxBodyBytes)
 	require.NoError(t, err)
@@ -116,32 +112,21 @@ func (f *fixture) cachePrefetched(t *testing.T, p *Plugin, api *plugintest.API) 
 	filled := map[string]bool{}
 	for _, tmpl := range plan.templates {
 		_, q, ok := tmpl.fill(plan.markers, values)
-		if !ok {
+		answer, atHand := f.Prefetched[q.Name]
+		if !ok || !atHand {
 			continue
 		}
 		filled[q.Name] = true
-		answer, atHand := f.Prefetched[q.Name]
-		switch {
-		case q.CacheMs > 0 && atHand:
+		if q.CacheMs > 0 {
 			var compact bytes.Buffer
 			require.NoError(t, json.Compact(&compact, answer))
 			p.cache.put(q, compact.Bytes(), time.UnixMilli(f.NowMs))
-		case len(q.Likely) > 0 && len(body) <= plan.maxBodyBytes:
-			require.Equal(t, "channel_permission", q.Fact, "a likely question this test does not answer")
-			if slices.ContainsFunc(f.Expect.Queries, func(e query) bool { return e.Name == q.Name }) {
-				continue // asked the once the fixture says (expectFacts)
-			}
-			var granted struct{ Found bool }
-			if atHand {
-				require.NoError(t, json.Unmarshal(answer, &granted))
-			}
-			call := api.On("HasPermissionToChannel", q.UserID, q.ChannelID, permissionByID(q.Permission)).Return(granted.Found)
-			if atHand {
-				call.Once()
-			} else {
-				call.Maybe()
-			}
+			continue
 		}
+		require.Equal(t, "channel_permission", q.Fact, "a likely question this test does not answer")
+		var granted struct{ Found bool }
+		require.NoError(t, json.Unmarshal(answer, &granted))
+		api.On("HasPermissionToChannel", q.UserID, q.ChannelID, permissionByID(q.Permission)).Return(granted.Found).Once()
 	}
 	for name := range f.Prefetched {
 		require.True(t, filled[name], "%s is not among the core's prefetch queries for this request", name)

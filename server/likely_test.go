@@ -63,14 +63,13 @@ func clickWithSlowPermission(t *testing.T, granted, warm bool, waitFor int64) (*
 }
 
 // A click's one unavoidable round trip, the clicker's permission to read the channel, runs
-// beside the core's first call instead of before it (the core says the answer is almost
-// always "yes", and lists the question among those the shim may ask before the first call):
-// the core has read the click by the time Mattermost answers, and the click costs no extra
-// call.
-func TestAClickAsksThePermissionBesideTheFirstCall(t *testing.T) {
-	api, w, calls := clickWithSlowPermission(t, true, false, 1)
+// beside the core's decision instead of before it (the core says the answer is almost always
+// "yes"): the core has decided by the time Mattermost answers, and the click costs no extra
+// call. Nothing is cached yet, so nothing is asked before the core has read the click.
+func TestAClickAsksThePermissionBesideTheDecision(t *testing.T) {
+	api, w, calls := clickWithSlowPermission(t, true, false, 2)
 	require.Equal(t, 200, w.Code, w.Body.String())
-	assert.EqualValues(t, 1, api.seen.Load(), "the core was called while the permission was being asked")
+	assert.EqualValues(t, 2, api.seen.Load(), "the core decided while the permission was being asked")
 	assert.EqualValues(t, 2, calls, "a first click costs two core calls: what to ask, then the decision")
 	assert.EqualValues(t, 1, api.published.Load(), "the bot got the click")
 }
@@ -91,14 +90,12 @@ func TestAWarmSignedClickIsDecidedInOneCall(t *testing.T) {
 // assumed: nothing reaches the bot. Warm or not.
 func TestAClickWhosePermissionIsRefusedIsNeverDeliveredOnTheGuess(t *testing.T) {
 	for _, warm := range []bool{false, true} {
-		api, w, calls := clickWithSlowPermission(t, false, warm, 1)
+		// Cold, the guess is the second call's; warm, the first's (and only).
+		waitFor, calls := map[bool]int64{false: 2, true: 1}[warm], map[bool]int64{false: 3, true: 2}[warm]
+		api, w, made := clickWithSlowPermission(t, false, warm, waitFor)
 		assert.Equal(t, 403, w.Code, w.Body.String())
-		assert.EqualValues(t, 1, api.seen.Load(), "the core's guess ran before the refusal came")
-		if warm {
-			assert.EqualValues(t, 2, calls, "the guess, then the decision on the real answer")
-		} else {
-			assert.EqualValues(t, 3, calls, "the guess, the same call with the real answer, then the decision")
-		}
+		assert.EqualValues(t, waitFor, api.seen.Load(), "the core's guess ran before the refusal came")
+		assert.EqualValues(t, calls, made, "the guess, then the decision on the real answer")
 		assert.Zero(t, api.published.Load(), "nothing is published to the bot")
 	}
 }

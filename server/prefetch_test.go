@@ -1,8 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"fmt"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 
+	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/segmentio/encoding/json"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -30,5 +35,75 @@ func TestPrefetchFillsTheQueryAsItsText(t *testing.T) {
 		for _, m := range plan.markers {
 			assert.NotContains(t, string(raw), m.id)
 		}
+	}
+}
+
+// countingPermissions is the no-op API counting the permission checks and the publishes.
+type countingPermissions struct {
+	*noopAPI
+	asked, published atomic.Int64
+}
+
+func (a *countingPermissions) HasPermissionToChannel(string, string, *model.Permission) bool {
+	a.asked.Add(1)
+	return true
+}
+
+func (a *countingPermissions) PublishWebSocketEvent(string, map[string]any, *model.WebsocketBroadcast) {
+	a.published.Add(1)
+}
+
+// SPEC §7, the cost of a hostile request: what the shim asks before the core has read a
+// request is bounded by what was clicked lately. A forged click (another user's id in the
+// body) naming ids nobody clicked lately costs no round trip before the core refuses it; one
+// naming a post clicked a moment ago costs the one permission check a click makes, and is
+// refused as before; an id not written plainly (escaped) is prefetched for by nobody.
+func TestAForgedClickIsAskedAtMostOnePermissionBeforeTheCore(t *testing.T) {
+	noop, body, user := clickAPI(t)
+	api := &countingPermissions{noopAPI: noop}
+	p := activated(t, api)
+	serve := func(body []byte) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", "/api/v1/handler", bytes.NewReader(body))
+		r.Header.Set("Mattermost-User-Id", user)
+		w := httptest.NewRecorder()
+		p.ServeHTTP(nil, w, r)
+		return w
+	}
+	require.Equal(t, 200, serve(body).Code) // the post, the accounts, the channel: cached
+	var click map[string]any
+	require.NoError(t, json.Unmarshal(body, &click))
+	forged := func(change func(map[string]any)) []byte {
+		c := map[string]any{}
+		for k, v := range click {
+			c[k] = v
+		}
+		c["user_id"] = "mallorymallorymallorymall1" // not the caller: refused before any fact
+		change(c)
+		b, err := json.Marshal(c)
+		require.NoError(t, err)
+		return b
+	}
+
+	// The same id, its first letter written as a JSON escape: the same string to a JSON reader.
+	escaped := func(body []byte, field string) []byte {
+		at := bytes.Index(body, []byte(`"`+field+`":"`)) + len(field) + 4
+		return append(append(append([]byte{}, body[:at]...), fmt.Sprintf(`\u%04x`, body[at])...), body[at+1:]...)
+	}
+	for name, tc := range map[string]struct {
+		body  []byte
+		asked int64
+	}{
+		"ids nobody clicked lately": {forged(func(c map[string]any) {
+			c["post_id"], c["channel_id"] = "unknownpostunknownpost0001", "unknownchannelunknownchan1"
+		}), 0},
+		"the post clicked a moment ago": {forged(func(map[string]any) {}), 1},
+		"the channel's id escaped": {escaped(forged(func(map[string]any) {}), "channel_id"), 0},
+	} {
+		before, published := api.asked.Load(), api.published.Load()
+		w := serve(tc.body)
+		assert.Equal(t, 403, w.Code, "%s: %s", name, w.Body.String())
+		assert.Contains(t, w.Body.String(), "user_mismatch", name)
+		assert.Equal(t, tc.asked, api.asked.Load()-before, "%s: permission checks", name)
+		assert.Equal(t, published, api.published.Load(), "%s: nothing published", name)
 	}
 }

@@ -387,9 +387,23 @@ impl fmt::Display for FactError {
 /// every other answer, a post's props included, each time.
 pub type Answers<'a> = BTreeMap<&'a str, &'a RawValue>;
 
-/// The answers gathered so far, as the shim sends them: one JSON object keyed by query name.
+/// The answers gathered so far, as the shim sends them: one JSON object keyed by query name;
+/// and the answers the shim had at hand before anything was asked ([`Prefetch`]), which an
+/// endpoint takes with [`Facts::take_prefetched`].
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Facts<'a>(Option<Source<'a>>);
+pub struct Facts<'a>(Option<Source<'a>>, &'a [Prefetched<'a>]);
+
+/// One answer given before its question was asked: the answer to `query`, and to nothing
+/// else.
+#[derive(Debug, Deserialize)]
+pub struct Prefetched<'a> {
+    /// The exact text of the query it answers, as the core writes queries.
+    #[serde(borrow)]
+    pub query: &'a RawValue,
+    /// The answer, as the shim writes answers.
+    #[serde(borrow)]
+    pub answer: &'a RawValue,
+}
 
 #[derive(Debug, Clone, Copy)]
 enum Source<'a> {
@@ -400,17 +414,69 @@ enum Source<'a> {
 impl<'a> Facts<'a> {
     /// No answers yet (the first call for an input).
     pub fn none() -> Self {
-        Self(None)
+        Self(None, &[])
     }
 
     /// The answers as the JSON text of one object, `{"<name>": {"found": …}, …}`.
     pub fn json(text: &'a str) -> Self {
-        Self(Some(Source::Text(text)))
+        Self(Some(Source::Text(text)), &[])
     }
 
     /// The answers already split by name (what the wire form's call carries).
     pub fn answers(answers: &'a Answers<'a>) -> Self {
-        Self(Some(Source::Split(answers)))
+        Self(Some(Source::Split(answers)), &[])
+    }
+
+    /// The answers at hand before anything was asked.
+    pub(crate) fn prefetched(&self) -> &'a [Prefetched<'a>] {
+        self.1
+    }
+
+    /// The same answers, with `prefetched` at hand.
+    pub fn with_prefetched(self, prefetched: &'a [Prefetched<'a>]) -> Self {
+        Self(self.0, prefetched)
+    }
+
+    /// Answers every query of `ask` from the prefetched answers, if it can: `Ok` with the
+    /// answers so far and those, to read again (its prefetched answers are left at hand for
+    /// what is asked next). A query is answered only by an answer given for exactly its text;
+    /// a round that acts first (`ask`'s effects) is never answered in advance. Otherwise
+    /// `Err` with what is still to ask: the queries no prefetched answer answers (the shim
+    /// calls again with their answers; the prefetched ones are taken again then).
+    pub(crate) fn take_prefetched(&self, ask: Ask) -> Result<Answers<'a>, Ask> {
+        // Answers given as one text are a test's: nothing is prefetched with them.
+        let base = match self.0 {
+            _ if self.1.is_empty() || !ask.1.is_empty() => return Err(ask),
+            Some(Source::Text(_)) => return Err(ask),
+            Some(Source::Split(answers)) => Some(answers),
+            None => None,
+        };
+        let found: Vec<Option<&'a RawValue>> = ask
+            .0
+            .iter()
+            .map(|query| {
+                let text = serde_json::to_string(query).expect("queries always serialize");
+                self.1
+                    .iter()
+                    .find(|p| p.query.get() == text)
+                    .map(|p| p.answer)
+            })
+            .collect();
+        if found.iter().all(Option::is_none) {
+            return Err(ask);
+        }
+        if found.iter().any(Option::is_none) {
+            let rest = ask.0.into_iter().zip(&found).filter(|(_, f)| f.is_none());
+            return Err(Ask(rest.map(|(q, _)| q).collect(), Vec::new()));
+        }
+        let mut answers = base.cloned().unwrap_or_default();
+        answers.extend(
+            ask.0
+                .iter()
+                .zip(found)
+                .filter_map(|(q, f)| Some((q.name, f?))),
+        );
+        Ok(answers)
     }
 
     /// Reads the answers into an endpoint's facts struct.

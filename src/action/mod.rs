@@ -104,18 +104,41 @@ enum Signature {
 }
 
 pub(crate) fn handle(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Outcome {
-    let raw_facts = facts;
-    let click = match parse(request, ctx.settings.verify_provenance) {
-        Ok(click) => click,
-        Err(refusal) => return Outcome::Decided(refuse(refusal, request.log_fields())),
-    };
-    let facts: ClickFacts = match facts.read() {
+    match parse(request, ctx.settings.verify_provenance) {
+        Ok(click) => answered(request, ctx, &click, facts, None),
+        Err(refusal) => Outcome::Decided(refuse(refusal, request.log_fields())),
+    }
+}
+
+/// Decides `click` from the answers so far, or asks for more. A round whose every question
+/// the shim answered in advance ([`Facts::take_prefetched`]) is answered here, in the same
+/// call, without reading the click again; `checked` is its signature as checked with the key
+/// the answers hold, when the key was in already.
+fn answered(
+    request: &Request<'_>,
+    ctx: &Context,
+    click: &Click<'_>,
+    raw_facts: Facts<'_>,
+    checked: Option<Signature>,
+) -> Outcome {
+    let facts: ClickFacts = match raw_facts.read() {
         Ok(facts) => facts,
         Err(e) => return Outcome::Decided(refuse(e.into(), request.log_fields())),
     };
-    let signature = signature(&click, &facts);
-    if let Some(ask) = missing(&click, &facts, &signature) {
-        return ask.into();
+    let signature = match checked {
+        Some(signature) => signature,
+        None => signature(click, &facts),
+    };
+    if let Some(ask) = missing(click, &facts, &signature) {
+        return match raw_facts.take_prefetched(ask) {
+            Ok(answers) => {
+                // The key was read already: the signature stands as checked with it.
+                let checked = facts.keyring.is_some().then_some(signature);
+                let more = Facts::answers(&answers).with_prefetched(raw_facts.prefetched());
+                answered(request, ctx, click, more, checked)
+            }
+            Err(ask) => ask.into(),
+        };
     }
     let root_id = match (&signature, &facts.post) {
         (Signature::Valid(signed), _) => signed.root_id.clone(),
@@ -148,14 +171,13 @@ pub(crate) fn handle(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> 
         Some(Answer::Found(Some(key))) => Some(key),
         _ => None,
     };
-    match decide(&click, ctx, &facts, &signature) {
-        Ok(verified) => match deliver(
-            &click, verified, root_id, ephemeral, keyring, ctx, raw_facts,
-        ) {
+    match decide(click, ctx, &facts, &signature) {
+        Ok(verified) => match deliver(click, verified, root_id, ephemeral, keyring, ctx, raw_facts)
+        {
             Ok(outcome) => outcome,
-            Err(refusal) => refused(refusal, &click),
+            Err(refusal) => refused(refusal, click),
         },
-        Err(refusal) => refused(refusal, &click),
+        Err(refusal) => refused(refusal, click),
     }
 }
 

@@ -65,17 +65,7 @@ pub struct HandleCall<'a> {
     /// Answers the shim had at hand before it was asked ([`crate::facts::Prefetch`]), each with
     /// the exact query it answers.
     #[serde(default, borrow)]
-    prefetched: Vec<Prefetched<'a>>,
-}
-
-/// One answer given before its question was asked: used only for a query that is, byte for
-/// byte, `query`.
-#[derive(Debug, Deserialize)]
-struct Prefetched<'a> {
-    #[serde(borrow)]
-    query: &'a RawValue,
-    #[serde(borrow)]
-    answer: &'a RawValue,
+    prefetched: Vec<crate::facts::Prefetched<'a>>,
 }
 
 /// The most prefetched answers a call looks at: more than any input's first round asks.
@@ -263,32 +253,10 @@ fn answer(call: Call<'_>, body: &[u8]) -> Reply {
                 InputDoc::Command { args } => Input::Command { args: args.get() },
             };
             let prefetched = &h.prefetched[..h.prefetched.len().min(MAX_PREFETCHED)];
-            let mut merged: Option<crate::facts::Answers<'_>> = None;
-            loop {
-                let facts = merged
-                    .as_ref()
-                    .or(h.facts.as_ref())
-                    .map_or(Facts::none(), Facts::answers);
-                match handle(&input, &ctx, facts) {
-                    Outcome::Decided(decision) => break Reply::Decision(decision),
-                    Outcome::NeedFacts { effects, queries } => {
-                        // A round that acts first goes back to the shim as it is.
-                        let (found, rest) = match effects.is_empty() {
-                            true => take_prefetched(queries, prefetched),
-                            false => (Vec::new(), queries),
-                        };
-                        if found.is_empty() || !rest.is_empty() {
-                            break Reply::NeedFacts {
-                                effects,
-                                queries: rest,
-                            };
-                        }
-                        // Every question of the round was answered in advance: go on.
-                        merged
-                            .get_or_insert_with(|| h.facts.clone().unwrap_or_default())
-                            .extend(found);
-                    }
-                }
+            let facts = h.facts.as_ref().map_or(Facts::none(), Facts::answers);
+            match handle(&input, &ctx, facts.with_prefetched(prefetched)) {
+                Outcome::NeedFacts { effects, queries } => Reply::NeedFacts { effects, queries },
+                Outcome::Decided(decision) => Reply::Decision(decision),
             }
         }
         Call::Configure {
@@ -308,28 +276,6 @@ fn answer(call: Call<'_>, body: &[u8]) -> Reply {
             prefetch: vec![crate::action::prefetch()],
         },
     }
-}
-
-/// Splits a round's queries into those a prefetched answer answers (the query's name with
-/// that answer) and the rest. Each round answered this way removes at least one prefetched
-/// answer from later use (its name is answered), so the loop ends.
-fn take_prefetched<'a>(
-    queries: Vec<Query>,
-    prefetched: &[Prefetched<'a>],
-) -> (Vec<(&'a str, &'a RawValue)>, Vec<Query>) {
-    if prefetched.is_empty() {
-        return (Vec::new(), queries);
-    }
-    let mut found = Vec::new();
-    let mut rest = Vec::new();
-    for query in queries {
-        let text = serde_json::to_string(&query).expect("queries always serialize");
-        match prefetched.iter().find(|p| p.query.get() == text) {
-            Some(p) => found.push((query.name, p.answer)),
-            None => rest.push(query),
-        }
-    }
-    (found, rest)
 }
 
 /// The lanes: the inputs a person waits on never queue behind heavy work. The bulk lane serves
