@@ -97,7 +97,7 @@ func TestAForgedClickIsAskedAtMostOnePermissionBeforeTheCore(t *testing.T) {
 			c["post_id"], c["channel_id"] = "unknownpostunknownpost0001", "unknownchannelunknownchan1"
 		}), 0},
 		"the post clicked a moment ago": {forged(func(map[string]any) {}), 1},
-		"the channel's id escaped": {escaped(forged(func(map[string]any) {}), "channel_id"), 0},
+		"the channel's id escaped":      {escaped(forged(func(map[string]any) {}), "channel_id"), 0},
 	} {
 		before, published := api.asked.Load(), api.published.Load()
 		w := serve(tc.body)
