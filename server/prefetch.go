@@ -166,7 +166,8 @@ func (plan *prefetchPlan) values(user string, body []byte) []string {
 		}
 		if !parsed {
 			parsed = true
-			if json.Unmarshal(body, &top) != nil {
+			// The values point into body, which outlives them; only ids are copied out.
+			if _, err := json.Parse(body, &top, json.ZeroCopy); err != nil {
 				top = nil
 			}
 		}
@@ -179,7 +180,7 @@ func (plan *prefetchPlan) values(user string, body []byte) []string {
 func idAt(object map[string]json.RawMessage, path []string) string {
 	for len(path) > 1 {
 		var inner map[string]json.RawMessage
-		if json.Unmarshal(object[path[0]], &inner) != nil {
+		if _, err := json.Parse(object[path[0]], &inner, json.ZeroCopy); err != nil {
 			return ""
 		}
 		object, path = inner, path[1:]
