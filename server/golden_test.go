@@ -108,7 +108,8 @@ func (f *fixture) cachePrefetched(t *testing.T, p *Plugin, api *plugintest.API) 
 	r := f.httpRequest(t)
 	body, _, err := readBody(r.Body, p.info.MaxBodyBytes)
 	require.NoError(t, err)
-	values := plan.values(r.Header.Get("Mattermost-User-Id"), body)
+	values, ok := plan.values(r.Header.Get("Mattermost-User-Id"), body)
+	require.True(t, ok, "the request has no value for a marker it needs")
 	filled := map[string]bool{}
 	for _, tmpl := range plan.templates {
 		_, q, ok := tmpl.fill(plan.markers, values)

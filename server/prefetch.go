@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,11 +35,13 @@ type prefetchPlan struct {
 }
 
 // prefetchMarker is one marker id and where its value comes from: the Mattermost-User-Id
-// header (user), or a string of the JSON body found by the keys of bodyPath.
+// header (user), or a string of the JSON body found by the keys of bodyPath. A request without
+// a value for a marker that is not optional gets nothing prefetched.
 type prefetchMarker struct {
 	id       string
 	user     bool
 	bodyPath []string
+	optional bool
 }
 
 type prefetchTemplate struct {
@@ -63,14 +67,18 @@ type prefetchGuesses struct {
 }
 
 // newPrefetchPlans prepares the core's prefetch lists, by path. A list the shim cannot read is
-// left out: prefetching only saves calls, it never decides anything.
+// left out, and so is a query it would fill otherwise as text than as a query (a marker in a
+// field fillText does not know): prefetching only saves calls, it never decides anything.
 func newPrefetchPlans(infos []prefetchInfo) map[string]*prefetchPlan {
 	plans := make(map[string]*prefetchPlan, len(infos))
 	for _, info := range infos {
 		plan := &prefetchPlan{maxBodyBytes: info.MaxBodyBytes}
 		for id, source := range info.Fill {
 			m := prefetchMarker{id: id}
+			source, m.optional = strings.CutSuffix(source, "?")
 			switch {
+			case !isMattermostID(id):
+				continue
 			case source == "user":
 				m.user = true
 			case strings.HasPrefix(source, "body."):
@@ -80,6 +88,13 @@ func newPrefetchPlans(infos []prefetchInfo) map[string]*prefetchPlan {
 			}
 			plan.markers = append(plan.markers, m)
 		}
+		// One order on every node: the header first (no body read without a caller), then by id.
+		slices.SortFunc(plan.markers, func(a, b prefetchMarker) int {
+			if a.user != b.user {
+				return map[bool]int{true: -1, false: 1}[a.user]
+			}
+			return strings.Compare(a.id, b.id)
+		})
 		for _, raw := range info.Queries {
 			t := prefetchTemplate{raw: bytes.Clone(raw)}
 			if json.Unmarshal(raw, &t.q) != nil {
@@ -90,11 +105,27 @@ func newPrefetchPlans(infos []prefetchInfo) map[string]*prefetchPlan {
 					t.markers = append(t.markers, i)
 				}
 			}
-			plan.templates = append(plan.templates, t)
+			if t.fillsAsText(plan.markers) {
+				plan.templates = append(plan.templates, t)
+			}
 		}
 		plans[info.Path] = plan
 	}
 	return plans
+}
+
+// fillsAsText reports whether filling t's query gives the query its filled text decodes to,
+// checked once at activation with made-up ids: the cache is looked up with the one, the core
+// compares the other.
+func (t *prefetchTemplate) fillsAsText(markers []prefetchMarker) bool {
+	values := make([]string, len(markers))
+	for i := range values {
+		values[i] = fmt.Sprintf("prefetchcheck%013d", i)
+	}
+	raw, q, ok := t.fill(markers, values)
+	var decoded query
+	return ok && json.Unmarshal(raw, &decoded) == nil && cacheKey(decoded) == cacheKey(q) &&
+		projectionKey(decoded) == projectionKey(q) && bytes.Equal(decoded.Likely, q.Likely)
 }
 
 // prefetch attaches to call the answers at hand for its request. When the cache held every
@@ -108,7 +139,10 @@ func (p *Plugin) prefetch(call *handleCall, body []byte, now time.Time) *prefetc
 	if plan == nil || in.BodyTooLarge || len(body) > plan.maxBodyBytes {
 		return nil
 	}
-	values := plan.values(in.UserID, body)
+	values, ok := plan.values(in.UserID, body)
+	if !ok {
+		return nil
+	}
 	var likely []query
 	var likelyRaw [][]byte
 	warm := true
@@ -152,42 +186,73 @@ func (g *prefetchGuesses) confirmed(call *handleCall) bool {
 }
 
 // values finds each marker's value for one request: a Mattermost id, or "" when the request
-// has none there (a missing field, another type, anything but an id).
-func (plan *prefetchPlan) values(user string, body []byte) []string {
+// has none there (a missing field, another type, an id written with escapes, a marker's own
+// id). false when a marker that is not optional has none: nothing is prefetched then. The body
+// is read by one pass of a tokenizer that copies nothing, and only when the caller is known.
+func (plan *prefetchPlan) values(user string, body []byte) ([]string, bool) {
 	values := make([]string, len(plan.markers))
-	var top map[string]json.RawMessage
-	parsed := false
+	scanned := false
 	for i, m := range plan.markers {
-		if m.user {
-			if isMattermostID(user) {
-				values[i] = user
-			}
-			continue
+		switch {
+		case m.user:
+			values[i] = user
+		case !scanned:
+			scanned = true
+			plan.scan(body, values)
 		}
-		if !parsed {
-			parsed = true
-			// The values point into body, which outlives them; only ids are copied out.
-			if _, err := json.Parse(body, &top, json.ZeroCopy); err != nil {
-				top = nil
-			}
+		if !isMattermostID(values[i]) || slices.ContainsFunc(plan.markers, func(o prefetchMarker) bool { return o.id == values[i] }) {
+			values[i] = ""
 		}
-		values[i] = idAt(top, m.bodyPath)
+		if values[i] == "" && !m.optional {
+			return nil, false
+		}
 	}
-	return values
+	return values, true
 }
 
-// idAt is the Mattermost id written as the JSON string at path in object, or "".
-func idAt(object map[string]json.RawMessage, path []string) string {
-	for len(path) > 1 {
-		var inner map[string]json.RawMessage
-		if _, err := json.Parse(object[path[0]], &inner, json.ZeroCopy); err != nil {
-			return ""
+// maxPrefetchDepth is the deepest a body path goes (body.context.user_id is 2).
+const maxPrefetchDepth = 4
+
+// scan puts into values the string at each body marker's path, the last one when a key comes
+// twice (as a JSON reader keeps it). Arrays are looked into by no path.
+func (plan *prefetchPlan) scan(body []byte, values []string) {
+	var keys [maxPrefetchDepth + 1][]byte
+	var object [maxPrefetchDepth + 2]bool
+	tok := json.NewTokenizer(body)
+	for tok.Next() {
+		d := tok.Depth
+		switch {
+		case tok.Delim == '{' || tok.Delim == '[':
+			if d+1 < len(object) {
+				object[d+1] = tok.Delim == '{'
+			}
+		case tok.Delim != 0 || d < 1 || d > maxPrefetchDepth:
+		case tok.IsKey:
+			keys[d] = tok.Value
+		case tok.Value.String():
+			for i, m := range plan.markers {
+				if len(m.bodyPath) == d && plan.at(keys[1:d+1], object[1:d+1], m.bodyPath) {
+					values[i] = plainID(tok.Value)
+				}
+			}
 		}
-		object, path = inner, path[1:]
 	}
-	raw := object[path[0]]
-	// An id is written plainly: `"` and 26 characters a-z, 0-9. A string written any other
-	// way (escapes included) is no id to prefetch for.
+}
+
+// at reports whether the keys leading to a value, each in an object, are path.
+func (plan *prefetchPlan) at(keys [][]byte, object []bool, path []string) bool {
+	for i, k := range keys {
+		// A key is compared as written: one with escapes names no path.
+		if !object[i] || len(k) != len(path[i])+2 || string(k[1:len(k)-1]) != path[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// plainID is the id a JSON string holds when it is written plainly (`"` and 26 characters
+// a-z, 0-9), or "".
+func plainID(raw []byte) string {
 	if len(raw) != 28 || raw[0] != '"' || raw[27] != '"' || !isMattermostID(string(raw[1:27])) {
 		return ""
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -105,5 +106,80 @@ func TestAForgedClickIsAskedAtMostOnePermissionBeforeTheCore(t *testing.T) {
 		assert.Contains(t, w.Body.String(), "user_mismatch", name)
 		assert.Equal(t, tc.asked, api.asked.Load()-before, "%s: permission checks", name)
 		assert.Equal(t, published, api.published.Load(), "%s: nothing published", name)
+	}
+}
+
+// What the shim reads of a click for prefetching: the header's caller, then each id where
+// the core says, as a JSON reader would read it (the last of a key written twice), and
+// nothing it could not read the same way (an escaped key, a value in an array, a marker).
+func TestPrefetchReadsTheIdsWhereTheCoreSays(t *testing.T) {
+	p, _ := newTestPlugin(t)
+	plan := p.prefetchPlans["/api/v1/handler"]
+	require.NotNil(t, plan)
+	const (
+		alice = "alicealicealicealicealice1"
+		post  = "postpostpostpostpostpost01"
+		other = "otherpostotherpostotherp01"
+		chann = "chanchanchanchanchanchan01"
+		bot   = "bot1bot1bot1bot1bot1bot1b1"
+		team  = "teamteamteamteamteamteam01"
+	)
+	read := func(user, body string) map[string]string {
+		values, ok := plan.values(user, []byte(body))
+		if !ok {
+			return nil
+		}
+		got := map[string]string{}
+		for i, m := range plan.markers {
+			if values[i] != "" {
+				got[strings.Join(append([]string{map[bool]string{true: "user", false: "body"}[m.user]}, m.bodyPath...), ".")] = values[i]
+			}
+		}
+		return got
+	}
+	click := `{"post_id":"` + post + `","channel_id":"` + chann + `","team_id":"` + team + `","context":{"user_id":"` + bot + `"}}`
+	assert.Equal(t, map[string]string{"user": alice, "body.post_id": post, "body.channel_id": chann, "body.team_id": team, "body.context.user_id": bot}, read(alice, click))
+
+	// A direct message has no team: the rest is still read.
+	dm := strings.Replace(click, team, "", 1)
+	assert.Equal(t, map[string]string{"user": alice, "body.post_id": post, "body.channel_id": chann, "body.context.user_id": bot}, read(alice, dm))
+
+	for name, tc := range map[string]struct{ user, body string }{
+		"no caller":               {"", click},
+		"a caller that is no id":  {"Alice", click},
+		"no recipient":            {alice, strings.Replace(click, `"context":{"user_id":"`+bot+`"}`, `"context":{}`, 1)},
+		"the recipient in a list": {alice, strings.Replace(click, `{"user_id":"`+bot+`"}`, `[{"user_id":"`+bot+`"}]`, 1)},
+		"an escaped key":          {alice, strings.Replace(click, `"post_id"`, `"post\u005fid"`, 1)},
+		"a marker for an id":      {alice, strings.Replace(click, post, plan.markers[len(plan.markers)-1].id, 1)},
+		"not JSON":                {alice, "post_id=" + post},
+	} {
+		assert.Nil(t, read(tc.user, tc.body), name)
+	}
+
+	// A key written twice counts as a JSON reader counts it: the last.
+	twice := strings.Replace(click, `{"post_id"`, `{"post_id":"`+other+`","post_id"`, 1)
+	assert.Equal(t, post, read(alice, twice)["body.post_id"])
+}
+
+// BenchmarkPrefetchValues is what reading a click's ids costs the shim before the first call:
+// a click as Mattermost sends it, and a hostile body at the size the core lets the shim read,
+// thousands of keys.
+func BenchmarkPrefetchValues(b *testing.B) {
+	p, body, user := benchPlugin(b)
+	plan := p.prefetchPlans["/api/v1/handler"]
+	var hostile bytes.Buffer
+	hostile.WriteString(`{"context":{`)
+	for i := 0; hostile.Len() < plan.maxBodyBytes-16; i++ {
+		fmt.Fprintf(&hostile, `"k%d":1,`, i)
+	}
+	hostile.WriteString(`"user_id":"x"}}`)
+	for name, body := range map[string][]byte{"click": body, "hostile": hostile.Bytes()} {
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				plan.values(user, body)
+			}
+		})
 	}
 }

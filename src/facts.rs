@@ -44,8 +44,10 @@ pub struct Query {
 /// answer) or expects (a [`Likely`] one, asked beside the call), so that an input whose every
 /// fact is at hand is decided in one call (docs/ARCHITECTURE.md, step 2). Each query is written
 /// with marker ids; the shim replaces each marker with the value `fill` names, which must be a
-/// Mattermost id (else the queries with that marker are left out): `user`, the
-/// `Mattermost-User-Id` header, or `body.<field>[.<field>]`, a string of the JSON body. The
+/// Mattermost id written plainly: `user`, the `Mattermost-User-Id` header, or
+/// `body.<field>[.<field>]`, a string of the JSON body's objects. A request with no such value
+/// for a marker gets nothing prefetched, unless its source ends in `?` (optional: only the
+/// queries with that marker are left out). The
 /// core uses a prefetched answer only for a query it asks that is, byte for byte, the filled
 /// one; anything else is never looked at, so a wrong guess costs a lookup, never an outcome.
 #[derive(Debug, Serialize)]

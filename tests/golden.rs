@@ -287,13 +287,29 @@ fn prefetch_queries(request: &Value, body: &[u8]) -> Vec<(String, String)> {
                 })
                 .map(str::to_owned)
         };
+        // A marker's value that is missing or is itself a marker: nothing, if the marker is
+        // required; its queries left out, if optional.
+        let mut values = std::collections::BTreeMap::new();
+        for (marker, source) in &p.fill {
+            let (source, optional) = match source.strip_suffix('?') {
+                Some(source) => (source, true),
+                None => (source.as_str(), false),
+            };
+            match value(source).filter(|v| !p.fill.contains_key(v)) {
+                Some(v) => {
+                    values.insert(marker.clone(), v);
+                }
+                None if optional => {}
+                None => return Vec::new(),
+            }
+        }
         for query in p.queries {
             let mut text = query.get().to_owned();
             let mut complete = true;
-            for (marker, source) in &p.fill {
+            for marker in p.fill.keys() {
                 if text.contains(marker.as_str()) {
-                    match value(source) {
-                        Some(v) => text = text.replace(marker.as_str(), &v),
+                    match values.get(marker) {
+                        Some(v) => text = text.replace(marker.as_str(), v),
                         None => complete = false,
                     }
                 }
@@ -534,9 +550,10 @@ fn decided(actual: &Value) -> Value {
 
 /// Answers at hand before the first call (the core's prefetch queries, filled from the
 /// request) change how many calls a flow takes, never what it decides: every fixture of a
-/// prefetching path is run again with each filled query the fixture answers attached, with the
-/// fixture's answer (and the key, which such a node has cached too), and must end in the same
-/// effects and answer, in no more rounds.
+/// prefetching path is run again with each filled query the fixture answers attached — with
+/// the fixture's answer if the flow asks exactly that query, and with an error otherwise, which
+/// would show if the core took it for another question — and with the key, which such a node
+/// has cached too; it must end in the same effects and answer, in no more rounds.
 #[test]
 fn prefetched_facts_change_no_outcome() {
     let mut fewer = Vec::new();
@@ -549,15 +566,27 @@ fn prefetched_facts_change_no_outcome() {
         }
         let request = &fixture["request"];
         let facts = fixture["facts"].as_object().cloned().unwrap_or_default();
+        let before = run(&fixture);
+        let asked = before["queries"].as_array().cloned().unwrap_or_default();
+        // A filled query the flow asks, exactly, gets the fixture's answer; any other gets an
+        // answer that would change the outcome if the core took it for another question.
+        let poisoned = json!({"failed": {"status": 500, "id": "poisoned", "message": "an answer to another question"}});
         let at_hand: Map<String, Value> = prefetch_queries(request, &body_bytes(request))
             .into_iter()
-            .filter_map(|(name, _)| Some((name.clone(), facts.get(&name)?.clone())))
+            .filter(|(name, _)| facts.contains_key(name))
+            .map(|(name, text)| {
+                let query: Value = serde_json::from_str(&text).unwrap();
+                let answer = match asked.contains(&query) {
+                    true => facts[&name].clone(),
+                    false => poisoned.clone(),
+                };
+                (name, answer)
+            })
             .collect();
         if at_hand.is_empty() {
             continue;
         }
         tried += 1;
-        let before = run(&fixture);
         let mut variant = fixture.clone();
         variant["prefetched"] = Value::Object(at_hand);
         // A node with answers cached has the key cached too (a standing fact): without it, a
@@ -592,8 +621,9 @@ fn prefetched_facts_change_no_outcome() {
 }
 
 /// A prefetched answer is the answer to one exact question: one filled for another post is
-/// never used for the post clicked (the core asks for it), and one for the exact question is
-/// used as the real answer would be (a permission refused refuses the click).
+/// never used for the post clicked (the core asks for it), the post cached for signed clicks
+/// is not the stored post a click whose signature fails needs, and one for the exact question
+/// is used as the real answer would be (a permission refused refuses the click).
 #[test]
 fn a_prefetched_answer_serves_only_its_exact_query() {
     let path = concat!(
@@ -641,6 +671,24 @@ fn a_prefetched_answer_serves_only_its_exact_query() {
         .map(|q| q["post_id"].as_str().unwrap_or("?"))
         .collect();
     assert_eq!(asked, [post_id], "{reply}");
+
+    // A signature that does not hold (its MAC altered): the post cached for signed clicks is
+    // at hand, but the click now needs the post as stored, read afresh, and asks for it.
+    let mut forged = warm.clone();
+    let context = &mut forged["request"]["body"]["context"]["_socket_mode_signature"];
+    let mac = context["m"].as_str().unwrap().to_owned();
+    context["m"] = json!(format!(
+        "{}{}",
+        if mac.starts_with('0') { "1" } else { "0" },
+        &mac[1..]
+    ));
+    forged["facts"] = json!({"post": warm["prefetched"]["post"]});
+    let actual = run_with(&forged, false);
+    let asked = actual["queries"].as_array().unwrap();
+    assert_eq!(asked.len(), 1, "{actual}");
+    assert_eq!(asked[0]["fact"], "post");
+    assert!(asked[0].get("cache_ms").is_none(), "{actual}");
+    assert_eq!(actual["cost"]["rounds"], 2);
 
     // The permission at hand for the exact question says no: the click is refused, and
     // nothing is published.
