@@ -47,9 +47,9 @@ pub struct Query {
 /// Mattermost id written plainly: `user`, the `Mattermost-User-Id` header, or
 /// `body.<field>[.<field>]`, a string of the JSON body's objects. A request with no such value
 /// for a marker gets nothing prefetched, unless its source ends in `?` (optional: only the
-/// queries with that marker are left out). The
-/// core uses a prefetched answer only for a query it asks that is, byte for byte, the filled
-/// one; anything else is never looked at, so a wrong guess costs a lookup, never an outcome.
+/// queries with that marker are left out). The core uses a prefetched answer only for a query
+/// it asks that is, byte for byte, the filled one; anything else is never looked at, so a
+/// wrong guess costs a lookup, never an outcome.
 #[derive(Debug, Serialize)]
 pub(crate) struct Prefetch {
     /// The HTTP path whose requests it serves.
