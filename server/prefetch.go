@@ -60,10 +60,10 @@ type prefetched struct {
 // decide whether its reply stands.
 type prefetchGuesses struct {
 	queries []query
-	// at is each guess's index in the call's Prefetched.
-	at   []int
-	real map[string]json.RawMessage
-	wait func()
+	// first is the first guess's index in the call's Prefetched; the others follow it.
+	first int
+	real  map[string]json.RawMessage
+	wait  func()
 }
 
 // newPrefetchPlans prepares the core's prefetch lists, by path. A list the shim cannot read is
@@ -91,7 +91,10 @@ func newPrefetchPlans(infos []prefetchInfo) map[string]*prefetchPlan {
 		// One order on every node: the header first (no body read without a caller), then by id.
 		slices.SortFunc(plan.markers, func(a, b prefetchMarker) int {
 			if a.user != b.user {
-				return map[bool]int{true: -1, false: 1}[a.user]
+				if a.user {
+					return -1
+				}
+				return 1
 			}
 			return strings.Compare(a.id, b.id)
 		})
@@ -163,9 +166,8 @@ func (p *Plugin) prefetch(call *handleCall, body []byte, now time.Time) *prefetc
 	if !warm || len(likely) == 0 {
 		return nil
 	}
-	guesses := &prefetchGuesses{queries: likely, real: make(map[string]json.RawMessage, len(likely))}
+	guesses := &prefetchGuesses{queries: likely, first: len(call.Prefetched), real: make(map[string]json.RawMessage, len(likely))}
 	for i, q := range likely {
-		guesses.at = append(guesses.at, len(call.Prefetched))
 		call.Prefetched = append(call.Prefetched, prefetched{query: likelyRaw[i], answer: q.Likely})
 	}
 	guesses.wait = p.startAsking(likely, guesses.real, now, false)
@@ -178,9 +180,10 @@ func (g *prefetchGuesses) confirmed(call *handleCall) bool {
 	g.wait()
 	right := true
 	for i, q := range g.queries {
+		guess := &call.Prefetched[g.first+i]
 		real := g.real[q.Name]
-		right = right && bytes.Equal(real, call.Prefetched[g.at[i]].answer)
-		call.Prefetched[g.at[i]].answer = real
+		right = right && bytes.Equal(real, guess.answer)
+		guess.answer = real
 	}
 	return right
 }
