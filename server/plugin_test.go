@@ -36,6 +36,8 @@ type fixture struct {
 		BodyText     *string         `json:"body_text"`
 		BodyBase64   *string         `json:"body_base64"`
 		BodyTooLarge bool            `json:"body_too_large"`
+		// Internal: Mattermost made the request inside the server (no remote address).
+		Internal bool `json:"internal"`
 	} `json:"request"`
 	// Facts are keyed by the name the core asks them under.
 	Facts map[string]fixtureAnswer `json:"facts"`
@@ -188,6 +190,9 @@ func (f *fixture) httpRequest(t testing.TB) *http.Request {
 	r := httptest.NewRequest(f.Request.Method, f.Request.Path, bytes.NewReader(body))
 	if f.Request.UserID != nil {
 		r.Header.Set("Mattermost-User-Id", *f.Request.UserID)
+	}
+	if f.Request.Internal {
+		r.RemoteAddr = "" // as doPluginRequest makes it
 	}
 	return r
 }

@@ -117,6 +117,9 @@ type httpInput struct {
 	Path         string `json:"path"`
 	UserID       string `json:"user_id,omitempty"`
 	BodyTooLarge bool   `json:"body_too_large,omitempty"`
+	// Internal: the request has no remote address, so Mattermost made it inside the server
+	// (a click, a submission or a lookup it forwards to the plugin's URL).
+	Internal bool `json:"internal,omitempty"`
 }
 
 // encode writes {"handle":{...}} with the settings and facts spliced in as they are.
@@ -396,7 +399,7 @@ func (e *effect) text() string {
 	return s
 }
 
-// response is the HTTP answer; Body is a complete JSON document.
+// response is the HTTP answer; Body is a complete JSON document, or empty: nothing to write.
 type response struct {
 	Status int    `json:"status"`
 	Body   string `json:"body"`

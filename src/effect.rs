@@ -255,7 +255,9 @@ pub enum LogLevel {
 pub struct Response {
     /// HTTP status.
     pub status: u16,
-    /// A JSON document, always (Mattermost turns anything else into a generic error).
+    /// A JSON document (Mattermost turns anything else into a generic error), or nothing: an
+    /// empty answer to a request Mattermost made itself inside the server, which it reads as
+    /// `{}`, is not written at all.
     pub body: String,
     /// The answer to a request only Mattermost makes — a click, a dialog's submission or
     /// refresh, a lookup — which it reads as JSON whatever its headers say: the shim writes it

@@ -97,6 +97,10 @@ pub struct Request<'a> {
     pub user_id: Option<&'a str>,
     /// The body, or the fact that it was over [`crate::MAX_BODY_BYTES`].
     pub body: Body<'a>,
+    /// Mattermost made the request itself, inside the server (a click, a dialog's submission or
+    /// a lookup it forwards to the plugin's URL): such a request has no remote address. Anyone
+    /// else's comes over the network.
+    pub internal: bool,
 }
 
 /// A request body as the shim read it.

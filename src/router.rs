@@ -113,13 +113,13 @@ fn http(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Outcome {
         Err(refusal) => Outcome::Decided(refuse(refusal, request.log_fields())),
     };
     match endpoint {
-        Endpoint::Action => to_mattermost(action::handle(request, ctx, facts)),
+        Endpoint::Action => to_mattermost(request, action::handle(request, ctx, facts)),
         Endpoint::DialogOpen => dialog::open(request, ctx, facts),
         Endpoint::DialogSubmit(session) => {
-            to_mattermost(dialog::submit(request, session, ctx, facts))
+            to_mattermost(request, dialog::submit(request, session, ctx, facts))
         }
         Endpoint::DialogLookup(session) => {
-            to_mattermost(dialog::lookup(request, session, ctx, facts))
+            to_mattermost(request, dialog::lookup(request, session, ctx, facts))
         }
         Endpoint::Lint => Outcome::Decided(lint::handle(request)),
         Endpoint::Ephemeral => ephemeral::send(request, ctx, facts),
@@ -145,11 +145,21 @@ fn http(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Outcome {
 
 /// Marks the response to a request that Mattermost itself makes (the URLs of the plugin's buttons,
 /// dialogs and dynamic selects): Mattermost reads its body whatever its headers.
-fn to_mattermost(outcome: Outcome) -> Outcome {
+///
+/// When Mattermost itself made the request (`internal`), an answer with nothing in it (`{}`: a
+/// click delivered, a submission taken) is written as no body at all. Mattermost reads no body
+/// as `{}` (`DoPostActionWithCookie` decodes a body only when there is one;
+/// `SubmitInteractiveDialog` takes an empty one), and each `Write` of a plugin's response is two
+/// round trips to the server, on every click. Anyone posting to the URL directly gets the `{}`
+/// of SPEC §4.6.
+fn to_mattermost(request: &Request<'_>, outcome: Outcome) -> Outcome {
     match outcome {
         Outcome::Decided(mut decision) => {
             if let crate::effect::Reply::Http(response) = &mut decision.reply {
                 response.to_mattermost = true;
+                if request.internal && response.status == 200 && response.body == "{}" {
+                    response.body.clear();
+                }
             }
             Outcome::Decided(decision)
         }
@@ -270,5 +280,45 @@ fn ack_over_rest(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Outc
             Outcome::Decided(Decision::http(effects, 200, body))
         }
         Err(refusal) => Outcome::Decided(refuse(refusal, request.log_fields())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::Body;
+
+    fn answered(internal: bool, status: u16, body: &str) -> crate::effect::Response {
+        let request = Request {
+            method: "POST",
+            path: ACTION_PATH,
+            user_id: Some("alicealicealicealicealice1"),
+            body: Body::Complete(b"{}"),
+            internal,
+        };
+        let decided = Outcome::Decided(Decision::http(Vec::new(), status, body.to_owned()));
+        match to_mattermost(&request, decided) {
+            Outcome::Decided(decision) => decision.response().clone(),
+            _ => unreachable!("a decision stays one"),
+        }
+    }
+
+    // Mattermost reads no body as `{}`, and a Write is two round trips: its own requests get
+    // nothing written for an empty answer; everyone else gets SPEC §4.6's `{}`; any answer
+    // with something in it, or a refusal, is written as it is.
+    #[test]
+    fn only_mattermost_gets_an_empty_answer_as_no_body() {
+        assert_eq!(answered(true, 200, "{}").body, "");
+        assert!(answered(true, 200, "{}").to_mattermost);
+        assert_eq!(answered(false, 200, "{}").body, "{}");
+        assert_eq!(
+            answered(true, 200, r#"{"ephemeral_text":"Done."}"#).body,
+            r#"{"ephemeral_text":"Done."}"#
+        );
+        assert_eq!(
+            answered(true, 200, r#"{"items":[]}"#).body,
+            r#"{"items":[]}"#
+        );
+        assert_eq!(answered(true, 403, "{}").body, "{}");
     }
 }

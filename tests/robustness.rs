@@ -86,8 +86,12 @@ fn check_reply(reply: &[u8], context: &str) {
             let body = reply["reply"]["http"]["body"].as_str().unwrap();
             let status = reply["reply"]["http"]["status"].as_u64().unwrap();
             assert!((200..600).contains(&status), "{context}");
-            serde_json::from_str::<Value>(body)
-                .unwrap_or_else(|e| panic!("{context}: body is not JSON: {e}"));
+            // No body is an empty answer, and only to Mattermost, which reads it as `{}`.
+            let to_mattermost = reply["reply"]["http"]["to_mattermost"] == true;
+            if !(body.is_empty() && status == 200 && to_mattermost) {
+                serde_json::from_str::<Value>(body)
+                    .unwrap_or_else(|e| panic!("{context}: body is not JSON: {e}"));
+            }
         }
         Some("error") => {} // the input document itself was malformed: a shim bug, answered
         other => panic!("{context}: unexpected reply kind {other:?}"),
@@ -126,6 +130,7 @@ fn mutated_requests_and_facts_never_crash_the_core() {
                 "method": "POST",
                 "path": f["request"]["path"],
                 "user_id": f["request"]["user_id"],
+                "internal": f["request"]["internal"] == true,
             }})
         });
         if f.get("input").is_some() && rng.below(2) == 0 {

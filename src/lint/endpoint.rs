@@ -72,6 +72,7 @@ mod tests {
             path: LINT_PATH,
             user_id: user,
             body: Body::Complete(body.as_bytes()),
+            internal: false,
         })
     }
 
@@ -126,6 +127,7 @@ mod tests {
             path: LINT_PATH,
             user_id: Some(BOT),
             body: Body::TooLarge,
+            internal: false,
         });
         assert_eq!(reply(&d)["error"]["code"], "body_too_large");
     }

@@ -142,6 +142,9 @@ struct HttpDoc<'a> {
     /// The shim stopped reading the body past [`MAX_BODY_BYTES`].
     #[serde(default)]
     body_too_large: bool,
+    /// The request has no remote address: Mattermost made it inside the server.
+    #[serde(default)]
+    internal: bool,
 }
 
 /// The core's answer.
@@ -214,6 +217,7 @@ fn answer(call: Call<'_>, body: &[u8]) -> Reply {
                     } else {
                         Body::Complete(body)
                     },
+                    internal: http.internal,
                 }),
                 InputDoc::UserDeactivated { user_id } => Input::UserDeactivated { user_id },
                 InputDoc::WebSocket {
