@@ -369,7 +369,8 @@ fn moved_legacy(
             .iter()
             .enumerate()
             .map(|(i, item)| {
-                let key = entry_key(bot, moved.seq + i as u64);
+                // A counter never nears u64::MAX; a corrupt answer must not panic the core.
+                let key = entry_key(bot, moved.seq.wrapping_add(i as u64));
                 (key, to_raw_value(item).expect("a queue entry serializes"))
             })
             .collect();
