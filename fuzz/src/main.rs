@@ -398,7 +398,7 @@ fn run(case: &Case, rng: &mut Rng, mut meter: Option<&mut meter::Meter>) -> Resu
                 }
                 handle["facts"] = Value::Object(answered.clone());
             }
-            Some("decision") => return check_decision(&reply).map(|()| round),
+            Some("decision") => return check_decision(&reply, case).map(|()| round),
             // A settings or input document the fuzzer made unreadable: the shim never sends
             // one (it builds them from typed structs).
             Some("error") if !case.settings.is_object() || case.input.is_some() => {
@@ -410,7 +410,7 @@ fn run(case: &Case, rng: &mut Rng, mut meter: Option<&mut meter::Meter>) -> Resu
     Err("the core still asked for facts after 8 rounds".into())
 }
 
-fn check_decision(reply: &Value) -> Result<(), String> {
+fn check_decision(reply: &Value, case: &Case) -> Result<(), String> {
     if reply["reply"].get("none").is_some() || reply["reply"].get("post").is_some() {
         return check_effects(reply);
     }
@@ -430,8 +430,10 @@ fn check_decision(reply: &Value) -> Result<(), String> {
         return Err(format!("status {status}"));
     }
     let text = response["body"].as_str().ok_or("no body")?;
-    // No body at all is an empty answer, and only to Mattermost, which reads it as `{}`.
-    if text.is_empty() && status == 200 && response["to_mattermost"] == true {
+    // No body at all is an empty answer, and only to Mattermost's own request (an HTTP input
+    // marked internal), which reads it as `{}`.
+    let internal = case.input.is_none() && case.internal;
+    if text.is_empty() && status == 200 && response["to_mattermost"] == true && internal {
         return check_effects(reply);
     }
     let body: Value =
