@@ -205,6 +205,22 @@ bench-once: $(WASM)
 	@echo "==> every benchmark once (cargo bench --test, go test -bench -benchtime 1x)"
 	cargo bench --locked --bench core -- --test
 	cd server && go test -run '^$$' -bench . -benchtime 1x .
+	$(MAKE) --no-print-directory core-profile PROFILE_CALLS=1
+
+## core-profile: where a warm click's core work goes, per function, as wasm runs it (target/core-profile.txt)
+# The same build as `make wasm`, unstripped so that functions keep their names, and counted per
+# function by `socket-mode-fuel --profile`; CorePath then runs on it. Deterministic: the same
+# code gives the same figures on any machine (docs/BENCHMARKS.md, "Where a warm click's core
+# work goes").
+PROFILED_WASM := target/$(WASM_TARGET)/wasm/socket_mode_core.profiled.wasm
+.PHONY: core-profile
+core-profile: $(FUEL_TOOL) | setup
+	CARGO_PROFILE_WASM_STRIP=false cargo build --locked --profile wasm --target $(WASM_TARGET)
+	wasm-opt -O3 -g $(WASM_OPT_FEATURES) $(WASM_RAW) -o $(WASM_RAW).named
+	$(FUEL_TOOL) --profile $(WASM_RAW).named $(PROFILED_WASM)
+	cd server && BENCH_CORE_WASM=$(CURDIR)/$(PROFILED_WASM) BENCH_CORE_PROFILE=$(CURDIR)/target/core-profile.txt \
+	  go test -run '^$$' -bench 'CorePath$$' -benchtime $(or $(PROFILE_CALLS),1000)x .
+	@head -25 target/core-profile.txt
 
 ## clean: remove build outputs
 .PHONY: clean

@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"runtime"
+	"sort"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/mattermost/mattermost/server/public/plugin"
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 )
 
 // noopAPI answers the facts of the "button" fixture at once and drops what it is given, so the
@@ -331,6 +334,7 @@ func benchCorePath(b *testing.B, guard, cold, prefetch bool) {
 	}
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
+	profile := startProfile(b, p)
 	var fuel int64
 	spent := make([]time.Duration, len(docs)) // per call, to tell the plan from the decision
 	for b.Loop() {
@@ -358,6 +362,7 @@ func benchCorePath(b *testing.B, guard, cold, prefetch bool) {
 			}
 		}
 	}
+	profile.report(b)
 	b.ReportMetric(float64(len(docs)), "core-calls")
 	b.ReportMetric(float64(fuel), "fuel")
 	for i, d := range spent {
@@ -366,6 +371,70 @@ func benchCorePath(b *testing.B, guard, cold, prefetch bool) {
 }
 
 // benchModule is the module BENCH_CORE_WASM names, if any.
+// coreProfile is the work per function of a module built with `socket-mode-fuel --profile`
+// (`make core-profile`): BENCH_CORE_PROFILE names the file the report goes to, and
+// BENCH_CORE_WASM the module, its function names beside it in MODULE.names.
+type coreProfile struct {
+	counters []api.MutableGlobal
+	names    []string
+}
+
+// startProfile zeroes the counters of the instance CorePath calls (its lane holds one when
+// BENCH_CORE_WASM is set), so that the report counts the timed calls only; nil without
+// BENCH_CORE_PROFILE.
+func startProfile(b *testing.B, p *Plugin) *coreProfile {
+	if os.Getenv("BENCH_CORE_PROFILE") == "" {
+		return nil
+	}
+	list, err := os.ReadFile(os.Getenv("BENCH_CORE_WASM") + ".names")
+	if err != nil {
+		b.Fatalf("BENCH_CORE_PROFILE needs a module built by `socket-mode-fuel --profile`: %v", err)
+	}
+	inst := <-p.core.pools[laneInteractive]
+	defer func() { p.core.pools[laneInteractive] <- inst }()
+	profile := &coreProfile{}
+	for _, line := range strings.Split(strings.TrimSpace(string(list)), "\n") {
+		export, name, _ := strings.Cut(line, "\t")
+		counter, ok := inst.module.ExportedGlobal(export).(api.MutableGlobal)
+		if !ok {
+			b.Fatalf("the module has no counter %q", export)
+		}
+		counter.Set(0)
+		profile.counters = append(profile.counters, counter)
+		profile.names = append(profile.names, name)
+	}
+	return profile
+}
+
+// report writes each function's work per timed iteration, largest first.
+func (c *coreProfile) report(b *testing.B) {
+	if c == nil {
+		return
+	}
+	type row struct {
+		work float64
+		name string
+	}
+	var rows []row
+	var total float64
+	for i, counter := range c.counters {
+		work := float64(counter.Get()) / float64(b.N)
+		total += work
+		if work > 0 {
+			rows = append(rows, row{work, c.names[i]})
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].work > rows[j].work })
+	var out strings.Builder
+	fmt.Fprintf(&out, "# work per call (instructions, about), %d calls; total %.0f\n", b.N, total)
+	for _, r := range rows {
+		fmt.Fprintf(&out, "%10.0f %5.1f%%  %s\n", r.work, 100*r.work/total, r.name)
+	}
+	if err := os.WriteFile(os.Getenv("BENCH_CORE_PROFILE"), []byte(out.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+}
+
 func benchModule(b *testing.B) []byte {
 	path := os.Getenv("BENCH_CORE_WASM")
 	if path == "" {

@@ -24,11 +24,63 @@ pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
 }
 
 fn keyed(key: &[u8], parts: &[&[u8]]) -> HmacSha256 {
-    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes a key of any length");
+    let mut mac = KEYED.with(|cache| cache.borrow_mut().get(key));
     for part in parts {
         mac.update(part);
     }
     mac
+}
+
+/// How many keys' states [`KeyedCache`] keeps: the signing key (a click's check and the
+/// trigger it issues both use it) and the two constants ephemeral answers are keyed with.
+const KEPT_KEYS: usize = 4;
+
+thread_local! {
+    // One per thread; a wasm instance has one, and it lives as long as the instance.
+    static KEYED: std::cell::RefCell<KeyedCache> = const { std::cell::RefCell::new(KeyedCache::new()) };
+}
+
+/// The HMAC states of the last few keys, each before any message byte. Keying HMAC-SHA-256
+/// hashes two blocks (the key padded two ways): half of a click's SHA-256 work, the same for
+/// the same key on every call. A state is copied out, never shared, so a cached key gives the
+/// very MAC a fresh one does (`a_kept_key_gives_the_same_mac`). Keys longer than a SHA-256
+/// block are not kept (HMAC hashes them first; none of ours is that long). No heap: the cache
+/// survives the server wasm's per-call arena (src/wire/arena.rs).
+struct KeyedCache {
+    keys: [([u8; 64], usize); KEPT_KEYS],
+    states: [Option<HmacSha256>; KEPT_KEYS],
+    next: usize,
+}
+
+impl KeyedCache {
+    const fn new() -> Self {
+        KeyedCache {
+            keys: [([0; 64], 0); KEPT_KEYS],
+            states: [None, None, None, None],
+            next: 0,
+        }
+    }
+
+    fn get(&mut self, key: &[u8]) -> HmacSha256 {
+        let fresh = || HmacSha256::new_from_slice(key).expect("HMAC takes a key of any length");
+        if key.len() > 64 {
+            return fresh();
+        }
+        // The key is the keyring's, never the caller's: comparing it in variable time tells a
+        // caller nothing.
+        for (slot, (bytes, len)) in self.keys.iter().enumerate() {
+            if let (Some(state), true) = (&self.states[slot], &bytes[..*len] == key) {
+                return state.clone();
+            }
+        }
+        let state = fresh();
+        let slot = self.next;
+        self.next = (slot + 1) % KEPT_KEYS;
+        self.keys[slot].0[..key.len()].copy_from_slice(key);
+        self.keys[slot].1 = key.len();
+        self.states[slot] = Some(state.clone());
+        state
+    }
 }
 
 #[cfg(test)]
@@ -52,6 +104,26 @@ mod tests {
             &[b"what do ya want for nothing?"],
             &mac[..31]
         ));
+    }
+
+    #[test]
+    fn a_kept_key_gives_the_same_mac() {
+        let long = [7u8; 100];
+        let keys: [&[u8]; 7] = [b"one", b"two", b"", &[0; 64], b"three", b"one", &long];
+        for round in 0..3 {
+            for key in keys {
+                let fresh = HmacSha256::new_from_slice(key)
+                    .unwrap()
+                    .chain_update(b"message")
+                    .finalize()
+                    .into_bytes();
+                assert_eq!(hmac(key, &[b"mess", b"age"]), fresh[..], "round {round}");
+                assert!(verify(key, &[b"message"], &fresh));
+                assert!(!verify(key, &[b"massage"], &fresh));
+            }
+        }
+        // Two keys that share a prefix are two entries, not one.
+        assert_ne!(hmac(b"key", &[b"m"]), hmac(b"keyk", &[b"m"]));
     }
 
     #[test]

@@ -17,8 +17,11 @@
 //! The build meters the module's loops (`tools/fuel`): the host sets the exported `fuel`
 //! global before a call, and a call that spends it traps.
 //!
+//! A call's allocations come from an arena taken back when the next call starts (`arena.rs`).
+//!
 //! The module imports nothing: no WASI, no host functions.
 
+use crate::wire::arena::Arena;
 use crate::wire::envelope::handle_call;
 use std::sync::Once;
 
@@ -67,8 +70,12 @@ pub extern "C" fn handle(input_len: u32, body_len: u32) -> u64 {
         return 0;
     };
     let (input, body) = inbox[..end].split_at(input_len);
-    // The previous reply is freed here, by replacing it.
+    // The previous reply is dropped before the arena it lives in is taken back; the call's
+    // memory, its reply included, comes from the arena (`arena.rs`).
+    drop(std::mem::take(reply));
+    Arena::open();
     *reply = handle_call(input, body);
+    Arena::close();
     let (ptr, len) = (reply.as_ptr() as u64, reply.len() as u64);
     (ptr << 32) | len
 }

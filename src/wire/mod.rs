@@ -3,6 +3,10 @@
 
 pub mod envelope;
 
+// The server wasm's per-call allocator; its bookkeeping is unit tested natively.
+#[cfg(any(test, all(target_arch = "wasm32", not(feature = "web"))))]
+mod arena;
+
 #[cfg(all(target_arch = "wasm32", not(feature = "web")))]
 #[allow(unreachable_pub)]
 // `#[no_mangle]` exports are reached through the module, not through Rust paths.

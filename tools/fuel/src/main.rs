@@ -1,4 +1,5 @@
-//! `socket-mode-fuel [--unmetered] IN OUT`: meters the work of every call into the server wasm.
+//! `socket-mode-fuel [--unmetered | --profile] IN OUT`: meters the work of every call into the
+//! server wasm.
 //!
 //! Every `loop` of every function gets, at the top of its body, a charge of its own size
 //! against a mutable `i64` global exported as `fuel`: the charge is the number of instructions
@@ -16,6 +17,15 @@
 //!
 //! `--unmetered` adds the `fuel` export and nothing else: a module with the same exports and no
 //! meter, the floor the benchmarks compare the metered module against (`BENCH_CORE_WASM`).
+//!
+//! `--profile` meters as usual and also counts, per function, the instructions its own body runs:
+//! an `i64` global exported as `profile.N` gets, at the top of every instruction sequence (the
+//! body, each block, loop body and `if` arm), the number of instructions directly in it, and
+//! `OUT.names` lists `profile.N` and the function's name
+//! (from the module's name section: build it unstripped). `make core-profile` builds such a
+//! module and runs `CorePath` on it: the core's work per function, deterministic, as wasm runs
+//! it (a native profile weighs the same code differently: docs/BENCHMARKS.md, "Where a warm
+//! click's core work goes").
 
 use std::collections::HashSet;
 use walrus::ir::{
@@ -29,19 +39,28 @@ const FUEL_EXPORT: &str = "fuel";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (unmetered, paths) = match args.split_first() {
-        Some((flag, rest)) if flag == "--unmetered" => (true, rest),
-        _ => (false, args.as_slice()),
+    let (flag, paths) = match args.split_first() {
+        Some((flag, rest)) if flag.starts_with("--") => (flag.as_str(), rest),
+        _ => ("", args.as_slice()),
     };
-    let [input, output] = paths else {
-        eprintln!("usage: socket-mode-fuel [--unmetered] IN.wasm OUT.wasm");
+    let ([input, output], "" | "--unmetered" | "--profile") = (paths, flag) else {
+        eprintln!("usage: socket-mode-fuel [--unmetered | --profile] IN.wasm OUT.wasm");
         std::process::exit(2);
     };
+    let unmetered = flag == "--unmetered";
     let mut module = Module::from_file(input).unwrap_or_else(|e| {
         eprintln!("reading {input}: {e}");
         std::process::exit(1)
     });
     let metered = meter(&mut module, !unmetered);
+    if flag == "--profile" {
+        let names = profile(&mut module);
+        let path = format!("{output}.names");
+        std::fs::write(&path, names).unwrap_or_else(|e| {
+            eprintln!("writing {path}: {e}");
+            std::process::exit(1)
+        });
+    }
     module.emit_wasm_file(output).unwrap_or_else(|e| {
         eprintln!("writing {output}: {e}");
         std::process::exit(1)
@@ -73,6 +92,69 @@ fn meter(module: &mut Module, charging: bool) -> usize {
         }
     }
     metered
+}
+
+/// Gives every function a counter of its own work (see `--profile` above); returns the list of
+/// counters and function names, one `profile.N<TAB>name` a line.
+fn profile(module: &mut Module) -> String {
+    let ids: Vec<FunctionId> = module.funcs.iter_local().map(|(id, _)| id).collect();
+    let mut names = String::new();
+    for (n, id) in ids.into_iter().enumerate() {
+        let counter =
+            module
+                .globals
+                .add_local(ValType::I64, true, false, ConstExpr::Value(Value::I64(0)));
+        let export = format!("profile.{n}");
+        module.exports.add(&export, counter);
+        let name = module.funcs.get(id).name.as_deref().unwrap_or("?");
+        names.push_str(&format!("{export}\t{name}\n"));
+        let func = module.funcs.get_mut(id).kind.unwrap_local_mut();
+        for (seq, own) in sequences(func) {
+            count(func, seq, own, counter);
+        }
+    }
+    names
+}
+
+/// Every instruction sequence of `func` (its body, each block, loop body and `if` arm) with the
+/// number of instructions directly in it: counting each at its top counts the instructions the
+/// function runs, give or take those after a branch out of the middle of a sequence.
+fn sequences(func: &LocalFunction) -> Vec<(InstrSeqId, i64)> {
+    #[derive(Default)]
+    struct Seqs(Vec<InstrSeqId>);
+    impl<'i> Visitor<'i> for Seqs {
+        fn start_instr_seq(&mut self, seq: &'i walrus::ir::InstrSeq) {
+            self.0.push(seq.id());
+        }
+    }
+    let mut found = Seqs::default();
+    walrus::ir::dfs_in_order(&mut found, func, func.entry_block());
+    found
+        .0
+        .into_iter()
+        .map(|seq| (seq, func.block(seq).instrs.len() as i64))
+        .filter(|&(_, own)| own > 0)
+        .collect()
+}
+
+/// Puts `counter += cost` at the top of `seq`.
+fn count(func: &mut LocalFunction, seq: InstrSeqId, cost: i64, counter: GlobalId) {
+    let mut body = func.builder_mut().instr_seq(seq);
+    let add: [Instr; 4] = [
+        GlobalGet { global: counter }.into(),
+        Const {
+            value: Value::I64(cost),
+        }
+        .into(),
+        Binop {
+            op: BinaryOp::I64Add,
+        }
+        .into(),
+        GlobalSet { global: counter }.into(),
+    ];
+    for (at, instr) in add.into_iter().enumerate() {
+        body.instr_at(at, instr);
+    }
 }
 
 /// Every loop body of `func` and what one iteration of it costs.
