@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -162,6 +164,12 @@ func (p *Plugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Req
 // guesses are the likely questions prefetched for the first call (nil: none): its reply
 // stands only if every one got the answer expected; otherwise the core is called again with
 // the real answers, as if nothing had been expected.
+//
+// A round decided on a likely answer still being asked (nextRound) may be followed by more
+// rounds before that answer is in, as long as nothing is done on it: effects are carried out,
+// a wait begins and a decision is returned only once every likely answer it rests on is known
+// to be the expected one. When one is not, the rounds decided on it are dropped with the
+// answers gathered for them, and the core is called again from where the guess was made.
 func (p *Plugin) decide(ctx context.Context, lane int, call *handleCall, body []byte, guesses *prefetchGuesses) (*reply, error) {
 	var awaited []string
 	// However the input ends, its waits are over: acknowledgements that wait to learn of them
@@ -176,7 +184,19 @@ func (p *Plugin) decide(ctx context.Context, lane int, call *handleCall, body []
 	if guesses != nil && !guesses.confirmed(call) {
 		rep, err = p.callCore(ctx, lane, call, body)
 	}
-	for round := 0; err == nil && rep.Kind == "need_facts"; round++ {
+	var open *openGuess
+	for round := 0; err == nil; round++ {
+		if open != nil && (rep.Kind != "need_facts" || len(rep.Effects) > 0 || awaits(rep.Queries)) {
+			right := open.confirm(call)
+			open = nil
+			if !right {
+				rep, err = p.callCore(ctx, lane, call, body)
+				continue
+			}
+		}
+		if rep.Kind != "need_facts" {
+			break
+		}
 		if round == maxFactRounds {
 			return nil, fmt.Errorf("the core still asked for facts after %d rounds", round)
 		}
@@ -194,12 +214,44 @@ func (p *Plugin) decide(ctx context.Context, lane int, call *handleCall, body []
 			}
 		}
 		p.carryOut(rep.Effects)
-		rep, err = p.nextRound(ctx, lane, call, rep.Queries, body)
+		rep, err = p.nextRound(ctx, lane, call, rep.Queries, body, &open)
 	}
 	if err == nil && rep.Kind != "decision" {
 		err = fmt.Errorf("the core answered %q where a decision was due", rep.Kind)
 	}
 	return rep, err
+}
+
+// awaits reports whether a round asks to wait for a bot's answer (which begins the wait).
+func awaits(queries []query) bool {
+	return slices.ContainsFunc(queries, func(q query) bool { return q.Fact == "await" })
+}
+
+// openGuess is a likely answer the core was called with while the question is still being
+// asked, and the answers as they were before it, to go back to if it turns out otherwise.
+type openGuess struct {
+	guessed []query
+	real    map[string]json.RawMessage
+	wait    func()
+	before  map[string]json.RawMessage
+}
+
+// confirm waits for the real answers and reports whether each is, byte for byte, the expected
+// one. Either way the real answers are in call.Facts afterwards; when one is not, every answer
+// gathered since the guess is dropped too: it was asked on the strength of the guess.
+func (g *openGuess) confirm(call *handleCall) bool {
+	g.wait()
+	right := true
+	for _, q := range g.guessed {
+		right = right && bytes.Equal(g.real[q.Name], q.Likely)
+	}
+	if !right {
+		call.Facts = g.before
+	}
+	for _, q := range g.guessed {
+		call.Facts[q.Name] = g.real[q.Name]
+	}
+	return right
 }
 
 // attachStanding gives the first call the answers this node has cached to the core's standing
@@ -225,11 +277,14 @@ func (p *Plugin) attachStanding(call *handleCall) {
 // A question that comes with the answer the core expects (query.Likely: a clicker may read
 // the channel they clicked in) is not waited for: the core is called with that answer while
 // the question is asked, so its round trip to the server runs beside the core's work instead
-// of before it. That reply is used only if every real answer is, byte for byte, the expected
-// one; otherwise the core is called again with the real answers, as if nothing had been
-// guessed. A call changes nothing (its effects are carried out by the caller, once the reply
-// is the one used), so a reply left unused has done nothing.
-func (p *Plugin) nextRound(ctx context.Context, lane int, call *handleCall, queries []query, body []byte) (*reply, error) {
+// of before it, and the guess is left open (*open) for decide to confirm before anything is
+// done on it. A call changes nothing (its effects are carried out by the caller, once the
+// reply is the one used), so a reply left unused has done nothing.
+//
+// While a guess is open, a round whose questions this node has all cached goes on at once; one
+// that would ask the server waits for the guess first, so that a wrong guess never costs a
+// round trip.
+func (p *Plugin) nextRound(ctx context.Context, lane int, call *handleCall, queries []query, body []byte, open **openGuess) (*reply, error) {
 	now := p.now()
 	var sure, guessed []query
 	for _, q := range p.fromCache(queries, call.Facts, now) {
@@ -239,6 +294,14 @@ func (p *Plugin) nextRound(ctx context.Context, lane int, call *handleCall, quer
 			sure = append(sure, q)
 		}
 	}
+	if *open != nil && (len(sure) > 0 || len(guessed) > 0) {
+		right := (*open).confirm(call)
+		*open = nil
+		if !right {
+			// The answers taken from the cache for this round were asked on the guess too.
+			return p.callCore(ctx, lane, call, body)
+		}
+	}
 	if len(guessed) == 0 {
 		p.startAsking(sure, call.Facts, now, true)()
 		return p.callCore(ctx, lane, call, body)
@@ -246,19 +309,11 @@ func (p *Plugin) nextRound(ctx context.Context, lane int, call *handleCall, quer
 	real := make(map[string]json.RawMessage, len(guessed))
 	waitGuessed := p.startAsking(guessed, real, now, false)
 	p.startAsking(sure, call.Facts, now, true)()
+	before := maps.Clone(call.Facts)
 	for _, q := range guessed {
 		call.Facts[q.Name] = q.Likely
 	}
-	guess, guessErr := p.callCore(ctx, lane, call, body)
-	waitGuessed()
-	confirmed := true
-	for _, q := range guessed {
-		call.Facts[q.Name] = real[q.Name]
-		confirmed = confirmed && bytes.Equal(real[q.Name], q.Likely)
-	}
-	if confirmed {
-		return guess, guessErr
-	}
+	*open = &openGuess{guessed: guessed, real: real, wait: waitGuessed, before: before}
 	return p.callCore(ctx, lane, call, body)
 }
 
