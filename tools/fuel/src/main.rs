@@ -140,21 +140,25 @@ fn sequences(func: &LocalFunction) -> Vec<(InstrSeqId, i64)> {
 /// Puts `counter += cost` at the top of `seq`.
 fn count(func: &mut LocalFunction, seq: InstrSeqId, cost: i64, counter: GlobalId) {
     let mut body = func.builder_mut().instr_seq(seq);
-    let add: [Instr; 4] = [
-        GlobalGet { global: counter }.into(),
-        Const {
-            value: Value::I64(cost),
-        }
-        .into(),
-        Binop {
-            op: BinaryOp::I64Add,
-        }
-        .into(),
-        GlobalSet { global: counter }.into(),
-    ];
-    for (at, instr) in add.into_iter().enumerate() {
+    for (at, instr) in update(counter, BinaryOp::I64Add, cost)
+        .into_iter()
+        .enumerate()
+    {
         body.instr_at(at, instr);
     }
+}
+
+/// `global = global <op> operand`: what the meter and the profile put at a sequence's top.
+fn update(global: GlobalId, op: BinaryOp, operand: i64) -> [Instr; 4] {
+    [
+        GlobalGet { global }.into(),
+        Const {
+            value: Value::I64(operand),
+        }
+        .into(),
+        Binop { op }.into(),
+        GlobalSet { global }.into(),
+    ]
 }
 
 /// Every loop body of `func` and what one iteration of it costs.
@@ -199,17 +203,7 @@ fn cost(func: &LocalFunction, seq: InstrSeqId, loops: &HashSet<InstrSeqId>) -> i
 /// Puts `fuel -= cost; if fuel < 0 { unreachable }` at the top of the loop body `seq`.
 fn charge(func: &mut LocalFunction, seq: InstrSeqId, cost: i64, fuel: GlobalId) {
     let mut body = func.builder_mut().instr_seq(seq);
-    let prelude: [Instr; 7] = [
-        GlobalGet { global: fuel }.into(),
-        Const {
-            value: Value::I64(cost),
-        }
-        .into(),
-        Binop {
-            op: BinaryOp::I64Sub,
-        }
-        .into(),
-        GlobalSet { global: fuel }.into(),
+    let below_zero: [Instr; 3] = [
         GlobalGet { global: fuel }.into(),
         Const {
             value: Value::I64(0),
@@ -220,7 +214,10 @@ fn charge(func: &mut LocalFunction, seq: InstrSeqId, cost: i64, fuel: GlobalId) 
         }
         .into(),
     ];
-    for (at, instr) in prelude.into_iter().enumerate() {
+    let prelude = update(fuel, BinaryOp::I64Sub, cost)
+        .into_iter()
+        .chain(below_zero);
+    for (at, instr) in prelude.enumerate() {
         body.instr_at(at, instr);
     }
     body.if_else_at(
