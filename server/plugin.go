@@ -185,28 +185,34 @@ func (p *Plugin) decide(ctx context.Context, lane int, call *handleCall, body []
 		rep, err = p.callCore(ctx, lane, call, body)
 	}
 	var open *openGuess
-	for round := 0; err == nil; round++ {
-		if open != nil && (rep.Kind != "need_facts" || len(rep.Effects) > 0 || awaits(rep.Queries)) {
-			right := open.confirm(call)
+	for round := 0; ; {
+		// Whatever ends the input — an effect, a wait, a decision, a failure — waits for the
+		// guess it rests on; a wrong guess takes the rounds decided on it back, failures
+		// included.
+		if open != nil && (err != nil || rep.Kind != "need_facts" || len(rep.Effects) > 0 || awaits(rep.Queries)) {
+			guessed := open
 			open = nil
-			if !right {
+			if !guessed.confirm(call) {
+				round = guessed.round
 				rep, err = p.callCore(ctx, lane, call, body)
 				continue
 			}
 		}
-		if rep.Kind != "need_facts" {
+		if err != nil || rep.Kind != "need_facts" {
 			break
 		}
 		if round == maxFactRounds {
-			return nil, fmt.Errorf("the core still asked for facts after %d rounds", round)
+			err = fmt.Errorf("the core still asked for facts after %d rounds", round)
+			continue
 		}
 		if call.Facts == nil {
 			call.Facts = make(map[string]json.RawMessage, 4)
 		}
+		if i := slices.IndexFunc(rep.Queries, func(q query) bool { _, again := call.Facts[q.Name]; return again || q.Name == "" }); i >= 0 {
+			err = fmt.Errorf("the core asked for %q again", rep.Queries[i].Name)
+			continue
+		}
 		for _, q := range rep.Queries {
-			if _, again := call.Facts[q.Name]; again || q.Name == "" {
-				return nil, fmt.Errorf("the core asked for %q again", q.Name)
-			}
 			// An input waits for its answer from before the event is sent.
 			if q.Fact == "await" {
 				p.waiters.expect(q.EventID, q.Held)
@@ -214,7 +220,8 @@ func (p *Plugin) decide(ctx context.Context, lane int, call *handleCall, body []
 			}
 		}
 		p.carryOut(rep.Effects)
-		rep, err = p.nextRound(ctx, lane, call, rep.Queries, body, &open)
+		round++
+		rep, err = p.nextRound(ctx, lane, call, rep.Queries, body, &open, &round)
 	}
 	if err == nil && rep.Kind != "decision" {
 		err = fmt.Errorf("the core answered %q where a decision was due", rep.Kind)
@@ -230,6 +237,8 @@ func awaits(queries []query) bool {
 // openGuess is a likely answer the core was called with while the question is still being
 // asked, and the answers as they were before it, to go back to if it turns out otherwise.
 type openGuess struct {
+	// round is the round the guess was made in: the one decided again when it is wrong.
+	round   int
 	guessed []query
 	real    map[string]json.RawMessage
 	wait    func()
@@ -284,7 +293,7 @@ func (p *Plugin) attachStanding(call *handleCall) {
 // While a guess is open, a round whose questions this node has all cached goes on at once; one
 // that would ask the server waits for the guess first, so that a wrong guess never costs a
 // round trip.
-func (p *Plugin) nextRound(ctx context.Context, lane int, call *handleCall, queries []query, body []byte, open **openGuess) (*reply, error) {
+func (p *Plugin) nextRound(ctx context.Context, lane int, call *handleCall, queries []query, body []byte, open **openGuess, round *int) (*reply, error) {
 	now := p.now()
 	var sure, guessed []query
 	for _, q := range p.fromCache(queries, call.Facts, now) {
@@ -295,9 +304,12 @@ func (p *Plugin) nextRound(ctx context.Context, lane int, call *handleCall, quer
 		}
 	}
 	if *open != nil && (len(sure) > 0 || len(guessed) > 0) {
-		right := (*open).confirm(call)
+		prior := *open
 		*open = nil
-		if !right {
+		if !prior.confirm(call) {
+			// Decided again as the guess's round: the rounds decided on the guess are not
+			// counted (a wrong guess costs the core calls made on it, never a round trip).
+			*round = prior.round
 			// The answers taken from the cache for this round were asked on the guess too.
 			return p.callCore(ctx, lane, call, body)
 		}
@@ -313,7 +325,7 @@ func (p *Plugin) nextRound(ctx context.Context, lane int, call *handleCall, quer
 	for _, q := range guessed {
 		call.Facts[q.Name] = q.Likely
 	}
-	*open = &openGuess{guessed: guessed, real: real, wait: waitGuessed, before: before}
+	*open = &openGuess{round: *round, guessed: guessed, real: real, wait: waitGuessed, before: before}
 	return p.callCore(ctx, lane, call, body)
 }
 

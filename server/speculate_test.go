@@ -97,6 +97,8 @@ func TestWarmCommandRoundsGoOnBesideTheTeamCommandsRead(t *testing.T) {
 			if teamHasIt {
 				assert.Nil(t, response, "handed back: Mattermost runs the team's own command")
 				assert.Zero(t, published.Load(), "nothing reached the bot")
+				assert.Equal(t, int64(4), p.core.calls.Load()-start, "the first round, the round on the guess, the one after it, and the guess's round decided again")
+				api.AssertExpectations(t)
 				return
 			}
 			assert.Equal(t, int64(1), published.Load())
