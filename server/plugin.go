@@ -190,11 +190,8 @@ func (p *Plugin) decide(ctx context.Context, lane int, call *handleCall, body []
 		// guess it rests on; a wrong guess takes the rounds decided on it back, failures
 		// included.
 		if open != nil && (err != nil || rep.Kind != "need_facts" || len(rep.Effects) > 0 || awaits(rep.Queries)) {
-			guessed := open
-			open = nil
-			if !guessed.confirm(call) {
-				round = guessed.round
-				rep, err = p.callCore(ctx, lane, call, body)
+			if again, redone, againErr := p.settle(ctx, lane, call, body, &open, &round); redone {
+				rep, err = again, againErr
 				continue
 			}
 		}
@@ -243,6 +240,21 @@ type openGuess struct {
 	real    map[string]json.RawMessage
 	wait    func()
 	before  map[string]json.RawMessage
+}
+
+// settle waits for the open guess and closes it. When it was wrong, the answers are as they
+// were before it (with the real ones) and the core is called again as the guess's round, which
+// it answers with redone; the rounds decided on the guess are not counted (a wrong guess costs
+// the core calls made on it, never a round trip).
+func (p *Plugin) settle(ctx context.Context, lane int, call *handleCall, body []byte, open **openGuess, round *int) (again *reply, redone bool, err error) {
+	guess := *open
+	*open = nil
+	if guess.confirm(call) {
+		return nil, false, nil
+	}
+	*round = guess.round
+	again, err = p.callCore(ctx, lane, call, body)
+	return again, true, err
 }
 
 // confirm waits for the real answers and reports whether each is, byte for byte, the expected
@@ -304,14 +316,10 @@ func (p *Plugin) nextRound(ctx context.Context, lane int, call *handleCall, quer
 		}
 	}
 	if *open != nil && (len(sure) > 0 || len(guessed) > 0) {
-		prior := *open
-		*open = nil
-		if !prior.confirm(call) {
-			// Decided again as the guess's round: the rounds decided on the guess are not
-			// counted (a wrong guess costs the core calls made on it, never a round trip).
-			*round = prior.round
-			// The answers taken from the cache for this round were asked on the guess too.
-			return p.callCore(ctx, lane, call, body)
+		// The answers taken from the cache for this round were asked on the guess too: a wrong
+		// guess drops them with the rest.
+		if again, redone, err := p.settle(ctx, lane, call, body, open, round); redone {
+			return again, err
 		}
 	}
 	if len(guessed) == 0 {

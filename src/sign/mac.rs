@@ -47,16 +47,21 @@ thread_local! {
 /// block are not kept (HMAC hashes them first; none of ours is that long). No heap: the cache
 /// survives the server wasm's per-call arena (src/wire/arena.rs).
 struct KeyedCache {
-    keys: [([u8; 64], usize); KEPT_KEYS],
-    states: [Option<HmacSha256>; KEPT_KEYS],
+    kept: [Option<Kept>; KEPT_KEYS],
     next: usize,
+}
+
+/// One key (up to a block, zero-padded) and its HMAC state before any message byte.
+struct Kept {
+    key: [u8; 64],
+    len: usize,
+    state: HmacSha256,
 }
 
 impl KeyedCache {
     const fn new() -> Self {
         KeyedCache {
-            keys: [([0; 64], 0); KEPT_KEYS],
-            states: [None, None, None, None],
+            kept: [const { None }; KEPT_KEYS],
             next: 0,
         }
     }
@@ -68,17 +73,18 @@ impl KeyedCache {
         }
         // The key is the keyring's, never the caller's: comparing it in variable time tells a
         // caller nothing.
-        for (slot, (bytes, len)) in self.keys.iter().enumerate() {
-            if let (Some(state), true) = (&self.states[slot], &bytes[..*len] == key) {
-                return state.clone();
-            }
+        if let Some(kept) = self.kept.iter().flatten().find(|k| &k.key[..k.len] == key) {
+            return kept.state.clone();
         }
         let state = fresh();
-        let slot = self.next;
-        self.next = (slot + 1) % KEPT_KEYS;
-        self.keys[slot].0[..key.len()].copy_from_slice(key);
-        self.keys[slot].1 = key.len();
-        self.states[slot] = Some(state.clone());
+        let mut padded = [0; 64];
+        padded[..key.len()].copy_from_slice(key);
+        self.kept[self.next] = Some(Kept {
+            key: padded,
+            len: key.len(),
+            state: state.clone(),
+        });
+        self.next = (self.next + 1) % KEPT_KEYS;
         state
     }
 }
