@@ -5,10 +5,11 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use serde_json::{json, Value};
-use socket_mode_core::wire::envelope::handle_call;
+use socket_mode_core::wire::envelope::{handle_call, split_call};
 
 fn call(doc: &Value, body: &[u8]) -> Value {
-    serde_json::from_slice(&handle_call(doc.to_string().as_bytes(), body)).unwrap()
+    let (doc, attached) = split_call(doc);
+    serde_json::from_slice(&handle_call(&doc, &attached, body)).unwrap()
 }
 
 fn bench(c: &mut Criterion) {
@@ -32,63 +33,50 @@ fn bench(c: &mut Criterion) {
         "settings": settings,
         "node": "nodenodenodenodenodenode01",
     });
-    let plan_input = json!({ "handle": handle }).to_string();
+    let plan_input = split_call(&json!({ "handle": handle }));
     let mut with_facts = handle.clone();
     with_facts["facts"] = fixture["facts"].clone();
-    let decide_input = json!({ "handle": with_facts }).to_string();
+    let decide_input = split_call(&json!({ "handle": with_facts }));
+    let run = |(doc, attached): &(Vec<u8>, Vec<u8>)| handle_call(black_box(doc), attached, &body);
 
     // Every fact at once decides the click: the benchmark measures a delivered click.
-    let decided: Value =
-        serde_json::from_slice(&handle_call(decide_input.as_bytes(), &body)).unwrap();
+    let decided: Value = serde_json::from_slice(&run(&decide_input)).unwrap();
     assert_eq!(decided["kind"], "decision", "{decided}");
     assert_eq!(decided["reply"]["http"]["status"], 200, "{decided}");
 
     // The warm click as the shim makes it (issue 19.3): the key a standing fact, every other
     // answer prefetched with the exact query the plan asks; one call decides.
-    let plan: serde_json::Value =
-        serde_json::from_slice(&handle_call(plan_input.as_bytes(), &body)).unwrap();
-    let plan_raw = handle_call(plan_input.as_bytes(), &body);
+    let plan_raw = run(&plan_input);
+    let plan: Value = serde_json::from_slice(&plan_raw).unwrap();
     #[derive(serde::Deserialize)]
-    struct Asked<'a> {
+    struct Queries<'a> {
         #[serde(borrow)]
         queries: Vec<&'a serde_json::value::RawValue>,
     }
-    let asked: Asked<'_> = serde_json::from_slice(&plan_raw).unwrap();
-    let prefetched: Vec<String> = asked
+    let asked: Queries<'_> = serde_json::from_slice(&plan_raw).unwrap();
+    let prefetched: Vec<Value> = asked
         .queries
         .iter()
         .zip(plan["queries"].as_array().unwrap())
-        .map(|(raw, q)| {
-            let answer = &fixture["facts"][q["name"].as_str().unwrap()];
-            format!(r#"{{"query":{},"answer":{answer}}}"#, raw.get())
-        })
+        .map(|(raw, q)| json!({"query": raw.get(), "answer": fixture["facts"][q["name"].as_str().unwrap()]}))
         .collect();
-    let text = json!({ "handle": handle }).to_string();
-    let one_call = format!(
-        r#"{},"prefetched":[{}]}}}}"#,
-        &text[..text.len() - 2],
-        prefetched.join(",")
-    );
-    let decided: Value = serde_json::from_slice(&handle_call(one_call.as_bytes(), &body)).unwrap();
+    let mut at_hand = handle.clone();
+    at_hand["prefetched"] = Value::Array(prefetched);
+    let one_call = split_call(&json!({ "handle": at_hand }));
+    let decided: Value = serde_json::from_slice(&run(&one_call)).unwrap();
     assert_eq!(decided["kind"], "decision", "{decided}");
     c.bench_function("signed click: one call, every answer prefetched", |b| {
-        b.iter(|| handle_call(black_box(one_call.as_bytes()), &body))
+        b.iter(|| run(&one_call))
     });
     c.bench_function("signed click: plan (the first call: what to ask)", |b| {
-        b.iter(|| handle_call(black_box(plan_input.as_bytes()), &body))
+        b.iter(|| run(&plan_input))
     });
     c.bench_function("signed click: decide (the second call: every fact)", |b| {
-        b.iter(|| handle_call(black_box(decide_input.as_bytes()), &body))
+        b.iter(|| run(&decide_input))
     });
     c.bench_function(
         "signed click: plan + decide (wire form, as the shim calls it)",
-        |b| {
-            b.iter(|| {
-                let plan = handle_call(black_box(plan_input.as_bytes()), &body);
-                let decision = handle_call(black_box(decide_input.as_bytes()), &body);
-                (plan, decision)
-            })
-        },
+        |b| b.iter(|| (run(&plan_input), run(&decide_input))),
     );
 }
 

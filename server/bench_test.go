@@ -312,7 +312,7 @@ func benchCorePath(b *testing.B, guard, cold, prefetch bool) {
 			b.Fatal("the click's answers are not all at hand")
 		}
 	}
-	var docs [][]byte
+	var docs []encodedCall
 	for {
 		doc, err := call.encode()
 		if err != nil {

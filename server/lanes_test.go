@@ -40,12 +40,12 @@ func TestACallPastItsBudgetIsStoppedAndItsInstanceReplaced(t *testing.T) {
 	pool <- stopped
 
 	call := []byte(`{"handle":{"input":{"http":{"method":"POST","path":"/api/v1/lint","user_id":"alicealicealicealicealice1"}},"now_ms":1,"entropy":"00000000000000000000000000000000","node":"nodenodenodenodenodenode01","settings":{"verify_provenance":true,"allow_unverified_ephemeral":false,"dialog_session_minutes":30}}}`)
-	_, used, err := c.call(ctx, laneBulk, 100_000, call, heavyLint())
+	_, used, err := c.call(ctx, laneBulk, 100_000, plainCall(call), heavyLint())
 	require.ErrorIs(t, err, errCoreOutOfFuel)
 	assert.Greater(t, used, int64(100_000), "it stopped once the budget was spent")
 	assert.True(t, stopped.module.IsClosed(), "a stopped instance is closed")
 
-	out, used, err := c.call(ctx, laneBulk, fuelUnbounded, call, heavyLint())
+	out, used, err := c.call(ctx, laneBulk, fuelUnbounded, plainCall(call), heavyLint())
 	require.NoError(t, err, "with fuel enough the same call is answered")
 	assert.Contains(t, string(out), `"kind":"decision"`)
 	t.Logf("the heaviest lint spends %d fuel", used)

@@ -457,12 +457,12 @@ func TestTrappedInstanceIsClosedAndReplaced(t *testing.T) {
 	trapped := <-pool
 	pool <- trapped
 
-	_, _, err = c.call(ctx, laneInteractive, fuelUnbounded, []byte(`{"handle":{"input":{"http":{"method":"POST","path":"/api/v1/handler","user_id":"alicealicealicealicealice1"}},"now_ms":1,"entropy":"00000000000000000000000000000000","node":"nodenodenodenodenodenode01","settings":{"verify_provenance":true,"allow_unverified_ephemeral":false}}}`), memoryHog())
+	_, _, err = c.call(ctx, laneInteractive, fuelUnbounded, plainCall([]byte(`{"handle":{"input":{"http":{"method":"POST","path":"/api/v1/handler","user_id":"alicealicealicealicealice1"}},"now_ms":1,"entropy":"00000000000000000000000000000000","node":"nodenodenodenodenodenode01","settings":{"verify_provenance":true,"allow_unverified_ephemeral":false}}}`)), memoryHog())
 	require.ErrorIs(t, err, errCoreTrapped)
 	assert.True(t, trapped.module.IsClosed(), "a trapped instance is closed")
 
 	for range 3 {
-		out, _, err := c.call(ctx, laneInteractive, fuelUnbounded, []byte(`"info"`), nil)
+		out, _, err := c.call(ctx, laneInteractive, fuelUnbounded, plainCall([]byte(`"info"`)), nil)
 		require.NoError(t, err)
 		assert.Contains(t, string(out), `"kind":"info"`)
 	}

@@ -137,7 +137,7 @@ func (c *core) instantiate(ctx context.Context) (*instance, error) {
 		memory: module.Memory(),
 		inbox:  module.ExportedFunction("inbox"),
 		handle: module.ExportedFunction("handle"),
-		stack:  make([]uint64, 2),
+		stack:  make([]uint64, 3),
 	}
 	fuel, _ := module.ExportedGlobal("fuel").(api.MutableGlobal)
 	inst.fuel = fuel
@@ -164,7 +164,7 @@ func (c *core) instantiate(ctx context.Context) (*instance, error) {
 // call runs one `handle` call on an instance of lane's pool, on a budget of fuel. A trapped
 // instance, or one that spent its budget, is closed and replaced, never reused; so is one whose
 // memory grew past keepMemoryBytes. used is the fuel the call spent.
-func (c *core) call(ctx context.Context, lane int, fuel int64, input, body []byte) (out []byte, used int64, err error) {
+func (c *core) call(ctx context.Context, lane int, fuel int64, input encodedCall, body []byte) (out []byte, used int64, err error) {
 	pool := c.pools[lane]
 	var inst *instance
 	select {
@@ -214,22 +214,23 @@ func (c *core) Close(ctx context.Context) error {
 	return c.runtime.Close(ctx)
 }
 
-// call writes the call and its body into the inbox and runs `handle` once, with fuel to spend.
+// call writes the call (its document and the answers beside it) and its body into the inbox
+// and runs `handle` once, with fuel to spend.
 // The context is not passed down: nothing in the module waits, and fuel bounds its work.
-func (i *instance) call(input, body []byte, fuel int64) ([]byte, int64, error) {
+func (i *instance) call(input encodedCall, body []byte, fuel int64) ([]byte, int64, error) {
 	ctx := context.Background()
 	i.fuel.Set(uint64(fuel))
 	spent := func() int64 { return fuel - int64(i.fuel.Get()) }
-	n := len(input) + len(body)
+	n := len(input.bytes) + len(body)
 	if uint64(n) > uint64(i.inboxLen) {
 		if err := i.reserve(ctx, n); err != nil {
 			return nil, spent(), err
 		}
 	}
-	if !i.memory.Write(i.inboxPtr, input) || !i.memory.Write(i.inboxPtr+uint32(len(input)), body) {
+	if !i.memory.Write(i.inboxPtr, input.bytes) || !i.memory.Write(i.inboxPtr+uint32(len(input.bytes)), body) {
 		return nil, spent(), fmt.Errorf("the core's inbox (%d bytes) does not hold %d", i.inboxLen, n)
 	}
-	i.stack[0], i.stack[1] = uint64(len(input)), uint64(len(body))
+	i.stack[0], i.stack[1], i.stack[2] = uint64(input.doc), uint64(len(input.bytes)-input.doc), uint64(len(body))
 	if err := i.handle.CallWithStack(ctx, i.stack); err != nil {
 		return nil, spent(), err
 	}

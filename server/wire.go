@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 
 	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/segmentio/encoding/json"
@@ -122,53 +123,82 @@ type httpInput struct {
 	Internal bool `json:"internal,omitempty"`
 }
 
-// encode writes {"handle":{...}} with the settings and facts spliced in as they are.
-func (c *handleCall) encode() ([]byte, error) {
+// encodedCall is a call as it crosses into the core: the document, then the answers it
+// measures, in one buffer. Answers travel beside the document, not inside it, so that the core
+// reads each only when it asks for it, and compares a prefetched query without parsing it
+// (src/wire/envelope.rs, `attached`).
+type encodedCall struct {
+	bytes []byte
+	doc   int // the document's length; the answers follow it
+}
+
+// plainCall is a call without answers beside it.
+func plainCall(doc []byte) encodedCall { return encodedCall{bytes: doc, doc: len(doc)} }
+
+// encode writes {"handle":{...}} with the settings spliced in as they are, each answer's name
+// and length, and after the document the answers: the facts' in the order the document lists
+// them, then each prefetched query's exact text and its answer.
+func (c *handleCall) encode() (encodedCall, error) {
 	head, err := json.Marshal(c)
 	if err != nil {
-		return nil, err
+		return encodedCall{}, err
 	}
-	size := len(head) + len(c.Settings) + 64
+	size, answers := len(head)+len(c.Settings)+64, 0
 	for name, answer := range c.Facts {
-		size += len(name) + len(answer) + 4
+		size += len(name) + 16
+		answers += len(answer)
 	}
 	for _, pf := range c.Prefetched {
-		size += len(pf.query) + len(pf.answer) + 24
+		size += 24
+		answers += len(pf.query) + len(pf.answer)
 	}
-	doc := make([]byte, 0, size)
-	doc = append(doc, `{"handle":`...)
-	doc = append(doc, head[:len(head)-1]...) // without its closing brace
-	doc = append(doc, `,"settings":`...)
-	doc = append(doc, c.Settings...)
+	buf := make([]byte, 0, size+answers)
+	buf = append(buf, `{"handle":`...)
+	buf = append(buf, head[:len(head)-1]...) // without its closing brace
+	buf = append(buf, `,"settings":`...)
+	buf = append(buf, c.Settings...)
+	// Go's map order is random: the names are listed in one order, and the answers follow in
+	// the same.
+	order := make([]string, 0, len(c.Facts))
 	if len(c.Facts) > 0 {
-		doc = append(doc, `,"facts":{`...)
-		first := true
+		buf = append(buf, `,"facts":[`...)
 		for name, answer := range c.Facts {
-			if !first {
-				doc = append(doc, ',')
+			if len(order) > 0 {
+				buf = append(buf, ',')
 			}
-			first = false
-			doc = appendName(doc, name)
-			doc = append(doc, ':')
-			doc = append(doc, answer...)
+			order = append(order, name)
+			buf = append(buf, '[')
+			buf = appendName(buf, name)
+			buf = append(buf, ',')
+			buf = strconv.AppendInt(buf, int64(len(answer)), 10)
+			buf = append(buf, ']')
 		}
-		doc = append(doc, '}')
+		buf = append(buf, ']')
 	}
 	if len(c.Prefetched) > 0 {
-		doc = append(doc, `,"prefetched":[`...)
+		buf = append(buf, `,"prefetched":[`...)
 		for i, pf := range c.Prefetched {
 			if i > 0 {
-				doc = append(doc, ',')
+				buf = append(buf, ',')
 			}
-			doc = append(doc, `{"query":`...)
-			doc = append(doc, pf.query...)
-			doc = append(doc, `,"answer":`...)
-			doc = append(doc, pf.answer...)
-			doc = append(doc, '}')
+			buf = append(buf, '[')
+			buf = strconv.AppendInt(buf, int64(len(pf.query)), 10)
+			buf = append(buf, ',')
+			buf = strconv.AppendInt(buf, int64(len(pf.answer)), 10)
+			buf = append(buf, ']')
 		}
-		doc = append(doc, ']')
+		buf = append(buf, ']')
 	}
-	return append(doc, `}}`...), nil
+	buf = append(buf, `}}`...)
+	doc := len(buf)
+	for _, name := range order {
+		buf = append(buf, c.Facts[name]...)
+	}
+	for _, pf := range c.Prefetched {
+		buf = append(buf, pf.query...)
+		buf = append(buf, pf.answer...)
+	}
+	return encodedCall{bytes: buf, doc: doc}, nil
 }
 
 // appendName writes a fact's name as a JSON string. The core names facts like Rust fields
@@ -445,17 +475,19 @@ func answerFailed(e factError) json.RawMessage {
 
 // callCore sends one call document (and body) to the core and decodes its reply.
 func (p *Plugin) callCore(ctx context.Context, lane int, call any, body []byte) (*reply, error) {
-	var doc []byte
+	var encoded encodedCall
 	var err error
 	if c, ok := call.(*handleCall); ok {
-		doc, err = c.encode()
+		encoded, err = c.encode()
 	} else {
+		var doc []byte
 		doc, err = json.Marshal(call)
+		encoded = plainCall(doc)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("encoding the core's call: %w", err)
 	}
-	out, _, err := p.core.call(ctx, lane, p.info.fuel(lane), doc, body)
+	out, _, err := p.core.call(ctx, lane, p.info.fuel(lane), encoded, body)
 	if err != nil {
 		return nil, err
 	}

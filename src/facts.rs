@@ -2,12 +2,12 @@
 //!
 //! Each endpoint names its facts in a struct of its own (`ClickFacts`, `SubmitFacts`, …) whose
 //! fields are [`Answer`]s. The core asks for the fields still missing, each [`Query`] under the
-//! field's name; the shim gathers them (concurrently), adds each answer to one JSON object under
-//! that name and calls again with every answer so far. A failure is data: Mattermost's status
+//! field's name; the shim gathers them (concurrently) and calls again with every answer so far,
+//! each under its name, beside the call document ([`Raw`]). A failure is data: Mattermost's status
 //! and error id, never text to search.
 
 use serde::de::value::MapDeserializer;
-use serde::de::{Deserializer, Visitor};
+use serde::de::{Deserializer, IntoDeserializer, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
@@ -383,28 +383,74 @@ impl fmt::Display for FactError {
     }
 }
 
-/// The answers gathered so far, each query's name with its answer's exact JSON text: the
-/// shim's object split once (by the call's own parse), so that each facts struct reads only
-/// its own answers. Read as one text, every struct (a click reads three or four) skipped
-/// every other answer, a post's props included, each time.
-pub type Answers<'a> = BTreeMap<&'a str, &'a RawValue>;
+/// The answers gathered so far, each query's name with its answer's text: each facts struct
+/// reads only its own answers. Read as one text, every struct (a click reads three or four)
+/// skipped every other answer, a post's props included, each time.
+pub type Answers<'a> = BTreeMap<&'a str, Raw<'a>>;
 
-/// The answers gathered so far, as the shim sends them: one JSON object keyed by query name;
-/// and the answers the shim had at hand before anything was asked ([`Prefetch`]), which an
-/// endpoint takes with [`Facts::take_prefetched`].
+/// The answers gathered so far, by query name; and the answers the shim had at hand before
+/// anything was asked ([`Prefetch`]), which an endpoint takes with [`Facts::take_prefetched`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Facts<'a>(Option<Source<'a>>, &'a [Prefetched<'a>]);
 
 /// One answer given before its question was asked: the answer to `query`, and to nothing
 /// else.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Copy)]
 pub struct Prefetched<'a> {
-    /// The exact text of the query it answers, as the core writes queries.
-    #[serde(borrow)]
-    pub query: &'a RawValue,
+    /// The exact text of the query it answers, as the core writes queries: compared byte for
+    /// byte, never parsed.
+    pub query: &'a [u8],
     /// The answer, as the shim writes answers.
-    #[serde(borrow)]
-    pub answer: &'a RawValue,
+    pub answer: Raw<'a>,
+}
+
+/// An answer's JSON text as the shim wrote it, beside the call document rather than inside it
+/// (src/wire/envelope.rs): it is parsed once, by the facts struct that reads it, and checked by
+/// that parse (text that is not one JSON value is an unreadable answer). Inside the document,
+/// the call's own parse had to walk every answer to find its end, and then each struct parsed
+/// its answers again: a third of a warm click's work.
+#[derive(Debug, Clone, Copy)]
+pub struct Raw<'a>(pub &'a [u8]);
+
+impl<'a> IntoDeserializer<'a, serde_json::Error> for Raw<'a> {
+    type Deserializer = Self;
+
+    fn into_deserializer(self) -> Self {
+        self
+    }
+}
+
+/// Each method parses the whole text as that method would, and refuses anything after it.
+macro_rules! parse_whole {
+    ($($method:ident($($arg:ident: $ty:ty),*);)*) => {$(
+        fn $method<V: Visitor<'a>>(self, $($arg: $ty,)* visitor: V) -> Result<V::Value, Self::Error> {
+            let text = std::str::from_utf8(self.0).map_err(serde::de::Error::custom)?;
+            let mut de = serde_json::Deserializer::from_str(text);
+            let value = Deserializer::$method(&mut de, $($arg,)* visitor)?;
+            de.end()?;
+            Ok(value)
+        }
+    )*};
+}
+
+impl<'a> Deserializer<'a> for Raw<'a> {
+    type Error = serde_json::Error;
+
+    parse_whole! {
+        deserialize_any(); deserialize_bool(); deserialize_i8(); deserialize_i16();
+        deserialize_i32(); deserialize_i64(); deserialize_i128(); deserialize_u8();
+        deserialize_u16(); deserialize_u32(); deserialize_u64(); deserialize_u128();
+        deserialize_f32(); deserialize_f64(); deserialize_char(); deserialize_str();
+        deserialize_string(); deserialize_bytes(); deserialize_byte_buf(); deserialize_option();
+        deserialize_unit(); deserialize_seq(); deserialize_map(); deserialize_identifier();
+        deserialize_ignored_any();
+        deserialize_unit_struct(name: &'static str);
+        deserialize_newtype_struct(name: &'static str);
+        deserialize_tuple(len: usize);
+        deserialize_tuple_struct(name: &'static str, len: usize);
+        deserialize_struct(name: &'static str, fields: &'static [&'static str]);
+        deserialize_enum(name: &'static str, variants: &'static [&'static str]);
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -453,14 +499,16 @@ impl<'a> Facts<'a> {
             Some(Source::Split(answers)) => Some(answers),
             None => None,
         };
-        let found: Vec<Option<&'a RawValue>> = ask
+        let mut text = Vec::with_capacity(256);
+        let found: Vec<Option<Raw<'a>>> = ask
             .0
             .iter()
             .map(|query| {
-                let text = serde_json::to_string(query).expect("queries always serialize");
+                text.clear();
+                serde_json::to_writer(&mut text, query).expect("queries always serialize");
                 self.1
                     .iter()
-                    .find(|p| p.query.get() == text)
+                    .find(|p| p.query == text.as_slice())
                     .map(|p| p.answer)
             })
             .collect();
@@ -498,7 +546,7 @@ struct Split<'a>(&'a Answers<'a>);
 
 impl<'a> Split<'a> {
     fn visit<V: Visitor<'a>>(
-        entries: impl Iterator<Item = (&'a str, &'a RawValue)>,
+        entries: impl Iterator<Item = (&'a str, Raw<'a>)>,
         visitor: V,
     ) -> Result<V::Value, serde_json::Error> {
         let mut map = MapDeserializer::new(entries);

@@ -11,7 +11,7 @@
 mod common;
 use common::fixture_dirs;
 use serde_json::{json, Map, Value};
-use socket_mode_core::wire::envelope::handle_call;
+use socket_mode_core::wire::envelope::{handle_call, split_call};
 use std::path::PathBuf;
 
 /// The node every fixture runs on, unless it names another.
@@ -55,7 +55,8 @@ fn base64_decode(s: &str) -> Vec<u8> {
 }
 
 fn call(doc: &Value, body: &[u8]) -> Value {
-    serde_json::from_slice(&handle_call(doc.to_string().as_bytes(), body)).unwrap()
+    let (doc, attached) = split_call(doc);
+    serde_json::from_slice(&handle_call(&doc, &attached, body)).unwrap()
 }
 
 /// Runs one fixture and returns what actually happened, in the fixture's `expect` form.
@@ -133,7 +134,7 @@ fn run_with(fixture: &Value, every_fact_asked: bool) -> Value {
     }
     let mut asked = Vec::new();
     let mut effects = Vec::new();
-    let mut reply = call_prefetched(&handle, &body);
+    let mut reply = call(&json!({ "handle": handle }), &body);
     let mut rounds = 1;
     // The core may ask several rounds; each lists only what it still needs, and what to do
     // before the shim asks (carried out in that order, so listed with the effects).
@@ -164,7 +165,7 @@ fn run_with(fixture: &Value, every_fact_asked: bool) -> Value {
             asked.push(query.clone());
         }
         handle["facts"] = Value::Object(answered.clone());
-        reply = call_prefetched(&handle, &body);
+        reply = call(&json!({ "handle": handle }), &body);
         rounds += 1;
     }
     if every_fact_asked {
@@ -224,33 +225,6 @@ fn run_with(fixture: &Value, every_fact_asked: bool) -> Value {
     Value::Object(actual)
 }
 
-/// Calls the core with `handle`, its prefetched queries written as the raw JSON they are (the
-/// fixture holds each as a string, the shim splices its bytes).
-fn call_prefetched(handle: &Value, body: &[u8]) -> Value {
-    let Some(prefetched) = handle.get("prefetched").and_then(Value::as_array) else {
-        return call(&json!({ "handle": handle }), body);
-    };
-    let mut without = handle.clone();
-    without.as_object_mut().unwrap().remove("prefetched");
-    let entries: Vec<String> = prefetched
-        .iter()
-        .map(|p| {
-            format!(
-                r#"{{"query":{},"answer":{}}}"#,
-                p["query"].as_str().unwrap(),
-                p["answer"]
-            )
-        })
-        .collect();
-    let text = json!({ "handle": without }).to_string();
-    let doc = format!(
-        r#"{},"prefetched":[{}]}}}}"#,
-        &text[..text.len() - 2],
-        entries.join(",")
-    );
-    serde_json::from_slice(&handle_call(doc.as_bytes(), body)).unwrap()
-}
-
 /// The core's prefetch queries for `request`'s path, filled as the shim fills them
 /// (server/prefetch.go): each marker replaced with the value its `fill` names, which must be a
 /// Mattermost id; a query with a marker left unfilled is left out. Name and exact text.
@@ -268,7 +242,7 @@ fn prefetch_queries(request: &Value, body: &[u8]) -> Vec<(String, String)> {
         #[serde(borrow)]
         queries: Vec<&'a serde_json::value::RawValue>,
     }
-    let info = handle_call(br#""info""#, b"");
+    let info = handle_call(br#""info""#, b"", b"");
     let info: Info<'_> = serde_json::from_slice(&info).unwrap();
     let size = body.len();
     let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
@@ -666,7 +640,7 @@ fn a_prefetched_answer_serves_only_its_exact_query() {
         "facts": warm["standing"],
         "prefetched": prefetched,
     });
-    let reply = call_prefetched(&handle, &body);
+    let reply = call(&json!({ "handle": handle }), &body);
     assert_eq!(reply["kind"], "need_facts", "{reply}");
     let asked: Vec<&str> = reply["queries"]
         .as_array()

@@ -5,7 +5,7 @@
 mod common;
 use common::fixture_dirs;
 use serde_json::{json, Value};
-use socket_mode_core::wire::envelope::handle_call;
+use socket_mode_core::wire::envelope::{handle_call, split_call};
 
 /// A small deterministic generator (xorshift64*), so a failure replays exactly.
 struct Rng(u64);
@@ -147,7 +147,8 @@ fn mutated_requests_and_facts_never_crash_the_core() {
         // they do not answer gets Mattermost's 404.
         let mut answered = serde_json::Map::new();
         for step in 0..6 {
-            let reply = handle_call(json!({ "handle": handle }).to_string().as_bytes(), &bytes);
+            let (doc, attached) = split_call(&json!({ "handle": handle }));
+            let reply = handle_call(&doc, &attached, &bytes);
             let context = format!("round {round}, step {step}, fixture {}", f["description"]);
             check_reply(&reply, &context);
             let reply: Value = serde_json::from_slice(&reply).unwrap();
@@ -173,13 +174,24 @@ fn random_bytes_never_crash_the_core() {
         let len = rng.below(300);
         let body: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
         let input: Vec<u8> = (0..rng.below(200)).map(|_| rng.next() as u8).collect();
-        check_reply(&handle_call(&input, &body), "random call document");
+        check_reply(&handle_call(&input, b"", &body), "random call document");
         let call = json!({"handle": {"input": {"http": {"method": "POST", "path": "/api/v1/handler", "user_id": "alicealicealicealicealice1"}},
             "now_ms": 1, "entropy": "00112233445566778899aabbccddeeff", "node": "nodenodenodenodenodenode01",
             "settings": {"verify_provenance": true, "allow_unverified_ephemeral": false}}});
         check_reply(
-            &handle_call(call.to_string().as_bytes(), &body),
+            &handle_call(call.to_string().as_bytes(), b"", &body),
             "random body",
+        );
+        // Random answers beside the call, under lengths that may or may not add up to them: an
+        // error reply or an unreadable answer, never a crash.
+        let mut call = call;
+        let (a, b) = (rng.below(40), rng.below(40));
+        call["handle"]["facts"] = json!([["keyring", a], ["post", b]]);
+        call["handle"]["prefetched"] = json!([[rng.below(20), rng.below(20)]]);
+        let attached: Vec<u8> = (0..rng.below(100)).map(|_| rng.next() as u8).collect();
+        check_reply(
+            &handle_call(call.to_string().as_bytes(), &attached, b""),
+            "random answers",
         );
     }
 }

@@ -19,7 +19,7 @@
 mod meter;
 
 use serde_json::{json, Map, Value};
-use socket_mode_core::wire::envelope::handle_call;
+use socket_mode_core::wire::envelope::{handle_call, split_call};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -348,10 +348,10 @@ fn run(case: &Case, rng: &mut Rng, mut meter: Option<&mut meter::Meter>) -> Resu
     });
     let mut answered = Map::new();
     for round in 1..=8u32 {
-        let call = json!({ "handle": handle }).to_string();
-        let reply = handle_call(call.as_bytes(), &case.body);
+        let (call, attached) = split_call(&json!({ "handle": handle }));
+        let reply = handle_call(&call, &attached, &case.body);
         if let Some(meter) = meter.as_deref_mut() {
-            let (wasm_reply, fuel) = meter.call(call.as_bytes(), &case.body)?;
+            let (wasm_reply, fuel) = meter.call(&call, &attached, &case.body)?;
             if wasm_reply != reply {
                 return Err(format!(
                     "the wasm build answered otherwise than the native one: {} against {}",

@@ -28,7 +28,7 @@ pub(crate) struct Meter {
     instance: Instance,
     module: Module,
     memory: Memory,
-    handle: TypedFunc<(u32, u32), u64>,
+    handle: TypedFunc<(u32, u32, u32), u64>,
     inbox: TypedFunc<u32, u32>,
     fuel: wasmi::Global,
 }
@@ -45,7 +45,7 @@ impl Meter {
             .get_memory(&store, "memory")
             .ok_or_else(|| export("memory"))?;
         let handle = instance
-            .get_typed_func::<(u32, u32), u64>(&store, "handle")
+            .get_typed_func::<(u32, u32, u32), u64>(&store, "handle")
             .map_err(|_| export("handle"))?;
         let inbox = instance
             .get_typed_func::<u32, u32>(&store, "inbox")
@@ -64,11 +64,16 @@ impl Meter {
         })
     }
 
-    /// Runs one call as the shim does: the call and the body in the inbox, one `handle`.
-    /// Answers the reply and the fuel spent; `Err` for a trap (after which a fresh instance
-    /// serves, as in the shim).
-    pub(crate) fn call(&mut self, call: &[u8], body: &[u8]) -> Result<(Vec<u8>, i64), String> {
-        let outcome = self.try_call(call, body);
+    /// Runs one call as the shim does: the call, the answers beside it and the body in the
+    /// inbox, one `handle`. Answers the reply and the fuel spent; `Err` for a trap (after which
+    /// a fresh instance serves, as in the shim).
+    pub(crate) fn call(
+        &mut self,
+        call: &[u8],
+        attached: &[u8],
+        body: &[u8],
+    ) -> Result<(Vec<u8>, i64), String> {
+        let outcome = self.try_call(call, attached, body);
         if outcome.is_err() {
             let engine = self.store.engine().clone();
             *self = Meter::new(&engine, &self.module.clone())?;
@@ -76,26 +81,33 @@ impl Meter {
         outcome
     }
 
-    fn try_call(&mut self, call: &[u8], body: &[u8]) -> Result<(Vec<u8>, i64), String> {
+    fn try_call(
+        &mut self,
+        call: &[u8],
+        attached: &[u8],
+        body: &[u8],
+    ) -> Result<(Vec<u8>, i64), String> {
         const BUDGET: i64 = i64::MAX / 2;
         self.fuel
             .set(&mut self.store, Val::I64(BUDGET))
             .map_err(|e| e.to_string())?;
-        let n = u32::try_from(call.len() + body.len()).map_err(|e| e.to_string())?;
+        let n =
+            u32::try_from(call.len() + attached.len() + body.len()).map_err(|e| e.to_string())?;
         let at = self
             .inbox
             .call(&mut self.store, n)
             .map_err(|e| format!("inbox: {e}"))?;
-        self.memory
-            .write(&mut self.store, at as usize, call)
-            .and_then(|()| {
-                self.memory
-                    .write(&mut self.store, at as usize + call.len(), body)
-            })
-            .map_err(|e| format!("writing the inbox: {e}"))?;
+        let mut offset = at as usize;
+        for part in [call, attached, body] {
+            self.memory
+                .write(&mut self.store, offset, part)
+                .map_err(|e| format!("writing the inbox: {e}"))?;
+            offset += part.len();
+        }
+        let lengths = (call.len() as u32, attached.len() as u32, body.len() as u32);
         let packed = self
             .handle
-            .call(&mut self.store, (call.len() as u32, body.len() as u32))
+            .call(&mut self.store, lengths)
             .map_err(|e| format!("the core trapped: {e}"))?;
         let spent = match self.fuel.get(&self.store) {
             Val::I64(left) => BUDGET - left,

@@ -1,13 +1,14 @@
 //! The JSON wire form of the core: what the shim sends across the wasm boundary and reads back.
 //!
-//! One call carries one [`Call`] document plus, for HTTP requests, the raw body bytes beside it
-//! (they may be anything, invalid UTF-8 included, so they never travel inside JSON). The answer
-//! is one reply document, tagged by `kind`. The shared golden fixtures under `tests/fixtures/`
+//! One call carries one [`Call`] document; beside it, the answers to the core's queries (see
+//! [`attached`]) and, for HTTP requests, the raw body bytes (they may be anything, invalid UTF-8
+//! included, so they never travel inside JSON). The answer is one reply document, tagged by
+//! `kind`. The shared golden fixtures under `tests/fixtures/`
 //! drive the core through this form, so `cargo test` and `go test` check the same bytes.
 
 use crate::configure::{configure, ConfigEvent, Configured};
 use crate::effect::{Decision, Effect, Outcome, Response};
-use crate::facts::{Facts, Query};
+use crate::facts::{Answers, Facts, Prefetched, Query, Raw};
 use crate::input::{Body, Context, Input, Request, WebSocketMessage};
 use crate::manifest::{PLUGIN_ID, PLUGIN_VERSION};
 use crate::paths::{ADMIN_STATUS_PATH, DIALOG_OPEN_PATH, EPHEMERAL_PATH, LINT_PATH, STATUS_PATH};
@@ -59,13 +60,14 @@ pub struct HandleCall<'a> {
     settings: Settings,
     /// This plugin process: the node of a cluster that handles the input.
     node: crate::ids::NodeId,
-    /// The answers so far, keyed by query name; absent on the first call.
+    /// The answers so far: each query's name and its answer's length in bytes. The answers
+    /// themselves follow the document ([`attached`]), in this order; none on a first call.
     #[serde(default, borrow)]
-    facts: Option<crate::facts::Answers<'a>>,
-    /// Answers the shim had at hand before it was asked ([`crate::facts::Prefetch`]), each with
-    /// the exact query it answers.
-    #[serde(default, borrow)]
-    prefetched: Vec<crate::facts::Prefetched<'a>>,
+    facts: Vec<(&'a str, usize)>,
+    /// Answers the shim had at hand before it was asked ([`crate::facts::Prefetch`]): the
+    /// lengths of each exact query text and of its answer, which follow the facts' answers.
+    #[serde(default)]
+    prefetched: Vec<(usize, usize)>,
 }
 
 /// The most prefetched answers a call looks at: more than any input's first round asks.
@@ -179,13 +181,14 @@ enum Reply {
     },
 }
 
-/// Handles one call: `call` is a [`Call`] document, `body` the HTTP body (empty otherwise).
-pub fn handle_call(call: &[u8], body: &[u8]) -> Vec<u8> {
+/// Handles one call: `call` is a [`Call`] document, `attached` the answers its `facts` and
+/// `prefetched` measure, `body` the HTTP body (empty otherwise).
+pub fn handle_call(call: &[u8], attached: &[u8], body: &[u8]) -> Vec<u8> {
     let parsed = std::str::from_utf8(call)
         .map_err(|e| e.to_string())
         .and_then(|text| serde_json::from_str::<Call<'_>>(text).map_err(|e| e.to_string()));
     let reply = match parsed {
-        Ok(call) => answer(call, body),
+        Ok(call) => answer(call, attached, body),
         Err(e) => Reply::Error {
             message: format!("unreadable call: {e}"),
         },
@@ -193,9 +196,86 @@ pub fn handle_call(call: &[u8], body: &[u8]) -> Vec<u8> {
     serde_json::to_vec(&reply).expect("replies always serialize")
 }
 
-fn answer(call: Call<'_>, body: &[u8]) -> Reply {
+/// The answers beside a call, cut by the lengths its document gives: the facts' answers by
+/// name, then each prefetched query and its answer. The answers travel outside the document
+/// because a document must be read whole: inside it, every answer (a post's 1 KiB among them)
+/// was walked once by the document's parse only to find where it ends, and again by the
+/// struct that reads it. Here nothing is read until it is asked for, and a query is compared
+/// byte for byte without being parsed at all. `None` when the lengths do not add up to
+/// `attached` exactly (a shim bug).
+#[allow(clippy::type_complexity)]
+fn attached<'a>(
+    facts: &[(&'a str, usize)],
+    prefetched: &[(usize, usize)],
+    mut attached: &'a [u8],
+) -> Option<(Answers<'a>, Vec<Prefetched<'a>>)> {
+    let mut cut = |len: usize| {
+        let (head, rest) = attached.split_at_checked(len)?;
+        attached = rest;
+        Some(head)
+    };
+    let mut answers = Answers::new();
+    for &(name, len) in facts {
+        answers.insert(name, Raw(cut(len)?));
+    }
+    let mut at_hand = Vec::with_capacity(prefetched.len().min(MAX_PREFETCHED));
+    for &(query, answer) in prefetched {
+        let (query, answer) = (cut(query)?, Raw(cut(answer)?));
+        if at_hand.len() < MAX_PREFETCHED {
+            at_hand.push(Prefetched { query, answer });
+        }
+    }
+    attached.is_empty().then_some((answers, at_hand))
+}
+
+/// A call held as one JSON value with its answers inside it, the form of the fixtures, the
+/// fuzzer and the benchmarks: `handle.facts` an object of answers by query name, and
+/// `handle.prefetched` a list of `{"query": <the query's exact text, as a string>, "answer":
+/// <its answer>}`. Answers the call document and the answers beside it, as the shim writes
+/// them (server/wire.go), for [`handle_call`].
+pub fn split_call(call: &Value) -> (Vec<u8>, Vec<u8>) {
+    let mut call = call.clone();
+    let mut attached = Vec::new();
+    if let Some(handle) = call.get_mut("handle").and_then(Value::as_object_mut) {
+        if let Some(Value::Object(facts)) = handle.get("facts") {
+            let mut lengths = Vec::new();
+            for (name, answer) in facts {
+                let text = answer.to_string();
+                attached.extend_from_slice(text.as_bytes());
+                lengths.push(serde_json::json!([name, text.len()]));
+            }
+            handle.insert("facts".into(), Value::Array(lengths));
+        }
+        if let Some(Value::Array(prefetched)) = handle.get("prefetched") {
+            let mut lengths = Vec::new();
+            for entry in prefetched {
+                let query = entry["query"].as_str().unwrap_or_default();
+                let answer = entry["answer"].to_string();
+                attached.extend_from_slice(query.as_bytes());
+                attached.extend_from_slice(answer.as_bytes());
+                lengths.push(serde_json::json!([query.len(), answer.len()]));
+            }
+            handle.insert("prefetched".into(), Value::Array(lengths));
+        }
+    }
+    (
+        serde_json::to_vec(&call).expect("a value serializes"),
+        attached,
+    )
+}
+
+fn answer(call: Call<'_>, attached_bytes: &[u8], body: &[u8]) -> Reply {
     match call {
         Call::Handle(h) => {
+            let Some((answers, prefetched)) = attached(&h.facts, &h.prefetched, attached_bytes)
+            else {
+                return Reply::Error {
+                    message: format!(
+                        "the answers' lengths do not add up to the {} bytes beside the call",
+                        attached_bytes.len()
+                    ),
+                };
+            };
             let Some(entropy) = parse_entropy(&h.entropy) else {
                 return Reply::Error {
                     message: "entropy must be 32 hex digits".into(),
@@ -256,9 +336,12 @@ fn answer(call: Call<'_>, body: &[u8]) -> Reply {
                 InputDoc::PostDeleted { post_id } => Input::PostDeleted { post_id },
                 InputDoc::Command { args } => Input::Command { args: args.get() },
             };
-            let prefetched = &h.prefetched[..h.prefetched.len().min(MAX_PREFETCHED)];
-            let facts = h.facts.as_ref().map_or(Facts::none(), Facts::answers);
-            match handle(&input, &ctx, facts.with_prefetched(prefetched)) {
+            let facts = if answers.is_empty() {
+                Facts::none()
+            } else {
+                Facts::answers(&answers)
+            };
+            match handle(&input, &ctx, facts.with_prefetched(&prefetched)) {
                 Outcome::NeedFacts { effects, queries } => Reply::NeedFacts { effects, queries },
                 Outcome::Decided(decision) => Reply::Decision(decision),
             }
@@ -361,7 +444,7 @@ mod tests {
     use super::*;
 
     fn reply(call: &str) -> Value {
-        serde_json::from_slice(&handle_call(call.as_bytes(), b"")).unwrap()
+        serde_json::from_slice(&handle_call(call.as_bytes(), b"", b"")).unwrap()
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! The exports of the server wasm module: one entry point, the buffer it reads from, and the
 //! panic message.
 //!
-//! One call into the core is one exported call: the host writes the call document and the
-//! body, one after the other, into the instance's *inbox* and calls [`handle`] with their
-//! lengths. Memory ownership, in one place:
+//! One call into the core is one exported call: the host writes the call document, the
+//! answers beside it and the body, one after the other, into the instance's *inbox* and calls
+//! [`handle`] with their lengths. Memory ownership, in one place:
 //! - The inbox belongs to the core and lives as long as the instance. [`inbox`] makes it hold
 //!   at least `len` bytes and says where it is; the host asks once when the instance starts,
 //!   and again only for a call larger than it (then two exported calls, not one). The host
@@ -47,11 +47,12 @@ pub extern "C" fn inbox(len: u32) -> u32 {
     inbox.as_mut_ptr() as u32
 }
 
-/// Runs one call: the inbox holds a `Call` document of `input_len` bytes, then the HTTP body
-/// of `body_len` bytes (0 for none). Returns the reply as `(ptr << 32) | len`, valid until the
-/// next call; `0` when the lengths do not fit the inbox (a host bug).
+/// Runs one call: the inbox holds a `Call` document of `doc_len` bytes, then the answers beside
+/// it, `attached_len` bytes (0 for none), then the HTTP body, `body_len` bytes (0 for none).
+/// Returns the reply as `(ptr << 32) | len`, valid until the next call; `0` when the lengths do
+/// not fit the inbox (a host bug).
 #[no_mangle]
-pub extern "C" fn handle(input_len: u32, body_len: u32) -> u64 {
+pub extern "C" fn handle(doc_len: u32, attached_len: u32, body_len: u32) -> u64 {
     static HOOK: Once = Once::new();
     HOOK.call_once(|| std::panic::set_hook(Box::new(record_panic)));
 
@@ -62,19 +63,21 @@ pub extern "C" fn handle(input_len: u32, body_len: u32) -> u64 {
             &mut *std::ptr::addr_of_mut!(REPLY),
         )
     };
-    let (input_len, body_len) = (input_len as usize, body_len as usize);
-    let Some(end) = input_len
-        .checked_add(body_len)
+    let [doc_len, attached_len, body_len] = [doc_len, attached_len, body_len].map(|n| n as usize);
+    let Some(end) = doc_len
+        .checked_add(attached_len)
+        .and_then(|n| n.checked_add(body_len))
         .filter(|&n| n <= inbox.len())
     else {
         return 0;
     };
-    let (input, body) = inbox[..end].split_at(input_len);
+    let (doc, rest) = inbox[..end].split_at(doc_len);
+    let (attached, body) = rest.split_at(attached_len);
     // The previous reply is dropped before the arena it lives in is taken back; the call's
     // memory, its reply included, comes from the arena (`arena.rs`).
     drop(std::mem::take(reply));
     Arena::open();
-    *reply = handle_call(input, body);
+    *reply = handle_call(doc, attached, body);
     Arena::close();
     let (ptr, len) = (reply.as_ptr() as u64, reply.len() as u64);
     (ptr << 32) | len
