@@ -27,7 +27,7 @@ fn bench(c: &mut Criterion) {
     )["settings"]
         .clone();
     let handle = json!({
-        "input": {"http": {"method": request["method"], "path": request["path"], "user_id": request["user_id"]}},
+        "input": {"http": {"method": request["method"], "path": request["path"], "user_id": request["user_id"], "internal": request["internal"]}},
         "now_ms": fixture["now_ms"],
         "entropy": fixture["entropy"],
         "settings": settings,
