@@ -138,8 +138,7 @@ func TestFactsThatRarelyChangeAreCachedBriefly(t *testing.T) {
 	decode("channel", &channel)
 	decode("team", &team)
 	api.On("GetPost", post.Id).Return(post, nil).Times(3)
-	// Mattermost's own clicks: Mattermost checked the clicker's permission before calling the
-	// plugin, which asks nothing of it (the mock fails any call it does not expect).
+	api.On("HasPermissionToChannel", clicker.Id, channel.Id, model.PermissionReadChannel).Return(true).Times(3)
 	api.On("GetUser", clicker.Id).Return(clicker, nil).Once()
 	api.On("GetChannel", channel.Id).Return(channel, nil).Once()
 	api.On("GetTeam", team.Id).Return(team, nil).Once()

@@ -21,12 +21,10 @@ type slowPermissionAPI struct {
 	waitFor   int64
 	granted   bool
 	seen      atomic.Int64 // the core's calls when the permission was answered
-	asked     atomic.Int64
 	published atomic.Int64
 }
 
 func (a *slowPermissionAPI) HasPermissionToChannel(string, string, *model.Permission) bool {
-	a.asked.Add(1)
 	for deadline := time.Now().Add(10 * time.Second); a.core() < a.waitFor && time.Now().Before(deadline); {
 		time.Sleep(time.Millisecond)
 	}
@@ -38,17 +36,10 @@ func (a *slowPermissionAPI) PublishWebSocketEvent(string, map[string]any, *model
 	a.published.Add(1)
 }
 
-// clickWithSlowPermission serves one signed click posted to the handler directly, whose
-// permission is answered only once the core has been called waitFor times during it; warm
-// first serves one click with the permission at once, so that the post, the accounts, the
-// channel and the team are cached.
+// clickWithSlowPermission serves one signed click whose permission is answered only once the
+// core has been called waitFor times during it; warm first serves one click with the
+// permission at once, so that the post, the accounts, the channel and the team are cached.
 func clickWithSlowPermission(t *testing.T, granted, warm bool, waitFor int64) (*slowPermissionAPI, *httptest.ResponseRecorder, int64) {
-	return clickOnce(t, granted, warm, false, waitFor)
-}
-
-// clickOnce is clickWithSlowPermission with the click made by Mattermost itself (internal: no
-// remote address, as doPluginRequest makes it) or posted directly.
-func clickOnce(t *testing.T, granted, warm, internal bool, waitFor int64) (*slowPermissionAPI, *httptest.ResponseRecorder, int64) {
 	noop, body, user := clickAPI(t)
 	api := &slowPermissionAPI{noopAPI: noop, granted: true}
 	p := activated(t, api)
@@ -56,9 +47,6 @@ func clickOnce(t *testing.T, granted, warm, internal bool, waitFor int64) (*slow
 	click := func() *httptest.ResponseRecorder {
 		r := httptest.NewRequest("POST", "/api/v1/handler", bytes.NewReader(body))
 		r.Header.Set("Mattermost-User-Id", user)
-		if internal {
-			r.RemoteAddr = ""
-		}
 		w := httptest.NewRecorder()
 		p.ServeHTTP(nil, w, r)
 		return w
@@ -68,7 +56,6 @@ func clickOnce(t *testing.T, granted, warm, internal bool, waitFor int64) (*slow
 		api.published.Store(0)
 	}
 	api.granted = granted
-	api.asked.Store(0)
 	before := p.core.calls.Load()
 	api.core, api.waitFor = func() int64 { return p.core.calls.Load() - before }, waitFor
 	w := click()
@@ -88,21 +75,12 @@ func TestAClickAsksThePermissionBesideTheDecision(t *testing.T) {
 }
 
 // Issue 19.3: a warm click on a signed post — the key, the post, the accounts, the channel
-// and the team cached — is decided in one core call. Made by Mattermost, it asks the server
-// nothing at all: Mattermost checked the clicker's permission before it called the plugin.
-// Posted to the handler directly, it is asked the permission, beside the core's second call.
+// and the team cached — is decided in one core call, beside the permission's round trip.
 func TestAWarmSignedClickIsDecidedInOneCall(t *testing.T) {
-	api, w, calls := clickOnce(t, true, true, true, 1)
+	api, w, calls := clickWithSlowPermission(t, true, true, 1)
 	require.Equal(t, 200, w.Code, w.Body.String())
+	assert.EqualValues(t, 1, api.seen.Load(), "the core decided while the permission was being asked")
 	assert.EqualValues(t, 1, calls, "one core call")
-	assert.Zero(t, api.asked.Load(), "no permission asked of Mattermost's own click")
-	assert.EqualValues(t, 1, api.published.Load(), "the bot got the click")
-
-	api, w, calls = clickWithSlowPermission(t, true, true, 2)
-	require.Equal(t, 200, w.Code, w.Body.String())
-	assert.EqualValues(t, 2, calls, "posted directly: the answers at hand, then the permission's round")
-	assert.EqualValues(t, 1, api.asked.Load())
-	assert.EqualValues(t, 2, api.seen.Load(), "the core decided while the permission was being asked")
 	assert.EqualValues(t, 1, api.published.Load(), "the bot got the click")
 }
 
@@ -112,10 +90,9 @@ func TestAWarmSignedClickIsDecidedInOneCall(t *testing.T) {
 // assumed: nothing reaches the bot. Warm or not.
 func TestAClickWhosePermissionIsRefusedIsNeverDeliveredOnTheGuess(t *testing.T) {
 	for _, warm := range []bool{false, true} {
-		// Warm or cold, the click's first call asks the permission, the second is decided on
-		// the guess, and the third on the real answer.
-		api, w, made := clickWithSlowPermission(t, false, warm, 2)
-		waitFor, calls := int64(2), int64(3)
+		// Cold, the guess is the second call's; warm, the first's (and only).
+		waitFor, calls := map[bool]int64{false: 2, true: 1}[warm], map[bool]int64{false: 3, true: 2}[warm]
+		api, w, made := clickWithSlowPermission(t, false, warm, waitFor)
 		assert.Equal(t, 403, w.Code, w.Body.String())
 		assert.EqualValues(t, waitFor, api.seen.Load(), "the core's guess ran before the refusal came")
 		assert.EqualValues(t, calls, made, "the guess, then the decision on the real answer")

@@ -632,7 +632,7 @@ fn a_prefetched_answer_serves_only_its_exact_query() {
         })
         .collect();
     let handle = json!({
-        "input": {"http": {"method": request["method"], "path": request["path"], "user_id": request["user_id"], "internal": true}},
+        "input": {"http": {"method": request["method"], "path": request["path"], "user_id": request["user_id"]}},
         "now_ms": warm["now_ms"],
         "entropy": warm["entropy"],
         "settings": settings,
@@ -668,18 +668,12 @@ fn a_prefetched_answer_serves_only_its_exact_query() {
     assert!(asked[0].get("cache_ms").is_none(), "{actual}");
     assert_eq!(actual["cost"]["rounds"], 2);
 
-    // Posted to the handler directly rather than made by Mattermost (which checks the
-    // clicker's permission itself before it calls the plugin), the same click is asked about
-    // the permission, in a round of its own: nothing prefetched answers it. A "no" refuses the
-    // click, and nothing is published.
-    let mut direct = warm.clone();
-    direct["request"]["internal"] = json!(false);
-    direct["facts"] = json!({"can_read": {"found": false}});
-    let actual = run_with(&direct, false);
-    let asked = actual["queries"].as_array().unwrap();
-    assert_eq!(asked.len(), 1, "{actual}");
-    assert_eq!(asked[0]["fact"], "channel_permission", "{actual}");
-    assert_eq!(actual["cost"]["rounds"], 2);
+    // The permission at hand for the exact question says no: the click is refused, and
+    // nothing is published.
+    let mut refused = warm.clone();
+    refused["prefetched"]["can_read"] = json!({"found": false});
+    let actual = run_with(&refused, false);
+    assert_eq!(actual["cost"]["rounds"], 1);
     assert_eq!(actual["response"]["status"], 403, "{actual}");
     assert!(actual["effects"]
         .as_array()

@@ -19,8 +19,7 @@ pub(super) fn chosen_id(claim: &Claim) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Checks every field, the channel's readability first (Mattermost's own request was checked
-/// for it by Mattermost).
+/// Checks every field, the channel's readability first.
 pub(super) fn check(click: &Click<'_>, claim: &Claim, f: &ClickFacts) -> Result<(), Refusal> {
     let unavailable = |what, e: &FactError| Refusal::Unavailable {
         what,
@@ -29,12 +28,10 @@ pub(super) fn check(click: &Click<'_>, claim: &Claim, f: &ClickFacts) -> Result<
     let not_readable = || Refusal::ChannelNotReadable {
         channel_id: claim.channel_id.clone(),
     };
-    // Asked only of a request made directly (Mattermost checked its own: `Click::from_mattermost`).
-    match (click.from_mattermost, f.can_read.as_ref()) {
-        (true, _) | (false, Some(Answer::Found(true))) => {}
-        (false, Some(Answer::Found(false))) => return Err(not_readable()),
-        (false, Some(Answer::Failed(e))) => return Err(unavailable("channel permissions", e)),
-        (false, None) => unreachable!("the permission is asked of every request made directly"),
+    match f.can_read.as_ref().expect("asked") {
+        Answer::Found(true) => {}
+        Answer::Found(false) => return Err(not_readable()),
+        Answer::Failed(e) => return Err(unavailable("channel permissions", e)),
     }
     let channel = match f.channel.as_ref().expect("asked") {
         Answer::Found(channel) => channel,

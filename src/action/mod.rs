@@ -37,11 +37,6 @@ pub(crate) struct Click<'a> {
     pub(crate) recipient: UserId,
     /// What the click claims about where it was made; read only when provenance is verified.
     pub(crate) claim: Option<Claim>,
-    /// Mattermost itself made the request (it has no remote address: [`Request::internal`]).
-    /// Its `doPostAction` checked, just before, that the clicker may read the post (for an
-    /// ephemeral post, the channel its cookie names), and filled in the post's channel: the
-    /// plugin does not ask again. Anyone posting to the handler directly is asked about.
-    pub(crate) from_mattermost: bool,
 }
 
 /// Where a click says it was made, and what it says it is. Every part is checked.
@@ -272,20 +267,17 @@ fn missing(click: &Click<'_>, f: &ClickFacts, signature: &Signature) -> Option<A
                 ask.unless(&f.post, "post", post);
             }
         }
-        // Asked of a request made to the handler directly, signed or not: Mattermost shows a
-        // post's integrations, signatures included, in permalink previews, so a signature does
-        // not prove the clicker can read the channel now (FINDINGS.md). Mattermost's own
-        // request comes after Mattermost checked just that (`Click::from_mattermost`).
+        // Asked for signed clicks too: Mattermost shows a post's integrations, signatures
+        // included, in permalink previews, so a signature does not prove the clicker can read
+        // the channel now (FINDINGS.md).
         // Almost always held: the shim may ask it beside the core's next call.
-        if !click.from_mattermost {
-            ask.unless_likely(&f.can_read, "can_read", Likely::Granted, || {
-                Fact::ChannelPermission {
-                    user_id: caller(),
-                    channel_id: claim.channel_id.clone(),
-                    permission: "read_channel",
-                }
-            });
-        }
+        ask.unless_likely(&f.can_read, "can_read", Likely::Granted, || {
+            Fact::ChannelPermission {
+                user_id: caller(),
+                channel_id: claim.channel_id.clone(),
+                permission: "read_channel",
+            }
+        });
         ask.unless_cached_fields(&f.channel, "channel", Channel::FIELDS, || Fact::Channel {
             channel_id: claim.channel_id.clone(),
         })
@@ -354,9 +346,6 @@ pub(crate) fn prefetch() -> Prefetch {
             data_source: String::new(),
             selected: None,
         }),
-        // The clicks worth answering before they are read are Mattermost's own; a request
-        // made directly gets the permission asked in its next round.
-        from_mattermost: true,
     };
     let facts = ClickFacts {
         keyring: Some(Answer::Found(None)),
@@ -608,6 +597,5 @@ fn parse<'a>(request: &Request<'a>, verify: bool) -> Result<Click<'a>, Refusal> 
         caller,
         recipient,
         claim,
-        from_mattermost: request.internal,
     })
 }

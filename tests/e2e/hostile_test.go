@@ -329,3 +329,48 @@ func TestADialogWhoseSessionCannotBeStoredIsNotOpened(t *testing.T) {
 	}
 	r.aliceWS.expectNone(t, openDialogEv, 2*time.Second)
 }
+
+// A user who cannot read a private channel clicks a bot's button in it through Mattermost,
+// with the cookie of an unrelated ephemeral post he was shown in a channel he can read.
+// Mattermost 11.4 checks only the cookie's channel, then ignores the cookie for a stored post,
+// and calls the plugin as for a genuine click (FINDINGS.md, "Mattermost's own click is not
+// proof"). The plugin asks the clicker's permission itself, so nothing reaches the bot.
+func TestHostileAnotherPostsCookieOpensNoPrivatePost(t *testing.T) {
+	requirePlugin(t)
+	ctx := context.Background()
+	bot, bob := newDeliveryBot(t, "cookiebot"), env.Users[1]
+	botWS := openSocket(t, bot)
+	bobWS := openSocket(t, bob)
+	ch, _, err := env.Admin.Client.CreateChannel(ctx, &model.Channel{
+		TeamId: env.Team.Id, Name: "cookie-" + strings.ToLower(model.NewId()[:8]), DisplayName: "Cookie", Type: model.ChannelTypePrivate,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := env.Admin.Client.AddChannelMember(ctx, ch.Id, bot.ID()); err != nil {
+		t.Fatal(err)
+	}
+	post := createPost(t, bot, ch.Id, "Deploy to prod?", button("ship", "Ship", map[string]any{"user_id": bot.ID(), "secret": "s3"}))
+	// bob is not a member: Mattermost refuses his plain click itself.
+	if r, err := click(bob, post.Id, "ship", ""); err != nil || r.Status != http.StatusForbidden {
+		t.Fatalf("bob's plain click on a post he cannot read: HTTP %d %s (%v), want Mattermost's 403", r.Status, r.Body, err)
+	}
+	// Any ephemeral post with a button that bob was shown, in a channel he can read.
+	status, out, err := call(http.MethodPost, "/api/v4/posts/ephemeral", env.Admin.Token, map[string]any{
+		"user_id": bob.ID(),
+		"post": map[string]any{"channel_id": env.Channel.Id, "message": "unrelated",
+			"props": map[string]any{"attachments": []any{map[string]any{"actions": []any{map[string]any{
+				"id": "other", "name": "Other", "type": "button",
+				"integration": map[string]any{"url": "http://127.0.0.1:9/elsewhere", "context": map[string]any{"x": 1}}}}}}}},
+	})
+	if err != nil || status != http.StatusCreated {
+		t.Fatalf("the ephemeral post: HTTP %d %v %s", status, err, out)
+	}
+	cookie := bobWS.ephemeralPost(t, 10*time.Second).Attachments()[0].Actions[0].Cookie
+	r, err := clickWith(bob, post.Id, "ship", mustJSON(map[string]string{"cookie": cookie}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("bob's click with another post's cookie: HTTP %d %s", r.Status, r.Body)
+	botWS.expectNone(t, actionEvent, 2*time.Second)
+}
