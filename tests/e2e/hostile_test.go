@@ -373,4 +373,11 @@ func TestHostileAnotherPostsCookieOpensNoPrivatePost(t *testing.T) {
 	}
 	t.Logf("bob's click with another post's cookie: HTTP %d %s", r.Status, r.Body)
 	botWS.expectNone(t, actionEvent, 2*time.Second)
+	// He is told, as for any refused click, and told nothing about the channel but that he
+	// cannot read it.
+	p := bobWS.ephemeralPost(t, 10*time.Second)
+	t.Logf("bob is shown: %q", p.Message)
+	if !strings.Contains(p.Message, "read") || strings.Contains(p.Message, "Deploy") {
+		t.Errorf("bob is shown %q, want the refusal (the channel cannot be read)", p.Message)
+	}
 }
