@@ -408,7 +408,7 @@ pub struct Prefetched<'a> {
 /// (src/wire/envelope.rs): it is parsed once, by the facts struct that reads it, and checked by
 /// that parse (text that is not one JSON value is an unreadable answer). Inside the document,
 /// the call's own parse had to walk every answer to find its end, and then each struct parsed
-/// its answers again: a third of a warm click's work.
+/// its answers again: a sixth of a warm click's instructions.
 #[derive(Debug, Clone, Copy)]
 pub struct Raw<'a>(pub &'a [u8]);
 

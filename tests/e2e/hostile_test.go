@@ -337,19 +337,10 @@ func TestADialogWhoseSessionCannotBeStoredIsNotOpened(t *testing.T) {
 // proof"). The plugin asks the clicker's permission itself, so nothing reaches the bot.
 func TestHostileAnotherPostsCookieOpensNoPrivatePost(t *testing.T) {
 	requirePlugin(t)
-	ctx := context.Background()
 	bot, bob := newDeliveryBot(t, "cookiebot"), env.Users[1]
 	botWS := openSocket(t, bot)
 	bobWS := openSocket(t, bob)
-	ch, _, err := env.Admin.Client.CreateChannel(ctx, &model.Channel{
-		TeamId: env.Team.Id, Name: "cookie-" + strings.ToLower(model.NewId()[:8]), DisplayName: "Cookie", Type: model.ChannelTypePrivate,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := env.Admin.Client.AddChannelMember(ctx, ch.Id, bot.ID()); err != nil {
-		t.Fatal(err)
-	}
+	ch := privateChannel(t, "cookie", bot)
 	post := createPost(t, bot, ch.Id, "Deploy to prod?", button("ship", "Ship", map[string]any{"user_id": bot.ID(), "secret": "s3"}))
 	// bob is not a member: Mattermost refuses his plain click itself.
 	if r, err := click(bob, post.Id, "ship", ""); err != nil || r.Status != http.StatusForbidden {
