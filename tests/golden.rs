@@ -681,3 +681,41 @@ fn a_prefetched_answer_serves_only_its_exact_query() {
         .iter()
         .all(|e| e["type"] != "publish"));
 }
+
+/// The registry and the expansion request are asked together but answered each on its own: a
+/// node may have one cached and not the other. With the registry at hand and the expansion
+/// request answered in an earlier round, the click is decided; the expansion request is never
+/// asked again (the shim refuses a question asked twice, and the click would fail).
+#[test]
+fn an_answered_expansion_request_is_not_asked_again() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/signing/click_signed_with_every_fact_at_hand.json"
+    );
+    let warm: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let request = &warm["request"];
+    let body = body_bytes(request);
+    let settings = call(
+        &json!({"configure": {"config": {}, "event": "activate", "server": {"site_url": "https://chat.example.com"}}}),
+        b"",
+    )["settings"]
+        .clone();
+    let prefetched: Vec<Value> = prefetch_queries(request, &body)
+        .into_iter()
+        .filter(|(name, _)| name != "expand")
+        .map(|(name, query)| json!({"query": query, "answer": warm["prefetched"][&name]}))
+        .collect();
+    let mut facts = warm["standing"].clone();
+    facts["expand"] = warm["prefetched"]["expand"].clone();
+    let handle = json!({
+        "input": {"http": {"method": request["method"], "path": request["path"], "user_id": request["user_id"], "internal": true}},
+        "now_ms": warm["now_ms"],
+        "entropy": warm["entropy"],
+        "settings": settings,
+        "node": NODE,
+        "facts": facts,
+        "prefetched": prefetched,
+    });
+    let reply = call(&json!({ "handle": handle }), &body);
+    assert_eq!(reply["kind"], "decision", "{reply}");
+}

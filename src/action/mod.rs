@@ -83,6 +83,10 @@ struct ClickFacts {
     /// The recipient's subscriptions (read by the delivery layer; asked here, with the rest).
     #[serde(default, deserialize_with = "present")]
     registry: Option<Answer<IgnoredAny>>,
+    /// The bot's expansion request, asked with the registry but answered on its own (a node may
+    /// have one cached and not the other); read by the delivery layer.
+    #[serde(default, deserialize_with = "crate::facts::present")]
+    expand: Option<Answer<serde::de::IgnoredAny>>,
     /// The key that signs buttons and the trigger token.
     #[serde(default, deserialize_with = "present")]
     keyring: Option<Answer<Option<Keyring>>>,
@@ -314,7 +318,7 @@ fn missing(click: &Click<'_>, f: &ClickFacts, signature: &Signature) -> Option<A
     if !matches!(signature, Signature::KeyNeeded) {
         sign::ask_keyring(&mut ask, &f.keyring);
     }
-    delivery::ask_registry(&mut ask, &f.registry, &click.recipient);
+    delivery::ask_registry(&mut ask, &f.registry, &f.expand, &click.recipient);
     (!ask.is_empty()).then_some(ask)
 }
 

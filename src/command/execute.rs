@@ -57,6 +57,10 @@ struct CommandFacts<'a> {
     /// The owner's subscriptions (read by the delivery layer).
     #[serde(borrow, default, deserialize_with = "present")]
     registry: Option<Answer<Option<&'a RawValue>>>,
+    /// The bot's expansion request, asked with the registry but answered on its own (a node may
+    /// have one cached and not the other); read by the delivery layer.
+    #[serde(default, deserialize_with = "crate::facts::present")]
+    expand: Option<Answer<serde::de::IgnoredAny>>,
     /// The owner's account: a deactivated bot serves no command.
     #[serde(default, deserialize_with = "present")]
     bot_account: Option<Answer<User>>,
@@ -197,7 +201,7 @@ fn decide(args: &str, ctx: &Context, facts: Facts<'_>) -> Result<Outcome, Refusa
     };
     let Some(account) = &f.bot_account else {
         let mut ask = Ask::default();
-        delivery::ask_registry(&mut ask, &f.registry, &bot);
+        delivery::ask_registry(&mut ask, &f.registry, &f.expand, &bot);
         ask.unless_cached(&f.bot_account, "bot_account", || Fact::User {
             user_id: bot.to_string(),
         });

@@ -172,13 +172,20 @@ impl Sender for ClickSender {
     }
 }
 
-/// Asks for a bot's registry and its expansions unless `answered`, with a click's other facts
-/// (rarely changing facts: every change is announced to every node, which forgets its copy).
-pub(crate) fn ask_registry<T>(ask: &mut Ask, answered: &Option<T>, bot: &UserId) {
-    ask.unless_cached(answered, REGISTRY, || Fact::KvGet {
+/// Asks for a bot's registry and its expansions, each unless answered, with a click's other
+/// facts (rarely changing facts: every change is announced to every node, which forgets its
+/// copy). Each goes by its own answer: a node may hold one cached and not the other, and a
+/// question answered already must never be asked again.
+pub(crate) fn ask_registry<R, E>(
+    ask: &mut Ask,
+    registry: &Option<R>,
+    expand: &Option<E>,
+    bot: &UserId,
+) {
+    ask.unless_cached(registry, REGISTRY, || Fact::KvGet {
         key: super::store::subscriptions_key(bot),
     })
-    .unless_cached(answered, "expand", || Fact::KvGet {
+    .unless_cached(expand, "expand", || Fact::KvGet {
         key: crate::expand::request_key(bot),
     });
 }

@@ -24,6 +24,10 @@ struct LookupFacts<'a> {
     session: Option<Answer<Option<&'a RawValue>>>,
     #[serde(borrow, default, deserialize_with = "present")]
     registry: Option<Answer<Option<&'a RawValue>>>,
+    /// The bot's expansion request, asked with the registry but answered on its own (a node may
+    /// have one cached and not the other); read by the delivery layer.
+    #[serde(default, deserialize_with = "crate::facts::present")]
+    expand: Option<Answer<serde::de::IgnoredAny>>,
 }
 
 pub(crate) fn lookup(
@@ -74,7 +78,7 @@ fn decide(
     })?;
     if f.registry.is_none() {
         let mut ask = Ask::default();
-        delivery::ask_registry(&mut ask, &f.registry, &recipient);
+        delivery::ask_registry(&mut ask, &f.registry, &f.expand, &recipient);
         return Ok(ask.into());
     }
     // The other values go along as the bot defined the fields: nothing the dialog lacks.

@@ -35,6 +35,10 @@ struct SubmitFacts<'a> {
     /// The recipient's subscriptions (read by the delivery layer; asked with `consumed`).
     #[serde(borrow, default, deserialize_with = "present")]
     registry: Option<Answer<Option<&'a RawValue>>>,
+    /// The bot's expansion request, asked with the registry but answered on its own (a node may
+    /// have one cached and not the other); read by the delivery layer.
+    #[serde(default, deserialize_with = "crate::facts::present")]
+    expand: Option<Answer<serde::de::IgnoredAny>>,
 }
 
 /// The parts of a user the submission event needs.
@@ -146,7 +150,7 @@ fn decide(
                 expected: raw_session.get().to_owned(),
             },
         );
-        delivery::ask_registry(&mut ask, &facts.registry, &recipient);
+        delivery::ask_registry(&mut ask, &facts.registry, &facts.expand, &recipient);
         return Ok(Step::Ask(ask));
     };
     match consumed {
@@ -370,7 +374,7 @@ fn refreshed(
 ) -> Result<Step, Refusal> {
     if facts.registry.is_none() {
         let mut ask = Ask::default();
-        delivery::ask_registry(&mut ask, &facts.registry, recipient);
+        delivery::ask_registry(&mut ask, &facts.registry, &facts.expand, recipient);
         return Ok(Step::Ask(ask));
     }
     let values = known_values(&place.session.dialog, submitted);
