@@ -5,5 +5,6 @@ package main
 import "github.com/mattermost/mattermost/server/public/plugin"
 
 func main() {
+	procs.manageRuntime()
 	plugin.ClientMain(&Plugin{})
 }

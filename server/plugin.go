@@ -10,7 +10,6 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -64,7 +63,7 @@ const maxFactRounds = 10
 // nobody can use; the bulk lane gets a quarter of that, at least one, so heavy work can never
 // take more than its share of the machine.
 func poolSizes() [lanes]int {
-	cpus := runtime.GOMAXPROCS(0)
+	cpus := procs.available()
 	return [lanes]int{laneInteractive: min(max(cpus, 2), 16), laneBulk: min(max(cpus/4, 1), 4)}
 }
 

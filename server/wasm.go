@@ -166,6 +166,10 @@ func (c *core) instantiate(ctx context.Context) (*instance, error) {
 // memory grew past keepMemoryBytes. used is the fuel the call spent.
 func (c *core) call(ctx context.Context, lane int, fuel int64, input encodedCall, body []byte) (out []byte, used int64, err error) {
 	pool := c.pools[lane]
+	if lane == laneBulk {
+		procs.heavyStarted()
+		defer procs.heavyEnded()
+	}
 	var inst *instance
 	select {
 	case inst = <-pool:
