@@ -83,6 +83,7 @@ func (p *Plugin) OnActivate() error {
 		return fmt.Errorf("asking the core for its constants: %w", err)
 	}
 	p.info = *info
+	c.heavyBytes.Store(int64(info.Lanes[laneNames[laneBulk]].HeavyBytes))
 	p.prefetchPlans = newPrefetchPlans(info.Prefetch)
 	if err := p.configure("activate"); err != nil {
 		return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"sync"
 	"testing"
@@ -31,6 +32,12 @@ func (f *fakeProcessors) set(n int) int {
 	return 0
 }
 
+// restore gives back what the process was given: a switch to that many.
+func (f *fakeProcessors) restore() int {
+	f.switches = append(f.switches, f.given)
+	return f.given
+}
+
 func (f *fakeProcessors) after(d time.Duration, fire func()) func() bool {
 	t := &fakeTimer{delay: d, fire: fire}
 	f.timers = append(f.timers, t)
@@ -50,7 +57,7 @@ func (f *fakeProcessors) fireAll() {
 func managed(given int) (*processors, *fakeProcessors) {
 	f := &fakeProcessors{given: given}
 	p := &processors{}
-	p.manage(f.set, f.after)
+	p.manage(f.set, f.restore, f.after)
 	return p, f
 }
 
@@ -135,21 +142,37 @@ func TestHeavyCallsFromManyGoroutines(t *testing.T) {
 	assert.Equal(t, 1, f.switches[len(f.switches)-1])
 }
 
-// A call on the bulk lane is heavy work: the process has all its processors while it runs;
-// one on the interactive lane changes nothing.
-func TestABulkLaneCallIsHeavy(t *testing.T) {
+// The processors the process is given are read again at each switch up: a container whose
+// limit changed gets as many as it has now.
+func TestSwitchingUpFollowsWhatTheProcessIsGiven(t *testing.T) {
+	p, f := managed(4)
+	f.given = 2 // the container's limit fell meanwhile
+	p.heavyStarted()
+	assert.Equal(t, 2, p.available())
+	assert.Equal(t, []int{1, 2}, f.switches)
+}
+
+// heavyPlugin is an activated plugin whose process's processors are a fake's, as main manages
+// them, and a call document for the core.
+func heavyPlugin(t *testing.T) (*Plugin, *fakeProcessors, encodedCall, []byte) {
 	api, body, user := clickAPI(t)
 	p := activated(t, api)
 	managedProcs, f := managed(2)
 	saved := procs
 	procs = managedProcs
 	t.Cleanup(func() { procs = saved })
-
 	call := handleCall{Input: input{HTTP: &httpInput{Method: "POST", Path: "/api/v1/handler", UserID: user}}, NowMs: p.now().UnixMilli(), Entropy: p.entropy(), Node: p.node, Settings: p.getConfiguration().settings}
 	doc, err := call.encode()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p, f, doc, body
+}
+
+// A call on the bulk lane is heavy work: the process has all its processors while it runs;
+// one on the interactive lane changes nothing.
+func TestABulkLaneCallIsHeavy(t *testing.T) {
+	p, f, doc, body := heavyPlugin(t)
 	if _, _, err := p.core.call(context.Background(), laneInteractive, fuelUnbounded, doc, body); err != nil {
 		t.Fatal(err)
 	}
@@ -161,4 +184,38 @@ func TestABulkLaneCallIsHeavy(t *testing.T) {
 	assert.Equal(t, 0, procs.heavy, "and it ended")
 	f.fireAll()
 	assert.Equal(t, []int{1, 2, 1}, f.switches)
+}
+
+// A bulk call that waits for its lane (a flood's calls queue there) is heavy already: the
+// calls ahead of it run on every processor.
+func TestABulkCallWaitingForItsLaneIsHeavy(t *testing.T) {
+	p, f, doc, body := heavyPlugin(t)
+	held := <-p.core.pools[laneBulk] // the lane busy
+	done := make(chan error)
+	go func() {
+		_, _, err := p.core.call(context.Background(), laneBulk, fuelUnbounded, doc, body)
+		done <- err
+	}()
+	waited := func() bool {
+		procs.mu.Lock()
+		defer procs.mu.Unlock()
+		return procs.heavy == 1
+	}
+	assert.Eventually(t, waited, 5*time.Second, time.Millisecond, "the waiting call counts as heavy")
+	procs.mu.Lock()
+	assert.Equal(t, []int{1, 2}, f.switches, "while it waits: all processors")
+	procs.mu.Unlock()
+	p.core.pools[laneBulk] <- held
+	assert.NoError(t, <-done)
+}
+
+// An interactive call whose answers are large (a post of 800,000 characters asked of a click)
+// is heavy work too: its lane does not make it short.
+func TestALargeInteractiveCallIsHeavy(t *testing.T) {
+	p, f, doc, body := heavyPlugin(t)
+	large := append(append([]byte{}, body...), bytes.Repeat([]byte(" "), int(p.core.heavyBytes.Load()))...)
+	if _, _, err := p.core.call(context.Background(), laneInteractive, fuelUnbounded, doc, large); err != nil {
+		t.Fatal(err)
+	}
+	assert.Equal(t, []int{1, 2}, f.switches, "past the core's heavy size: all processors")
 }

@@ -61,6 +61,10 @@ type core struct {
 	// calls counts the calls served: a flow's core calls as the shim makes them (the
 	// benchmarks report it per click).
 	calls atomic.Int64
+	// heavyBytes is the core's size past which an input is heavy (its info); a call that
+	// carries more, its answers included (a post of 800,000 characters asked of a click), is
+	// heavy work on any lane. 0 until the core said.
+	heavyBytes atomic.Int64
 }
 
 // The lanes: which pool serves a call.
@@ -166,7 +170,9 @@ func (c *core) instantiate(ctx context.Context) (*instance, error) {
 // memory grew past keepMemoryBytes. used is the fuel the call spent.
 func (c *core) call(ctx context.Context, lane int, fuel int64, input encodedCall, body []byte) (out []byte, used int64, err error) {
 	pool := c.pools[lane]
-	if lane == laneBulk {
+	// Heavy work has every processor while it waits for its lane and while it runs: compiled
+	// wasm cannot be interrupted, and on one processor every click would wait behind it.
+	if size := int64(len(input.bytes) + len(body)); lane == laneBulk || (c.heavyBytes.Load() > 0 && size > c.heavyBytes.Load()) {
 		procs.heavyStarted()
 		defer procs.heavyEnded()
 	}
