@@ -59,9 +59,10 @@ type Plugin struct {
 const maxFactRounds = 10
 
 // poolSizes bounds the instance pools: instances are held only while the core computes, so one
-// per available CPU for the interactive lane keeps every core busy without holding memory
-// nobody can use; the bulk lane gets a quarter of that, at least one, so heavy work can never
-// take more than its share of the machine.
+// per CPU the process is given for the interactive lane keeps every core busy when it has them
+// all (heavy work in flight: processors.go) without holding memory nobody can use; the bulk
+// lane gets a quarter of that, at least one, so heavy work can never take more than its share
+// of the machine.
 func poolSizes() [lanes]int {
 	cpus := procs.available()
 	return [lanes]int{laneInteractive: min(max(cpus, 2), 16), laneBulk: min(max(cpus/4, 1), 4)}
