@@ -15,8 +15,8 @@ import (
 // With several processors, each piece that becomes ready while another processor is idle
 // wakes that processor's thread, which spins looking for work, finds the piece or nothing, and
 // sleeps again: futex calls and spinning that cost more than the piece itself. On the real
-// server, one processor took the plugin's CPU per 1,000 clicks from 1.26 to 1.135 times the
-// baseline plugin's and click → event from 1.07 to 1.015 times (medians of 12 runs a side,
+// server, one processor took the plugin's CPU per 1,000 clicks from 1.29 to 1.125 times the
+// baseline plugin's and click → event from 1.065 to 1.01 times (medians of 16 runs a side,
 // docs/BENCHMARKS.md, "One processor for interactive work"). But a heavy input (a 1 MiB
 // ephemeral post, a lint) is tens of milliseconds of work that cannot be interrupted (compiled
 // wasm has no preemption points): on one processor every click would wait behind it, and under
