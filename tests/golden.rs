@@ -598,17 +598,23 @@ fn prefetched_facts_change_no_outcome() {
     eprintln!("rounds with answers prefetched:\n{}", fewer.join("\n"));
 }
 
+/// The fixture of a warm signed click: every fact it needs is at hand, so it is decided in one
+/// round.
+fn warm_click() -> Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/signing/click_signed_with_every_fact_at_hand.json"
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
 /// A prefetched answer is the answer to one exact question: one filled for another post is
 /// never used for the post clicked (the core asks for it), the post cached for signed clicks
 /// is not the stored post a click whose signature fails needs, and one for the exact question
 /// is used as the real answer would be (a permission refused refuses the click).
 #[test]
 fn a_prefetched_answer_serves_only_its_exact_query() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/signing/click_signed_with_every_fact_at_hand.json"
-    );
-    let warm: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let warm = warm_click();
     assert_eq!(run(&warm)["cost"]["rounds"], 1);
 
     // The post at hand is another post's: the click asks for its own, and only for it.
@@ -688,11 +694,7 @@ fn a_prefetched_answer_serves_only_its_exact_query() {
 /// asked again (the shim refuses a question asked twice, and the click would fail).
 #[test]
 fn an_answered_expansion_request_is_not_asked_again() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/signing/click_signed_with_every_fact_at_hand.json"
-    );
-    let warm: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let warm = warm_click();
     let request = &warm["request"];
     let body = body_bytes(request);
     let settings = call(

@@ -85,8 +85,8 @@ struct ClickFacts {
     registry: Option<Answer<IgnoredAny>>,
     /// The bot's expansion request, asked with the registry but answered on its own (a node may
     /// have one cached and not the other); read by the delivery layer.
-    #[serde(default, deserialize_with = "crate::facts::present")]
-    expand: Option<Answer<serde::de::IgnoredAny>>,
+    #[serde(default, deserialize_with = "present")]
+    expand: Option<Answer<IgnoredAny>>,
     /// The key that signs buttons and the trigger token.
     #[serde(default, deserialize_with = "present")]
     keyring: Option<Answer<Option<Keyring>>>,

@@ -20,6 +20,7 @@ use crate::refusal::{presented, Notice, Refusal, Subject};
 use crate::sign::ephemeral::Ephemeral;
 use crate::sign::Keyring;
 use crate::trigger::Trigger;
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use serde_json::value::{to_raw_value, RawValue};
 use serde_json::{json, Map, Value};
@@ -59,8 +60,8 @@ struct CommandFacts<'a> {
     registry: Option<Answer<Option<&'a RawValue>>>,
     /// The bot's expansion request, asked with the registry but answered on its own (a node may
     /// have one cached and not the other); read by the delivery layer.
-    #[serde(default, deserialize_with = "crate::facts::present")]
-    expand: Option<Answer<serde::de::IgnoredAny>>,
+    #[serde(default, deserialize_with = "present")]
+    expand: Option<Answer<IgnoredAny>>,
     /// The owner's account: a deactivated bot serves no command.
     #[serde(default, deserialize_with = "present")]
     bot_account: Option<Answer<User>>,

@@ -13,6 +13,7 @@ use crate::form::answer::read_lookup_answer;
 use crate::ids::{EventId, UserId};
 use crate::input::{Context, Request};
 use crate::refusal::{refuse, Notice, Refusal};
+use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
@@ -26,8 +27,8 @@ struct LookupFacts<'a> {
     registry: Option<Answer<Option<&'a RawValue>>>,
     /// The bot's expansion request, asked with the registry but answered on its own (a node may
     /// have one cached and not the other); read by the delivery layer.
-    #[serde(default, deserialize_with = "crate::facts::present")]
-    expand: Option<Answer<serde::de::IgnoredAny>>,
+    #[serde(default, deserialize_with = "present")]
+    expand: Option<Answer<IgnoredAny>>,
 }
 
 pub(crate) fn lookup(

@@ -14,6 +14,7 @@ use crate::input::{Context, Request};
 use crate::paths::dialog_lookup_url;
 use crate::refusal::{refuse_form, Refusal};
 use crate::refusal::{Notice, Subject};
+use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::value::to_raw_value;
 use serde_json::value::RawValue;
@@ -37,8 +38,8 @@ struct SubmitFacts<'a> {
     registry: Option<Answer<Option<&'a RawValue>>>,
     /// The bot's expansion request, asked with the registry but answered on its own (a node may
     /// have one cached and not the other); read by the delivery layer.
-    #[serde(default, deserialize_with = "crate::facts::present")]
-    expand: Option<Answer<serde::de::IgnoredAny>>,
+    #[serde(default, deserialize_with = "present")]
+    expand: Option<Answer<IgnoredAny>>,
 }
 
 /// The parts of a user the submission event needs.
