@@ -5,9 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"slices"
@@ -348,21 +346,6 @@ func (p *Plugin) respondFault(w http.ResponseWriter, detail string) {
 	}
 	p.carryOut(rep.Effects)
 	writeResponse(w, rep.Reply.HTTP)
-}
-
-// readBody reads at most limit bytes; past that it stops and reports the body too large.
-func readBody(body io.Reader, limit int) ([]byte, bool, error) {
-	if body == nil {
-		return nil, false, nil
-	}
-	data, err := io.ReadAll(io.LimitReader(body, int64(limit)+1))
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, false, err
-	}
-	if len(data) > limit {
-		return nil, true, nil
-	}
-	return data, false, nil
 }
 
 func (p *Plugin) now() time.Time {

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+)
+
+// streamedBody behaves as Mattermost's request body stream does for a plugin
+// (`plugin.connectIOReader` against `serveIOReader`): each Read sends its size to the server,
+// which sends back at most that many bytes of the body and, once it sent fewer than asked, ends
+// the stream. A Read made before the end is a round trip between the processes; a Read after
+// it only finds the end.
+type streamedBody struct {
+	rest       []byte
+	ended      bool
+	roundTrips int
+	asked      int
+	// partial, when set, is the most one Read returns, as a stream's frames may split it.
+	partial int
+	fail    error
+}
+
+func (s *streamedBody) Read(b []byte) (int, error) {
+	if s.ended {
+		return 0, io.EOF
+	}
+	if s.fail != nil {
+		return 0, s.fail
+	}
+	s.roundTrips++
+	s.asked += len(b)
+	n := copy(b, s.rest)
+	s.rest = s.rest[n:]
+	if n < len(b) {
+		s.ended = true
+	}
+	if s.partial > 0 && n > s.partial {
+		// The rest of what was sent arrives with the next Read, which asks again.
+		s.rest = append(append([]byte(nil), b[s.partial:n]...), s.rest...)
+		n = s.partial
+		s.ended = false
+	}
+	return n, nil
+}
+
+func TestAClicksBodyIsReadInOneRoundTrip(t *testing.T) {
+	click := bytes.Repeat([]byte("c"), 1200) // a click's body with a context: about 1 KiB
+	s := &streamedBody{rest: click}
+	body, tooLarge, err := readBody(s, 1<<20)
+	if err != nil || tooLarge || !bytes.Equal(body, click) {
+		t.Fatalf("read %d bytes, too large %v, %v", len(body), tooLarge, err)
+	}
+	if s.roundTrips != 1 {
+		t.Fatalf("%d round trips to the server for a 1.2 KB body, want 1", s.roundTrips)
+	}
+}
+
+func TestABodyPastTheLimitIsNotReadFurther(t *testing.T) {
+	for _, size := range []int{1000, 1001, 5000, 300 << 10} {
+		s := &streamedBody{rest: bytes.Repeat([]byte("x"), size)}
+		body, tooLarge, err := readBody(s, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := size > 1000; tooLarge != want || (!tooLarge && len(body) != size) {
+			t.Fatalf("%d bytes against a limit of 1000: too large %v, %d read", size, tooLarge, len(body))
+		}
+		if s.asked > 1001 {
+			t.Fatalf("%d bytes asked of a %d-byte body, limit 1000: never more than the limit and one", s.asked, size)
+		}
+	}
+}
+
+func TestALargeBodyArrivingInPiecesIsReadWhole(t *testing.T) {
+	large := make([]byte, 200<<10)
+	for i := range large {
+		large[i] = byte(i * 7)
+	}
+	s := &streamedBody{rest: append([]byte(nil), large...), partial: 3000}
+	body, tooLarge, err := readBody(s, 1<<20)
+	if err != nil || tooLarge || !bytes.Equal(body, large) {
+		t.Fatalf("read %d of %d bytes, too large %v, %v", len(body), len(large), tooLarge, err)
+	}
+}
+
+func TestABrokenBodyStreamIsAnError(t *testing.T) {
+	broken := errors.New("stream reset")
+	if _, _, err := readBody(&streamedBody{fail: broken}, 1000); !errors.Is(err, broken) {
+		t.Fatalf("got %v, want the stream's error", err)
+	}
+	if body, tooLarge, err := readBody(nil, 1000); body != nil || tooLarge || err != nil {
+		t.Fatalf("no body: %q %v %v", body, tooLarge, err)
+	}
+	if body, tooLarge, err := readBody(&streamedBody{}, 1000); len(body) != 0 || tooLarge || err != nil {
+		t.Fatalf("an empty body: %q %v %v", body, tooLarge, err)
+	}
+}
