@@ -5,6 +5,7 @@ package main
 import "github.com/mattermost/mattermost/server/public/plugin"
 
 func main() {
+	keepMonitorAwake()
 	procs.manageRuntime()
 	plugin.ClientMain(&Plugin{})
 }

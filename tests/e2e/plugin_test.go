@@ -396,6 +396,30 @@ func cpuTime(pid int) time.Duration {
 	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
+// The plugin process Mattermost started runs with the Go runtime's monitor thread kept awake
+// (server/sysmon.go): it started itself again, in place, with schedtrace in GODEBUG. Every other
+// test shows that the process serves afterwards.
+func TestThePluginRunsWithItsMonitorAwake(t *testing.T) {
+	requirePlugin(t)
+	pid := pluginProcess()
+	if pid == 0 {
+		t.Fatal("plugin process not found")
+	}
+	environ, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range bytes.Split(environ, []byte{0}) {
+		if value, ok := bytes.CutPrefix(kv, []byte("GODEBUG=")); ok {
+			if !bytes.Contains(value, []byte("schedtrace=2147483647")) {
+				t.Fatalf("the plugin runs with GODEBUG=%s, without the monitor's setting", value)
+			}
+			return
+		}
+	}
+	t.Fatal("the plugin runs without GODEBUG: it did not start itself again")
+}
+
 // f: settings changed through PUT /api/v4/config apply at once, without
 // restarting the plugin: verification off delivers with proxy.verified=false;
 // clicks on ephemeral posts are refused, then delivered unverified when allowed.
