@@ -3,36 +3,47 @@ package main
 import (
 	"errors"
 	"io"
+	"slices"
 	"sync"
 )
 
-// bodyRead is how much one Read of a request's body asks for. Mattermost hands a plugin the body
-// over a stream of its own (`plugin.connectIOReader`), and every Read on it is a round trip
-// between the server's process and the plugin's: the Read's size goes one way and at most that
-// many bytes come back. io.ReadAll asks 512 bytes first and grows from there, so a click's body
-// (about 1 KiB) took two round trips and the stream's end a third. One Read of this size brings
-// any click's whole body; the server then ends the stream, and the next Read sees the end
-// without waiting for the server.
-const bodyRead = 64 << 10
+// bodyRead is how much the first Read of a request's body asks for. Mattermost hands a plugin
+// the body over a stream of its own (`plugin.connectIOReader`), and every Read on it is a
+// round trip between the server's process and the plugin's: the Read's size goes one way and
+// at most that many bytes come back. io.ReadAll asks 512 bytes first and grows from there, so a
+// click's body (about 1 KiB) took two round trips and the stream's end a third. One Read of
+// this size brings any click's whole body; the server then ends the stream, and the next Read
+// sees the end without waiting for the server. A larger body is read as io.ReadAll would, each
+// Read asking for as much as has come so far.
+const bodyRead = 16 << 10
 
-// bodyBuffers are the Read buffers, kept between requests: a fresh 64 KiB for each click would
-// cost more than the round trip it saves.
+// bodyBuffers hold the first Read, kept between requests: a fresh buffer for each click would
+// cost more than the round trip it saves. Small enough that a flood of slow requests holds
+// little more memory than it did before.
 var bodyBuffers = sync.Pool{New: func() any { b := make([]byte, bodyRead); return &b }}
 
-// readBody reads at most limit bytes; past that it stops and reports the body too large.
+// readBody reads at most limit bytes; past that it stops and reports the body too large. No
+// Read asks for more than the limit still allows.
 func readBody(body io.Reader, limit int) ([]byte, bool, error) {
 	if body == nil {
 		return nil, false, nil
 	}
-	buffer := bodyBuffers.Get().(*[]byte)
-	defer bodyBuffers.Put(buffer)
+	first := bodyBuffers.Get().(*[]byte)
+	defer bodyBuffers.Put(first)
 	var data []byte
 	for {
-		// Never ask for more than one byte past the limit: what the server sends is what was
-		// asked for, and a body past the limit is not read any further.
-		chunk := (*buffer)[:min(len(*buffer), limit+1-len(data))]
+		chunk := *first
+		if data != nil {
+			data = slices.Grow(data, max(len(data), bodyRead))
+			chunk = data[len(data):cap(data)]
+		}
+		chunk = chunk[:min(len(chunk), limit+1-len(data))]
 		n, err := body.Read(chunk)
-		data = append(data, chunk[:n]...)
+		if data == nil {
+			data = append(make([]byte, 0, n), chunk[:n]...)
+		} else {
+			data = data[:len(data)+n]
+		}
 		switch {
 		case len(data) > limit:
 			return nil, true, nil

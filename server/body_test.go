@@ -68,8 +68,21 @@ func TestABodyPastTheLimitIsNotReadFurther(t *testing.T) {
 			t.Fatalf("%d bytes against a limit of 1000: too large %v, %d read", size, tooLarge, len(body))
 		}
 		if s.asked > 1001 {
-			t.Fatalf("%d bytes asked of a %d-byte body, limit 1000: never more than the limit and one", s.asked, size)
+			t.Fatalf("%d bytes asked of a %d-byte body, limit 1000: no Read asks past the limit", s.asked, size)
 		}
+	}
+}
+
+func TestALargeBodyTakesFewRoundTrips(t *testing.T) {
+	large := bytes.Repeat([]byte("l"), 1<<20)
+	s := &streamedBody{rest: large}
+	body, tooLarge, err := readBody(s, 1<<20)
+	if err != nil || tooLarge || len(body) != len(large) {
+		t.Fatalf("read %d of %d bytes, too large %v, %v", len(body), len(large), tooLarge, err)
+	}
+	// Each Read asks for as much as has come so far: 16 KiB, 16, 32, … 512, then the end.
+	if s.roundTrips > 8 {
+		t.Fatalf("%d round trips for a 1 MiB body, want at most 8", s.roundTrips)
 	}
 }
 

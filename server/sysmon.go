@@ -10,7 +10,8 @@ import "strings"
 // server, and 4 % more in the wake-ups (docs/BENCHMARKS.md, "The monitor thread"). With
 // GODEBUG's schedtrace set, the monitor never sleeps deeply: it polls, and backs off to once
 // every 10 ms after a millisecond with nothing to do. The trace it then prints (one line) goes
-// to the plugin's standard error at most once when it starts and once every 24.8 days after.
+// to the plugin's standard error at most once every 24.8 days (the runtime counts from the
+// machine's boot), and a scheduler dump with a crash.
 //
 // GODEBUG is read when the process starts, so the plugin starts itself again with it
 // (sysmon_unix.go): the same process, its pipes to Mattermost untouched.
@@ -32,7 +33,8 @@ func withSchedtrace(env []string) ([]string, bool) {
 		}
 		found = true
 		for _, setting := range strings.Split(value, ",") {
-			if strings.HasPrefix(strings.TrimSpace(setting), "schedtrace=") {
+			// As the runtime reads it: a key with a space before it is another key.
+			if strings.HasPrefix(setting, "schedtrace=") {
 				return env, false
 			}
 		}

@@ -22,8 +22,11 @@ func TestTheMonitorIsKeptAwakeThroughGODEBUG(t *testing.T) {
 		// Started again already, or an administrator tracing the scheduler: nothing to do, so
 		// the plugin never starts itself twice.
 		{"already set", []string{"GODEBUG=" + schedtrace}, []string{"GODEBUG=" + schedtrace}, false},
-		{"the administrator's own trace", []string{"GODEBUG=gctrace=1, schedtrace=1000"},
-			[]string{"GODEBUG=gctrace=1, schedtrace=1000"}, false},
+		{"the administrator's own trace", []string{"GODEBUG=gctrace=1,schedtrace=1000"},
+			[]string{"GODEBUG=gctrace=1,schedtrace=1000"}, false},
+		// The runtime does not trim: " schedtrace" is another key, and ours is added.
+		{"a key with a space", []string{"GODEBUG=gctrace=1, schedtrace=1000"},
+			[]string{"GODEBUG=gctrace=1, schedtrace=1000," + schedtrace}, true},
 		// How an administrator turns this off (README, "Settings"): the monitor sleeps deeply again.
 		{"turned off", []string{"GODEBUG=schedtrace=0"}, []string{"GODEBUG=schedtrace=0"}, false},
 	}

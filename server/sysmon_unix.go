@@ -4,6 +4,7 @@ package main
 
 import (
 	"os"
+	"runtime"
 	"syscall"
 )
 
@@ -15,9 +16,14 @@ func keepMonitorAwake() {
 	if !changed {
 		return
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		return
+	// On Linux the running binary itself, even if an upgrade replaced the file meanwhile (it
+	// would then start the new one, or nothing); elsewhere its path.
+	exe := "/proc/self/exe"
+	if runtime.GOOS != "linux" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return
+		}
 	}
 	_ = syscall.Exec(exe, os.Args, env)
 }
