@@ -17,9 +17,9 @@ import (
 // Read asking for as much as has come so far.
 const bodyRead = 16 << 10
 
-// bodyBuffers hold the first Read, kept between requests: a fresh buffer for each click would
-// cost more than the round trip it saves. Small enough that a flood of slow requests holds
-// little more memory than it did before.
+// bodyBuffers hold the first Read, kept between requests: most bodies are a few hundred bytes,
+// and a fresh 16 KiB for each would be 16 KiB of garbage a click. Small enough that a flood of
+// slow requests, each holding one while it trickles in, holds little.
 var bodyBuffers = sync.Pool{New: func() any { b := make([]byte, bodyRead); return &b }}
 
 // readBody reads at most limit bytes; past that it stops and reports the body too large. No
@@ -30,20 +30,10 @@ func readBody(body io.Reader, limit int) ([]byte, bool, error) {
 	}
 	first := bodyBuffers.Get().(*[]byte)
 	defer bodyBuffers.Put(first)
-	var data []byte
+	chunk := (*first)[:min(bodyRead, limit+1)]
+	n, err := body.Read(chunk)
+	data := append([]byte(nil), chunk[:n]...)
 	for {
-		chunk := *first
-		if data != nil {
-			data = slices.Grow(data, max(len(data), bodyRead))
-			chunk = data[len(data):cap(data)]
-		}
-		chunk = chunk[:min(len(chunk), limit+1-len(data))]
-		n, err := body.Read(chunk)
-		if data == nil {
-			data = append(make([]byte, 0, n), chunk[:n]...)
-		} else {
-			data = data[:len(data)+n]
-		}
 		switch {
 		case len(data) > limit:
 			return nil, true, nil
@@ -52,5 +42,10 @@ func readBody(body io.Reader, limit int) ([]byte, bool, error) {
 		case err != nil:
 			return nil, false, err
 		}
+		// Later Reads go straight into the body, each asking for as much as has come so far.
+		data = slices.Grow(data, max(len(data), bodyRead))
+		chunk = data[len(data):cap(data)]
+		n, err = body.Read(chunk[:min(len(chunk), limit+1-len(data))])
+		data = data[:len(data)+n]
 	}
 }

@@ -7,7 +7,7 @@ import "strings"
 // plugin is short pieces between round trips to the server, so the processor goes idle and
 // busy again many times a click, and each time a system call wakes the monitor (a futex
 // wake-up) and the monitor's thread runs and sleeps: 13.5 % of the plugin's CPU on the real
-// server, and 4 % more in the wake-ups (docs/BENCHMARKS.md, "The monitor thread"). With
+// server, and 4 % more in the wake-ups (docs/BENCHMARKS.md, "The monitor thread kept awake"). With
 // GODEBUG's schedtrace set, the monitor never sleeps deeply: it polls, and backs off to once
 // every 10 ms after a millisecond with nothing to do. The trace it then prints (one line) goes
 // to the plugin's standard error at most once every 24.8 days (the runtime counts from the

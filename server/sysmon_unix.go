@@ -16,8 +16,8 @@ func keepMonitorAwake() {
 	if !changed {
 		return
 	}
-	// On Linux the running binary itself, even if an upgrade replaced the file meanwhile (it
-	// would then start the new one, or nothing); elsewhere its path.
+	// On Linux the running binary itself, even if an upgrade replaced its file meanwhile (its
+	// path would then start the new version, or nothing); elsewhere its path.
 	exe := "/proc/self/exe"
 	if runtime.GOOS != "linux" {
 		var err error
