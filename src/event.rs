@@ -5,7 +5,7 @@ use crate::input::Context;
 use crate::manifest::PLUGIN_VERSION;
 use serde::Serialize;
 use serde_json::value::{to_raw_value, RawValue};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 /// The key under which the plugin adds its own fields, so none can collide with a field a
@@ -46,10 +46,40 @@ pub(crate) fn action_event(
     ctx: &Context,
 ) -> Box<RawValue> {
     let proxy = proxy_block(verified, issued, ctx);
-    let mut data: BTreeMap<&str, &RawValue> =
-        fields.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-    data.insert(PROXY_KEY, &proxy);
-    to_raw_value(&data).expect("raw JSON values serialize")
+    to_raw_value(&WithProxy {
+        fields,
+        proxy: &proxy,
+    })
+    .expect("raw JSON values serialize")
+}
+
+/// The body's fields with `proxy` in its sorted place, written as they are walked: a click's
+/// event is written straight out, with no second map built only to hold it.
+struct WithProxy<'a> {
+    fields: &'a BTreeMap<String, &'a RawValue>,
+    proxy: &'a RawValue,
+}
+
+impl Serialize for WithProxy<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        use std::ops::Bound::{Excluded, Unbounded};
+        let before = self
+            .fields
+            .range::<str, _>((Unbounded, Excluded(PROXY_KEY)));
+        let after = self
+            .fields
+            .range::<str, _>((Excluded(PROXY_KEY), Unbounded));
+        let mut map = s.serialize_map(None)?;
+        for (k, v) in before {
+            map.serialize_entry(k, v)?;
+        }
+        map.serialize_entry(PROXY_KEY, self.proxy)?;
+        for (k, v) in after {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
 }
 
 /// What a `dialog_submission` event tells the bot.
@@ -126,17 +156,29 @@ fn proxy_block(
     issued: Option<&crate::trigger::Issued>,
     ctx: &Context,
 ) -> Box<RawValue> {
-    let mut block = json!({
-        "event_id": EventId::from_entropy(ctx.entropy).as_str(),
-        "received_at": ctx.now_ms,
-        "verified": verified,
-        "version": PLUGIN_VERSION,
-    });
-    if let Some(issued) = issued {
-        block["trigger_token"] = issued.trigger_token.clone().into();
-        block["trigger_expires_at"] = issued.trigger_expires_at.into();
+    // The keys in sorted order, as the map this block once was wrote them: events keep their
+    // text byte for byte.
+    #[derive(Serialize)]
+    struct Proxy<'a> {
+        event_id: &'a str,
+        received_at: u64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        trigger_expires_at: Option<u64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        trigger_token: Option<&'a str>,
+        verified: bool,
+        version: &'a str,
     }
-    to_raw_value(&block).expect("a JSON value serializes")
+    let event_id = EventId::from_entropy(ctx.entropy);
+    to_raw_value(&Proxy {
+        event_id: event_id.as_str(),
+        received_at: ctx.now_ms,
+        trigger_expires_at: issued.map(|i| i.trigger_expires_at),
+        trigger_token: issued.map(|i| i.trigger_token.as_str()),
+        verified,
+        version: PLUGIN_VERSION,
+    })
+    .expect("a proxy block serializes")
 }
 
 /// `proxy.delivery`: how an event for a subscribed bot is being delivered (SPEC §9.2).
@@ -194,4 +236,59 @@ fn with_proxy_key(data: &RawValue, key: &str, value: &RawValue) -> Option<Box<Ra
     let block = to_raw_value(&block).expect("raw JSON values serialize");
     top.insert(PROXY_KEY.into(), &block);
     Some(to_raw_value(&top).expect("raw JSON values serialize"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::Settings;
+    use crate::trigger::Issued;
+
+    fn ctx() -> Context {
+        Context {
+            now_ms: 1_700_000_000_123,
+            entropy: [7; 16],
+            settings: Settings::default(),
+            node: crate::ids::Id::from_entropy([0; 16]),
+        }
+    }
+
+    /// A bot reads the event's text: every value the body had keeps its spelling, the keys come
+    /// sorted with `proxy` in its place, and a `proxy` the body carried is replaced.
+    #[test]
+    fn an_action_event_keeps_the_bodys_text_and_puts_proxy_in_its_place() {
+        let body =
+            r#"{"zeta":1.50,"alpha":"a\u00e9","proxy":{"forged":true},"context":{"b":1,"a":[]}}"#;
+        let fields: BTreeMap<String, &RawValue> = serde_json::from_str(body).unwrap();
+        let issued = Issued {
+            trigger_token: "tok".into(),
+            trigger_expires_at: 1_700_000_030_000,
+        };
+        let event_id = EventId::from_entropy([7; 16]);
+        let expected = format!(
+            concat!(
+                r#"{{"alpha":"a\u00e9","context":{{"b":1,"a":[]}},"#,
+                r#""proxy":{{"event_id":"{}","received_at":1700000000123,"#,
+                r#""trigger_expires_at":1700000030000,"trigger_token":"tok","#,
+                r#""verified":false,"version":"{}"}},"zeta":1.50}}"#
+            ),
+            event_id.as_str(),
+            PLUGIN_VERSION
+        );
+        let event = action_event(&fields, false, Some(&issued), &ctx());
+        assert_eq!(event.get(), expected);
+
+        // Without a trigger, no trigger keys; a body whose keys all sort after `proxy`.
+        let fields: BTreeMap<String, &RawValue> =
+            serde_json::from_str(r#"{"type":"button"}"#).unwrap();
+        let event = action_event(&fields, true, None, &ctx());
+        assert_eq!(
+            event.get(),
+            format!(
+                r#"{{"proxy":{{"event_id":"{}","received_at":1700000000123,"verified":true,"version":"{}"}},"type":"button"}}"#,
+                event_id.as_str(),
+                PLUGIN_VERSION
+            )
+        );
+    }
 }

@@ -193,7 +193,7 @@ pub(crate) fn sign(
     }
     let version = Version::CURRENT;
     let text = signed_text(scope, context, options.as_ref());
-    let mac = mac::hmac(key.bytes(version), &[text.as_bytes()]);
+    let mac = mac::hmac(key.bytes(version), &[&text]);
     let mut sig = Map::new();
     sig.insert("v".into(), Value::from(version as u64));
     sig.insert("k".into(), Value::from(key.id.clone()));
@@ -261,7 +261,7 @@ pub(crate) fn verify(
         ..*scope
     };
     let text = signed_text(&scope, context, options.as_ref());
-    if !mac::verify(key.bytes(version), &[text.as_bytes()], &claimed) {
+    if !mac::verify(key.bytes(version), &[&text], &claimed) {
         return None;
     }
     let options = match options {
@@ -279,10 +279,12 @@ pub(crate) fn verify(
 }
 
 /// The text a signature's MAC covers.
-fn signed_text(scope: &Scope<'_>, context: &Map<String, Value>, options: Option<&Value>) -> String {
-    let mut context = Value::Object(context.clone());
-    as_delivered(&mut context);
-    let mut text = String::new();
+fn signed_text(
+    scope: &Scope<'_>,
+    context: &Map<String, Value>,
+    options: Option<&Value>,
+) -> Vec<u8> {
+    let mut text = Vec::new();
     // A stored post's signature covers what it always did; an ephemeral one says so first, and
     // names its user, its post and its version, so that neither can pass for the other and an
     // ephemeral one holds for the post as it is now.
@@ -294,8 +296,8 @@ fn signed_text(scope: &Scope<'_>, context: &Map<String, Value>, options: Option<
             scope.version,
         ];
         for part in parts {
-            canonical(&Value::from(part), &mut text);
-            text.push('\n');
+            string(part, &mut text);
+            text.push(b'\n');
         }
     }
     for part in [
@@ -306,11 +308,14 @@ fn signed_text(scope: &Scope<'_>, context: &Map<String, Value>, options: Option<
         scope.kind,
         scope.data_source,
     ] {
-        canonical(&Value::from(part), &mut text);
-        text.push('\n');
+        string(part, &mut text);
+        text.push(b'\n');
     }
-    canonical(&context, &mut text);
-    text.push('\n');
+    // The context as the bot posted it and as a click carries it back read the same here:
+    // numbers are written from their float64, and `[]` as `null` ([`as_delivered`]'s rules), so
+    // the context is written as it is, not copied and rewritten first.
+    object(context, &mut text);
+    text.push(b'\n');
     canonical(options.unwrap_or(&Value::Null), &mut text);
     text
 }
@@ -318,38 +323,48 @@ fn signed_text(scope: &Scope<'_>, context: &Map<String, Value>, options: Option<
 /// One text for equal values, whatever their order of keys or their numbers' spelling:
 /// object keys sorted, numbers as the `float64` Mattermost carries them, `[]` as `null` (what
 /// the trip to the bot makes of it).
-fn canonical(value: &Value, out: &mut String) {
+fn canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&n.as_f64().unwrap_or_default().to_string()),
-        Value::String(s) => out.push_str(&Value::from(s.as_str()).to_string()),
-        Value::Array(a) if a.is_empty() => out.push_str("null"),
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Number(n) => {
+            use std::io::Write as _;
+            write!(out, "{}", n.as_f64().unwrap_or_default()).expect("a Vec takes every write");
+        }
+        Value::String(s) => string(s, out),
+        Value::Array(a) if a.is_empty() => out.extend_from_slice(b"null"),
         Value::Array(a) => {
-            out.push('[');
+            out.push(b'[');
             for (i, v) in a.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 canonical(v, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        Value::Object(o) => {
-            let mut keys: Vec<&String> = o.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::from(k.as_str()).to_string());
-                out.push(':');
-                canonical(&o[k], out);
-            }
-            out.push('}');
-        }
+        Value::Object(o) => object(o, out),
     }
+}
+
+/// An object's canonical text. serde_json's `Map` is a `BTreeMap` in this crate (no
+/// `preserve_order`), so its keys come sorted; the signature tests give keys in other orders.
+fn object(o: &Map<String, Value>, out: &mut Vec<u8>) {
+    out.push(b'{');
+    for (i, (k, v)) in o.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        string(k, out);
+        out.push(b':');
+        canonical(v, out);
+    }
+    out.push(b'}');
+}
+
+/// A string as JSON writes it, quoted and escaped.
+fn string(s: &str, out: &mut Vec<u8>) {
+    serde_json::to_writer(&mut *out, s).expect("a Vec takes every write");
 }
 
 #[cfg(test)]
@@ -481,7 +496,7 @@ mod tests {
         );
         // A v 1 signature: the same text, the HMAC keyed by the key's hex text.
         let text = signed_text(&scope("chan1", "button"), &c, None);
-        let old_mac = mac::hmac(key.secret.as_bytes(), &[text.as_bytes()]);
+        let old_mac = mac::hmac(key.secret.as_bytes(), &[&text]);
         let mut old = new.clone();
         old["v"] = json!(1);
         old["m"] = json!(hex::encode(old_mac));
