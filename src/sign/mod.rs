@@ -312,8 +312,9 @@ fn signed_text(
         text.push(b'\n');
     }
     // The context as the bot posted it and as a click carries it back read the same here:
-    // numbers are written from their float64, and `[]` as `null` ([`as_delivered`]'s rules), so
-    // the context is written as it is, not copied and rewritten first.
+    // numbers are written from their float64 (`-0` as `0`), and `[]` as `null` ([`as_delivered`]'s
+    // rules), so the context is written as it is, not copied and rewritten first
+    // (`the_signed_text_is_the_text_signatures_were_made_over`).
     object(context, &mut text);
     text.push(b'\n');
     canonical(options.unwrap_or(&Value::Null), &mut text);
@@ -329,7 +330,11 @@ fn canonical(value: &Value, out: &mut Vec<u8>) {
         Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Value::Number(n) => {
             use std::io::Write as _;
-            write!(out, "{}", n.as_f64().unwrap_or_default()).expect("a Vec takes every write");
+            // `-0` is written `0`: signatures made before this writer rewrote the context's
+            // whole numbers to integers first (`as_delivered`), which took `-0` to `0`.
+            let f = n.as_f64().unwrap_or_default();
+            let f = if f == 0.0 { 0.0 } else { f };
+            write!(out, "{f}").expect("a Vec takes every write");
         }
         Value::String(s) => string(s, out),
         Value::Array(a) if a.is_empty() => out.extend_from_slice(b"null"),
@@ -420,6 +425,31 @@ mod tests {
             verify(&key, &other, &back, &sig).is_none(),
             "another author"
         );
+    }
+
+    /// The text a signature covers is the one the code before it wrote: that code rewrote the
+    /// context with [`as_delivered`] first, and stored posts carry signatures made by it.
+    #[test]
+    fn the_signed_text_is_the_text_signatures_were_made_over() {
+        // As a click's context is read: `-0` and `-0.0` are a float's negative zero here.
+        let context: Value = serde_json::from_str(
+            r#"{"z": -0, "y": -0.0, "n": [1.50, 2e30, -7, 9007199254740993], "e": [], "o": {"b": [], "a": "\u00e9\"\n"}}"#,
+        )
+        .unwrap();
+        let map = context.as_object().unwrap();
+        let mut rewritten = context.clone();
+        as_delivered(&mut rewritten);
+        let mut before = Vec::new();
+        canonical(&rewritten, &mut before);
+        let mut now = Vec::new();
+        object(map, &mut now);
+        assert_eq!(
+            String::from_utf8(now).unwrap(),
+            String::from_utf8(before).unwrap()
+        );
+        let mut zero = Vec::new();
+        canonical(&json!(-0.0), &mut zero);
+        assert_eq!(zero, b"0");
     }
 
     #[test]
