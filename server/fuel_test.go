@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -98,5 +99,59 @@ func TestTheCostliestInputsStayWellWithinTheirLanesBudget(t *testing.T) {
 		t.Logf("%s lane: the costliest hostile input (%s) spent %d fuel of a budget of %d (%.1f%%)",
 			name, worstCase, worst, budget, 100*float64(worst)/float64(budget))
 		assert.Less(t, worst, budget/4, "%s lane: %s", name, worstCase)
+	}
+}
+
+// TestAnAnswersButtonsAreCheckedInFuelLinearInTheAnswer: a bot's answer with many small,
+// broken buttons (found by the fuzzer: 189 nameless buttons spent 18.5 million fuel for 6 KiB,
+// over its linear bound, because checking an answer also built every button's preview event,
+// which nothing showed). The answer is refused with its first error, and every call stays within
+// the fuzzer's bound of 10 million fuel plus 1,000 a byte carried (fuzz/src/meter.rs).
+func TestAnAnswersButtonsAreCheckedInFuelLinearInTheAnswer(t *testing.T) {
+	p, _ := newTestPlugin(t)
+	ctx := context.Background()
+	const bot, eventID = "bot1bot1bot1bot1bot1bot1b1", "yye1rc4rkiu8xnr3ik7h3zxq9h"
+	var actions []string
+	for i := range 200 {
+		actions = append(actions, fmt.Sprintf(`{"text":%d,"value":"v%d"}`, i, i%7))
+	}
+	data := `{"event_id":"` + eventID + `","result":true,"answer":{"text":"t","attachments":[{"actions":[` + strings.Join(actions, ",") + `]}]}}`
+	facts := map[string]string{
+		"held": `{"found":null}`,
+		"record": `{"found":{"attempts":1,"bot":"` + bot + `","event":"command","first_sent_at":1700000000123,"state":"late",` +
+			`"data":{"command":"/deploy prod","proxy":{"event_id":"` + eventID + `","received_at":1700000000123,"verified":true,"version":"1.0.0"}},` +
+			`"place":{"channel_id":"chanchanchanchanchanchan01","post_id":"","root_id":"","user_id":"alicealicealicealicealice1"}}}`,
+	}
+	call := handleCall{
+		Input:    input{WebSocket: &socketMessage{ConnectionID: "conn1", UserID: bot, Action: "ack", Seq: 3, Data: json.RawMessage(data)}},
+		NowMs:    1700000000000,
+		Entropy:  p.entropy(),
+		Node:     p.node,
+		Settings: p.getConfiguration().settings,
+	}
+	p.attachStanding(&call)
+	for round := 1; ; round++ {
+		require.Less(t, round, 8, "the ack is never decided")
+		doc, err := call.encode()
+		require.NoError(t, err)
+		out, used, err := p.core.call(ctx, laneInteractive, fuelUnbounded, doc, nil)
+		require.NoError(t, err)
+		carried := int64(len(doc.bytes) + len(out))
+		assert.LessOrEqual(t, used, 10_000_000+1_000*carried, "round %d: %d fuel for %d bytes", round, used, carried)
+		rep, err := decodeReply(out)
+		require.NoError(t, err)
+		if rep.Kind == "decision" {
+			assert.Contains(t, string(out), "the answer's buttons would not work", "the answer is refused")
+			assert.Contains(t, string(out), "attachments[0].actions[0].name: action_name_missing", "with its first error")
+			return
+		}
+		if call.Facts == nil {
+			call.Facts = map[string]json.RawMessage{}
+		}
+		for _, q := range rep.Queries {
+			answer, ok := facts[q.Name]
+			require.True(t, ok, "asked %s", q.Name)
+			call.Facts[q.Name] = json.RawMessage(answer)
+		}
 	}
 }

@@ -9,7 +9,7 @@
 use crate::event::{ACTION, COMMAND, DIALOG_LOOKUP, DIALOG_REFRESH, DIALOG_SUBMISSION};
 use crate::form::answer::{read_lookup_answer, read_refresh_answer, read_submission_answer};
 use crate::ids::UserId;
-use crate::lint::{check, Severity};
+use crate::lint::{lint, Severity};
 use crate::refusal::Refusal;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -215,7 +215,7 @@ fn answer_fields(answer: &RawValue) -> Result<Map<String, Value>, Refusal> {
 
 /// Whether the buttons in `props` would work on a post of `bot`; the first error otherwise.
 pub(crate) fn lint_passes(props: &Value, bot: &UserId, what: &str) -> Result<(), String> {
-    let (findings, _) = check(props, bot.as_str()).map_err(|e| e.to_string())?;
+    let findings = lint(props, bot.as_str()).map_err(|e| e.to_string())?;
     match findings.iter().find(|f| f.severity == Severity::Error) {
         Some(f) => Err(format!(
             "{what} would not work: {} ({}: {})",

@@ -21,7 +21,7 @@ use crate::ids::is_mattermost_id;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
-use walk::{str_of, Lint};
+use walk::{str_of, Action, Lint};
 
 /// Mattermost refuses to save a post whose props are longer than this (`PostPropsMaxRunes`).
 const MAX_PROPS_CHARS: usize = 800_000;
@@ -86,8 +86,10 @@ pub struct Preview {
 
 /// Every problem in `props` (a post, its `props`, or a bare `attachments` array) that would make
 /// a click fail or be refused, by Mattermost or by this plugin, for a post by `bot_user_id`.
+/// Builds no preview: a post about to be saved and a bot's answer are checked with it, and
+/// neither shows one.
 pub fn lint(props: &Value, bot_user_id: &str) -> Result<Vec<Finding>, TooLarge> {
-    check(props, bot_user_id).map(|(findings, _)| findings)
+    walk(props, bot_user_id).map(|(lint, _)| lint.findings)
 }
 
 /// For each action of `props`, the event a bot would receive for a click on it.
@@ -97,6 +99,23 @@ pub fn preview(props: &Value, bot_user_id: &str) -> Result<Vec<Preview>, TooLarg
 
 /// Both [`lint`] and [`preview`], in one pass, linear in the size of `props`.
 pub fn check(props: &Value, bot_user_id: &str) -> Result<(Vec<Finding>, Vec<Preview>), TooLarge> {
+    let (lint, actions) = walk(props, bot_user_id)?;
+    // An error about the whole post (its size) stops every click; one about the bot id given to
+    // the lint says nothing about the post.
+    let previews = actions
+        .iter()
+        .map(|(at, action)| Preview {
+            path: at.clone(),
+            action_id: str_of(action.get("id")).unwrap_or_default().to_owned(),
+            delivered: !lint.post_error && !lint.broken.contains(at),
+            event: preview::event_for(action),
+        })
+        .collect();
+    Ok((lint.findings, previews))
+}
+
+/// The findings for `props`, and its actions with their paths for the previews.
+fn walk<'a>(props: &'a Value, bot_user_id: &str) -> Result<(Lint, Vec<Action<'a>>), TooLarge> {
     let mut lint = Lint::default();
     let bot = if bot_user_id.is_empty() {
         lint.warn("bot_user_id", "bot_user_id_missing",
@@ -153,18 +172,7 @@ pub fn check(props: &Value, bot_user_id: &str) -> Result<(Vec<Finding>, Vec<Prev
         });
     }
 
-    // An error about the whole post (its size) stops every click; one about the bot id given to
-    // the lint says nothing about the post.
-    let previews = actions
-        .iter()
-        .map(|(at, action)| Preview {
-            path: at.clone(),
-            action_id: str_of(action.get("id")).unwrap_or_default().to_owned(),
-            delivered: !lint.post_error && !lint.broken.contains(at),
-            event: preview::event_for(action),
-        })
-        .collect();
-    Ok((lint.findings, previews))
+    Ok((lint, actions))
 }
 
 #[cfg(test)]

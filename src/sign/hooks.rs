@@ -5,7 +5,7 @@ use super::{sign, Keyring, Scope, Signer, CONTEXT_KEY, KEYRING_KEY};
 use crate::effect::{Decision, Effect, Outcome};
 use crate::facts::{present, Answer, Ask, Fact, Facts};
 use crate::input::{Context, Request};
-use crate::lint::{check, Severity};
+use crate::lint::{lint, Severity};
 use crate::model::{require_admin, User};
 use crate::paths::{names_action_handler, reaches_action_handler};
 use crate::refusal::Refusal;
@@ -119,7 +119,7 @@ pub(crate) fn post_will_be_saved(post: &str, ctx: &Context, facts: Facts<'_>) ->
     };
     if ctx.settings.refuse_dead_buttons && aims_at_plugin(props) {
         let props_value = Value::Object(props.clone());
-        if let Ok((findings, _)) = check(&props_value, &author) {
+        if let Ok(findings) = lint(&props_value, &author) {
             if let Some(f) = findings.iter().find(|f| f.severity == Severity::Error) {
                 let reason = format!(
                     "Socket Mode for Mattermost refused this message: its buttons would not work. {} ({}: {}) {}",
