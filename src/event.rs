@@ -241,16 +241,10 @@ fn with_proxy_key(data: &RawValue, key: &str, value: &RawValue) -> Option<Box<Ra
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::Settings;
     use crate::trigger::Issued;
 
     fn ctx() -> Context {
-        Context {
-            now_ms: 1_700_000_000_123,
-            entropy: [7; 16],
-            settings: Settings::default(),
-            node: crate::ids::Id::from_entropy([0; 16]),
-        }
+        Context::for_test(1_700_000_000_123, [7; 16])
     }
 
     /// A bot reads the event's text: every value the body had keeps its spelling, the keys come

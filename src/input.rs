@@ -127,6 +127,19 @@ pub struct Context {
     pub node: NodeId,
 }
 
+#[cfg(test)]
+impl Context {
+    /// A context for tests: default settings, node zero.
+    pub(crate) fn for_test(now_ms: u64, entropy: [u8; 16]) -> Self {
+        Context {
+            now_ms,
+            entropy,
+            settings: Settings::default(),
+            node: crate::ids::Id::from_entropy([0; 16]),
+        }
+    }
+}
+
 impl Request<'_> {
     /// The signed-in user Mattermost names in `Mattermost-User-Id`.
     pub(crate) fn caller(&self) -> Result<UserId, Refusal> {

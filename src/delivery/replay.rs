@@ -344,12 +344,7 @@ mod tests {
     use super::*;
 
     fn ctx() -> Context {
-        Context {
-            now_ms: 1_700_000_000_000,
-            entropy: [0; 16],
-            settings: crate::settings::Settings::default(),
-            node: crate::ids::Id::from_entropy([0; 16]),
-        }
+        Context::for_test(1_700_000_000_000, [0; 16])
     }
 
     #[test]
