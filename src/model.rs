@@ -1,7 +1,8 @@
 //! The parts of Mattermost's objects the rules read, as the plugin API returns them. Unknown
 //! fields are ignored; what is missing takes Go's zero value, as Mattermost's own decoder would.
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// The parts of a Mattermost post the rules read.
@@ -56,7 +57,55 @@ pub(crate) struct Integration {
     #[serde(default)]
     pub(crate) url: Option<String>,
     #[serde(default)]
-    pub(crate) context: Option<Map<String, Value>>,
+    pub(crate) context: Option<StoredContext>,
+}
+
+/// An action's context as stored, kept as its text: a click on a signed post compares only the
+/// signature in it, so the rest of every action's context is never built into a tree. The
+/// full check, for a click without a signature, reads the whole object when it needs it.
+#[derive(Debug)]
+pub(crate) struct StoredContext(Box<RawValue>);
+
+impl<'de> Deserialize<'de> for StoredContext {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Box::<RawValue>::deserialize(d).map(Self)
+    }
+}
+
+impl StoredContext {
+    /// The context as an object; `None` if it is not one (Mattermost stores only objects).
+    pub(crate) fn object(&self) -> Option<Map<String, Value>> {
+        serde_json::from_str(self.0.get()).ok()
+    }
+
+    /// The value under `key`, when the context is an object that has it; every other value
+    /// is skipped, not built.
+    pub(crate) fn get(&self, key: &str) -> Option<Value> {
+        struct Find<'k>(&'k str);
+        impl<'de> serde::de::Visitor<'de> for Find<'_> {
+            type Value = Option<Value>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut found = None;
+                // Every key is read, as a Map would: the last of duplicates wins.
+                while let Some(k) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if k == self.0 {
+                        found = Some(map.next_value::<Value>()?);
+                    } else {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(found)
+            }
+        }
+        let mut de = serde_json::Deserializer::from_str(self.0.get());
+        de.deserialize_map(Find(key)).ok().flatten()
+    }
 }
 
 /// The parts of a Mattermost user the rules read.

@@ -202,11 +202,15 @@ fn signature(click: &Click<'_>, f: &ClickFacts) -> Signature {
         Some(Answer::Found(Some(key))) => key,
         Some(_) => return Signature::None,
     };
-    let mut context = click.context.clone();
-    context.remove(sign::CONTEXT_KEY);
-    if claim.kind == "select" {
-        context.remove("selected_option");
-    }
+    // What a click adds to the context the bot posted is passed over, not removed from a copy.
+    let without: &[&str] = match claim.kind.as_str() {
+        "select" => &[sign::CONTEXT_KEY, "selected_option"],
+        _ => &[sign::CONTEXT_KEY],
+    };
+    let context = sign::Covered {
+        context: &click.context,
+        without,
+    };
     let scope = sign::Scope {
         author: click.recipient.as_str(),
         channel_id: &claim.channel_id,
@@ -217,7 +221,7 @@ fn signature(click: &Click<'_>, f: &ClickFacts) -> Signature {
         post_id: "",
         version: "",
     };
-    match sign::verify(key, &scope, &context, sig) {
+    match sign::verify(key, &scope, context, sig) {
         // An ephemeral post's signature carries only its own user's clicks on that post (a
         // cookie handed to somebody else, or named with another post, gets the full check, and
         // no stored post to pass it).

@@ -98,7 +98,8 @@ fn check_action(
                     .is_some_and(|url| reaches_action_handler(url, site_url))
                     && i.context
                         .as_ref()
-                        .is_some_and(|c| same_object_except(c, &click.context, skip))
+                        .and_then(|c| c.object())
+                        .is_some_and(|c| same_object_except(&c, &click.context, skip))
             })
         })
         .collect();
@@ -155,7 +156,7 @@ pub(super) fn verify_signed(
                 .as_ref()
                 .and_then(|i| i.context.as_ref())
                 .and_then(|c| c.get(crate::sign::CONTEXT_KEY))
-                .is_some_and(|s| same_value(s, sig))
+                .is_some_and(|s| same_value(&s, sig))
     });
     if carries {
         Ok(())

@@ -192,7 +192,7 @@ pub(crate) fn sign(
         as_delivered(o);
     }
     let version = Version::CURRENT;
-    let text = signed_text(scope, context, options.as_ref());
+    let text = signed_text(scope, context.into(), options.as_ref());
     let mac = mac::hmac(key.bytes(version), &[&text]);
     let mut sig = Map::new();
     sig.insert("v".into(), Value::from(version as u64));
@@ -224,13 +224,31 @@ pub(crate) struct Signed {
     pub(crate) version: String,
 }
 
-/// Checks a click's signature. `context` is the click's context without [`CONTEXT_KEY`] (and
-/// without a menu's `selected_option`); `scope.root_id`, `scope.to`, `scope.post_id` and
-/// `scope.version` are ignored (the signature says them, and the MAC covers them).
-pub(crate) fn verify(
+/// A context as a signature covers it: the object, less the keys a click adds to it
+/// ([`CONTEXT_KEY`], a menu's `selected_option`), which are passed over as it is written rather
+/// than removed from a copy.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Covered<'a> {
+    pub(crate) context: &'a Map<String, Value>,
+    pub(crate) without: &'a [&'a str],
+}
+
+impl<'a> From<&'a Map<String, Value>> for Covered<'a> {
+    fn from(context: &'a Map<String, Value>) -> Self {
+        Covered {
+            context,
+            without: &[],
+        }
+    }
+}
+
+/// Checks a click's signature over `context` (the click's, its added keys passed over: see
+/// [`Covered`]); `scope.root_id`, `scope.to`, `scope.post_id` and `scope.version` are ignored
+/// (the signature says them, and the MAC covers them).
+pub(crate) fn verify<'a>(
     key: &Keyring,
     scope: &Scope<'_>,
-    context: &Map<String, Value>,
+    context: impl Into<Covered<'a>>,
     sig: &Value,
 ) -> Option<Signed> {
     let sig = sig.as_object()?;
@@ -260,7 +278,7 @@ pub(crate) fn verify(
         version: &post_version,
         ..*scope
     };
-    let text = signed_text(&scope, context, options.as_ref());
+    let text = signed_text(&scope, context.into(), options.as_ref());
     if !mac::verify(key.bytes(version), &[&text], &claimed) {
         return None;
     }
@@ -279,11 +297,7 @@ pub(crate) fn verify(
 }
 
 /// The text a signature's MAC covers.
-fn signed_text(
-    scope: &Scope<'_>,
-    context: &Map<String, Value>,
-    options: Option<&Value>,
-) -> Vec<u8> {
+fn signed_text(scope: &Scope<'_>, context: Covered<'_>, options: Option<&Value>) -> Vec<u8> {
     let mut text = Vec::new();
     // A stored post's signature covers what it always did; an ephemeral one says so first, and
     // names its user, its post and its version, so that neither can pass for the other and an
@@ -315,7 +329,7 @@ fn signed_text(
     // numbers are written from their float64 (`-0` as `0`), and `[]` as `null` ([`as_delivered`]'s
     // rules), so the context is written as it is, not copied and rewritten first
     // (`the_signed_text_is_the_text_signatures_were_made_over`).
-    object(context, &mut text);
+    object(context.context, context.without, &mut text);
     text.push(b'\n');
     canonical(options.unwrap_or(&Value::Null), &mut text);
     text
@@ -349,15 +363,17 @@ fn canonical(value: &Value, out: &mut Vec<u8>) {
             }
             out.push(b']');
         }
-        Value::Object(o) => object(o, out),
+        Value::Object(o) => object(o, &[], out),
     }
 }
 
-/// An object's canonical text. serde_json's `Map` is a `BTreeMap` in this crate (no
-/// `preserve_order`), so its keys come sorted; the signature tests give keys in other orders.
-fn object(o: &Map<String, Value>, out: &mut Vec<u8>) {
+/// An object's canonical text, the keys `without` passed over. serde_json's `Map` is a
+/// `BTreeMap` in this crate (no `preserve_order`), so its keys come sorted; the signature tests
+/// give keys in other orders.
+fn object(o: &Map<String, Value>, without: &[&str], out: &mut Vec<u8>) {
     out.push(b'{');
-    for (i, (k, v)) in o.iter().enumerate() {
+    let kept = o.iter().filter(|(k, _)| !without.contains(&k.as_str()));
+    for (i, (k, v)) in kept.enumerate() {
         if i > 0 {
             out.push(b',');
         }
@@ -439,7 +455,7 @@ mod tests {
         )
         .unwrap();
         let mut text = Vec::new();
-        object(context.as_object().unwrap(), &mut text);
+        object(context.as_object().unwrap(), &[], &mut text);
         assert_eq!(
             String::from_utf8(text).unwrap(),
             r#"{"K":{},"a":"\u0001é\"","n":[1.5,1000000000000000000000,9007199254740992,null],"z":0}"#
@@ -454,7 +470,7 @@ mod tests {
         as_delivered(&mut rewritten);
         let (mut before, mut now) = (Vec::new(), Vec::new());
         canonical(&rewritten, &mut before);
-        object(context.as_object().unwrap(), &mut now);
+        object(context.as_object().unwrap(), &[], &mut now);
         assert_eq!(
             String::from_utf8(now).unwrap(),
             String::from_utf8(before).unwrap()
@@ -534,7 +550,7 @@ mod tests {
             "every new signature keys the MAC with the random bytes"
         );
         // A v 1 signature: the same text, the HMAC keyed by the key's hex text.
-        let text = signed_text(&scope("chan1", "button"), &c, None);
+        let text = signed_text(&scope("chan1", "button"), (&c).into(), None);
         let old_mac = mac::hmac(key.secret.as_bytes(), &[&text]);
         let mut old = new.clone();
         old["v"] = json!(1);

@@ -6,6 +6,8 @@
 //! each under its name, beside the call document ([`Raw`]). A failure is data: Mattermost's status
 //! and error id, never text to search.
 
+mod written;
+
 use serde::de::value::MapDeserializer;
 use serde::de::{Deserializer, IntoDeserializer, Visitor};
 use serde::{Deserialize, Serialize};
@@ -499,17 +501,25 @@ impl<'a> Facts<'a> {
             Some(Source::Split(answers)) => Some(answers),
             None => None,
         };
-        let mut text = Vec::with_capacity(256);
+        // The shim attaches the answers in the order the core listed the queries, which is the
+        // order a round asks them: each search starts after the last answer found.
+        let mut next = 0;
         let found: Vec<Option<Raw<'a>>> = ask
             .0
             .iter()
             .map(|query| {
-                text.clear();
-                serde_json::to_writer(&mut text, query).expect("queries always serialize");
-                self.1
+                let (earlier, rest) = self.1.split_at(next.min(self.1.len()));
+                let at = rest
                     .iter()
-                    .find(|p| p.query == text.as_slice())
-                    .map(|p| p.answer)
+                    .position(|p| written::is_written(query, p.query))
+                    .map(|i| i + earlier.len())
+                    .or_else(|| {
+                        earlier
+                            .iter()
+                            .position(|p| written::is_written(query, p.query))
+                    })?;
+                next = at + 1;
+                Some(self.1[at].answer)
             })
             .collect();
         if found.iter().all(Option::is_none) {
