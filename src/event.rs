@@ -13,6 +13,9 @@ use std::collections::BTreeMap;
 /// rewrites into a `*model.User`).
 pub(crate) const PROXY_KEY: &str = "proxy";
 
+/// The key of a click's context in its body and its event.
+const CONTEXT_KEY: &str = "context";
+
 /// The event a click is published as (`custom_<id>_action`).
 pub(crate) const ACTION: &str = "action";
 
@@ -38,9 +41,11 @@ pub(crate) fn kept_event(name: &str) -> Option<&'static str> {
 }
 
 /// The `data` of an `action` event: every top-level key Mattermost sent, its value's text
-/// unchanged, plus `proxy` (which replaces a `proxy` key in the body, should one ever come).
+/// unchanged (but `context`, when the plugin gives the bot another: `Some(context)`), plus
+/// `proxy` (which replaces a `proxy` key in the body, should one ever come).
 pub(crate) fn action_event(
     fields: &BTreeMap<String, &RawValue>,
+    context: Option<&RawValue>,
     verified: bool,
     issued: Option<&crate::trigger::Issued>,
     ctx: &Context,
@@ -48,6 +53,7 @@ pub(crate) fn action_event(
     let proxy = proxy_block(verified, issued, ctx);
     to_raw_value(&WithProxy {
         fields,
+        context,
         proxy: &proxy,
     })
     .expect("raw JSON values serialize")
@@ -57,10 +63,12 @@ pub(crate) fn action_event(
 /// event is written straight out, with no second map built only to hold it.
 struct WithProxy<'a> {
     fields: &'a BTreeMap<String, &'a RawValue>,
+    /// In place of the body's `context`.
+    context: Option<&'a RawValue>,
     proxy: &'a RawValue,
 }
 
-impl Serialize for WithProxy<'_> {
+impl<'a> Serialize for WithProxy<'a> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         use std::ops::Bound::{Excluded, Unbounded};
@@ -70,13 +78,17 @@ impl Serialize for WithProxy<'_> {
         let after = self
             .fields
             .range::<str, _>((Excluded(PROXY_KEY), Unbounded));
+        let value = |k: &str, v: &'a RawValue| match self.context {
+            Some(context) if k == CONTEXT_KEY => context,
+            _ => v,
+        };
         let mut map = s.serialize_map(None)?;
         for (k, v) in before {
-            map.serialize_entry(k, v)?;
+            map.serialize_entry(k, value(k, v))?;
         }
         map.serialize_entry(PROXY_KEY, self.proxy)?;
         for (k, v) in after {
-            map.serialize_entry(k, v)?;
+            map.serialize_entry(k, value(k, v))?;
         }
         map.end()
     }
@@ -269,13 +281,21 @@ mod tests {
             event_id.as_str(),
             PLUGIN_VERSION
         );
-        let event = action_event(&fields, false, Some(&issued), &ctx());
+        let event = action_event(&fields, None, false, Some(&issued), &ctx());
         assert_eq!(event.get(), expected);
+
+        // A context the plugin gives in place of the body's (a signed click's, unsigned).
+        let context = RawValue::from_string(r#"{"b":2}"#.into()).unwrap();
+        let event = action_event(&fields, Some(&context), false, Some(&issued), &ctx());
+        assert_eq!(
+            event.get(),
+            expected.replace(r#""context":{"b":1,"a":[]}"#, r#""context":{"b":2}"#)
+        );
 
         // Without a trigger, no trigger keys; a body whose keys all sort after `proxy`.
         let fields: BTreeMap<String, &RawValue> =
             serde_json::from_str(r#"{"type":"button"}"#).unwrap();
-        let event = action_event(&fields, true, None, &ctx());
+        let event = action_event(&fields, None, true, None, &ctx());
         assert_eq!(
             event.get(),
             format!(

@@ -82,7 +82,7 @@ pub(super) fn event_for(action: &Map<String, Value>) -> Value {
         settings: Settings::default(),
         node: crate::ids::Id::from_entropy([0; 16]),
     };
-    let mut data: Value = serde_json::from_str(action_event(&fields, true, None, &ctx).get())
+    let mut data: Value = serde_json::from_str(action_event(&fields, None, true, None, &ctx).get())
         .expect("the event builder writes JSON");
     as_delivered(&mut data);
     data
