@@ -193,3 +193,54 @@ impl Post {
 /// (`model.PostActionRetainPropKeys`).
 pub(crate) const RETAINED_PROPS: [&str; 3] =
     ["from_webhook", "override_username", "override_icon_url"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn stored(text: &str) -> StoredContext {
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn a_stored_context_reads_as_the_object_it_was() {
+        let text =
+            r#"{"user_id":"bot","_socket_mode_signature":{"v":2,"m":"ab"},"n":[1,{"x":null}]}"#;
+        let c = stored(text);
+        assert_eq!(
+            Value::Object(c.object().unwrap()),
+            serde_json::from_str::<Value>(text).unwrap()
+        );
+        assert_eq!(
+            c.get("_socket_mode_signature"),
+            Some(json!({"v": 2, "m": "ab"}))
+        );
+        assert_eq!(c.get("n"), Some(json!([1, {"x": null}])));
+        assert_eq!(c.get("missing"), None);
+        // A key found inside a nested object is not the context's own.
+        assert_eq!(c.get("x"), None);
+        // Of a key written twice, the last counts, as it does for the whole object.
+        let twice = stored(r#"{"k":1,"k":2}"#);
+        assert_eq!(twice.get("k"), Some(json!(2)));
+        assert_eq!(twice.object().unwrap()["k"], json!(2));
+        // An escaped key is the key it spells.
+        assert_eq!(stored(r#"{"\u006b":3}"#).get("k"), Some(json!(3)));
+    }
+
+    #[test]
+    fn a_stored_context_that_is_not_an_object_has_nothing_in_it() {
+        for text in ["[1,2]", "\"text\"", "null", "7"] {
+            let c = stored(text);
+            assert!(c.object().is_none(), "{text}");
+            assert_eq!(c.get("user_id"), None, "{text}");
+        }
+        // The post around it still reads: only that action matches no click.
+        let post: Post = serde_json::from_value(json!({
+            "user_id": "bot", "channel_id": "chan",
+            "props": {"attachments": [{"actions": [{"integration": {"context": [1]}}]}]}
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(post.actions().next().is_some());
+    }
+}
