@@ -15,100 +15,88 @@ use super::{Fact, Likely, Query};
 /// Whether `text` is exactly `query` as `serde_json::to_writer` writes it.
 pub(super) fn is_written(query: &Query, text: &[u8]) -> bool {
     let mut rest = Expect(text);
-    let pieces = rest
+    let Some(r) = rest
         .literal(b"{\"name\":")
         .and_then(|r| r.string(query.name))
-        .and_then(|r| fact(r, &query.fact));
-    let Some(pieces) = pieces else {
-        return match &query.fact {
-            // Not one of the flat facts below: written whole, as before.
-            f if !is_flat(f) => serde_json::to_vec(query).is_ok_and(|written| written == text),
-            _ => false,
-        };
+    else {
+        return false;
     };
-    let mut r = pieces;
-    if let Some(ms) = query.cache_ms {
-        r = match r.literal(b",\"cache_ms\":").and_then(|r| r.number(ms)) {
-            Some(r) => r,
-            None => return false,
-        };
+    match fact(r, &query.fact) {
+        Compared::Matched(r) => options(r, query).is_some_and(|r| r.0.is_empty()),
+        Compared::Differs => false,
+        // Not one of the flat facts: written whole, and compared.
+        Compared::NotFlat => serde_json::to_vec(query).is_ok_and(|written| written == text),
     }
-    if let Some(fields) = query.fields {
-        r = match r.literal(b",\"fields\":[") {
-            Some(r) => r,
-            None => return false,
-        };
-        for (i, field) in fields.iter().enumerate() {
-            let next = match i {
-                0 => Some(&mut *r),
-                _ => r.literal(b","),
-            };
-            r = match next.and_then(|r| r.string(field)) {
-                Some(r) => r,
-                None => return false,
-            };
-        }
-        r = match r.literal(b"]") {
-            Some(r) => r,
-            None => return false,
-        };
-    }
-    if let Some(likely) = query.likely {
-        let found: &[u8] = match likely {
-            Likely::Granted => b",\"likely\":{\"found\":true}",
-            Likely::Empty => b",\"likely\":{\"found\":[]}",
-        };
-        r = match r.literal(found) {
-            Some(r) => r,
-            None => return false,
-        };
-    }
-    r.literal(b"}").is_some_and(|r| r.0.is_empty())
 }
 
-/// The facts compared piece by piece: those a shim may prefetch.
-fn is_flat(fact: &Fact) -> bool {
-    matches!(
-        fact,
-        Fact::Post { .. }
-            | Fact::User { .. }
-            | Fact::Channel { .. }
-            | Fact::Team { .. }
-            | Fact::KvGet { .. }
-            | Fact::ChannelPermission { .. }
-    )
+/// How a query's fact compares.
+enum Compared<'r, 't> {
+    /// A flat fact, as the text has it: the rest of the text follows.
+    Matched(&'r mut Expect<'t>),
+    /// A flat fact the text does not have.
+    Differs,
+    /// A fact a shim never prefetches: not compared piece by piece.
+    NotFlat,
 }
 
 /// The fact's own keys, in the order serde writes a flattened, internally tagged enum: the tag,
-/// then the variant's fields as declared. `None` for a fact that is not flat, or a mismatch.
-fn fact<'r, 't>(r: &'r mut Expect<'t>, fact: &Fact) -> Option<&'r mut Expect<'t>> {
-    match fact {
+/// then the variant's fields as declared. The facts compared so are those a shim may prefetch.
+fn fact<'r, 't>(r: &'r mut Expect<'t>, fact: &Fact) -> Compared<'r, 't> {
+    let matched = match fact {
         Fact::Post { post_id } => r
-            .literal(b",\"fact\":\"post\",\"post_id\":")?
-            .string(post_id),
+            .literal(b",\"fact\":\"post\",\"post_id\":")
+            .and_then(|r| r.string(post_id)),
         Fact::User { user_id } => r
-            .literal(b",\"fact\":\"user\",\"user_id\":")?
-            .string(user_id),
+            .literal(b",\"fact\":\"user\",\"user_id\":")
+            .and_then(|r| r.string(user_id)),
         Fact::Channel { channel_id } => r
-            .literal(b",\"fact\":\"channel\",\"channel_id\":")?
-            .string(channel_id),
+            .literal(b",\"fact\":\"channel\",\"channel_id\":")
+            .and_then(|r| r.string(channel_id)),
         Fact::Team { team_id } => r
-            .literal(b",\"fact\":\"team\",\"team_id\":")?
-            .string(team_id),
-        Fact::KvGet { key } => r.literal(b",\"fact\":\"kv_get\",\"key\":")?.string(key),
+            .literal(b",\"fact\":\"team\",\"team_id\":")
+            .and_then(|r| r.string(team_id)),
+        Fact::KvGet { key } => r
+            .literal(b",\"fact\":\"kv_get\",\"key\":")
+            .and_then(|r| r.string(key)),
         Fact::ChannelPermission {
             user_id,
             channel_id,
             permission,
         } => r
-            .literal(b",\"fact\":\"channel_permission\",\"user_id\":")?
-            .string(user_id)?
-            .literal(b",\"channel_id\":")?
-            .string(channel_id)?
-            .literal(b",\"permission\":")?
-            .string(permission),
-        _ => None,
+            .literal(b",\"fact\":\"channel_permission\",\"user_id\":")
+            .and_then(|r| r.string(user_id))
+            .and_then(|r| r.literal(b",\"channel_id\":"))
+            .and_then(|r| r.string(channel_id))
+            .and_then(|r| r.literal(b",\"permission\":"))
+            .and_then(|r| r.string(permission)),
+        _ => return Compared::NotFlat,
+    };
+    matched.map_or(Compared::Differs, Compared::Matched)
+}
+
+/// The query's options after its fact, as serde writes them (each only when set), and the
+/// closing brace.
+fn options<'r, 't>(mut r: &'r mut Expect<'t>, query: &Query) -> Option<&'r mut Expect<'t>> {
+    if let Some(ms) = query.cache_ms {
+        r = r.literal(b",\"cache_ms\":")?.number(ms)?;
     }
+    if let Some(fields) = query.fields {
+        r = r.literal(b",\"fields\":[")?;
+        for (i, field) in fields.iter().enumerate() {
+            if i > 0 {
+                r = r.literal(b",")?;
+            }
+            r = r.string(field)?;
+        }
+        r = r.literal(b"]")?;
+    }
+    if let Some(likely) = query.likely {
+        r = r.literal(match likely {
+            Likely::Granted => b",\"likely\":{\"found\":true}",
+            Likely::Empty => b",\"likely\":{\"found\":[]}",
+        })?;
+    }
+    r.literal(b"}")
 }
 
 /// The text still to match.
