@@ -2,9 +2,10 @@
 //! writing the query first.
 //!
 //! [`super::Facts::take_prefetched`] uses an answer only for the exact text of a query it asks.
-//! Writing each asked query with serde_json to compare it was a ninth of a warm click's work:
-//! every key and value went through the escaping writer. The queries a shim may prefetch are
-//! few and flat (a fact's ids, a cache age, a list of fields, a likely answer), so they are
+//! Writing each asked query with serde_json to compare it was about a tenth of a warm click's
+//! work in the wasm, every key and value through the escaping writer (docs/BENCHMARKS.md,
+//! "Prefetched answers matched without writing the queries"). The queries a shim may prefetch
+//! are few and flat (a fact's ids, a cache age, a list of fields, a likely answer), so they are
 //! compared here piece by piece against the text as serde_json writes it: the keys as the
 //! literal text they always are, each string quoted (and escaped by serde_json itself when it
 //! has anything to escape). Every other fact is written by serde_json and compared whole.
@@ -161,8 +162,9 @@ fn strip_prefix<'t>(text: &'t [u8], piece: &[u8]) -> Option<&'t [u8]> {
 }
 
 /// Whether serde_json writes `bytes` as they are: no control character, quote or backslash.
-/// Eight bytes at a time (a string's ids are 26 bytes): for each of the three tests, a byte
-/// that meets it sets its high bit in the word's result, and no byte sets another's.
+/// Eight bytes at a time (a string's ids are 26 bytes): each of the three tests leaves a high
+/// bit set in its result exactly when some byte of the word meets it (a borrow may also mark a
+/// byte above one that meets it, never a word in which none does).
 fn is_plain(bytes: &[u8]) -> bool {
     const ONES: u64 = u64::from_le_bytes([0x01; 8]);
     const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
