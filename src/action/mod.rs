@@ -418,15 +418,6 @@ fn decide(
     Ok(verified)
 }
 
-/// A click's context without its signature, written from the click's own: what the bot gets.
-struct Unsigned<'a>(&'a Map<String, Value>);
-
-impl serde::Serialize for Unsigned<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.0.iter().filter(|(k, _)| *k != sign::CONTEXT_KEY))
-    }
-}
-
 /// The effects of an accepted click: its trigger's place signed into the event (for the dialog
 /// the bot may open with it) and remembered on this node, then deliver: through the delivery
 /// layer to a bot that subscribed, or published to the bot's every connection, answered `{}`,
@@ -486,10 +477,13 @@ fn deliver(
         });
     }
     // The signature is the plugin's, not the bot's: it never reaches the bot.
-    let unsigned = click
-        .context
-        .contains_key(sign::CONTEXT_KEY)
-        .then(|| to_raw_value(&Unsigned(&click.context)).expect("a context serializes"));
+    let unsigned = click.context.contains_key(sign::CONTEXT_KEY).then(|| {
+        let unsigned = sign::Covered {
+            context: &click.context,
+            without: &[sign::CONTEXT_KEY],
+        };
+        to_raw_value(&unsigned).expect("a context serializes")
+    });
     let data = action_event(
         click.fields.raw(),
         unsigned.as_deref(),

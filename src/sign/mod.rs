@@ -233,6 +233,14 @@ pub(crate) struct Covered<'a> {
     pub(crate) without: &'a [&'a str],
 }
 
+/// Written as the object it stands for: what a bot gets of a signed click's context.
+impl serde::Serialize for Covered<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let kept = self.context.iter();
+        s.collect_map(kept.filter(|(k, _)| !self.without.contains(&k.as_str())))
+    }
+}
+
 impl<'a> From<&'a Map<String, Value>> for Covered<'a> {
     fn from(context: &'a Map<String, Value>) -> Self {
         Covered {
