@@ -3,7 +3,9 @@ package main
 import (
 	"errors"
 	"io"
+	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 )
 
@@ -22,11 +24,29 @@ const bodyRead = 16 << 10
 // slow requests, each holding one while it trickles in, holds little.
 var bodyBuffers = sync.Pool{New: func() any { b := make([]byte, bodyRead); return &b }}
 
+// declaredLength is the body's length as the request's Content-Length header gives it, or -1
+// when it gives none (a chunked body, or a request Mattermost made in its own memory).
+// Mattermost hands a plugin the request's headers but not its ContentLength field.
+func declaredLength(h http.Header) int64 {
+	n, err := strconv.ParseInt(h.Get("Content-Length"), 10, 64)
+	if err != nil || n < 0 {
+		return -1
+	}
+	return n
+}
+
 // readBody reads at most limit bytes; past that it stops and reports the body too large. No
-// Read asks for more than the limit still allows.
-func readBody(body io.Reader, limit int) ([]byte, bool, error) {
+// Read asks for more than the limit still allows. A body declared larger than the limit is
+// reported too large before any of it is read: none of it crosses the stream, and neither
+// this goroutine nor Mattermost's, which feeds the stream from the client's connection, waits
+// for bytes a client may send slowly or never. A declared length is not trusted the other way:
+// a body longer than it says is still cut one byte past the limit.
+func readBody(body io.Reader, declared int64, limit int) ([]byte, bool, error) {
 	if body == nil {
 		return nil, false, nil
+	}
+	if declared > int64(limit) {
+		return nil, true, nil
 	}
 	first := bodyBuffers.Get().(*[]byte)
 	defer bodyBuffers.Put(first)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net/http"
 	"testing"
 )
 
@@ -48,7 +49,7 @@ func (s *streamedBody) Read(b []byte) (int, error) {
 func TestAClicksBodyIsReadInOneRoundTrip(t *testing.T) {
 	click := bytes.Repeat([]byte("c"), 1200) // a click's body with a context: about 1 KiB
 	s := &streamedBody{rest: click}
-	body, tooLarge, err := readBody(s, 1<<20)
+	body, tooLarge, err := readBody(s, -1, 1<<20)
 	if err != nil || tooLarge || !bytes.Equal(body, click) {
 		t.Fatalf("read %d bytes, too large %v, %v", len(body), tooLarge, err)
 	}
@@ -60,7 +61,7 @@ func TestAClicksBodyIsReadInOneRoundTrip(t *testing.T) {
 func TestABodyPastTheLimitIsNotReadFurther(t *testing.T) {
 	for _, size := range []int{1000, 1001, 5000, 300 << 10} {
 		s := &streamedBody{rest: bytes.Repeat([]byte("x"), size)}
-		body, tooLarge, err := readBody(s, 1000)
+		body, tooLarge, err := readBody(s, -1, 1000)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,7 +77,7 @@ func TestABodyPastTheLimitIsNotReadFurther(t *testing.T) {
 func TestALargeBodyTakesFewRoundTrips(t *testing.T) {
 	large := bytes.Repeat([]byte("l"), 1<<20)
 	s := &streamedBody{rest: large}
-	body, tooLarge, err := readBody(s, 1<<20)
+	body, tooLarge, err := readBody(s, -1, 1<<20)
 	if err != nil || tooLarge || len(body) != len(large) {
 		t.Fatalf("read %d of %d bytes, too large %v, %v", len(body), len(large), tooLarge, err)
 	}
@@ -92,7 +93,7 @@ func TestALargeBodyArrivingInPiecesIsReadWhole(t *testing.T) {
 		large[i] = byte(i * 7)
 	}
 	s := &streamedBody{rest: append([]byte(nil), large...), partial: 3000}
-	body, tooLarge, err := readBody(s, 1<<20)
+	body, tooLarge, err := readBody(s, -1, 1<<20)
 	if err != nil || tooLarge || !bytes.Equal(body, large) {
 		t.Fatalf("read %d of %d bytes, too large %v, %v", len(body), len(large), tooLarge, err)
 	}
@@ -100,13 +101,50 @@ func TestALargeBodyArrivingInPiecesIsReadWhole(t *testing.T) {
 
 func TestABrokenBodyStreamIsAnError(t *testing.T) {
 	broken := errors.New("stream reset")
-	if _, _, err := readBody(&streamedBody{fail: broken}, 1000); !errors.Is(err, broken) {
+	if _, _, err := readBody(&streamedBody{fail: broken}, -1, 1000); !errors.Is(err, broken) {
 		t.Fatalf("got %v, want the stream's error", err)
 	}
-	if body, tooLarge, err := readBody(nil, 1000); body != nil || tooLarge || err != nil {
+	if body, tooLarge, err := readBody(nil, -1, 1000); body != nil || tooLarge || err != nil {
 		t.Fatalf("no body: %q %v %v", body, tooLarge, err)
 	}
-	if body, tooLarge, err := readBody(&streamedBody{}, 1000); len(body) != 0 || tooLarge || err != nil {
+	if body, tooLarge, err := readBody(&streamedBody{}, -1, 1000); len(body) != 0 || tooLarge || err != nil {
 		t.Fatalf("an empty body: %q %v %v", body, tooLarge, err)
+	}
+}
+
+// A hostile client declares a body past the limit and sends it slowly, or never: the plugin
+// refuses it without asking the stream for a byte, so nothing waits for the client.
+func TestABodyDeclaredPastTheLimitIsNotRead(t *testing.T) {
+	s := &streamedBody{rest: bytes.Repeat([]byte("x"), 10)}
+	body, tooLarge, err := readBody(s, 1001, 1000)
+	if err != nil || !tooLarge || body != nil {
+		t.Fatalf("declared 1001 bytes against a limit of 1000: %q, too large %v, %v", body, tooLarge, err)
+	}
+	if s.roundTrips != 0 {
+		t.Fatalf("%d Reads of a body declared past the limit, want none", s.roundTrips)
+	}
+	// A body that says it is shorter than it is, or says nothing, is still cut at the limit.
+	for _, declared := range []int64{10, 1000, -1} {
+		s := &streamedBody{rest: bytes.Repeat([]byte("x"), 5000)}
+		if _, tooLarge, err := readBody(s, declared, 1000); err != nil || !tooLarge || s.asked > 1001 {
+			t.Fatalf("5000 bytes declared as %d: too large %v, %d asked, %v", declared, tooLarge, s.asked, err)
+		}
+	}
+	// The length exactly at the limit is read.
+	s = &streamedBody{rest: bytes.Repeat([]byte("x"), 1000)}
+	if body, tooLarge, err := readBody(s, 1000, 1000); err != nil || tooLarge || len(body) != 1000 {
+		t.Fatalf("1000 bytes declared as 1000: %d read, too large %v, %v", len(body), tooLarge, err)
+	}
+}
+
+func TestTheDeclaredLengthIsReadFromTheHeader(t *testing.T) {
+	for header, want := range map[string]int64{"": -1, "0": 0, "1048577": 1<<20 + 1, "-5": -1, "12abc": -1, "99999999999999999999": -1} {
+		h := http.Header{}
+		if header != "" {
+			h.Set("Content-Length", header)
+		}
+		if got := declaredLength(h); got != want {
+			t.Errorf("Content-Length %q: %d, want %d", header, got, want)
+		}
 	}
 }

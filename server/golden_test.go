@@ -114,7 +114,7 @@ func (f *fixture) cachePrefetched(t *testing.T, p *Plugin, api *plugintest.API) 
 	plan := p.prefetchPlans[f.Request.Path]
 	require.NotNil(t, plan, "the core prefetches nothing for %s", f.Request.Path)
 	r := f.httpRequest(t)
-	body, _, err := readBody(r.Body, p.info.MaxBodyBytes)
+	body, _, err := readBody(r.Body, -1, p.info.MaxBodyBytes)
 	require.NoError(t, err)
 	values, ok := plan.values(r.Header.Get("Mattermost-User-Id"), body)
 	require.True(t, ok, "the request has no value for a marker it needs")

@@ -125,7 +125,7 @@ func (p *Plugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Req
 			p.respondFault(w, fmt.Sprintf("panic in the shim: %v", x))
 		}
 	}()
-	body, tooLarge, err := readBody(r.Body, p.info.MaxBodyBytes)
+	body, tooLarge, err := readBody(r.Body, declaredLength(r.Header), p.info.MaxBodyBytes)
 	if err != nil {
 		p.respondFault(w, "reading the request body: "+err.Error())
 		return
