@@ -36,7 +36,10 @@ try:
     from mmpy_bot.webhook_server import NoResponse
     from mmpy_bot.wrappers import ActionEvent, WebHookEvent
 except ImportError as e:  # pragma: no cover - the extra is not installed
-    raise ImportError("mmpy_bot is not installed: pip install 'mattermost-socket-mode[mmpy_bot]'") from e
+    raise ImportError(
+        "mmpy_bot is not installed: pip install mmpy_bot, or from a clone of the plugin's "
+        "repository: pip install './libs/python[mmpy-bot]'"
+    ) from e
 
 from .app import App
 from .events import Event
