@@ -3,7 +3,9 @@
 An :class:`Event` is the event's ``data`` exactly as the plugin sent it (a ``dict``: ``event["x"]``,
 ``json.dumps(event)``), plus read-only attributes for the fields of ``docs/schemas``
 (``tests/test_events.py`` fails when a schema field has no attribute, or an attribute no field).
-A field an event kind does not have reads as ``None`` (``""`` never stands for "absent").
+A field an event kind does not have reads as ``None`` (``""`` never stands for "absent"), except
+the dict fields ``context``, ``submission`` and ``expanded`` (``{}``) and the flags ``cancelled``
+and ``proxy.verified`` (``False``).
 """
 
 from __future__ import annotations
