@@ -19,7 +19,16 @@ type factCache struct {
 	mu sync.Mutex
 	// entries holds, per fact, its answers by the fields they were projected to ("" for the
 	// whole answer): forgetting a fact forgets every projection of it.
-	entries map[string]map[string]cachedAnswer
+	entries map[string]cachedFact
+	// order is the facts in the order they were stored, oldest from head on, each with the
+	// sequence number it was stored under: full, the cache drops its oldest fact, so a flood of
+	// made-up facts (a click per made-up trigger) pushes out only what is older than all of it,
+	// never a fact stored since. A fact stored again, or forgotten, is not looked for: its pair
+	// is left in place and skipped when reached (its sequence is no longer the fact's).
+	order []storedFact
+	head  int
+	// stores numbers the stores, so that a fact's latest one tells its live pair in order.
+	stores uint64
 	// forgets counts the forgets so far. An answer asked before a forget and received after it
 	// may be the very value forgotten (a key read while it was rotated): it is not kept
 	// (putAsked). One count for every fact keeps it bounded; a forget is rare, and an answer
@@ -27,13 +36,23 @@ type factCache struct {
 	forgets uint64
 }
 
+type cachedFact struct {
+	answers map[string]cachedAnswer
+	stored  uint64 // the sequence of its latest store
+}
+
+type storedFact struct {
+	key    string
+	stored uint64
+}
+
 type cachedAnswer struct {
 	answer json.RawMessage
 	at     time.Time
 }
 
-// maxCachedFacts bounds the cache; past it the cache starts again empty, which costs one round
-// trip per fact and keeps memory flat however many users and channels click.
+// maxCachedFacts bounds the cache; past it the oldest fact stored makes room, which keeps
+// memory flat however many users and channels click (order holds at most twice as many pairs).
 const maxCachedFacts = 10_000
 
 // cacheKey names a fact by everything it asks (every field of the query), not by the name the
@@ -109,7 +128,7 @@ func (c *factCache) get(q query, now time.Time) (json.RawMessage, bool) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.entries[cacheKey(q)][projectionKey(q)]
+	e, ok := c.entries[cacheKey(q)].answers[projectionKey(q)]
 	if !ok || now.Sub(e.at) > time.Duration(q.CacheMs)*time.Millisecond {
 		return nil, false
 	}
@@ -142,14 +161,53 @@ func (c *factCache) store(q query, answer json.RawMessage, now time.Time, asked 
 	if asked != nil && *asked != c.forgets {
 		return
 	}
-	if c.entries == nil || len(c.entries) >= maxCachedFacts {
-		c.entries = make(map[string]map[string]cachedAnswer)
+	if c.entries == nil {
+		c.entries = make(map[string]cachedFact)
 	}
 	key := cacheKey(q)
-	if c.entries[key] == nil {
-		c.entries[key] = make(map[string]cachedAnswer, 1)
+	fact, ok := c.entries[key]
+	if !ok {
+		if len(c.entries) >= maxCachedFacts {
+			c.dropOldest()
+		}
+		fact.answers = make(map[string]cachedAnswer, 1)
 	}
-	c.entries[key][projectionKey(q)] = cachedAnswer{answer: answer, at: now}
+	fact.answers[projectionKey(q)] = cachedAnswer{answer: answer, at: now}
+	// Stored again, a fact is as new as any: it goes to the back.
+	c.stores++
+	fact.stored = c.stores
+	c.entries[key] = fact
+	c.order = append(c.order, storedFact{key: key, stored: c.stores})
+	if len(c.order) >= 2*maxCachedFacts {
+		c.compact()
+	}
+}
+
+// dropOldest forgets the fact stored longest ago (stored again since counts as since). Every
+// fact kept has its live pair in order, so the cache being full, one is found.
+func (c *factCache) dropOldest() {
+	for c.head < len(c.order) {
+		p := c.order[c.head]
+		c.order[c.head] = storedFact{} // not to hold the key's text
+		c.head++
+		if fact, ok := c.entries[p.key]; ok && fact.stored == p.stored {
+			delete(c.entries, p.key)
+			return
+		}
+	}
+}
+
+// compact keeps only the live pairs of order, in place: at most maxCachedFacts of them, so it
+// runs once per maxCachedFacts stores at most, and order never outgrows twice the bound.
+func (c *factCache) compact() {
+	live := c.order[:0]
+	for _, p := range c.order[c.head:] {
+		if fact, ok := c.entries[p.key]; ok && fact.stored == p.stored {
+			live = append(live, p)
+		}
+	}
+	clear(c.order[len(live):])
+	c.order, c.head = live, 0
 }
 
 // remember keeps found as the answer to q, as if Mattermost had just given it (the core says

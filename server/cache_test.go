@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/stretchr/testify/assert"
@@ -111,4 +113,123 @@ func TestAKeyReadDuringARotationIsNotKept(t *testing.T) {
 	p.MessageWillBePosted(nil, &post)
 	_, kept = p.cache.get(keyring, p.now())
 	assert.True(t, kept)
+}
+
+// madeUp is the fact a click with made-up trigger i leaves behind (the core's remember effect),
+// as any signed-in user can post as many of as they like.
+func madeUp(i int) query {
+	return query{Fact: "kv_get", Key: fmt.Sprintf("trigger_madeup%d", i), CacheMs: 60_000}
+}
+
+// rememberedPlace keeps in c, as the core's remember effect does, the place of one trigger.
+func rememberedPlace(c *factCache, q query, now time.Time) {
+	c.remember(q, json.RawMessage(`{"channel_id":"c"}`), now)
+}
+
+// TestAFloodOfMadeUpFactsPushesOutOnlyTheOldest: one user's clicks with made-up triggers fill
+// the cache; another's click, remembered shortly before, is still found when that bot opens its
+// dialog. A full cache drops its oldest fact, one per new one, never all of them at once.
+func TestAFloodOfMadeUpFactsPushesOutOnlyTheOldest(t *testing.T) {
+	var c factCache
+	now := time.UnixMilli(1_700_000_000_000)
+	first := query{Fact: "kv_get", Key: "trigger_oldest", CacheMs: 60_000}
+	rememberedPlace(&c, first, now)
+	recent := query{Fact: "kv_get", Key: "trigger_someone_else", CacheMs: 60_000}
+	for i := range maxCachedFacts - 2 {
+		rememberedPlace(&c, madeUp(i), now)
+	}
+	rememberedPlace(&c, recent, now) // the cache is now full
+	for i := maxCachedFacts; i < maxCachedFacts+9_000; i++ {
+		rememberedPlace(&c, madeUp(i), now)
+		require.LessOrEqual(t, len(c.entries), maxCachedFacts)
+	}
+	_, kept := c.get(recent, now)
+	assert.True(t, kept, "a fact stored before 9,000 others is still there")
+	_, kept = c.get(first, now)
+	assert.False(t, kept, "the oldest made room")
+	_, kept = c.get(madeUp(8_998), now)
+	assert.False(t, kept, "as did the next oldest")
+	_, kept = c.get(madeUp(8_999), now)
+	assert.True(t, kept, "but no more than the flood needed")
+
+	for i := maxCachedFacts + 9_000; i < 3*maxCachedFacts; i++ {
+		rememberedPlace(&c, madeUp(i), now)
+		require.LessOrEqual(t, len(c.entries), maxCachedFacts)
+		require.LessOrEqual(t, len(c.order), 2*maxCachedFacts, "the order kept is bounded too")
+	}
+	assert.Len(t, c.entries, maxCachedFacts)
+	_, kept = c.get(recent, now)
+	assert.False(t, kept, "10,000 newer facts push out any")
+	for _, i := range []int{3*maxCachedFacts - maxCachedFacts, 3*maxCachedFacts - 1} {
+		_, kept = c.get(madeUp(i), now)
+		assert.True(t, kept, "the newest are kept (%d)", i)
+	}
+	_, kept = c.get(madeUp(3*maxCachedFacts-maxCachedFacts-1), now)
+	assert.False(t, kept, "and only they")
+}
+
+// TestAFactStoredAgainIsNew: a fact stored again (another projection, or asked again) goes to
+// the back of the order, the older store of it no longer counting.
+func TestAFactStoredAgainIsNew(t *testing.T) {
+	var c factCache
+	now := time.UnixMilli(1_700_000_000_000)
+	again := madeUp(-1)
+	rememberedPlace(&c, again, now)
+	for i := range maxCachedFacts - 1 {
+		rememberedPlace(&c, madeUp(i), now)
+	}
+	projected := again
+	projected.Fields = []string{"channel_id"}
+	c.put(projected, json.RawMessage(`{"found":{"channel_id":"c"}}`), now) // stored again
+	for i := maxCachedFacts; i < maxCachedFacts+maxCachedFacts/2; i++ {
+		rememberedPlace(&c, madeUp(i), now)
+	}
+	assert.Len(t, c.entries, maxCachedFacts)
+	for _, q := range []query{again, projected} {
+		_, kept := c.get(q, now)
+		assert.True(t, kept, "stored again, it is newer than what came between (%v)", q.Fields)
+	}
+	_, kept := c.get(madeUp(0), now)
+	assert.False(t, kept, "what was stored after its first store is older now")
+
+	// Forgotten and stored again, it is new too; its stale pairs are skipped.
+	c.forget(again)
+	rememberedPlace(&c, again, now)
+	for i := 2 * maxCachedFacts; i < 2*maxCachedFacts+maxCachedFacts-1; i++ {
+		rememberedPlace(&c, madeUp(i), now)
+	}
+	_, kept = c.get(again, now)
+	assert.True(t, kept)
+	assert.Len(t, c.entries, maxCachedFacts)
+}
+
+// TestForgetForgetsEveryProjection: forgetting a fact forgets each projection it was kept in,
+// and an answer asked before the forget is not kept after it; other facts stay.
+func TestForgetForgetsEveryProjection(t *testing.T) {
+	var c factCache
+	now := time.UnixMilli(1_700_000_000_000)
+	post := query{Fact: "get_post", PostID: "p", CacheMs: 60_000}
+	whole := post
+	projected := post
+	projected.Fields = []string{"message"}
+	other := query{Fact: "get_post", PostID: "q", CacheMs: 60_000}
+	for _, q := range []query{whole, projected, other} {
+		c.put(q, json.RawMessage(`{"found":{"message":"m"}}`), now)
+	}
+	asked := c.generation()
+	c.forget(post)
+	for _, q := range []query{whole, projected} {
+		_, kept := c.get(q, now)
+		assert.False(t, kept, "forgotten (%v)", q.Fields)
+	}
+	_, kept := c.get(other, now)
+	assert.True(t, kept, "another fact stays")
+
+	c.putAsked(whole, json.RawMessage(`{"found":{"message":"old"}}`), now, asked)
+	_, kept = c.get(whole, now)
+	assert.False(t, kept, "asked before the forget, not kept")
+	c.putAsked(whole, json.RawMessage(`{"found":{"message":"new"}}`), now, c.generation())
+	answer, kept := c.get(whole, now)
+	assert.True(t, kept)
+	assert.JSONEq(t, `{"found":{"message":"new"}}`, string(answer))
 }
