@@ -188,7 +188,11 @@ export class App {
     start(): Promise<SubscribedEvent>;
     /** Stops cleanly: no more events, the handlers under way finish and are acknowledged. */
     stop(): Promise<void>;
-    /** start() (unless called already), then run until SIGINT or SIGTERM, then stop(). */
+    /**
+     * start() (unless called already), then run until SIGINT or SIGTERM, then stop(); resolves
+     * then, also when stopped before the server was reached. Rejects when start() fails
+     * otherwise (a refused token or subscription).
+     */
     run(): Promise<void>;
 
     /** Opens a dialog through the plugin with the event's trigger (a click's or a command's). */

@@ -22,6 +22,12 @@ const STOP_TIMEOUT_MS = 10000;
 /** @type {ReadonlySet<string>} */
 const HANDLED_KINDS = new Set(HANDLED);
 
+/**
+ * What start() rejects with when stop() came first (while it checked the token, registered the
+ * commands or waited for the subscription): run() takes it as the end it was asked for.
+ */
+class StoppedWhileStarting extends Error {}
+
 export class App {
     /** @param {import('../index.js').AppOptions} options */
     constructor(options) {
@@ -69,6 +75,12 @@ export class App {
         /** @type {Promise<void>} resolves when the app has stopped */
         this.stopped = new Promise((resolve) => {
             this.markStopped = resolve;
+        });
+        /** @type {(() => void) | undefined} */
+        this.markStopAsked = undefined;
+        /** @type {Promise<void>} resolves when stop() is called: start() gives up waiting then */
+        this.stopAsked = new Promise((resolve) => {
+            this.markStopAsked = resolve;
         });
     }
 
@@ -174,7 +186,7 @@ export class App {
             await this.registerCommand(body);
         }
         if (this.stopping) {
-            throw new Error('the app was stopped while starting');
+            throw new StoppedWhileStarting('the app was stopped while starting');
         }
         this.dispatcher = new Dispatcher({
             routes: this.routes,
@@ -205,30 +217,47 @@ export class App {
     /**
      * The bot's account (`GET /api/v4/users/me`), which checks the token. An unreachable server
      * (a bot started beside it) is tried again with the reconnection backoff; an answer that is
-     * not the account (a refused token) is final.
+     * not the account (a refused token) is final. stop() ends the attempts at once (the request
+     * under way, or the wait before the next one): it rejects with StoppedWhileStarting.
+     * @returns {Promise<import('@mattermost/types/users').UserProfile>}
      */
     async whoAmI() {
+        const stopAsked = this.stopAsked.then(() => {
+            throw new StoppedWhileStarting('the app was stopped while starting');
+        });
+        stopAsked.catch(() => {}); // only rejected for the races below
         for (let failures = 1; ; failures++) {
             try {
-                return await this.client.getMe();
+                return await Promise.race([this.client.getMe(), stopAsked]);
             } catch (err) {
+                if (err instanceof StoppedWhileStarting) {
+                    throw err;
+                }
                 const status = /** @type {any} */ (err)?.status_code;
                 if (status === 401) {
                     throw new Error(`the server refused the token (401): use the bot's access token (${this.client.getUrl()})`);
                 }
-                if (status || this.stopping) {
+                if (status) {
                     throw new Error(`GET /api/v4/users/me on ${this.client.getUrl()} failed: ${describe(err)}`);
                 }
                 const delay = backoffDelay(failures, this.backoff);
                 this.logger.warn(`${this.client.getUrl()} cannot be reached (${err instanceof Error ? err.message : err}); trying again in ${Math.round(delay)} ms`);
-                await new Promise((resolve) => setTimeout(resolve, delay));
+                /** @type {NodeJS.Timeout | undefined} */
+                let timer;
+                try {
+                    await Promise.race([new Promise((resolve) => { timer = setTimeout(resolve, delay); }), stopAsked]);
+                } finally {
+                    clearTimeout(timer); // a stop leaves no timer to keep the process alive
+                }
             }
         }
     }
 
     /**
      * start() (unless it was called already), then runs until SIGINT or SIGTERM (or stop()), then
-     * stops cleanly; a second signal exits at once.
+     * stops cleanly; a second signal exits at once. A stop before the bot subscribed (the server
+     * not reached yet) ends it as quietly: run() resolves; it rejects only when start() fails
+     * otherwise (a refused token or subscription).
      */
     async run() {
         const signals = /** @type {const} */ (['SIGINT', 'SIGTERM']);
@@ -251,6 +280,11 @@ export class App {
                 await this.start();
             }
             await this.stopped;
+        } catch (err) {
+            if (!(err instanceof StoppedWhileStarting)) {
+                throw err;
+            }
+            await this.stopped; // the stop that was asked for, under way: let it finish
         } finally {
             for (const signal of signals) {
                 process.off(signal, onSignal);
@@ -264,6 +298,7 @@ export class App {
      * plugin sends again later, to this bot's next connection.
      */
     stop() {
+        this.markStopAsked?.();
         this.stopping ??= (async () => {
             clearTimeout(this.patience);
             if (this.connection) {
@@ -282,7 +317,7 @@ export class App {
                 clearTimeout(timer);
             }
             this.connection?.close();
-            this.starting?.reject(new Error('the app was stopped before it subscribed'));
+            this.starting?.reject(new StoppedWhileStarting('the app was stopped before it subscribed'));
             this.starting = undefined;
             this.logger.info('stopped');
             this.markStopped?.();

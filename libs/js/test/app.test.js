@@ -254,3 +254,44 @@ test('stop() while the server cannot be reached: start() rejects, and nothing tr
     await new Promise((resolve) => setTimeout(resolve, 100)); // longer than any backoff of this rig
     assert.equal(server.authenticated, 0);
 });
+
+test('run() stopped (SIGINT) while the server cannot be reached yet resolves at once: no error, no attempt after', async (t) => {
+    // A long backoff: without a stop that ends the wait, run() would still be waiting (or reject
+    // with the failed GET /api/v4/users/me once it tried again).
+    const {server, app} = await rig(t, {backoff: {initialMs: 60000, maxMs: 60000}});
+    server.dropRest = 1e6;
+    const sigints = process.listenerCount('SIGINT');
+    const running = app.run();
+    await until(() => server.dropRest < 1e6, 'a first attempt at GET /api/v4/users/me');
+    await until(() => process.listenerCount('SIGINT') > sigints, 'run() listening for SIGINT');
+    const attempts = 1e6 - server.dropRest;
+    process.emit('SIGINT', 'SIGINT');
+    /** @type {NodeJS.Timeout | undefined} */
+    let timer;
+    const late = new Promise((resolve) => { timer = setTimeout(() => resolve('still running'), 2000); });
+    const outcome = await Promise.race([running.then(() => 'resolved', (err) => err), late]);
+    clearTimeout(timer);
+    assert.equal(outcome, 'resolved');
+    assert.equal(process.listenerCount('SIGINT'), sigints);
+    assert.equal(1e6 - server.dropRest, attempts);
+    assert.equal(app.me, undefined);
+    assert.equal(server.connections, 0);
+});
+
+test('run() stopped while the websocket cannot be reached yet resolves; a refused subscription still rejects it', async (t) => {
+    const {server, app} = await rig(t);
+    server.refuse = 1e6;
+    const running = app.run();
+    await until(() => server.refuse < 1e6 - 1, 'two refused attempts');
+    await app.stop();
+    await running;
+    assert.equal(server.authenticated, 0);
+
+    server.refuse = 0;
+    server.autoSubscribe = false;
+    const refused = new App({url: server.url, token: TOKEN, logger: quiet, expand: {nonsense: 'all'}});
+    const runningRefused = refused.run();
+    const ws = await until(() => server.sockets.find((s) => server.actions(s, 'subscribe').some((d) => d.expand?.nonsense)));
+    server.plugin(ws, 'error', {action: 'subscribe', seq: 2, error: {code: 'bad_message', message: 'unknown expansion nonsense'}});
+    await assert.rejects(runningRefused, (err) => err instanceof PluginError && err.code === 'bad_message');
+});
