@@ -152,7 +152,7 @@ impl Request<'_> {
     pub(crate) fn log_fields(&self) -> LogFields {
         let mut f = LogFields::new();
         f.insert("method", self.method.to_owned());
-        f.insert("path", self.path.to_owned());
+        f.insert("path", crate::refusal::echo(self.path));
         if let Some(user) = self.user_id {
             f.insert("caller_user_id", user.to_owned());
         }

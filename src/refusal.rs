@@ -277,6 +277,96 @@ pub enum Refusal {
     },
 }
 
+/// The most characters of one echoed value (an id, an option, a path) a refusal writes into a
+/// log line or a message (SPEC §7): ids are 26, and a hostile request's 900 KB `user_id` must
+/// not become a 900 KB log line.
+pub(crate) const MAX_ECHO_CHARS: usize = 200;
+
+/// The most characters of one reason a refusal carries (a sentence the plugin wrote, or
+/// Mattermost's, with values in it): long enough for every reason the plugin writes whole.
+pub(crate) const MAX_REASON_CHARS: usize = 1_000;
+
+/// `text` as a log field or a message may echo it: cut to [`MAX_ECHO_CHARS`] characters.
+pub(crate) fn echo(text: &str) -> String {
+    let mut text = text.to_owned();
+    cut_to(&mut text, MAX_ECHO_CHARS);
+    text
+}
+
+/// `text` cut to `max` characters, with `…` where it was cut.
+fn cut_to(text: &mut String, max: usize) {
+    if let Some((at, _)) = text.char_indices().nth(max) {
+        text.truncate(at);
+        text.push('…');
+    }
+}
+
+impl Refusal {
+    /// The refusal with every string it carries cut: a value to [`MAX_ECHO_CHARS`], a reason
+    /// to [`MAX_REASON_CHARS`]; most come from the request, or have its values in them. Every
+    /// way a refusal is written (its log line, its response, a bot's error) goes through
+    /// here; the match names every variant, so a new one cannot be forgotten.
+    pub(crate) fn cut(mut self) -> Self {
+        use Refusal::*;
+        let value = |s: &mut String| cut_to(s, MAX_ECHO_CHARS);
+        let reason = |s: &mut String| cut_to(s, MAX_REASON_CHARS);
+        match &mut self {
+            NoRoute { path: s }
+            | MethodNotAllowed { method: s, .. }
+            | UnverifiablePost { post_id: s }
+            | StaleButton { post_id: s }
+            | ChannelArchived { channel_id: s }
+            | InvalidChoice { choice: s, .. }
+            | ChannelNotReadable { channel_id: s }
+            | ActionNotFound { post_id: s }
+            | OptionNotOffered { option: s }
+            | RecipientNotFound { recipient: s }
+            | RecipientDeactivated { recipient: s }
+            | UnknownEvent { event_id: s }
+            | NotYourEvent { event_id: s }
+            | CommandTaken { trigger: s, .. }
+            | NotYourCommand { trigger: s }
+            | BadMessage { what: s } => value(s),
+            UserMismatch { claimed, caller } => {
+                value(claimed);
+                value(caller);
+            }
+            RecipientNotAuthor { recipient, post_id } => {
+                value(recipient);
+                value(post_id);
+            }
+            InvalidJson { detail: s }
+            | BadAnswer { reason: s }
+            | BadEphemeral { reason: s }
+            | EphemeralNotAllowed { reason: s }
+            | DialogRefused { detail: s }
+            | NotStored { detail: s, .. }
+            | Unavailable { detail: s, .. }
+            | Internal { detail: s } => reason(s),
+            InvalidDialog { problems } => problems.iter_mut().for_each(reason),
+            BodyTooLarge { .. }
+            | NotAuthenticated
+            | InvalidUtf8 { .. }
+            | TooDeep
+            | BadField { .. }
+            | InvalidRecipient
+            | FieldMismatch { .. }
+            | ReservedField { .. }
+            | OverLimit { .. }
+            | UnknownTrigger
+            | NotAdmin { .. }
+            | NotABot { .. }
+            | InvalidTrigger
+            | TriggerExpired
+            | DialogNotFound
+            | WrongSubmitter
+            | DialogUsed
+            | TooManyKept { .. } => {}
+        }
+        self
+    }
+}
+
 impl From<UnreadableFacts> for Refusal {
     fn from(UnreadableFacts(detail): UnreadableFacts) -> Self {
         Refusal::Internal {
@@ -448,12 +538,13 @@ fn sentence(text: impl std::fmt::Display) -> String {
 
 /// A refusal's stable code and the words the person (or the bot) reads.
 pub(crate) fn presented(refusal: &Refusal) -> (&'static str, String) {
-    let p = present(refusal);
+    let p = present(&refusal.clone().cut());
     (p.code, p.ephemeral_text)
 }
 
 /// The decision for a refused request: a log line with `fields`, then the JSON error body.
 pub(crate) fn refuse(refusal: Refusal, mut fields: LogFields) -> Decision {
+    let refusal = refusal.cut();
     let p = present(&refusal);
     let reason = refusal.to_string();
     // An internal failure's detail is for the log, not for whoever made the request.
@@ -480,6 +571,7 @@ pub(crate) fn refuse(refusal: Refusal, mut fields: LogFields) -> Decision {
 /// `SubmitDialogResponse`, whose `error` is a string it shows in the open dialog, so this body
 /// carries the words there and the code beside them.
 pub(crate) fn refuse_form(refusal: Refusal, fields: LogFields) -> Decision {
+    let refusal = refusal.cut();
     let p = present(&refusal);
     let body = json!({ "error": p.ephemeral_text, "error_code": p.code }).to_string();
     let Decision { effects, .. } = refuse(refusal, fields);
@@ -508,7 +600,12 @@ mod tests {
     }
 
     fn all_refusals() -> Vec<Refusal> {
-        let s = || "x".to_owned();
+        refusals_echoing("x")
+    }
+
+    /// One of every refusal, each string it carries `echo`.
+    fn refusals_echoing(echo: &str) -> Vec<Refusal> {
+        let s = || echo.to_owned();
         vec![
             Refusal::NoRoute { path: s() },
             Refusal::MethodNotAllowed {
@@ -607,6 +704,40 @@ mod tests {
             codes.len(),
             all_refusals().len(),
             "every refusal has its own code"
+        );
+    }
+
+    /// SPEC §7: a hostile request's strings reach no log line or message whole.
+    #[test]
+    fn every_echoed_string_is_cut() {
+        let huge = "é".repeat(900_000);
+        for r in refusals_echoing(&huge) {
+            let d = refuse(r.clone(), LogFields::new());
+            let written: usize = d.response().body.len()
+                + d.effects
+                    .iter()
+                    .map(|e| serde_json::to_string(e).unwrap().len())
+                    .sum::<usize>();
+            assert!(
+                written < 16_000,
+                "{:?}: {written} bytes written",
+                present(&r).code
+            );
+            let (_, text) = presented(&r);
+            assert!(
+                text.len() < 4_000,
+                "{}: {} bytes of text",
+                present(&r).code,
+                text.len()
+            );
+        }
+        let id = "a".repeat(MAX_ECHO_CHARS);
+        assert_eq!(echo(&id), id, "a value at the limit is kept whole");
+        let long = "é".repeat(MAX_ECHO_CHARS + 1);
+        assert_eq!(
+            echo(&long),
+            format!("{}…", "é".repeat(MAX_ECHO_CHARS)),
+            "cut on a character"
         );
     }
 

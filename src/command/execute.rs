@@ -96,6 +96,7 @@ pub(crate) fn execute(args: &str, ctx: &Context, facts: Facts<'_>) -> Outcome {
     match decide(args, ctx, facts) {
         Ok(outcome) => outcome,
         Err(refusal) => {
+            let refusal = refusal.cut();
             let (code, text) = presented(&refusal);
             let mut fields = crate::effect::LogFields::new();
             fields.insert("code", code.to_owned());

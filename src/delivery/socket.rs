@@ -440,6 +440,7 @@ fn reply(m: &WebSocketMessage<'_>, user: &UserId, event: &'static str, data: Val
 
 /// A refused message: the connection is told why (`custom_<id>_error`), the log says so.
 fn refused(m: &WebSocketMessage<'_>, user: &UserId, refusal: Refusal) -> Vec<Effect> {
+    let refusal = refusal.cut();
     let (code, _) = presented(&refusal);
     let mut data = json!({"action": m.action, "seq": m.seq, "error": {"code": code, "message": refusal.to_string()}});
     if m.action == "ack" {
@@ -452,7 +453,7 @@ fn refused(m: &WebSocketMessage<'_>, user: &UserId, refusal: Refusal) -> Vec<Eff
 
 fn log_refusal(m: &WebSocketMessage<'_>, refusal: &Refusal) -> Effect {
     let mut fields = fields(m);
-    fields.insert("reason", refusal.to_string());
+    fields.insert("reason", refusal.clone().cut().to_string());
     Effect::Log {
         level: LogLevel::Info,
         message: "websocket message refused".into(),
@@ -464,6 +465,6 @@ fn fields(m: &WebSocketMessage<'_>) -> crate::effect::LogFields {
     let mut f = crate::effect::LogFields::new();
     f.insert("connection_id", m.connection_id.to_owned());
     f.insert("user_id", m.user_id.to_owned());
-    f.insert("action", m.action.to_owned());
+    f.insert("action", crate::refusal::echo(m.action));
     f
 }
