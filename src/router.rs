@@ -279,6 +279,11 @@ fn ack_over_rest(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Outc
             let body = delivery::socket::ack_result(event_id.as_str(), status).to_string();
             Outcome::Decided(Decision::http(effects, 200, body))
         }
+        Ok(ack::Step::Taken { effects, refusal }) => {
+            let mut decision = refuse(refusal, request.log_fields());
+            decision.effects.splice(0..0, effects);
+            Outcome::Decided(decision)
+        }
         Err(refusal) => Outcome::Decided(refuse(refusal, request.log_fields())),
     }
 }

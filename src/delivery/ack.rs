@@ -170,6 +170,14 @@ pub(crate) enum Step {
     },
     /// A relayed acknowledgement for an event that does not wait here: another node answers.
     NotHere,
+    /// Taken, and part of the answer could not be applied: Mattermost refused the post's
+    /// update after the event was claimed (its channel archived meanwhile, the post deleted).
+    /// The rest is still carried out (the event leaves the queue, the text is shown), and the
+    /// bot is told why in an error: acknowledging again would only be told `duplicate`.
+    Taken {
+        effects: Vec<Effect>,
+        refusal: Refusal,
+    },
 }
 
 /// Reads an acknowledgement's body.
@@ -390,6 +398,7 @@ pub(crate) fn relayed(result: &Result<Step, Refusal>) -> Option<Relayed> {
     match result {
         Ok(Step::Done { status, .. }) => Some(Relayed::Status(*status)),
         Ok(Step::Ask(_) | Step::NotHere) => None,
+        Ok(Step::Taken { refusal, .. }) => Some(Relayed::Failed(refusal.to_string())),
         Err(Refusal::NotYourEvent { .. }) => Some(Relayed::NotYourEvent),
         Err(Refusal::BadAnswer { reason }) => Some(Relayed::BadAnswer(reason.clone())),
         Err(other) => Some(Relayed::Failed(other.to_string())),
@@ -504,10 +513,15 @@ fn apply_late(
             return Ok(Step::Ask(Ask::one("updated", Fact::UpdatePost { post })));
         };
         if let Answer::Failed(e) = updated {
-            return Err(Refusal::NotStored {
+            effects.extend(late_ephemeral_text(answer, Some(place)));
+            let refusal = Refusal::NotStored {
                 what: "updated message",
-                detail: e.to_string(),
-            });
+                detail: format!(
+                    "{}; the answer was taken and its other parts applied (the event is done: acknowledging it again changes nothing)",
+                    e.to_string().trim_end_matches('.')
+                ),
+            };
+            return Ok(Step::Taken { effects, refusal });
         }
     }
     effects.extend(late_ephemeral_text(answer, place));

@@ -80,9 +80,24 @@ fn check_update(update: &Map<String, Value>, bot: &UserId) -> Result<(), String>
             ));
         }
     }
+    // Checked here, before the event is claimed: a late answer's update is applied after, and
+    // one Mattermost would refuse for its shape would leave the bot told `duplicate`.
+    match update.get("message") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(m)) if m.chars().count() <= MAX_TEXT_CHARS => {}
+        Some(Value::String(_)) => {
+            return Err(format!(
+                "`update.message` must be at most {MAX_TEXT_CHARS} characters"
+            ))
+        }
+        Some(_) => return Err("`update.message` must be text".into()),
+    }
     let Some(props) = update.get("props").filter(|p| !p.is_null()) else {
         return Ok(());
     };
+    if !props.is_object() {
+        return Err("`update.props` must be an object".into());
+    }
     lint_passes(props, bot, "the updated post's buttons")
 }
 
@@ -246,6 +261,8 @@ mod tests {
         assert!(check(json!({"ephemeral_text": "Deployed.", "skip_slack_parsing": true})).is_ok());
         assert!(check(json!({"update": {"message": "Deployed by @alice", "props": {}}})).is_ok());
         assert!(check(json!({"update": null})).is_ok());
+        assert!(check(json!({"update": {"message": "x".repeat(MAX_TEXT_CHARS)}})).is_ok());
+        assert!(check(json!({"update": {"message": null, "props": null}})).is_ok());
         for bad in [
             json!([]),
             json!("ok"),
@@ -254,6 +271,11 @@ mod tests {
             json!({"ephemeral_text": "x".repeat(MAX_TEXT_CHARS + 1)}),
             json!({"update": "x"}),
             json!({"skip_slack_parsing": "yes"}),
+            // What Mattermost would refuse to apply to the post: refused before it is claimed.
+            json!({"update": {"message": 5}}),
+            json!({"update": {"message": "x".repeat(MAX_TEXT_CHARS + 1)}}),
+            json!({"update": {"props": "x"}}),
+            json!({"update": {"props": []}}),
         ] {
             assert!(check(bad.clone()).is_err(), "{bad}");
         }

@@ -202,7 +202,7 @@ fn relayed_ack(
     let result = ack::relayed(&step);
     let mut effects = match step {
         Ok(ack::Step::Ask(ask)) => return ask.into(),
-        Ok(ack::Step::Done { effects, .. }) => effects,
+        Ok(ack::Step::Done { effects, .. } | ack::Step::Taken { effects, .. }) => effects,
         Ok(ack::Step::NotHere) | Err(_) => Vec::new(),
     };
     if let Some(result) = result {

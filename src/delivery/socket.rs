@@ -94,6 +94,13 @@ pub(crate) fn message(m: &WebSocketMessage<'_>, ctx: &Context, facts: Facts<'_>)
             .map(|(step, result)| match step {
                 ack::Step::Ask(ask) => Step::Ask(ask),
                 ack::Step::NotHere => Step::Done(Vec::new()),
+                ack::Step::Taken {
+                    mut effects,
+                    refusal,
+                } => {
+                    effects.extend(refused(m, &user, refusal));
+                    Step::Done(effects)
+                }
                 ack::Step::Done {
                     event_id,
                     status,
