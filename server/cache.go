@@ -71,11 +71,14 @@ func cacheKey(q query) string {
 	for _, r := range [...]json.RawMessage{q.Value, q.Request, q.New, q.Item, q.Held, q.Answer, q.Post} {
 		b = appendKeyText(b, string(r)) // no copy: the conversion only feeds append
 	}
-	for _, n := range [...]int64{q.ExpireInSeconds, int64(q.Cap), q.UntilMs, int64(q.Count), q.By, int64(len(q.Keys))} {
+	for _, n := range [...]int64{q.ExpireInSeconds, int64(q.Cap), q.UntilMs, int64(q.Count), q.By} {
 		b = appendKeyNumber(b, n)
 	}
-	for _, k := range q.Keys {
-		b = appendKeyText(b, k)
+	for _, ids := range [...][]string{q.Keys, q.ChannelIDs, q.UserIDs} {
+		b = appendKeyNumber(b, int64(len(ids)))
+		for _, k := range ids {
+			b = appendKeyText(b, k)
+		}
 	}
 	if q.Ceiling != nil {
 		b = strconv.AppendUint(b, *q.Ceiling, 10)

@@ -127,6 +127,33 @@ func (p *Plugin) ask(q query) result {
 			return result{err: fmt.Errorf("unknown permission %q", q.Permission)}
 		}
 		return result{value: p.API.HasPermissionToChannel(q.UserID, q.ChannelID, permission)}
+	case "channel_permissions":
+		permission := permissionByID(q.Permission)
+		if permission == nil {
+			return result{err: fmt.Errorf("unknown permission %q", q.Permission)}
+		}
+		allowed := make([]bool, len(q.ChannelIDs))
+		eachAtOnce(len(q.ChannelIDs), func(i int) {
+			allowed[i] = p.API.HasPermissionToChannel(q.UserID, q.ChannelIDs[i], permission)
+		})
+		out := make(map[string]bool, len(allowed))
+		for i, id := range q.ChannelIDs {
+			out[id] = allowed[i]
+		}
+		return result{value: out}
+	case "users":
+		// Each user's own answer, found or Mattermost's error: the core tells a user that
+		// does not exist from a store that failed.
+		answers := make([]json.RawMessage, len(q.UserIDs))
+		eachAtOnce(len(q.UserIDs), func(i int) {
+			user, appErr := p.API.GetUser(q.UserIDs[i])
+			answers[i] = result{value: user, appErr: appErr}.answer()
+		})
+		out := make(map[string]json.RawMessage, len(answers))
+		for i, id := range q.UserIDs {
+			out[id] = answers[i]
+		}
+		return result{value: out}
 	case "team_permission":
 		permission := permissionByID(q.Permission)
 		if permission == nil {

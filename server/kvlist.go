@@ -16,29 +16,37 @@ import (
 // exist and what goes in them is the core's to say.
 
 // kvGetMany reads each key (a few at a time), answering {"<key>": value or null}.
-func (p *Plugin) kvGetMany(keys []string) result {
-	values := make([]json.RawMessage, len(keys))
-	errs := make([]*model.AppError, len(keys))
+// eachAtOnce runs do(0) … do(n-1), eight at a time (each is an RPC round trip to the
+// server), and returns when all are done.
+func eachAtOnce(n int, do func(i int)) {
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, 8)
-	for i, key := range keys {
+	for i := range n {
 		wg.Add(1)
 		slots <- struct{}{}
 		go func() {
 			defer func() { <-slots; wg.Done() }()
-			p.pending.wait(key)
-			value, appErr := p.API.KVGet(key)
-			switch {
-			case appErr != nil:
-				errs[i] = appErr
-			case value == nil || !json.Valid(value):
-				values[i] = json.RawMessage("null")
-			default:
-				values[i] = value
-			}
+			do(i)
 		}()
 	}
 	wg.Wait()
+}
+
+func (p *Plugin) kvGetMany(keys []string) result {
+	values := make([]json.RawMessage, len(keys))
+	errs := make([]*model.AppError, len(keys))
+	eachAtOnce(len(keys), func(i int) {
+		p.pending.wait(keys[i])
+		value, appErr := p.API.KVGet(keys[i])
+		switch {
+		case appErr != nil:
+			errs[i] = appErr
+		case value == nil || !json.Valid(value):
+			values[i] = json.RawMessage("null")
+		default:
+			values[i] = value
+		}
+	})
 	out := make(map[string]json.RawMessage, len(keys))
 	for i, key := range keys {
 		if errs[i] != nil {

@@ -331,6 +331,25 @@ func (f *fixture) expectFacts(t testing.TB, api *plugintest.API) {
 			permission := permissionByID(q.Permission)
 			require.NotNil(t, permission, q.Permission)
 			api.On("HasPermissionToChannel", q.UserID, q.ChannelID, permission).Return(string(answer.Found) == "true").Once()
+		case "channel_permissions":
+			permission := permissionByID(q.Permission)
+			require.NotNil(t, permission, q.Permission)
+			var allowed map[string]bool
+			require.NoError(t, json.Unmarshal(answer.Found, &allowed))
+			for _, id := range q.ChannelIDs {
+				api.On("HasPermissionToChannel", q.UserID, id, permission).Return(allowed[id]).Once()
+			}
+		case "users":
+			var each map[string]fixtureAnswer
+			require.NoError(t, json.Unmarshal(answer.Found, &each))
+			for _, id := range q.UserIDs {
+				var user *model.User
+				failed := each[id].appError()
+				if failed == nil {
+					require.NoError(t, json.Unmarshal(each[id].Found, &user))
+				}
+				api.On("GetUser", id).Return(user, failed).Once()
+			}
 		case "team_permission":
 			permission := permissionByID(q.Permission)
 			require.NotNil(t, permission, q.Permission)

@@ -357,6 +357,9 @@ type query struct {
 	Likely json.RawMessage `json:"likely"`
 	// kv_get_many
 	Keys []string `json:"keys"`
+	// channel_permissions, users: one question each, asked together
+	ChannelIDs []string `json:"channel_ids"`
+	UserIDs    []string `json:"user_ids"`
 	// kv_cas
 	Old string          `json:"old"`
 	New json.RawMessage `json:"new"`

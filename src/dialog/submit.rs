@@ -8,7 +8,7 @@ use crate::facts::{present, Answer, Ask, Fact, Facts};
 use crate::form::answer::{read_refresh_answer, read_submission_answer, SubmissionAnswer};
 use crate::form::bind_lookups;
 use crate::form::definition::Dialog;
-use crate::form::submission::check_submission;
+use crate::form::submission::{check_submission, chosen, Chosen};
 use crate::ids::{EventId, UserId};
 use crate::input::{Context, Request};
 use crate::paths::dialog_lookup_url;
@@ -40,6 +40,19 @@ struct SubmitFacts<'a> {
     /// have one cached and not the other); read by the delivery layer.
     #[serde(default, deserialize_with = "present")]
     expand: Option<Answer<IgnoredAny>>,
+    /// The users the submission chose, each found or not (asked once the form is valid).
+    #[serde(default, deserialize_with = "present")]
+    chosen_users: Option<Answer<BTreeMap<String, Answer<ChosenUser>>>>,
+    /// Whether the submitter may read each channel the submission chose.
+    #[serde(default, deserialize_with = "present")]
+    chosen_channels: Option<Answer<BTreeMap<String, bool>>>,
+}
+
+/// The part of a chosen user that says whether it may be chosen.
+#[derive(Debug, Deserialize)]
+struct ChosenUser {
+    #[serde(default)]
+    delete_at: i64,
 }
 
 /// The parts of a user the submission event needs.
@@ -132,7 +145,13 @@ fn decide(
     let submission = if cancelled {
         Map::new()
     } else {
-        let (errors, kept) = check_submission(dialog, &submitted);
+        let (mut errors, kept) = check_submission(dialog, &submitted);
+        if errors.is_empty() {
+            match check_chosen(&chosen(dialog, &kept), &caller, &facts)? {
+                Checked::Ask(ask) => return Ok(Step::Ask(ask)),
+                Checked::Errors(e) => errors = e,
+            }
+        }
         if !errors.is_empty() {
             // 200 with `errors` keeps the dialog open with each message under its field.
             let body = json!({ "errors": errors }).to_string();
@@ -189,6 +208,89 @@ fn decide(
         return Ok(Step::Delivered(outcome));
     }
     ok(vec![Effect::publish(DIALOG_SUBMISSION, recipient, data)])
+}
+
+/// Where checking a submission's chosen users and channels stands.
+enum Checked {
+    /// What to ask Mattermost first.
+    Ask(Ask),
+    /// The fields whose choice cannot be made (empty: every choice can).
+    Errors(BTreeMap<String, String>),
+}
+
+/// A users select's choice is an active user, a channels select's a channel the submitter can
+/// read (SPEC §7, as for a message menu's): Mattermost's dialog lets the person pick only
+/// those, so anything else was made up. The same words for a channel that does not exist and
+/// one the person cannot read: no oracle.
+fn check_chosen(
+    chosen: &[Chosen<'_>],
+    caller: &UserId,
+    facts: &SubmitFacts<'_>,
+) -> Result<Checked, Refusal> {
+    let ids = |channel: bool| {
+        let mut ids: Vec<String> = chosen
+            .iter()
+            .filter(|c| c.channel == channel)
+            .map(|c| c.id.to_owned())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    };
+    let (users, channels) = (ids(false), ids(true));
+    let mut ask = Ask::default();
+    if !users.is_empty() {
+        ask.unless(&facts.chosen_users, "chosen_users", || Fact::Users {
+            user_ids: users.clone(),
+        });
+    }
+    if !channels.is_empty() {
+        ask.unless(&facts.chosen_channels, "chosen_channels", || {
+            Fact::ChannelPermissions {
+                user_id: caller.to_string(),
+                channel_ids: channels.clone(),
+                permission: "read_channel",
+            }
+        });
+    }
+    if !ask.is_empty() {
+        return Ok(Checked::Ask(ask));
+    }
+    let users = match &facts.chosen_users {
+        Some(Answer::Failed(e)) => return Err(unavailable("chosen users", e)),
+        Some(Answer::Found(users)) => Some(users),
+        None => None,
+    };
+    let channels = match &facts.chosen_channels {
+        Some(Answer::Failed(e)) => return Err(unavailable("channel permissions", e)),
+        Some(Answer::Found(channels)) => Some(channels),
+        None => None,
+    };
+    let mut errors = BTreeMap::new();
+    for c in chosen {
+        let ok = if c.channel {
+            channels.and_then(|m| m.get(c.id)).copied() == Some(true)
+        } else {
+            match users.and_then(|m| m.get(c.id)) {
+                Some(Answer::Found(user)) => user.delete_at == 0,
+                Some(Answer::Failed(e)) if !e.is_not_found() => {
+                    return Err(unavailable("chosen users", e))
+                }
+                _ => false,
+            }
+        };
+        if !ok {
+            errors.insert(c.field.to_owned(), "Choose from the list.".to_owned());
+        }
+    }
+    Ok(Checked::Errors(errors))
+}
+
+fn unavailable(what: &'static str, e: &crate::facts::FactError) -> Refusal {
+    Refusal::Unavailable {
+        what,
+        detail: e.to_string(),
+    }
 }
 
 /// The open dialog a submission or refresh is about, and who sent it.

@@ -109,6 +109,22 @@ pub enum Fact {
         /// Mattermost's permission id.
         permission: &'static str,
     },
+    /// `HasPermissionToChannel(user_id, channel, permission)` for each of `channel_ids`,
+    /// answered with `{channel_id: boolean}`.
+    ChannelPermissions {
+        /// Whose permission.
+        user_id: String,
+        /// Which channels (a dialog's chosen ones: at most a hundred).
+        channel_ids: Vec<String>,
+        /// Mattermost's permission id.
+        permission: &'static str,
+    },
+    /// `GetUser` of each of `user_ids`, answered with `{user_id: an answer}`: each user found,
+    /// or Mattermost's error (a user that does not exist is its 404).
+    Users {
+        /// The users (a dialog's chosen ones: at most a hundred).
+        user_ids: Vec<String>,
+    },
     /// `HasPermissionToTeam(user_id, team_id, permission)`, answered with a boolean.
     TeamPermission {
         /// Whose permission.

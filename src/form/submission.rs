@@ -85,21 +85,31 @@ impl Element {
         }
     }
 
+    /// The ids a users or channels select chose (`None` for any other element).
+    fn chosen_ids<'v>(&self, value: &'v Value) -> Option<Vec<&'v str>> {
+        matches!(self.data_source.as_str(), "users" | "channels")
+            .then(|| self.chosen(value))
+            .flatten()
+    }
+
+    /// The values a select's submitted `value` chooses (`None`: not a choice at all).
+    fn chosen<'v>(&self, value: &'v Value) -> Option<Vec<&'v str>> {
+        match value {
+            Value::String(s) if self.multiselect => Some(
+                s.split(',')
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .collect(),
+            ),
+            Value::String(s) => Some(vec![s.as_str()]),
+            Value::Array(items) if self.multiselect => items.iter().map(Value::as_str).collect(),
+            _ => None,
+        }
+    }
+
     fn check_select(&self, value: &Value) -> Option<String> {
-        let chosen: Vec<&str> = match value {
-            Value::String(s) if self.multiselect => s
-                .split(',')
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-                .collect(),
-            Value::String(s) => vec![s.as_str()],
-            Value::Array(items) if self.multiselect => {
-                match items.iter().map(Value::as_str).collect::<Option<Vec<_>>>() {
-                    Some(v) => v,
-                    None => return Some("Choose from the list.".to_owned()),
-                }
-            }
-            _ => return Some("Choose from the list.".to_owned()),
+        let Some(chosen) = self.chosen(value) else {
+            return Some("Choose from the list.".to_owned());
         };
         let ok = match self.data_source.as_str() {
             "" => {
@@ -144,7 +154,56 @@ pub(crate) fn check_submission(
             kept.insert(e.name.clone(), v.clone());
         }
     }
+    // Each chosen user and channel is checked with Mattermost: a bounded number in all.
+    let mut count = 0;
+    for e in &dialog.elements {
+        if let Some(n) = kept
+            .get(&e.name)
+            .and_then(|v| e.chosen_ids(v))
+            .map(|c| c.len())
+        {
+            count += n;
+            if count > MAX_CHOSEN && !errors.contains_key(&e.name) {
+                errors.insert(
+                    e.name.clone(),
+                    format!("Choose fewer: a form takes at most {MAX_CHOSEN} users and channels in all."),
+                );
+            }
+        }
+    }
     (errors, kept)
+}
+
+/// The most users and channels one submission may choose in all: each is checked with
+/// Mattermost before the bot receives it.
+pub(crate) const MAX_CHOSEN: usize = 100;
+
+/// A user or a channel a valid submission chose: what must be checked with Mattermost.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Chosen<'a> {
+    /// The field that chose it.
+    pub(crate) field: &'a str,
+    /// A channel (`true`) or a user.
+    pub(crate) channel: bool,
+    /// Its id.
+    pub(crate) id: &'a str,
+}
+
+/// Every user and channel `kept` (a submission [`check_submission`] found valid) chose.
+pub(crate) fn chosen<'a>(dialog: &'a Dialog, kept: &'a Map<String, Value>) -> Vec<Chosen<'a>> {
+    let mut out = Vec::new();
+    for e in &dialog.elements {
+        let Some(ids) = kept.get(&e.name).and_then(|v| e.chosen_ids(v)) else {
+            continue;
+        };
+        let channel = e.data_source == "channels";
+        out.extend(ids.into_iter().map(|id| Chosen {
+            field: &e.name,
+            channel,
+            id,
+        }));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -166,6 +225,40 @@ mod tests {
             sub.insert("f".into(), value);
         }
         check_submission(&d, &sub).0.remove("f")
+    }
+
+    /// Every chosen user and channel is asked of Mattermost: a submission chooses at most
+    /// [`MAX_CHOSEN`] in all, and [`chosen`] lists each with its field.
+    #[test]
+    fn chosen_users_and_channels_are_listed_and_bounded() {
+        let id = |i: usize| format!("{i:0>26}");
+        let users =
+            json!({"display_name": "U", "name": "u", "type": "select", "data_source": "users"});
+        let channels = json!({"display_name": "C", "name": "c", "type": "select", "data_source": "channels", "multiselect": true});
+        let d = dialog(json!([users, channels]));
+        let sub = |n: usize| {
+            let mut sub = Map::new();
+            sub.insert("u".into(), json!(id(0)));
+            sub.insert("c".into(), json!((1..=n).map(id).collect::<Vec<_>>()));
+            sub
+        };
+        let (errors, kept) = check_submission(&d, &sub(MAX_CHOSEN - 1));
+        assert!(errors.is_empty(), "{errors:?}");
+        let listed = chosen(&d, &kept);
+        assert_eq!(listed.len(), MAX_CHOSEN);
+        assert_eq!((listed[0].field, listed[0].channel), ("u", false));
+        assert_eq!(
+            (listed[1].field, listed[1].channel, listed[1].id),
+            ("c", true, id(1).as_str())
+        );
+        let (errors, _) = check_submission(&d, &sub(MAX_CHOSEN));
+        assert!(errors["c"].contains("at most 100"), "{errors:?}");
+        // A static select's choice is checked against its options, and asks nothing.
+        let stat = json!({"display_name": "S", "name": "s", "type": "select", "options": [{"text": "A", "value": "a"}]});
+        let d = dialog(json!([stat]));
+        let mut sub = Map::new();
+        sub.insert("s".into(), json!("a"));
+        assert!(chosen(&d, &check_submission(&d, &sub).1).is_empty());
     }
 
     #[test]
