@@ -775,3 +775,43 @@ func TestDialogSubmitChecks(t *testing.T) {
 	ev := r.botWS.mustNext(t, dialogEvent, 10*time.Second)
 	checkSubmission(t, "another readable channel", ev, wantSubmission(o, r.alice, values, false), r.bot, sent, time.Now())
 }
+
+// A users select's choice must be an active user and a channels select's a channel the
+// submitter can read, as for a message menu (SPEC §7): a submission made by hand choosing a
+// made-up user, a deactivated one or a private channel alice is not in is answered with field
+// errors, the same words for each; the session survives, and real choices are delivered.
+func TestDialogUsersAndChannelsChoicesAreChecked(t *testing.T) {
+	r := newDialogRig(t)
+	ctx := context.Background()
+	def := deployDialog("s10", false)
+	def["elements"] = append(def["elements"].([]any),
+		map[string]any{"display_name": "Owner", "name": "owner", "type": "select", "data_source": "users"},
+		map[string]any{"display_name": "Post to", "name": "where", "type": "select", "data_source": "channels"},
+	)
+	o := r.open(t, r.alice, r.aliceWS, def)
+	private, _, err := env.Admin.Client.CreateChannel(ctx, &model.Channel{
+		TeamId: env.Team.Id, Name: "e2e-choice-" + strings.ToLower(model.NewId()[:8]), DisplayName: "choice private", Type: model.ChannelTypePrivate,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, _, err := env.Admin.Client.CreateUser(ctx, &model.User{
+		Username: "gone" + strings.ToLower(model.NewId()[:8]), Email: model.NewId()[:10] + "@example.com", Password: "Passw0rd!Passw0rd",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Admin.Client.UpdateUserActive(ctx, gone.Id, false); err != nil {
+		t.Fatal(err)
+	}
+	values := func(owner, where string) map[string]any {
+		return map[string]any{"region": "eu", "reason": "Choices first", "owner": owner, "where": where}
+	}
+	refused := mustJSON(map[string]any{"errors": map[string]string{"owner": "Choose from the list.", "where": "Choose from the list."}})
+	mustSubmit(t, "a made-up user, a private channel", r.alice, submitBody(r.alice, o, values(model.NewId(), private.Id), false), refused)
+	mustSubmit(t, "a deactivated user, a made-up channel", r.alice, submitBody(r.alice, o, values(gone.Id, model.NewId()), false), refused)
+	r.botWS.expectNone(t, dialogEvent, time.Second)
+
+	r.deliver(t, "real choices", r.alice, o, submitBody(r.alice, o, values(r.bob.ID(), env.Channel.Id), false),
+		values(r.bob.ID(), env.Channel.Id), false)
+}
