@@ -269,6 +269,13 @@ pub enum Refusal {
         /// Mattermost's error.
         detail: String,
     },
+    /// A late answer was taken (its event claimed), and Mattermost then refused to update the
+    /// post: the rest of the answer was carried out, and the event is done.
+    #[error("the answer was taken and its other parts applied, but Mattermost refused to update the message: {detail}; the event is done (acknowledging it again changes nothing)")]
+    UpdateRefused {
+        /// Mattermost's error.
+        detail: String,
+    },
     /// The plugin failed inside: a trapped instance, a shim bug.
     #[error("internal error: {detail}")]
     Internal {
@@ -342,6 +349,7 @@ impl Refusal {
             | DialogRefused { detail: s }
             | NotStored { detail: s, .. }
             | Unavailable { detail: s, .. }
+            | UpdateRefused { detail: s }
             | Internal { detail: s } => reason(s),
             InvalidDialog { problems } => problems.iter_mut().for_each(reason),
             BodyTooLarge { .. }
@@ -523,6 +531,8 @@ fn present(refusal: &Refusal) -> Presentation {
             "Not sent: the bot is not answering, and it already holds {kept} of your requests, which it will receive when it is back. Wait for it to answer those before trying again.")),
         Refusal::NotStored { what, .. } => p(503, "store_failed", Error, format!(
             "Nothing was done: the plugin could not save the {what} just now. Please try again.")),
+        Refusal::UpdateRefused { .. } => p(422, "update_refused", Warn,
+            "The bot's answer was taken, but Mattermost refused to update the message.".into()),
         Refusal::Unavailable { what, .. } => p(503, "mattermost_unavailable", Error, format!(
             "Your click was not delivered because Mattermost could not look up the {what} just now. Please try again.")),
         Refusal::Internal { .. } => p(500, "internal_error", Error,
@@ -668,6 +678,7 @@ mod tests {
                 detail: s(),
             },
             Refusal::Internal { detail: s() },
+            Refusal::UpdateRefused { detail: s() },
             Refusal::NotStored {
                 what: "dialog session",
                 detail: s(),

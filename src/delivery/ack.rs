@@ -514,12 +514,8 @@ fn apply_late(
         };
         if let Answer::Failed(e) = updated {
             effects.extend(late_ephemeral_text(answer, Some(place)));
-            let refusal = Refusal::NotStored {
-                what: "updated message",
-                detail: format!(
-                    "{}; the answer was taken and its other parts applied (the event is done: acknowledging it again changes nothing)",
-                    e.to_string().trim_end_matches('.')
-                ),
+            let refusal = Refusal::UpdateRefused {
+                detail: e.to_string().trim_end_matches('.').to_owned(),
             };
             return Ok(Step::Taken { effects, refusal });
         }

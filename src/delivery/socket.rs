@@ -449,7 +449,7 @@ fn reply(m: &WebSocketMessage<'_>, user: &UserId, event: &'static str, data: Val
 fn refused(m: &WebSocketMessage<'_>, user: &UserId, refusal: Refusal) -> Vec<Effect> {
     let refusal = refusal.cut();
     let (code, _) = presented(&refusal);
-    let mut data = json!({"action": m.action, "seq": m.seq, "error": {"code": code, "message": refusal.to_string()}});
+    let mut data = json!({"action": crate::refusal::echo(m.action), "seq": m.seq, "error": {"code": code, "message": refusal.to_string()}});
     if m.action == "ack" {
         if let Ok(a) = ack::read(m.data) {
             data["event_id"] = Value::from(a.event_id.as_str());

@@ -85,11 +85,16 @@ impl Element {
         }
     }
 
-    /// The ids a users or channels select chose (`None` for any other element).
+    /// The ids a users or channels select chose (`None` for any other element: a `data_source`
+    /// on a text field or a radio means nothing, as in Mattermost). An empty choice chooses
+    /// nothing: an optional select may be left empty.
     fn chosen_ids<'v>(&self, value: &'v Value) -> Option<Vec<&'v str>> {
-        matches!(self.data_source.as_str(), "users" | "channels")
-            .then(|| self.chosen(value))
-            .flatten()
+        if self.kind != "select" || !matches!(self.data_source.as_str(), "users" | "channels") {
+            return None;
+        }
+        let mut ids = self.chosen(value)?;
+        ids.retain(|id| !id.is_empty());
+        Some(ids)
     }
 
     /// The values a select's submitted `value` chooses (`None`: not a choice at all).
@@ -253,6 +258,18 @@ mod tests {
         );
         let (errors, _) = check_submission(&d, &sub(MAX_CHOSEN));
         assert!(errors["c"].contains("at most 100"), "{errors:?}");
+        // A data source on a text field or a radio means nothing, and an optional select left
+        // empty chooses nothing: neither is asked of Mattermost.
+        let text =
+            json!({"display_name": "T", "name": "t", "type": "text", "data_source": "users"});
+        let empty = json!({"display_name": "E", "name": "e", "type": "select", "data_source": "users", "optional": true});
+        let d = dialog(json!([text, empty]));
+        let mut sub = Map::new();
+        sub.insert("t".into(), json!("hello world"));
+        sub.insert("e".into(), json!(""));
+        let (errors, kept) = check_submission(&d, &sub);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(chosen(&d, &kept).is_empty());
         // A static select's choice is checked against its options, and asks nothing.
         let stat = json!({"display_name": "S", "name": "s", "type": "select", "options": [{"text": "A", "value": "a"}]});
         let d = dialog(json!([stat]));
