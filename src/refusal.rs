@@ -284,6 +284,14 @@ pub enum Refusal {
     },
 }
 
+/// The refusal for a question Mattermost (or its store) could not answer.
+pub(crate) fn unavailable(what: &'static str, e: &crate::facts::FactError) -> Refusal {
+    Refusal::Unavailable {
+        what,
+        detail: e.to_string(),
+    }
+}
+
 /// The most characters of one echoed value (an id, an option, a path) a refusal writes into a
 /// log line or a message (SPEC §7): ids are 26, and a hostile request's 900 KB `user_id` must
 /// not become a 900 KB log line.
@@ -546,27 +554,51 @@ fn sentence(text: impl std::fmt::Display) -> String {
     format!("{}.", text.trim_end_matches('.'))
 }
 
-/// A refusal's stable code and the words the person (or the bot) reads.
-pub(crate) fn presented(refusal: &Refusal) -> (&'static str, String) {
-    let p = present(&refusal.clone().cut());
-    (p.code, p.ephemeral_text)
+/// A refusal as it is written anywhere (a log line, a response, a bot's error, a command's
+/// answer), its strings cut first ([`Refusal::cut`]): the one way out of a refusal, so none
+/// is written uncut and none is cut twice.
+pub(crate) struct Presented {
+    /// The stable error code.
+    pub(crate) code: &'static str,
+    /// The words the person (or the bot) reads.
+    pub(crate) text: String,
+    /// Why, for the log and for a bot's error.
+    pub(crate) reason: String,
+    status: u16,
+    level: LogLevel,
+    /// An internal failure: its reason is for the log, not for whoever made the request.
+    internal: bool,
+}
+
+/// `refusal`, cut, as it is written.
+pub(crate) fn presented(refusal: Refusal) -> Presented {
+    let refusal = refusal.cut();
+    let p = present(&refusal);
+    Presented {
+        code: p.code,
+        text: p.ephemeral_text,
+        reason: refusal.to_string(),
+        status: p.status,
+        level: p.level,
+        internal: matches!(refusal, Refusal::Internal { .. }),
+    }
 }
 
 /// The decision for a refused request: a log line with `fields`, then the JSON error body.
-pub(crate) fn refuse(refusal: Refusal, mut fields: LogFields) -> Decision {
-    let refusal = refusal.cut();
-    let p = present(&refusal);
-    let reason = refusal.to_string();
-    // An internal failure's detail is for the log, not for whoever made the request.
-    let message = if matches!(refusal, Refusal::Internal { .. }) {
+pub(crate) fn refuse(refusal: Refusal, fields: LogFields) -> Decision {
+    refuse_presented(presented(refusal), fields)
+}
+
+fn refuse_presented(p: Presented, mut fields: LogFields) -> Decision {
+    let message = if p.internal {
         "internal error".to_owned()
     } else {
-        reason.clone()
+        p.reason.clone()
     };
     fields.insert("error_code", p.code.to_owned());
-    fields.insert("reason", reason);
+    fields.insert("reason", p.reason);
     let body = json!({
-        "ephemeral_text": p.ephemeral_text,
+        "ephemeral_text": p.text,
         "error": { "code": p.code, "message": message },
     });
     let log = Effect::Log {
@@ -581,11 +613,13 @@ pub(crate) fn refuse(refusal: Refusal, mut fields: LogFields) -> Decision {
 /// `SubmitDialogResponse`, whose `error` is a string it shows in the open dialog, so this body
 /// carries the words there and the code beside them.
 pub(crate) fn refuse_form(refusal: Refusal, fields: LogFields) -> Decision {
-    let refusal = refusal.cut();
-    let p = present(&refusal);
-    let body = json!({ "error": p.ephemeral_text, "error_code": p.code }).to_string();
-    let Decision { effects, .. } = refuse(refusal, fields);
-    Decision::http(effects, p.status, body)
+    let p = presented(refusal);
+    let (status, body) = (
+        p.status,
+        json!({ "error": p.text, "error_code": p.code }).to_string(),
+    );
+    let Decision { effects, .. } = refuse_presented(p, fields);
+    Decision::http(effects, status, body)
 }
 
 /// The decision for a failure outside the core (a trapped instance, a panic in the shim), so
@@ -734,12 +768,13 @@ mod tests {
                 "{:?}: {written} bytes written",
                 present(&r).code
             );
-            let (_, text) = presented(&r);
+            let p = presented(r.clone());
             assert!(
-                text.len() < 4_000,
-                "{}: {} bytes of text",
-                present(&r).code,
-                text.len()
+                p.text.len() < 4_000 && p.reason.len() < 4_000,
+                "{}: {} bytes of text, {} of reason",
+                p.code,
+                p.text.len(),
+                p.reason.len()
             );
         }
         let id = "a".repeat(MAX_ECHO_CHARS);

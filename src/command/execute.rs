@@ -96,17 +96,16 @@ pub(crate) fn execute(args: &str, ctx: &Context, facts: Facts<'_>) -> Outcome {
     match decide(args, ctx, facts) {
         Ok(outcome) => outcome,
         Err(refusal) => {
-            let refusal = refusal.cut();
-            let (code, text) = presented(&refusal);
+            let p = presented(refusal);
             let mut fields = crate::effect::LogFields::new();
-            fields.insert("code", code.to_owned());
-            fields.insert("reason", refusal.to_string());
+            fields.insert("code", p.code.to_owned());
+            fields.insert("reason", p.reason);
             let log = Effect::Log {
                 level: LogLevel::Info,
                 message: "slash command refused".into(),
                 fields,
             };
-            Outcome::Decided(Decision::command(vec![log], ephemeral(&text)))
+            Outcome::Decided(Decision::command(vec![log], ephemeral(&p.text)))
         }
     }
 }

@@ -15,13 +15,14 @@
 use super::answer::{answer_post, can_post, check_answer, command_post, signed_command_answer};
 use super::click::read_record;
 use super::keep::unqueue;
-use super::store::{event_key, unavailable, Kept, KeptState, Place};
+use super::store::{event_key, Kept, KeptState, Place};
 use crate::effect::Effect;
 use crate::event::{kept_event, COMMAND};
 use crate::facts::{present, Answer, Ask, Fact, Facts};
 use crate::ids::{EventId, Id, UserId};
 use crate::input::Context;
 use crate::model::RETAINED_PROPS;
+use crate::refusal::unavailable;
 use crate::refusal::Refusal;
 use crate::sign::ephemeral::Ephemeral;
 use serde::{Deserialize, Serialize};

@@ -12,12 +12,13 @@
 
 use super::answer::check_click_answer;
 use super::keep::{self, Keeping};
-use super::store::{document, heartbeat_keys, live, unavailable, List, Place, Subscription};
+use super::store::{document, heartbeat_keys, live, List, Place, Subscription};
 use crate::effect::{Decision, Effect, Outcome};
 use crate::event::{with_delivery, with_expanded, Delivery, Reason};
 use crate::facts::{present, Answer, Ask, Fact, Facts, Held};
 use crate::ids::{EventId, UserId};
 use crate::input::Context;
+use crate::refusal::unavailable;
 use crate::refusal::{Notice, Refusal, Subject};
 use serde::Deserialize;
 use serde_json::value::RawValue;

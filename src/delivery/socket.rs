@@ -152,7 +152,10 @@ pub(crate) fn disconnected(
     match unsubscribe(&m, &user, ctx, facts) {
         Ok((Some(ask), _)) => ask.into(),
         Ok((None, effects)) => Outcome::Decided(Decision::quiet(effects)),
-        Err(refusal) => Outcome::Decided(Decision::quiet(vec![log_refusal(&m, &refusal)])),
+        Err(refusal) => Outcome::Decided(Decision::quiet(vec![log_refusal(
+            &m,
+            presented(refusal).reason,
+        )])),
     }
 }
 
@@ -349,7 +352,7 @@ fn moved_legacy(
             .map(|l| l.items)
             .unwrap_or_default(),
         Answer::Found(None) => return Ok(Moving::Nothing),
-        Answer::Failed(e) => return Err(super::store::unavailable("bot's kept events", e)),
+        Answer::Failed(e) => return Err(crate::refusal::unavailable("bot's kept events", e)),
     };
     let keep_s = keep_seconds(&ctx.settings);
     let delete = vec![Effect::Delete {
@@ -369,7 +372,7 @@ fn moved_legacy(
     };
     let moved = match moved {
         Answer::Found(p) => *p,
-        Answer::Failed(e) => return Err(super::store::unavailable("bot's kept events", e)),
+        Answer::Failed(e) => return Err(crate::refusal::unavailable("bot's kept events", e)),
     };
     let Some(entered) = &f.entered else {
         let entries = items
@@ -417,7 +420,7 @@ fn unsubscribe(
         return Ok((Some(ask), Vec::new()));
     };
     if let Answer::Failed(e) = removed {
-        return Err(super::store::unavailable("bot's subscriptions", e));
+        return Err(crate::refusal::unavailable("bot's subscriptions", e));
     }
     let mut effects = vec![Effect::Unwatch {
         connection_id: m.connection_id.to_owned(),
@@ -447,20 +450,19 @@ fn reply(m: &WebSocketMessage<'_>, user: &UserId, event: &'static str, data: Val
 
 /// A refused message: the connection is told why (`custom_<id>_error`), the log says so.
 fn refused(m: &WebSocketMessage<'_>, user: &UserId, refusal: Refusal) -> Vec<Effect> {
-    let refusal = refusal.cut();
-    let (code, _) = presented(&refusal);
-    let mut data = json!({"action": crate::refusal::echo(m.action), "seq": m.seq, "error": {"code": code, "message": refusal.to_string()}});
+    let p = presented(refusal);
+    let mut data = json!({"action": crate::refusal::echo(m.action), "seq": m.seq, "error": {"code": p.code, "message": p.reason}});
     if m.action == "ack" {
         if let Ok(a) = ack::read(m.data) {
             data["event_id"] = Value::from(a.event_id.as_str());
         }
     }
-    vec![log_refusal(m, &refusal), reply(m, user, ERROR, data)]
+    vec![log_refusal(m, p.reason), reply(m, user, ERROR, data)]
 }
 
-fn log_refusal(m: &WebSocketMessage<'_>, refusal: &Refusal) -> Effect {
+fn log_refusal(m: &WebSocketMessage<'_>, reason: String) -> Effect {
     let mut fields = fields(m);
-    fields.insert("reason", refusal.clone().cut().to_string());
+    fields.insert("reason", reason);
     Effect::Log {
         level: LogLevel::Info,
         message: "websocket message refused".into(),

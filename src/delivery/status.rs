@@ -2,15 +2,15 @@
 //! `GET /api/v1/admin/status` (every bot's, for system administrators: the System Console page).
 
 use super::store::{
-    entry_key, heartbeat_keys, live, node_key, queue_key, subscriptions_key, unavailable, List,
-    QueueRange, Queued, Subscriber, Subscription, BOTS_KEY,
+    entry_key, heartbeat_keys, live, node_key, queue_key, subscriptions_key, List, QueueRange,
+    Queued, Subscriber, Subscription, BOTS_KEY,
 };
 use crate::effect::Decision;
 use crate::facts::{present, Answer, Ask, Fact, Facts};
 use crate::ids::UserId;
 use crate::input::{Context, Request};
 use crate::model::User;
-use crate::refusal::Refusal;
+use crate::refusal::{unavailable, Refusal};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};

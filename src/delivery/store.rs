@@ -1,8 +1,8 @@
 //! What the delivery layer keeps in the KV store, and the keys it keeps it under.
 
-use crate::facts::{Answer, FactError};
+use crate::facts::Answer;
 use crate::ids::{EventId, NodeId, UserId};
-use crate::refusal::Refusal;
+use crate::refusal::{unavailable, Refusal};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
@@ -237,14 +237,6 @@ pub(crate) fn document<T: for<'de> Deserialize<'de>>(
                 })
         }
         Answer::Failed(e) => Err(unavailable(what, e)),
-    }
-}
-
-/// The refusal for a store that could not answer.
-pub(crate) fn unavailable(what: &'static str, e: &FactError) -> Refusal {
-    Refusal::Unavailable {
-        what,
-        detail: e.to_string(),
     }
 }
 

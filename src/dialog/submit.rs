@@ -12,7 +12,7 @@ use crate::form::submission::{check_submission, chosen, Chosen};
 use crate::ids::{EventId, UserId};
 use crate::input::{Context, Request};
 use crate::paths::dialog_lookup_url;
-use crate::refusal::{refuse_form, Refusal};
+use crate::refusal::{refuse_form, unavailable, Refusal};
 use crate::refusal::{Notice, Subject};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
@@ -284,13 +284,6 @@ fn check_chosen(
         }
     }
     Ok(Checked::Errors(errors))
-}
-
-fn unavailable(what: &'static str, e: &crate::facts::FactError) -> Refusal {
-    Refusal::Unavailable {
-        what,
-        detail: e.to_string(),
-    }
 }
 
 /// The open dialog a submission or refresh is about, and who sent it.

@@ -11,7 +11,7 @@ use crate::facts::{present, Answer, Ask, Fact, Facts};
 use crate::ids::is_mattermost_id;
 use crate::input::{Context, Request};
 use crate::model::User;
-use crate::refusal::{refuse, Refusal};
+use crate::refusal::{refuse, unavailable, Refusal};
 use crate::sign::ephemeral::{post, Ephemeral};
 use crate::sign::{keyring, SignFacts};
 use serde::Deserialize;
@@ -280,12 +280,5 @@ fn not_a_thread(m: &Message) -> Refusal {
             "root_id {} is not the first post of a thread in channel {}",
             m.root_id, m.channel_id
         ),
-    }
-}
-
-fn unavailable(what: &'static str, e: &crate::facts::FactError) -> Refusal {
-    Refusal::Unavailable {
-        what,
-        detail: e.to_string(),
     }
 }
