@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -168,25 +167,5 @@ func gobSafe(v any) any {
 		return f
 	default:
 		return v
-	}
-}
-
-// writeResponse writes the core's response in one Write: Mattermost's in-process response
-// writer keeps only the last Write of an action request. Each method of a plugin's response
-// writer is a round trip to the server (Header one; WriteHeader and Write two each, as both
-// send the headers first), so a 200 — every click, ack and lookup answered — leaves the status
-// to the Write, as net/http does, and a response to Mattermost's own request (a click, a
-// submission, a lookup: it reads the JSON whatever the headers) sets no header: two round trips
-// instead of five. A response to Mattermost with no body (the core's empty answer to a request
-// Mattermost made itself) is a 200 with nothing written: no round trip at all.
-func writeResponse(w http.ResponseWriter, r *response) {
-	if !r.ToMattermost {
-		w.Header().Set("Content-Type", "application/json")
-	}
-	if r.Status != http.StatusOK {
-		w.WriteHeader(r.Status)
-	}
-	if r.Body != "" {
-		_, _ = w.Write([]byte(r.Body))
 	}
 }
