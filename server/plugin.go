@@ -112,11 +112,7 @@ func (p *Plugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Req
 	if !p.life.enter() {
 		// Mattermost routes no request to a plugin that is not running; should one slip in
 		// while it stops, it gets the last-resort answer the core gave at activation.
-		if p.info.FaultResponse != nil {
-			writeResponse(w, p.info.FaultResponse)
-		} else {
-			w.WriteHeader(http.StatusServiceUnavailable)
-		}
+		p.lastResort(w)
 		return
 	}
 	defer p.life.leave()
@@ -341,11 +337,21 @@ func (p *Plugin) respondFault(w http.ResponseWriter, detail string) {
 	rep, err := p.callCore(context.Background(), laneInteractive, newFaultCall(detail), nil)
 	if err != nil || rep.Reply == nil || rep.Reply.HTTP == nil {
 		p.API.LogError("the core could not answer a fault", "detail", detail, "error", fmt.Sprint(err))
-		writeResponse(w, p.info.FaultResponse)
+		p.lastResort(w)
 		return
 	}
 	p.carryOut(rep.Effects)
 	writeResponse(w, rep.Reply.HTTP)
+}
+
+// lastResort writes the answer the core gave at activation for when it cannot be asked, or a
+// bare 503 before it gave one.
+func (p *Plugin) lastResort(w http.ResponseWriter) {
+	if p.info.FaultResponse != nil {
+		writeResponse(w, p.info.FaultResponse)
+		return
+	}
+	w.WriteHeader(http.StatusServiceUnavailable)
 }
 
 func (p *Plugin) now() time.Time {

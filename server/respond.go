@@ -17,8 +17,10 @@ import (
 // to_mattermost) is read by Mattermost from a LocalResponseWriter that ignores headers
 // (doPluginRequest), so sending them buys nothing: it goes straight to the writer's
 // Plugin.Write (and Plugin.WriteHeader), one round trip instead of two on every answered
-// click, submission and lookup. Everyone else gets JSON's Content-Type on top of the headers
-// Mattermost has set, through the writer's own methods.
+// click, submission and lookup. Skipping the header sync also leaves the headers Mattermost set
+// on the response as they are: the writer's own Write sent an empty set for such a response,
+// which wiped them for anyone posting to those URLs directly. Everyone else gets JSON's
+// Content-Type on top of the headers Mattermost has set, through the writer's own methods.
 func writeResponse(w http.ResponseWriter, r *response) {
 	if r.ToMattermost {
 		if c := pluginWriterRPC(w); c != nil {
@@ -39,32 +41,49 @@ func writeResponse(w http.ResponseWriter, r *response) {
 // writeOverRPC calls the server's side of the response writer (plugin.httpResponseWriterRPCServer)
 // without its header round trip: the same methods, with the same arguments, that the writer's
 // own WriteHeader and Write call after it.
+// As with the writer's own methods, a WriteHeader the server refuses (a status it does not
+// accept) does not keep the body from being written.
 func writeOverRPC(c *rpc.Client, r *response) {
 	if r.Status != http.StatusOK {
-		if err := c.Call("Plugin.WriteHeader", r.Status, nil); err != nil {
-			return // the stream is gone: so is the request
-		}
+		_ = c.Call("Plugin.WriteHeader", r.Status, nil)
 	}
 	if r.Body != "" {
 		_ = c.Call("Plugin.Write", []byte(r.Body), nil)
 	}
 }
 
+// mattermostWriter names the type of the writer Mattermost hands a plugin (its package and
+// name); a test names its stand-in.
+var mattermostWriter = struct{ pkg, name string }{"github.com/mattermost/mattermost/server/public/plugin", "httpResponseWriterRPCClient"}
+
 var rpcClientType = reflect.TypeFor[*rpc.Client]()
 
 // pluginWriterRPC is the RPC client inside Mattermost's response writer (its unexported field
-// `client`), or nil when w is some other writer (a test's recorder) or its shape has changed:
-// then the response goes through w's methods, as correct and a round trip slower.
-// TestMattermostsResponseWriterHasTheShapeWeReach checks the shape in the version this plugin
-// is built with.
+// `client`), or nil when w is some other writer (a test's recorder, a wrapper) or its shape
+// has changed: then the response goes through w's methods, as correct and a round trip
+// slower. Only Mattermost's own type is looked into, and only its own fields (no embedded
+// struct is followed). TestMattermostsResponseWriterHasTheShapeWeReach checks the shape in the
+// version this plugin is built with.
 func pluginWriterRPC(w http.ResponseWriter) *rpc.Client {
+	t := reflect.TypeOf(w)
+	if t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct ||
+		t.Elem().PkgPath() != mattermostWriter.pkg || t.Elem().Name() != mattermostWriter.name {
+		return nil
+	}
 	v := reflect.ValueOf(w)
-	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+	if v.IsNil() {
 		return nil
 	}
-	f := v.Elem().FieldByName("client")
-	if !f.IsValid() || f.Type() != rpcClientType || f.IsNil() {
-		return nil
+	for i := range t.Elem().NumField() {
+		f := t.Elem().Field(i)
+		if f.Name != "client" || f.Anonymous || f.Type != rpcClientType {
+			continue
+		}
+		client := v.Elem().Field(i)
+		if client.IsNil() {
+			return nil
+		}
+		return (*rpc.Client)(client.UnsafePointer())
 	}
-	return (*rpc.Client)(f.UnsafePointer())
+	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -8,8 +9,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/rpc"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -55,6 +58,9 @@ func (s *writerServer) SyncHeader(h http.Header, _ *struct{}) error {
 
 func (s *writerServer) WriteHeader(status int, _ *struct{}) error {
 	s.called("WriteHeader")
+	if status < 100 || status > 999 {
+		return errors.New("invalid http status code")
+	}
 	s.rec.WriteHeader(status)
 	return nil
 }
@@ -95,9 +101,21 @@ func (w *httpResponseWriterRPCClient) WriteHeader(status int) {
 	}
 }
 
+// The stand-in is the writer the shim looks into in these tests.
+func init() {
+	stand := reflect.TypeFor[httpResponseWriterRPCClient]()
+	mattermostWriter.pkg, mattermostWriter.name = stand.PkgPath(), stand.Name()
+}
+
 // remoteWriter connects a writer like Mattermost's to a writerServer over a pipe. Mattermost
 // has set a header of its own on the response before the plugin writes.
 func remoteWriter(t testing.TB) (*httpResponseWriterRPCClient, *writerServer) {
+	t.Helper()
+	client, srv := remoteClient(t)
+	return &httpResponseWriterRPCClient{client: client}, srv
+}
+
+func remoteClient(t testing.TB) (*rpc.Client, *writerServer) {
 	t.Helper()
 	srv := &writerServer{rec: httptest.NewRecorder()}
 	srv.rec.Header().Set("X-Request-Id", "from-mattermost")
@@ -107,7 +125,7 @@ func remoteWriter(t testing.TB) (*httpResponseWriterRPCClient, *writerServer) {
 	go rpcServer.ServeConn(theirs)
 	client := rpc.NewClient(ours)
 	t.Cleanup(func() { _ = client.Close() })
-	return &httpResponseWriterRPCClient{client: client}, srv
+	return client, srv
 }
 
 func TestAResponseToMattermostIsOneRoundTrip(t *testing.T) {
@@ -131,6 +149,43 @@ func TestAnEmptyAnswerToMattermostWritesNothing(t *testing.T) {
 	w, srv := remoteWriter(t)
 	writeResponse(w, &response{Status: http.StatusOK, ToMattermost: true})
 	assert.Empty(t, srv.calls)
+}
+
+// otherWriter is not Mattermost's writer, though it holds an RPC client by the same name; it
+// writes through its own methods (here: Write alone, headers and all).
+type otherWriter struct {
+	*httptest.ResponseRecorder
+	client *rpc.Client
+}
+
+// wrapped embeds a writer through a nil pointer, which following its fields would panic on.
+type wrapped struct {
+	*otherWriter
+	http.ResponseWriter
+}
+
+func TestOnlyMattermostsWriterIsLookedInto(t *testing.T) {
+	client, srv := remoteClient(t)
+	other := &otherWriter{ResponseRecorder: httptest.NewRecorder(), client: client}
+	writeResponse(other, &response{Status: http.StatusForbidden, Body: `{"error":"forbidden"}`, ToMattermost: true})
+	assert.Empty(t, srv.calls, "another writer's client is not called")
+	assert.Equal(t, http.StatusForbidden, other.Code)
+	assert.JSONEq(t, `{"error":"forbidden"}`, other.Body.String())
+
+	rec := httptest.NewRecorder()
+	assert.NotPanics(t, func() {
+		writeResponse(&wrapped{ResponseWriter: rec}, &response{Status: http.StatusOK, Body: `{}`, ToMattermost: true})
+	})
+	assert.Equal(t, `{}`, rec.Body.String())
+}
+
+// A status the server refuses does not keep the body from being written, as with the writer's
+// own methods.
+func TestARefusedStatusStillWritesTheBody(t *testing.T) {
+	w, srv := remoteWriter(t)
+	writeResponse(w, &response{Status: 42, Body: `{"error":"odd"}`, ToMattermost: true})
+	assert.Equal(t, []string{"WriteHeader", "Write"}, srv.calls)
+	assert.JSONEq(t, `{"error":"odd"}`, srv.rec.Body.String())
 }
 
 func TestARestResponseIsJSONBesideMattermostsHeaders(t *testing.T) {
@@ -182,6 +237,11 @@ func TestMattermostsResponseWriterHasTheShapeWeReach(t *testing.T) {
 	assert.Equal(t, "[]byte", params["Write"], "Plugin.Write takes the body")
 	assert.Equal(t, "int", params["WriteHeader"], "Plugin.WriteHeader takes the status")
 	assert.Equal(t, "*httpResponseWriterRPCClient", returned, "the writer ServeHTTP is given")
+
+	// The server's side of the writer answers under the name the shim calls.
+	served, err := os.ReadFile(filepath.Join(dir, "client_rpc.go"))
+	require.NoError(t, err)
+	assert.Contains(t, string(served), `RegisterName("Plugin", &httpResponseWriterRPCServer{`)
 }
 
 func exprText(e ast.Expr) string {
