@@ -52,9 +52,14 @@ func writeOverRPC(c *rpc.Client, r *response) {
 	}
 }
 
-// mattermostWriter names the type of the writer Mattermost hands a plugin (its package and
-// name); a test names its stand-in.
-var mattermostWriter = struct{ pkg, name string }{"github.com/mattermost/mattermost/server/public/plugin", "httpResponseWriterRPCClient"}
+// The type of the writer Mattermost hands a plugin: its package and name.
+const (
+	mattermostWriterPkg  = "github.com/mattermost/mattermost/server/public/plugin"
+	mattermostWriterName = "httpResponseWriterRPCClient"
+)
+
+// mattermostWriter is the type looked into; a test names its stand-in.
+var mattermostWriter = struct{ pkg, name string }{mattermostWriterPkg, mattermostWriterName}
 
 var rpcClientType = reflect.TypeFor[*rpc.Client]()
 

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/mattermost/mattermost/server/public/plugin"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -215,7 +216,7 @@ func TestMattermostsResponseWriterHasTheShapeWeReach(t *testing.T) {
 		case *ast.GenDecl:
 			for _, spec := range d.Specs {
 				ts, ok := spec.(*ast.TypeSpec)
-				if !ok || ts.Name.Name != "httpResponseWriterRPCClient" {
+				if !ok || ts.Name.Name != mattermostWriterName {
 					continue
 				}
 				for _, f := range ts.Type.(*ast.StructType).Fields.List {
@@ -233,15 +234,18 @@ func TestMattermostsResponseWriterHasTheShapeWeReach(t *testing.T) {
 			}
 		}
 	}
+	assert.Equal(t, mattermostWriterPkg, reflect.TypeFor[plugin.Context]().PkgPath(), "the plugin package's path")
 	assert.Equal(t, "*rpc.Client", fields["client"], "the writer's RPC client")
 	assert.Equal(t, "[]byte", params["Write"], "Plugin.Write takes the body")
 	assert.Equal(t, "int", params["WriteHeader"], "Plugin.WriteHeader takes the status")
-	assert.Equal(t, "*httpResponseWriterRPCClient", returned, "the writer ServeHTTP is given")
+	assert.Equal(t, "*"+mattermostWriterName, returned, "the writer ServeHTTP is given")
 
 	// The server's side of the writer answers under the name the shim calls.
 	served, err := os.ReadFile(filepath.Join(dir, "client_rpc.go"))
 	require.NoError(t, err)
 	assert.Contains(t, string(served), `RegisterName("Plugin", &httpResponseWriterRPCServer{`)
+	// And the writer a plugin's ServeHTTP is given is the one connectHTTPResponseWriter makes.
+	assert.Contains(t, string(served), `w := connectHTTPResponseWriter(connection)`)
 }
 
 func exprText(e ast.Expr) string {
