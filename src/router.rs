@@ -149,8 +149,8 @@ fn http(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Outcome {
 /// When Mattermost itself made the request (`internal`), an answer with nothing in it (`{}`: a
 /// click delivered, a submission taken) is written as no body at all. Mattermost reads no body
 /// as `{}` (`DoPostActionWithCookie` decodes a body only when there is one;
-/// `SubmitInteractiveDialog` takes an empty one), and each `Write` of a plugin's response is two
-/// round trips to the server, on every click. Anyone posting to the URL directly gets the `{}`
+/// `SubmitInteractiveDialog` takes an empty one), and each `Write` of a plugin's response is a
+/// round trip to the server, on every click. Anyone posting to the URL directly gets the `{}`
 /// of SPEC §4.6.
 fn to_mattermost(request: &Request<'_>, outcome: Outcome) -> Outcome {
     match outcome {
@@ -308,7 +308,7 @@ mod tests {
         }
     }
 
-    // Mattermost reads no body as `{}`, and a Write is two round trips: its own requests get
+    // Mattermost reads no body as `{}`, and a Write is a round trip: its own requests get
     // nothing written for an empty answer; everyone else gets SPEC §4.6's `{}`; any answer
     // with something in it, or a refusal, is written as it is.
     #[test]
