@@ -182,6 +182,17 @@ func (x *exampleBot) expect(t *testing.T, want string, timeout time.Duration) {
 	}
 }
 
+// expectAfter is expect for what a click should make the example print: when it does not,
+// the click's response says what the plugin did with it (told the clicker the bot is offline,
+// or has not answered, or answered it).
+func (x *exampleBot) expectAfter(t *testing.T, want string, timeout time.Duration, click clickResult, bot *harness.Account) {
+	t.Helper()
+	if got := x.next(t, timeout); got != want {
+		t.Fatalf("%s example printed %q, want %q; the click's response (after %s): HTTP %d %s; the bot's status: %s",
+			x.name, got, want, click.Done.Sub(click.Sent), click.Status, click.Body, mustJSON(botStatus(t, bot)))
+	}
+}
+
 // expectPrefix fails unless the next result line starts with prefix, and
 // returns the rest.
 func (x *exampleBot) expectPrefix(t *testing.T, prefix string, timeout time.Duration) string {
@@ -389,16 +400,16 @@ func TestExamples(t *testing.T) {
 
 			// Reject: the bot answers the click as an HTTP integration would; the
 			// answer updates the message, keeping its buttons, and alice reads its text.
-			mustClick(t, alice, postID, "reject", "")
-			x.expect(t, "click reject alice -", 10*time.Second)
+			r := mustClick(t, alice, postID, "reject", "")
+			x.expectAfter(t, "click reject alice -", 10*time.Second, r, bot)
 			exampleWaitMessage(t, alice, postID, "Rejected by @alice")
 			if p := aliceWS.ephemeralPost(t, 10*time.Second); p.Message != "You rejected release 1.4.2." {
 				t.Errorf("alice read %q, want the %s example's ephemeral_text", p.Message, ex.name)
 			}
 
 			// A menu choice, on the updated post (its buttons still verify).
-			mustClick(t, alice, postID, "region", "eu")
-			x.expect(t, "click region alice eu", 10*time.Second)
+			r = mustClick(t, alice, postID, "region", "eu")
+			x.expectAfter(t, "click region alice eu", 10*time.Second, r, bot)
 			exampleWaitMessage(t, alice, postID, "Region: eu")
 			if p := aliceWS.ephemeralPost(t, 10*time.Second); p.Message != "Deploying to eu." {
 				t.Errorf("alice read %q, want the %s example's ephemeral_text", p.Message, ex.name)
