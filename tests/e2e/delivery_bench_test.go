@@ -286,6 +286,9 @@ func TestDeliveryBench(t *testing.T) {
 				func() []time.Duration { return side(native) }})
 		reportOverFloor(add, "answer beside the floor", names, p50s, 1, 1)
 	})
+	// The same answer from the Python and JavaScript libraries' bots, with and without their
+	// Nagle remedy (library_bench_test.go).
+	benchLibraryBots(t, add, side, menu, native, values[len(values)-1])
 
 	// --- a burst of 200 concurrent clicks for one bot: answered in time (nothing is promised,
 	// so nothing should be written), then for the bot offline (each click kept before the

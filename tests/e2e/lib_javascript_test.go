@@ -72,12 +72,20 @@ func libjsDir(t *testing.T, ctx context.Context) string {
 // startLibJS runs the bot as replica with bot's token; with post, it posts its message first.
 func startLibJS(t *testing.T, dir string, bot *harness.Account, trigger, replica string, post bool) *libjsBot {
 	t.Helper()
-	cmd := exec.Command("node", "bot.mjs")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "MM_URL="+env.SiteURL, "MM_BOT_TOKEN="+bot.Token, "MM_COMMAND="+trigger, "REPLICA="+replica)
+	extra := []string{"MM_COMMAND=" + trigger, "REPLICA=" + replica}
 	if post {
-		cmd.Env = append(cmd.Env, "MM_CHANNEL_ID="+env.Channel.Id)
+		extra = append(extra, "MM_CHANNEL_ID="+env.Channel.Id)
 	}
+	return startLibJSScript(t, dir, "bot.mjs", bot, replica, extra...)
+}
+
+// startLibJSScript runs script (in dir) with bot's token and extra environment, named replica
+// in the test's output, and stops it when the test ends.
+func startLibJSScript(t *testing.T, dir, script string, bot *harness.Account, replica string, extra ...string) *libjsBot {
+	t.Helper()
+	cmd := exec.Command("node", script)
+	cmd.Dir = dir
+	cmd.Env = append(append(os.Environ(), "MM_URL="+env.SiteURL, "MM_BOT_TOKEN="+bot.Token), extra...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	b := &libjsBot{replica: replica, cmd: cmd, lines: make(chan string, 1024), done: make(chan struct{})}
 	cmd.Stderr = &b.stderr
