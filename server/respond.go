@@ -40,8 +40,7 @@ func writeResponse(w http.ResponseWriter, r *response) {
 
 // writeOverRPC calls the server's side of the response writer (plugin.httpResponseWriterRPCServer)
 // without its header round trip: the same methods, with the same arguments, that the writer's
-// own WriteHeader and Write call after it.
-// As with the writer's own methods, a WriteHeader the server refuses (a status it does not
+// own WriteHeader and Write call after it. As with the writer's own methods, a WriteHeader the server refuses (a status it does not
 // accept) does not keep the body from being written.
 func writeOverRPC(c *rpc.Client, r *response) {
 	if r.Status != http.StatusOK {

@@ -23,7 +23,6 @@ func TestHostileBodiesPastTheLimitAreRefusedUnread(t *testing.T) {
 	post := createPost(t, bot, "", "Big bodies", button("go", "Go", map[string]any{"user_id": bot.ID()}))
 	botWS := openSocket(t, bot)
 	botWS.subscribe(t)
-	handler := "/plugins/" + pluginID + "/api/v1/handler"
 	click := func(pad int) string {
 		return fmt.Sprintf(`{"post_id":%q,"channel_id":%q,"context":{"user_id":%q,"pad":"%s"}}`,
 			post.Id, env.Channel.Id, bot.ID(), strings.Repeat("x", pad))
@@ -35,7 +34,7 @@ func TestHostileBodiesPastTheLimitAreRefusedUnread(t *testing.T) {
 	if len(whole) != bodyLimit+1 {
 		t.Fatalf("the body is %d bytes, want %d", len(whole), bodyLimit+1)
 	}
-	status, out, err := call(http.MethodPost, handler, alice.Token, whole)
+	status, out, err := call(http.MethodPost, handlerPath, alice.Token, whole)
 	if err != nil || status != http.StatusRequestEntityTooLarge || !strings.Contains(string(out), "body_too_large") {
 		t.Fatalf("a body one byte past the limit: HTTP %d %.200s %v, want 413 body_too_large", status, out, err)
 	}
@@ -55,7 +54,7 @@ func TestHostileBodiesPastTheLimitAreRefusedUnread(t *testing.T) {
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(60 * time.Second))
 	head := fmt.Sprintf("POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n",
-		handler, site.Host, alice.Token, 2*bodyLimit)
+		handlerPath, site.Host, alice.Token, 2*bodyLimit)
 	if _, err := io.WriteString(conn, head+click(0)[:40]); err != nil {
 		t.Fatal(err)
 	}
