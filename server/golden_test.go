@@ -103,29 +103,45 @@ func (f *fixture) cacheStanding(t *testing.T, p *Plugin) {
 	}
 }
 
-// cachePrefetched fills the core's prefetch queries from the fixture's request as the shim
-// does. A cached answer the fixture has at hand goes in the shim's cache; a likely question at
-// hand is asked beside the first call, so the plugin API answers it once, with the fixture's
-// answer.
+// cachePrefetched fills the core's prefetch queries from the fixture's request (or websocket
+// message) as the shim does. A cached answer the fixture has at hand goes in the shim's cache;
+// a likely question at hand is asked beside the first call, so the plugin API answers it
+// once, with the fixture's answer; a question the shim answers from its memory (a wait) is
+// set up there, as the input that waits would have.
 func (f *fixture) cachePrefetched(t *testing.T, p *Plugin, api *plugintest.API) {
 	if f.Prefetched == nil {
 		return
 	}
-	plan := p.prefetchPlans[f.Request.Path]
-	require.NotNil(t, plan, "the core prefetches nothing for %s", f.Request.Path)
-	r := f.httpRequest(t)
-	body, _, err := readBody(r.Body, -1, p.info.MaxBodyBytes)
-	require.NoError(t, err)
-	values, ok := plan.values(r.Header.Get("Mattermost-User-Id"), body)
+	var in input
+	var body []byte
+	if f.Input == nil {
+		r := f.httpRequest(t)
+		var err error
+		body, _, err = readBody(r.Body, -1, p.info.MaxBodyBytes)
+		require.NoError(t, err)
+		in.HTTP = &httpInput{Path: f.Request.Path, UserID: r.Header.Get("Mattermost-User-Id")}
+	} else {
+		require.NoError(t, json.Unmarshal(f.Input, &in))
+	}
+	key, user, body, ok := prefetchFor(&in, body)
+	plan := p.prefetchPlans[key]
+	require.True(t, ok && plan != nil, "the core prefetches nothing for %s", key)
+	values, ok := plan.values(user, body)
 	require.True(t, ok, "the request has no value for a marker it needs")
 	filled := map[string]bool{}
 	for _, tmpl := range plan.templates {
 		_, q, ok := tmpl.fill(plan.markers, values)
-		answer, atHand := f.Prefetched[q.Name]
-		if !ok || !atHand {
+		answer, given := f.Prefetched[q.Name]
+		if !ok || !given {
 			continue
 		}
 		filled[q.Name] = true
+		if atHand(q) {
+			var held fixtureAnswer
+			require.NoError(t, json.Unmarshal(answer, &held))
+			f.expectDeliveryFacts(t, api, q, held)
+			continue
+		}
 		if q.CacheMs > 0 {
 			var compact bytes.Buffer
 			require.NoError(t, json.Compact(&compact, answer))

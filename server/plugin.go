@@ -404,7 +404,8 @@ func (p *Plugin) hookReply(in input) *reply {
 		Node:     p.node,
 		Settings: p.getConfiguration().settings,
 	}
-	rep, err := p.decide(context.Background(), p.info.lane("", in.size()), &call, nil, nil)
+	guesses := p.prefetch(&call, nil, time.UnixMilli(call.NowMs))
+	rep, err := p.decide(context.Background(), p.info.lane("", in.size()), &call, nil, guesses)
 	if err != nil {
 		p.API.LogError("the core could not decide a hook", "error", err.Error())
 		return nil

@@ -131,18 +131,32 @@ func (t *prefetchTemplate) fillsAsText(markers []prefetchMarker) bool {
 		projectionKey(decoded) == projectionKey(q) && bytes.Equal(decoded.Likely, q.Likely)
 }
 
-// prefetch attaches to call the answers at hand for its request. When the cache held every
+// prefetchFor says which prefetch list serves an input, and what fills it: a request by its
+// path, a websocket message by its action (websocket:<action>, its data read as the body).
+// Other inputs prefetch nothing.
+func prefetchFor(in *input, body []byte) (key, user string, _ []byte, ok bool) {
+	switch {
+	case in.HTTP != nil && !in.HTTP.BodyTooLarge:
+		return in.HTTP.Path, in.HTTP.UserID, body, true
+	case in.WebSocket != nil:
+		return "websocket:" + in.WebSocket.Action, in.WebSocket.UserID, in.WebSocket.Data, true
+	}
+	return "", "", nil, false
+}
+
+// prefetch attaches to call the answers at hand for its input. When the cache held every
 // answer it looked for, it also attaches the likely questions' expected answers and starts
 // asking them, and returns them to be confirmed; otherwise (nil) the first call cannot decide
 // anyway, and nothing is asked before the core has read the request: a request naming ids
-// nobody clicked lately, hostile or cold, costs no round trip more than before.
+// nobody clicked lately, hostile or cold, costs no round trip more than before. A question
+// this process answers from its own memory (what it knows of a wait) is answered at once.
 func (p *Plugin) prefetch(call *handleCall, body []byte, now time.Time) *prefetchGuesses {
-	in := call.Input.HTTP
-	plan := p.prefetchPlans[in.Path]
-	if plan == nil || in.BodyTooLarge || len(body) > plan.maxBodyBytes {
+	key, user, body, ok := prefetchFor(&call.Input, body)
+	plan := p.prefetchPlans[key]
+	if !ok || plan == nil || len(body) > plan.maxBodyBytes {
 		return nil
 	}
-	values, ok := plan.values(in.UserID, body)
+	values, ok := plan.values(user, body)
 	if !ok {
 		return nil
 	}
@@ -153,6 +167,8 @@ func (p *Plugin) prefetch(call *handleCall, body []byte, now time.Time) *prefetc
 		raw, q, ok := t.fill(plan.markers, values)
 		switch {
 		case !ok:
+		case atHand(q):
+			call.Prefetched = append(call.Prefetched, prefetched{query: raw, answer: p.ask(q).answer()})
 		case q.CacheMs > 0:
 			if answer, hit := p.cache.get(q, now); hit {
 				call.Prefetched = append(call.Prefetched, prefetched{query: raw, answer: answer})
@@ -303,7 +319,7 @@ func (t *prefetchTemplate) fill(markers []prefetchMarker, values []string) ([]by
 // key and the plugin API read). TestPrefetchFillsTheQueryAsItsText checks it against decoding
 // the filled text.
 func (q *query) fillText(marker, value string) {
-	for _, s := range [...]*string{&q.PostID, &q.UserID, &q.ChannelID, &q.TeamID, &q.Key, &q.Trigger} {
+	for _, s := range [...]*string{&q.PostID, &q.UserID, &q.ChannelID, &q.TeamID, &q.Key, &q.Trigger, &q.EventID} {
 		*s = strings.ReplaceAll(*s, marker, value)
 	}
 	if len(q.Keys) > 0 {

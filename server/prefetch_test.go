@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/segmentio/encoding/json"
@@ -19,22 +20,24 @@ import (
 // answer would be looked up under another question than the one the core takes it for.
 func TestPrefetchFillsTheQueryAsItsText(t *testing.T) {
 	p, _ := newTestPlugin(t)
-	plan := p.prefetchPlans["/api/v1/handler"]
-	require.NotNil(t, plan)
-	require.NotEmpty(t, plan.templates)
-	values := make([]string, len(plan.markers))
-	for i := range values {
-		values[i] = "abcdefghijklmnopqrstuvw" + string(rune('a'+i)) + "01"
-	}
-	for _, tmpl := range plan.templates {
-		raw, q, ok := tmpl.fill(plan.markers, values)
-		require.True(t, ok)
-		var decoded query
-		require.NoError(t, json.Unmarshal(raw, &decoded))
-		assert.Equal(t, decoded, q, "%s", raw)
-		assert.Equal(t, cacheKey(decoded), cacheKey(q))
-		for _, m := range plan.markers {
-			assert.NotContains(t, string(raw), m.id)
+	for _, path := range []string{"/api/v1/handler", "/api/v1/ack", "websocket:ack"} {
+		plan := p.prefetchPlans[path]
+		require.NotNil(t, plan, path)
+		require.NotEmpty(t, plan.templates, path)
+		values := make([]string, len(plan.markers))
+		for i := range values {
+			values[i] = "abcdefghijklmnopqrstuvw" + string(rune('a'+i)) + "01"
+		}
+		for _, tmpl := range plan.templates {
+			raw, q, ok := tmpl.fill(plan.markers, values)
+			require.True(t, ok)
+			var decoded query
+			require.NoError(t, json.Unmarshal(raw, &decoded))
+			assert.Equal(t, decoded, q, "%s", raw)
+			assert.Equal(t, cacheKey(decoded), cacheKey(q))
+			for _, m := range plan.markers {
+				assert.NotContains(t, string(raw), m.id)
+			}
 		}
 	}
 }
@@ -180,6 +183,59 @@ func BenchmarkPrefetchValues(b *testing.B) {
 			for b.Loop() {
 				plan.values(user, body)
 			}
+		})
+	}
+}
+
+// Issue 20: an acknowledgement, on a websocket or over REST, comes with what this node knows
+// of the wait it names, read before its first call: the core hands the answer to the waiting
+// click after that one call, and the acknowledgement is decided in two instead of three. One
+// too large to read twice, or naming no event, is decided in the usual rounds; every one hands
+// its answer over.
+func TestAnAcknowledgementComesWithItsWait(t *testing.T) {
+	api, _, _ := clickAPI(t)
+	p := activated(t, api)
+	const bot = "bot1bot1bot1bot1bot1bot1b1"
+	held := json.RawMessage(`{"bot":"` + bot + `","event":"action"}`)
+	answer := `{"ephemeral_text":"Approved."}`
+	websocket := func(data map[string]any) {
+		p.WebSocketMessageHasBeenPosted("conn1", bot, &model.WebSocketRequest{Seq: 1, Action: "custom_" + p.info.PluginID + "_ack", Data: data})
+	}
+	rest := func(body string) {
+		r := httptest.NewRequest("POST", "/api/v1/ack", strings.NewReader(body))
+		r.Header.Set("Mattermost-User-Id", bot)
+		r.RemoteAddr = "127.0.0.1:1"
+		w := httptest.NewRecorder()
+		p.ServeHTTP(nil, w, r)
+		require.Equal(t, 200, w.Code, w.Body.String())
+	}
+	padding := strings.Repeat("x", 20<<10) // past what the core reads an acknowledgement for
+	for _, c := range []struct {
+		name  string
+		calls int64
+		ack   func(id string)
+	}{
+		{"websocket", 2, func(id string) {
+			websocket(map[string]any{"event_id": id, "answer": json.RawMessage(answer)})
+		}},
+		{"REST", 2, func(id string) { rest(`{"event_id":"` + id + `","answer":` + answer + `}`) }},
+		{"websocket, too large to read twice", 3, func(id string) {
+			websocket(map[string]any{"event_id": id, "answer": json.RawMessage(answer), "note": padding})
+		}},
+		{"REST, too large to read twice", 3, func(id string) {
+			rest(`{"note":"` + padding + `","event_id":"` + id + `","answer":` + answer + `}`)
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			id := fmt.Sprintf("waitingevent%014d", len(c.name))
+			got := make(chan json.RawMessage, 1)
+			p.waiters.expect(id, held)
+			go func() { got <- p.waiters.await(id, held, 10*time.Second) }()
+			before := p.core.calls.Load()
+			c.ack(id)
+			assert.Equal(t, c.calls, p.core.calls.Load()-before, "core calls for the acknowledgement")
+			assert.JSONEq(t, answer, string(<-got), "the click has the bot's answer")
+			p.waiters.decided([]string{id})
 		})
 	}
 }

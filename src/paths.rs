@@ -14,6 +14,9 @@ pub const LINT_PATH: &str = "/api/v1/lint";
 
 /// Where a bot acknowledges an event over REST (SPEC §9.3).
 pub const ACK_PATH: &str = "/api/v1/ack";
+/// Not a path: what the core's prefetch lists (`facts::Prefetch`) name a websocket
+/// acknowledgement (`custom_<id>_ack`) by, its data read as a request's body.
+pub(crate) const SOCKET_ACK: &str = "websocket:ack";
 
 /// Where a bot reads its own delivery status (SPEC §9.7).
 pub const STATUS_PATH: &str = "/api/v1/status";

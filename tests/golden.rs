@@ -121,7 +121,7 @@ fn run_with(fixture: &Value, every_fact_asked: bool) -> Value {
     // Facts the shim had at hand before the first call (Info's `prefetch`): filled from the
     // request as the shim fills them, and attached with the exact query text.
     if let Some(at_hand) = fixture.get("prefetched").and_then(Value::as_object) {
-        let filled = prefetch_queries(request, &body);
+        let filled = prefetch_queries(fixture);
         let mut prefetched = Vec::new();
         for (name, answer) in at_hand {
             let (_, query) = filled
@@ -225,10 +225,12 @@ fn run_with(fixture: &Value, every_fact_asked: bool) -> Value {
     Value::Object(actual)
 }
 
-/// The core's prefetch queries for `request`'s path, filled as the shim fills them
-/// (server/prefetch.go): each marker replaced with the value its `fill` names, which must be a
-/// Mattermost id; a query with a marker left unfilled is left out. Name and exact text.
-fn prefetch_queries(request: &Value, body: &[u8]) -> Vec<(String, String)> {
+/// The core's prefetch queries for a fixture's input, filled as the shim fills them
+/// (server/prefetch.go): a request's by its path, a websocket message's by its action
+/// (`websocket:<action>`, its data read as the body); each marker replaced with the value its
+/// `fill` names, which must be a Mattermost id; a query with a marker left unfilled is left
+/// out. Name and exact text.
+fn prefetch_queries(fixture: &Value) -> Vec<(String, String)> {
     #[derive(serde::Deserialize)]
     struct Info<'a> {
         #[serde(borrow)]
@@ -244,17 +246,32 @@ fn prefetch_queries(request: &Value, body: &[u8]) -> Vec<(String, String)> {
     }
     let info = handle_call(br#""info""#, b"", b"");
     let info: Info<'_> = serde_json::from_slice(&info).unwrap();
+    let (path, user, body) = match &fixture["input"]["web_socket"] {
+        Value::Null => {
+            let request = &fixture["request"];
+            (
+                request["path"].clone(),
+                &request["user_id"],
+                body_bytes(request),
+            )
+        }
+        message => (
+            json!(format!("websocket:{}", message["action"].as_str().unwrap())),
+            &message["user_id"],
+            serde_json::to_vec(&message["data"]).unwrap(),
+        ),
+    };
     let size = body.len();
-    let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let mut out = Vec::new();
     for p in info.prefetch {
-        if p.path != request["path"] || size > p.max_body_bytes {
+        if p.path != path || size > p.max_body_bytes {
             continue;
         }
         let value = |source: &str| -> Option<String> {
             let v = match source.strip_prefix("body.") {
                 Some(path) => path.split('.').try_fold(&body, |v, k| v.get(k))?,
-                None if source == "user" => &request["user_id"],
+                None if source == "user" => user,
                 None => panic!("unknown fill source {source}"),
             };
             v.as_str()
@@ -539,17 +556,16 @@ fn prefetched_facts_change_no_outcome() {
     for path in fixtures() {
         let fixture: Value =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        if fixture.get("prefetched").is_some() || fixture.get("request").is_none() {
+        if fixture.get("prefetched").is_some() {
             continue;
         }
-        let request = &fixture["request"];
         let facts = fixture["facts"].as_object().cloned().unwrap_or_default();
         let before = run(&fixture);
         let asked = before["queries"].as_array().cloned().unwrap_or_default();
         // A filled query the flow asks, exactly, gets the fixture's answer; any other gets an
         // answer that would change the outcome if the core took it for another question.
         let poisoned = json!({"failed": {"status": 500, "id": "poisoned", "message": "an answer to another question"}});
-        let at_hand: Map<String, Value> = prefetch_queries(request, &body_bytes(request))
+        let at_hand: Map<String, Value> = prefetch_queries(&fixture)
             .into_iter()
             .filter(|(name, _)| facts.contains_key(name))
             .map(|(name, text)| {
@@ -627,7 +643,7 @@ fn a_prefetched_answer_serves_only_its_exact_query() {
         .clone();
     let post_id = request["body"]["post_id"].as_str().unwrap();
     let other = "otherpostotherpostotherp01";
-    let prefetched: Vec<Value> = prefetch_queries(request, &body)
+    let prefetched: Vec<Value> = prefetch_queries(&warm)
         .into_iter()
         .map(|(name, query)| {
             let query = match name.as_str() {
@@ -702,7 +718,7 @@ fn an_answered_expansion_request_is_not_asked_again() {
         b"",
     )["settings"]
         .clone();
-    let prefetched: Vec<Value> = prefetch_queries(request, &body)
+    let prefetched: Vec<Value> = prefetch_queries(&warm)
         .into_iter()
         .filter(|(name, _)| name != "expand")
         .map(|(name, query)| json!({"query": query, "answer": warm["prefetched"][&name]}))

@@ -54,7 +54,8 @@ pub struct Query {
 /// wrong guess costs a lookup, never an outcome.
 #[derive(Debug, Serialize)]
 pub(crate) struct Prefetch {
-    /// The HTTP path whose requests it serves.
+    /// The HTTP path whose requests it serves, or `websocket:<action>` for a websocket
+    /// message's action (its data read as the body).
     pub(crate) path: &'static str,
     /// The shim reads no larger body for it.
     pub(crate) max_body_bytes: usize,

@@ -56,6 +56,9 @@ fn fact<'r, 't>(r: &'r mut Expect<'t>, fact: &Fact) -> Compared<'r, 't> {
         Fact::Team { team_id } => r
             .literal(b",\"fact\":\"team\",\"team_id\":")
             .and_then(|r| r.string(team_id)),
+        Fact::Held { event_id } => r
+            .literal(b",\"fact\":\"held\",\"event_id\":")
+            .and_then(|r| r.string(event_id)),
         Fact::KvGet { key } => r
             .literal(b",\"fact\":\"kv_get\",\"key\":")
             .and_then(|r| r.string(key)),
@@ -212,6 +215,7 @@ mod tests {
             },
             Fact::Team { team_id: s.into() },
             Fact::KvGet { key: s.into() },
+            Fact::Held { event_id: s.into() },
             Fact::ChannelPermission {
                 user_id: s.into(),
                 channel_id: "chan".into(),

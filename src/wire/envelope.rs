@@ -360,7 +360,10 @@ fn answer(call: Call<'_>, attached_bytes: &[u8], body: &[u8]) -> Reply {
             fault_response: fault_decision("").response().clone(),
             lanes: Lanes::default(),
             standing: crate::sign::standing_queries(),
-            prefetch: vec![crate::action::prefetch()],
+            prefetch: [crate::action::prefetch()]
+                .into_iter()
+                .chain(crate::delivery::ack::prefetch())
+                .collect(),
         },
     }
 }
