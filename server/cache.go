@@ -68,7 +68,7 @@ func cacheKey(q query) string {
 		q.Key, q.Expected, q.Old, q.Unique, q.Field, q.EventID, q.Trigger} {
 		b = appendKeyText(b, s)
 	}
-	for _, r := range [...]json.RawMessage{q.Value, q.Request, q.New, q.Item, q.Held, q.Answer, q.Post} {
+	for _, r := range [...]json.RawMessage{q.Value, q.Request, q.New, q.Item, q.Held, q.Answer, q.Post, q.Decision} {
 		b = appendKeyText(b, string(r)) // no copy: the conversion only feeds append
 	}
 	for _, n := range [...]int64{q.ExpireInSeconds, int64(q.Cap), q.UntilMs, int64(q.Count), q.By} {

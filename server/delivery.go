@@ -69,10 +69,19 @@ type waiters struct {
 type wait struct {
 	held   json.RawMessage // what the core said of it; nil for a wait only the core's messages end
 	state  string          // "waiting", "answered", "ended"
-	answer chan json.RawMessage
+	answer chan handover
 	// decided is closed when the input that waited is decided (its kept event stored).
 	decided chan struct{}
 	ended   time.Time
+}
+
+// handover is what reaches an input that waited: the bot's answer and, when the answer alone
+// decides the input, the decision the acknowledgement made with it (the core's, as a decision
+// reply), so that the input is decided without calling the core again. The zero handover: the
+// time was up.
+type handover struct {
+	answer   json.RawMessage
+	decision json.RawMessage
 }
 
 type earlyAnswer struct {
@@ -108,19 +117,19 @@ func (w *waiters) expect(eventID string, held json.RawMessage) {
 	if len(w.waiting) >= maxWaits || w.expected%1024 == 0 {
 		w.sweep(time.Now(), len(w.waiting) >= maxWaits)
 	}
-	w.waiting[eventID] = &wait{held: held, state: "waiting", answer: make(chan json.RawMessage, 1), decided: make(chan struct{})}
+	w.waiting[eventID] = &wait{held: held, state: "waiting", answer: make(chan handover, 1), decided: make(chan struct{})}
 }
 
-// await waits for eventID's answer until deadline; nil when the time is up, and the wait has
+// await waits for eventID's answer until deadline; none when the time is up, and the wait has
 // ended: claims fail from then on.
-func (w *waiters) await(eventID string, held json.RawMessage, deadline time.Duration) json.RawMessage {
+func (w *waiters) await(eventID string, held json.RawMessage, deadline time.Duration) handover {
 	w.expect(eventID, held)
 	w.mu.Lock()
 	wt := w.waiting[eventID]
 	if e, ok := w.early[eventID]; ok && wt.state == "waiting" {
 		delete(w.early, eventID)
 		wt.state = "answered"
-		wt.answer <- e.answer
+		wt.answer <- handover{answer: e.answer}
 	}
 	w.mu.Unlock()
 	timer := time.NewTimer(max(deadline, 0))
@@ -136,7 +145,7 @@ func (w *waiters) await(eventID string, held json.RawMessage, deadline time.Dura
 		return <-wt.answer
 	}
 	wt.state, wt.ended = "ended", time.Now()
-	return nil
+	return handover{}
 }
 
 // decided marks the waits of an input decided (its decide loop is over): acknowledgements
@@ -200,10 +209,10 @@ func describeWait(state string, held json.RawMessage) json.RawMessage {
 	return append(out, held[1:]...) // held is a JSON object the core wrote
 }
 
-// claim hands answer to the input waiting for eventID, if it still waits: "claimed",
-// "answered" (another claim won), "ended" (its time was up: reported once its input is
-// decided) or "absent".
-func (w *waiters) claim(eventID string, answer json.RawMessage) string {
+// claim hands answer (and the decision made with it, if any) to the input waiting for eventID,
+// if it still waits: "claimed", "answered" (another claim won), "ended" (its time was up:
+// reported once its input is decided) or "absent".
+func (w *waiters) claim(eventID string, answer, decision json.RawMessage) string {
 	w.mu.Lock()
 	wt, ok := w.waiting[eventID]
 	if !ok || wt.held == nil {
@@ -213,7 +222,7 @@ func (w *waiters) claim(eventID string, answer json.RawMessage) string {
 	switch wt.state {
 	case "waiting":
 		wt.state = "answered"
-		wt.answer <- answer
+		wt.answer <- handover{answer: answer, decision: decision}
 		w.mu.Unlock()
 		return "claimed"
 	case "answered":
@@ -233,7 +242,7 @@ func (w *waiters) wake(eventID string, answer json.RawMessage) {
 	if wt, ok := w.waiting[eventID]; ok && wt.held == nil {
 		if wt.state == "waiting" {
 			wt.state = "answered"
-			wt.answer <- answer
+			wt.answer <- handover{answer: answer}
 		}
 		return
 	}

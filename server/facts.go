@@ -222,16 +222,10 @@ func (p *Plugin) ask(q query) result {
 		return p.listPush(q)
 	case "list_remove":
 		return p.listRemove(q)
-	case "await":
-		answer := p.waiters.await(q.EventID, q.Held, time.UnixMilli(q.UntilMs).Sub(p.now()))
-		if answer == nil {
-			answer = json.RawMessage("null")
-		}
-		return result{value: answer}
 	case "held":
 		return result{value: p.waiters.heldState(q.EventID)}
 	case "claim":
-		return result{value: p.waiters.claim(q.EventID, q.Answer)}
+		return result{value: p.waiters.claim(q.EventID, q.Answer, q.Decision)}
 	case "queue_push":
 		return p.counters.queuePush(p.API, q.Key, q.Cap, max(q.Count, 1), q.ExpireInSeconds)
 	case "count":

@@ -506,7 +506,7 @@ func (f *fixture) handOverAnswers(p *Plugin) {
 	for _, w := range f.wakes {
 		if w.held != nil {
 			p.waiters.expect(w.eventID, w.held)
-			p.waiters.claim(w.eventID, w.answer)
+			p.waiters.claim(w.eventID, w.answer, nil)
 			continue
 		}
 		p.waiters.wake(w.eventID, w.answer)

@@ -213,12 +213,42 @@ func (p *Plugin) decide(ctx context.Context, lane int, call *handleCall, body []
 		}
 		p.carryOut(rep.Effects)
 		round++
+		if awaits(rep.Queries) {
+			rep, err = p.waitForAnswer(ctx, lane, call, rep.Queries, body)
+			continue
+		}
 		rep, err = p.nextRound(ctx, lane, call, rep.Queries, body, &open, &round)
 	}
 	if err == nil && rep.Kind != "decision" {
 		err = fmt.Errorf("the core answered %q where a decision was due", rep.Kind)
 	}
 	return rep, err
+}
+
+// waitForAnswer waits for the bot's answer a round asks for (the await fact, which the core
+// asks alone) and calls the core with it, or with null when the time is up. When the
+// acknowledgement that handed the answer over decided this input with it (the core decides a
+// click on a stored post in the acknowledgement's own call: the answer is its response), that
+// decision is the reply, and the core is not called again.
+func (p *Plugin) waitForAnswer(ctx context.Context, lane int, call *handleCall, queries []query, body []byte) (*reply, error) {
+	if len(queries) != 1 {
+		return nil, fmt.Errorf("the core asked %d questions with a wait for an answer", len(queries))
+	}
+	q := queries[0]
+	got := p.waiters.await(q.EventID, q.Held, time.UnixMilli(q.UntilMs).Sub(p.now()))
+	if got.decision != nil {
+		rep := &reply{Kind: "decision"}
+		if err := json.Unmarshal(got.decision, rep); err != nil {
+			return nil, fmt.Errorf("reading the decision handed over: %w", err)
+		}
+		return rep, nil
+	}
+	answer := got.answer
+	if answer == nil {
+		answer = json.RawMessage("null")
+	}
+	call.Facts[q.Name] = result{value: answer}.answer()
+	return p.callCore(ctx, lane, call, body)
 }
 
 // awaits reports whether a round asks to wait for a bot's answer (which begins the wait).

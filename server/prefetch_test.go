@@ -230,7 +230,7 @@ func TestAnAcknowledgementComesWithItsWait(t *testing.T) {
 			id := fmt.Sprintf("waitingevent%014d", len(c.name))
 			got := make(chan json.RawMessage, 1)
 			p.waiters.expect(id, held)
-			go func() { got <- p.waiters.await(id, held, 10*time.Second) }()
+			go func() { got <- p.waiters.await(id, held, 10*time.Second).answer }()
 			before := p.core.calls.Load()
 			c.ack(id)
 			assert.Equal(t, c.calls, p.core.calls.Load()-before, "core calls for the acknowledgement")

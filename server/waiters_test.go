@@ -23,11 +23,11 @@ func TestAClaimAndTheEndOfTheWindowRaceAndExactlyOneWins(t *testing.T) {
 		var claimed string
 		var wg sync.WaitGroup
 		wg.Add(2)
-		go func() { defer wg.Done(); got = w.await("ev1", testHeld, time.Millisecond) }()
+		go func() { defer wg.Done(); got = w.await("ev1", testHeld, time.Millisecond).answer }()
 		go func() {
 			defer wg.Done()
 			time.Sleep(time.Millisecond)
-			claimed = w.claim("ev1", json.RawMessage(`{"ephemeral_text":"hi"}`))
+			claimed = w.claim("ev1", json.RawMessage(`{"ephemeral_text":"hi"}`), nil)
 		}()
 		// The input is decided once its wait is over, as the shim's decide loop does.
 		go func() {
@@ -69,17 +69,17 @@ func TestHeldDescribesTheWaitAndASecondClaimIsADuplicate(t *testing.T) {
 	assert.Equal(t, "null", string(w.heldState("ev1")))
 	w.expect("ev1", testHeld)
 	assert.JSONEq(t, `{"state":"waiting","bot":"bot1bot1bot1bot1bot1bot1b1","event":"action"}`, string(w.heldState("ev1")))
-	assert.Equal(t, "claimed", w.claim("ev1", json.RawMessage(`{}`)))
-	assert.Equal(t, "answered", w.claim("ev1", json.RawMessage(`{}`)))
+	assert.Equal(t, "claimed", w.claim("ev1", json.RawMessage(`{}`), nil))
+	assert.Equal(t, "answered", w.claim("ev1", json.RawMessage(`{}`), nil))
 	assert.JSONEq(t, `{"state":"answered","bot":"bot1bot1bot1bot1bot1bot1b1","event":"action"}`, string(w.heldState("ev1")))
-	assert.Equal(t, "absent", w.claim("ev2", json.RawMessage(`{}`)))
+	assert.Equal(t, "absent", w.claim("ev2", json.RawMessage(`{}`), nil))
 
 	// A relay's wait (nothing held) is not an event's: acknowledgements never see it.
 	w.expect("relay1", nil)
 	assert.Equal(t, "null", string(w.heldState("relay1")))
-	assert.Equal(t, "absent", w.claim("relay1", json.RawMessage(`{}`)))
+	assert.Equal(t, "absent", w.claim("relay1", json.RawMessage(`{}`), nil))
 	w.wake("relay1", json.RawMessage(`{"status":"applied"}`))
-	assert.JSONEq(t, `{"status":"applied"}`, string(w.await("relay1", nil, time.Second)))
+	assert.JSONEq(t, `{"status":"applied"}`, string(w.await("relay1", nil, time.Second).answer))
 }
 
 // An ended wait is remembered for a while (a late acknowledgement is answered without the
@@ -87,7 +87,7 @@ func TestHeldDescribesTheWaitAndASecondClaimIsADuplicate(t *testing.T) {
 func TestEndedWaitsAreRememberedThenSwept(t *testing.T) {
 	var w waiters
 	w.expect("ev1", testHeld)
-	require.Nil(t, w.await("ev1", testHeld, 0))
+	require.Nil(t, w.await("ev1", testHeld, 0).answer)
 	w.decided([]string{"ev1"})
 	assert.JSONEq(t, `{"state":"ended","bot":"bot1bot1bot1bot1bot1bot1b1","event":"action"}`, string(w.heldState("ev1")))
 	w.mu.Lock()

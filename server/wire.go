@@ -373,6 +373,8 @@ type query struct {
 	UntilMs int64           `json:"until_ms"`
 	Held    json.RawMessage `json:"held"`
 	Answer  json.RawMessage `json:"answer"`
+	// claim: the waiting input's decision, made with the answer (a decision reply's fields)
+	Decision json.RawMessage `json:"decision"`
 	// queue_push
 	Count int `json:"count"`
 	// count

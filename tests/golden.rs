@@ -189,27 +189,36 @@ fn run_with(fixture: &Value, every_fact_asked: bool) -> Value {
         json!({"rounds": rounds, "kv_writes": kv_writes(&asked, &effects)}),
     );
     actual.insert("effects".into(), Value::Array(effects));
+    if reply["reply"].get("http").is_none() && reply["reply"].get("command").is_none() {
+        assert!(
+            fixture.get("request").is_none(),
+            "an HTTP request gets an HTTP response"
+        );
+    }
+    actual.extend(recorded_reply(&reply["reply"]));
+    Value::Object(actual)
+}
+
+/// A decision's reply in the fixture's `expect` form.
+fn recorded_reply(reply: &Value) -> Map<String, Value> {
+    let mut actual = Map::new();
     // A post hook answers with the post to save instead (or nothing: unchanged) or a rejection.
-    if let Some(answer) = reply["reply"].get("post") {
+    if let Some(answer) = reply.get("post") {
         if let Some(post) = answer.get("post") {
             actual.insert("post".into(), post.clone());
         }
         if let Some(rejection) = answer.get("rejection") {
             actual.insert("rejection".into(), rejection.clone());
         }
-        return Value::Object(actual);
+        return actual;
     }
     // A slash command answers with Mattermost's CommandResponse.
-    if let Some(answer) = reply["reply"].get("command") {
+    if let Some(answer) = reply.get("command") {
         actual.insert("command".into(), answer["response"].clone());
-        return Value::Object(actual);
+        return actual;
     }
-    let Some(response) = reply["reply"].get("http") else {
-        assert!(
-            fixture.get("request").is_none(),
-            "an HTTP request gets an HTTP response"
-        );
-        return Value::Object(actual);
+    let Some(response) = reply.get("http") else {
+        return actual;
     };
     // A body is JSON; no body at all (an empty answer to Mattermost) is recorded as no `body`.
     let mut recorded = json!({"status": response["status"]});
@@ -222,7 +231,74 @@ fn run_with(fixture: &Value, every_fact_asked: bool) -> Value {
         recorded["to_mattermost"] = Value::Bool(true);
     }
     actual.insert("response".into(), recorded);
-    Value::Object(actual)
+    actual
+}
+
+/// Issue 20: an acknowledgement decides a waiting input as the input would itself. For every
+/// fixture whose input waits for a bot's answer that the answer alone decides (its `await`'s
+/// `held.decides`) and gets one, the bot's acknowledgement of that answer, the wait at hand,
+/// hands over a decision with no effects and the very reply the input reaches with the answer
+/// in its own last call.
+#[test]
+fn an_acknowledgement_decides_as_the_waiting_input_would() {
+    let mut decided = std::collections::BTreeSet::new();
+    for path in fixtures() {
+        let fixture: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let answer = &fixture["facts"]["answer"]["found"];
+        if answer.is_null() {
+            continue;
+        }
+        let before = run(&fixture);
+        let queries = before["queries"].as_array().cloned().unwrap_or_default();
+        let Some(wait) = queries.iter().find(|q| q["fact"] == "await") else {
+            continue;
+        };
+        let held = &wait["held"];
+        if held.get("decides").is_none() {
+            continue;
+        }
+        let mut at_hand = held.clone();
+        at_hand["state"] = json!("waiting");
+        let ack = json!({
+            "description": format!("the acknowledgement of {}", path.display()),
+            "now_ms": fixture["now_ms"],
+            "entropy": fixture["entropy"],
+            "input": {"web_socket": {
+                "action": "ack", "connection_id": "conn1", "seq": 1, "user_id": held["bot"],
+                "data": {"event_id": wait["event_id"], "answer": answer},
+            }},
+            "prefetched": {"held": {"found": at_hand}},
+            "facts": {"handed": {"found": "claimed"}},
+        });
+        let acked = run_with(&ack, false);
+        let claim = acked["queries"]
+            .as_array()
+            .and_then(|q| q.iter().find(|q| q["fact"] == "claim"))
+            .unwrap_or_else(|| panic!("{}: the acknowledgement claims nothing", path.display()));
+        let Some(decision) = claim.get("decision") else {
+            // The answer alone does not decide it (a command answer posted in the channel).
+            continue;
+        };
+        assert_eq!(decision["effects"], json!([]), "{}", path.display());
+        let mut own = before.as_object().unwrap().clone();
+        own.retain(|k, _| k == "response" || k == "command");
+        assert_eq!(
+            recorded_reply(&decision["reply"]),
+            own,
+            "{}: the acknowledgement decided otherwise",
+            path.display()
+        );
+        decided.insert(held["decides"].as_object().map_or_else(
+            || held["decides"].as_str().unwrap_or_default().to_owned(),
+            |o| o.keys().next().cloned().unwrap_or_default(),
+        ));
+    }
+    assert_eq!(
+        decided.into_iter().collect::<Vec<_>>(),
+        ["click", "command", "lookup"],
+        "every kind the answer decides is checked"
+    );
 }
 
 /// The core's prefetch queries for a fixture's input, filled as the shim fills them

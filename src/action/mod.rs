@@ -37,6 +37,8 @@ pub(crate) struct Click<'a> {
     pub(crate) recipient: UserId,
     /// What the click claims about where it was made; read only when provenance is verified.
     pub(crate) claim: Option<Claim>,
+    /// Mattermost made the request itself (its answer is written for Mattermost alone).
+    pub(crate) internal: bool,
 }
 
 /// Where a click says it was made, and what it says it is. Every part is checked.
@@ -354,6 +356,7 @@ pub(crate) fn prefetch() -> Prefetch {
             data_source: String::new(),
             selected: None,
         }),
+        internal: true,
     };
     let facts = ClickFacts {
         keyring: Some(Answer::Found(None)),
@@ -519,6 +522,7 @@ fn deliver(
         },
         bot: click.recipient.clone(),
         ephemeral,
+        internal: click.internal,
     };
     let outgoing = delivery::Outgoing {
         bot: &click.recipient,
@@ -608,5 +612,6 @@ fn parse<'a>(request: &Request<'a>, verify: bool) -> Result<Click<'a>, Refusal> 
         caller,
         recipient,
         claim,
+        internal: request.internal,
     })
 }

@@ -7,12 +7,13 @@
 use super::owner_key;
 use crate::command::manage::owner_of;
 use crate::delivery::answer::{
-    can_post, check_command_answer, command_post, signed_command_answer,
+    can_post, check_command_answer, command_post, ephemeral_command, plain_command_answer,
+    signed_command_answer,
 };
 use crate::delivery::{self, Place, Sender};
 use crate::effect::{Decision, Effect, LogLevel, Outcome};
 use crate::event::{event_with_trigger, COMMAND};
-use crate::facts::{present, Answer, Ask, Fact, Facts, Likely};
+use crate::facts::{present, Answer, Ask, Decides, Fact, Facts, Likely};
 use crate::ids::{is_mattermost_id, EventId, UserId};
 use crate::input::Context;
 use crate::model::User;
@@ -355,12 +356,19 @@ impl Sender for CommandSender {
         Decision::command(effects, ephemeral(&notice.text(Subject::Command)))
     }
 
+    fn decides(&self) -> Option<Decides> {
+        Some(Decides::Command)
+    }
+
     fn answered(&self, answer: &RawValue, facts: Facts<'_>) -> Result<Outcome, Refusal> {
         let answer = check_command_answer(answer, &self.bot).map_err(|e| Refusal::Internal {
             detail: format!("the answer handed to the command is not one: {e}"),
         })?;
         let (channel, root) = (&self.place.channel_id, &self.place.root_id);
-        let mut fields: Map<String, Value> = serde_json::from_str(answer.get()).unwrap_or_default();
+        let fields: Map<String, Value> = serde_json::from_str(answer.get()).unwrap_or_default();
+        if let Some(plain) = plain_command_answer(&fields) {
+            return Ok(Outcome::Decided(plain));
+        }
         if let Some(post) = command_post(&answer, &self.bot, channel, root) {
             // Posted as the bot only where the bot may post (Mattermost posts a native
             // command's answer as the person who typed it; the plugin API checks nothing).
@@ -428,11 +436,7 @@ impl Sender for CommandSender {
                 }
             }
         }
-        fields.insert("response_type".into(), Value::from("ephemeral"));
-        Ok(Outcome::Decided(Decision::command(
-            Vec::new(),
-            to_raw_value(&fields).expect("an answer serializes"),
-        )))
+        Ok(Outcome::Decided(ephemeral_command(fields)))
     }
 }
 

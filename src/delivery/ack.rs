@@ -70,6 +70,9 @@ struct HeldHere {
     state: WaitState,
     bot: UserId,
     event: String,
+    /// How the answer decides the waiting input, if it alone does.
+    #[serde(default)]
+    decides: Option<crate::facts::Decides>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -278,9 +281,12 @@ pub(crate) fn ack(
                 WaitState::Waiting => {
                     let answer = checked(&h.event, &h.bot)?;
                     let Some(handed) = &f.handed else {
+                        // The waiting click's decision, made here: it needs no call of its own.
+                        let decision = h.decides.and_then(|d| super::click::decided_by(d, &answer));
                         let claim = Fact::Claim {
                             event_id: event_id.as_str().to_owned(),
                             answer,
+                            decision,
                         };
                         return Ok(Step::Ask(Ask::one("handed", claim)));
                     };

@@ -6,6 +6,7 @@
 //! alone) and `skip_slack_parsing`. An updated post's buttons must still work: they pass the
 //! lint, or the answer is refused and the bot told why.
 
+use crate::effect::Decision;
 use crate::event::{ACTION, COMMAND, DIALOG_LOOKUP, DIALOG_REFRESH, DIALOG_SUBMISSION};
 use crate::form::answer::{read_lookup_answer, read_refresh_answer, read_submission_answer};
 use crate::ids::UserId;
@@ -34,6 +35,34 @@ pub(crate) fn check_answer(
         _ => Ok(()),
     };
     checked.map(|()| answer.to_owned()).map_err(refused)
+}
+
+/// A lookup answered: its items are the response to Mattermost.
+pub(crate) fn lookup_decision(answer: &RawValue) -> Result<Decision, String> {
+    let items = read_lookup_answer(answer)?;
+    let body = serde_json::json!({ "items": items }).to_string();
+    Ok(Decision::http(Vec::new(), 200, body))
+}
+
+/// A slash command's answer, as Mattermost shows it to the person alone.
+pub(crate) fn ephemeral_command(mut fields: Map<String, Value>) -> Decision {
+    fields.insert("response_type".into(), Value::from("ephemeral"));
+    Decision::command(
+        Vec::new(),
+        serde_json::value::to_raw_value(&fields).expect("an answer serializes"),
+    )
+}
+
+/// A slash command's answer that is shown to the person alone and has no buttons: the answer
+/// alone decides the command's response. `None` for one posted in the channel (only where the
+/// bot may post) or with buttons (signed for the person first).
+pub(crate) fn plain_command_answer(fields: &Map<String, Value>) -> Option<Decision> {
+    let in_channel = fields.get("response_type").and_then(Value::as_str) == Some("in_channel");
+    let buttons = fields
+        .get("attachments")
+        .and_then(Value::as_array)
+        .is_some_and(|a| !a.is_empty());
+    (!in_channel && !buttons).then(|| ephemeral_command(fields.clone()))
 }
 
 /// Checks `answer` to a click on a post of `bot`; `Ok` is the answer to give Mattermost.

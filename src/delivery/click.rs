@@ -15,7 +15,7 @@ use super::keep::{self, Keeping};
 use super::store::{document, heartbeat_keys, live, List, Place, Subscription};
 use crate::effect::{Decision, Effect, Outcome};
 use crate::event::{with_delivery, with_expanded, Delivery, Reason};
-use crate::facts::{present, Answer, Ask, Fact, Facts, Held};
+use crate::facts::{present, Answer, Ask, Decides, Fact, Facts, Held};
 use crate::ids::{EventId, UserId};
 use crate::input::Context;
 use crate::refusal::unavailable;
@@ -89,6 +89,11 @@ pub(crate) trait Sender {
     fn accepted(&self, effects: Vec<Effect>) -> Decision {
         Decision::http(effects, 200, "{}".into())
     }
+    /// How the bot's answer alone decides for them, when it does (the acknowledgement then
+    /// decides it: [`decided_by`]); `None` when [`Sender::answered`] has more to do.
+    fn decides(&self) -> Option<Decides> {
+        None
+    }
     /// The decision that tells them `notice`, after `effects`.
     fn told(&self, notice: Notice, effects: Vec<Effect>) -> Decision;
     /// What gives them the bot's answer (checked when it was acknowledged, perhaps on another
@@ -107,6 +112,30 @@ pub(crate) struct ClickSender {
     /// For a click on an ephemeral post the plugin sent (its place names the thread and the
     /// version clicked): what an `update` answer needs to replace it.
     pub(crate) ephemeral: Option<crate::sign::ephemeral::Answering>,
+    /// Mattermost made the request itself.
+    pub(crate) internal: bool,
+}
+
+/// The decision `decides` makes with a checked `answer`, if the answer alone decides it: what
+/// [`Sender::answered`] decides for the same answer (each sender's own builder, below it),
+/// made in the acknowledgement's call instead of the waiting input's. `None`: the waiting input
+/// decides, with a call of its own.
+pub(crate) fn decided_by(decides: Decides, answer: &RawValue) -> Option<Decision> {
+    use crate::router::for_mattermost;
+    match decides {
+        Decides::Click { internal } => Some(for_mattermost(internal, plain_click_answer(answer))),
+        Decides::Lookup { internal } => super::answer::lookup_decision(answer)
+            .ok()
+            .map(|d| for_mattermost(internal, d)),
+        Decides::Command => serde_json::from_str(answer.get())
+            .ok()
+            .and_then(|fields| super::answer::plain_command_answer(&fields)),
+    }
+}
+
+/// A click on a stored post answered: the answer is the response, Mattermost applies it.
+fn plain_click_answer(answer: &RawValue) -> Decision {
+    Decision::http(Vec::new(), 200, answer.get().to_owned())
 }
 
 impl Sender for ClickSender {
@@ -122,6 +151,14 @@ impl Sender for ClickSender {
         notice.decision(Subject::Click, effects)
     }
 
+    /// A click on a stored post: the answer, checked, is the response. One on an ephemeral
+    /// post is the plugin's to replace (it asks and signs).
+    fn decides(&self) -> Option<Decides> {
+        self.ephemeral.is_none().then_some(Decides::Click {
+            internal: self.internal,
+        })
+    }
+
     /// The click's response: the bot's answer, which must be one Mattermost can read. The
     /// answered record stays until it expires (minutes), so that a second acknowledgement is
     /// told `duplicate` rather than "unknown event".
@@ -133,11 +170,7 @@ impl Sender for ClickSender {
             let at = self.place.ephemeral(self.bot.as_str(), &a.site_url)?;
             Some((a, at))
         }) else {
-            return Ok(Outcome::Decided(Decision::http(
-                Vec::new(),
-                200,
-                answer.get().to_owned(),
-            )));
+            return Ok(Outcome::Decided(plain_click_answer(&answer)));
         };
         // An ephemeral post: the plugin replaces it, once its version moved on from the one
         // clicked (so that the buttons it replaces stop working).
@@ -253,6 +286,7 @@ pub(crate) fn deliver(
                 held: Some(Held {
                     bot: d.bot.clone(),
                     event: d.event.to_owned(),
+                    decides: d.from.decides(),
                 }),
             };
             return Ok(Some(Ask::one("answer", wait).after(effects).into()));

@@ -5,18 +5,18 @@
 //! in it, never an error in the middle of a form.
 
 use super::session::{caller_and_fields, open_for, stored_session, SESSION_CACHE_MS};
+use crate::delivery::answer::lookup_decision;
 use crate::delivery::{self, Sender};
 use crate::effect::{Decision, Effect, LogFields, LogLevel, Outcome};
 use crate::event::{event_with_proxy, DialogLookup, DIALOG_LOOKUP};
-use crate::facts::{present, Answer, Ask, Facts};
-use crate::form::answer::read_lookup_answer;
+use crate::facts::{present, Answer, Ask, Decides, Facts};
 use crate::ids::{EventId, UserId};
 use crate::input::{Context, Request};
 use crate::refusal::{refuse, Notice, Refusal};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 /// What a lookup needs to know.
 #[derive(Debug, Default, Deserialize)]
@@ -97,7 +97,10 @@ fn decide(
         },
         ctx,
     );
-    let sender = LookupSender { session_id };
+    let sender = LookupSender {
+        session_id,
+        internal: request.internal,
+    };
     let outgoing = delivery::Outgoing {
         bot: &recipient,
         event: DIALOG_LOOKUP,
@@ -131,6 +134,8 @@ fn decide(
 /// The person waits, typing, for the options.
 struct LookupSender<'a> {
     session_id: &'a str,
+    /// Mattermost made the request itself.
+    internal: bool,
 }
 
 impl Sender for LookupSender<'_> {
@@ -147,12 +152,17 @@ impl Sender for LookupSender<'_> {
         empty(effects)
     }
 
+    fn decides(&self) -> Option<Decides> {
+        Some(Decides::Lookup {
+            internal: self.internal,
+        })
+    }
+
     fn answered(&self, answer: &RawValue, _: Facts<'_>) -> Result<Outcome, Refusal> {
-        let items = read_lookup_answer(answer).map_err(|reason| Refusal::Internal {
+        let decision = lookup_decision(answer).map_err(|reason| Refusal::Internal {
             detail: format!("the answer handed to the lookup is not one: {reason}"),
         })?;
-        let body = json!({ "items": items }).to_string();
-        Ok(Outcome::Decided(Decision::http(Vec::new(), 200, body)))
+        Ok(Outcome::Decided(decision))
     }
 }
 

@@ -302,6 +302,10 @@ pub enum Fact {
         event_id: String,
         /// The bot's answer, checked.
         answer: Box<RawValue>,
+        /// The waiting input's decision, made with the answer, when the answer alone decides
+        /// it ([`Held::decides`]): the input is then decided without a call of its own.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        decision: Option<crate::effect::Decision>,
     },
     /// Gives the next sequence number of the queue counted under `key`
     /// ([`crate::delivery::store::QueueRange`]), dropping the oldest past `cap`: answered with
@@ -353,6 +357,32 @@ pub struct Held {
     pub bot: crate::ids::UserId,
     /// The event's name (`action`, `dialog_lookup`, …): which answers it takes.
     pub event: String,
+    /// How the answer decides the waiting input, when the answer alone decides it: the
+    /// acknowledgement that hands the answer over then decides the input too, in its own call,
+    /// and the input needs no call once answered. `None`: the input decides with the answer
+    /// itself (it asks facts of its own, or holds what the acknowledgement does not know).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decides: Option<Decides>,
+}
+
+/// How a bot's answer decides the input that waits for it ([`Held::decides`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decides {
+    /// A click on a stored post: the checked answer is the response to Mattermost.
+    Click {
+        /// Mattermost made the request itself (an empty answer is then written as nothing).
+        internal: bool,
+    },
+    /// A dynamic select's lookup: the answer's items are the response to Mattermost.
+    Lookup {
+        /// Mattermost made the request itself.
+        internal: bool,
+    },
+    /// A slash command: an answer shown to the person alone, without buttons, is the
+    /// command's response; one posted in the channel, or with buttons to sign, is not decided
+    /// by the answer alone (the command asks and signs first).
+    Command,
 }
 
 /// The shim's answer to one [`Query`].

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// Issue 20: a click on a stored post whose bot answers in time is decided by the
+// acknowledgement that hands the answer over (the answer, checked, is the click's response),
+// so the click calls the core no more once answered: from the bot's acknowledgement to the
+// click's response the node makes the acknowledgement's two calls and nothing else. The
+// response is the answer, on the websocket and over REST; an acknowledgement without an answer
+// gives the click `{}`.
+func TestAnAcknowledgementDecidesTheClickItAnswers(t *testing.T) {
+	w := newWorld(t, 1)
+	node := w.nodes[0]
+	conn := w.connect(node)
+	conn.subscribe(t)
+	deploying := map[string]any{"ephemeral_text": "Deploying.", "update": map[string]any{"message": "Deploying for @alice"}}
+	for _, c := range []struct {
+		name string
+		ack  func(id string)
+		want map[string]any
+	}{
+		{"on the websocket", func(id string) {
+			conn.send("ack", map[string]any{"event_id": id, "answer": deploying})
+		}, deploying},
+		{"over REST", func(id string) {
+			status, result := request(t, node, simBot.Id, "POST", "/api/v1/ack", map[string]any{"event_id": id, "answer": deploying})
+			assert.Equal(t, 200, status)
+			assert.Equal(t, "applied", result["status"])
+		}, deploying},
+		{"without an answer", func(id string) {
+			conn.send("ack", map[string]any{"event_id": id})
+		}, map[string]any{}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			acked := make(chan int64, 1)
+			go func() {
+				ev := conn.next(t, "action")
+				before := node.core.calls.Load()
+				c.ack(eventID(ev))
+				acked <- before
+			}()
+			status, answer := click(t, node)
+			assert.Equal(t, 200, status)
+			assert.Equal(t, c.want, answer, "the bot's answer is the click's response")
+			assert.Equal(t, int64(2), node.core.calls.Load()-<-acked, "core calls from the acknowledgement to the click's response")
+		})
+	}
+}
