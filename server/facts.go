@@ -105,8 +105,6 @@ type result struct {
 	err    error
 }
 
-// ask carries out one query. It reports what Mattermost said and nothing more: whether a 404
-// means "not stored" or "try again" is the core's to decide.
 // atHand reports whether this process answers q from its own memory, changing nothing and
 // asking no one: what it knows of a wait (which may wait, briefly, for the input that waited to
 // be decided). Such a question costs nothing to answer before a first call.
@@ -114,6 +112,9 @@ func atHand(q query) bool {
 	return q.Fact == "held"
 }
 
+// ask carries out one query. It reports what Mattermost said and nothing more: whether a 404
+// means "not stored" or "try again" is the core's to decide. A wait for a bot's answer (await)
+// is not asked here: decide waits for it (waitForAnswer), alone in its round.
 func (p *Plugin) ask(q query) result {
 	switch q.Fact {
 	case "post":

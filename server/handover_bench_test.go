@@ -15,25 +15,7 @@ import (
 // acknowledgement made and handed over, read. Each is on the click's path between the
 // acknowledgement and Mattermost's response.
 func BenchmarkAnsweredClick(b *testing.B) {
-	f := loadFixtures(b)["delivery_click_answered_in_time"]
-	api, _, _ := clickAPI(b)
-	p := activated(b, api)
-	r := f.httpRequest(b)
-	body, _, err := readBody(r.Body, -1, p.info.MaxBodyBytes)
-	if err != nil {
-		b.Fatal(err)
-	}
-	call := handleCall{
-		Input:    input{HTTP: &httpInput{Method: "POST", Path: f.Request.Path, UserID: *f.Request.UserID}},
-		NowMs:    f.NowMs,
-		Entropy:  f.Entropy,
-		Node:     "nodenodenodenodenodenode01", // the fixture's node, where the bot's connection is
-		Settings: p.getConfiguration().settings,
-		Facts:    map[string]json.RawMessage{},
-	}
-	for name, answer := range f.Facts {
-		call.Facts[name] = answerFound(answer.Found)
-	}
+	p, call, body := answeredClick(b)
 	ctx := context.Background()
 	b.Run("its own call", func(b *testing.B) {
 		for b.Loop() {
@@ -52,6 +34,30 @@ func BenchmarkAnsweredClick(b *testing.B) {
 			}
 		}
 	})
+}
+
+// answeredClick is a plugin and the last call of the click of delivery/click_answered_in_time,
+// every answer in (the bot's among them), and its body.
+func answeredClick(tb testing.TB) (*Plugin, handleCall, []byte) {
+	f := loadFixtures(tb)["delivery_click_answered_in_time"]
+	api, _, _ := clickAPI(tb)
+	p := activated(tb, api)
+	body, _, err := readBody(f.httpRequest(tb).Body, -1, p.info.MaxBodyBytes)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	call := handleCall{
+		Input:    input{HTTP: &httpInput{Method: "POST", Path: f.Request.Path, UserID: *f.Request.UserID}},
+		NowMs:    f.NowMs,
+		Entropy:  f.Entropy,
+		Node:     "nodenodenodenodenodenode01", // the fixture's node, where the bot's connection is
+		Settings: p.getConfiguration().settings,
+		Facts:    map[string]json.RawMessage{},
+	}
+	for name, answer := range f.Facts {
+		call.Facts[name] = answerFound(answer.Found)
+	}
+	return p, call, body
 }
 
 // BenchmarkAckHandover is how long a bot's acknowledgement on its websocket takes to hand its

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"context"
 	"testing"
+	"time"
 
+	"github.com/segmentio/encoding/json"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Issue 20: a click on a stored post whose bot answers in time is decided by the
@@ -46,7 +50,27 @@ func TestAnAcknowledgementDecidesTheClickItAnswers(t *testing.T) {
 			status, answer := click(t, node)
 			assert.Equal(t, 200, status)
 			assert.Equal(t, c.want, answer, "the bot's answer is the click's response")
-			assert.Equal(t, int64(2), node.core.calls.Load()-<-acked, "core calls from the acknowledgement to the click's response")
+			before := <-acked // the acknowledgement's calls are over
+			assert.Equal(t, int64(2), node.core.calls.Load()-before, "core calls from the acknowledgement to the click's response")
 		})
 	}
+}
+
+// A decision handed over that cannot be read (never expected: the core wrote it) does not fail
+// the click whose bot was told its answer applied: the click decides with the answer itself.
+func TestAnUnreadableDecisionLeavesTheClickToDecideItself(t *testing.T) {
+	p, call, body := answeredClick(t)
+	answer := call.Facts["answer"]
+	delete(call.Facts, "answer")
+	wait := query{Name: "answer", Fact: "await", EventID: "yye1rc4rkiu8xnr3ik7h3zxq9h", UntilMs: time.Now().Add(time.Minute).UnixMilli(),
+		Held: json.RawMessage(`{"bot":"bot1bot1bot1bot1bot1bot1b1","event":"action"}`)}
+	p.waiters.expect(wait.EventID, wait.Held)
+	var found struct{ Found json.RawMessage }
+	require.NoError(t, json.Unmarshal(answer, &found))
+	assert.Equal(t, "claimed", p.waiters.claim(wait.EventID, found.Found, json.RawMessage(`{"reply":`)))
+	rep, err := p.waitForAnswer(context.Background(), laneInteractive, &call, []query{wait}, body)
+	require.NoError(t, err)
+	require.Equal(t, "decision", rep.Kind)
+	require.NotNil(t, rep.Reply.HTTP)
+	assert.JSONEq(t, string(found.Found), rep.Reply.HTTP.Body, "the bot's answer is the click's response")
 }

@@ -204,6 +204,12 @@ func (p *Plugin) decide(ctx context.Context, lane int, call *handleCall, body []
 			err = fmt.Errorf("the core asked for %q again", rep.Queries[i].Name)
 			continue
 		}
+		if awaits(rep.Queries) && len(rep.Queries) != 1 {
+			// Refused before the wait is registered and the event sent: a bot must never get
+			// an event whose input has failed.
+			err = fmt.Errorf("the core asked %d questions with a wait for an answer", len(rep.Queries))
+			continue
+		}
 		for _, q := range rep.Queries {
 			// An input waits for its answer from before the event is sent.
 			if q.Fact == "await" {
@@ -226,22 +232,22 @@ func (p *Plugin) decide(ctx context.Context, lane int, call *handleCall, body []
 }
 
 // waitForAnswer waits for the bot's answer a round asks for (the await fact, which the core
-// asks alone) and calls the core with it, or with null when the time is up. When the
+// asks alone: decide checks it before the wait is registered) and calls the core with it, or with null when the time is up. When the
 // acknowledgement that handed the answer over decided this input with it (the core decides a
 // click on a stored post in the acknowledgement's own call: the answer is its response), that
 // decision is the reply, and the core is not called again.
 func (p *Plugin) waitForAnswer(ctx context.Context, lane int, call *handleCall, queries []query, body []byte) (*reply, error) {
-	if len(queries) != 1 {
-		return nil, fmt.Errorf("the core asked %d questions with a wait for an answer", len(queries))
-	}
 	q := queries[0]
 	got := p.waiters.await(q.EventID, q.Held, time.UnixMilli(q.UntilMs).Sub(p.now()))
 	if got.decision != nil {
-		rep := &reply{Kind: "decision"}
-		if err := json.Unmarshal(got.decision, rep); err != nil {
-			return nil, fmt.Errorf("reading the decision handed over: %w", err)
+		rep, err := decodeReply(got.decision)
+		if err == nil && rep.Reply != nil {
+			rep.Kind = "decision"
+			return rep, nil
 		}
-		return rep, nil
+		// Never expected (the core wrote it), and the bot was told its answer applied: the
+		// input decides with the answer itself, as it would have without the hand-over.
+		p.API.LogError("a decision handed over with a bot's answer could not be read; the input decides itself", "error", fmt.Sprint(err))
 	}
 	answer := got.answer
 	if answer == nil {
