@@ -72,15 +72,17 @@ func BenchmarkAckHandover(b *testing.B) {
 	data := func(id string) json.RawMessage {
 		return json.RawMessage(`{"event_id":"` + id + `","answer":{"ephemeral_text":"Approved."}}`)
 	}
-	for _, c := range []struct {
+	for i, c := range []struct {
 		name   string
 		atHand bool
 	}{{"held at hand", true}, {"held asked", false}} {
+		// Each case its own events: a wait answered in the case before is remembered a while.
+		side := byte('a' + i)
 		b.Run(c.name, func(b *testing.B) {
 			var waited time.Duration
 			n := 0
 			for b.Loop() {
-				id := fmt.Sprintf("benchevent%016d", n)
+				id := fmt.Sprintf("bench%c%020d", side, n)
 				n++
 				p.waiters.expect(id, held)
 				woke := make(chan time.Time, 1)
