@@ -232,10 +232,11 @@ func (p *Plugin) decide(ctx context.Context, lane int, call *handleCall, body []
 }
 
 // waitForAnswer waits for the bot's answer a round asks for (the await fact, which the core
-// asks alone: decide checks it before the wait is registered) and calls the core with it, or with null when the time is up. When the
-// acknowledgement that handed the answer over decided this input with it (the core decides a
-// click on a stored post in the acknowledgement's own call: the answer is its response), that
-// decision is the reply, and the core is not called again.
+// asks alone: decide checks it before the wait is registered) and calls the core with it, or
+// with null when the time is up. When the acknowledgement that handed the answer over decided
+// this input with it (the core decides a click on a stored post in the acknowledgement's own
+// call: the answer is its response), that decision is the reply, and the core is not called
+// again.
 func (p *Plugin) waitForAnswer(ctx context.Context, lane int, call *handleCall, queries []query, body []byte) (*reply, error) {
 	q := queries[0]
 	got := p.waiters.await(q.EventID, q.Held, time.UnixMilli(q.UntilMs).Sub(p.now()))
