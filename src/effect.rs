@@ -280,6 +280,20 @@ impl Decision {
         }
     }
 
+    /// This decision as the answer to a request Mattermost itself makes (`router::to_mattermost`:
+    /// written for Mattermost alone; when Mattermost made it in its own memory, `internal`, an
+    /// empty answer `{}` is written as nothing). Also what an acknowledgement decides for a
+    /// click or a lookup that waits ([`crate::facts::Decides`]).
+    pub(crate) fn to_mattermost(mut self, internal: bool) -> Self {
+        if let Reply::Http(response) = &mut self.reply {
+            response.to_mattermost = true;
+            if internal && response.status == 200 && response.body == "{}" {
+                response.body.clear();
+            }
+        }
+        self
+    }
+
     /// Effects alone, for an input that answers nobody.
     pub(crate) fn quiet(effects: Vec<Effect>) -> Self {
         Self {

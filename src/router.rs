@@ -154,21 +154,9 @@ fn http(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Outcome {
 /// of SPEC §4.6.
 fn to_mattermost(request: &Request<'_>, outcome: Outcome) -> Outcome {
     match outcome {
-        Outcome::Decided(decision) => Outcome::Decided(for_mattermost(request.internal, decision)),
+        Outcome::Decided(decision) => Outcome::Decided(decision.to_mattermost(request.internal)),
         asking => asking,
     }
-}
-
-/// [`to_mattermost`] of a decision, for a request that was `internal` or not: also what an
-/// acknowledgement decides for a click that waits ([`crate::facts::Decides`]).
-pub(crate) fn for_mattermost(internal: bool, mut decision: Decision) -> Decision {
-    if let crate::effect::Reply::Http(response) = &mut decision.reply {
-        response.to_mattermost = true;
-        if internal && response.status == 200 && response.body == "{}" {
-            response.body.clear();
-        }
-    }
-    decision
 }
 
 /// Activation's read of the signing key, as stored now.

@@ -282,7 +282,9 @@ pub(crate) fn ack(
                     let answer = checked(&h.event, &h.bot)?;
                     let Some(handed) = &f.handed else {
                         // The waiting click's decision, made here: it needs no call of its own.
-                        let decision = h.decides.and_then(|d| super::click::decided_by(d, &answer));
+                        let decision = h
+                            .decides
+                            .and_then(|d| super::answer::decided_by(d, &answer));
                         let claim = Fact::Claim {
                             event_id: event_id.as_str().to_owned(),
                             answer,

@@ -8,6 +8,7 @@
 
 use crate::effect::Decision;
 use crate::event::{ACTION, COMMAND, DIALOG_LOOKUP, DIALOG_REFRESH, DIALOG_SUBMISSION};
+use crate::facts::Decides;
 use crate::form::answer::{read_lookup_answer, read_refresh_answer, read_submission_answer};
 use crate::ids::UserId;
 use crate::lint::{lint, Severity};
@@ -35,6 +36,27 @@ pub(crate) fn check_answer(
         _ => Ok(()),
     };
     checked.map(|()| answer.to_owned()).map_err(refused)
+}
+
+/// The decision `decides` makes with a checked `answer`, if the answer alone decides it: what
+/// the waiting input's [`super::Sender::answered`] decides for the same answer (the builders
+/// below, which the senders use too), made in the acknowledgement's call instead of the
+/// waiting input's. `None`: the waiting input decides, with a call of its own.
+pub(crate) fn decided_by(decides: Decides, answer: &RawValue) -> Option<Decision> {
+    match decides {
+        Decides::Click { internal } => Some(plain_click_answer(answer).to_mattermost(internal)),
+        Decides::Lookup { internal } => lookup_decision(answer)
+            .ok()
+            .map(|d| d.to_mattermost(internal)),
+        Decides::Command => serde_json::from_str(answer.get())
+            .ok()
+            .and_then(|fields| plain_command_answer(&fields)),
+    }
+}
+
+/// A click on a stored post answered: the answer is the response, Mattermost applies it.
+pub(crate) fn plain_click_answer(answer: &RawValue) -> Decision {
+    Decision::http(Vec::new(), 200, answer.get().to_owned())
 }
 
 /// A lookup answered: its items are the response to Mattermost.

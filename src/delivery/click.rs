@@ -90,7 +90,7 @@ pub(crate) trait Sender {
         Decision::http(effects, 200, "{}".into())
     }
     /// How the bot's answer alone decides for them, when it does (the acknowledgement then
-    /// decides it: [`decided_by`]); `None` when [`Sender::answered`] has more to do.
+    /// decides it: [`super::answer::decided_by`]); `None` when [`Sender::answered`] has more to do.
     fn decides(&self) -> Option<Decides> {
         None
     }
@@ -114,28 +114,6 @@ pub(crate) struct ClickSender {
     pub(crate) ephemeral: Option<crate::sign::ephemeral::Answering>,
     /// Mattermost made the request itself.
     pub(crate) internal: bool,
-}
-
-/// The decision `decides` makes with a checked `answer`, if the answer alone decides it: what
-/// [`Sender::answered`] decides for the same answer (each sender's own builder, below it),
-/// made in the acknowledgement's call instead of the waiting input's. `None`: the waiting input
-/// decides, with a call of its own.
-pub(crate) fn decided_by(decides: Decides, answer: &RawValue) -> Option<Decision> {
-    use crate::router::for_mattermost;
-    match decides {
-        Decides::Click { internal } => Some(for_mattermost(internal, plain_click_answer(answer))),
-        Decides::Lookup { internal } => super::answer::lookup_decision(answer)
-            .ok()
-            .map(|d| for_mattermost(internal, d)),
-        Decides::Command => serde_json::from_str(answer.get())
-            .ok()
-            .and_then(|fields| super::answer::plain_command_answer(&fields)),
-    }
-}
-
-/// A click on a stored post answered: the answer is the response, Mattermost applies it.
-fn plain_click_answer(answer: &RawValue) -> Decision {
-    Decision::http(Vec::new(), 200, answer.get().to_owned())
 }
 
 impl Sender for ClickSender {
@@ -170,7 +148,7 @@ impl Sender for ClickSender {
             let at = self.place.ephemeral(self.bot.as_str(), &a.site_url)?;
             Some((a, at))
         }) else {
-            return Ok(Outcome::Decided(plain_click_answer(&answer)));
+            return Ok(Outcome::Decided(super::answer::plain_click_answer(&answer)));
         };
         // An ephemeral post: the plugin replaces it, once its version moved on from the one
         // clicked (so that the buttons it replaces stop working).
