@@ -284,7 +284,7 @@ impl Decision {
     /// written for Mattermost alone; when Mattermost made it in its own memory, `internal`, an
     /// empty answer `{}` is written as nothing). Also what an acknowledgement decides for a
     /// click or a lookup that waits ([`crate::facts::Decides`]).
-    pub(crate) fn to_mattermost(mut self, internal: bool) -> Self {
+    pub(crate) fn for_mattermost(mut self, internal: bool) -> Self {
         if let Reply::Http(response) = &mut self.reply {
             response.to_mattermost = true;
             if internal && response.status == 200 && response.body == "{}" {

@@ -154,7 +154,7 @@ fn http(request: &Request<'_>, ctx: &Context, facts: Facts<'_>) -> Outcome {
 /// of SPEC §4.6.
 fn to_mattermost(request: &Request<'_>, outcome: Outcome) -> Outcome {
     match outcome {
-        Outcome::Decided(decision) => Outcome::Decided(decision.to_mattermost(request.internal)),
+        Outcome::Decided(decision) => Outcome::Decided(decision.for_mattermost(request.internal)),
         asking => asking,
     }
 }

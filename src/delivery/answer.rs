@@ -44,10 +44,10 @@ pub(crate) fn check_answer(
 /// waiting input's. `None`: the waiting input decides, with a call of its own.
 pub(crate) fn decided_by(decides: Decides, answer: &RawValue) -> Option<Decision> {
     match decides {
-        Decides::Click { internal } => Some(plain_click_answer(answer).to_mattermost(internal)),
+        Decides::Click { internal } => Some(plain_click_answer(answer).for_mattermost(internal)),
         Decides::Lookup { internal } => lookup_decision(answer)
             .ok()
-            .map(|d| d.to_mattermost(internal)),
+            .map(|d| d.for_mattermost(internal)),
         Decides::Command => serde_json::from_str(answer.get())
             .ok()
             .and_then(|fields| plain_command_answer(&fields)),
