@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"strconv"
 	"testing"
 
 	"github.com/mattermost/mattermost/server/public/model"
@@ -84,4 +85,65 @@ func TestAPostHookSignsInOneCallOnceTheKeyIsCached(t *testing.T) {
 	assert.Equal(t, int64(1), calls, "the key came with the first call")
 	assert.Equal(t, 2, keyReads(), "no read of the key")
 	assert.Equal(t, first.GetProps(), second.GetProps(), "signed alike")
+}
+
+// TestAnAnswersUpdateKeepsItsSignedPostAsItCame: a click answered with an `update` of the
+// message alone makes Mattermost save the post with its own props again (DoPostActionWithCookie
+// restores them), so MessageWillBeUpdated gets the buttons the post was signed with. The core
+// finds every signature already what it would make and says so: the hook hands Mattermost's
+// post back as it came, with no signed post to read back (fixture
+// signing/edit_keeping_its_signed_buttons_goes_back_as_it_came). Before, the core signed the
+// same buttons again and the shim decoded a new post, on the click's path. An edit that brings
+// a signature signing would not make (a forged one) still gets a new post.
+func TestAnAnswersUpdateKeepsItsSignedPostAsItCame(t *testing.T) {
+	p, _ := newTestPlugin(t)
+	signed := signedMenuPost(t, p, 40)
+
+	update := signed.Clone()
+	update.Message = "Deployed eu"
+	update.SetProps(gobSafe(map[string]any(signed.GetProps())).(map[string]any))
+	before := p.core.calls.Load()
+	got, rejection := p.MessageWillBeUpdated(nil, update, signed)
+	require.Empty(t, rejection)
+	assert.Same(t, update, got, "the post goes back as it came")
+	assert.Equal(t, int64(1), p.core.calls.Load()-before, "one core call")
+
+	forged := update.Clone()
+	forged.SetProps(gobSafe(map[string]any(signed.GetProps())).(map[string]any))
+	attachments := forged.Attachments() // a copy of the props'
+	attachments[0].Actions[0].Integration.Context["_socket_mode_signature"].(map[string]any)["m"] = "forged"
+	forged.AddProp(model.PostPropsAttachments, attachments)
+	resigned, rejection := p.MessageWillBeUpdated(nil, forged, signed)
+	require.Empty(t, rejection)
+	require.NotSame(t, forged, resigned, "a forged signature is replaced")
+	assert.Equal(t, signed.Attachments()[0].Actions[0].Integration.Context["_socket_mode_signature"],
+		resigned.Attachments()[0].Actions[0].Integration.Context["_socket_mode_signature"], "signed as at first")
+}
+
+// signedMenuPost is a bot's post with a menu of n options aimed at the plugin, as
+// MessageWillBePosted signed it (the bot's post in the benchmarks' click rounds).
+func signedMenuPost(tb testing.TB, p *Plugin, n int) *model.Post {
+	tb.Helper()
+	post := menuPost("/plugins/"+p.info.PluginID+"/api/v1/handler", n)
+	signed, rejection := p.MessageWillBePosted(nil, post)
+	require.Empty(tb, rejection)
+	require.NotNil(tb, signed, "signed")
+	return signed
+}
+
+// menuPost is a bot's post with one menu of n options whose clicks go to url.
+func menuPost(url string, n int) *model.Post {
+	options := make([]*model.PostActionOptions, n)
+	for i := range options {
+		v := strconv.Itoa(i)
+		options[i] = &model.PostActionOptions{Text: v, Value: v}
+	}
+	post := &model.Post{Id: "postpostpostpostpostpost01", ChannelId: "chanchanchanchanchanchan01",
+		UserId: "bot1bot1bot1bot1bot1bot1b1", Message: "Pick one"}
+	post.AddProp(model.PostPropsAttachments, []*model.SlackAttachment{{Actions: []*model.PostAction{{
+		Id: "pick", Name: "Pick", Type: model.PostActionTypeSelect, Options: options,
+		Integration: &model.PostActionIntegration{URL: url,
+			Context: map[string]any{"user_id": "bot1bot1bot1bot1bot1bot1b1", "action_id": "pick"}},
+	}}}})
+	return post
 }
