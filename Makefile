@@ -191,13 +191,15 @@ check: $(WASM)
 	cd server && go vet ./...
 	cd $(E2E_DIR) && go vet ./...
 
-## bench: the benchmarks — criterion for the core, go test -bench for the shim path
+## bench: the benchmarks — criterion for the core, go test -bench for the shim path and the Go library
 .PHONY: bench
 bench: $(WASM)
 	@echo "==> cargo bench (native core)"
 	cargo bench --locked --bench core
 	@echo "==> go test -bench (shim + wasm pool)"
 	cd server && go test -run '^$$' -bench . -benchtime 2s -count 3 .
+	@echo "==> go test -bench (the Go library: a click's event to its acknowledgement)"
+	cd libs/go && go test -run '^$$' -bench . -benchtime 3000x -count 3 ./...
 
 ## bench-once: every benchmark run once (-benchtime 1x), so that a broken one fails CI
 .PHONY: bench-once
@@ -205,6 +207,7 @@ bench-once: $(WASM)
 	@echo "==> every benchmark once (cargo bench --test, go test -bench -benchtime 1x)"
 	cargo bench --locked --bench core -- --test
 	cd server && go test -run '^$$' -bench . -benchtime 1x .
+	cd libs/go && go test -run '^$$' -bench . -benchtime 1x ./...
 	$(MAKE) --no-print-directory core-profile PROFILE_CALLS=1
 
 ## core-profile: where a warm click's core work goes, per function, as wasm runs it (target/core-profile.txt)

@@ -209,7 +209,7 @@ func (a *App) Run(ctx context.Context) error {
 				a.shutdown(c)
 				return nil
 			}
-			a.log.Warn("the websocket closed: reconnecting", "error", c.ws.ListenError)
+			a.log.Warn("the websocket closed: reconnecting", "error", c.err)
 			if greeted {
 				attempt = 0 // it worked for a while: start the backoff again
 			}

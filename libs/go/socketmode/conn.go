@@ -2,6 +2,9 @@ package socketmode
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -11,96 +14,159 @@ import (
 	"github.com/mattermost/mattermost/server/public/model"
 )
 
-// conn is one websocket connection: a model.WebSocketClient, made safe to send on from
-// many goroutines and after it closed.
+// conn is one websocket connection to Mattermost, spoken directly with gorilla/websocket.
 //
-// model.WebSocketClient has no reconnection (Run makes a new one each time), increments its
-// Sequence without a lock (sends go through mu), panics when SendMessage is called after its
-// reader stopped (send on a closed channel: recovered, and reported as not sent, so the
-// acknowledgement falls back to REST), and its Close can wait for a writer blocked on a dead
-// peer (close shuts the network connection instead, which ends the reader, which cleans up).
+// Not model.WebSocketClient: it decodes every event's data into a map, which the library then
+// had to encode again to read it into its types, and it hands each event, and each message
+// sent, to a goroutine of its own through a channel. On a click's path that was three JSON
+// passes and two goroutine hand-offs more than a bot needs (BenchmarkClickToAck). Here the
+// goroutine that reads a frame handles it, the plugin's events go to their handlers as the
+// bytes they came in, and a message is written by the goroutine that sends it.
 type conn struct {
-	ws     *model.WebSocketClient
-	mu     sync.Mutex
+	ws     *websocket.Conn
+	wmu    sync.Mutex // one writer at a time; seq and closed change under it
+	seq    int64
 	closed atomic.Bool
 	done   chan struct{} // closed when the reader stopped
+	err    error         // why it stopped, readable once done is closed
+
+	greeted  atomic.Bool // Mattermost said hello
+	draining atomic.Bool // shutting down: frames are read (pings answered) and dropped
 
 	asked    atomic.Int64 // subscriptions asked for on this connection
 	answered atomic.Bool  // the last one was answered (subscribed)
 }
 
-// dial opens and authenticates a connection (the model client sends the token in its
-// authentication_challenge) and starts reading it.
+// pingWait is how long a connection may go without Mattermost's ping before it is taken for
+// dead (Mattermost pings about every 30 s; model.WebSocketClient waits 65 s).
+const pingWait = 65 * time.Second
+
+// writeWait bounds one write: a peer that stopped reading must not hold a sender forever.
+const writeWait = 10 * time.Second
+
+// dial opens and authenticates a connection (the token in an authentication_challenge, as
+// Mattermost's own clients do). Reading starts with serve.
 func (a *App) dial(wsURL string) (*conn, error) {
 	d := &websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: 30 * time.Second}
 	if !a.opts.NoQuickAck {
 		d.NetDialContext = DialQuickAck
 	}
-	ws, err := model.NewWebSocketClient4WithDialer(d, wsURL, a.Client.AuthToken)
+	ws, _, err := d.Dial(wsURL+model.APIURLSuffix+"/websocket", nil)
 	if err != nil {
 		return nil, err
 	}
 	c := &conn{ws: ws, done: make(chan struct{})}
-	ws.Listen()
-	go func() {
-		for range ws.ResponseChannel { // replies to our own messages: none is needed
+	_ = ws.SetReadDeadline(time.Now().Add(pingWait))
+	ws.SetPingHandler(func(data string) error {
+		_ = ws.SetReadDeadline(time.Now().Add(pingWait))
+		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+		if err != nil && !errors.Is(err, websocket.ErrCloseSent) {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return nil // as gorilla's own handler: a late pong is not the end
+			}
+			return err
 		}
-		close(c.done)
-	}()
-	go func() {
-		// The model client reports a missing ping here, and blocks its reader if nobody
-		// reads: a connection that stopped pinging is dead, start again.
-		select {
-		case <-ws.PingTimeoutChannel:
-			a.log.Warn("no ping from Mattermost: reconnecting")
-			c.close()
-		case <-c.done:
-		}
-	}()
+		return nil
+	})
+	if !c.send(string(model.WebsocketAuthenticationChallenge), map[string]any{"token": a.Client.AuthToken}) {
+		c.close()
+		return nil, errors.New("the authentication challenge could not be sent")
+	}
 	return c, nil
 }
 
-// send sends one websocket action; false when the connection is closed (nothing sent).
-// true means handed to the connection: TCP may still lose it, and then the plugin sends
-// the event again.
+// request is a message to Mattermost (model.WebSocketRequest's framing).
+type request struct {
+	Seq    int64          `json:"seq"`
+	Action string         `json:"action"`
+	Data   map[string]any `json:"data"`
+}
+
+// send sends one websocket action; false when the connection is closed or the write failed
+// (nothing sent, or not all of it: the connection is then closed, and an acknowledgement
+// falls back to REST). true means written to the socket: TCP may still lose it, and then the
+// plugin sends the event again.
 func (c *conn) send(action string, data map[string]any) (sent bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	if c.closed.Load() {
 		return false
 	}
-	defer func() {
-		if recover() != nil { // the reader stopped meanwhile and closed the writer
-			c.closed.Store(true)
-			sent = false
-		}
-	}()
-	c.ws.SendMessage(action, data)
+	c.seq++
+	_ = c.ws.SetWriteDeadline(time.Now().Add(writeWait))
+	if err := c.ws.WriteJSON(request{Seq: c.seq, Action: action, Data: data}); err != nil {
+		c.closed.Store(true)
+		_ = c.ws.Close() // the reader stops, and the app reconnects
+		return false
+	}
 	return true
 }
 
-// close ends the connection: a close frame if it can, then the network connection.
-//
-// Before, a ping action goes through the model client's writer: the writer takes one
-// message at a time, so once it took this one, every message sent before (the last
-// acknowledgements) is written, and the close frame cannot overtake them.
+// close ends the connection: a close frame if it can, then the network connection. Every
+// message sent before is written first (sends hold the write lock to the end).
 func (c *conn) close() {
-	c.send("ping", nil)
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	if c.closed.Swap(true) {
+		_ = c.ws.Close()
 		return
 	}
-	_ = c.ws.Conn.WriteControl(websocket.CloseMessage,
+	_ = c.ws.WriteControl(websocket.CloseMessage,
 		websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
-	_ = c.ws.Conn.Close()
+	_ = c.ws.Close()
 }
 
-// discard reads and drops what still comes on c, so that its reader (and the ping
-// handling in it) keeps going while the running handlers finish during a shutdown. Events
-// dropped here were not acknowledged: the plugin keeps them.
-func (c *conn) discard(a *App) {
-	for ev := range c.ws.EventChannel {
-		if name, ours := pluginEvent(ev); ours && carriesWork(name) {
-			a.log.Info("shutting down: an event is left to the plugin, which sends it again later", "event", name)
+// frame is what the library reads of a message from Mattermost: an event's name and its data
+// as it came (a reply to one of the bot's own messages has no event).
+type frame struct {
+	Event string          `json:"event"`
+	Data  json.RawMessage `json:"data"`
+}
+
+// read reads c's frames and handles each on this goroutine until c closes; while draining
+// (a shutdown) frames are dropped, so that pings are still answered while the running
+// handlers finish. Events dropped then were not acknowledged: the plugin keeps them.
+//
+// The goroutine that reads an event runs its handler, and a new one takes over the reading:
+// the handler starts, and its acknowledgement is written, without waiting for another thread
+// to wake for it (handing the event to a goroutine of its own cost a click about 25 µs on
+// loopback, BenchmarkClickToAck). gorilla/websocket allows one reader at a time: the new one
+// starts once this one has read its frame whole.
+func (c *conn) read(a *App) {
+	for {
+		_, msg, err := c.ws.ReadMessage()
+		if err != nil {
+			if !websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseNoStatusReceived) {
+				var ne net.Error
+				if errors.As(err, &ne) && ne.Timeout() && !c.closed.Load() {
+					a.log.Warn("no ping from Mattermost: reconnecting")
+				}
+				c.err = err
+			}
+			c.closed.Store(true)
+			_ = c.ws.Close()
+			close(c.done)
+			return
+		}
+		if !a.opts.NoQuickAck {
+			pongIfNoQuickAck(c)
+		}
+		var f frame
+		if err := json.Unmarshal(msg, &f); err != nil {
+			a.log.Warn("a websocket message could not be read", "error", err)
+			continue
+		}
+		if c.draining.Load() {
+			if name, ours := pluginEvent(f.Event); ours && carriesWork(name) {
+				a.log.Info("shutting down: an event is left to the plugin, which sends it again later", "event", name)
+			}
+			continue
+		}
+		if work := a.receive(c, f, msg); work != nil {
+			go c.read(a)
+			work()
+			return
 		}
 	}
 }
@@ -108,30 +174,18 @@ func (c *conn) discard(a *App) {
 // serve reads c's events and handles them until c closes (false) or ctx is done. greeted
 // reports that Mattermost said hello: the connection worked.
 func (a *App) serve(ctx context.Context, c *conn) (greeted bool) {
-	for {
-		select {
-		case <-ctx.Done():
-			go c.discard(a)
-			return greeted
-		case ev, ok := <-c.ws.EventChannel:
-			if !ok {
-				c.closed.Store(true)
-				a.mu.Lock()
-				if a.live == c {
-					a.live = nil
-				}
-				a.mu.Unlock()
-				return greeted
-			}
-			if !a.opts.NoQuickAck {
-				pongIfNoQuickAck(c)
-			}
-			if ev.EventType() == model.WebsocketEventHello {
-				greeted = true
-			}
-			a.receive(c, ev)
+	go c.read(a)
+	select {
+	case <-ctx.Done():
+		c.draining.Store(true)
+	case <-c.done:
+		a.mu.Lock()
+		if a.live == c {
+			a.live = nil
 		}
+		a.mu.Unlock()
 	}
+	return c.greeted.Load()
 }
 
 // subscribe asks the plugin for guaranteed delivery on c (SPEC §9.1), with the expansions.

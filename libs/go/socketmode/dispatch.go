@@ -1,6 +1,7 @@
 package socketmode
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -23,9 +24,9 @@ const (
 	evAckResult    = "ack_result"
 )
 
-// pluginEvent is ev's name without the plugin's prefix, and whether it is the plugin's.
-func pluginEvent(ev *model.WebSocketEvent) (string, bool) {
-	return strings.CutPrefix(string(ev.EventType()), eventPrefix)
+// pluginEvent is an event's name without the plugin's prefix, and whether it is the plugin's.
+func pluginEvent(event string) (string, bool) {
+	return strings.CutPrefix(event, eventPrefix)
 }
 
 // carriesWork reports whether a plugin event is for a handler (and acknowledged).
@@ -37,48 +38,55 @@ func carriesWork(name string) bool {
 	return true
 }
 
-// receive handles one event read from c, on the reading goroutine: protocol events at
-// once, work in a goroutine of its own.
-func (a *App) receive(c *conn, ev *model.WebSocketEvent) {
-	name, ours := pluginEvent(ev)
+// receive handles one frame read from c (msg, all of it), on the reading goroutine: protocol
+// events at once; for work, it returns what to run (see dispatch).
+func (a *App) receive(c *conn, f frame, msg []byte) (work func()) {
+	name, ours := pluginEvent(f.Event)
 	switch {
+	case f.Event == "":
+		// A reply to one of the bot's own messages: none is needed.
 	case ours && name == evResubscribe:
 		a.subscribe(c) // the plugin restarted: subscribe again
 	case !ours:
-		if ev.EventType() == model.WebsocketEventHello {
+		if f.Event == string(model.WebsocketEventHello) {
+			c.greeted.Store(true)
 			a.subscribe(c) // every hello is a new connection: subscribe it
 		}
+		// Mattermost's own events are read into its type only for a bot that asked for them.
 		if h := a.handlers.websocket(); h != nil {
-			h(ev)
+			if ev, err := model.WebSocketEventFromJSON(bytes.NewReader(msg)); err == nil {
+				h(ev)
+			}
 		}
 	case name == evSubscribed:
-		a.subscribed(c, ev.GetData())
+		a.subscribed(c, f.Data)
 	case name == evUnsubscribed, name == evAckResult:
-		a.log.Debug("plugin event", "event", name, "data", ev.GetData())
+		a.log.Debug("plugin event", "event", name, "data", string(f.Data))
 	case name == evError:
 		// A message of ours was refused: a bad answer (the event stays kept), a bad
 		// subscription. The bot's developer needs to read it.
-		data := ev.GetData()
-		e, _ := data["error"].(map[string]any)
-		a.log.Error("the plugin refused a message", "action", data["action"], "event_id", data["event_id"],
-			"code", e["code"], "message", e["message"])
-	default:
-		raw, err := json.Marshal(ev.GetData())
-		if err != nil {
-			a.log.Error("an event could not be read", "event", name, "error", err)
-			return
+		var refused struct {
+			Action  string `json:"action"`
+			EventID string `json:"event_id"`
+			Error   struct {
+				Code    string `json:"code"`
+				Message string `json:"message"`
+			} `json:"error"`
 		}
-		a.dispatch(c, name, raw)
+		_ = json.Unmarshal(f.Data, &refused)
+		a.log.Error("the plugin refused a message", "action", refused.Action, "event_id", refused.EventID,
+			"code", refused.Error.Code, "message", refused.Error.Message)
+	default:
+		return a.dispatch(c, name, f.Data)
 	}
+	return nil
 }
 
 // subscribed records c as the connection events come on; the first time, the app becomes
 // ready (commands registered, OnReady called) in the background.
-func (a *App) subscribed(c *conn, data map[string]any) {
+func (a *App) subscribed(c *conn, data json.RawMessage) {
 	var s Subscribed
-	if raw, err := json.Marshal(data); err == nil {
-		_ = json.Unmarshal(raw, &s)
-	}
+	_ = json.Unmarshal(data, &s)
 	a.log.Info("subscribed", "connection_id", s.ConnectionID, "kept", s.Kept, "answer_window_ms", s.AnswerWindowMs)
 	c.answered.Store(true)
 	a.mu.Lock()
@@ -114,9 +122,11 @@ func (a *App) becomeReady(s Subscribed) {
 	}
 }
 
-// dispatch runs the handler of one event once per proxy.event_id, and acknowledges the event
-// (when it has proxy.delivery) with the answer, every time it comes.
-func (a *App) dispatch(c *conn, name string, raw json.RawMessage) {
+// dispatch prepares the handling of one event: its handler run once per proxy.event_id, and
+// the event acknowledged (when it has proxy.delivery) with the answer, every time it comes.
+// It returns that work, for the caller to run on a goroutine other than the reader's; nil
+// when there is none.
+func (a *App) dispatch(c *conn, name string, raw json.RawMessage) (work func()) {
 	var head struct {
 		Proxy struct {
 			EventID  string          `json:"event_id"`
@@ -125,7 +135,7 @@ func (a *App) dispatch(c *conn, name string, raw json.RawMessage) {
 	}
 	if err := json.Unmarshal(raw, &head); err != nil {
 		a.log.Error("an event could not be read", "event", name, "error", err)
-		return
+		return nil
 	}
 	id, acked := head.Proxy.EventID, len(head.Proxy.Delivery) > 0 && string(head.Proxy.Delivery) != "null"
 	entry, first := a.memory.claim(id)
@@ -133,7 +143,7 @@ func (a *App) dispatch(c *conn, name string, raw json.RawMessage) {
 	if !first {
 		// Sent again: its acknowledgement was lost, or it was being handled when the
 		// connection went away. Acknowledge it again with the first answer, once known.
-		go func() {
+		return func() {
 			defer a.running.Done()
 			select {
 			case <-entry.done:
@@ -144,10 +154,9 @@ func (a *App) dispatch(c *conn, name string, raw json.RawMessage) {
 			if acked {
 				a.sendAck(c, id, entry.answer)
 			}
-		}()
-		return
+		}
 	}
-	go func() {
+	return func() {
 		defer a.running.Done()
 		select { // at most Concurrency handlers at once
 		case a.sem <- struct{}{}:
@@ -156,7 +165,7 @@ func (a *App) dispatch(c *conn, name string, raw json.RawMessage) {
 		}
 		defer func() { <-a.sem }()
 		a.handle(c, name, raw, id, entry, acked)
-	}()
+	}
 }
 
 // handle runs the handler matched for one event and acknowledges it with the answer: the

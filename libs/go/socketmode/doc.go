@@ -11,8 +11,8 @@
 //	})
 //	err := app.Run(ctx)
 //
-// A handler returns the answer (or calls e.Ack first). The library connects with
-// model.WebSocketClient, subscribes on every hello and whenever the plugin asks, reconnects
+// A handler returns the answer (or calls e.Ack first). The library speaks Mattermost's
+// websocket itself (gorilla/websocket), subscribes on every hello and whenever the plugin asks, reconnects
 // with backoff, runs each event's handler once and acknowledges every delivery (over REST
 // when no socket is up), applies the remedy for Mattermost's Nagle stall, and shuts down
 // without losing anything. The helpers on App post buttons that reach the bot (Post), send

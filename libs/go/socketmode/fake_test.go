@@ -27,7 +27,7 @@ const (
 )
 
 type fakeMM struct {
-	t   *testing.T
+	t   testing.TB
 	srv *httptest.Server
 
 	conns chan *fakeConn // each new websocket, authenticated and greeted
@@ -64,7 +64,7 @@ type wsMsg struct {
 	Data   map[string]any `json:"data"`
 }
 
-func newFakeMM(t *testing.T) *fakeMM {
+func newFakeMM(t testing.TB) *fakeMM {
 	f := &fakeMM{
 		t: t, conns: make(chan *fakeConn, 16), rest: make(chan restCall, 256),
 		subscribeReply: map[string]any{"connection_id": "conn1", "answer_window_ms": 2500, "kept": 0, "expand": map[string]any{}},
@@ -173,7 +173,7 @@ func (c *fakeConn) event(name string, data any) {
 func (c *fakeConn) plugin(name string, data any) { c.event(eventPrefix+name, data) }
 
 // next is the next message the bot sent with this action (others are skipped).
-func (c *fakeConn) next(t *testing.T, action string) wsMsg {
+func (c *fakeConn) next(t testing.TB, action string) wsMsg {
 	t.Helper()
 	timeout := time.After(10 * time.Second)
 	for {
@@ -198,7 +198,7 @@ func (c *fakeConn) ack(t *testing.T) wsMsg { t.Helper(); return c.next(t, eventP
 func (c *fakeConn) drop() { _ = c.ws.UnderlyingConn().Close() }
 
 // connection waits for the bot's next websocket, and its subscription.
-func (f *fakeMM) connection(t *testing.T) *fakeConn {
+func (f *fakeMM) connection(t testing.TB) *fakeConn {
 	t.Helper()
 	select {
 	case c := <-f.conns:
@@ -234,7 +234,7 @@ type started struct {
 	err    error
 }
 
-func startApp(t *testing.T, f *fakeMM, opts Options, setup func(a *App)) *started {
+func startApp(t testing.TB, f *fakeMM, opts Options, setup func(a *App)) *started {
 	t.Helper()
 	if opts.Logger == nil {
 		opts.Logger = (&logSink{}).logger() // quiet; a test that reads the log passes its own

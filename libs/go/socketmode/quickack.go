@@ -67,10 +67,10 @@ func (c *quickAckConn) Read(p []byte) (int, error) {
 }
 
 // pongIfNoQuickAck sends an unsolicited pong after a message read from c, where the system
-// has no TCP_QUICKACK. WriteControl may be called beside the model client's writer.
+// has no TCP_QUICKACK. WriteControl may be called beside another writer.
 func pongIfNoQuickAck(c *conn) {
 	if tcpQuickAck != nil || c.closed.Load() {
 		return
 	}
-	_ = c.ws.Conn.WriteControl(websocket.PongMessage, nil, time.Now().Add(time.Second))
+	_ = c.ws.WriteControl(websocket.PongMessage, nil, time.Now().Add(time.Second))
 }

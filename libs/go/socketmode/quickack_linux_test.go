@@ -111,9 +111,9 @@ func TestTheWebsocketIsRemediedUnlessTurnedOff(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, remedied := c.ws.Conn.UnderlyingConn().(*quickAckConn)
+		_, remedied := c.ws.UnderlyingConn().(*quickAckConn)
 		if remedied == off {
-			t.Errorf("NoQuickAck %v: the connection is a %T", off, c.ws.Conn.UnderlyingConn())
+			t.Errorf("NoQuickAck %v: the connection is a %T", off, c.ws.UnderlyingConn())
 		}
 		c.close()
 		<-f.conns
