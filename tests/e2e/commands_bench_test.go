@@ -204,7 +204,7 @@ func TestCommandBench(t *testing.T) {
 	alice := env.Users[0]
 	report := &benchReport{t: t}
 	add := report.add
-	add("real Mattermost %s + %s %s, %d CPUs, PostgreSQL, Go bot websocket (model.WebSocketClient)",
+	add("real Mattermost %s + %s %s, %d CPUs, PostgreSQL; bots: the Go library's (libs/go), the REST-acking one on model.WebSocketClient",
 		mmVersion(), pluginID, pluginVersion, runtime.NumCPU())
 
 	allowLoopbackIntegrations(t)

@@ -224,7 +224,7 @@ func TestDeliveryBench(t *testing.T) {
 	aliceWS := openSocket(t, alice)
 	report := &benchReport{t: t}
 	add := report.add
-	add("real Mattermost %s + %s %s, %d CPUs, PostgreSQL, Go bot websocket (model.WebSocketClient)",
+	add("real Mattermost %s + %s %s, %d CPUs, PostgreSQL; bots: the Go library's (libs/go), the REST-acking one on model.WebSocketClient",
 		mmVersion(), pluginID, pluginVersion, runtime.NumCPU())
 
 	// --- click -> answer applied: the plugin with a websocket bot on the Go library, with its
