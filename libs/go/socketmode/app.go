@@ -112,8 +112,13 @@ type App struct {
 	mu    sync.Mutex
 	live  *conn // the connection events come on, while it is open
 	ready bool  // the first subscription was taken and the commands registered
+	// stopping: the shutdown began waiting for the running handlers; no more are started.
+	stopping bool
 
-	// running counts handlers (and their acknowledgements) still at work.
+	// running counts handlers (and their acknowledgements) still at work. Work from the
+	// reader is counted under mu, and only while not stopping (admit): the reader runs on a
+	// goroutine of its own, and a handler it started after the shutdown's Wait would run
+	// after Run returned.
 	running sync.WaitGroup
 	// work is the context handlers get: not cancelled when Run's is, only when the
 	// shutdown timeout has passed.
@@ -250,6 +255,9 @@ func (a *App) shutdown(c *conn) {
 	if c != nil {
 		c.send(eventPrefix+"unsubscribe", map[string]any{})
 	}
+	a.mu.Lock()
+	a.stopping = true
+	a.mu.Unlock()
 	done := make(chan struct{})
 	go func() { a.running.Wait(); close(done) }()
 	select {
@@ -267,4 +275,16 @@ func (a *App) shutdown(c *conn) {
 	}
 	a.mu.Unlock()
 	c.close()
+}
+
+// admit counts one more piece of work from the reader as running, unless the shutdown
+// began: then it reports false, and the event is left to the plugin, which sends it again.
+func (a *App) admit() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.stopping {
+		return false
+	}
+	a.running.Add(1)
+	return true
 }

@@ -579,3 +579,35 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// No handler starts once the shutdown waits for the running ones: the connection is read on a
+// goroutine of its own, and an event read just as Run's context is cancelled must either be
+// counted before the shutdown's wait (and finish before Run returns) or be left to the plugin,
+// which sends it again. Events arrive at varying moments around the cancellation, many times;
+// under the race detector (make test-lib-go) a handler admitted after the wait is also reported
+// as a race on the WaitGroup.
+func TestNoHandlerRunsAfterRunReturned(t *testing.T) {
+	for i := range 200 {
+		f := newFakeMM(t)
+		var returned, ranLate atomic.Bool
+		s := startApp(t, f, Options{}, func(a *App) {
+			a.Action("work", func(context.Context, *Action) (*ActionAnswer, error) {
+				if returned.Load() {
+					ranLate.Store(true)
+				}
+				return nil, nil
+			})
+		})
+		c := f.connection(t)
+		go c.plugin("action", actionEvent(eventID(i), map[string]any{"action_id": "work"}, true))
+		time.Sleep(time.Duration(i%40) * 5 * time.Microsecond)
+		s.cancel()
+		<-s.done
+		returned.Store(true)
+		time.Sleep(2 * time.Millisecond) // a handler started late would run now
+		if ranLate.Load() {
+			t.Fatalf("round %d: a handler ran after Run returned", i)
+		}
+		f.srv.Close()
+	}
+}

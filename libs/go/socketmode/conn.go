@@ -37,9 +37,12 @@ type conn struct {
 	answered atomic.Bool  // the last one was answered (subscribed)
 }
 
-// pingWait is how long a connection may go without Mattermost's ping before it is taken for
-// dead (Mattermost pings about every 30 s; model.WebSocketClient waits 65 s).
-const pingWait = 65 * time.Second
+// pingWait is how long a connection may go without a frame or a ping from Mattermost before it
+// is taken for dead: Mattermost pings every 60 s and waits 100 s for the pong (web_conn.go), so
+// 100 s. It is counted from the last frame too: the reading goroutine also runs the bot's
+// OnWebSocketEvent callback and sends subscriptions, and a slow one must not make a live
+// connection look dead.
+const pingWait = 100 * time.Second
 
 // writeWait bounds one write: a peer that stopped reading must not hold a sender forever.
 const writeWait = 10 * time.Second
@@ -140,7 +143,7 @@ func (c *conn) read(a *App) {
 			if !websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseNoStatusReceived) {
 				var ne net.Error
 				if errors.As(err, &ne) && ne.Timeout() && !c.closed.Load() {
-					a.log.Warn("no ping from Mattermost: reconnecting")
+					a.log.Warn("nothing from Mattermost, not even a ping, for 100 s: reconnecting")
 				}
 				c.err = err
 			}
@@ -149,6 +152,7 @@ func (c *conn) read(a *App) {
 			close(c.done)
 			return
 		}
+		_ = c.ws.SetReadDeadline(time.Now().Add(pingWait))
 		if !a.opts.NoQuickAck {
 			pongIfNoQuickAck(c)
 		}

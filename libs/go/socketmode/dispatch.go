@@ -42,6 +42,9 @@ func carriesWork(name string) bool {
 // events at once; for work, it returns what to run (see dispatch).
 func (a *App) receive(c *conn, f frame, msg []byte) (work func()) {
 	name, ours := pluginEvent(f.Event)
+	if len(f.Data) == 0 {
+		f.Data = json.RawMessage("null") // as an event without data always read
+	}
 	switch {
 	case f.Event == "":
 		// A reply to one of the bot's own messages: none is needed.
@@ -91,11 +94,13 @@ func (a *App) subscribed(c *conn, data json.RawMessage) {
 	c.answered.Store(true)
 	a.mu.Lock()
 	a.live = c
-	first := !a.ready
-	a.ready = true
+	first := !a.ready && !a.stopping
+	if first {
+		a.ready = true
+		a.running.Add(1)
+	}
 	a.mu.Unlock()
 	if first {
-		a.running.Add(1)
 		go func() {
 			defer a.running.Done()
 			a.becomeReady(s)
@@ -138,8 +143,11 @@ func (a *App) dispatch(c *conn, name string, raw json.RawMessage) (work func()) 
 		return nil
 	}
 	id, acked := head.Proxy.EventID, len(head.Proxy.Delivery) > 0 && string(head.Proxy.Delivery) != "null"
+	if !a.admit() {
+		a.log.Info("shutting down: an event is left to the plugin, which sends it again later", "event", name)
+		return nil
+	}
 	entry, first := a.memory.claim(id)
-	a.running.Add(1)
 	if !first {
 		// Sent again: its acknowledgement was lost, or it was being handled when the
 		// connection went away. Acknowledge it again with the first answer, once known.
