@@ -15,6 +15,7 @@ import (
 // nothing into types and runs no handler (the floor bot of tests/e2e): the difference is the
 // library's own work.
 
+// benchClick is the n-th click event of a round: a menu's choice, with proxy.delivery.
 func benchClick(n int) map[string]any {
 	return actionEvent("event"+strconv.Itoa(n), map[string]any{"action_id": "pick", "selected_option": "eu"}, true)
 }
@@ -26,14 +27,7 @@ func BenchmarkClickToAck(b *testing.B) {
 			return &ActionAnswer{Update: &PostUpdate{Message: "Deployed " + e.SelectedOption}, EphemeralText: "Deploying."}, nil
 		})
 	})
-	c := f.connection(b)
-	b.ReportAllocs()
-	n := 0
-	for b.Loop() {
-		n++
-		c.plugin("action", benchClick(n))
-		c.next(b, eventPrefix+"ack")
-	}
+	clickRounds(b, f.connection(b))
 }
 
 func BenchmarkClickToAckBare(b *testing.B) {
@@ -59,7 +53,11 @@ func BenchmarkClickToAckBare(b *testing.B) {
 				"answer": map[string]any{"update": map[string]any{"message": "Deployed " + option}, "ephemeral_text": "Deploying."}})
 		}
 	}()
-	c := <-f.conns
+	clickRounds(b, <-f.conns)
+}
+
+// clickRounds is the measured loop: one click event sent, its acknowledgement read back.
+func clickRounds(b *testing.B, c *fakeConn) {
 	b.ReportAllocs()
 	n := 0
 	for b.Loop() {
