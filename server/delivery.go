@@ -1,6 +1,7 @@
 package main
 
 import (
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -224,6 +225,13 @@ func (w *waiters) claim(eventID string, answer, decision json.RawMessage) string
 		wt.state = "answered"
 		wt.answer <- handover{answer: answer, decision: decision}
 		w.mu.Unlock()
+		// The waiting input goes first. While the plugin's work is interactive it runs on one
+		// processor (processors.go), where the input just woken waits for this goroutine to
+		// block, and a core call cannot be interrupted: without a yield the click's response
+		// would wait for the rest of the acknowledgement — its last core call, its hook's
+		// return or its REST response. The input, once running, writes its response and
+		// blocks on that round trip, and the acknowledgement goes on.
+		runtime.Gosched()
 		return "claimed"
 	case "answered":
 		w.mu.Unlock()

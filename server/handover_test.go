@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"time"
 
@@ -73,4 +74,42 @@ func TestAnUnreadableDecisionLeavesTheClickToDecideItself(t *testing.T) {
 	require.Equal(t, "decision", rep.Kind)
 	require.NotNil(t, rep.Reply.HTTP)
 	assert.JSONEq(t, string(found.Found), rep.Reply.HTTP.Body, "the bot's answer is the click's response")
+}
+
+// The click's response goes out before the rest of the acknowledgement runs: while the plugin's
+// work is interactive it has one processor (processors.go), where the click woken by the
+// hand-over would otherwise wait for the acknowledgement's goroutine to block — after its last
+// core call and its hook's return. Here the click's response is complete when only the
+// acknowledgement's first call was made, on the websocket and over REST.
+func TestTheClicksResponseGoesBeforeTheRestOfTheAcknowledgement(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	w := newWorld(t, 1)
+	node := w.nodes[0]
+	conn := w.connect(node)
+	conn.subscribe(t)
+	answer := map[string]any{"ephemeral_text": "Deploying."}
+	for name, ack := range map[string]func(id string){
+		"on the websocket": func(id string) { conn.send("ack", map[string]any{"event_id": id, "answer": answer}) },
+		"over REST": func(id string) {
+			status, _ := request(t, node, simBot.Id, "POST", "/api/v1/ack", map[string]any{"event_id": id, "answer": answer})
+			assert.Equal(t, 200, status)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			acking := make(chan int64, 1)
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				ev := conn.next(t, "action")
+				acking <- node.core.calls.Load()
+				ack(eventID(ev))
+			}()
+			status, got := click(t, node)
+			atResponse := node.core.calls.Load()
+			<-done
+			assert.Equal(t, 200, status)
+			assert.Equal(t, answer, got)
+			assert.Equal(t, int64(1), atResponse-<-acking, "the acknowledgement's calls made when the click's response was complete")
+		})
+	}
 }
