@@ -10,7 +10,8 @@ import (
 // it, the same edit of another integration's post (its menu's clicks go elsewhere): what every
 // other edit with attachments costs, and what a native integration's answer pays in this hook.
 func BenchmarkMessageWillBeUpdated(b *testing.B) {
-	p := activated(b, func() *noopAPI { api, _, _ := clickAPI(b); return api }())
+	api, _, _ := clickAPI(b)
+	p := activated(b, api)
 	for _, c := range []struct {
 		name string
 		url  string

@@ -112,8 +112,9 @@ type App struct {
 	mu    sync.Mutex
 	live  *conn // the connection events come on, while it is open
 	ready bool  // the first subscription was taken and the commands registered
-	// stopping: the shutdown began waiting for the running handlers; no more are started.
-	stopping bool
+	// stopping: Run's context is done; no more work is started, frames still read are
+	// dropped (their events are left to the plugin). Set under mu (see admit).
+	stopping atomic.Bool
 
 	// running counts handlers (and their acknowledgements) still at work. Work from the
 	// reader is counted under mu, and only while not stopping (admit): the reader runs on a
@@ -255,9 +256,7 @@ func (a *App) shutdown(c *conn) {
 	if c != nil {
 		c.send(eventPrefix+"unsubscribe", map[string]any{})
 	}
-	a.mu.Lock()
-	a.stopping = true
-	a.mu.Unlock()
+	a.stop()
 	done := make(chan struct{})
 	go func() { a.running.Wait(); close(done) }()
 	select {
@@ -282,9 +281,25 @@ func (a *App) shutdown(c *conn) {
 func (a *App) admit() bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.stopping {
+	if a.stopping.Load() {
 		return false
 	}
 	a.running.Add(1)
 	return true
+}
+
+// stop takes no more work: once it returned, admit admits nothing, so the shutdown's wait
+// counts every handler that will ever run.
+func (a *App) stop() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.stopping.Store(true)
+}
+
+// leftToPlugin logs an event of name not handled because the app is shutting down (work only:
+// the plugin sends it again later).
+func (a *App) leftToPlugin(name string) {
+	if carriesWork(name) {
+		a.log.Info("shutting down: an event is left to the plugin, which sends it again later", "event", name)
+	}
 }

@@ -30,8 +30,7 @@ type conn struct {
 	done   chan struct{} // closed when the reader stopped
 	err    error         // why it stopped, readable once done is closed
 
-	greeted  atomic.Bool // Mattermost said hello
-	draining atomic.Bool // shutting down: frames are read (pings answered) and dropped
+	greeted atomic.Bool // Mattermost said hello
 
 	asked    atomic.Int64 // subscriptions asked for on this connection
 	answered atomic.Bool  // the last one was answered (subscribed)
@@ -127,8 +126,8 @@ type frame struct {
 	Data  json.RawMessage `json:"data"`
 }
 
-// read reads c's frames and handles each on this goroutine until c closes; while draining
-// (a shutdown) frames are dropped, so that pings are still answered while the running
+// read reads c's frames and handles each on this goroutine until c closes; once the app is
+// stopping, frames are dropped, so that pings are still answered while the running
 // handlers finish. Events dropped then were not acknowledged: the plugin keeps them.
 //
 // The goroutine that reads an event runs its handler, and a new one takes over the reading:
@@ -161,9 +160,9 @@ func (c *conn) read(a *App) {
 			a.log.Warn("a websocket message could not be read", "error", err)
 			continue
 		}
-		if c.draining.Load() {
-			if name, ours := pluginEvent(f.Event); ours && carriesWork(name) {
-				a.log.Info("shutting down: an event is left to the plugin, which sends it again later", "event", name)
+		if a.stopping.Load() {
+			if name, ours := pluginEvent(f.Event); ours {
+				a.leftToPlugin(name)
 			}
 			continue
 		}
@@ -181,7 +180,7 @@ func (a *App) serve(ctx context.Context, c *conn) (greeted bool) {
 	go c.read(a)
 	select {
 	case <-ctx.Done():
-		c.draining.Store(true)
+		a.stop()
 	case <-c.done:
 		a.mu.Lock()
 		if a.live == c {

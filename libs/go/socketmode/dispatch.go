@@ -94,7 +94,7 @@ func (a *App) subscribed(c *conn, data json.RawMessage) {
 	c.answered.Store(true)
 	a.mu.Lock()
 	a.live = c
-	first := !a.ready && !a.stopping
+	first := !a.ready && !a.stopping.Load()
 	if first {
 		a.ready = true
 		a.running.Add(1)
@@ -144,7 +144,7 @@ func (a *App) dispatch(c *conn, name string, raw json.RawMessage) (work func()) 
 	}
 	id, acked := head.Proxy.EventID, len(head.Proxy.Delivery) > 0 && string(head.Proxy.Delivery) != "null"
 	if !a.admit() {
-		a.log.Info("shutting down: an event is left to the plugin, which sends it again later", "event", name)
+		a.leftToPlugin(name)
 		return nil
 	}
 	entry, first := a.memory.claim(id)
