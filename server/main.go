@@ -7,5 +7,6 @@ import "github.com/mattermost/mattermost/server/public/plugin"
 func main() {
 	keepMonitorAwake()
 	procs.manageRuntime()
-	plugin.ClientMain(&Plugin{})
+	p := &Plugin{}
+	plugin.ClientMain(p, servingStreamsAtOnce(p))
 }

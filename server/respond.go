@@ -3,15 +3,15 @@ package main
 import (
 	"net/http"
 	"net/rpc"
-	"reflect"
 )
 
 // writeResponse writes the core's response. Every method of a plugin's response writer is a
-// round trip to the server's process (Mattermost's plugin.httpResponseWriterRPCClient): Header
-// is one, and WriteHeader and Write are two each, because both send the headers
-// (Plugin.SyncHeader) before doing their own part. So a 200 — every click, ack and lookup
-// answered — leaves the status to the Write, as net/http does, and a response with no body
-// (the core's empty answer to a request Mattermost made itself) writes nothing: no round trip.
+// round trip to the server's process (Mattermost's plugin.httpResponseWriterRPCClient, and
+// streamWriter, which behaves as it does): Header is one, and WriteHeader and Write are two
+// each, because both send the headers (Plugin.SyncHeader) before doing their own part. So a
+// 200 — every click, ack and lookup answered — leaves the status to the Write, as net/http
+// does, and a response with no body (the core's empty answer to a request Mattermost made
+// itself) writes nothing: no round trip.
 //
 // A response to Mattermost's own request (a click, a submission, a lookup: the core marks it
 // to_mattermost) is read by Mattermost from a LocalResponseWriter that ignores headers
@@ -23,8 +23,10 @@ import (
 // Content-Type on top of the headers Mattermost has set, through the writer's own methods.
 func writeResponse(w http.ResponseWriter, r *response) {
 	if r.ToMattermost {
-		if c := pluginWriterRPC(w); c != nil {
-			writeOverRPC(c, r)
+		if sw, ok := w.(*streamWriter); ok {
+			if c := sw.rpc(); c != nil {
+				writeOverRPC(c, r)
+			}
 			return
 		}
 	} else {
@@ -49,45 +51,4 @@ func writeOverRPC(c *rpc.Client, r *response) {
 	if r.Body != "" {
 		_ = c.Call("Plugin.Write", []byte(r.Body), nil)
 	}
-}
-
-// The type of the writer Mattermost hands a plugin: its package and name.
-const (
-	mattermostWriterPkg  = "github.com/mattermost/mattermost/server/public/plugin"
-	mattermostWriterName = "httpResponseWriterRPCClient"
-)
-
-// mattermostWriter is the type looked into; a test names its stand-in.
-var mattermostWriter = struct{ pkg, name string }{mattermostWriterPkg, mattermostWriterName}
-
-var rpcClientType = reflect.TypeFor[*rpc.Client]()
-
-// pluginWriterRPC is the RPC client inside Mattermost's response writer (its unexported field
-// `client`), or nil when w is some other writer (a test's recorder, a wrapper) or its shape
-// has changed: then the response goes through w's methods, as correct and a round trip
-// slower. Only Mattermost's own type is looked into, and only its own fields (no embedded
-// struct is followed). TestMattermostsResponseWriterHasTheShapeWeReach checks the shape in the
-// version this plugin is built with.
-func pluginWriterRPC(w http.ResponseWriter) *rpc.Client {
-	t := reflect.TypeOf(w)
-	if t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct ||
-		t.Elem().PkgPath() != mattermostWriter.pkg || t.Elem().Name() != mattermostWriter.name {
-		return nil
-	}
-	v := reflect.ValueOf(w)
-	if v.IsNil() {
-		return nil
-	}
-	for i := range t.Elem().NumField() {
-		f := t.Elem().Field(i)
-		if f.Name != "client" || f.Anonymous || f.Type != rpcClientType {
-			continue
-		}
-		client := v.Elem().Field(i)
-		if client.IsNil() {
-			return nil
-		}
-		return (*rpc.Client)(client.UnsafePointer())
-	}
-	return nil
 }

@@ -1,0 +1,238 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"io"
+	"net/http"
+	"net/rpc"
+
+	goplugin "github.com/hashicorp/go-plugin"
+	"github.com/mattermost/mattermost/server/public/plugin"
+)
+
+// How a request reaches the plugin. Mattermost calls a plugin's ServeHTTP over RPC and hands it
+// the request's body and response writer as two streams of their own, each opened by the plugin
+// (a MuxBroker Dial: one round trip between the server's process and the plugin's). The RPC
+// server Mattermost's plugin package serves for a plugin's hooks opens them one after the
+// other, the writer's first, before the plugin sees the request; then the first Read of the
+// body is a round trip of its own: three round trips before the plugin can read a click, every
+// one before it can decide it. This process serves its hooks with Mattermost's server in every
+// hook but one: ServeHTTP opens the writer's stream beside the body's, and the request is
+// handled as soon as its body is in; the writer's stream is waited for only when the response
+// is written, long open by then (a click's response waits for the bot). Two round trips before
+// the plugin reads a click instead of three, on every click, lookup, submission and
+// acknowledgement over REST; nothing else changes: the same streams, the same calls on them,
+// in the same protocol as Mattermost's own (plugin.connectIOReader,
+// plugin.connectHTTPResponseWriter).
+
+// hookServer is the RPC server of Mattermost's plugin package for a plugin's hooks
+// (plugin.hooksRPCServer), every method but ServeHTTP. TestHooksServerServesEveryHook checks
+// that it is all of them, in the version this plugin is built with.
+type hookServer interface {
+	Implemented(struct{}, *[]string) error
+	OnActivate(*plugin.Z_OnActivateArgs, *plugin.Z_OnActivateReturns) error
+	FileWillBeUploaded(*plugin.Z_FileWillBeUploadedArgs, *plugin.Z_FileWillBeUploadedReturns) error
+	MessageWillBePosted(*plugin.Z_MessageWillBePostedArgs, *plugin.Z_MessageWillBePostedReturns) error
+	MessageWillBeUpdated(*plugin.Z_MessageWillBeUpdatedArgs, *plugin.Z_MessageWillBeUpdatedReturns) error
+	MessagesWillBeConsumed(*plugin.Z_MessagesWillBeConsumedArgs, *plugin.Z_MessagesWillBeConsumedReturns) error
+	ServeMetrics(*plugin.Z_ServeMetricsArgs, *struct{}) error
+	OnDeactivate(*plugin.Z_OnDeactivateArgs, *plugin.Z_OnDeactivateReturns) error
+	OnConfigurationChange(*plugin.Z_OnConfigurationChangeArgs, *plugin.Z_OnConfigurationChangeReturns) error
+	ExecuteCommand(*plugin.Z_ExecuteCommandArgs, *plugin.Z_ExecuteCommandReturns) error
+	UserHasBeenCreated(*plugin.Z_UserHasBeenCreatedArgs, *plugin.Z_UserHasBeenCreatedReturns) error
+	UserWillLogIn(*plugin.Z_UserWillLogInArgs, *plugin.Z_UserWillLogInReturns) error
+	UserHasLoggedIn(*plugin.Z_UserHasLoggedInArgs, *plugin.Z_UserHasLoggedInReturns) error
+	MessageHasBeenPosted(*plugin.Z_MessageHasBeenPostedArgs, *plugin.Z_MessageHasBeenPostedReturns) error
+	MessageHasBeenUpdated(*plugin.Z_MessageHasBeenUpdatedArgs, *plugin.Z_MessageHasBeenUpdatedReturns) error
+	MessageHasBeenDeleted(*plugin.Z_MessageHasBeenDeletedArgs, *plugin.Z_MessageHasBeenDeletedReturns) error
+	ChannelHasBeenCreated(*plugin.Z_ChannelHasBeenCreatedArgs, *plugin.Z_ChannelHasBeenCreatedReturns) error
+	UserHasJoinedChannel(*plugin.Z_UserHasJoinedChannelArgs, *plugin.Z_UserHasJoinedChannelReturns) error
+	UserHasLeftChannel(*plugin.Z_UserHasLeftChannelArgs, *plugin.Z_UserHasLeftChannelReturns) error
+	UserHasJoinedTeam(*plugin.Z_UserHasJoinedTeamArgs, *plugin.Z_UserHasJoinedTeamReturns) error
+	UserHasLeftTeam(*plugin.Z_UserHasLeftTeamArgs, *plugin.Z_UserHasLeftTeamReturns) error
+	ReactionHasBeenAdded(*plugin.Z_ReactionHasBeenAddedArgs, *plugin.Z_ReactionHasBeenAddedReturns) error
+	ReactionHasBeenRemoved(*plugin.Z_ReactionHasBeenRemovedArgs, *plugin.Z_ReactionHasBeenRemovedReturns) error
+	OnPluginClusterEvent(*plugin.Z_OnPluginClusterEventArgs, *plugin.Z_OnPluginClusterEventReturns) error
+	OnWebSocketConnect(*plugin.Z_OnWebSocketConnectArgs, *plugin.Z_OnWebSocketConnectReturns) error
+	OnWebSocketDisconnect(*plugin.Z_OnWebSocketDisconnectArgs, *plugin.Z_OnWebSocketDisconnectReturns) error
+	WebSocketMessageHasBeenPosted(*plugin.Z_WebSocketMessageHasBeenPostedArgs, *plugin.Z_WebSocketMessageHasBeenPostedReturns) error
+	RunDataRetention(*plugin.Z_RunDataRetentionArgs, *plugin.Z_RunDataRetentionReturns) error
+	OnInstall(*plugin.Z_OnInstallArgs, *plugin.Z_OnInstallReturns) error
+	OnSendDailyTelemetry(*plugin.Z_OnSendDailyTelemetryArgs, *plugin.Z_OnSendDailyTelemetryReturns) error
+	OnCloudLimitsUpdated(*plugin.Z_OnCloudLimitsUpdatedArgs, *plugin.Z_OnCloudLimitsUpdatedReturns) error
+	ConfigurationWillBeSaved(*plugin.Z_ConfigurationWillBeSavedArgs, *plugin.Z_ConfigurationWillBeSavedReturns) error
+	EmailNotificationWillBeSent(*plugin.Z_EmailNotificationWillBeSentArgs, *plugin.Z_EmailNotificationWillBeSentReturns) error
+	NotificationWillBePushed(*plugin.Z_NotificationWillBePushedArgs, *plugin.Z_NotificationWillBePushedReturns) error
+	UserHasBeenDeactivated(*plugin.Z_UserHasBeenDeactivatedArgs, *plugin.Z_UserHasBeenDeactivatedReturns) error
+	OnSharedChannelsSyncMsg(*plugin.Z_OnSharedChannelsSyncMsgArgs, *plugin.Z_OnSharedChannelsSyncMsgReturns) error
+	OnSharedChannelsPing(*plugin.Z_OnSharedChannelsPingArgs, *plugin.Z_OnSharedChannelsPingReturns) error
+	PreferencesHaveChanged(*plugin.Z_PreferencesHaveChangedArgs, *plugin.Z_PreferencesHaveChangedReturns) error
+	OnSharedChannelsAttachmentSyncMsg(*plugin.Z_OnSharedChannelsAttachmentSyncMsgArgs, *plugin.Z_OnSharedChannelsAttachmentSyncMsgReturns) error
+	OnSharedChannelsProfileImageSyncMsg(*plugin.Z_OnSharedChannelsProfileImageSyncMsgArgs, *plugin.Z_OnSharedChannelsProfileImageSyncMsgReturns) error
+	GenerateSupportData(*plugin.Z_GenerateSupportDataArgs, *plugin.Z_GenerateSupportDataReturns) error
+	OnSAMLLogin(*plugin.Z_OnSAMLLoginArgs, *plugin.Z_OnSAMLLoginReturns) error
+}
+
+// httpHandler is a plugin's ServeHTTP hook.
+type httpHandler interface {
+	ServeHTTP(c *plugin.Context, w http.ResponseWriter, r *http.Request)
+}
+
+// servingStreamsAtOnce is the option of plugin.ClientMain that puts hooksPlugin in place of
+// Mattermost's hooks plugin.
+func servingStreamsAtOnce(h httpHandler) func(*goplugin.ServeConfig) error {
+	return func(c *goplugin.ServeConfig) error {
+		if inner, ok := c.Plugins["hooks"]; ok {
+			c.Plugins["hooks"] = &hooksPlugin{inner: inner, handler: h}
+		}
+		return nil
+	}
+}
+
+// hooksPlugin is Mattermost's hooks plugin with ServeHTTP served by hooksServer.
+type hooksPlugin struct {
+	inner   goplugin.Plugin
+	handler httpHandler
+}
+
+// Server is the RPC server of the plugin's side. Should Mattermost's server not have the shape
+// this plugin was built for, it is served as it is: every request answered, a round trip slower.
+func (h *hooksPlugin) Server(b *goplugin.MuxBroker) (any, error) {
+	impl, err := h.inner.Server(b)
+	if err != nil {
+		return nil, err
+	}
+	served, ok := impl.(hookServer)
+	if !ok {
+		return impl, nil
+	}
+	return &hooksServer{hookServer: served, broker: b, handler: h.handler}, nil
+}
+
+// Client is the server's side: Mattermost's own, unchanged (this process never uses it).
+func (h *hooksPlugin) Client(b *goplugin.MuxBroker, c *rpc.Client) (any, error) {
+	return h.inner.Client(b, c)
+}
+
+// hooksServer answers the hooks' RPC calls: ServeHTTP itself, every other hook through
+// Mattermost's server.
+type hooksServer struct {
+	hookServer
+	broker  *goplugin.MuxBroker
+	handler httpHandler
+}
+
+// ServeHTTP answers Mattermost's Plugin.ServeHTTP call as Mattermost's server does, with the
+// writer's stream opened beside the body's. Should the writer's stream fail to open (the
+// connection to the server is gone), the request has been handled and its response is lost, as
+// any response is when the connection is gone.
+func (s *hooksServer) ServeHTTP(args *plugin.Z_ServeHTTPArgs, _ *struct{}) error {
+	w := &streamWriter{open: make(chan struct{})}
+	go func() {
+		defer close(w.open)
+		conn, err := s.broker.Dial(args.ResponseWriterStream)
+		if err != nil {
+			w.err = err
+			return
+		}
+		w.client = rpc.NewClient(conn)
+	}()
+	defer w.close()
+
+	r := args.Request
+	if args.RequestBodyStream != 0 {
+		conn, err := s.broker.Dial(args.RequestBodyStream)
+		if err != nil {
+			return err
+		}
+		r.Body = &streamBody{conn: conn}
+	} else {
+		r.Body = io.NopCloser(&bytes.Buffer{})
+	}
+	defer r.Body.Close()
+	s.handler.ServeHTTP(args.Context, w, r.GetHTTPRequest())
+	<-w.open
+	return w.err
+}
+
+// streamBody reads a request's body from its stream: each Read tells the server how much it
+// may send, and reads what comes (Mattermost's serveIOReader is the other end).
+type streamBody struct {
+	conn io.ReadWriteCloser
+}
+
+func (b *streamBody) Read(p []byte) (int, error) {
+	var size [binary.MaxVarintLen64]byte
+	n := binary.PutVarint(size[:], int64(len(p)))
+	if _, err := b.conn.Write(size[:n]); err != nil {
+		return 0, err
+	}
+	return b.conn.Read(p)
+}
+
+func (b *streamBody) Close() error {
+	return b.conn.Close()
+}
+
+// streamWriter is the response writer over its stream, as Mattermost's
+// (plugin.httpResponseWriterRPCClient): the headers are fetched once, when first asked for, and
+// sent before every WriteHeader and Write. Each call waits for the stream to be open.
+type streamWriter struct {
+	open   chan struct{} // closed once the stream is open, or has failed to (err)
+	client *rpc.Client
+	err    error
+	header http.Header
+}
+
+var _ http.ResponseWriter = (*streamWriter)(nil)
+
+// rpc is the writer's RPC client once its stream is open; nil if it failed to open.
+func (w *streamWriter) rpc() *rpc.Client {
+	<-w.open
+	return w.client
+}
+
+func (w *streamWriter) Header() http.Header {
+	if w.header == nil {
+		if c := w.rpc(); c != nil {
+			_ = c.Call("Plugin.Header", struct{}{}, &w.header)
+		}
+		if w.header == nil {
+			w.header = http.Header{}
+		}
+	}
+	return w.header
+}
+
+func (w *streamWriter) Write(b []byte) (int, error) {
+	c := w.rpc()
+	if c == nil {
+		return 0, w.err
+	}
+	if err := c.Call("Plugin.SyncHeader", w.header, nil); err != nil {
+		return 0, err
+	}
+	if err := c.Call("Plugin.Write", b, nil); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+func (w *streamWriter) WriteHeader(status int) {
+	c := w.rpc()
+	if c == nil {
+		return
+	}
+	if err := c.Call("Plugin.SyncHeader", w.header, nil); err != nil {
+		return
+	}
+	_ = c.Call("Plugin.WriteHeader", status, nil)
+}
+
+// close ends the writer's stream once it is open: the response is complete.
+func (w *streamWriter) close() {
+	if c := w.rpc(); c != nil {
+		_ = c.Close()
+	}
+}

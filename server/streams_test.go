@@ -1,0 +1,285 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/rpc"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	goplugin "github.com/hashicorp/go-plugin"
+	"github.com/mattermost/mattermost/server/public/model"
+	"github.com/mattermost/mattermost/server/public/plugin"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// echoPlugin answers a request with what it read of the body, as the shim reads and writes:
+// a response to Mattermost's own request (X-To-Mattermost) straight to the writer's RPC.
+type echoPlugin struct {
+	plugin.MattermostPlugin
+	read     chan struct{} // closed by the first request once its body is read (nil: not watched)
+	commands []string
+	bodyAt   time.Time // when the last request's body was read
+}
+
+func (e *echoPlugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Request) {
+	body, tooLarge, err := readBody(r.Body, declaredLength(r.Header), 1<<20)
+	e.bodyAt = time.Now()
+	if e.read != nil {
+		close(e.read)
+		e.read = nil
+	}
+	if err != nil || tooLarge {
+		writeResponse(w, &response{Status: http.StatusBadRequest, Body: `{"error":"unread"}`})
+		return
+	}
+	writeResponse(w, &response{
+		Status:       http.StatusOK,
+		Body:         r.Method + " " + r.URL.Path + " " + string(body),
+		ToMattermost: r.Header.Get("X-To-Mattermost") != "",
+	})
+}
+
+func (e *echoPlugin) ExecuteCommand(_ *plugin.Context, args *model.CommandArgs) (*model.CommandResponse, *model.AppError) {
+	e.commands = append(e.commands, args.Command)
+	return &model.CommandResponse{Text: "ran " + args.Command}, nil
+}
+
+// mattermostHooks is the hooks plugin Mattermost's plugin package makes for impl (what
+// plugin.ClientMain serves), caught before it is served.
+func mattermostHooks(t testing.TB, impl any) goplugin.Plugin {
+	t.Helper()
+	var hooks goplugin.Plugin
+	caught := errors.New("caught")
+	func() {
+		defer func() { _ = recover() }() // ClientMain panics on the option's error
+		plugin.ClientMain(impl, func(c *goplugin.ServeConfig) error {
+			hooks = c.Plugins["hooks"]
+			return caught
+		})
+	}()
+	require.NotNil(t, hooks)
+	return hooks
+}
+
+// servedHooks serves impl's hooks as main does (atOnce) or as Mattermost's package alone does,
+// over go-plugin's RPC connection (yamux, a broker for the streams) on loopback, and answers
+// the server's side of it: the client Mattermost calls hooks through, with the hooks impl
+// implements known, and the broker and RPC client under it.
+func servedHooks(t testing.TB, impl httpHandler, atOnce bool) (*serverSide, any) {
+	t.Helper()
+	hooks := mattermostHooks(t, impl)
+	if atOnce {
+		config := &goplugin.ServeConfig{Plugins: map[string]goplugin.Plugin{"hooks": hooks}}
+		require.NoError(t, servingStreamsAtOnce(impl)(config))
+		hooks = config.Plugins["hooks"]
+	}
+	side := &serverSide{Plugin: hooks}
+	client, _ := goplugin.TestPluginRPCConn(t, map[string]goplugin.Plugin{"hooks": side}, nil)
+	t.Cleanup(func() { _ = client.Close() })
+	raw, err := client.Dispense("hooks")
+	require.NoError(t, err)
+	_, err = raw.(interface{ Implemented() ([]string, error) }).Implemented()
+	require.NoError(t, err)
+	return side, raw
+}
+
+// serverSide keeps the broker and RPC client of the server's side of the connection.
+type serverSide struct {
+	goplugin.Plugin
+	broker *goplugin.MuxBroker
+	client *rpc.Client
+}
+
+func (s *serverSide) Client(b *goplugin.MuxBroker, c *rpc.Client) (any, error) {
+	s.broker, s.client = b, c
+	return s.Plugin.Client(b, c)
+}
+
+// mattermostServes is Mattermost's client for a plugin's ServeHTTP hook.
+type mattermostServes interface {
+	ServeHTTP(c *plugin.Context, w http.ResponseWriter, r *http.Request)
+}
+
+// Every hook but ServeHTTP is Mattermost's own server's: the same RPC methods, with the same
+// arguments, as the server of the Mattermost version this plugin is built with. Should an
+// upgrade add a hook, this fails until hookServer has it.
+func TestHooksServerServesEveryHook(t *testing.T) {
+	impl := &echoPlugin{}
+	hooks := mattermostHooks(t, impl)
+	theirs, err := hooks.Server(nil)
+	require.NoError(t, err)
+	config := &goplugin.ServeConfig{Plugins: map[string]goplugin.Plugin{"hooks": hooks}}
+	require.NoError(t, servingStreamsAtOnce(impl)(config))
+	ours, err := config.Plugins["hooks"].Server(nil)
+	require.NoError(t, err)
+	require.IsType(t, &hooksServer{}, ours, "Mattermost's server has the shape hookServer names")
+
+	methods := func(v any) map[string]string {
+		out := map[string]string{}
+		typ := reflect.TypeOf(v)
+		for i := range typ.NumMethod() {
+			m := typ.Method(i)
+			out[m.Name] = strings.TrimPrefix(m.Type.String(), "func("+typ.String()+", ")
+		}
+		return out
+	}
+	assert.Equal(t, methods(theirs), methods(ours))
+}
+
+// A request goes through its streams and back, through Mattermost's own client: the body read
+// whole (one Read for a click's, many for a large one), the response to Mattermost's request
+// written alone with Mattermost's headers left as they are, a REST response as JSON.
+func TestARequestGoesThroughItsStreams(t *testing.T) {
+	_, raw := servedHooks(t, &echoPlugin{}, true)
+	mm := raw.(mattermostServes)
+	for _, body := range []string{`{"post_id":"p1","context":{"approve":true}}`, strings.Repeat("x", 3*bodyRead+7), ""} {
+		r := httptest.NewRequest(http.MethodPost, "/api/v1/handler", strings.NewReader(body))
+		r.Header.Set("X-To-Mattermost", "yes")
+		w := httptest.NewRecorder()
+		w.Header().Set("X-Request-Id", "from-mattermost")
+		mm.ServeHTTP(&plugin.Context{}, w, r)
+		assert.Equal(t, http.StatusOK, w.Code)
+		assert.Equal(t, "POST /api/v1/handler "+body, w.Body.String())
+		assert.Equal(t, "from-mattermost", w.Header().Get("X-Request-Id"))
+		assert.NotEqual(t, "application/json", w.Header().Get("Content-Type"), "no headers sent with a response to Mattermost")
+	}
+
+	// A request of its own (no body stream), answered through the writer's methods.
+	r := httptest.NewRequest(http.MethodGet, "/api/v1/status", nil)
+	r.Body = nil
+	w := httptest.NewRecorder()
+	mm.ServeHTTP(&plugin.Context{}, w, r)
+	assert.Equal(t, http.StatusOK, w.Code)
+	assert.Equal(t, "GET /api/v1/status ", w.Body.String())
+	assert.Equal(t, "application/json", w.Header().Get("Content-Type"))
+}
+
+// Every other hook is Mattermost's server's, and reaches the plugin.
+func TestOtherHooksGoThroughMattermostsServer(t *testing.T) {
+	impl := &echoPlugin{}
+	_, raw := servedHooks(t, impl, true)
+	res, appErr := raw.(interface {
+		ExecuteCommand(*plugin.Context, *model.CommandArgs) (*model.CommandResponse, *model.AppError)
+	}).ExecuteCommand(&plugin.Context{}, &model.CommandArgs{Command: "/deploy prod"})
+	require.Nil(t, appErr)
+	assert.Equal(t, "ran /deploy prod", res.Text)
+	assert.Equal(t, []string{"/deploy prod"}, impl.commands)
+}
+
+// The plugin reads the request before the writer's stream is open: here Mattermost's side opens
+// it only once the plugin has read the body (or after a second). Mattermost's package alone
+// opens the writer's stream first, and gets to the body only after that second.
+func TestTheRequestIsReadBeforeTheWritersStreamIsOpen(t *testing.T) {
+	for _, atOnce := range []bool{true, false} {
+		impl := &echoPlugin{read: make(chan struct{})}
+		read := impl.read
+		side, _ := servedHooks(t, impl, atOnce)
+		body := `{"post_id":"p1"}`
+		writer, bodyStream := side.broker.NextId(), side.broker.NextId()
+		go serveBody(t, side.broker, bodyStream, body)
+		srv := &writerServer{rec: httptest.NewRecorder()}
+		readFirst := make(chan bool, 1)
+		go func() {
+			select {
+			case <-read:
+				readFirst <- true
+			case <-time.After(time.Second): // far longer than a Read takes; under the broker's 5 s
+				readFirst <- false
+			}
+			conn, err := side.broker.Accept(writer)
+			if err != nil {
+				return
+			}
+			defer conn.Close()
+			s := rpc.NewServer()
+			_ = s.RegisterName("Plugin", srv)
+			s.ServeConn(conn)
+		}()
+		req := httptest.NewRequest(http.MethodPost, "/api/v1/handler", nil)
+		req.Header.Set("X-To-Mattermost", "yes")
+		err := side.client.Call("Plugin.ServeHTTP", plugin.Z_ServeHTTPArgs{
+			ResponseWriterStream: writer,
+			Request:              &plugin.HTTPRequestSubset{Method: req.Method, URL: req.URL, Header: req.Header},
+			Context:              &plugin.Context{},
+			RequestBodyStream:    bodyStream,
+		}, nil)
+		require.NoError(t, err)
+		select {
+		case <-read:
+		default:
+			t.Fatalf("at once %v: the body was never read", atOnce)
+		}
+		assert.Equal(t, atOnce, <-readFirst, "at once %v: the body read before the writer's stream was open", atOnce)
+		// The answer to Mattermost's request in one round trip: the plugin's own writer is
+		// written straight; Mattermost's sends the headers first.
+		want := []string{"Write"}
+		if !atOnce {
+			want = []string{"SyncHeader", "Write"}
+		}
+		srv.mu.Lock()
+		assert.Equal(t, want, srv.calls)
+		srv.mu.Unlock()
+		assert.Equal(t, "POST /api/v1/handler "+body, srv.rec.Body.String())
+	}
+}
+
+// serveBody is Mattermost's side of a request body's stream (plugin.serveIOReader): each Read's
+// size comes in, at most that many bytes go out.
+func serveBody(t testing.TB, b *goplugin.MuxBroker, id uint32, body string) {
+	conn, err := b.Accept(id)
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	in := bufio.NewReader(conn)
+	src := bytes.NewReader([]byte(body))
+	for {
+		n, err := binary.ReadVarint(in)
+		if err != nil {
+			return
+		}
+		if written, err := io.CopyN(conn, src, n); err != nil || written < n {
+			return
+		}
+	}
+}
+
+// BenchmarkServeHTTPStreams is a click's request through Mattermost's client and the plugin's
+// server over go-plugin's connection on loopback, the handler reading the body and writing the
+// answer through the writer's Write: "at_once" as main serves, "mattermost" with Mattermost's
+// server alone. µs-to-body is from Mattermost's call to the plugin holding the body: the time
+// a click waits before the plugin can decide it.
+func BenchmarkServeHTTPStreams(b *testing.B) {
+	body := `{"user_id":"u1","post_id":"p1","channel_id":"c1","team_id":"t1","context":{"approve":true}}`
+	for _, side := range []struct {
+		name   string
+		atOnce bool
+	}{{"at_once", true}, {"mattermost", false}} {
+		b.Run(side.name, func(b *testing.B) {
+			impl := &echoPlugin{}
+			_, raw := servedHooks(b, impl, side.atOnce)
+			mm := raw.(mattermostServes)
+			var toBody time.Duration
+			for b.Loop() {
+				r := httptest.NewRequest(http.MethodPost, "/api/v1/handler", strings.NewReader(body))
+				w := httptest.NewRecorder()
+				start := time.Now()
+				mm.ServeHTTP(&plugin.Context{}, w, r)
+				toBody += impl.bodyAt.Sub(start)
+				if w.Code != http.StatusOK {
+					b.Fatal(w.Code)
+				}
+			}
+			b.ReportMetric(float64(toBody.Microseconds())/float64(b.N), "µs-to-body")
+		})
+	}
+}
