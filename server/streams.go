@@ -3,11 +3,15 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/rpc"
+	"reflect"
 
 	goplugin "github.com/hashicorp/go-plugin"
+	"github.com/hashicorp/yamux"
 	"github.com/mattermost/mattermost/server/public/plugin"
 )
 
@@ -20,11 +24,13 @@ import (
 // one before it can decide it. This process serves its hooks with Mattermost's server in every
 // hook but one: ServeHTTP opens the writer's stream beside the body's, and the request is
 // handled as soon as its body is in; the writer's stream is waited for only when the response
-// is written, long open by then (a click's response waits for the bot). Two round trips before
-// the plugin reads a click instead of three, on every click, lookup, submission and
-// acknowledgement over REST; nothing else changes: the same streams, the same calls on them,
-// in the same protocol as Mattermost's own (plugin.connectIOReader,
-// plugin.connectHTTPResponseWriter).
+// is written, long open by then (a click's response waits for the bot). And the body's stream
+// is asked for the body's first bytes in the same write that opens it, where Mattermost's
+// server waits for the stream to be open before asking. One round trip before the plugin reads
+// a click instead of three, on every click, lookup, submission and acknowledgement over REST;
+// nothing else changes: the same streams, the same calls on them, in the same protocol as
+// Mattermost's own (plugin.connectIOReader, plugin.connectHTTPResponseWriter, go-plugin's
+// MuxBroker.Dial).
 
 // hookServer is the RPC server of Mattermost's plugin package for a plugin's hooks
 // (plugin.hooksRPCServer), every method but ServeHTTP. TestHooksServerServesEveryHook checks
@@ -142,11 +148,11 @@ func (s *hooksServer) ServeHTTP(args *plugin.Z_ServeHTTPArgs, _ *struct{}) error
 
 	r := args.Request
 	if args.RequestBodyStream != 0 {
-		conn, err := s.broker.Dial(args.RequestBodyStream)
+		conn, asked, err := dialAsking(s.broker, args.RequestBodyStream, firstAsk(r))
 		if err != nil {
 			return err
 		}
-		r.Body = &streamBody{conn: conn}
+		r.Body = &streamBody{conn: conn, owed: int64(asked)}
 	} else {
 		r.Body = io.NopCloser(&bytes.Buffer{})
 	}
@@ -156,19 +162,92 @@ func (s *hooksServer) ServeHTTP(args *plugin.Z_ServeHTTPArgs, _ *struct{}) error
 	return w.err
 }
 
-// streamBody reads a request's body from its stream: each Read tells the server how much it
-// may send, and reads what comes (Mattermost's serveIOReader is the other end).
+// firstAsk is how much of r's body is asked for as its stream opens: what the shim's first
+// Read asks (readBody, bodyRead) whenever the shim will read the body — a request Mattermost
+// made itself (no remote address: the body is in the server's memory), or one whose declared
+// length is at most that (always under the core's limit, 1 MiB, so readBody reads it). Any
+// other body is asked for only by the shim's Reads: a body declared too large is never read,
+// and nobody waits for a client sending one slowly.
+func firstAsk(r *plugin.HTTPRequestSubset) int {
+	declared := declaredLength(r.Header)
+	if (r.RemoteAddr == "" && declared < 0) || (declared >= 0 && declared <= bodyRead) {
+		return bodyRead
+	}
+	return 0
+}
+
+// dialAsking opens the stream id as go-plugin's MuxBroker.Dial does — the id written on a new
+// stream of the connection, the same id read back from the other end — and, in the same
+// write, asks for the first ask bytes of the body (the other end's serveIOReader reads the
+// size once the stream is accepted); it answers how many it asked for. Should the broker not
+// have the shape this was built for, it dials as the broker does and asks for nothing: the
+// first Read asks.
+func dialAsking(b *goplugin.MuxBroker, id uint32, ask int) (net.Conn, int, error) {
+	session := brokerSession(b)
+	if ask == 0 || session == nil {
+		conn, err := b.Dial(id)
+		return conn, 0, err
+	}
+	stream, err := session.OpenStream()
+	if err != nil {
+		return nil, 0, err
+	}
+	msg := binary.AppendVarint(binary.LittleEndian.AppendUint32(nil, id), int64(ask))
+	if _, err := stream.Write(msg); err != nil {
+		_ = stream.Close()
+		return nil, 0, err
+	}
+	var ack uint32
+	if err := binary.Read(stream, binary.LittleEndian, &ack); err != nil {
+		_ = stream.Close()
+		return nil, 0, err
+	}
+	if ack != id {
+		_ = stream.Close()
+		return nil, 0, fmt.Errorf("bad ack: %d (expected %d)", ack, id)
+	}
+	return stream, ask, nil
+}
+
+var yamuxSessionType = reflect.TypeFor[*yamux.Session]()
+
+// brokerSession is the connection's session inside go-plugin's MuxBroker (its unexported field
+// `session`), or nil if the broker has another shape. TestTheBodyIsAskedForAsItsStreamOpens
+// checks it in the version this plugin is built with.
+func brokerSession(b *goplugin.MuxBroker) *yamux.Session {
+	if b == nil {
+		return nil
+	}
+	f := reflect.ValueOf(b).Elem().FieldByName("session")
+	if !f.IsValid() || f.Type() != yamuxSessionType || f.IsNil() {
+		return nil
+	}
+	return (*yamux.Session)(f.UnsafePointer())
+}
+
+// streamBody reads a request's body from its stream: a Read tells the server how much it may
+// send, unless the server still owes bytes asked for earlier, and reads what comes
+// (Mattermost's serveIOReader is the other end: it sends at most what was asked, and ends the
+// stream when the body ends first).
 type streamBody struct {
 	conn io.ReadWriteCloser
+	owed int64 // asked for and not yet read
+	asks int   // the Reads that had to ask: a round trip each
 }
 
 func (b *streamBody) Read(p []byte) (int, error) {
-	var size [binary.MaxVarintLen64]byte
-	n := binary.PutVarint(size[:], int64(len(p)))
-	if _, err := b.conn.Write(size[:n]); err != nil {
-		return 0, err
+	if b.owed <= 0 {
+		var size [binary.MaxVarintLen64]byte
+		n := binary.PutVarint(size[:], int64(len(p)))
+		if _, err := b.conn.Write(size[:n]); err != nil {
+			return 0, err
+		}
+		b.owed = int64(len(p))
+		b.asks++
 	}
-	return b.conn.Read(p)
+	n, err := b.conn.Read(p)
+	b.owed -= int64(n)
+	return n, err
 }
 
 func (b *streamBody) Close() error {

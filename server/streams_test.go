@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/rpc"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -28,11 +29,15 @@ type echoPlugin struct {
 	read     chan struct{} // closed by the first request once its body is read (nil: not watched)
 	commands []string
 	bodyAt   time.Time // when the last request's body was read
+	asks     int       // the Reads of the last request's body that had to ask for it
 }
 
 func (e *echoPlugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Request) {
 	body, tooLarge, err := readBody(r.Body, declaredLength(r.Header), 1<<20)
 	e.bodyAt = time.Now()
+	if b, ok := r.Body.(*streamBody); ok {
+		e.asks = b.asks
+	}
 	if e.read != nil {
 		close(e.read)
 		e.read = nil
@@ -161,6 +166,41 @@ func TestARequestGoesThroughItsStreams(t *testing.T) {
 	assert.Equal(t, http.StatusOK, w.Code)
 	assert.Equal(t, "GET /api/v1/status ", w.Body.String())
 	assert.Equal(t, "application/json", w.Header().Get("Content-Type"))
+}
+
+// The body's first bytes are asked for in the write that opens its stream when the shim will
+// read them anyway — a request Mattermost made itself (a click: no remote address), or one
+// declaring at most 16 KiB — so such a click's body is read without a round trip of its own.
+// A body declaring no length over the network is asked for by the shim's Reads alone, and so
+// is the rest of a larger one.
+func TestTheBodyIsAskedForAsItsStreamOpens(t *testing.T) {
+	impl := &echoPlugin{}
+	side, raw := servedHooks(t, impl, true)
+	require.NotNil(t, brokerSession(side.broker), "go-plugin's broker has the shape dialAsking reaches")
+	mm := raw.(mattermostServes)
+	click := `{"post_id":"p1","context":{"approve":true}}`
+	for _, c := range []struct {
+		name     string
+		remote   string
+		declared bool
+		body     string
+		asks     int
+	}{
+		{"Mattermost's own click", "", false, click, 0},
+		{"a bot's acknowledgement declaring its length", "127.0.0.1:5000", true, click, 0},
+		{"a body of unknown length over the network", "127.0.0.1:5000", false, click, 1},
+		{"Mattermost's own, larger than the first ask", "", false, strings.Repeat("y", bodyRead+10), 1},
+	} {
+		r := httptest.NewRequest(http.MethodPost, "/api/v1/handler", strings.NewReader(c.body))
+		r.RemoteAddr = c.remote
+		if c.declared {
+			r.Header.Set("Content-Length", strconv.Itoa(len(c.body)))
+		}
+		w := httptest.NewRecorder()
+		mm.ServeHTTP(&plugin.Context{}, w, r)
+		assert.Equal(t, "POST /api/v1/handler "+c.body, w.Body.String(), c.name)
+		assert.Equal(t, c.asks, impl.asks, c.name)
+	}
 }
 
 // Every other hook is Mattermost's server's, and reaches the plugin.
