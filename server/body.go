@@ -15,8 +15,10 @@ import (
 // at most that many bytes come back. io.ReadAll asks 512 bytes first and grows from there, so a
 // click's body (about 1 KiB) took two round trips and the stream's end a third. One Read of
 // this size brings any click's whole body; the server then ends the stream, and the next Read
-// sees the end without waiting for the server. A larger body is read as io.ReadAll would, each
-// Read asking for as much as has come so far.
+// sees the end without waiting for the server. The first Read's size is sent as the stream
+// opens, when the body will be read anyway (streams.go, firstAsk), so a click's body costs no
+// round trip of its own. A larger body is read as io.ReadAll would, each Read asking for as
+// much as has come so far.
 const bodyRead = 16 << 10
 
 // bodyBuffers hold the first Read, kept between requests: most bodies are a few hundred bytes,

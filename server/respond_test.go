@@ -68,9 +68,7 @@ func (s *writerServer) Write(b []byte, _ *struct{}) error {
 func remoteWriter(t testing.TB) (*streamWriter, *writerServer) {
 	t.Helper()
 	client, srv := remoteClient(t)
-	w := &streamWriter{open: make(chan struct{}), client: client}
-	close(w.open)
-	return w, srv
+	return &streamWriter{client: client}, srv
 }
 
 func remoteClient(t testing.TB) (*rpc.Client, *writerServer) {

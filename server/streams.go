@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/rpc"
+	"os"
 	"reflect"
 
 	goplugin "github.com/hashicorp/go-plugin"
@@ -22,15 +23,14 @@ import (
 // other, the writer's first, before the plugin sees the request; then the first Read of the
 // body is a round trip of its own: three round trips before the plugin can read a click, every
 // one before it can decide it. This process serves its hooks with Mattermost's server in every
-// hook but one: ServeHTTP opens the writer's stream beside the body's, and the request is
-// handled as soon as its body is in; the writer's stream is waited for only when the response
-// is written, long open by then (a click's response waits for the bot). And the body's stream
-// is asked for the body's first bytes in the same write that opens it, where Mattermost's
-// server waits for the stream to be open before asking. One round trip before the plugin reads
-// a click instead of three, on every click, lookup, submission and acknowledgement over REST;
-// nothing else changes: the same streams, the same calls on them, in the same protocol as
-// Mattermost's own (plugin.connectIOReader, plugin.connectHTTPResponseWriter, go-plugin's
-// MuxBroker.Dial).
+// hook but one: ServeHTTP opens the writer's stream beside the body's, and asks for the body's
+// first bytes in the same write that opens the body's stream, where Mattermost's server waits
+// for the stream to be open before asking. The body comes in as the writer's stream opens: one
+// round trip before the plugin reads a click instead of three, on every click, lookup,
+// submission and acknowledgement over REST. Nothing else changes: the same streams, the same
+// calls on them, in the same protocol as Mattermost's own (plugin.connectIOReader,
+// plugin.connectHTTPResponseWriter, go-plugin's MuxBroker.Dial), and the handler runs, as
+// with Mattermost's server, only once both streams are open.
 
 // hookServer is the RPC server of Mattermost's plugin package for a plugin's hooks
 // (plugin.hooksRPCServer), every method but ServeHTTP. TestHooksServerServesEveryHook checks
@@ -129,37 +129,50 @@ type hooksServer struct {
 	handler httpHandler
 }
 
-// ServeHTTP answers Mattermost's Plugin.ServeHTTP call as Mattermost's server does, with the
-// writer's stream opened beside the body's. Should the writer's stream fail to open (the
-// connection to the server is gone), the request has been handled and its response is lost, as
-// any response is when the connection is gone.
+// ServeHTTP answers Mattermost's Plugin.ServeHTTP call as Mattermost's server does — the
+// handler runs once both streams are open, and a stream that fails to open fails the call
+// before it, the writer's first — with the two streams opened at once and the body asked for
+// as its stream opens: the body comes in while the writer's stream opens.
 func (s *hooksServer) ServeHTTP(args *plugin.Z_ServeHTTPArgs, _ *struct{}) error {
-	w := &streamWriter{open: make(chan struct{})}
+	type dialed struct {
+		conn net.Conn
+		err  error
+	}
+	writer := make(chan dialed, 1)
 	go func() {
-		defer close(w.open)
 		conn, err := s.broker.Dial(args.ResponseWriterStream)
-		if err != nil {
-			w.err = err
-			return
-		}
-		w.client = rpc.NewClient(conn)
+		writer <- dialed{conn, err}
 	}()
-	defer w.close()
-
 	r := args.Request
+	var bodyErr error
 	if args.RequestBodyStream != 0 {
-		conn, asked, err := dialAsking(s.broker, args.RequestBodyStream, firstAsk(r))
-		if err != nil {
-			return err
+		var conn net.Conn
+		var asked int
+		conn, asked, bodyErr = dialAsking(s.broker, args.RequestBodyStream, firstAsk(r))
+		if bodyErr == nil {
+			r.Body = &streamBody{conn: conn, owed: int64(asked)}
 		}
-		r.Body = &streamBody{conn: conn, owed: int64(asked)}
 	} else {
 		r.Body = io.NopCloser(&bytes.Buffer{})
 	}
+	w := <-writer
+	switch {
+	case w.err != nil:
+		if r.Body != nil {
+			_ = r.Body.Close()
+		}
+		fmt.Fprintf(os.Stderr, "[ERROR] Can't connect to remote response writer stream, error: %v\n", w.err.Error())
+		return w.err
+	case bodyErr != nil:
+		_ = w.conn.Close()
+		fmt.Fprintf(os.Stderr, "[ERROR] Can't connect to remote request body stream, error: %v\n", bodyErr.Error())
+		return bodyErr
+	}
+	rw := &streamWriter{client: rpc.NewClient(w.conn)}
+	defer rw.client.Close()
 	defer r.Body.Close()
-	s.handler.ServeHTTP(args.Context, w, r.GetHTTPRequest())
-	<-w.open
-	return w.err
+	s.handler.ServeHTTP(args.Context, rw, r.GetHTTPRequest())
+	return nil
 }
 
 // firstAsk is how much of r's body is asked for as its stream opens: what the shim's first
@@ -256,27 +269,18 @@ func (b *streamBody) Close() error {
 
 // streamWriter is the response writer over its stream, as Mattermost's
 // (plugin.httpResponseWriterRPCClient): the headers are fetched once, when first asked for, and
-// sent before every WriteHeader and Write. Each call waits for the stream to be open.
+// sent before every WriteHeader and Write. writeResponse calls its server's side directly for
+// a response to Mattermost's own request (respond.go).
 type streamWriter struct {
-	open   chan struct{} // closed once the stream is open, or has failed to (err)
 	client *rpc.Client
-	err    error
 	header http.Header
 }
 
 var _ http.ResponseWriter = (*streamWriter)(nil)
 
-// rpc is the writer's RPC client once its stream is open; nil if it failed to open.
-func (w *streamWriter) rpc() *rpc.Client {
-	<-w.open
-	return w.client
-}
-
 func (w *streamWriter) Header() http.Header {
 	if w.header == nil {
-		if c := w.rpc(); c != nil {
-			_ = c.Call("Plugin.Header", struct{}{}, &w.header)
-		}
+		_ = w.client.Call("Plugin.Header", struct{}{}, &w.header)
 		if w.header == nil {
 			w.header = http.Header{}
 		}
@@ -285,33 +289,18 @@ func (w *streamWriter) Header() http.Header {
 }
 
 func (w *streamWriter) Write(b []byte) (int, error) {
-	c := w.rpc()
-	if c == nil {
-		return 0, w.err
-	}
-	if err := c.Call("Plugin.SyncHeader", w.header, nil); err != nil {
+	if err := w.client.Call("Plugin.SyncHeader", w.header, nil); err != nil {
 		return 0, err
 	}
-	if err := c.Call("Plugin.Write", b, nil); err != nil {
+	if err := w.client.Call("Plugin.Write", b, nil); err != nil {
 		return 0, err
 	}
 	return len(b), nil
 }
 
 func (w *streamWriter) WriteHeader(status int) {
-	c := w.rpc()
-	if c == nil {
+	if err := w.client.Call("Plugin.SyncHeader", w.header, nil); err != nil {
 		return
 	}
-	if err := c.Call("Plugin.SyncHeader", w.header, nil); err != nil {
-		return
-	}
-	_ = c.Call("Plugin.WriteHeader", status, nil)
-}
-
-// close ends the writer's stream once it is open: the response is complete.
-func (w *streamWriter) close() {
-	if c := w.rpc(); c != nil {
-		_ = c.Close()
-	}
+	_ = w.client.Call("Plugin.WriteHeader", status, nil)
 }

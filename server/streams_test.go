@@ -26,7 +26,6 @@ import (
 // a response to Mattermost's own request (X-To-Mattermost) straight to the writer's RPC.
 type echoPlugin struct {
 	plugin.MattermostPlugin
-	read     chan struct{} // closed by the first request once its body is read (nil: not watched)
 	commands []string
 	bodyAt   time.Time // when the last request's body was read
 	asks     int       // the Reads of the last request's body that had to ask for it
@@ -37,10 +36,6 @@ func (e *echoPlugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http
 	e.bodyAt = time.Now()
 	if b, ok := r.Body.(*streamBody); ok {
 		e.asks = b.asks
-	}
-	if e.read != nil {
-		close(e.read)
-		e.read = nil
 	}
 	if err != nil || tooLarge {
 		writeResponse(w, &response{Status: http.StatusBadRequest, Body: `{"error":"unread"}`})
@@ -177,6 +172,8 @@ func TestTheBodyIsAskedForAsItsStreamOpens(t *testing.T) {
 	impl := &echoPlugin{}
 	side, raw := servedHooks(t, impl, true)
 	require.NotNil(t, brokerSession(side.broker), "go-plugin's broker has the shape dialAsking reaches")
+	p, _ := newTestPlugin(t)
+	require.GreaterOrEqual(t, p.info.MaxBodyBytes, bodyRead, "what is asked for as the stream opens is read anyway")
 	mm := raw.(mattermostServes)
 	click := `{"post_id":"p1","context":{"approve":true}}`
 	for _, c := range []struct {
@@ -215,25 +212,25 @@ func TestOtherHooksGoThroughMattermostsServer(t *testing.T) {
 	assert.Equal(t, []string{"/deploy prod"}, impl.commands)
 }
 
-// The plugin reads the request before the writer's stream is open: here Mattermost's side opens
-// it only once the plugin has read the body (or after a second). Mattermost's package alone
-// opens the writer's stream first, and gets to the body only after that second.
-func TestTheRequestIsReadBeforeTheWritersStreamIsOpen(t *testing.T) {
+// The body is asked for while the writer's stream opens: here Mattermost's side opens the
+// writer's stream only once the body's first size has come (or after a second). Mattermost's
+// package alone opens the writer's stream first, and asks for the body only after that second.
+// Either way the plugin handles the request once both are open, and answers.
+func TestTheBodyIsAskedForWhileTheWritersStreamOpens(t *testing.T) {
 	for _, atOnce := range []bool{true, false} {
-		impl := &echoPlugin{read: make(chan struct{})}
-		read := impl.read
-		side, _ := servedHooks(t, impl, atOnce)
+		side, _ := servedHooks(t, &echoPlugin{}, atOnce)
 		body := `{"post_id":"p1"}`
 		writer, bodyStream := side.broker.NextId(), side.broker.NextId()
-		go serveBody(t, side.broker, bodyStream, body)
+		asked := make(chan struct{})
+		go serveBody(side.broker, bodyStream, body, asked)
 		srv := &writerServer{rec: httptest.NewRecorder()}
-		readFirst := make(chan bool, 1)
+		askedFirst := make(chan bool, 1)
 		go func() {
 			select {
-			case <-read:
-				readFirst <- true
-			case <-time.After(time.Second): // far longer than a Read takes; under the broker's 5 s
-				readFirst <- false
+			case <-asked:
+				askedFirst <- true
+			case <-time.After(time.Second): // far longer than a round trip; under the broker's 5 s
+				askedFirst <- false
 			}
 			conn, err := side.broker.Accept(writer)
 			if err != nil {
@@ -253,12 +250,7 @@ func TestTheRequestIsReadBeforeTheWritersStreamIsOpen(t *testing.T) {
 			RequestBodyStream:    bodyStream,
 		}, nil)
 		require.NoError(t, err)
-		select {
-		case <-read:
-		default:
-			t.Fatalf("at once %v: the body was never read", atOnce)
-		}
-		assert.Equal(t, atOnce, <-readFirst, "at once %v: the body read before the writer's stream was open", atOnce)
+		assert.Equal(t, atOnce, <-askedFirst, "at once %v: the body asked for before the writer's stream was open", atOnce)
 		// The answer to Mattermost's request in one round trip: the plugin's own writer is
 		// written straight; Mattermost's sends the headers first.
 		want := []string{"Write"}
@@ -272,9 +264,32 @@ func TestTheRequestIsReadBeforeTheWritersStreamIsOpen(t *testing.T) {
 	}
 }
 
+// A stream that fails to open fails the call before the plugin sees the request, as with
+// Mattermost's server: here the writer's stream is never accepted (go-plugin's broker gives up
+// after 5 s).
+func TestNoRequestIsHandledWithoutItsWritersStream(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out the broker's 5 s")
+	}
+	impl := &echoPlugin{}
+	side, _ := servedHooks(t, impl, true)
+	writer, bodyStream := side.broker.NextId(), side.broker.NextId()
+	go serveBody(side.broker, bodyStream, `{}`, nil)
+	req := httptest.NewRequest(http.MethodPost, "/api/v1/handler", nil)
+	err := side.client.Call("Plugin.ServeHTTP", plugin.Z_ServeHTTPArgs{
+		ResponseWriterStream: writer,
+		Request:              &plugin.HTTPRequestSubset{Method: req.Method, URL: req.URL, Header: req.Header},
+		Context:              &plugin.Context{},
+		RequestBodyStream:    bodyStream,
+	}, nil)
+	require.Error(t, err)
+	assert.True(t, impl.bodyAt.IsZero(), "the plugin never saw the request")
+}
+
 // serveBody is Mattermost's side of a request body's stream (plugin.serveIOReader): each Read's
-// size comes in, at most that many bytes go out.
-func serveBody(t testing.TB, b *goplugin.MuxBroker, id uint32, body string) {
+// size comes in, at most that many bytes go out. asked (if not nil) is closed when the first
+// size has come.
+func serveBody(b *goplugin.MuxBroker, id uint32, body string, asked chan struct{}) {
 	conn, err := b.Accept(id)
 	if err != nil {
 		return
@@ -286,6 +301,10 @@ func serveBody(t testing.TB, b *goplugin.MuxBroker, id uint32, body string) {
 		n, err := binary.ReadVarint(in)
 		if err != nil {
 			return
+		}
+		if asked != nil {
+			close(asked)
+			asked = nil
 		}
 		if written, err := io.CopyN(conn, src, n); err != nil || written < n {
 			return
