@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/rpc"
+	"net/url"
 	"reflect"
 	"strconv"
 	"strings"
@@ -102,6 +103,18 @@ type serverSide struct {
 func (s *serverSide) Client(b *goplugin.MuxBroker, c *rpc.Client) (any, error) {
 	s.broker, s.client = b, c
 	return s.Plugin.Client(b, c)
+}
+
+// serveHTTP makes Mattermost's Plugin.ServeHTTP call for a POST to the handler, with the
+// streams the caller serves.
+func (s *serverSide) serveHTTP(writer, body uint32, h http.Header) error {
+	u, _ := url.Parse("/api/v1/handler")
+	return s.client.Call("Plugin.ServeHTTP", plugin.Z_ServeHTTPArgs{
+		ResponseWriterStream: writer,
+		Request:              &plugin.HTTPRequestSubset{Method: http.MethodPost, URL: u, Header: h},
+		Context:              &plugin.Context{},
+		RequestBodyStream:    body,
+	}, nil)
 }
 
 // mattermostServes is Mattermost's client for a plugin's ServeHTTP hook.
@@ -241,15 +254,7 @@ func TestTheBodyIsAskedForWhileTheWritersStreamOpens(t *testing.T) {
 			_ = s.RegisterName("Plugin", srv)
 			s.ServeConn(conn)
 		}()
-		req := httptest.NewRequest(http.MethodPost, "/api/v1/handler", nil)
-		req.Header.Set("X-To-Mattermost", "yes")
-		err := side.client.Call("Plugin.ServeHTTP", plugin.Z_ServeHTTPArgs{
-			ResponseWriterStream: writer,
-			Request:              &plugin.HTTPRequestSubset{Method: req.Method, URL: req.URL, Header: req.Header},
-			Context:              &plugin.Context{},
-			RequestBodyStream:    bodyStream,
-		}, nil)
-		require.NoError(t, err)
+		require.NoError(t, side.serveHTTP(writer, bodyStream, http.Header{"X-To-Mattermost": {"yes"}}))
 		assert.Equal(t, atOnce, <-askedFirst, "at once %v: the body asked for before the writer's stream was open", atOnce)
 		// The answer to Mattermost's request in one round trip: the plugin's own writer is
 		// written straight; Mattermost's sends the headers first.
@@ -275,14 +280,7 @@ func TestNoRequestIsHandledWithoutItsWritersStream(t *testing.T) {
 	side, _ := servedHooks(t, impl, true)
 	writer, bodyStream := side.broker.NextId(), side.broker.NextId()
 	go serveBody(side.broker, bodyStream, `{}`, nil)
-	req := httptest.NewRequest(http.MethodPost, "/api/v1/handler", nil)
-	err := side.client.Call("Plugin.ServeHTTP", plugin.Z_ServeHTTPArgs{
-		ResponseWriterStream: writer,
-		Request:              &plugin.HTTPRequestSubset{Method: req.Method, URL: req.URL, Header: req.Header},
-		Context:              &plugin.Context{},
-		RequestBodyStream:    bodyStream,
-	}, nil)
-	require.Error(t, err)
+	require.Error(t, side.serveHTTP(writer, bodyStream, http.Header{}))
 	assert.True(t, impl.bodyAt.IsZero(), "the plugin never saw the request")
 }
 
