@@ -113,7 +113,7 @@ func (h *hooksPlugin) Server(b *goplugin.MuxBroker) (any, error) {
 	if !ok {
 		return impl, nil
 	}
-	return &hooksServer{hookServer: served, broker: b, handler: h.handler}, nil
+	return &hooksServer{hookServer: served, broker: b, session: brokerSession(b), handler: h.handler}, nil
 }
 
 // Client is the server's side: Mattermost's own, unchanged (this process never uses it).
@@ -125,7 +125,9 @@ func (h *hooksPlugin) Client(b *goplugin.MuxBroker, c *rpc.Client) (any, error) 
 // Mattermost's server.
 type hooksServer struct {
 	hookServer
-	broker  *goplugin.MuxBroker
+	broker *goplugin.MuxBroker
+	// session is the broker's connection, found once (nil: the broker has another shape).
+	session *yamux.Session
 	handler httpHandler
 }
 
@@ -148,7 +150,7 @@ func (s *hooksServer) ServeHTTP(args *plugin.Z_ServeHTTPArgs, _ *struct{}) error
 	if args.RequestBodyStream != 0 {
 		var conn net.Conn
 		var asked int
-		conn, asked, bodyErr = dialAsking(s.broker, args.RequestBodyStream, firstAsk(r))
+		conn, asked, bodyErr = dialAsking(s.broker, s.session, args.RequestBodyStream, firstAsk(r))
 		if bodyErr == nil {
 			r.Body = &streamBody{conn: conn, owed: int64(asked)}
 		}
@@ -192,11 +194,10 @@ func firstAsk(r *plugin.HTTPRequestSubset) int {
 // dialAsking opens the stream id as go-plugin's MuxBroker.Dial does — the id written on a new
 // stream of the connection, the same id read back from the other end — and, in the same
 // write, asks for the first ask bytes of the body (the other end's serveIOReader reads the
-// size once the stream is accepted); it answers how many it asked for. Should the broker not
-// have the shape this was built for, it dials as the broker does and asks for nothing: the
+// size once the stream is accepted); it answers how many it asked for. Without the broker's
+// session (a broker of another shape) it dials as the broker does and asks for nothing: the
 // first Read asks.
-func dialAsking(b *goplugin.MuxBroker, id uint32, ask int) (net.Conn, int, error) {
-	session := brokerSession(b)
+func dialAsking(b *goplugin.MuxBroker, session *yamux.Session, id uint32, ask int) (net.Conn, int, error) {
 	if ask == 0 || session == nil {
 		conn, err := b.Dial(id)
 		return conn, 0, err

@@ -200,6 +200,9 @@ func TestTheBodyIsAskedForAsItsStreamOpens(t *testing.T) {
 		{"a bot's acknowledgement declaring its length", "127.0.0.1:5000", true, click, 0},
 		{"a body of unknown length over the network", "127.0.0.1:5000", false, click, 1},
 		{"Mattermost's own, larger than the first ask", "", false, strings.Repeat("y", bodyRead+10), 1},
+		// Hostile: a body declared past the core's limit is never asked for, so none of it
+		// crosses the stream and neither process waits for it.
+		{"a body declared over 1 MiB", "127.0.0.1:5000", true, strings.Repeat("z", 1<<20+1), 0},
 	} {
 		r := httptest.NewRequest(http.MethodPost, "/api/v1/handler", strings.NewReader(c.body))
 		r.RemoteAddr = c.remote
@@ -208,7 +211,11 @@ func TestTheBodyIsAskedForAsItsStreamOpens(t *testing.T) {
 		}
 		w := httptest.NewRecorder()
 		mm.ServeHTTP(&plugin.Context{}, w, r)
-		assert.Equal(t, "POST /api/v1/handler "+c.body, w.Body.String(), c.name)
+		if len(c.body) > 1<<20 {
+			assert.JSONEq(t, `{"error":"unread"}`, w.Body.String(), c.name)
+		} else {
+			assert.Equal(t, "POST /api/v1/handler "+c.body, w.Body.String(), c.name)
+		}
 		assert.Equal(t, c.asks, impl.asks, c.name)
 	}
 }
