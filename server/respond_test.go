@@ -124,13 +124,52 @@ func TestARefusedStatusStillWritesTheBody(t *testing.T) {
 	assert.JSONEq(t, `{"error":"odd"}`, srv.rec.Body.String())
 }
 
+// A REST response is JSON beside the headers Mattermost set, which go once: Mattermost's writer
+// sends them before the WriteHeader and again before the Write (five round trips).
 func TestARestResponseIsJSONBesideMattermostsHeaders(t *testing.T) {
 	w, srv := remoteWriter(t)
 	writeResponse(w, &response{Status: http.StatusConflict, Body: `{"code":"answered"}`})
+	assert.Equal(t, []string{"Header", "SyncHeader", "WriteHeader", "Write"}, srv.calls)
 	assert.Equal(t, http.StatusConflict, srv.rec.Code)
 	assert.Equal(t, "application/json", srv.rec.Header().Get("Content-Type"))
 	assert.Equal(t, "from-mattermost", srv.rec.Header().Get("X-Request-Id"))
 	assert.JSONEq(t, `{"code":"answered"}`, srv.rec.Body.String())
+}
+
+// A 200 leaves the status to the Write: the headers, then the body.
+func TestARestAnswerIsThreeRoundTrips(t *testing.T) {
+	w, srv := remoteWriter(t)
+	writeResponse(w, &response{Status: http.StatusOK, Body: `{"ok":true}`})
+	assert.Equal(t, []string{"Header", "SyncHeader", "Write"}, srv.calls)
+	assert.Equal(t, "application/json", srv.rec.Header().Get("Content-Type"))
+}
+
+// A handler that never asks for the headers changes none: they are not sent, and Mattermost's
+// stay (its own writer would send back an empty set, wiping them).
+func TestUntouchedHeadersAreNotSent(t *testing.T) {
+	w, srv := remoteWriter(t)
+	_, err := w.Write([]byte("a"))
+	require.NoError(t, err)
+	_, err = w.Write([]byte("b"))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"Write", "Write"}, srv.calls)
+	assert.Equal(t, "from-mattermost", srv.rec.Header().Get("X-Request-Id"))
+	assert.Equal(t, "ab", srv.rec.Body.String())
+}
+
+// Headers go with the first WriteHeader or Write; a change after it does nothing, as with
+// net/http, so nothing more is sent.
+func TestHeadersGoOnceTheResponseStarts(t *testing.T) {
+	w, srv := remoteWriter(t)
+	w.Header().Set("X-One", "1")
+	w.WriteHeader(http.StatusAccepted)
+	w.Header().Set("X-Two", "2")
+	_, err := w.Write([]byte("{}"))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"Header", "SyncHeader", "WriteHeader", "Write"}, srv.calls)
+	assert.Equal(t, "1", srv.rec.Header().Get("X-One"))
+	assert.Empty(t, srv.rec.Header().Get("X-Two"))
+	assert.Equal(t, http.StatusAccepted, srv.rec.Code)
 }
 
 // BenchmarkWriteResponse writes a click's answer to a writer like Mattermost's over a pipe:

@@ -172,6 +172,12 @@ func (s *hooksServer) ServeHTTP(args *plugin.Z_ServeHTTPArgs, _ *struct{}) error
 	}
 	rw := &streamWriter{client: rpc.NewClient(w.conn)}
 	defer rw.client.Close()
+	if r.RemoteAddr != "" {
+		// A request from the network: its response goes back over the network, as JSON
+		// beside Mattermost's headers, which are fetched now, while the body comes in and the
+		// core decides, rather than after. (Mattermost's own requests are answered without them.)
+		rw.fetchHeader()
+	}
 	defer r.Body.Close()
 	s.handler.ServeHTTP(args.Context, rw, r.GetHTTPRequest())
 	return nil
@@ -268,29 +274,67 @@ func (b *streamBody) Close() error {
 	return b.conn.Close()
 }
 
-// streamWriter is the response writer over its stream, as Mattermost's
-// (plugin.httpResponseWriterRPCClient): the headers are fetched once, when first asked for, and
-// sent before every WriteHeader and Write. writeResponse calls its server's side directly for
-// a response to Mattermost's own request (respond.go).
+// streamWriter is the response writer over its stream, with the calls of Mattermost's
+// (plugin.httpResponseWriterRPCClient: Header, SyncHeader, WriteHeader, Write, a round trip
+// each) made fewer times. Mattermost's writer fetches the headers when first asked for and
+// sends them before every WriteHeader and every Write: a JSON response is three round trips
+// (Header, SyncHeader, Write) and a refusal five. This one sends them once, with the first
+// WriteHeader or Write — after that net/http ignores changes to them, as does every writer
+// Mattermost hands a plugin — and only if the handler asked for them (a handler that never
+// touched them changes nothing, where Mattermost's writer would send back what it fetched, or
+// an empty set that wipes the server's). And for a request from the network the headers are
+// fetched as the stream opens (fetchHeader), beside the body and the core's work: a JSON
+// response is then two round trips after the handler's decision (SyncHeader, Write), a
+// refusal three. writeResponse calls its server's side directly for a response to
+// Mattermost's own request (respond.go).
 type streamWriter struct {
 	client *rpc.Client
 	header http.Header
+	// fetching is the Header call under way, nil once its answer is in header.
+	fetching *rpc.Call
+	// touched: the handler asked for the headers, so it may have changed them.
+	touched bool
+	// sent: the headers went with a WriteHeader or a Write.
+	sent bool
 }
 
 var _ http.ResponseWriter = (*streamWriter)(nil)
 
+// fetchHeader starts asking the server for the response's headers (those Mattermost set
+// before calling the plugin, which a response keeps).
+func (w *streamWriter) fetchHeader() {
+	w.fetching = w.client.Go("Plugin.Header", struct{}{}, &w.header, nil)
+}
+
 func (w *streamWriter) Header() http.Header {
-	if w.header == nil {
-		_ = w.client.Call("Plugin.Header", struct{}{}, &w.header)
+	if w.fetching == nil && w.header == nil {
+		w.fetchHeader()
+	}
+	if w.fetching != nil {
+		<-w.fetching.Done
+		w.fetching = nil
 		if w.header == nil {
 			w.header = http.Header{}
 		}
 	}
+	w.touched = true
 	return w.header
 }
 
+// sendHeader sends the headers with the response's first WriteHeader or Write, if the handler
+// may have changed them. (The core answers no informational status, after which they could
+// still change.)
+func (w *streamWriter) sendHeader() error {
+	if w.sent || !w.touched {
+		w.sent = true
+		return nil
+	}
+	w.sent = true
+	return w.client.Call("Plugin.SyncHeader", w.header, nil)
+}
+
 func (w *streamWriter) Write(b []byte) (int, error) {
-	if err := w.client.Call("Plugin.SyncHeader", w.header, nil); err != nil {
+	if err := w.sendHeader(); err != nil {
 		return 0, err
 	}
 	if err := w.client.Call("Plugin.Write", b, nil); err != nil {
@@ -300,7 +344,7 @@ func (w *streamWriter) Write(b []byte) (int, error) {
 }
 
 func (w *streamWriter) WriteHeader(status int) {
-	if err := w.client.Call("Plugin.SyncHeader", w.header, nil); err != nil {
+	if err := w.sendHeader(); err != nil {
 		return
 	}
 	_ = w.client.Call("Plugin.WriteHeader", status, nil)

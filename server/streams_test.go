@@ -11,6 +11,7 @@ import (
 	"net/rpc"
 	"net/url"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,6 +31,8 @@ type echoPlugin struct {
 	commands []string
 	bodyAt   time.Time // when the last request's body was read
 	asks     int       // the Reads of the last request's body that had to ask for it
+	// beforeAnswer, if set, runs once the body is read, before the answer is written.
+	beforeAnswer func()
 }
 
 func (e *echoPlugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Request) {
@@ -37,6 +40,9 @@ func (e *echoPlugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http
 	e.bodyAt = time.Now()
 	if b, ok := r.Body.(*streamBody); ok {
 		e.asks = b.asks
+	}
+	if e.beforeAnswer != nil {
+		e.beforeAnswer()
 	}
 	if err != nil || tooLarge {
 		writeResponse(w, &response{Status: http.StatusBadRequest, Body: `{"error":"unread"}`})
@@ -276,6 +282,51 @@ func TestTheBodyIsAskedForWhileTheWritersStreamOpens(t *testing.T) {
 	}
 }
 
+// A request from the network is answered in JSON beside the headers Mattermost set: they are
+// fetched as the writer's stream opens, before the handler answers, so the answer takes two
+// round trips after the decision (SyncHeader, Write). Mattermost's server fetches them when
+// the handler first asks, after its decision: never before it (a 1 s wait, as a control).
+func TestARequestFromTheNetworkHasItsHeadersFetchedBeforeItIsAnswered(t *testing.T) {
+	for _, atOnce := range []bool{true, false} {
+		impl := &echoPlugin{}
+		side, _ := servedHooks(t, impl, atOnce)
+		writer := side.broker.NextId()
+		srv := &writerServer{rec: httptest.NewRecorder()}
+		srv.rec.Header().Set("X-Request-Id", "from-mattermost")
+		go func() {
+			conn, err := side.broker.Accept(writer)
+			if err != nil {
+				return
+			}
+			defer conn.Close()
+			s := rpc.NewServer()
+			_ = s.RegisterName("Plugin", srv)
+			s.ServeConn(conn)
+		}()
+		var fetchedFirst bool
+		impl.beforeAnswer = func() {
+			for deadline := time.Now().Add(time.Second); time.Now().Before(deadline) && !fetchedFirst; time.Sleep(time.Millisecond) {
+				srv.mu.Lock()
+				fetchedFirst = slices.Contains(srv.calls, "Header")
+				srv.mu.Unlock()
+			}
+		}
+		u, _ := url.Parse("/api/v1/ack")
+		require.NoError(t, side.client.Call("Plugin.ServeHTTP", plugin.Z_ServeHTTPArgs{
+			ResponseWriterStream: writer,
+			Request:              &plugin.HTTPRequestSubset{Method: http.MethodGet, URL: u, Header: http.Header{}, RemoteAddr: "127.0.0.1:5000"},
+			Context:              &plugin.Context{},
+		}, nil))
+		assert.Equal(t, atOnce, fetchedFirst, "at once %v: the headers fetched before the answer", atOnce)
+		srv.mu.Lock()
+		assert.Equal(t, []string{"Header", "SyncHeader", "Write"}, srv.calls)
+		srv.mu.Unlock()
+		assert.Equal(t, "application/json", srv.rec.Header().Get("Content-Type"))
+		assert.Equal(t, "from-mattermost", srv.rec.Header().Get("X-Request-Id"))
+		assert.Equal(t, "GET /api/v1/ack ", srv.rec.Body.String())
+	}
+}
+
 // A stream that fails to open fails the call before the plugin sees the request, as with
 // Mattermost's server: here the writer's stream is never accepted (go-plugin's broker gives up
 // after 5 s).
@@ -317,33 +368,47 @@ func serveBody(b *goplugin.MuxBroker, id uint32, body string, asked chan struct{
 	}
 }
 
-// BenchmarkServeHTTPStreams is a click's request through Mattermost's client and the plugin's
-// server over go-plugin's connection on loopback, the handler reading the body and writing the
-// answer through the writer's Write: "at_once" as main serves, "mattermost" with Mattermost's
-// server alone. µs-to-body is from Mattermost's call to the plugin holding the body: the time
-// a click waits before the plugin can decide it.
+// BenchmarkServeHTTPStreams is a request through Mattermost's client and the plugin's server
+// over go-plugin's connection on loopback, the handler reading the body and writing the answer:
+// "at_once" as main serves, "mattermost" with Mattermost's server alone; "click" is
+// Mattermost's own request (answered through the writer's Write alone), "rest" a bot's request
+// over the network declaring its length (answered in JSON through the writer's methods).
+// µs-to-body is from Mattermost's call to the plugin holding the body: the time a click waits
+// before the plugin can decide it; µs-to-answer from then to Mattermost's call returning.
 func BenchmarkServeHTTPStreams(b *testing.B) {
 	body := `{"user_id":"u1","post_id":"p1","channel_id":"c1","team_id":"t1","context":{"approve":true}}`
-	for _, side := range []struct {
-		name   string
-		atOnce bool
-	}{{"at_once", true}, {"mattermost", false}} {
-		b.Run(side.name, func(b *testing.B) {
-			impl := &echoPlugin{}
-			_, raw := servedHooks(b, impl, side.atOnce)
-			mm := raw.(mattermostServes)
-			var toBody time.Duration
-			for b.Loop() {
-				r := httptest.NewRequest(http.MethodPost, "/api/v1/handler", strings.NewReader(body))
-				w := httptest.NewRecorder()
-				start := time.Now()
-				mm.ServeHTTP(&plugin.Context{}, w, r)
-				toBody += impl.bodyAt.Sub(start)
-				if w.Code != http.StatusOK {
-					b.Fatal(w.Code)
+	for _, request := range []string{"click", "rest"} {
+		for _, side := range []struct {
+			name   string
+			atOnce bool
+		}{{"at_once", true}, {"mattermost", false}} {
+			b.Run(request+"/"+side.name, func(b *testing.B) {
+				impl := &echoPlugin{}
+				_, raw := servedHooks(b, impl, side.atOnce)
+				mm := raw.(mattermostServes)
+				var toBody, toAnswer time.Duration
+				for b.Loop() {
+					r := httptest.NewRequest(http.MethodPost, "/api/v1/handler", strings.NewReader(body))
+					if request == "rest" {
+						r.RemoteAddr = "127.0.0.1:5000"
+						r.Header.Set("Content-Length", strconv.Itoa(len(body)))
+					} else {
+						r.RemoteAddr = ""
+						r.Header.Set("X-To-Mattermost", "yes")
+					}
+					w := httptest.NewRecorder()
+					start := time.Now()
+					mm.ServeHTTP(&plugin.Context{}, w, r)
+					end := time.Now()
+					toBody += impl.bodyAt.Sub(start)
+					toAnswer += end.Sub(impl.bodyAt)
+					if w.Code != http.StatusOK {
+						b.Fatal(w.Code)
+					}
 				}
-			}
-			b.ReportMetric(float64(toBody.Microseconds())/float64(b.N), "µs-to-body")
-		})
+				b.ReportMetric(float64(toBody.Microseconds())/float64(b.N), "µs-to-body")
+				b.ReportMetric(float64(toAnswer.Microseconds())/float64(b.N), "µs-to-answer")
+			})
+		}
 	}
 }

@@ -69,17 +69,18 @@ func nativeCommandServer(t *testing.T) string {
 	return "http://" + l.Addr().String()
 }
 
-// answeringCommandBot subscribes bot and answers its commands and lookups in the ack, on the
-// websocket or over REST.
-func answeringCommandBot(t *testing.T, bot *harness.Account, rest bool) {
+// restAckingCommandBot subscribes bot and answers its commands and lookups in the ack, posted
+// to POST /api/v1/ack and timed into acks.
+func restAckingCommandBot(t *testing.T, bot *harness.Account, acks *restAcks) {
 	t.Helper()
 	s := openSocket(t, bot)
 	s.subscribe(t)
-	answerCommandsAndLookups(t, s, bot, rest)
+	answerCommandsAndLookups(t, s, bot, acks)
 }
 
-// answerCommandsAndLookups answers, on the subscribed socket s of bot, every command and lookup.
-func answerCommandsAndLookups(t *testing.T, s *socket, bot *harness.Account, rest bool) {
+// answerCommandsAndLookups answers, on the subscribed socket s of bot, every command and lookup
+// over REST, timed into acks.
+func answerCommandsAndLookups(t *testing.T, s *socket, bot *harness.Account, acks *restAcks) {
 	go func() {
 		for {
 			ev, err := harness.Await(s.events, time.Hour, func(ev *model.WebSocketEvent) bool {
@@ -99,14 +100,7 @@ func answerCommandsAndLookups(t *testing.T, s *socket, bot *harness.Account, res
 				q, _ := data["query"].(string)
 				answer = map[string]any{"items": benchItems(q)}
 			}
-			id := fmt.Sprint(proxy["event_id"])
-			if !rest {
-				s.ackQuiet(id, answer)
-				continue
-			}
-			if status, out, err := call(http.MethodPost, ackPath, bot.Token, map[string]any{"event_id": id, "answer": answer}); err != nil || status != http.StatusOK {
-				t.Errorf("POST %s: HTTP %d %v %s", ackPath, status, err, out)
-			}
+			acks.post(t, bot, fmt.Sprint(proxy["event_id"]), answer)
 		}
 	}()
 }
@@ -213,7 +207,8 @@ func TestCommandBench(t *testing.T) {
 	wsTrigger, restTrigger, nativeTrigger := uniqueTrigger("bws"), uniqueTrigger("brest"), uniqueTrigger("bnat")
 	// The websocket side is a bot on the Go library (its Nagle remedy on, as by default).
 	libraryCommandBot(t, wsBot, wsTrigger)
-	answeringCommandBot(t, restBot, true)
+	acks := &restAcks{}
+	restAckingCommandBot(t, restBot, acks)
 	if status, body := registerCommand(t, restBot, restTrigger); status != http.StatusOK {
 		t.Fatalf("register /%s: HTTP %d %s", restTrigger, status, mustJSON(body))
 	}
@@ -242,15 +237,18 @@ func TestCommandBench(t *testing.T) {
 	for _, side := range sides {
 		side() // warm every path
 	}
+	acks.taken() // the warm-up's
 	benchSidesRun(add, "command", "execute -> answer shown", commandBenchRounds,
 		[]string{"plugin, library bot acking on the websocket", "plugin, bot acking over REST", "native HTTP command"}, sides)
+	acks.report(add, "command")
 
 	// --- lookups: a dialog opened through the plugin, its dynamic select answered by the bot.
 	r := newAnswerRig(t, "benchlk")
 	def := deployDialog("lk", false)
 	def["elements"] = append(def["elements"].([]any), map[string]any{"display_name": "Approver", "name": "approver", "type": "select", "data_source": "dynamic", "optional": true})
 	o := r.open(t, def)
-	answerCommandsAndLookups(t, r.botWS, r.bot, true)
+	lookupAcks := &restAcks{}
+	answerCommandsAndLookups(t, r.botWS, r.bot, lookupAcks)
 	lookupURL := dialogPathPrefix + o.SessionID + "/lookup"
 	lookup := func(url string, i int) time.Duration {
 		q := fmt.Sprint("q", i)
@@ -286,6 +284,7 @@ func TestCommandBench(t *testing.T) {
 		return p50, p95
 	}
 	p50, p95 := lookups(lookupURL, libURL, base+"/lookup")
+	lookupAcks.report(add, "lookup")
 	add("lookup: %d lookups a side, alternating (A B C): plugin + websocket bot (REST ack) p50 %s p95 %s; plugin + the Go library's bot (ack on the websocket) p50 %s p95 %s; native lookup URL p50 %s p95 %s; ratios p50 %.2f, %.2f",
 		lookupBenchN, ms(p50[0]), ms(p95[0]), ms(p50[1]), ms(p95[1]), ms(p50[2]), ms(p95[2]), float64(p50[0])/float64(p50[2]), float64(p50[1])/float64(p50[2]))
 

@@ -103,9 +103,9 @@ func allowLoopbackIntegrations(t *testing.T) {
 	t.Cleanup(func() { set(saved) })
 }
 
-// answeringBot subscribes a websocket of bot and answers every click in its ack: on the
-// websocket, or with POST /api/v1/ack when rest.
-func answeringBot(t *testing.T, bot *harness.Account, rest bool) *socket {
+// restAckingBot subscribes a websocket of bot and answers every click in its ack, posted to
+// POST /api/v1/ack and timed into acks.
+func restAckingBot(t *testing.T, bot *harness.Account, acks *restAcks) {
 	t.Helper()
 	s := openSocket(t, bot)
 	s.subscribe(t)
@@ -120,17 +120,49 @@ func answeringBot(t *testing.T, bot *harness.Account, rest bool) *socket {
 			ctx, _ := data["context"].(map[string]any)
 			userName, _ := data["user_name"].(string)
 			option, _ := ctx["selected_option"].(string)
-			id, answer := fmt.Sprint(proxy["event_id"]), benchAnswer(userName, option)
-			if !rest {
-				s.ackQuiet(id, answer)
-				continue
-			}
-			if status, out, err := call(http.MethodPost, ackPath, bot.Token, map[string]any{"event_id": id, "answer": answer}); err != nil || status != http.StatusOK {
-				t.Errorf("POST %s: HTTP %d %v %s", ackPath, status, err, out)
-			}
+			acks.post(t, bot, fmt.Sprint(proxy["event_id"]), benchAnswer(userName, option))
 		}
 	}()
-	return s
+}
+
+// restAcks times a bot's acknowledgements over REST: POST /api/v1/ack as the bot sees it,
+// from sending the request to reading the response.
+type restAcks struct {
+	mu   sync.Mutex
+	took []time.Duration
+}
+
+// post acknowledges the event id with answer as bot, and times it.
+func (a *restAcks) post(t *testing.T, bot *harness.Account, id string, answer map[string]any) {
+	start := time.Now()
+	status, out, err := call(http.MethodPost, ackPath, bot.Token, map[string]any{"event_id": id, "answer": answer})
+	took := time.Since(start)
+	if err != nil || status != http.StatusOK {
+		t.Errorf("POST %s: HTTP %d %v %s", ackPath, status, err, out)
+		return
+	}
+	a.mu.Lock()
+	a.took = append(a.took, took)
+	a.mu.Unlock()
+}
+
+// taken hands over the acknowledgements timed so far, and starts again.
+func (a *restAcks) taken() []time.Duration {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	took := a.took
+	a.took = nil
+	return took
+}
+
+// report adds the acknowledgements timed since the last taken.
+func (a *restAcks) report(add func(string, ...any), what string) {
+	took := a.taken()
+	if len(took) == 0 {
+		return
+	}
+	p50, p95, _ := percentiles(took)
+	add("%s: the REST bot's POST /api/v1/ack as it saw it, %d acks: p50 %s p95 %s", what, len(took), ms(p50), ms(p95))
 }
 
 // libraryBot runs the Go library's bot for bot (libs/go, package socketmode), answering every
@@ -237,7 +269,8 @@ func TestDeliveryBench(t *testing.T) {
 	stalled := newDeliveryBot(t, "benchnagle")
 	libraryBot(t, stalled, false)
 	restBot := newDeliveryBot(t, "benchrest")
-	answeringBot(t, restBot, true)
+	acks := &restAcks{}
+	restAckingBot(t, restBot, acks)
 	values := make([]string, benchClicksRound)
 	for i := range values {
 		values[i] = strconv.Itoa(i)
@@ -271,10 +304,12 @@ func TestDeliveryBench(t *testing.T) {
 		side(p)
 		waitPostMessage(t, alice, p.Id, "Deployed "+values[len(values)-1]+" for @alice")
 	}
+	acks.taken() // the warm-up's
 	benchSidesRun(add, "answer", "click -> answer applied", benchRounds,
 		[]string{"plugin, library bot acking on the websocket", "plugin, the same without its Nagle remedy", "plugin, bot acking over REST", "native HTTP integration"},
 		[]func() []time.Duration{func() []time.Duration { return side(viaPlugin) }, func() []time.Duration { return side(viaStalled) },
 			func() []time.Duration { return side(viaREST) }, func() []time.Duration { return side(native) }})
+	acks.report(add, "answer")
 	// The same beside the floor: the least any plugin can do (floor_bench_test.go).
 	withFloor(t, func(floorAcc *harness.Account) {
 		viaFloor := createPost(t, floorAcc, "", "floor plugin", menu(floorAcc, floorURL(floorAcc, "click")))
