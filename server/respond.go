@@ -2,7 +2,6 @@ package main
 
 import (
 	"net/http"
-	"net/rpc"
 )
 
 // writeResponse writes the core's response. Every method of a plugin's response writer is a
@@ -29,7 +28,7 @@ import (
 func writeResponse(w http.ResponseWriter, r *response) {
 	if r.ToMattermost {
 		if sw, ok := w.(*streamWriter); ok {
-			writeOverRPC(sw.client, r)
+			sw.writeWithoutHeaders(r)
 			return
 		}
 	} else {
@@ -43,15 +42,17 @@ func writeResponse(w http.ResponseWriter, r *response) {
 	}
 }
 
-// writeOverRPC calls the server's side of the response writer (plugin.httpResponseWriterRPCServer)
-// without its header round trip: the same methods, with the same arguments, that the writer's
-// own WriteHeader and Write call after it. As with the writer's own methods, a WriteHeader the server refuses (a status it does not
-// accept) does not keep the body from being written.
-func writeOverRPC(c *rpc.Client, r *response) {
+// writeWithoutHeaders calls the server's side of the response writer
+// (plugin.httpResponseWriterRPCServer) without its header round trip: the same methods, with
+// the same arguments, that the writer's own WriteHeader and Write call after it. As with the
+// writer's own methods, a WriteHeader the server refuses (a status it does not accept) does not
+// keep the body from being written.
+func (w *streamWriter) writeWithoutHeaders(r *response) {
+	w.settle()
 	if r.Status != http.StatusOK {
-		_ = c.Call("Plugin.WriteHeader", r.Status, nil)
+		_ = w.client.Call("Plugin.WriteHeader", r.Status, nil)
 	}
 	if r.Body != "" {
-		_ = c.Call("Plugin.Write", []byte(r.Body), nil)
+		_ = w.client.Call("Plugin.Write", []byte(r.Body), nil)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/rpc"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -20,6 +21,8 @@ type writerServer struct {
 	mu    sync.Mutex
 	calls []string
 	rec   *httptest.ResponseRecorder
+	// headerTakes delays the answer to Header, which is remembered as it is answered.
+	headerTakes time.Duration
 }
 
 func (s *writerServer) called(name string) {
@@ -29,6 +32,7 @@ func (s *writerServer) called(name string) {
 }
 
 func (s *writerServer) Header(_ struct{}, reply *http.Header) error {
+	time.Sleep(s.headerTakes)
 	s.called("Header")
 	*reply = s.rec.Header().Clone()
 	return nil
@@ -134,6 +138,20 @@ func TestARestResponseIsJSONBesideMattermostsHeaders(t *testing.T) {
 	assert.Equal(t, "application/json", srv.rec.Header().Get("Content-Type"))
 	assert.Equal(t, "from-mattermost", srv.rec.Header().Get("X-Request-Id"))
 	assert.JSONEq(t, `{"code":"answered"}`, srv.rec.Body.String())
+}
+
+// Nothing is written while the headers fetched for a request from the network are on their
+// way (the server's side reads its header map to answer, and its writer may change it as the
+// response starts): here a response to Mattermost's own kind of request, posted from the
+// network, which needs no headers.
+func TestNothingIsWrittenWhileTheHeadersAreFetched(t *testing.T) {
+	w, srv := remoteWriter(t)
+	srv.headerTakes = 50 * time.Millisecond
+	w.fetchHeader()
+	writeResponse(w, &response{Status: http.StatusForbidden, Body: `{"error":"forbidden"}`, ToMattermost: true})
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	assert.Equal(t, []string{"Header", "WriteHeader", "Write"}, srv.calls)
 }
 
 // A 200 leaves the status to the Write: the headers, then the body.

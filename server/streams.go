@@ -310,21 +310,30 @@ func (w *streamWriter) Header() http.Header {
 	if w.fetching == nil && w.header == nil {
 		w.fetchHeader()
 	}
-	if w.fetching != nil {
-		<-w.fetching.Done
-		w.fetching = nil
-		if w.header == nil {
-			w.header = http.Header{}
-		}
+	w.settle()
+	if w.header == nil {
+		w.header = http.Header{}
 	}
 	w.touched = true
 	return w.header
+}
+
+// settle waits for the Header call under way, if any. Nothing is written while it is: the
+// server's side encodes its header map for the answer, and a writer under it may change the
+// map as the response starts (a wrapper adding Content-Encoding): at the same time, that
+// would be a concurrent map read and write in the server's process.
+func (w *streamWriter) settle() {
+	if w.fetching != nil {
+		<-w.fetching.Done
+		w.fetching = nil
+	}
 }
 
 // sendHeader sends the headers with the response's first WriteHeader or Write, if the handler
 // may have changed them. (The core answers no informational status, after which they could
 // still change.)
 func (w *streamWriter) sendHeader() error {
+	w.settle()
 	if w.sent || !w.touched {
 		w.sent = true
 		return nil
