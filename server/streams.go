@@ -177,6 +177,9 @@ func (s *hooksServer) ServeHTTP(args *plugin.Z_ServeHTTPArgs, _ *struct{}) error
 		// beside Mattermost's headers, which are fetched now, while the body comes in and the
 		// core decides, rather than after. (Mattermost's own requests are answered without them.)
 		rw.fetchHeader()
+		// Answered before the call returns, whatever the handler wrote: once it has,
+		// Mattermost's side finishes the response, which may change the header map.
+		defer rw.settle()
 	}
 	defer r.Body.Close()
 	s.handler.ServeHTTP(args.Context, rw, r.GetHTTPRequest())

@@ -327,6 +327,39 @@ func TestARequestFromTheNetworkHasItsHeadersFetchedBeforeItIsAnswered(t *testing
 	}
 }
 
+// silentPlugin answers nothing.
+type silentPlugin struct{ plugin.MattermostPlugin }
+
+func (silentPlugin) ServeHTTP(*plugin.Context, http.ResponseWriter, *http.Request) {}
+
+// The headers fetched for a request from the network are answered before the call returns,
+// also when the handler wrote nothing: then Mattermost's side finishes the response, and its
+// writer may change the header map the answer is read from.
+func TestTheCallReturnsOnlyOnceTheHeadersAreFetched(t *testing.T) {
+	side, _ := servedHooks(t, &silentPlugin{}, true)
+	writer := side.broker.NextId()
+	srv := &writerServer{rec: httptest.NewRecorder(), headerTakes: 50 * time.Millisecond}
+	go func() {
+		conn, err := side.broker.Accept(writer)
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		s := rpc.NewServer()
+		_ = s.RegisterName("Plugin", srv)
+		s.ServeConn(conn)
+	}()
+	u, _ := url.Parse("/api/v1/status")
+	require.NoError(t, side.client.Call("Plugin.ServeHTTP", plugin.Z_ServeHTTPArgs{
+		ResponseWriterStream: writer,
+		Request:              &plugin.HTTPRequestSubset{Method: http.MethodGet, URL: u, Header: http.Header{}, RemoteAddr: "127.0.0.1:5000"},
+		Context:              &plugin.Context{},
+	}, nil))
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	assert.Equal(t, []string{"Header"}, srv.calls)
+}
+
 // A stream that fails to open fails the call before the plugin sees the request, as with
 // Mattermost's server: here the writer's stream is never accepted (go-plugin's broker gives up
 // after 5 s).
