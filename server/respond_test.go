@@ -154,6 +154,19 @@ func TestNothingIsWrittenWhileTheHeadersAreFetched(t *testing.T) {
 	assert.Equal(t, []string{"Header", "WriteHeader", "Write"}, srv.calls)
 }
 
+// So is a status written without the headers asked for (the shim's last resort, a 503), and
+// the headers Mattermost set stay.
+func TestNoStatusIsWrittenWhileTheHeadersAreFetched(t *testing.T) {
+	w, srv := remoteWriter(t)
+	srv.headerTakes = 50 * time.Millisecond
+	w.fetchHeader()
+	w.WriteHeader(http.StatusServiceUnavailable)
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	assert.Equal(t, []string{"Header", "WriteHeader"}, srv.calls)
+	assert.Equal(t, "from-mattermost", srv.rec.Header().Get("X-Request-Id"))
+}
+
 // A 200 leaves the status to the Write: the headers, then the body.
 func TestARestAnswerIsThreeRoundTrips(t *testing.T) {
 	w, srv := remoteWriter(t)

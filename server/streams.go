@@ -137,15 +137,27 @@ type hooksServer struct {
 // as its stream opens: the body comes in while the writer's stream opens.
 func (s *hooksServer) ServeHTTP(args *plugin.Z_ServeHTTPArgs, _ *struct{}) error {
 	type dialed struct {
-		conn net.Conn
-		err  error
+		w   *streamWriter
+		err error
 	}
+	r := args.Request
 	writer := make(chan dialed, 1)
 	go func() {
 		conn, err := s.broker.Dial(args.ResponseWriterStream)
-		writer <- dialed{conn, err}
+		if err != nil {
+			writer <- dialed{nil, err}
+			return
+		}
+		w := &streamWriter{client: rpc.NewClient(conn)}
+		if r.RemoteAddr != "" {
+			// A request from the network: its response goes back over the network, as JSON
+			// beside Mattermost's headers, which are fetched now, while the body comes in
+			// and the core decides, rather than after. (Mattermost's own requests are
+			// answered without them.)
+			w.fetchHeader()
+		}
+		writer <- dialed{w, nil}
 	}()
-	r := args.Request
 	var bodyErr error
 	if args.RequestBodyStream != 0 {
 		var conn net.Conn
@@ -157,29 +169,23 @@ func (s *hooksServer) ServeHTTP(args *plugin.Z_ServeHTTPArgs, _ *struct{}) error
 	} else {
 		r.Body = io.NopCloser(&bytes.Buffer{})
 	}
-	w := <-writer
-	switch {
-	case w.err != nil:
+	d := <-writer
+	if d.err != nil {
 		if r.Body != nil {
 			_ = r.Body.Close()
 		}
-		fmt.Fprintf(os.Stderr, "[ERROR] Can't connect to remote response writer stream, error: %v\n", w.err.Error())
-		return w.err
-	case bodyErr != nil:
-		_ = w.conn.Close()
+		fmt.Fprintf(os.Stderr, "[ERROR] Can't connect to remote response writer stream, error: %v\n", d.err.Error())
+		return d.err
+	}
+	rw := d.w
+	defer rw.client.Close()
+	// The headers fetched are answered before the call returns, whatever the handler wrote or
+	// if it never ran: then Mattermost's side finishes the response, which may change the
+	// header map its answer is read from.
+	defer rw.settle()
+	if bodyErr != nil {
 		fmt.Fprintf(os.Stderr, "[ERROR] Can't connect to remote request body stream, error: %v\n", bodyErr.Error())
 		return bodyErr
-	}
-	rw := &streamWriter{client: rpc.NewClient(w.conn)}
-	defer rw.client.Close()
-	if r.RemoteAddr != "" {
-		// A request from the network: its response goes back over the network, as JSON
-		// beside Mattermost's headers, which are fetched now, while the body comes in and the
-		// core decides, rather than after. (Mattermost's own requests are answered without them.)
-		rw.fetchHeader()
-		// Answered before the call returns, whatever the handler wrote: once it has,
-		// Mattermost's side finishes the response, which may change the header map.
-		defer rw.settle()
 	}
 	defer r.Body.Close()
 	s.handler.ServeHTTP(args.Context, rw, r.GetHTTPRequest())
@@ -323,8 +329,9 @@ func (w *streamWriter) Header() http.Header {
 
 // settle waits for the Header call under way, if any. Nothing is written while it is: the
 // server's side encodes its header map for the answer, and a writer under it may change the
-// map as the response starts (a wrapper adding Content-Encoding): at the same time, that
-// would be a concurrent map read and write in the server's process.
+// map as the response starts: at the same time, that would be a concurrent map read and write
+// in the server's process. (Like any http.ResponseWriter, the writer is used by one goroutine,
+// the handler's, and not after the handler returns.)
 func (w *streamWriter) settle() {
 	if w.fetching != nil {
 		<-w.fetching.Done
