@@ -123,6 +123,29 @@ func (s *serverSide) serveHTTP(writer, body uint32, h http.Header) error {
 	}, nil)
 }
 
+// getFromNetwork makes Mattermost's Plugin.ServeHTTP call for a GET of path from a client over
+// the network (a remote address, no body), with the writer's stream the caller serves.
+func (s *serverSide) getFromNetwork(writer uint32, path string) error {
+	u, _ := url.Parse(path)
+	return s.client.Call("Plugin.ServeHTTP", plugin.Z_ServeHTTPArgs{
+		ResponseWriterStream: writer,
+		Request:              &plugin.HTTPRequestSubset{Method: http.MethodGet, URL: u, Header: http.Header{}, RemoteAddr: "127.0.0.1:5000"},
+		Context:              &plugin.Context{},
+	}, nil)
+}
+
+// serveWriter is the server's side of a response writer's stream: srv answers its calls.
+func (s *serverSide) serveWriter(id uint32, srv *writerServer) {
+	conn, err := s.broker.Accept(id)
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	rs := rpc.NewServer()
+	_ = rs.RegisterName("Plugin", srv)
+	rs.ServeConn(conn)
+}
+
 // mattermostServes is Mattermost's client for a plugin's ServeHTTP hook.
 type mattermostServes interface {
 	ServeHTTP(c *plugin.Context, w http.ResponseWriter, r *http.Request)
@@ -258,14 +281,7 @@ func TestTheBodyIsAskedForWhileTheWritersStreamOpens(t *testing.T) {
 			case <-time.After(time.Second): // far longer than a round trip; under the broker's 5 s
 				askedFirst <- false
 			}
-			conn, err := side.broker.Accept(writer)
-			if err != nil {
-				return
-			}
-			defer conn.Close()
-			s := rpc.NewServer()
-			_ = s.RegisterName("Plugin", srv)
-			s.ServeConn(conn)
+			side.serveWriter(writer, srv)
 		}()
 		require.NoError(t, side.serveHTTP(writer, bodyStream, http.Header{"X-To-Mattermost": {"yes"}}))
 		assert.Equal(t, atOnce, <-askedFirst, "at once %v: the body asked for before the writer's stream was open", atOnce)
@@ -293,16 +309,7 @@ func TestARequestFromTheNetworkHasItsHeadersFetchedBeforeItIsAnswered(t *testing
 		writer := side.broker.NextId()
 		srv := &writerServer{rec: httptest.NewRecorder()}
 		srv.rec.Header().Set("X-Request-Id", "from-mattermost")
-		go func() {
-			conn, err := side.broker.Accept(writer)
-			if err != nil {
-				return
-			}
-			defer conn.Close()
-			s := rpc.NewServer()
-			_ = s.RegisterName("Plugin", srv)
-			s.ServeConn(conn)
-		}()
+		go side.serveWriter(writer, srv)
 		var fetchedFirst bool
 		impl.beforeAnswer = func() {
 			for deadline := time.Now().Add(time.Second); time.Now().Before(deadline) && !fetchedFirst; time.Sleep(time.Millisecond) {
@@ -311,12 +318,7 @@ func TestARequestFromTheNetworkHasItsHeadersFetchedBeforeItIsAnswered(t *testing
 				srv.mu.Unlock()
 			}
 		}
-		u, _ := url.Parse("/api/v1/ack")
-		require.NoError(t, side.client.Call("Plugin.ServeHTTP", plugin.Z_ServeHTTPArgs{
-			ResponseWriterStream: writer,
-			Request:              &plugin.HTTPRequestSubset{Method: http.MethodGet, URL: u, Header: http.Header{}, RemoteAddr: "127.0.0.1:5000"},
-			Context:              &plugin.Context{},
-		}, nil))
+		require.NoError(t, side.getFromNetwork(writer, "/api/v1/ack"))
 		assert.Equal(t, atOnce, fetchedFirst, "at once %v: the headers fetched before the answer", atOnce)
 		srv.mu.Lock()
 		assert.Equal(t, []string{"Header", "SyncHeader", "Write"}, srv.calls)
@@ -339,22 +341,8 @@ func TestTheCallReturnsOnlyOnceTheHeadersAreFetched(t *testing.T) {
 	side, _ := servedHooks(t, &silentPlugin{}, true)
 	writer := side.broker.NextId()
 	srv := &writerServer{rec: httptest.NewRecorder(), headerTakes: 50 * time.Millisecond}
-	go func() {
-		conn, err := side.broker.Accept(writer)
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		s := rpc.NewServer()
-		_ = s.RegisterName("Plugin", srv)
-		s.ServeConn(conn)
-	}()
-	u, _ := url.Parse("/api/v1/status")
-	require.NoError(t, side.client.Call("Plugin.ServeHTTP", plugin.Z_ServeHTTPArgs{
-		ResponseWriterStream: writer,
-		Request:              &plugin.HTTPRequestSubset{Method: http.MethodGet, URL: u, Header: http.Header{}, RemoteAddr: "127.0.0.1:5000"},
-		Context:              &plugin.Context{},
-	}, nil))
+	go side.serveWriter(writer, srv)
+	require.NoError(t, side.getFromNetwork(writer, "/api/v1/status"))
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
 	assert.Equal(t, []string{"Header"}, srv.calls)
