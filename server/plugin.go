@@ -132,9 +132,7 @@ func (p *Plugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Req
 			Path:         r.URL.Path,
 			UserID:       r.Header.Get("Mattermost-User-Id"),
 			BodyTooLarge: tooLarge,
-			// Mattermost's own request (doPluginRequest) is made in the server's memory, with
-			// no remote address; one over the network always has one.
-			Internal: r.RemoteAddr == "",
+			Internal:     madeByMattermost(r.RemoteAddr),
 		}},
 		NowMs:    p.now().UnixMilli(),
 		Entropy:  p.entropy(),

@@ -149,7 +149,7 @@ func (s *hooksServer) ServeHTTP(args *plugin.Z_ServeHTTPArgs, _ *struct{}) error
 			return
 		}
 		w := &streamWriter{client: rpc.NewClient(conn)}
-		if r.RemoteAddr != "" {
+		if !madeByMattermost(r.RemoteAddr) {
 			// A request from the network: its response goes back over the network, as JSON
 			// beside Mattermost's headers, which are fetched now, while the body comes in
 			// and the core decides, rather than after. (Mattermost's own requests are
@@ -192,6 +192,13 @@ func (s *hooksServer) ServeHTTP(args *plugin.Z_ServeHTTPArgs, _ *struct{}) error
 	return nil
 }
 
+// madeByMattermost reports whether a request is one Mattermost made itself (doPluginRequest,
+// for a click, a submission, a lookup): made in the server's memory, it has no remote address;
+// one over the network always has one.
+func madeByMattermost(remoteAddr string) bool {
+	return remoteAddr == ""
+}
+
 // firstAsk is how much of r's body is asked for as its stream opens: what the shim's first
 // Read asks (readBody, bodyRead) whenever the shim will read the body — a request Mattermost
 // made itself (no remote address: the body is in the server's memory), or one whose declared
@@ -200,7 +207,7 @@ func (s *hooksServer) ServeHTTP(args *plugin.Z_ServeHTTPArgs, _ *struct{}) error
 // and nobody waits for a client sending one slowly.
 func firstAsk(r *plugin.HTTPRequestSubset) int {
 	declared := declaredLength(r.Header)
-	if (r.RemoteAddr == "" && declared < 0) || (declared >= 0 && declared <= bodyRead) {
+	if (madeByMattermost(r.RemoteAddr) && declared < 0) || (declared >= 0 && declared <= bodyRead) {
 		return bodyRead
 	}
 	return 0
