@@ -308,8 +308,8 @@ func benchCorePath(b *testing.B, guard, cold, prefetch bool) {
 	p.attachStanding(&call)
 	if prefetch {
 		// A click Mattermost made is asked nothing beside the call: no guesses to confirm.
-		guesses := p.prefetch(&call, body, time.UnixMilli(call.NowMs))
-		if len(call.Prefetched) == 0 || (guesses != nil && !guesses.confirmed(&call)) {
+		guess := p.prefetch(&call, body, time.UnixMilli(call.NowMs))
+		if len(call.Prefetched) == 0 || (guess != nil && !guess.confirm(&call)) {
 			b.Fatal("the click's answers are not all at hand")
 		}
 	}

@@ -15,6 +15,9 @@ import (
 type configuration struct {
 	// settings is passed back to the core with every call.
 	settings json.RawMessage
+	// prefetch is what the shim may answer before an input's first call, by path, under these
+	// settings (the core's lists, ready to fill).
+	prefetch map[string]*prefetchPlan
 }
 
 // getConfiguration returns the settings in force. Lock-free: it is read on every request.
@@ -65,7 +68,7 @@ func (p *Plugin) configure(event string) error {
 	if err != nil {
 		return err
 	}
-	p.setConfiguration(&configuration{settings: rep.Settings})
+	p.setConfiguration(&configuration{settings: rep.Settings, prefetch: newPrefetchPlans(rep.Prefetch)})
 	p.carryOut(rep.Effects)
 	if rep.Error != nil {
 		return errors.New(*rep.Error)

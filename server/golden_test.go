@@ -123,10 +123,10 @@ func (f *fixture) cachePrefetched(t *testing.T, p *Plugin, api *plugintest.API) 
 	} else {
 		require.NoError(t, json.Unmarshal(f.Input, &in))
 	}
-	key, user, body, ok := prefetchFor(&in, body)
-	plan := p.prefetchPlans[key]
+	key, src, ok := prefetchFor(&in, body)
+	plan := p.getConfiguration().prefetch[key]
 	require.True(t, ok && plan != nil, "the core prefetches nothing for %s", key)
-	values, ok := plan.values(user, body)
+	values, ok := plan.values(src)
 	require.True(t, ok, "the request has no value for a marker it needs")
 	filled := map[string]bool{}
 	for _, tmpl := range plan.templates {

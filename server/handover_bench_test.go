@@ -95,11 +95,11 @@ func BenchmarkAckHandover(b *testing.B) {
 					Settings: p.getConfiguration().settings,
 				}
 				start := time.Now()
-				var guesses *prefetchGuesses
+				var guess *openGuess
 				if c.atHand {
-					guesses = p.prefetch(&call, nil, time.UnixMilli(call.NowMs))
+					guess = p.prefetch(&call, nil, time.UnixMilli(call.NowMs))
 				}
-				if _, err := p.decide(context.Background(), laneInteractive, &call, nil, guesses); err != nil {
+				if _, err := p.decide(context.Background(), laneInteractive, &call, nil, guess); err != nil {
 					b.Fatal(err)
 				}
 				waited += (<-woke).Sub(start)

@@ -28,8 +28,6 @@ type Plugin struct {
 	life lifecycle
 	// info holds the constants the core was built with (from plugin.json).
 	info reply
-	// prefetchPlans are info's prefetch lists, ready to fill, by path.
-	prefetchPlans map[string]*prefetchPlan
 	// configuration is replaced whole on every change; read without a lock on the hot path.
 	configuration atomic.Pointer[configuration]
 	// cache keeps the answers the core says may be reused for a while.
@@ -83,7 +81,6 @@ func (p *Plugin) OnActivate() error {
 	}
 	p.info = *info
 	c.heavyBytes.Store(int64(info.Lanes[laneNames[laneBulk]].HeavyBytes))
-	p.prefetchPlans = newPrefetchPlans(info.Prefetch)
 	if err := p.configure("activate"); err != nil {
 		return err
 	}
@@ -139,8 +136,8 @@ func (p *Plugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Req
 		Node:     p.node,
 		Settings: p.getConfiguration().settings,
 	}
-	guesses := p.prefetch(&call, body, time.UnixMilli(call.NowMs))
-	rep, err := p.decide(r.Context(), p.info.lane(r.URL.Path, len(body)), &call, body, guesses)
+	guess := p.prefetch(&call, body, time.UnixMilli(call.NowMs))
+	rep, err := p.decide(r.Context(), p.info.lane(r.URL.Path, len(body)), &call, body, guess)
 	if err == nil && (rep.Reply == nil || rep.Reply.HTTP == nil) {
 		err = fmt.Errorf("the core answered %q without an HTTP response", rep.Kind)
 	}
@@ -154,16 +151,15 @@ func (p *Plugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Req
 
 // decide runs one input through the core: while the core asks for facts, gather them and call
 // again with every answer so far. The same call (clock, entropy, settings) serves every round.
-// guesses are the likely questions prefetched for the first call (nil: none): its reply
-// stands only if every one got the answer expected; otherwise the core is called again with
-// the real answers, as if nothing had been expected.
+// guess is the likely questions prefetched for the first call and asked beside it (nil:
+// none); it stays open as one made in a later round does.
 //
 // A round decided on a likely answer still being asked (nextRound) may be followed by more
 // rounds before that answer is in, as long as nothing is done on it: effects are carried out,
 // a wait begins and a decision is returned only once every likely answer it rests on is known
 // to be the expected one. When one is not, the rounds decided on it are dropped with the
 // answers gathered for them, and the core is called again from where the guess was made.
-func (p *Plugin) decide(ctx context.Context, lane int, call *handleCall, body []byte, guesses *prefetchGuesses) (*reply, error) {
+func (p *Plugin) decide(ctx context.Context, lane int, call *handleCall, body []byte, guess *openGuess) (*reply, error) {
 	var awaited []string
 	// However the input ends, its waits are over: acknowledgements that wait to learn of them
 	// go on.
@@ -173,11 +169,11 @@ func (p *Plugin) decide(ctx context.Context, lane int, call *handleCall, body []
 		}
 	}()
 	p.attachStanding(call)
-	rep, err := p.callCore(ctx, lane, call, body)
-	if guesses != nil && !guesses.confirmed(call) {
-		rep, err = p.callCore(ctx, lane, call, body)
+	open := guess
+	if open != nil {
+		open.before = maps.Clone(call.Facts)
 	}
-	var open *openGuess
+	rep, err := p.callCore(ctx, lane, call, body)
 	for round := 0; ; {
 		// Whatever ends the input — an effect, a wait, a decision, a failure — waits for the
 		// guess it rests on; a wrong guess takes the rounds decided on it back, failures
@@ -270,6 +266,10 @@ type openGuess struct {
 	real    map[string]json.RawMessage
 	wait    func()
 	before  map[string]json.RawMessage
+	// attached: the guesses went with the input's first call as prefetched answers, from
+	// call.Prefetched[first] on (prefetch), rather than as facts.
+	attached bool
+	first    int
 }
 
 // settle waits for the open guess and closes it. When it was wrong, the answers are as they
@@ -299,8 +299,12 @@ func (g *openGuess) confirm(call *handleCall) bool {
 	if !right {
 		call.Facts = g.before
 	}
-	for _, q := range g.guessed {
-		call.Facts[q.Name] = g.real[q.Name]
+	for i, q := range g.guessed {
+		if g.attached {
+			call.Prefetched[g.first+i].answer = g.real[q.Name]
+		} else {
+			call.Facts[q.Name] = g.real[q.Name]
+		}
 	}
 	return right
 }
@@ -439,8 +443,8 @@ func (p *Plugin) hookReply(in input) *reply {
 		Node:     p.node,
 		Settings: p.getConfiguration().settings,
 	}
-	guesses := p.prefetch(&call, nil, time.UnixMilli(call.NowMs))
-	rep, err := p.decide(context.Background(), p.info.lane("", in.size()), &call, nil, guesses)
+	guess := p.prefetch(&call, nil, time.UnixMilli(call.NowMs))
+	rep, err := p.decide(context.Background(), p.info.lane("", in.size()), &call, nil, guess)
 	if err != nil {
 		p.API.LogError("the core could not decide a hook", "error", err.Error())
 		return nil

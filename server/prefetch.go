@@ -6,7 +6,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
+	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/segmentio/encoding/json"
 )
 
@@ -34,14 +36,36 @@ type prefetchPlan struct {
 	templates    []prefetchTemplate
 }
 
-// prefetchMarker is one marker id and where its value comes from: the Mattermost-User-Id
-// header (user), or a string of the JSON body found by the keys of bodyPath. A request without
-// a value for a marker that is not optional gets nothing prefetched.
+// prefetchMarker is one marker id and where its value comes from. An input without a value
+// for a marker that is not optional gets nothing prefetched.
 type prefetchMarker struct {
 	id       string
-	user     bool
+	source   markerSource
 	bodyPath []string
 	optional bool
+}
+
+// markerSource is where a marker's value comes from.
+type markerSource int
+
+const (
+	// fromUser: the Mattermost-User-Id header, or the person who typed a command.
+	fromUser markerSource = iota
+	// fromBody: a string of the JSON body (a websocket message's data), found by bodyPath.
+	fromBody
+	// fromCommandTeam: a command's team.
+	fromCommandTeam
+	// fromCommandTrigger: a command's trigger, as the core reads it (commandTrigger); the one
+	// value that is not an id.
+	fromCommandTrigger
+)
+
+// prefetchSource is what an input's markers are filled from: its caller, and its body or its
+// command.
+type prefetchSource struct {
+	user    string
+	body    []byte
+	command *model.CommandArgs
 }
 
 type prefetchTemplate struct {
@@ -54,16 +78,6 @@ type prefetchTemplate struct {
 type prefetched struct {
 	query  []byte
 	answer json.RawMessage
-}
-
-// prefetchGuesses are the likely questions asked beside a first call: their real answers
-// decide whether its reply stands.
-type prefetchGuesses struct {
-	queries []query
-	// first is the first guess's index in the call's Prefetched; the others follow it.
-	first int
-	real  map[string]json.RawMessage
-	wait  func()
 }
 
 // newPrefetchPlans prepares the core's prefetch lists, by path. A list the shim cannot read is
@@ -80,9 +94,13 @@ func newPrefetchPlans(infos []prefetchInfo) map[string]*prefetchPlan {
 			case !isMattermostID(id):
 				continue
 			case source == "user":
-				m.user = true
+				m.source = fromUser
 			case strings.HasPrefix(source, "body."):
-				m.bodyPath = strings.Split(strings.TrimPrefix(source, "body."), ".")
+				m.source, m.bodyPath = fromBody, strings.Split(strings.TrimPrefix(source, "body."), ".")
+			case source == "command.team_id":
+				m.source = fromCommandTeam
+			case source == "command.trigger":
+				m.source = fromCommandTrigger
 			default:
 				continue
 			}
@@ -90,8 +108,8 @@ func newPrefetchPlans(infos []prefetchInfo) map[string]*prefetchPlan {
 		}
 		// One order on every node: the header first (no body read without a caller), then by id.
 		slices.SortFunc(plan.markers, func(a, b prefetchMarker) int {
-			if a.user != b.user {
-				if a.user {
+			if a.source != b.source && (a.source == fromUser || b.source == fromUser) {
+				if a.source == fromUser {
 					return -1
 				}
 				return 1
@@ -122,8 +140,12 @@ func newPrefetchPlans(infos []prefetchInfo) map[string]*prefetchPlan {
 // compares the other.
 func (t *prefetchTemplate) fillsAsText(markers []prefetchMarker) bool {
 	values := make([]string, len(markers))
-	for i := range values {
+	for i, m := range markers {
 		values[i] = fmt.Sprintf("prefetchcheck%013d", i)
+		if m.source == fromCommandTrigger {
+			// Of another length than a marker: the text is rewritten, not overwritten.
+			values[i] = fmt.Sprintf("check.%d", i)
+		}
 	}
 	raw, q, ok := t.fill(markers, values)
 	var decoded query
@@ -132,31 +154,34 @@ func (t *prefetchTemplate) fillsAsText(markers []prefetchMarker) bool {
 }
 
 // prefetchFor says which prefetch list serves an input, and what fills it: a request by its
-// path, a websocket message by its action (websocket:<action>, its data read as the body).
-// Other inputs prefetch nothing.
-func prefetchFor(in *input, body []byte) (key, user string, _ []byte, ok bool) {
+// path, a websocket message by its action (websocket:<action>, its data read as the body), a
+// slash command by "command". Other inputs prefetch nothing.
+func prefetchFor(in *input, body []byte) (key string, _ prefetchSource, ok bool) {
 	switch {
 	case in.HTTP != nil && !in.HTTP.BodyTooLarge:
-		return in.HTTP.Path, in.HTTP.UserID, body, true
+		return in.HTTP.Path, prefetchSource{user: in.HTTP.UserID, body: body}, true
 	case in.WebSocket != nil:
-		return "websocket:" + in.WebSocket.Action, in.WebSocket.UserID, in.WebSocket.Data, true
+		return "websocket:" + in.WebSocket.Action, prefetchSource{user: in.WebSocket.UserID, body: in.WebSocket.Data}, true
+	case in.Command != nil && in.Command.Args != nil:
+		return "command", prefetchSource{user: in.Command.Args.UserId, command: in.Command.Args}, true
 	}
-	return "", "", nil, false
+	return "", prefetchSource{}, false
 }
 
 // prefetch attaches to call the answers at hand for its input. When the cache held every
 // answer it looked for, it also attaches the likely questions' expected answers and starts
-// asking them, and returns them to be confirmed; otherwise (nil) the first call cannot decide
-// anyway, and nothing is asked before the core has read the request: a request naming ids
-// nobody clicked lately, hostile or cold, costs no round trip more than before. A question
-// this process answers from its own memory (what it knows of a wait) is answered at once.
-func (p *Plugin) prefetch(call *handleCall, body []byte, now time.Time) *prefetchGuesses {
-	key, user, body, ok := prefetchFor(&call.Input, body)
-	plan := p.prefetchPlans[key]
-	if !ok || plan == nil || len(body) > plan.maxBodyBytes {
+// asking them, and returns them as a guess the first call is made on (decide keeps it open
+// until something would be done on it); otherwise (nil) the first call cannot decide anyway,
+// and nothing is asked before the core has read the input: a request naming ids nobody
+// clicked lately, hostile or cold, costs no round trip more than before. A question this
+// process answers from its own memory (what it knows of a wait) is answered at once.
+func (p *Plugin) prefetch(call *handleCall, body []byte, now time.Time) *openGuess {
+	key, src, ok := prefetchFor(&call.Input, body)
+	plan := p.getConfiguration().prefetch[key]
+	if !ok || plan == nil || len(src.body) > plan.maxBodyBytes {
 		return nil
 	}
-	values, ok := plan.values(user, body)
+	values, ok := plan.values(src)
 	if !ok {
 		return nil
 	}
@@ -182,44 +207,36 @@ func (p *Plugin) prefetch(call *handleCall, body []byte, now time.Time) *prefetc
 	if !warm || len(likely) == 0 {
 		return nil
 	}
-	guesses := &prefetchGuesses{queries: likely, first: len(call.Prefetched), real: make(map[string]json.RawMessage, len(likely))}
+	guess := &openGuess{guessed: likely, real: make(map[string]json.RawMessage, len(likely)), attached: true, first: len(call.Prefetched)}
 	for i, q := range likely {
 		call.Prefetched = append(call.Prefetched, prefetched{query: likelyRaw[i], answer: q.Likely})
 	}
-	guesses.wait = p.startAsking(likely, guesses.real, now, false)
-	return guesses
+	guess.wait = p.startAsking(likely, guess.real, now, false)
+	return guess
 }
 
-// confirmed waits for the likely questions' real answers and puts them in place of the
-// guesses; it reports whether every guess was right (a reply computed with them stands).
-func (g *prefetchGuesses) confirmed(call *handleCall) bool {
-	g.wait()
-	right := true
-	for i, q := range g.queries {
-		guess := &call.Prefetched[g.first+i]
-		real := g.real[q.Name]
-		right = right && bytes.Equal(real, guess.answer)
-		guess.answer = real
-	}
-	return right
-}
-
-// values finds each marker's value for one request: a Mattermost id, or "" when the request
-// has none there (a missing field, another type, an id written with escapes, a marker's own
-// id). false when a marker that is not optional has none: nothing is prefetched then. The body
-// is read by one pass of a tokenizer that copies nothing, and only when the caller is known.
-func (plan *prefetchPlan) values(user string, body []byte) ([]string, bool) {
+// values finds each marker's value for one input: a Mattermost id (a trigger for a command's),
+// or "" when the input has none there (a missing field, another type, an id written with
+// escapes, a marker's own id). false when a marker that is not optional has none: nothing is
+// prefetched then. The body is read by one pass of a tokenizer that copies nothing, and only
+// when the caller is known.
+func (plan *prefetchPlan) values(src prefetchSource) ([]string, bool) {
 	values := make([]string, len(plan.markers))
 	scanned := false
 	for i, m := range plan.markers {
+		valid := isMattermostID
 		switch {
-		case m.user:
-			values[i] = user
-		case !scanned:
+		case m.source == fromUser:
+			values[i] = src.user
+		case m.source == fromCommandTeam && src.command != nil:
+			values[i] = src.command.TeamId
+		case m.source == fromCommandTrigger && src.command != nil:
+			values[i], valid = commandTrigger(src.command.Command), isRegistrableTrigger
+		case m.source == fromBody && !scanned:
 			scanned = true
-			plan.scan(body, values)
+			plan.scan(src.body, values)
 		}
-		if !isMattermostID(values[i]) || slices.ContainsFunc(plan.markers, func(o prefetchMarker) bool { return o.id == values[i] }) {
+		if !valid(values[i]) || slices.ContainsFunc(plan.markers, func(o prefetchMarker) bool { return strings.Contains(values[i], o.id) }) {
 			values[i] = ""
 		}
 		if values[i] == "" && !m.optional {
@@ -278,6 +295,37 @@ func plainID(raw []byte) string {
 	return string(raw[1:27])
 }
 
+// commandTrigger is a command's trigger as the core reads it (src/command/execute.rs): the
+// first word, its leading slashes left out, in ASCII lowercase. Read otherwise, it would fill
+// queries the command does not ask, which the core never uses: a lookup for nothing.
+func commandTrigger(command string) string {
+	typed := strings.TrimLeftFunc(command, unicode.IsSpace)
+	if end := strings.IndexFunc(typed, unicode.IsSpace); end >= 0 {
+		typed = typed[:end]
+	}
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + ('a' - 'A')
+		}
+		return r
+	}, strings.TrimLeft(typed, "/"))
+}
+
+// isRegistrableTrigger reports whether a bot could have registered t (src/command/mod.rs): 1
+// to 64 of a-z, 0-9, '-', '_' and '.'. Nothing else is written into a query's text, where it
+// would need escaping.
+func isRegistrableTrigger(t string) bool {
+	if len(t) == 0 || len(t) > 64 {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		if c := t[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' && c != '_' && c != '.' {
+			return false
+		}
+	}
+	return true
+}
+
 // isMattermostID reports whether s has the shape of a Mattermost id: 26 characters a-z, 0-9.
 func isMattermostID(s string) bool {
 	if len(s) != 26 {
@@ -291,9 +339,9 @@ func isMattermostID(s string) bool {
 	return true
 }
 
-// fill writes the request's values in place of the template's markers, in its text and in
-// its decoded query; false when a marker has no value. A marker and its value are both ids,
-// 26 characters, so the text keeps its length.
+// fill writes the input's values in place of the template's markers, in its text and in its
+// decoded query; false when a marker has no value. An id is as long as its marker, so the text
+// keeps its length and is overwritten; a trigger may be shorter or longer, and rewrites it.
 func (t *prefetchTemplate) fill(markers []prefetchMarker, values []string) ([]byte, query, bool) {
 	raw := bytes.Clone(t.raw)
 	q := t.q
@@ -301,6 +349,11 @@ func (t *prefetchTemplate) fill(markers []prefetchMarker, values []string) ([]by
 		marker, value := markers[i].id, values[i]
 		if value == "" {
 			return nil, query{}, false
+		}
+		q.fillText(marker, value)
+		if len(value) != len(marker) {
+			raw = bytes.ReplaceAll(raw, []byte(marker), []byte(value))
+			continue
 		}
 		for at := 0; ; {
 			j := bytes.Index(raw[at:], []byte(marker))
@@ -310,7 +363,6 @@ func (t *prefetchTemplate) fill(markers []prefetchMarker, values []string) ([]by
 			copy(raw[at+j:], value)
 			at += j + len(marker)
 		}
-		q.fillText(marker, value)
 	}
 	return raw, q, true
 }

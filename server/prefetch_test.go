@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/segmentio/encoding/json"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 )
 
@@ -20,8 +22,8 @@ import (
 // answer would be looked up under another question than the one the core takes it for.
 func TestPrefetchFillsTheQueryAsItsText(t *testing.T) {
 	p, _ := newTestPlugin(t)
-	for _, path := range []string{"/api/v1/handler", "/api/v1/ack", "websocket:ack"} {
-		plan := p.prefetchPlans[path]
+	for _, path := range []string{"/api/v1/handler", "/api/v1/ack", "websocket:ack", "command"} {
+		plan := p.getConfiguration().prefetch[path]
 		require.NotNil(t, plan, path)
 		require.NotEmpty(t, plan.templates, path)
 		values := make([]string, len(plan.markers))
@@ -117,7 +119,7 @@ func TestAForgedClickIsAskedAtMostOnePermissionBeforeTheCore(t *testing.T) {
 // nothing it could not read the same way (an escaped key, a value in an array, a marker).
 func TestPrefetchReadsTheIdsWhereTheCoreSays(t *testing.T) {
 	p, _ := newTestPlugin(t)
-	plan := p.prefetchPlans["/api/v1/handler"]
+	plan := p.getConfiguration().prefetch["/api/v1/handler"]
 	require.NotNil(t, plan)
 	const (
 		alice = "alicealicealicealicealice1"
@@ -128,14 +130,14 @@ func TestPrefetchReadsTheIdsWhereTheCoreSays(t *testing.T) {
 		team  = "teamteamteamteamteamteam01"
 	)
 	read := func(user, body string) map[string]string {
-		values, ok := plan.values(user, []byte(body))
+		values, ok := plan.values(prefetchSource{user: user, body: []byte(body)})
 		if !ok {
 			return nil
 		}
 		got := map[string]string{}
 		for i, m := range plan.markers {
 			if values[i] != "" {
-				got[strings.Join(append([]string{map[bool]string{true: "user", false: "body"}[m.user]}, m.bodyPath...), ".")] = values[i]
+				got[strings.Join(append([]string{map[bool]string{true: "user", false: "body"}[m.source == fromUser]}, m.bodyPath...), ".")] = values[i]
 			}
 		}
 		return got
@@ -169,7 +171,7 @@ func TestPrefetchReadsTheIdsWhereTheCoreSays(t *testing.T) {
 // thousands of keys.
 func BenchmarkPrefetchValues(b *testing.B) {
 	p, body, user := benchPlugin(b)
-	plan := p.prefetchPlans["/api/v1/handler"]
+	plan := p.getConfiguration().prefetch["/api/v1/handler"]
 	var hostile bytes.Buffer
 	hostile.WriteString(`{"context":{`)
 	for i := 0; hostile.Len() < plan.maxBodyBytes-16; i++ {
@@ -181,7 +183,7 @@ func BenchmarkPrefetchValues(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
 			for b.Loop() {
-				plan.values(user, body)
+				plan.values(prefetchSource{user: user, body: body})
 			}
 		})
 	}
@@ -238,4 +240,79 @@ func TestAnAcknowledgementComesWithItsWait(t *testing.T) {
 			p.waiters.decided([]string{id})
 		})
 	}
+}
+
+// A slash command's trigger is read as the core reads it (src/command/execute.rs): the first
+// word, its slashes left out, in ASCII lowercase; one no bot could register is not read at all
+// (nothing is prefetched for it).
+func TestACommandsTriggerIsReadAsTheCoreReadsIt(t *testing.T) {
+	for command, want := range map[string]string{
+		"/Deploy   prod --now ":       "deploy",
+		"  //deploy":                  "deploy",
+		"/deploy\tprod":               "deploy",
+		"/deploy\u00a0prod":           "deploy", // Unicode's white space, as Rust's char::is_whitespace
+		"/release-1.2_x now":          "release-1.2_x",
+		"/DÉPLOY":                     "",
+		"/":                           "",
+		"/dep\"loy":                   "",
+		"/" + strings.Repeat("a", 65): "",
+	} {
+		trigger := commandTrigger(command)
+		if !isRegistrableTrigger(trigger) {
+			trigger = ""
+		}
+		assert.Equal(t, want, trigger, "%q", command)
+	}
+}
+
+// What the shim prefetches for a slash command, as it arrives: the trigger's owner and the
+// person from the cache, and the team's own commands of that trigger asked beside the first
+// call — filled with the command's own values, the trigger written into the text at its own
+// length. In a direct message (no team) the team's commands are left out; a trigger no bot
+// could register gets nothing; with custom slash commands off the core asks no team's commands,
+// and the shim asks none either.
+func TestACommandsFirstRoundIsFilledFromItsArguments(t *testing.T) {
+	p, api := newTestPlugin(t)
+	const alice, team = "alicealicealicealicealice1", "teamteamteamteamteamteam01"
+	filled := func(command, teamID string) map[string]string {
+		plan := p.getConfiguration().prefetch["command"]
+		require.NotNil(t, plan)
+		key, src, ok := prefetchFor(&input{Command: &commandInput{Args: &model.CommandArgs{UserId: alice, TeamId: teamID, Command: command}}}, nil)
+		require.True(t, ok)
+		require.Equal(t, "command", key)
+		values, ok := plan.values(src)
+		if !ok {
+			return nil
+		}
+		out := map[string]string{}
+		for _, tmpl := range plan.templates {
+			raw, q, ok := tmpl.fill(plan.markers, values)
+			if !ok {
+				continue
+			}
+			var decoded query
+			require.NoError(t, json.Unmarshal(raw, &decoded), "%s", raw)
+			assert.Equal(t, decoded, q, "the text and the query say the same: %s", raw)
+			out[q.Name] = string(raw)
+		}
+		return out
+	}
+	assert.Equal(t, map[string]string{
+		"owner":         `{"name":"owner","fact":"kv_get","key":"cmd_deploy","cache_ms":60000}`,
+		"issuer":        `{"name":"issuer","fact":"user","user_id":"` + alice + `","cache_ms":5000}`,
+		"team_commands": `{"name":"team_commands","fact":"team_commands","team_id":"` + team + `","trigger":"deploy","likely":{"found":[]}}`,
+	}, filled("/Deploy prod", team))
+	dm := filled("/deploy prod", "")
+	assert.Contains(t, dm, "owner")
+	assert.NotContains(t, dm, "team_commands", "a direct message names no team")
+	assert.Nil(t, filled("/dép prod", team), "no bot could have registered it")
+
+	cfg := testServerConfig()
+	cfg.ServiceSettings.EnableCommands = model.NewPointer(false)
+	api.ExpectedCalls = slices.DeleteFunc(api.ExpectedCalls, func(c *mock.Call) bool { return c.Method == "GetConfig" })
+	api.On("GetConfig").Return(cfg)
+	require.NoError(t, p.OnConfigurationChange())
+	off := filled("/deploy prod", team)
+	assert.Contains(t, off, "owner")
+	assert.NotContains(t, off, "team_commands", "custom slash commands off: Mattermost runs no team's command")
 }

@@ -272,6 +272,8 @@ type reply struct {
 	// configured
 	Settings json.RawMessage `json:"settings"`
 	Error    *string         `json:"error"`
+	// Prefetch lists, by path, what the shim may answer before an input's first call.
+	Prefetch []prefetchInfo `json:"prefetch"`
 	// error
 	Message string `json:"message"`
 	// info
@@ -282,8 +284,6 @@ type reply struct {
 	Lanes         map[string]laneInfo `json:"lanes"`
 	// Standing are the queries whose cached answers go with the first call of every input.
 	Standing []query `json:"standing"`
-	// Prefetch lists, by path, what the shim may answer before a request's first call.
-	Prefetch []prefetchInfo `json:"prefetch"`
 }
 
 // laneInfo is what the core says of a lane: the fuel each of its calls may spend, the paths it

@@ -18,6 +18,10 @@ pub const ACK_PATH: &str = "/api/v1/ack";
 /// acknowledgement (`custom_<id>_ack`) by, its data read as a request's body.
 pub(crate) const SOCKET_ACK: &str = "websocket:ack";
 
+/// A slash command a bot registered (the `ExecuteCommand` hook), where a prefetch list names
+/// the input it serves ([`crate::facts::Prefetch`]).
+pub(crate) const COMMAND_INPUT: &str = "command";
+
 /// Where a bot reads its own delivery status (SPEC §9.7).
 pub const STATUS_PATH: &str = "/api/v1/status";
 

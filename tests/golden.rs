@@ -324,9 +324,15 @@ fn prefetch_queries(fixture: &Value) -> Vec<(String, String)> {
         #[serde(borrow)]
         queries: Vec<&'a serde_json::value::RawValue>,
     }
-    let info = handle_call(br#""info""#, b"", b"");
+    // The lists come with the settings in force: configured as the fixture's server is.
+    let commands_off = fixture["settings"]["custom_commands_off"] == true;
+    let configure = json!({"configure": {"config": {}, "event": "activate",
+        "server": {"site_url": "https://chat.example.com", "custom_commands_off": commands_off}}});
+    let info = handle_call(configure.to_string().as_bytes(), b"", b"");
     let info: Info<'_> = serde_json::from_slice(&info).unwrap();
+    let args = &fixture["input"]["command"]["args"];
     let (path, user, body) = match &fixture["input"]["web_socket"] {
+        Value::Null if !args.is_null() => (json!("command"), &args["user_id"], Vec::new()),
         Value::Null => {
             let request = &fixture["request"];
             (
@@ -352,6 +358,18 @@ fn prefetch_queries(fixture: &Value) -> Vec<(String, String)> {
             let v = match source.strip_prefix("body.") {
                 Some(path) => path.split('.').try_fold(&body, |v, k| v.get(k))?,
                 None if source == "user" => user,
+                None if source == "command.team_id" => &args["team_id"],
+                None if source == "command.trigger" => {
+                    // As the shim reads it (server/prefetch.go, commandTrigger).
+                    let typed = args["command"].as_str()?.trim_start();
+                    let head = typed.split(char::is_whitespace).next()?;
+                    let trigger = head.trim_start_matches('/').to_ascii_lowercase();
+                    let registrable = (1..=64).contains(&trigger.len())
+                        && trigger.bytes().all(|b| {
+                            b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b)
+                        });
+                    return registrable.then_some(trigger);
+                }
                 None => panic!("unknown fill source {source}"),
             };
             v.as_str()
@@ -816,4 +834,37 @@ fn an_answered_expansion_request_is_not_asked_again() {
     });
     let reply = call(&json!({ "handle": handle }), &body);
     assert_eq!(reply["kind"], "decision", "{reply}");
+}
+
+/// A command's first round is prefetched as the command arrives — the trigger's owner and the
+/// person from the cache, the team's own commands asked beside the first call — and the team's
+/// commands only where the command asks them: with custom slash commands off on the server
+/// Mattermost runs none, and reading them would be a call for nothing.
+#[test]
+fn a_command_prefetches_the_team_commands_only_while_mattermost_runs_them() {
+    let fixture = |name: &str| -> Value {
+        let path = format!(
+            "{}/tests/fixtures/commands/{name}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let names =
+        |f: &Value| -> Vec<String> { prefetch_queries(f).into_iter().map(|(n, _)| n).collect() };
+    let on = fixture("execute_answered_ephemeral");
+    assert_eq!(names(&on), ["owner", "issuer", "team_commands"]);
+    let filled: Vec<Value> = prefetch_queries(&on)
+        .iter()
+        .map(|(_, q)| serde_json::from_str(q).unwrap())
+        .collect();
+    let asked = run(&on)["queries"].as_array().cloned().unwrap();
+    for q in &filled {
+        assert!(asked.contains(q), "{q} is not a query the command asks");
+    }
+    assert_eq!(
+        names(&fixture(
+            "execute_with_custom_commands_off_asks_no_team_commands"
+        )),
+        ["owner", "issuer"]
+    );
 }

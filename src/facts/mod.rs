@@ -46,16 +46,19 @@ pub struct Query {
 /// answer) or expects (a [`Likely`] one, asked beside the call), so that an input whose every
 /// fact is at hand is decided in one call (docs/ARCHITECTURE.md, step 2). Each query is written
 /// with marker ids; the shim replaces each marker with the value `fill` names, which must be a
-/// Mattermost id written plainly: `user`, the `Mattermost-User-Id` header, or
-/// `body.<field>[.<field>]`, a string of the JSON body's objects. A request with no such value
-/// for a marker gets nothing prefetched, unless its source ends in `?` (optional: only the
-/// queries with that marker are left out). The core uses a prefetched answer only for a query
+/// Mattermost id written plainly: `user`, the `Mattermost-User-Id` header (a command's person),
+/// `body.<field>[.<field>]`, a string of the JSON body's objects, or `command.team_id`, a
+/// command's team. One source is not an id: `command.trigger`, a command's trigger as
+/// `command::execute` reads it (the first word, its slashes left out, in ASCII lowercase),
+/// filled only when it could be registered (1 to 64 of `a-z`, `0-9`, `-`, `_`, `.`). An input
+/// with no such value for a marker gets nothing prefetched, unless its source ends in `?`
+/// (optional: only the queries with that marker are left out). The core uses a prefetched answer only for a query
 /// it asks that is, byte for byte, the filled one; anything else is never looked at, so a
 /// wrong guess costs a lookup, never an outcome.
 #[derive(Debug, Serialize)]
 pub(crate) struct Prefetch {
-    /// The HTTP path whose requests it serves, or `websocket:<action>` for a websocket
-    /// message's action (its data read as the body).
+    /// The HTTP path whose requests it serves, `websocket:<action>` for a websocket
+    /// message's action (its data read as the body), or `command` for a slash command.
     pub(crate) path: &'static str,
     /// The shim reads no larger body for it.
     pub(crate) max_body_bytes: usize,

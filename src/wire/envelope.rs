@@ -158,7 +158,13 @@ enum Reply {
         queries: Vec<Query>,
     },
     Decision(Decision),
-    Configured(Configured),
+    Configured {
+        #[serde(flatten)]
+        configured: Configured,
+        /// What the shim may answer before an input's first call, by path, under the settings
+        /// in force (a command asks a team's own commands only while Mattermost runs them).
+        prefetch: Vec<crate::facts::Prefetch>,
+    },
     Info {
         plugin_id: &'static str,
         version: &'static str,
@@ -172,8 +178,6 @@ enum Reply {
         /// only for what is still missing, so an input that needs nothing else is decided in one
         /// call. An input that does not read them pays for a few hundred bytes it skips.
         standing: Vec<crate::facts::Query>,
-        /// What the shim may answer before an input's first call, by path.
-        prefetch: Vec<crate::facts::Prefetch>,
     },
     /// The call document itself was unreadable: a bug in the shim, never in a request.
     Error {
@@ -351,7 +355,20 @@ fn answer(call: Call<'_>, attached_bytes: &[u8], body: &[u8]) -> Reply {
             previous,
             event,
             server,
-        } => Reply::Configured(configure(&config, previous, event, &server)),
+        } => {
+            let configured = configure(&config, previous, event, &server);
+            let prefetch = [
+                crate::action::prefetch(),
+                crate::command::execute::prefetch(&configured.settings),
+            ]
+            .into_iter()
+            .chain(crate::delivery::ack::prefetch())
+            .collect();
+            Reply::Configured {
+                configured,
+                prefetch,
+            }
+        }
         Call::Fault { detail } => Reply::Decision(fault_decision(&detail)),
         Call::Info => Reply::Info {
             plugin_id: PLUGIN_ID,
@@ -360,10 +377,6 @@ fn answer(call: Call<'_>, attached_bytes: &[u8], body: &[u8]) -> Reply {
             fault_response: fault_decision("").response().clone(),
             lanes: Lanes::default(),
             standing: crate::sign::standing_queries(),
-            prefetch: [crate::action::prefetch()]
-                .into_iter()
-                .chain(crate::delivery::ack::prefetch())
-                .collect(),
         },
     }
 }
