@@ -308,7 +308,7 @@ func benchCorePath(b *testing.B, guard, cold, prefetch bool) {
 	p.attachStanding(&call)
 	if prefetch {
 		// A click Mattermost made is asked nothing beside the call: no guesses to confirm.
-		guess := p.prefetch(&call, body, time.UnixMilli(call.NowMs))
+		guess := p.prefetch(&call, p.getConfiguration(), body, time.UnixMilli(call.NowMs))
 		if len(call.Prefetched) == 0 || (guess != nil && !guess.confirm(&call)) {
 			b.Fatal("the click's answers are not all at hand")
 		}

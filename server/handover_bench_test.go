@@ -97,7 +97,7 @@ func BenchmarkAckHandover(b *testing.B) {
 				start := time.Now()
 				var guess *openGuess
 				if c.atHand {
-					guess = p.prefetch(&call, nil, time.UnixMilli(call.NowMs))
+					guess = p.prefetch(&call, p.getConfiguration(), nil, time.UnixMilli(call.NowMs))
 				}
 				if _, err := p.decide(context.Background(), laneInteractive, &call, nil, guess); err != nil {
 					b.Fatal(err)

@@ -123,6 +123,7 @@ func (p *Plugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Req
 		p.respondFault(w, "reading the request body: "+err.Error())
 		return
 	}
+	cfg := p.getConfiguration()
 	call := handleCall{
 		Input: input{HTTP: &httpInput{
 			Method:       r.Method,
@@ -134,9 +135,9 @@ func (p *Plugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Req
 		NowMs:    p.now().UnixMilli(),
 		Entropy:  p.entropy(),
 		Node:     p.node,
-		Settings: p.getConfiguration().settings,
+		Settings: cfg.settings,
 	}
-	guess := p.prefetch(&call, body, time.UnixMilli(call.NowMs))
+	guess := p.prefetch(&call, cfg, body, time.UnixMilli(call.NowMs))
 	rep, err := p.decide(r.Context(), p.info.lane(r.URL.Path, len(body)), &call, body, guess)
 	if err == nil && (rep.Reply == nil || rep.Reply.HTTP == nil) {
 		err = fmt.Errorf("the core answered %q without an HTTP response", rep.Kind)
@@ -436,14 +437,15 @@ func (p *Plugin) hookReply(in input) *reply {
 		return nil
 	}
 	defer p.life.leave()
+	cfg := p.getConfiguration()
 	call := handleCall{
 		Input:    in,
 		NowMs:    p.now().UnixMilli(),
 		Entropy:  p.entropy(),
 		Node:     p.node,
-		Settings: p.getConfiguration().settings,
+		Settings: cfg.settings,
 	}
-	guess := p.prefetch(&call, nil, time.UnixMilli(call.NowMs))
+	guess := p.prefetch(&call, cfg, nil, time.UnixMilli(call.NowMs))
 	rep, err := p.decide(context.Background(), p.info.lane("", in.size()), &call, nil, guess)
 	if err != nil {
 		p.API.LogError("the core could not decide a hook", "error", err.Error())

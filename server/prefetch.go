@@ -174,10 +174,11 @@ func prefetchFor(in *input, body []byte) (key string, _ prefetchSource, ok bool)
 // until something would be done on it); otherwise (nil) the first call cannot decide anyway,
 // and nothing is asked before the core has read the input: a request naming ids nobody
 // clicked lately, hostile or cold, costs no round trip more than before. A question this
-// process answers from its own memory (what it knows of a wait) is answered at once.
-func (p *Plugin) prefetch(call *handleCall, body []byte, now time.Time) *openGuess {
+// process answers from its own memory (what it knows of a wait) is answered at once. cfg is
+// the configuration the call carries the settings of: its lists are the ones for them.
+func (p *Plugin) prefetch(call *handleCall, cfg *configuration, body []byte, now time.Time) *openGuess {
 	key, src, ok := prefetchFor(&call.Input, body)
-	plan := p.getConfiguration().prefetch[key]
+	plan := cfg.prefetch[key]
 	if !ok || plan == nil || len(src.body) > plan.maxBodyBytes {
 		return nil
 	}

@@ -2,9 +2,10 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http/httptest"
-	"slices"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -13,7 +14,6 @@ import (
 	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/segmentio/encoding/json"
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 )
 
@@ -242,26 +242,24 @@ func TestAnAcknowledgementComesWithItsWait(t *testing.T) {
 	}
 }
 
-// A slash command's trigger is read as the core reads it (src/command/execute.rs): the first
-// word, its slashes left out, in ASCII lowercase; one no bot could register is not read at all
-// (nothing is prefetched for it).
+// A slash command's trigger is read as the core reads it, and filled only when a bot could
+// have registered it: the table the core's reading is tested against too
+// (tests/command_triggers.json, src/command/execute.rs). Read otherwise, the core would not use
+// what the shim prefetched.
 func TestACommandsTriggerIsReadAsTheCoreReadsIt(t *testing.T) {
-	for command, want := range map[string]string{
-		"/Deploy   prod --now ":       "deploy",
-		"  //deploy":                  "deploy",
-		"/deploy\tprod":               "deploy",
-		"/deploy\u00a0prod":           "deploy", // Unicode's white space, as Rust's char::is_whitespace
-		"/release-1.2_x now":          "release-1.2_x",
-		"/DÉPLOY":                     "",
-		"/":                           "",
-		"/dep\"loy":                   "",
-		"/" + strings.Repeat("a", 65): "",
-	} {
-		trigger := commandTrigger(command)
-		if !isRegistrableTrigger(trigger) {
-			trigger = ""
+	raw, err := os.ReadFile("../tests/command_triggers.json")
+	require.NoError(t, err)
+	var table struct {
+		Cases []struct {
+			Command, Trigger string
+			Registrable      bool
 		}
-		assert.Equal(t, want, trigger, "%q", command)
+	}
+	require.NoError(t, json.Unmarshal(raw, &table))
+	require.GreaterOrEqual(t, len(table.Cases), 10)
+	for _, c := range table.Cases {
+		assert.Equal(t, c.Trigger, commandTrigger(c.Command), "%q", c.Command)
+		assert.Equal(t, c.Registrable, isRegistrableTrigger(c.Trigger), "%q", c.Trigger)
 	}
 }
 
@@ -272,7 +270,7 @@ func TestACommandsTriggerIsReadAsTheCoreReadsIt(t *testing.T) {
 // could register gets nothing; with custom slash commands off the core asks no team's commands,
 // and the shim asks none either.
 func TestACommandsFirstRoundIsFilledFromItsArguments(t *testing.T) {
-	p, api := newTestPlugin(t)
+	p, _ := newTestPlugin(t)
 	const alice, team = "alicealicealicealicealice1", "teamteamteamteamteamteam01"
 	filled := func(command, teamID string) map[string]string {
 		plan := p.getConfiguration().prefetch["command"]
@@ -307,11 +305,11 @@ func TestACommandsFirstRoundIsFilledFromItsArguments(t *testing.T) {
 	assert.NotContains(t, dm, "team_commands", "a direct message names no team")
 	assert.Nil(t, filled("/dép prod", team), "no bot could have registered it")
 
-	cfg := testServerConfig()
-	cfg.ServiceSettings.EnableCommands = model.NewPointer(false)
-	api.ExpectedCalls = slices.DeleteFunc(api.ExpectedCalls, func(c *mock.Call) bool { return c.Method == "GetConfig" })
-	api.On("GetConfig").Return(cfg)
-	require.NoError(t, p.OnConfigurationChange())
+	// The lists the core gives with custom slash commands off (what a configuration change
+	// to it keeps beside the settings).
+	rep, err := p.callCore(context.Background(), laneInteractive, newConfigureCall(map[string]any{}, nil, "change", serverFacts{CustomCommandsOff: true}), nil)
+	require.NoError(t, err)
+	p.setConfiguration(&configuration{settings: rep.Settings, prefetch: newPrefetchPlans(rep.Prefetch)})
 	off := filled("/deploy prod", team)
 	assert.Contains(t, off, "owner")
 	assert.NotContains(t, off, "team_commands", "custom slash commands off: Mattermost runs no team's command")

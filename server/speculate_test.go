@@ -111,3 +111,71 @@ func TestWarmCommandRoundsGoOnBesideTheTeamCommandsRead(t *testing.T) {
 		})
 	}
 }
+
+// A command whose first round is at hand but whose next round must ask the server (the bot's
+// registry, account and key not cached, nothing standing either) asks nothing on the guess: the
+// read of the team's commands is awaited first, and when the team has the command, the round
+// decided on the guess is dropped — no registry, account or key is read, nothing reaches the
+// bot, and Mattermost runs the team's command. A wrong guess costs core calls, never a round
+// trip to the server.
+func TestAWrongGuessAsksTheServerNothing(t *testing.T) {
+	f := loadFixtures(t)["command_execute_answered_ephemeral"]
+	require.NotNil(t, f)
+	p, api := newTestPlugin(t)
+	p.node = fixtureNode
+	p.timers.stop()
+	now := time.UnixMilli(f.NowMs)
+	p.clock = func() time.Time { return now }
+	p.random = func(b []byte) { _, _ = hex.Decode(b, []byte(f.Entropy)) }
+	for _, q := range p.info.Standing {
+		p.cache.forget(q)
+	}
+	// At hand: the trigger's owner and the person; nothing else.
+	for _, q := range f.Expect.Queries {
+		if q.Name == "owner" || q.Name == "issuer" {
+			var compact bytes.Buffer
+			require.NoError(t, json.Compact(&compact, f.Facts[q.Name].Found))
+			p.cache.put(q, []byte(`{"found":`+compact.String()+`}`), now)
+		}
+	}
+	start := p.core.calls.Load()
+	var read atomic.Bool
+	api.On("ListCustomCommands", "teamteamteamteamteamteam01").Run(func(mock.Arguments) {
+		// Answered only once the core has gone as far as the guess lets it.
+		for deadline := time.Now().Add(3 * time.Second); p.core.calls.Load()-start < 1 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+		read.Store(true)
+	}).Return([]*model.Command{{Trigger: "deploy", TeamId: "teamteamteamteamteamteam01"}}, nil).Once()
+	var askedOnTheGuess atomic.Int64
+	for _, method := range []string{"KVGet", "GetUser"} {
+		api.On(method, mock.Anything).Run(func(mock.Arguments) {
+			if !read.Load() {
+				askedOnTheGuess.Add(1)
+			}
+		}).Return(nil, nil).Maybe()
+	}
+	var published atomic.Int64
+	api.On("PublishWebSocketEvent", mock.Anything, mock.Anything, mock.Anything).Run(func(mock.Arguments) { published.Add(1) }).Maybe()
+	for n := 1; n <= 11; n += 2 {
+		args := make([]any, n)
+		for i := range args {
+			args[i] = mock.Anything
+		}
+		api.On("LogInfo", args...).Maybe()
+		api.On("LogDebug", args...).Maybe()
+	}
+
+	var in struct {
+		Command *commandInput `json:"command"`
+	}
+	require.NoError(t, json.Unmarshal(f.Input, &in))
+	response, appErr := p.ExecuteCommand(nil, in.Command.Args)
+	require.Nil(t, appErr)
+
+	assert.Nil(t, response, "handed back: Mattermost runs the team's own command")
+	assert.Zero(t, published.Load(), "nothing reached the bot")
+	assert.Zero(t, askedOnTheGuess.Load(), "nothing was asked of the server on the guess")
+	assert.Equal(t, int64(2), p.core.calls.Load()-start, "the first round on the guess and, the next asking the server, the first decided again")
+	api.AssertExpectations(t)
+}

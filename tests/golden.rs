@@ -868,3 +868,61 @@ fn a_command_prefetches_the_team_commands_only_while_mattermost_runs_them() {
         ["owner", "issuer"]
     );
 }
+
+/// A prefetched answer to the team's own commands is the answer for one team and one trigger:
+/// filled for another trigger or another team it is never taken for the command's — the core
+/// asks its own question — while the exact one is (the command goes on to its next round).
+/// What keeps a team's own command from being taken over rests on this.
+#[test]
+fn a_prefetched_team_commands_answer_serves_only_its_team_and_trigger() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/commands/execute_answered_ephemeral.json"
+    );
+    let fixture: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let settings = call(
+        &json!({"configure": {"config": {}, "event": "activate", "server": {"site_url": "https://chat.example.com"}}}),
+        b"",
+    )["settings"]
+        .clone();
+    let filled = prefetch_queries(&fixture);
+    let asked_with = |from: &str, to: &str| -> Vec<String> {
+        let prefetched: Vec<Value> = filled
+            .iter()
+            .map(|(name, query)| {
+                let query = match name.as_str() {
+                    "team_commands" => query.replace(from, to),
+                    _ => query.clone(),
+                };
+                json!({"query": query, "answer": fixture["facts"][name]})
+            })
+            .collect();
+        let handle = json!({
+            "input": fixture["input"],
+            "now_ms": fixture["now_ms"],
+            "entropy": fixture["entropy"],
+            "settings": settings,
+            "node": NODE,
+            "prefetched": prefetched,
+        });
+        let reply = call(&json!({ "handle": handle }), b"");
+        assert_eq!(reply["kind"], "need_facts", "{reply}");
+        reply["queries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|q| q["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let exact = asked_with("", "");
+    assert!(
+        !exact.is_empty() && !exact.contains(&"team_commands".to_owned()),
+        "{exact:?}"
+    );
+    for (from, to) in [
+        (r#""trigger":"deploy""#, r#""trigger":"deploy2""#),
+        ("teamteamteamteamteamteam01", "otherteamotherteamotherte1"),
+    ] {
+        assert_eq!(asked_with(from, to), ["team_commands"], "{to}");
+    }
+}

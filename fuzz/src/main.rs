@@ -359,9 +359,11 @@ fn run(case: &Case, rng: &mut Rng, mut meter: Option<&mut meter::Meter>) -> Resu
                     String::from_utf8_lossy(&reply)
                 ));
             }
-            // What the call carries and what it answers: a lint's findings and previews are
-            // larger than the message they describe, and building them is work too.
-            let carried = call.len() + case.body.len() + reply.len();
+            // What the call carries — its document, the answers beside it (a bot's answer of
+            // hundreds of buttons is signed button by button) and the body — and what it
+            // answers: a lint's findings and previews are larger than the message they
+            // describe, and building them is work too.
+            let carried = call.len() + attached.len() + case.body.len() + reply.len();
             if fuel > meter::fuel_limit(carried) {
                 return Err(format!(
                     "a call spent {fuel} fuel for {carried} bytes, over the linear bound of {} \

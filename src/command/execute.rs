@@ -112,6 +112,19 @@ pub(crate) fn execute(args: &str, ctx: &Context, facts: Facts<'_>) -> Outcome {
     }
 }
 
+/// A command as typed, split into its trigger — the first word, its slashes left out, in ASCII
+/// lowercase — and the text after it, trimmed. The shim reads the trigger the same way to
+/// prefetch (`commandTrigger` in server/prefetch.go); tests/fixtures/commands/triggers.json
+/// holds both to one table.
+pub(crate) fn split_command(command: &str) -> (String, &str) {
+    let typed = command.trim_start();
+    let (head, rest) = typed.split_once(char::is_whitespace).unwrap_or((typed, ""));
+    (
+        head.trim_start_matches('/').to_ascii_lowercase(),
+        rest.trim(),
+    )
+}
+
 /// The first round of a command: who owns the trigger, who typed it and, where Mattermost
 /// would run a team's own command (`team`: the team, custom slash commands on), whether the team
 /// has one with this trigger.
@@ -143,7 +156,7 @@ fn first_round(f: &CommandFacts<'_>, trigger: &str, user_id: &str, team: Option<
 /// command, which the event waits for — starts a core call earlier. Built by [`first_round`]
 /// itself, so that a filled query is byte for byte the one the command asks; the team's
 /// commands only under settings where a command asks them (custom slash commands on).
-/// `command.trigger` is the command's trigger as [`decide`] reads it; a shim that reads
+/// `command.trigger` is the command's trigger as [`split_command`] reads it; a shim that reads
 /// another one fills a query the command does not ask, which is never used.
 pub(crate) fn prefetch(settings: &Settings) -> Prefetch {
     const USER: &str = "prefetchmarkercommander001";
@@ -178,10 +191,7 @@ fn decide(typed_args: &str, ctx: &Context, facts: Facts<'_>) -> Result<Outcome, 
             detail: "the command names no user or channel".into(),
         });
     }
-    let typed = args.command.trim_start();
-    let (head, rest) = typed.split_once(char::is_whitespace).unwrap_or((typed, ""));
-    let trigger = head.trim_start_matches('/').to_ascii_lowercase();
-    let text = rest.trim();
+    let (trigger, text) = split_command(&args.command);
 
     // Mattermost runs this plugin's command before a team's own and before its built-ins: where
     // either has the trigger, the command is theirs. It is handed back untouched, Mattermost
@@ -204,7 +214,8 @@ fn decide(typed_args: &str, ctx: &Context, facts: Facts<'_>) -> Result<Outcome, 
     else {
         let ask = first_round(&f, &trigger, &args.user_id, team.then_some(&*args.team_id));
         // Answered before it was asked (a warm command: [`prefetch`]): on in the same call.
-        // Each time round, the facts hold one more answer the round asks: bounded.
+        // Taken only when every question of the round is answered, so the call after it has
+        // them all and goes past this round: one call more at most.
         return match raw_facts.take_prefetched(ask) {
             Ok(answers) => {
                 let more = Facts::answers(&answers).with_prefetched(raw_facts.prefetched());
@@ -296,7 +307,7 @@ fn decide(typed_args: &str, ctx: &Context, facts: Facts<'_>) -> Result<Outcome, 
     }
     let data = event_with_trigger(
         &CommandEvent {
-            command: typed,
+            command: args.command.trim_start(),
             trigger: &trigger,
             text,
             user_id: &args.user_id,
@@ -505,4 +516,31 @@ fn empty() -> Box<RawValue> {
 /// A response only the person who typed the command sees.
 fn ephemeral(text: &str) -> Box<RawValue> {
     to_raw_value(&json!({"response_type": "ephemeral", "text": text})).expect("JSON")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_command;
+    use crate::command::parse_trigger;
+
+    /// The table the shim's reading of a trigger is tested against too (server/prefetch_test.go):
+    /// what the core reads, and whether a bot could have registered it.
+    #[test]
+    fn a_commands_trigger_is_its_first_word_as_the_shim_reads_it() {
+        let table: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/command_triggers.json")).unwrap();
+        let cases = table["cases"].as_array().unwrap();
+        assert!(cases.len() >= 10);
+        for case in cases {
+            let command = case["command"].as_str().unwrap();
+            let trigger = case["trigger"].as_str().unwrap();
+            assert_eq!(split_command(command).0, trigger, "{command:?}");
+            assert_eq!(
+                parse_trigger(trigger).is_some(),
+                case["registrable"] == true,
+                "{trigger:?}"
+            );
+        }
+        assert_eq!(split_command("/Deploy   prod --now ").1, "prod --now");
+    }
 }
