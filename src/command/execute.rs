@@ -114,7 +114,7 @@ pub(crate) fn execute(args: &str, ctx: &Context, facts: Facts<'_>) -> Outcome {
 
 /// A command as typed, split into its trigger — the first word, its slashes left out, in ASCII
 /// lowercase — and the text after it, trimmed. The shim reads the trigger the same way to
-/// prefetch (`commandTrigger` in server/prefetch.go); tests/fixtures/commands/triggers.json
+/// prefetch (`commandTrigger` in server/prefetch.go); tests/command_triggers.json
 /// holds both to one table.
 pub(crate) fn split_command(command: &str) -> (String, &str) {
     let typed = command.trim_start();
