@@ -152,7 +152,7 @@ func (p *Plugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Req
 
 // decide runs one input through the core: while the core asks for facts, gather them and call
 // again with every answer so far. The same call (clock, entropy, settings) serves every round.
-// guess is the likely questions prefetched for the first call and asked beside it (nil:
+// open is the guess prefetched for the first call, its likely questions asked beside it (nil:
 // none); it stays open as one made in a later round does.
 //
 // A round decided on a likely answer still being asked (nextRound) may be followed by more
@@ -160,7 +160,7 @@ func (p *Plugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Req
 // a wait begins and a decision is returned only once every likely answer it rests on is known
 // to be the expected one. When one is not, the rounds decided on it are dropped with the
 // answers gathered for them, and the core is called again from where the guess was made.
-func (p *Plugin) decide(ctx context.Context, lane int, call *handleCall, body []byte, guess *openGuess) (*reply, error) {
+func (p *Plugin) decide(ctx context.Context, lane int, call *handleCall, body []byte, open *openGuess) (*reply, error) {
 	var awaited []string
 	// However the input ends, its waits are over: acknowledgements that wait to learn of them
 	// go on.
@@ -170,7 +170,6 @@ func (p *Plugin) decide(ctx context.Context, lane int, call *handleCall, body []
 		}
 	}()
 	p.attachStanding(call)
-	open := guess
 	if open != nil {
 		open.before = maps.Clone(call.Facts)
 	}

@@ -201,6 +201,17 @@ fn decide(typed_args: &str, ctx: &Context, facts: Facts<'_>) -> Result<Outcome, 
     if super::built_in::is_built_in(&trigger, &[]) {
         return Ok(handed_back(&trigger, &args.team_id, "a built-in command"));
     }
+    decide_with(&args, &trigger, text, ctx, facts)
+}
+
+/// [`decide`] for a command read: its arguments, trigger and text.
+fn decide_with(
+    args: &Args,
+    trigger: &str,
+    text: &str,
+    ctx: &Context,
+    facts: Facts<'_>,
+) -> Result<Outcome, Refusal> {
     let raw_facts = facts;
     let f: CommandFacts<'_> = facts.read()?;
     // The team's own commands are read on every command, never cached: one a team made after
@@ -212,21 +223,21 @@ fn decide(typed_args: &str, ctx: &Context, facts: Facts<'_>) -> Result<Outcome, 
     let (Some(owner), Some(issuer), true) =
         (&f.owner, &f.issuer, !team || f.team_commands.is_some())
     else {
-        let ask = first_round(&f, &trigger, &args.user_id, team.then_some(&*args.team_id));
+        let ask = first_round(&f, trigger, &args.user_id, team.then_some(&*args.team_id));
         // Answered before it was asked (a warm command: [`prefetch`]): on in the same call.
         // Taken only when every question of the round is answered, so the call after it has
         // them all and goes past this round: one call more at most.
         return match raw_facts.take_prefetched(ask) {
             Ok(answers) => {
                 let more = Facts::answers(&answers).with_prefetched(raw_facts.prefetched());
-                decide(typed_args, ctx, more)
+                decide_with(args, trigger, text, ctx, more)
             }
             Err(ask) => Ok(ask.into()),
         };
     };
-    if team_has(&trigger, f.team_commands.as_ref())? {
+    if team_has(trigger, f.team_commands.as_ref())? {
         return Ok(handed_back(
-            &trigger,
+            trigger,
             &args.team_id,
             "the team's own slash command",
         ));
@@ -245,7 +256,7 @@ fn decide(typed_args: &str, ctx: &Context, facts: Facts<'_>) -> Result<Outcome, 
         // Registered here but owned by nobody (deleted on another node, the store cleared):
         // Mattermost stops offering it.
         let effects = vec![Effect::UnregisterCommand {
-            trigger: trigger.clone(),
+            trigger: trigger.to_owned(),
         }];
         let text = format!("/{trigger} is no longer served by any bot.");
         return Ok(Outcome::Decided(Decision::command(
@@ -308,7 +319,7 @@ fn decide(typed_args: &str, ctx: &Context, facts: Facts<'_>) -> Result<Outcome, 
     let data = event_with_trigger(
         &CommandEvent {
             command: args.command.trim_start(),
-            trigger: &trigger,
+            trigger,
             text,
             user_id: &args.user_id,
             user_name,
