@@ -120,29 +120,30 @@ func restAckingBot(t *testing.T, bot *harness.Account, acks *restAcks) {
 			ctx, _ := data["context"].(map[string]any)
 			userName, _ := data["user_name"].(string)
 			option, _ := ctx["selected_option"].(string)
-			acks.post(t, bot, fmt.Sprint(proxy["event_id"]), benchAnswer(userName, option))
+			acks.post(t, ackPath, bot, fmt.Sprint(proxy["event_id"]), benchAnswer(userName, option))
 		}
 	}()
 }
 
-// restAcks times a bot's acknowledgements over REST: POST /api/v1/ack as the bot sees it,
-// from sending the request to reading the response.
+// restAcks times a bot's acknowledgements over REST: POST /api/v1/ack (or the floor's) as the
+// bot sees it, from sending the request to reading the response.
 type restAcks struct {
 	mu   sync.Mutex
+	path string // the last one posted to
 	took []time.Duration
 }
 
-// post acknowledges the event id with answer as bot, and times it.
-func (a *restAcks) post(t *testing.T, bot *harness.Account, id string, answer map[string]any) {
+// post acknowledges the event id with answer as bot at path, and times it.
+func (a *restAcks) post(t *testing.T, path string, bot *harness.Account, id string, answer map[string]any) {
 	start := time.Now()
-	status, out, err := call(http.MethodPost, ackPath, bot.Token, map[string]any{"event_id": id, "answer": answer})
+	status, out, err := call(http.MethodPost, path, bot.Token, map[string]any{"event_id": id, "answer": answer})
 	took := time.Since(start)
 	if err != nil || status != http.StatusOK {
-		t.Errorf("POST %s: HTTP %d %v %s", ackPath, status, err, out)
+		t.Errorf("POST %s: HTTP %d %v %s", path, status, err, out)
 		return
 	}
 	a.mu.Lock()
-	a.took = append(a.took, took)
+	a.path, a.took = path, append(a.took, took)
 	a.mu.Unlock()
 }
 
@@ -162,7 +163,7 @@ func (a *restAcks) report(add func(string, ...any), what string) {
 		return
 	}
 	p50, p95, _ := percentiles(took)
-	add("%s: the REST bot's POST /api/v1/ack as it saw it, %d acks: p50 %s p95 %s", what, len(took), ms(p50), ms(p95))
+	add("%s: the REST bot's POST %s as it saw it, %d acks: p50 %s p95 %s", what, a.path, len(took), ms(p50), ms(p95))
 }
 
 // libraryBot runs the Go library's bot for bot (libs/go, package socketmode), answering every
@@ -222,11 +223,11 @@ func benchSidesRun(add func(string, ...any), what, measured string, rounds int, 
 	return p50s
 }
 
-// reportOverFloor reports the plugin's sides (the first n) against the floor side's p50: what
-// the plugin adds to the hops any plugin makes.
-func reportOverFloor(add func(string, ...any), what string, names []string, p50s []time.Duration, n, floor int) {
+// reportOverFloor reports the plugin's sides against the floor side's p50: what the plugin adds
+// to the hops any plugin makes.
+func reportOverFloor(add func(string, ...any), what string, names []string, p50s []time.Duration, floor int, sides ...int) {
 	line := fmt.Sprintf("%s: against the floor (%s, p50 %s):", what, names[floor], ms(p50s[floor]))
-	for i := range n {
+	for _, i := range sides {
 		line += fmt.Sprintf(" %s %.2f (+%s);", names[i], float64(p50s[i])/float64(p50s[floor]), ms(p50s[i]-p50s[floor]))
 	}
 	add("%s", line)
@@ -311,15 +312,33 @@ func TestDeliveryBench(t *testing.T) {
 			func() []time.Duration { return side(viaREST) }, func() []time.Duration { return side(native) }})
 	acks.report(add, "answer")
 	// The same beside the floor: the least any plugin can do (floor_bench_test.go).
+	// Both ways a bot acks: on its websocket, and over REST (the floor's REST bot on the same
+	// client as the plugin's, restAckingBot).
 	withFloor(t, func(floorAcc *harness.Account) {
+		floorREST, floorAcks := newDeliveryBot(t, "benchfloorrest"), &restAcks{}
+		floorRESTBot(t, floorREST, floorAcks)
+		bare := newDeliveryBot(t, "benchbare")
+		bareClickBot(t, bare)
+		viaBare := createPost(t, bare, "", "via the plugin, a bare bot", menu(bare, handlerPath))
 		viaFloor := createPost(t, floorAcc, "", "floor plugin", menu(floorAcc, floorURL(floorAcc, "click")))
-		side(viaFloor)
-		waitPostMessage(t, alice, viaFloor.Id, "Deployed "+values[len(values)-1]+" for @alice")
-		names := []string{"plugin, library bot acking on the websocket", "floor plugin, bot acking on the websocket", "native HTTP integration"}
+		viaFloorREST := createPost(t, floorREST, "", "floor plugin, acks over REST", menu(floorREST, floorURL(floorREST, "click")))
+		for _, p := range []*model.Post{viaBare, viaFloor, viaFloorREST} {
+			side(p)
+			waitPostMessage(t, alice, p.Id, "Deployed "+values[len(values)-1]+" for @alice")
+		}
+		acks.taken() // the warm-up's
+		floorAcks.taken()
+		names := []string{"plugin, library bot acking on the websocket", "floor plugin, bot acking on the websocket",
+			"plugin, bot acking over REST", "floor plugin, bot acking over REST", "plugin, a bare bot acking on the websocket",
+			"native HTTP integration"}
 		p50s := benchSidesRun(add, "answer beside the floor", "click -> answer applied", benchRounds, names,
 			[]func() []time.Duration{func() []time.Duration { return side(viaPlugin) }, func() []time.Duration { return side(viaFloor) },
-				func() []time.Duration { return side(native) }})
-		reportOverFloor(add, "answer beside the floor", names, p50s, 1, 1)
+				func() []time.Duration { return side(viaREST) }, func() []time.Duration { return side(viaFloorREST) },
+				func() []time.Duration { return side(viaBare) }, func() []time.Duration { return side(native) }})
+		reportOverFloor(add, "answer beside the floor", names, p50s, 1, 0, 4)
+		reportOverFloor(add, "answer beside the floor, acks over REST", names, p50s, 3, 2)
+		acks.report(add, "answer beside the floor")
+		floorAcks.report(add, "answer beside the floor, the floor's")
 	})
 	// The same answer from the Python and JavaScript libraries' bots, with and without their
 	// Nagle remedy (library_bench_test.go).

@@ -15,6 +15,7 @@ package e2e_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -30,6 +31,7 @@ const (
 	floorPluginID = "com.example.e2e-floor"
 	floorEvent    = "custom_" + floorPluginID + "_floor"
 	floorAck      = "custom_" + floorPluginID + "_ack"
+	floorAckPath  = "/plugins/" + floorPluginID + "/ack"
 	floorTrigger  = "e2efloor"
 )
 
@@ -62,16 +64,78 @@ func floorURL(bot *harness.Account, kind string) string {
 
 // floorBot answers, for bot, every floor event as the benchmarks' other bots answer the same
 // request: a click with benchAnswer, a lookup with benchItems, a command with
-// benchCommandText. It speaks the websocket as the Go library does (gorilla/websocket dialed
-// with the Nagle remedy, the frame read by the goroutine that answers it, the ack written by
-// that goroutine), so that it is set beside the library's bot on equal terms, minus the
-// library's own work: it decodes only what it answers from and runs no handler.
+// benchCommandText, on a bareBot.
 func floorBot(t *testing.T, bot *harness.Account) {
+	t.Helper()
+	bareBot(t, bot, "", func(msg []byte) (string, map[string]any) {
+		var f struct {
+			Event string `json:"event"`
+			Data  struct {
+				EventID string `json:"event_id"`
+				Kind    string `json:"kind"`
+				Request struct {
+					UserName   string         `json:"user_name"`
+					Context    map[string]any `json:"context"`
+					Submission map[string]any `json:"submission"`
+					Text       string         `json:"text"`
+				} `json:"request"`
+			} `json:"data"`
+		}
+		if json.Unmarshal(msg, &f) != nil || f.Event != floorEvent {
+			return "", nil
+		}
+		var answer any
+		switch f.Data.Kind {
+		case "click":
+			option, _ := f.Data.Request.Context["selected_option"].(string)
+			answer = benchAnswer(f.Data.Request.UserName, option)
+		case "lookup":
+			q, _ := f.Data.Request.Submission["query"].(string)
+			answer = map[string]any{"items": benchItems(q)}
+		case "command":
+			answer = map[string]any{"response_type": "ephemeral", "text": benchCommandText(f.Data.Request.Text)}
+		}
+		return floorAck, map[string]any{"event_id": f.Data.EventID, "answer": answer}
+	})
+}
+
+// bareClickBot answers, for bot, every click the plugin delivers as the library's bot does
+// (benchAnswer), on a bareBot subscribed to the plugin: set beside the library's bot, the
+// difference is the library's own work; beside the floor's bot, the plugin's.
+func bareClickBot(t *testing.T, bot *harness.Account) {
+	t.Helper()
+	bareBot(t, bot, subscribeAction, func(msg []byte) (string, map[string]any) {
+		var f struct {
+			Event string `json:"event"`
+			Data  struct {
+				UserName string         `json:"user_name"`
+				Context  map[string]any `json:"context"`
+				Proxy    struct {
+					EventID string `json:"event_id"`
+				} `json:"proxy"`
+			} `json:"data"`
+		}
+		if json.Unmarshal(msg, &f) != nil || f.Event != actionEvent {
+			return "", nil
+		}
+		option, _ := f.Data.Context["selected_option"].(string)
+		return ackAction, map[string]any{"event_id": f.Data.Proxy.EventID, "answer": benchAnswer(f.Data.UserName, option)}
+	})
+}
+
+// bareBot is the least a bot does to answer on its websocket, for the benchmarks: it speaks
+// the websocket as the Go library does (gorilla/websocket dialed with the Nagle remedy, the
+// frame read by the goroutine that answers it, the ack written by that goroutine), so that it
+// is set beside the library's bot on equal terms, minus the library's own work: answer decodes
+// only what it answers from, and runs no handler. answer gives, for a frame, the action to
+// send back and its data (none: ""). With subscribe, the bot subscribes (to the plugin) once
+// Mattermost said hello, and is ready once subscribed; else once greeted.
+func bareBot(t *testing.T, bot *harness.Account, subscribe string, answer func(msg []byte) (string, map[string]any)) {
 	t.Helper()
 	d := &websocket.Dialer{NetDialContext: socketmode.DialQuickAck}
 	ws, _, err := d.Dial(env.WebSocketURL()+model.APIURLSuffix+"/websocket", nil)
 	if err != nil {
-		t.Fatalf("floor bot's websocket: %v", err)
+		t.Fatalf("%s's websocket: %v", bot.User.Username, err)
 	}
 	t.Cleanup(func() { _ = ws.Close() })
 	var wmu sync.Mutex
@@ -83,56 +147,60 @@ func floorBot(t *testing.T, bot *harness.Account) {
 		_ = ws.WriteJSON(map[string]any{"seq": seq, "action": action, "data": data})
 	}
 	send(string(model.WebsocketAuthenticationChallenge), map[string]any{"token": bot.Token})
-	// Ready once Mattermost said hello: the connection is authenticated and registered for
-	// the events published to the bot, so that none is sent before anyone listens.
-	hello := make(chan struct{})
+	// Ready once Mattermost said hello (the connection is authenticated and registered for
+	// the events published to the bot) or, subscribing, once subscribed: no event is sent
+	// before anyone listens.
+	ready := make(chan struct{})
 	go func() {
-		greeted := false
+		readied := false
 		for {
 			_, msg, err := ws.ReadMessage()
 			if err != nil {
 				return
 			}
-			var f struct {
-				Event string `json:"event"`
-				Data  struct {
-					EventID string `json:"event_id"`
-					Kind    string `json:"kind"`
-					Request struct {
-						UserName   string         `json:"user_name"`
-						Context    map[string]any `json:"context"`
-						Submission map[string]any `json:"submission"`
-						Text       string         `json:"text"`
-					} `json:"request"`
-				} `json:"data"`
+			if !readied {
+				var f struct {
+					Event string `json:"event"`
+				}
+				_ = json.Unmarshal(msg, &f)
+				switch {
+				case f.Event == string(model.WebsocketEventHello) && subscribe != "":
+					send(subscribe, map[string]any{"protocol": 1})
+				case f.Event == string(model.WebsocketEventHello), f.Event == subscribedEvent:
+					readied = true
+					close(ready)
+				}
 			}
-			if json.Unmarshal(msg, &f) != nil {
-				continue
+			if action, data := answer(msg); action != "" {
+				send(action, data)
 			}
-			if f.Event == string(model.WebsocketEventHello) && !greeted {
-				greeted = true
-				close(hello)
-			}
-			if f.Event != floorEvent {
-				continue
-			}
-			var answer any
-			switch f.Data.Kind {
-			case "click":
-				option, _ := f.Data.Request.Context["selected_option"].(string)
-				answer = benchAnswer(f.Data.Request.UserName, option)
-			case "lookup":
-				q, _ := f.Data.Request.Submission["query"].(string)
-				answer = map[string]any{"items": benchItems(q)}
-			case "command":
-				answer = map[string]any{"response_type": "ephemeral", "text": benchCommandText(f.Data.Request.Text)}
-			}
-			send(floorAck, map[string]any{"event_id": f.Data.EventID, "answer": answer})
 		}
 	}()
 	select {
-	case <-hello:
+	case <-ready:
 	case <-time.After(15 * time.Second):
-		t.Fatal("the floor bot's websocket: no hello")
+		t.Fatalf("%s's websocket: not ready", bot.User.Username)
 	}
+}
+
+// floorRESTBot answers, for bot, every floor click as floorBot does, but in a POST to the
+// floor's /ack, timed into acks: the REST-acking bot of the plugin's benchmark
+// (restAckingBot), on the same websocket client and HTTP client, set beside the floor.
+func floorRESTBot(t *testing.T, bot *harness.Account, acks *restAcks) {
+	t.Helper()
+	s := openSocket(t, bot)
+	go func() {
+		for {
+			ev, err := s.next(floorEvent, time.Hour)
+			if err != nil {
+				return
+			}
+			data := ev.GetData()
+			request, _ := data["request"].(map[string]any)
+			ctx, _ := request["context"].(map[string]any)
+			userName, _ := request["user_name"].(string)
+			option, _ := ctx["selected_option"].(string)
+			acks.post(t, floorAckPath, bot, fmt.Sprint(data["event_id"]), benchAnswer(userName, option))
+		}
+	}()
 }

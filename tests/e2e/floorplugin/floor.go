@@ -14,9 +14,10 @@ import (
 // The floor: the least any plugin can do to have a bot on its websocket answer a click, a
 // lookup or a slash command, the hops Mattermost's plugin API leaves no way around. It reads
 // the request, publishes it to the bot as custom_com.example.e2e-floor_floor
-// {event_id, kind, request}, waits in memory for the bot's custom_com.example.e2e-floor_ack
-// {event_id, answer} on the websocket (WebSocketMessageHasBeenPosted), and answers Mattermost
-// with the bot's answer as it is. It checks nothing, keeps nothing and runs no core: the
+// {event_id, kind, request}, waits in memory for the bot's answer {event_id, answer} — sent as
+// custom_com.example.e2e-floor_ack on the websocket (WebSocketMessageHasBeenPosted), or posted
+// to /plugins/com.example.e2e-floor/ack — and answers Mattermost with the bot's answer as it
+// is. It checks nothing, keeps nothing and runs no core: the
 // benchmarks set the real plugin beside it, so that what the plugin adds to the hops can be
 // told from the hops themselves (docs/BENCHMARKS.md).
 
@@ -61,8 +62,26 @@ func (p *floorPlugin) ask(bot, kind string, request map[string]any) json.RawMess
 }
 
 // ServeHTTP answers POST /plugins/com.example.e2e-floor/floor?to=<user id>&kind=<click or
-// lookup>: a click or a dialog's lookup, with the bot's answer.
+// lookup>: a click or a dialog's lookup, with the bot's answer; and POST
+// /plugins/com.example.e2e-floor/ack, a bot's answer over REST.
 func (p *floorPlugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/ack" {
+		var ack struct {
+			EventID string          `json:"event_id"`
+			Answer  json.RawMessage `json:"answer"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&ack); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		// Mattermost sets the header from the request's token, and strips one a client sent.
+		if !p.answer(ack.EventID, r.Header.Get("Mattermost-User-Id"), ack.Answer) {
+			http.Error(w, "no such event", http.StatusNotFound)
+			return
+		}
+		_, _ = w.Write([]byte(`{"status":"OK"}`))
+		return
+	}
 	if r.URL.Path != "/floor" {
 		http.NotFound(w, r)
 		return
@@ -107,13 +126,20 @@ func (p *floorPlugin) WebSocketMessageHasBeenPosted(_, userID string, req *model
 	if err != nil {
 		return
 	}
+	p.answer(id, userID, raw)
+}
+
+// answer hands answer to the request waiting for event id, if userID is the bot it went to.
+func (p *floorPlugin) answer(id, userID string, answer json.RawMessage) bool {
 	p.floor.mu.Lock()
 	wt, ok := p.floor.waiting[id]
-	if ok && wt.bot == userID {
+	ok = ok && wt.bot == userID
+	if ok {
 		delete(p.floor.waiting, id)
 	}
 	p.floor.mu.Unlock()
-	if ok && wt.bot == userID {
-		wt.answer <- raw
+	if ok {
+		wt.answer <- answer
 	}
+	return ok
 }
