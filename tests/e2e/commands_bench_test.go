@@ -290,14 +290,19 @@ func TestCommandBench(t *testing.T) {
 
 	// Commands and lookups beside the floor: the least any plugin can do (floor_bench_test.go).
 	withFloor(t, func(floorAcc *harness.Account) {
-		floorSide := func() []time.Duration {
-			return run(func(text string) string { return "/" + floorTrigger + " " + floorAcc.ID() + " " + text })
+		floorSide := func(trigger string) func() []time.Duration {
+			return func() []time.Duration {
+				return run(func(text string) string { return "/" + trigger + " " + floorAcc.ID() + " " + text })
+			}
 		}
-		floorSide()
-		names := []string{"plugin, library bot acking on the websocket", "floor plugin, bot acking on the websocket", "native HTTP command"}
+		floorSide(floorTrigger)()
+		floorSide(floorReadTrigger)()
+		names := []string{"plugin, library bot acking on the websocket", "floor plugin, bot acking on the websocket",
+			"floor plugin reading the team's commands first", "native HTTP command"}
 		p50s := benchSidesRun(add, "command beside the floor", "execute -> answer shown", commandBenchRounds, names,
-			[]func() []time.Duration{slash(wsTrigger), floorSide, slash(nativeTrigger)})
+			[]func() []time.Duration{slash(wsTrigger), floorSide(floorTrigger), floorSide(floorReadTrigger), slash(nativeTrigger)})
 		reportOverFloor(add, "command beside the floor", names, p50s, 1, 0)
+		reportOverFloor(add, "command beside the floor that reads the team's commands", names, p50s, 2, 0)
 
 		p50, p95 := lookups(libURL, floorURL(floorAcc, "lookup"), base+"/lookup")
 		add("lookup beside the floor: %d lookups a side, alternating (A B C): plugin + the Go library's bot (ack on the websocket) p50 %s p95 %s; floor plugin, bot acking on the websocket p50 %s p95 %s; native lookup URL p50 %s p95 %s; ratios p50 %.2f, %.2f",

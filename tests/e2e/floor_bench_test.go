@@ -33,6 +33,8 @@ const (
 	floorAck      = "custom_" + floorPluginID + "_ack"
 	floorAckPath  = "/plugins/" + floorPluginID + "/ack"
 	floorTrigger  = "e2efloor"
+	// floorReadTrigger reads the team's own commands before the bot hears the command.
+	floorReadTrigger = "e2efloorread"
 )
 
 // withFloor enables the floor plugin for the rounds run does, and a floor bot for it, and

@@ -23,7 +23,11 @@ import (
 
 const (
 	floorTrigger = "e2efloor"
-	floorWait    = 5 * time.Second
+	// floorReadTrigger is the same command, but its text reaches the bot only once the team's
+	// own commands are read and none has the trigger: the least a plugin does that keeps what
+	// people type for a team's command from a bot (Mattermost runs plugin commands first).
+	floorReadTrigger = "e2efloorread"
+	floorWait        = 5 * time.Second
 )
 
 type floor struct {
@@ -101,11 +105,24 @@ func (p *floorPlugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *htt
 	_, _ = w.Write(answer)
 }
 
-// ExecuteCommand answers /e2efloor <bot's user id> <text> with the bot's command response.
+// ExecuteCommand answers /e2efloor <bot's user id> <text> with the bot's command response;
+// /e2efloorread the same after reading the team's own commands, and hands it back to
+// Mattermost when the team has one with that trigger.
 func (p *floorPlugin) ExecuteCommand(_ *plugin.Context, args *model.CommandArgs) (*model.CommandResponse, *model.AppError) {
 	fields := strings.SplitN(args.Command, " ", 3)
 	if len(fields) < 3 {
 		return nil, model.NewAppError("ExecuteCommand", "floor.usage", nil, "usage: /e2efloor <user id> <text>", http.StatusBadRequest)
+	}
+	if trigger := strings.TrimPrefix(fields[0], "/"); trigger == floorReadTrigger {
+		custom, err := p.API.ListCustomCommands(args.TeamId)
+		if err != nil {
+			return nil, model.NewAppError("ExecuteCommand", "floor.read", nil, err.Error(), http.StatusInternalServerError)
+		}
+		for _, c := range custom {
+			if strings.EqualFold(c.Trigger, trigger) {
+				return nil, nil // Mattermost runs the team's own
+			}
+		}
 	}
 	answer := p.ask(fields[1], "command", map[string]any{"text": fields[2], "user_id": args.UserId, "channel_id": args.ChannelId})
 	var response model.CommandResponse

@@ -20,7 +20,12 @@ type floorPlugin struct {
 }
 
 func (p *floorPlugin) OnActivate() error {
-	return p.API.RegisterCommand(&model.Command{Trigger: floorTrigger, DisplayName: "floor", AutoComplete: false})
+	for _, trigger := range []string{floorTrigger, floorReadTrigger} {
+		if err := p.API.RegisterCommand(&model.Command{Trigger: trigger, DisplayName: "floor", AutoComplete: false}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func main() {
