@@ -109,18 +109,28 @@ func restAckingBot(t *testing.T, bot *harness.Account, acks *restAcks) {
 	t.Helper()
 	s := openSocket(t, bot)
 	s.subscribe(t)
+	restClickBot(t, s, bot, actionEvent, ackPath, acks, func(data map[string]any) (string, map[string]any) {
+		proxy, _ := data["proxy"].(map[string]any)
+		return fmt.Sprint(proxy["event_id"]), data
+	})
+}
+
+// restClickBot answers, on s, every event of bot's that is a click with benchAnswer, posted to
+// path and timed into acks; click reads an event's data into its id and the click's request.
+func restClickBot(t *testing.T, s *socket, bot *harness.Account, event, path string, acks *restAcks,
+	click func(data map[string]any) (id string, request map[string]any)) {
+	t.Helper()
 	go func() {
 		for {
-			ev, err := s.next(actionEvent, time.Hour)
+			ev, err := s.next(event, time.Hour)
 			if err != nil {
 				return
 			}
-			data := ev.GetData()
-			proxy, _ := data["proxy"].(map[string]any)
-			ctx, _ := data["context"].(map[string]any)
-			userName, _ := data["user_name"].(string)
+			id, request := click(ev.GetData())
+			ctx, _ := request["context"].(map[string]any)
+			userName, _ := request["user_name"].(string)
 			option, _ := ctx["selected_option"].(string)
-			acks.post(t, ackPath, bot, fmt.Sprint(proxy["event_id"]), benchAnswer(userName, option))
+			acks.post(t, path, bot, id, benchAnswer(userName, option))
 		}
 	}()
 }

@@ -190,19 +190,8 @@ func bareBot(t *testing.T, bot *harness.Account, subscribe string, answer func(m
 // (restAckingBot), on the same websocket client and HTTP client, set beside the floor.
 func floorRESTBot(t *testing.T, bot *harness.Account, acks *restAcks) {
 	t.Helper()
-	s := openSocket(t, bot)
-	go func() {
-		for {
-			ev, err := s.next(floorEvent, time.Hour)
-			if err != nil {
-				return
-			}
-			data := ev.GetData()
-			request, _ := data["request"].(map[string]any)
-			ctx, _ := request["context"].(map[string]any)
-			userName, _ := request["user_name"].(string)
-			option, _ := ctx["selected_option"].(string)
-			acks.post(t, floorAckPath, bot, fmt.Sprint(data["event_id"]), benchAnswer(userName, option))
-		}
-	}()
+	restClickBot(t, openSocket(t, bot), bot, floorEvent, floorAckPath, acks, func(data map[string]any) (string, map[string]any) {
+		request, _ := data["request"].(map[string]any)
+		return fmt.Sprint(data["event_id"]), request
+	})
 }
