@@ -331,8 +331,9 @@ func TestDeliveryBench(t *testing.T) {
 		bareClickBot(t, bare)
 		viaBare := createPost(t, bare, "", "via the plugin, a bare bot", menu(bare, handlerPath))
 		viaFloor := createPost(t, floorAcc, "", "floor plugin", menu(floorAcc, floorURL(floorAcc, "click")))
+		viaFloorCheck := createPost(t, floorAcc, "", "floor plugin, the clicker's permission asked", menu(floorAcc, floorURL(floorAcc, "click")+"&check=read"))
 		viaFloorREST := createPost(t, floorREST, "", "floor plugin, acks over REST", menu(floorREST, floorURL(floorREST, "click")))
-		for _, p := range []*model.Post{viaBare, viaFloor, viaFloorREST} {
+		for _, p := range []*model.Post{viaBare, viaFloor, viaFloorCheck, viaFloorREST} {
 			side(p)
 			waitPostMessage(t, alice, p.Id, "Deployed "+values[len(values)-1]+" for @alice")
 		}
@@ -340,12 +341,14 @@ func TestDeliveryBench(t *testing.T) {
 		floorAcks.taken()
 		names := []string{"plugin, library bot acking on the websocket", "floor plugin, bot acking on the websocket",
 			"plugin, bot acking over REST", "floor plugin, bot acking over REST", "plugin, a bare bot acking on the websocket",
-			"native HTTP integration"}
+			"floor plugin asking the clicker's permission first, bot acking on the websocket", "native HTTP integration"}
 		p50s := benchSidesRun(add, "answer beside the floor", "click -> answer applied", benchRounds, names,
 			[]func() []time.Duration{func() []time.Duration { return side(viaPlugin) }, func() []time.Duration { return side(viaFloor) },
 				func() []time.Duration { return side(viaREST) }, func() []time.Duration { return side(viaFloorREST) },
-				func() []time.Duration { return side(viaBare) }, func() []time.Duration { return side(native) }})
+				func() []time.Duration { return side(viaBare) }, func() []time.Duration { return side(viaFloorCheck) },
+				func() []time.Duration { return side(native) }})
 		reportOverFloor(add, "answer beside the floor", names, p50s, 1, 0, 4)
+		reportOverFloor(add, "answer beside the floor that asks the clicker's permission", names, p50s, 5, 0, 4)
 		reportOverFloor(add, "answer beside the floor, acks over REST", names, p50s, 3, 2)
 		acks.report(add, "answer beside the floor")
 		floorAcks.report(add, "answer beside the floor, the floor's")

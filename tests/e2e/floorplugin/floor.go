@@ -66,7 +66,7 @@ func (p *floorPlugin) ask(bot, kind string, request map[string]any) json.RawMess
 }
 
 // ServeHTTP answers POST /plugins/com.example.e2e-floor/floor?to=<user id>&kind=<click or
-// lookup>: a click or a dialog's lookup, with the bot's answer; and POST
+// lookup>[&check=read]: a click or a dialog's lookup, with the bot's answer; and POST
 // /plugins/com.example.e2e-floor/ack, a bot's answer over REST.
 func (p *floorPlugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/ack" {
@@ -96,6 +96,17 @@ func (p *floorPlugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *htt
 	if err := json.NewDecoder(r.Body).Decode(&request); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
+	}
+	// check=read: the clicker must be able to read the channel, asked of Mattermost before the
+	// bot hears the click — what a plugin must ask on Mattermost 11.4, whose own check of a
+	// click that carries a cookie looks only at the cookie's channel (tests/e2e/FINDINGS.md).
+	if r.URL.Query().Get("check") == "read" {
+		user, _ := request["user_id"].(string)
+		channel, _ := request["channel_id"].(string)
+		if !p.API.HasPermissionToChannel(user, channel, model.PermissionReadChannel) {
+			http.Error(w, "the clicker cannot read the channel", http.StatusForbidden)
+			return
+		}
 	}
 	answer := p.ask(r.URL.Query().Get("to"), r.URL.Query().Get("kind"), request)
 	if answer == nil {
